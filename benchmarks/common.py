@@ -1,0 +1,157 @@
+"""Shared plumbing for benchmark scripts: machine facts, peak RSS, tables, JSON results.
+
+Every result file records the machine, library versions and git commit, so a number can always
+be traced back to what produced it. Ratios between tools are only meaningful when measured side
+by side in one run: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU, core count, memory and package versions for the result header."""
+    import numpy
+
+    info: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "commit": git_commit(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "numpy": numpy.__version__,
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    for name in ("scipy", "numba", "sklearn", "vowpalwabbit", "pyarrow"):
+        try:
+            module = __import__(name)
+            info[name] = getattr(module, "__version__", "?")
+        except ImportError:
+            pass
+    try:
+        import widecross
+
+        info["widecross"] = widecross.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    """Current resident set size in MB (from /proc; 0.0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def run_python_measured(code: str, timeout: float = 3600) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter; it must print one JSON object as its last line.
+
+    The child's own peak RSS (``ru_maxrss``) is added as ``peak_rss_mb``: a fresh process is the
+    only honest way to attribute peak memory to one tool.
+    """
+    wrapper = (
+        code
+        + "\nimport resource as _r, json as _j, sys as _s\n"
+        + "_s.stdout.flush()\n"
+        + "print(_j.dumps({'__peak_rss_mb__': _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024.0}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper], capture_output=True, text=True, timeout=timeout
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    result = json.loads(lines[-2]) if len(lines) >= 2 else {}
+    result["peak_rss_mb"] = json.loads(lines[-1])["__peak_rss_mb__"]
+    return result
+
+
+def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """A Markdown table of ``rows`` (dicts); floats get a compact format."""
+    if not rows:
+        return "(no rows)"
+    columns = list(columns or rows[0].keys())
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            if value == 0 or 1e-3 <= abs(value) < 1e7:
+                return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+            return f"{value:.3e}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    body = [[cell(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in body)) for i, c in enumerate(columns)]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |",
+        "| " + " | ".join("-" * w for w in widths) + " |",
+    ]
+    lines += ["| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def save_results(
+    name: str,
+    rows: Iterable[dict[str, Any]],
+    params: dict[str, Any] | None = None,
+    quick: bool = False,
+    results_dir: Path | None = None,
+) -> Path:
+    """Write ``{name}.json`` (and a Markdown table beside it) with machine facts; return the path.
+
+    Quick runs go to ``{name}.quick.json`` so that they never overwrite a full run's figures.
+    """
+    rows = list(rows)
+    directory = Path(results_dir) if results_dir is not None else RESULTS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}.quick" if quick else name
+    payload = {"benchmark": name, "quick": quick, "machine": machine_info(), "params": params or {}, "rows": rows}
+    path = directory / f"{stem}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+    (directory / f"{stem}.md").write_text(format_table(rows) + "\n")
+    return path
