@@ -1,0 +1,161 @@
+"""Slow, obviously-correct references for the training kernels (plain NumPy / Python).
+
+Nothing here imports widecross: each formula is written again from its definition so that a
+shared mistake cannot hide. The SGD reference is *eager*: every step applies the penalty to every
+coordinate of a dense weight vector, so it needs no catch-up logic at all.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+# -- losses (definitions, not the stable forms) -----------------------------------------------
+def loss(name: str, y: float, m: float) -> float:
+    if name == "logistic":
+        return float(np.logaddexp(0.0, m) - y * m)
+    if name == "squared":
+        return 0.5 * (m - y) ** 2
+    if name == "hinge":
+        return max(0.0, 1.0 - (2 * y - 1) * m)
+    if name == "poisson":
+        return math.exp(m) - y * m
+    raise KeyError(name)
+
+
+def dloss(name: str, y: float, m: float) -> float:
+    if name == "logistic":
+        return 0.5 * (1.0 + math.tanh(0.5 * m)) - y  # sigmoid written another way
+    if name == "squared":
+        return m - y
+    if name == "hinge":
+        ys = 2 * y - 1
+        return -ys if ys * m < 1 else 0.0
+    if name == "poisson":
+        return math.exp(m) - y
+    raise KeyError(name)
+
+
+# -- eager proximal SGD -----------------------------------------------------------------------
+def schedule(name: str, t: int, power: float = 0.5, t0: float = 1.0, horizon: float = 1.0, floor: float = 0.0) -> float:
+    if name == "constant":
+        return 1.0
+    if name == "invscaling":
+        return (1.0 + t / t0) ** (-power)
+    if name == "linear":
+        return max(floor, 1.0 - (1.0 - floor) * t / horizon)
+    raise KeyError(name)
+
+
+def penalty_flow(w: np.ndarray, a: np.ndarray, l1: float, l2: float) -> np.ndarray:
+    """Solution at time ``a`` of dw/dt = -l1 sign(w) - l2 w, stopped at 0 (elementwise)."""
+    aw = np.abs(w)
+    if l2 > 0:
+        decay = np.exp(-l2 * a)
+        new = (aw + l1 / l2) * decay - l1 / l2
+    else:
+        new = aw - l1 * a
+    return np.sign(w) * np.maximum(new, 0.0)
+
+
+def eager_sgd(
+    X,
+    y,
+    orders,
+    *,
+    loss_name="logistic",
+    eta0=0.1,
+    l1=0.0,
+    l2=0.0,
+    schedule_name="constant",
+    adaptive=False,
+    delta=1.0,
+    sample_weight=None,
+    **schedule_params,
+):
+    """Dense eager FOBOS: gradient step, then the penalty flow on *every* coordinate, per step.
+
+    ``orders`` is a list of row-index arrays, one per epoch. Returns (w, b).
+    """
+    Xd = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
+    n, d = Xd.shape
+    s_all = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = np.zeros(d)
+    G = np.zeros(d)
+    b = 0.0
+    Gb = 0.0
+    t = 0
+    for order in orders:
+        for r in order:
+            x = Xd[r]
+            s = s_all[r]
+            m = float(x @ w) + b
+            g = dloss(loss_name, y[r], m)
+            c = schedule(schedule_name, t, **schedule_params) * s
+            if adaptive:
+                G = G + (s * g * x) ** 2
+                rate = eta0 / (delta + np.sqrt(G))
+                Gb += (s * g) ** 2
+                rate_b = eta0 / (delta + math.sqrt(Gb))
+            else:
+                rate = np.full(d, eta0)
+                rate_b = eta0
+            a = rate * c
+            w = penalty_flow(w - a * g * x, a, l1, l2)
+            b -= rate_b * c * g
+            t += 1
+    return w, b
+
+
+# -- FTRL-Proximal, one dict entry per coordinate ---------------------------------------------
+def dict_ftrl(X, y, orders, *, loss_name="logistic", alpha=0.1, beta=1.0, l1=0.0, l2=0.0, sample_weight=None):
+    """Per-coordinate FTRL-Proximal with lam = l * (sum of sample weights seen, current included).
+
+    Returns (w as a dict {column: weight} of nonzeros, b).
+    """
+    X = X.tocsr()
+    n = X.shape[0]
+    s_all = [1.0] * n if sample_weight is None else [float(v) for v in sample_weight]
+    z: dict[int, float] = {}
+    nn: dict[int, float] = {}
+    state = {"z": 0.0, "n": 0.0}
+    seen = 0.0
+
+    def weight(zj, nj, lam1, lam2):
+        if abs(zj) <= lam1:
+            return 0.0
+        return -(zj - math.copysign(lam1, zj)) / ((beta + math.sqrt(nj)) / alpha + lam2)
+
+    for order in orders:
+        for r in order:
+            r = int(r)
+            cols = X.indices[X.indptr[r] : X.indptr[r + 1]].tolist()
+            vals = X.data[X.indptr[r] : X.indptr[r + 1]].tolist()
+            s = s_all[r]
+            seen += s
+            ws = {j: weight(z.get(j, 0.0), nn.get(j, 0.0), l1 * seen, l2 * seen) for j in cols}
+            b = weight(state["z"], state["n"], 0.0, 0.0)
+            m = b + sum(ws[j] * v for j, v in zip(cols, vals))
+            g = s * dloss(loss_name, y[r], m)
+            for j, v in zip(cols, vals):
+                gj = g * v
+                nj = nn.get(j, 0.0)
+                sigma = (math.sqrt(nj + gj * gj) - math.sqrt(nj)) / alpha
+                z[j] = z.get(j, 0.0) + gj - sigma * ws[j]
+                nn[j] = nj + gj * gj
+            sigma = (math.sqrt(state["n"] + g * g) - math.sqrt(state["n"])) / alpha
+            state["z"] += g - sigma * b
+            state["n"] += g * g
+    w = {j: weight(z[j], nn[j], l1 * seen, l2 * seen) for j in z}
+    return {j: v for j, v in w.items() if v != 0.0}, weight(state["z"], state["n"], 0.0, 0.0)
+
+
+# -- objective ---------------------------------------------------------------------------------
+def objective(X, y, w, b, l1, l2, loss_name="logistic", sample_weight=None) -> float:
+    """F(w, b) = sum s_i loss_i / sum s_i + l1 |w|_1 + l2/2 |w|^2 (plain NumPy)."""
+    m = np.asarray(X @ w).ravel() + b
+    s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    losses = np.array([loss(loss_name, yi, mi) for yi, mi in zip(y, m)])
+    return float(s @ losses / s.sum() + l1 * np.abs(w).sum() + 0.5 * l2 * w @ w)

@@ -1,0 +1,158 @@
+"""Training state behind the estimators: slot map + per-slot records + kernel dispatch.
+
+The estimators validate and convert input; this module owns what persists between calls (the
+column -> slot map, the optimizer records, the step count and clock) and turns a CSR batch into
+the slot-indexed arrays the kernels read. Nothing here is sized by the model width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _ftrl, _sgd
+from ._losses import LOSS_CODES
+from ._slots import SlotMap
+
+SCHEDULES = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING, "linear": _sgd.LINEAR}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A CSR batch whose column ids were replaced by slots. ``data`` is empty when all ones."""
+
+    indptr: np.ndarray  # int64, n_rows + 1
+    slots: np.ndarray  # int32, nnz
+    data: np.ndarray  # float32/float64, nnz or 0
+    n_rows: int
+
+
+class NonFiniteError(FloatingPointError):
+    """An update produced NaN or infinity; ``position`` is the example's index in the order."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"non-finite update at example {position}")
+        self.position = position
+
+
+class Trainer:
+    """Optimizer state over the slots of the columns seen so far.
+
+    ``optimizer`` is ``"sgd"`` or ``"ftrl"``; ``hp`` the kernel's hyperparameter vector
+    (``_sgd.HP_*`` or ``_ftrl.HP_*``); for SGD ``schedule`` names the global rate factor and
+    ``adaptive`` switches on AdaGrad's per-coordinate rates.
+    """
+
+    def __init__(self, optimizer: str, loss: str, hp: np.ndarray, schedule: str = "constant", adaptive: bool = False):
+        self.optimizer = optimizer
+        self.loss = LOSS_CODES[loss]
+        self.hp = np.asarray(hp, dtype=np.float64)
+        self.schedule = SCHEDULES[schedule]
+        self.adaptive = bool(adaptive)
+        self.slot_map = SlotMap()
+        if optimizer == "sgd":
+            self.state = _sgd.new_state(self.slot_map.columns.shape[0], self.adaptive)
+            self.scal = _sgd.new_scalars()
+        elif optimizer == "ftrl":
+            self.state = _ftrl.new_state(self.slot_map.columns.shape[0])
+            self.scal = _ftrl.new_scalars()
+        else:
+            raise ValueError(f"unknown optimizer {optimizer!r}")
+
+    # -- input -------------------------------------------------------------------------------
+    def map(self, X: sp.csr_matrix) -> Batch:
+        """Slot-indexed view of canonical CSR ``X``; unseen columns get fresh (zero) records."""
+        slots = self.slot_map.map(X.indices)
+        self._fit_capacity()
+        data = X.data
+        if data.size and np.all(data == 1):
+            data = data[:0]  # kernels then skip loading values: one memory stream less
+        elif data.dtype not in (np.float32, np.float64):
+            data = data.astype(np.float64)
+        return Batch(X.indptr.astype(np.int64, copy=False), slots, data, X.shape[0])
+
+    def lookup(self, X: sp.csr_matrix) -> Batch:
+        """Like ``map`` but read-only: unseen columns get slot -1 (weight 0 when scoring)."""
+        return Batch(X.indptr.astype(np.int64, copy=False), self.slot_map.lookup(X.indices), X.data, X.shape[0])
+
+    def _fit_capacity(self) -> None:
+        need = self.slot_map.columns.shape[0]
+        if self.state.shape[0] < need:
+            grown = np.zeros((need, self.state.shape[1]), dtype=np.float64)
+            grown[: self.state.shape[0]] = self.state
+            self.state = grown
+
+    # -- training ----------------------------------------------------------------------------
+    def epoch(self, batch: Batch, y: np.ndarray, sw: np.ndarray, order: np.ndarray) -> float:
+        """One pass over ``batch`` rows in ``order``; returns the mean progressive loss.
+
+        Raises ``NonFiniteError`` with the state partly updated: callers that must survive it
+        take a ``snapshot`` first.
+        """
+        if self.optimizer == "sgd":
+            bad = _sgd.sgd_epoch(
+                batch.indptr, batch.slots, batch.data, y, sw, order, self.state, self.scal, self.hp,
+                self.loss, self.schedule, self.adaptive,
+            )
+            loss_i, weight_i = _sgd.S_LOSS, _sgd.S_WEIGHT
+        else:
+            bad = _ftrl.ftrl_epoch(
+                batch.indptr, batch.slots, batch.data, y, sw, order, self.state, self.scal, self.hp, self.loss
+            )
+            loss_i, weight_i = _ftrl.S_LOSS, _ftrl.S_WEIGHT
+        if bad >= 0:
+            raise NonFiniteError(int(bad))
+        weight = self.scal[weight_i]
+        return float(self.scal[loss_i] / weight) if weight > 0 else 0.0
+
+    def snapshot(self, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What ``restore`` needs to undo one ``epoch`` over ``batch``: O(batch nnz) copies."""
+        touched = batch.slots
+        return touched, self.state[touched].copy(), self.scal.copy()
+
+    def restore(self, snap: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        touched, records, scal = snap
+        self.state[touched] = records
+        self.scal[:] = scal
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def n_slots(self) -> int:
+        return self.slot_map.n
+
+    @property
+    def steps(self) -> int:
+        return int(self.scal[0])
+
+    def slot_weights(self) -> np.ndarray:
+        """Exact current weights per slot (float64, length ``n_slots``); the state is unchanged."""
+        out = np.zeros(self.n_slots, dtype=np.float64)
+        if self.optimizer == "sgd":
+            nnz = _sgd.sgd_weights(self.state, self.n_slots, self.scal, self.hp, self.adaptive, out)
+        else:
+            nnz = _ftrl.ftrl_weights(self.state, self.n_slots, self.scal, self.hp, out)
+        if nnz < 0:
+            raise NonFiniteError(-1)
+        return out
+
+    def intercept(self) -> float:
+        if self.optimizer == "sgd":
+            return float(self.scal[_sgd.S_BIAS])
+        return float(_ftrl.ftrl_intercept(self.scal, self.hp))
+
+    def coefficients(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted column ids (int64) and float64 values of the nonzero weights."""
+        w = self.slot_weights() if weights is None else weights
+        nz = np.flatnonzero(w)
+        columns = self.slot_map.columns[nz]
+        order = np.argsort(columns, kind="stable")
+        return columns[order], w[nz][order]
+
+    def set_weights(self, weights: np.ndarray, intercept: float) -> None:
+        """Overwrite weights and intercept (SGD only), e.g. with a batch polish's result."""
+        if self.optimizer != "sgd":
+            raise ValueError("set_weights is only defined for the sgd optimizer")
+        _sgd.sgd_set_weights(self.state, self.n_slots, self.scal, weights)
+        self.scal[_sgd.S_BIAS] = intercept
