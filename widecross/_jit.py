@@ -17,7 +17,7 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-JIT_OPTIONS: dict[str, Any] = dict(nopython=True, cache=True, nogil=True, fastmath=False, error_model="numpy")
+JIT_OPTIONS: dict[str, Any] = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 
 def jit(function: F | None = None, **overrides: Any) -> Any:
