@@ -81,13 +81,47 @@ class SparseModel:
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self.n_features = _check_width(n_features)
+        self.indices, self.values = _check_weights(indices, values, self.n_features)
+        self._setup(intercept, loss, spec, classes, metadata)
+
+    @classmethod
+    def _from_checked_arrays(
+        cls,
+        indices: np.ndarray,
+        values: np.ndarray,
+        intercept: float,
+        n_features: int,
+        loss: str,
+        spec: FeatureSpec | None = None,
+        classes: Sequence[Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SparseModel:
+        """Adopt arrays known to be valid (the file decoder guarantees sorted in-range int ids and
+        finite nonzero float32 values) without the copies and scans of ``__init__``: loading a
+        large model then costs no transient memory beyond the arrays themselves."""
+        self = cls.__new__(cls)
+        self.n_features = _check_width(n_features)
+        index_dtype = np.int32 if self.n_features <= 2**31 else np.int64
+        if indices.dtype != index_dtype or values.dtype != np.float32 or indices.shape != values.shape:
+            raise ValueError("internal: unexpected array types for a checked model")
+        self.indices, self.values = indices, values
+        self._setup(intercept, loss, spec, classes, metadata)
+        return self
+
+    def _setup(
+        self,
+        intercept: float,
+        loss: str,
+        spec: FeatureSpec | None,
+        classes: Sequence[Any] | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> None:
         if spec is not None:
             spec_width = getattr(spec, "n_features", None)
             if spec_width is not None and int(spec_width) != self.n_features:
                 raise ValueError(
                     f"n_features={self.n_features} does not match spec.n_features={int(spec_width)}"
                 )
-        self.indices, self.values = _check_weights(indices, values, self.n_features)
         try:
             self.intercept = float(intercept)
         except (TypeError, ValueError):
