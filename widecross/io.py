@@ -177,3 +177,46 @@ def write_table(path: str | os.PathLike[str], columns: Mapping[str, np.ndarray])
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+class TableWriter:
+    """Append column chunks to one Parquet or CSV file; the file appears atomically on close.
+
+    >>> with TableWriter("predictions.parquet") as out:  # doctest: +SKIP
+    ...     out.write({"probability": p})
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.pa = _pyarrow()
+        self.path = Path(path)
+        self.kind = _kind(self.path)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
+        self._writer: Any = None
+        self.rows = 0
+
+    def __enter__(self) -> "TableWriter":
+        return self
+
+    def write(self, columns: Mapping[str, np.ndarray]) -> None:
+        table = self.pa.table({name: np.asarray(values) for name, values in columns.items()})
+        if self._writer is None:
+            if self.kind == "parquet":
+                self._writer = self.pa.parquet.ParquetWriter(self.tmp, table.schema)
+            else:
+                self._writer = self.pa.csv.CSVWriter(self.tmp, table.schema)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            if exc_type is None:
+                if self._writer is None:
+                    raise ValueError(f"{self.path}: nothing to write (zero chunks)")
+                with open(self.tmp, "rb+") as handle:
+                    os.fsync(handle.fileno())
+                os.replace(self.tmp, self.path)
+        finally:
+            if self.tmp.exists():
+                self.tmp.unlink()
