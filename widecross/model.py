@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -189,10 +189,14 @@ class SparseModel:
                     "this model has no FeatureSpec, so it cannot score raw columns; "
                     "pass a CSR matrix of width n_features"
                 )
-            n_rows = _n_rows(X)
+            from ._validation import get_columns
+
+            columns, n_rows = get_columns(X, self.spec.columns)
             out = np.empty(n_rows, dtype=np.float64)
-            for start, chunk in _row_chunks(X, n_rows, PREDICT_CHUNK_ROWS):
-                csr = self.spec.transform(chunk)
+            starts = range(0, n_rows, PREDICT_CHUNK_ROWS)
+            chunks = (_slice_columns(columns, start, min(start + PREDICT_CHUNK_ROWS, n_rows)) for start in starts)
+            # transform_chunks numbers rows across chunks in its error messages.
+            for start, csr in zip(starts, self.spec.transform_chunks(chunks)):
                 self._score_csr(csr, out[start : start + csr.shape[0]], row_offset=start)
             return out
         csr = _as_csr(X)
@@ -362,11 +366,11 @@ def _check_weights(indices: Any, values: Any, n_features: int) -> tuple[np.ndarr
     if bad.size:
         p = int(bad[0])
         raise ValueError(f"values must be finite, got {val64[p]} at position {p} (column {int(idx[p])})")
-    val32 = val.astype(np.float32)  # always a private copy: the model owns its arrays
-    bad = np.flatnonzero(~np.isfinite(val32))
+    bad = np.flatnonzero(np.abs(val64) > np.finfo(np.float32).max)
     if bad.size:
         p = int(bad[0])
         raise ValueError(f"value {val64[p]} at position {p} (column {int(idx[p])}) overflows float32")
+    val32 = val.astype(np.float32)  # always a private copy: the model owns its arrays
     keep = val32 != 0
     if not keep.all():
         idx, val32 = idx[keep], val32[keep]
@@ -415,16 +419,6 @@ def _is_columns(X: Any) -> bool:
     )
 
 
-def _n_rows(X: Any) -> int:
-    if hasattr(X, "num_rows"):
-        return int(X.num_rows)
-    if hasattr(X, "iloc"):
-        return int(len(X))
-    for value in X.values():
-        return int(len(value))
-    return 0
-
-
 def _slice_column(value: Any, start: int, stop: int) -> Any:
     if hasattr(value, "iloc"):  # pandas Series: positional, whatever the index
         return value.iloc[start:stop]
@@ -433,19 +427,9 @@ def _slice_column(value: Any, start: int, stop: int) -> Any:
     return value[start:stop]
 
 
-def _row_chunks(X: Any, n_rows: int, chunk: int) -> Iterator[tuple[int, Any]]:
-    """Yield ``(start, columns for rows start..start+chunk)``; the whole X if it fits one chunk."""
-    if n_rows <= chunk:
-        yield 0, X
-        return
-    for start in range(0, n_rows, chunk):
-        stop = min(start + chunk, n_rows)
-        if hasattr(X, "num_rows"):
-            yield start, X.slice(start, stop - start)
-        elif hasattr(X, "iloc"):
-            yield start, X.iloc[start:stop]
-        else:
-            yield start, {k: _slice_column(v, start, stop) for k, v in X.items()}
+def _slice_columns(columns: dict[str, Any], start: int, stop: int) -> dict[str, Any]:
+    """Rows ``start:stop`` of each column; views where the container allows (NumPy, Arrow)."""
+    return {name: _slice_column(value, start, stop) for name, value in columns.items()}
 
 
 def _as_csr(X: Any) -> Any:
