@@ -66,7 +66,7 @@ def decode(payload: bytes | memoryview, nnz: int, encoding: str, facts: dict[str
         values = np.ldexp(half.astype(np.float32), np.int32(scale_exp)).astype(np.float32, copy=False)
     elif encoding == "q8":
         size = facts.get("codebook_size")
-        if type(size) is not int or not 1 <= size <= CODEBOOK_MAX:
+        if type(size) is not int or not (1 if nnz else 0) <= size <= CODEBOOK_MAX:
             raise ValueError(f"codebook_size must be an integer in [1, {CODEBOOK_MAX}], got {size!r}")
         if len(payload) < 4 * size:
             raise ValueError(f"the values section ({len(payload)} bytes) is shorter than its {size}-entry codebook")
@@ -144,13 +144,21 @@ def q8_codebook(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codebook, codes
 
 
-def _lloyd(x: np.ndarray, k: int, iterations: int = 100) -> np.ndarray:
-    """Ascending k-means levels of positive ``x`` (fewer when ``x`` has fewer distinct values)."""
+def _lloyd(x: np.ndarray, k: int, iterations: int = 1000) -> np.ndarray:
+    """Ascending k-means levels of positive ``x`` (fewer when ``x`` has fewer distinct values).
+
+    The start follows the asymptotically optimal level density for squared error, proportional
+    to the cube root of the data's density (Panter & Dite), read off a histogram; Lloyd's
+    iterations then converge in a few dozen steps instead of crawling from a uniform grid. Each
+    iteration costs O(k log n) on the sorted data (prefix sums give the cluster means).
+    """
     x = np.sort(x)
     distinct = np.unique(x)
     if distinct.size <= k:
         return distinct
-    centers = np.linspace(x[0], x[-1], k)
+    counts, edges = np.histogram(x, bins=16 * k, range=(x[0], x[-1]))
+    mass = np.concatenate([[0.0], np.cumsum(np.cbrt(counts))])
+    centers = np.interp((np.arange(k) + 0.5) / k, mass / mass[-1], edges)
     prefix = np.concatenate([[0.0], np.cumsum(x)])
     for _ in range(iterations):
         cut = np.searchsorted(x, (centers[1:] + centers[:-1]) / 2)
