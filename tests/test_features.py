@@ -651,11 +651,18 @@ def test_hashed_inverse_through_recorded_keys():
 
 
 def test_recorded_categorical_values_are_shown():
-    spec = FeatureSpec([Categorical("city")], bits=16)
-    keys = spec.record({"city": ["oslo", "lima", "oslo"]})
-    X = spec.transform({"city": ["lima"]})
-    (text,) = spec.inverse(int(X.indices[0]), keys)
-    assert text.startswith("city: city hash 0x") and "(seen: 'lima')" in text
+    city = Categorical("city")  # unbounded 64-bit ids: keys are kept as id tuples, not packed
+    spec = FeatureSpec([city, Cross(city, Bucketize("x", 0, 1, 0.5))], bits=16)
+    keys = spec.record({"city": ["oslo", "lima", "oslo"], "x": [0.1, 0.2, 0.9]})
+    keys.update({"city": ["lima", "rome"], "x": [0.2, 0.7]})
+    assert len(keys) == 3 + 4
+    X = spec.transform({"city": ["lima"], "x": [0.3]})
+    texts = [spec.inverse(int(c), keys) for c in X.indices]
+    lima = f"city hash {ref.value_key('lima'):#018x} (seen: 'lima')"
+    assert any(f"city: {lima}" in t for t in texts)
+    assert any(f"city x x[0.0,1.0]/2: {lima} x x [0, 0.5)" in t for t in texts)
+    # At 2**16 columns this cross key happens to share its column with ("rome",): both are listed.
+    assert sorted(len(t) for t in texts) == [1, 2]
 
 
 # ------------------------------------------------------------------------------------------

@@ -767,6 +767,8 @@ class FeatureSpec:
             self._feat_base = np.array([hk.feature_base(f.name, self.seed) for f in self.features], dtype=np.uint64)
             self._shift = 64 - self.bits
         self._max_arity = max(len(f.components) for f in self.features)
+        # Features whose id tuples pack into one int64 (bounded ids): KeyRecord stores codes.
+        self._packable = [f.size is not None and f.size <= _INT64_MAX for f in self.features]
 
     # Public properties ------------------------------------------------------------------------
     @property
@@ -1059,19 +1061,35 @@ class KeyRecord:
     ``spec.transform(chunk, record=keys)``. Memory grows with the distinct keys, not the rows.
     For categorical components it also keeps the raw values seen per id, for readable output.
 
-    Attributes ``columns`` (sorted int64), ``feature`` (int64) and ``buckets``
+    Properties ``columns`` (sorted int64), ``feature`` (int64) and ``buckets``
     (int64, ``(n_keys, max_arity)``, -1 padded) are parallel arrays.
     """
 
     def __init__(self, spec: FeatureSpec) -> None:
         self.spec = spec
-        self.columns = np.empty(0, dtype=np.int64)
-        self.feature = np.empty(0, dtype=np.int64)
-        self.buckets = np.empty((0, spec._max_arity), dtype=np.int64)
+        # Per feature: sorted distinct keys, packed into one int64 (mixed radix) when the
+        # feature's ids are bounded, else (m, arity) rows of bucket ids.
+        self._keys: list[np.ndarray] = [
+            np.empty(0, dtype=np.int64) if spec._packable[f] else np.empty((0, f_arity), dtype=np.int64)
+            for f, f_arity in enumerate(f.arity for f in spec.features)
+        ]
         self._values: dict[int, dict[int, set[Any]]] = {}
+        self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return int(self.columns.size)
+        return int(sum(k.shape[0] for k in self._keys))
+
+    @property
+    def columns(self) -> np.ndarray:
+        return self._materialize()[0]
+
+    @property
+    def feature(self) -> np.ndarray:
+        return self._materialize()[1]
+
+    @property
+    def buckets(self) -> np.ndarray:
+        return self._materialize()[2]
 
     def update(self, data: Any) -> KeyRecord:
         """Add the keys of ``data`` (a table with the spec's columns); returns ``self``."""
@@ -1084,23 +1102,47 @@ class KeyRecord:
              n_rows: int, row0: int, chunk: int | None) -> None:
         spec = self.spec
         buckets = spec._buckets_from(numeric, cat_ids, n_rows, row0, chunk)
-        parts = [np.column_stack([self.columns, self.feature, self.buckets])]
         for f in range(len(spec.features)):
             lo, hi = spec._feat_slots[f], spec._feat_slots[f + 1]
-            keys = np.unique(buckets[spec._slot_comp[lo:hi]].T, axis=0)
-            block = np.full((keys.shape[0], 2 + spec._max_arity), -1, dtype=np.int64)
-            block[:, 0] = spec._feature_columns(f, keys)
-            block[:, 1] = f
-            block[:, 2 : 2 + keys.shape[1]] = keys
-            parts.append(block)
-        merged = np.unique(np.concatenate(parts), axis=0)  # sorted by column, then feature
-        self.columns, self.feature = merged[:, 0].copy(), merged[:, 1].copy()
-        self.buckets = merged[:, 2:].copy()
+            ids = buckets[spec._slot_comp[lo:hi]]
+            if spec._packable[f]:
+                code = np.zeros(n_rows, dtype=np.int64)
+                for j, radix in enumerate(spec._slot_radix[lo:hi]):
+                    code = code * radix + ids[j]
+                self._keys[f] = np.union1d(self._keys[f], code)
+            else:
+                self._keys[f] = np.unique(np.concatenate([self._keys[f], ids.T]), axis=0)
+        self._table = None
         for c, (uniques, unique_ids) in zip(spec._categorical, cat_values):
             seen = self._values.setdefault(spec._components.index(c), {})
             for value, i in zip(uniques, unique_ids.tolist()):
                 if c.vocabulary is None or i >= 0:  # -1: outside the vocabulary
                     seen.setdefault(i, set()).add(value)
+
+    def _materialize(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._table is None:
+            spec = self.spec
+            cols, feats, blocks = [], [], []
+            for f, keys in enumerate(self._keys):
+                lo, hi = spec._feat_slots[f], spec._feat_slots[f + 1]
+                if spec._packable[f]:
+                    tuples = np.empty((keys.size, hi - lo), dtype=np.int64)
+                    rest = keys
+                    for j in range(hi - lo - 1, -1, -1):
+                        radix = spec._slot_radix[lo + j]
+                        tuples[:, j] = rest % radix
+                        rest = rest // radix
+                else:
+                    tuples = keys
+                block = np.full((tuples.shape[0], spec._max_arity), -1, dtype=np.int64)
+                block[:, : hi - lo] = tuples
+                cols.append(spec._feature_columns(f, tuples))
+                feats.append(np.full(tuples.shape[0], f, dtype=np.int64))
+                blocks.append(block)
+            columns, feature, buckets = np.concatenate(cols), np.concatenate(feats), np.concatenate(blocks)
+            order = np.lexsort((feature, columns))
+            self._table = (columns[order], feature[order], buckets[order])
+        return self._table
 
     def _seen(self, component: Component, bucket_id: int) -> set[Any] | None:
         if not isinstance(component, Categorical):
@@ -1113,14 +1155,15 @@ class KeyRecord:
         ``position[i]`` indexes ``columns``; a column with several keys (a hash collision)
         appears several times, a column with none not at all.
         """
+        table_columns, table_feature, table_buckets = self._materialize()
         query = np.atleast_1d(np.asarray(columns)).astype(np.int64, copy=False)
-        lo = np.searchsorted(self.columns, query, side="left")
-        hi = np.searchsorted(self.columns, query, side="right")
+        lo = np.searchsorted(table_columns, query, side="left")
+        hi = np.searchsorted(table_columns, query, side="right")
         counts = hi - lo
         position = np.repeat(np.arange(query.size), counts)
         starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
         index = np.arange(position.size) + starts
-        return position, self.feature[index], self.buckets[index]
+        return position, table_feature[index], table_buckets[index]
 
 
 def geo_spec(
