@@ -46,6 +46,11 @@ def geo_points(n, seed=RNG_SEED):
     return {"lat": rng.uniform(-90, 90, n), "lon": rng.uniform(-180, 180, n)}
 
 
+def test_public_names_resolve_to_this_module():
+    for name in ("Bucketize", "Categorical", "Cross", "FeatureSpec", "geo_spec"):
+        assert getattr(wc, name) is getattr(feat, name)
+
+
 # ------------------------------------------------------------------------------------------
 # The hash is part of the model format: pin it.
 

@@ -129,10 +129,16 @@ def _to_numpy(values: Any, name: str, numeric: bool) -> np.ndarray:
     return np.asarray(values)
 
 
+def _is_missing(value: Any) -> bool:
+    """None, a float NaN, or pandas' NA (recognised by name: pandas is not imported)."""
+    return value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NAType"
+
+
 def as_numeric(values: Any, name: str) -> np.ndarray:
     """A 1-D integer or floating point NumPy array (no copy when the input already is one).
 
-    Object arrays holding only numbers and ``None`` become float64 with NaN for ``None``.
+    Object arrays holding only numbers and missing values (``None``, pandas' ``NA``) become
+    float64 with NaN for the missing ones.
     Anything else (strings, booleans, dates, complex numbers) raises ``TypeError`` naming the
     column and its dtype.
 
@@ -148,7 +154,7 @@ def as_numeric(values: Any, name: str) -> np.ndarray:
     if kind == "O":
         out = np.empty(array.shape[0], dtype=np.float64)
         for i, value in enumerate(array):
-            if value is None:
+            if _is_missing(value):
                 out[i] = math.nan
             elif isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
                 out[i] = float(value)
@@ -169,8 +175,6 @@ def as_float64(values: Any, name: str) -> np.ndarray:
     return np.asarray(as_numeric(values, name), dtype=np.float64)
 
 
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def categorical_codes(values: Any, name: str) -> tuple[list[Any], np.ndarray]:

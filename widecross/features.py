@@ -29,13 +29,28 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from typing import Any, Iterable, Iterator, Sequence, Union
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import scipy.sparse
 
 from . import _hashing as hk
-from ._validation import as_float64, as_numeric, categorical_codes, get_columns
+from ._feature_defs import (
+    _OUT_OF_RANGE,
+    Bucketize,
+    Categorical,
+    Component,
+    Cross,
+    Feature,
+    _check_int,
+    _chunk_words,
+    _feature_from_json,
+    _fmt,
+    _row_words,
+    value_keys,  # noqa: F401  (re-exported: the categorical value hash)
+)
+from ._keyrecord import KeyRecord
+from ._validation import as_float64, as_numeric, get_columns
 
 __all__ = ["Bucketize", "Categorical", "Cross", "FeatureSpec", "KeyRecord", "geo_spec"]
 
@@ -44,616 +59,8 @@ FORMAT_VERSION = 1
 MAX_BITS = 40
 _INT32_MAX = 2**31 - 1
 _INT64_MAX = 2**63 - 1
-_OUT_OF_RANGE = ("error", "clip", "bucket")
-_UNKNOWN = ("error", "bucket")
 # Rows per kernel call: the stacked input block stays in cache and call overhead stays negligible.
 _BLOCK_ROWS = 8192
-
-
-def _check_name(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{what} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _check_int(value: Any, what: str, low: int, high: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be an integer, got {value!r}")
-    value = int(value)
-    if not low <= value <= high:
-        raise ValueError(f"{what} must be in [{low}, {high}], got {value}")
-    return value
-
-
-def _check_policy(value: Any, choices: Sequence[str], what: str) -> str:
-    if value not in choices:
-        raise ValueError(f"{what} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
-    return str(value)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.10g}"
-
-
-def _float_json(x: float) -> Any:
-    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
-
-
-def _float_from_json(x: Any) -> float:
-    if x in ("inf", "-inf"):
-        return float(x)
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"expected a number, got {x!r}")
-    return float(x)
-
-
-def _ordered(x: np.ndarray) -> np.ndarray:
-    """int64 codes of doubles that sort like the doubles (both zeros map to 0)."""
-    bits = np.asarray(x, dtype=np.float64).view(np.int64)
-    return np.where(bits < 0, -(bits & np.int64(_INT64_MAX)), bits)
-
-
-def _from_ordered(code: np.ndarray) -> np.ndarray:
-    bits = np.where(code < 0, (-code) | np.int64(-_INT64_MAX - 1), code)
-    return bits.astype(np.int64).view(np.float64)
-
-
-class Bucketize:
-    """Bucket a numeric column: uniform widths over ``[start, stop]`` or explicit boundaries.
-
-    Uniform: ``Bucketize(column, start, stop, width)`` (or ``n_buckets=`` instead of ``width``)
-    gives ``n_buckets = round((stop - start) / width)`` buckets and bucket id
-    ``floor((x - start) * (n_buckets / (stop - start)))``, so 1/60-degree latitude buckets are
-    exactly ``floor((lat + 90) * 60)``. ``x == stop`` falls in the last bucket, or with
-    ``wrap=True`` (a periodic column: longitude 180 is -180) in bucket 0; -0.0 is 0.0.
-    The formula is evaluated in float64 (and any id past the end, from rounding just below
-    ``stop``, is the last bucket): that evaluation is the definition, and :meth:`edges` returns
-    the exact double range of every bucket under it.
-
-    Boundaries: ``Bucketize(column, boundaries=[b0, b1, ..., bn])`` gives ``n`` buckets
-    ``[b_i, b_{i+1})``, the last one closed (``bn`` itself is in it, or in bucket 0 with
-    ``wrap``). ``b0`` may be ``-inf`` and ``bn`` ``inf`` for open-ended buckets.
-
-    Values outside the range, NaN and infinities follow ``out_of_range``:
-
-    - ``"error"`` (default): ``ValueError`` naming the column, the count and the first bad row;
-    - ``"clip"``: below ``start`` -> bucket 0, above ``stop`` -> last bucket (bucket 0 with
-      ``wrap``); NaN is still an error, since it has no side to clip to;
-    - ``"bucket"``: all of them (NaN included) go to one extra bucket, id ``n_buckets``.
-
-    ``name`` (default ``"column[start,stop]/n"`` or ``"column{b0,...,bn}"``) identifies the
-    feature: its hash seeds the feature's hashed columns, so keep it when a model must stay
-    readable.
-
-    >>> lat = Bucketize("lat", -90, 90, 1 / 60)
-    >>> lat.n_buckets, lat.bucket([-90.0, 0.0, 90.0]).tolist()
-    (10800, [0, 5400, 10799])
-    >>> Bucketize("lon", -180, 180, 1, wrap=True).bucket([180.0, -180.0, 179.5]).tolist()
-    [0, 0, 359]
-    """
-
-    def __init__(
-        self,
-        column: str,
-        start: float | None = None,
-        stop: float | None = None,
-        width: float | None = None,
-        *,
-        n_buckets: int | None = None,
-        boundaries: Sequence[float] | None = None,
-        wrap: bool = False,
-        out_of_range: str = "error",
-        name: str | None = None,
-    ) -> None:
-        self.column = _check_name(column, "Bucketize column")
-        self.out_of_range = _check_policy(out_of_range, _OUT_OF_RANGE, "out_of_range")
-        if not isinstance(wrap, (bool, np.bool_)):
-            raise TypeError(f"wrap must be True or False, got {wrap!r}")
-        self.wrap = bool(wrap)
-        if boundaries is not None:
-            if start is not None or stop is not None or width is not None or n_buckets is not None:
-                raise ValueError("give either boundaries or start/stop/width (or n_buckets), not both")
-            edges = np.asarray(boundaries, dtype=np.float64)
-            if edges.ndim != 1 or edges.size < 2:
-                raise ValueError(f"boundaries must be a 1-D sequence of at least 2 values, got {boundaries!r}")
-            if np.isnan(edges).any() or not (np.diff(edges) > 0).all():
-                raise ValueError(f"boundaries must be strictly increasing and not NaN, got {edges.tolist()}")
-            if np.isinf(edges[1:-1]).any() or edges[0] == math.inf or edges[-1] == -math.inf:
-                raise ValueError("only the first boundary may be -inf and only the last +inf")
-            if self.wrap and not np.isfinite(edges[[0, -1]]).all():
-                raise ValueError("a periodic (wrap=True) column needs finite first and last boundaries")
-            self.boundaries: tuple[float, ...] | None = tuple(float(e) for e in edges)
-            self.start, self.stop = self.boundaries[0], self.boundaries[-1]
-            self.n_buckets = len(self.boundaries) - 1
-        else:
-            if start is None or stop is None:
-                raise TypeError("Bucketize needs start and stop (and width or n_buckets), or boundaries=")
-            self.boundaries = None
-            self.start, self.stop = self._finite(start, "start"), self._finite(stop, "stop")
-            if not self.start < self.stop:
-                raise ValueError(f"start must be below stop, got start={self.start!r}, stop={self.stop!r}")
-            if (width is None) == (n_buckets is None):
-                raise TypeError("give exactly one of width and n_buckets")
-            if n_buckets is not None:
-                self.n_buckets = _check_int(n_buckets, "n_buckets", 1, 2**62)
-            else:
-                width = self._finite(width, "width")
-                if width <= 0:
-                    raise ValueError(f"width must be positive, got {width!r}")
-                ratio = (self.stop - self.start) / width
-                n = round(ratio)
-                if n < 1 or abs(ratio - n) > 1e-9 * max(1.0, ratio):
-                    raise ValueError(
-                        f"width {width!r} does not divide [{self.start!r}, {self.stop!r}] into a whole number "
-                        f"of buckets ({ratio:.6g}); pick another width or pass n_buckets="
-                    )
-                self.n_buckets = _check_int(n, "n_buckets", 1, 2**62)
-        if name is None:
-            if self.boundaries is None:
-                name = f"{self.column}[{self.start!r},{self.stop!r}]/{self.n_buckets}"
-            else:
-                name = f"{self.column}{{{','.join(repr(e) for e in self.boundaries)}}}"
-        self.name = _check_name(name, "feature name")
-
-    @staticmethod
-    def _finite(value: Any, what: str) -> float:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{what} must be a number, got {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"{what} must be finite, got {value!r}")
-        return value
-
-    # Shared feature interface -------------------------------------------------------------
-    @property
-    def components(self) -> tuple[Bucketize]:
-        """The single-column features this feature crosses: ``(self,)``."""
-        return (self,)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
-
-    @property
-    def arity(self) -> int:
-        return 1
-
-    @property
-    def size(self) -> int:
-        """Number of distinct ids: ``n_buckets``, plus one with ``out_of_range="bucket"``."""
-        return self.n_buckets + (self.out_of_range == "bucket")
-
-    @property
-    def width(self) -> float | None:
-        """Bucket width of a uniform bucketizer (None with explicit boundaries)."""
-        return None if self.boundaries is not None else (self.stop - self.start) / self.n_buckets
-
-    def bucket(self, values: Any) -> np.ndarray:
-        """Bucket ids (int64) of a 1-D array of values, applying ``out_of_range``.
-
-        >>> Bucketize("x", boundaries=[0, 1, 10]).bucket([0, 0.5, 1, 10]).tolist()
-        [0, 0, 1, 1]
-        """
-        spec = self.__dict__.get("_spec")
-        if spec is None:
-            spec = self.__dict__["_spec"] = FeatureSpec([self])
-        return spec._component_buckets({self.column: values})[0]
-
-    def edges(self, bucket_ids: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Value range ``[low, high)`` of each bucket id (float64 arrays; NaN for the extra bucket).
-
-        The ranges are exact for doubles: ``bucket(x) == b`` if and only if
-        ``low[b] <= x < high[b]`` (the last bucket also holds ``stop``, unless ``wrap``). The
-        bucket formula is evaluated in float64, so a nominal boundary that is not a double, or
-        a value whose offset ``x - start`` rounds onto a boundary, moves the edge by an ulp or
-        two (the double just below -31 is in the bucket of -31 when ``start = -90``, because
-        ``x + 90`` rounds to 59); ``low`` is the first double of the bucket, not the nominal edge.
-
-        >>> Bucketize("x", 0, 10, 1).edges([0, 9])
-        (array([0., 9.]), array([ 1., 10.]))
-        >>> float(Bucketize("lat", -90, 90, 1 / 60).edges([5400])[0][0])  # -7.1e-15 + 90 rounds to 90
-        -7.105427357601002e-15
-        """
-        ids = np.asarray(bucket_ids, dtype=np.int64)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
-            outside = ids[(ids < 0) | (ids >= self.size)]
-            raise ValueError(f"bucket ids of {self.name!r} must be in [0, {self.size}), got {outside[:3].tolist()}")
-        regular = np.minimum(ids, self.n_buckets - 1)
-        if self.boundaries is not None:
-            table = np.asarray(self.boundaries)
-            low, high = table[regular], table[regular + 1]
-        else:
-            low = self._first_values(regular)
-            high = np.where(regular == self.n_buckets - 1, self.stop,
-                            self._first_values(np.minimum(regular + 1, self.n_buckets - 1)))
-        extra = ids >= self.n_buckets
-        return np.where(extra, np.nan, low), np.where(extra, np.nan, high)
-
-    def _first_values(self, ids: np.ndarray) -> np.ndarray:
-        """Smallest double in each uniform bucket, by bisection over the ordered doubles.
-
-        Doubles are dense near zero, so the first double of a bucket can be astronomically many
-        ulps from the nominal edge (everything in (-7e-15, 0) rounds onto 90 in ``x + 90``);
-        bisecting on their ordered integer codes takes at most 64 steps.
-        """
-        width = (self.stop - self.start) / self.n_buckets
-        nominal = self.start + ids * width
-        lo = _ordered(np.maximum(nominal - width / 2, self.start))  # bucket(lo) < ids (ids > 0)
-        hi = _ordered(np.minimum(nominal + width / 2, self.stop))  # bucket(hi) >= ids
-        active = ids > 0
-        while True:
-            gap = hi - lo
-            step = active & (gap > 1)
-            if not step.any():
-                break
-            mid = lo + gap // 2
-            reached = self.bucket(_from_ordered(mid)) >= ids
-            hi = np.where(step & reached, mid, hi)
-            lo = np.where(step & ~reached, mid, lo)
-        return np.where(active, _from_ordered(hi), self.start)
-
-    def describe(self, bucket_id: int, seen: Any = None) -> str:
-        """A readable range for one bucket id, e.g. ``"lat [12.5, 12.51666667)"``.
-
-        Shows the nominal edges (``start + b * width``, 10 significant digits); :meth:`edges`
-        gives the exact double ranges.
-        """
-        if bucket_id >= self.n_buckets:
-            return f"{self.column} out of range or NaN"
-        if self.boundaries is not None:
-            low, high = self.boundaries[bucket_id], self.boundaries[bucket_id + 1]
-        else:
-            span = self.stop - self.start
-            low, high = (self.start + b * span / self.n_buckets for b in (bucket_id, bucket_id + 1))
-            # Snap rounding noise such as -1.4e-14 for a nominal 0.
-            low, high = (0.0 if abs(v) < 1e-12 * span else v for v in (low, high))
-        left = "(" if low == -math.inf else "["
-        closed = bucket_id == self.n_buckets - 1 and not self.wrap and math.isfinite(high)
-        return f"{self.column} {left}{_fmt(low)}, {_fmt(high)}{']' if closed else ')'}"
-
-    def _to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": "bucketize",
-            "column": self.column,
-            "name": self.name,
-            "wrap": self.wrap,
-            "out_of_range": self.out_of_range,
-        }
-        if self.boundaries is not None:
-            out["boundaries"] = [_float_json(e) for e in self.boundaries]
-        else:
-            out.update(start=self.start, stop=self.stop, n_buckets=self.n_buckets)
-        return out
-
-    @classmethod
-    def _from_json(cls, obj: dict[str, Any]) -> Bucketize:
-        common = dict(wrap=obj["wrap"], out_of_range=obj["out_of_range"], name=obj["name"])
-        if "boundaries" in obj:
-            return cls(obj["column"], boundaries=[_float_from_json(e) for e in obj["boundaries"]], **common)
-        return cls(obj["column"], _float_from_json(obj["start"]), _float_from_json(obj["stop"]),
-                   n_buckets=obj["n_buckets"], **common)
-
-    def _key(self) -> tuple[Any, ...]:
-        return ("bucketize", self.column, self.name, self.start, self.stop, self.n_buckets,
-                self.boundaries, self.wrap, self.out_of_range)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Bucketize) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        if self.boundaries is not None:
-            args = f"{self.column!r}, boundaries={list(self.boundaries)!r}"
-        else:
-            args = f"{self.column!r}, {self.start!r}, {self.stop!r}, n_buckets={self.n_buckets}"
-        if self.wrap:
-            args += ", wrap=True"
-        if self.out_of_range != "error":
-            args += f", out_of_range={self.out_of_range!r}"
-        return f"Bucketize({args}, name={self.name!r})"
-
-
-class Categorical:
-    """Ids for a column of strings or integers.
-
-    - ``Categorical(column, vocabulary=[...])``: id = position in the vocabulary;
-    - ``Categorical(column, n_buckets)``: id = value hash modulo ``n_buckets`` (collisions
-      possible, no vocabulary needed);
-    - ``Categorical(column)``: id = the full 64-bit value hash; only in hashed specs
-      (``bits=int``), since exact indexing needs a bounded number of ids.
-
-    The value hash is ``mix64(fnv1a64(utf8(s)) ^ STR_TAG)`` for strings (bytes are decoded as
-    UTF-8) and ``mix64(uint64(v) ^ INT_TAG)`` for integers, independent of the spec's seed, so
-    ``"7"`` and ``7`` are different categories. Floating point columns are rejected (cast them).
-
-    Missing values (None, NaN, Arrow nulls) and values outside the vocabulary follow
-    ``unknown``: ``"error"`` (``ValueError`` naming the column, count and first row) or
-    ``"bucket"`` (one extra id: ``n_buckets`` or ``len(vocabulary)``).
-
-    >>> Categorical("city", vocabulary=["Oslo", "Lima"]).ids(["Lima", "Oslo"]).tolist()
-    [1, 0]
-    """
-
-    def __init__(
-        self,
-        column: str,
-        n_buckets: int | None = None,
-        *,
-        vocabulary: Sequence[str | int] | None = None,
-        unknown: str = "error",
-        name: str | None = None,
-    ) -> None:
-        self.column = _check_name(column, "Categorical column")
-        self.unknown = _check_policy(unknown, _UNKNOWN, "unknown")
-        if n_buckets is not None and vocabulary is not None:
-            raise ValueError("give n_buckets or vocabulary, not both")
-        self.n_buckets = None if n_buckets is None else _check_int(n_buckets, "n_buckets", 1, 2**62)
-        self.vocabulary: tuple[str | int, ...] | None = None
-        if vocabulary is not None:
-            if isinstance(vocabulary, (str, bytes)):
-                raise TypeError("vocabulary must be a sequence of values, not a single string")
-            values: list[str | int] = []
-            for v in vocabulary:
-                if isinstance(v, (bytes, np.bytes_)):
-                    v = bytes(v).decode("utf-8")
-                if isinstance(v, (str, np.str_)):
-                    values.append(str(v))
-                elif isinstance(v, numbers.Integral):
-                    values.append(int(v))
-                else:
-                    raise TypeError(f"vocabulary values must be strings or integers, got {v!r}")
-            if not values:
-                raise ValueError("vocabulary must not be empty")
-            index = {(type(v), v): i for i, v in enumerate(values)}
-            if len(index) != len(values):
-                raise ValueError("vocabulary values must be distinct")
-            self.vocabulary = tuple(values)
-            self._index = {v: i for i, v in enumerate(values) if isinstance(v, str)}
-            self._int_index = {v: i for i, v in enumerate(values) if isinstance(v, int)}
-        if name is None:
-            if self.vocabulary is not None:
-                digest = hk.fnv1a64(json.dumps(list(self.vocabulary)).encode("utf-8"))
-                name = f"{self.column}{{{len(self.vocabulary)} values #{digest:016x}}}"
-            elif self.n_buckets is not None:
-                name = f"{self.column}%{self.n_buckets}"
-            else:
-                name = self.column
-        self.name = _check_name(name, "feature name")
-
-    @property
-    def components(self) -> tuple[Categorical]:
-        return (self,)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
-
-    @property
-    def arity(self) -> int:
-        return 1
-
-    @property
-    def size(self) -> int | None:
-        """Number of distinct ids, or None for the unbounded 64-bit hash."""
-        extra = self.unknown == "bucket"
-        if self.vocabulary is not None:
-            return len(self.vocabulary) + extra
-        if self.n_buckets is not None:
-            return self.n_buckets + extra
-        return None
-
-    def _missing_id(self) -> int:
-        if self.vocabulary is not None:
-            return len(self.vocabulary)
-        if self.n_buckets is not None:
-            return self.n_buckets
-        return int(np.uint64(hk.mix(int(hk.MISSING_TAG))).view(np.int64))
-
-    def value_ids(self, uniques: Sequence[str | int]) -> np.ndarray:
-        """Ids of distinct values (int64; -1 for values outside the vocabulary)."""
-        if self.vocabulary is not None:
-            return np.array(
-                [(self._index if isinstance(u, str) else self._int_index).get(u, -1) for u in uniques],
-                dtype=np.int64,
-            )
-        keys = value_keys(uniques)
-        if self.n_buckets is not None:
-            return (keys % np.uint64(self.n_buckets)).astype(np.int64)
-        return keys.view(np.int64)
-
-    def ids(self, values: Any) -> np.ndarray:
-        """Ids (int64) of a 1-D column of values, applying ``unknown``."""
-        return self._ids(values, 0, None)[0]
-
-    def _ids(self, values: Any, row0: int, chunk: int | None) -> tuple[np.ndarray, list[Any], np.ndarray]:
-        uniques, codes = categorical_codes(values, self.column)
-        unique_ids = self.value_ids(uniques)
-        if unique_ids.size:
-            ids = np.where(codes >= 0, unique_ids[np.maximum(codes, 0)], -1)
-        else:
-            ids = np.full(codes.shape, -1, dtype=np.int64)
-        bad = codes < 0 if self.vocabulary is None else ids < 0
-        if bad.any():
-            if self.unknown == "bucket":
-                ids[bad] = self._missing_id()
-            else:
-                rows = np.flatnonzero(bad)
-                first = int(rows[0])
-                value = None if codes[first] < 0 else uniques[codes[first]]
-                what = "missing" if self.vocabulary is None else "missing or out-of-vocabulary"
-                raise ValueError(
-                    f"column {self.column!r}: {rows.size} {what} value{'s' if rows.size > 1 else ''}"
-                    f"{_chunk_words(chunk)}; first at row {_row_words(row0, first, chunk)} ({value!r}); "
-                    "pass unknown='bucket' to give them their own id"
-                )
-        return ids, uniques, unique_ids
-
-    def describe(self, bucket_id: int, seen: Any = None) -> str:
-        """A readable description of one id (with the values seen, when known)."""
-        if self.vocabulary is not None:
-            if bucket_id >= len(self.vocabulary):
-                return f"{self.column} missing or unknown"
-            return f"{self.column} = {self.vocabulary[bucket_id]!r}"
-        if bucket_id == self._missing_id() and self.unknown == "bucket":
-            text = f"{self.column} missing"
-        elif self.n_buckets is not None:
-            text = f"{self.column} bucket {bucket_id} of {self.n_buckets}"
-        else:
-            text = f"{self.column} hash {bucket_id % (1 << 64):#018x}"
-        if seen:
-            shown = sorted(seen, key=repr)
-            text += f" (seen: {', '.join(repr(v) for v in shown[:5])}{', ...' if len(shown) > 5 else ''})"
-        return text
-
-    def _to_json(self) -> dict[str, Any]:
-        return {
-            "type": "categorical",
-            "column": self.column,
-            "name": self.name,
-            "n_buckets": self.n_buckets,
-            "vocabulary": None if self.vocabulary is None else list(self.vocabulary),
-            "unknown": self.unknown,
-        }
-
-    @classmethod
-    def _from_json(cls, obj: dict[str, Any]) -> Categorical:
-        return cls(obj["column"], obj["n_buckets"], vocabulary=obj["vocabulary"], unknown=obj["unknown"],
-                   name=obj["name"])
-
-    def _key(self) -> tuple[Any, ...]:
-        vocab = None if self.vocabulary is None else tuple((type(v).__name__, v) for v in self.vocabulary)
-        return ("categorical", self.column, self.name, self.n_buckets, vocab, self.unknown)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Categorical) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        args = repr(self.column)
-        if self.n_buckets is not None:
-            args += f", n_buckets={self.n_buckets}"
-        if self.vocabulary is not None:
-            args += f", vocabulary={list(self.vocabulary)!r}"
-        if self.unknown != "error":
-            args += f", unknown={self.unknown!r}"
-        return f"Categorical({args}, name={self.name!r})"
-
-
-def value_keys(values: Sequence[str | int]) -> np.ndarray:
-    """64-bit category keys (uint64) of strings and integers; see :class:`Categorical`."""
-    keys = np.empty(len(values), dtype=np.uint64)
-    is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
-    if is_str.any():
-        encoded = [v.encode("utf-8") for v, s in zip(values, is_str) if s]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        buffer = np.frombuffer(b"".join(encoded), dtype=np.uint8) if offsets[-1] else np.zeros(1, np.uint8)
-        out = np.empty(len(encoded), dtype=np.uint64)
-        hk.string_keys(buffer, offsets, out)
-        keys[is_str] = out
-    if not is_str.all():
-        ints = np.array([int(v) % (1 << 64) for v, s in zip(values, is_str) if not s], dtype=np.uint64)
-        out = np.empty(ints.size, dtype=np.uint64)
-        hk.int_keys(ints, out)
-        keys[~is_str] = out
-    return keys
-
-
-Component = Union[Bucketize, Categorical]
-
-
-class Cross:
-    """The cross of two or more Bucketize/Categorical features: one id per combination.
-
-    Nested crosses are flattened. The exact id of ids ``(b1, ..., bk)`` is row-major,
-    ``(...(b1 * size2 + b2) * size3 + ...) + bk``; the default name joins the components'
-    names with ``" x "``.
-
-    >>> c = Cross(Bucketize("lat", -90, 90, 1), Bucketize("lon", -180, 180, 1, wrap=True))
-    >>> c.arity, c.size
-    (2, 64800)
-    """
-
-    def __init__(self, *features: Bucketize | Categorical | Cross, name: str | None = None) -> None:
-        components: list[Component] = []
-        for feature in features:
-            if isinstance(feature, Cross):
-                components.extend(feature.components)
-            elif isinstance(feature, (Bucketize, Categorical)):
-                components.append(feature)
-            else:
-                raise TypeError(f"Cross takes Bucketize, Categorical or Cross features, got {type(feature).__name__}")
-        if len(components) < 2:
-            raise ValueError(f"a Cross needs at least 2 features, got {len(components)}")
-        self._components = tuple(components)
-        self.name = _check_name(name if name is not None else " x ".join(c.name for c in components), "feature name")
-
-    @property
-    def components(self) -> tuple[Component, ...]:
-        return self._components
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c.column for c in self._components))
-
-    @property
-    def arity(self) -> int:
-        return len(self._components)
-
-    @property
-    def size(self) -> int | None:
-        """Number of cells (product of the component sizes), or None if one is unbounded."""
-        total = 1
-        for c in self._components:
-            if c.size is None:
-                return None
-            total *= c.size
-        return total
-
-    def _to_json(self) -> dict[str, Any]:
-        return {"type": "cross", "name": self.name, "features": [c._to_json() for c in self._components]}
-
-    @classmethod
-    def _from_json(cls, obj: dict[str, Any]) -> Cross:
-        return cls(*(_feature_from_json(f) for f in obj["features"]), name=obj["name"])
-
-    def _key(self) -> tuple[Any, ...]:
-        return ("cross", self.name, tuple(c._key() for c in self._components))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Cross) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"Cross({', '.join(repr(c) for c in self._components)}, name={self.name!r})"
-
-
-Feature = Union[Bucketize, Categorical, Cross]
-
-
-def _feature_from_json(obj: Any) -> Feature:
-    if not isinstance(obj, dict) or obj.get("type") not in ("bucketize", "categorical", "cross"):
-        raise ValueError(f"not a feature description: {obj!r}")
-    kind = obj["type"]
-    if kind == "bucketize":
-        return Bucketize._from_json(obj)
-    if kind == "categorical":
-        return Categorical._from_json(obj)
-    return Cross._from_json(obj)
-
-
-def _chunk_words(chunk: int | None) -> str:
-    return "" if chunk is None else f" in chunk {chunk}"
-
-
-def _row_words(row0: int, row: int, chunk: int | None) -> str:
-    return f"{row0 + row}" if chunk is None else f"{row0 + row} (row {row} of chunk {chunk})"
 
 
 class FeatureSpec:
@@ -706,11 +113,13 @@ class FeatureSpec:
                     f"exact indexing (bits=None) needs a bounded number of ids; give these Categoricals "
                     f"n_buckets= or vocabulary=, or hash the spec with bits=: {unbounded}"
                 )
-            sizes = [int(f.size) for f in features]  # type: ignore[arg-type]
-            self._offsets = np.concatenate([[0], np.cumsum(sizes, dtype=object)]).astype(object)
-            total = int(self._offsets[-1])
+            offsets = [0]
+            for f in features:
+                offsets.append(offsets[-1] + int(f.size))  # type: ignore[arg-type]  (Python ints: no overflow)
+            total = offsets[-1]
             if total > _INT64_MAX:
                 raise ValueError(f"exact indexing needs {total} columns, more than int64 indices hold; hash with bits=")
+            self._offsets: tuple[int, ...] | None = tuple(offsets)
             self.n_features: int = total
         else:
             self._offsets = None
@@ -761,7 +170,7 @@ class FeatureSpec:
         self._slot_comp = np.array(slot_comp, dtype=np.int64)
         self._slot_radix = np.array(slot_radix, dtype=np.int64)
         if self.bits is None:
-            self._feat_base = np.array([int(o) for o in self._offsets[:-1]], dtype=np.uint64)
+            self._feat_base = np.array(self._offsets[:-1], dtype=np.uint64)
             self._shift = 0
         else:
             self._feat_base = np.array([hk.feature_base(f.name, self.seed) for f in self.features], dtype=np.uint64)
@@ -779,7 +188,7 @@ class FeatureSpec:
     @property
     def offsets(self) -> tuple[int, ...] | None:
         """Exact specs: first column of each feature, plus ``n_features`` at the end; None if hashed."""
-        return None if self._offsets is None else tuple(int(o) for o in self._offsets)
+        return self._offsets
 
     @property
     def exact(self) -> bool:
@@ -948,7 +357,7 @@ class FeatureSpec:
         if outside.any():
             i = int(np.flatnonzero(outside)[0])
             raise ValueError(f"column index {int(cols[i])} (position {i}) is outside [0, {self.n_features})")
-        offsets = np.array([int(o) for o in self._offsets], dtype=np.int64)
+        offsets = np.array(self._offsets, dtype=np.int64)
         feature = np.searchsorted(offsets, cols, side="right") - 1
         local = cols - offsets[feature]
         buckets = np.full((cols.size, self._max_arity), -1, dtype=np.int64)
@@ -1052,118 +461,6 @@ class FeatureSpec:
         lines = ",\n".join(f"    {f!r}" for f in self.features)
         return (f"FeatureSpec(bits={self.bits}, seed={self.seed}, n_features={self.n_features:,}, features=[\n"
                 f"{lines},\n])")
-
-
-class KeyRecord:
-    """The distinct keys (feature, bucket ids) seen in data and the column each maps to.
-
-    Built by :meth:`FeatureSpec.record`; grows with :meth:`update` or
-    ``spec.transform(chunk, record=keys)``. Memory grows with the distinct keys, not the rows.
-    For categorical components it also keeps the raw values seen per id, for readable output.
-
-    Properties ``columns`` (sorted int64), ``feature`` (int64) and ``buckets``
-    (int64, ``(n_keys, max_arity)``, -1 padded) are parallel arrays.
-    """
-
-    def __init__(self, spec: FeatureSpec) -> None:
-        self.spec = spec
-        # Per feature: sorted distinct keys, packed into one int64 (mixed radix) when the
-        # feature's ids are bounded, else (m, arity) rows of bucket ids.
-        self._keys: list[np.ndarray] = [
-            np.empty(0, dtype=np.int64) if spec._packable[f] else np.empty((0, f_arity), dtype=np.int64)
-            for f, f_arity in enumerate(f.arity for f in spec.features)
-        ]
-        self._values: dict[int, dict[int, set[Any]]] = {}
-        self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def __len__(self) -> int:
-        return int(sum(k.shape[0] for k in self._keys))
-
-    @property
-    def columns(self) -> np.ndarray:
-        return self._materialize()[0]
-
-    @property
-    def feature(self) -> np.ndarray:
-        return self._materialize()[1]
-
-    @property
-    def buckets(self) -> np.ndarray:
-        return self._materialize()[2]
-
-    def update(self, data: Any) -> KeyRecord:
-        """Add the keys of ``data`` (a table with the spec's columns); returns ``self``."""
-        columns, n_rows = get_columns(data, self.spec.columns)
-        numeric, cat_ids, cat_values = self.spec._inputs(columns, 0, None)
-        self._add(numeric, cat_ids, cat_values, n_rows, 0, None)
-        return self
-
-    def _add(self, numeric: list[np.ndarray], cat_ids: list[np.ndarray], cat_values: list[tuple[list[Any], np.ndarray]],
-             n_rows: int, row0: int, chunk: int | None) -> None:
-        spec = self.spec
-        buckets = spec._buckets_from(numeric, cat_ids, n_rows, row0, chunk)
-        for f in range(len(spec.features)):
-            lo, hi = spec._feat_slots[f], spec._feat_slots[f + 1]
-            ids = buckets[spec._slot_comp[lo:hi]]
-            if spec._packable[f]:
-                code = np.zeros(n_rows, dtype=np.int64)
-                for j, radix in enumerate(spec._slot_radix[lo:hi]):
-                    code = code * radix + ids[j]
-                self._keys[f] = np.union1d(self._keys[f], code)
-            else:
-                self._keys[f] = np.unique(np.concatenate([self._keys[f], ids.T]), axis=0)
-        self._table = None
-        for c, (uniques, unique_ids) in zip(spec._categorical, cat_values):
-            seen = self._values.setdefault(spec._components.index(c), {})
-            for value, i in zip(uniques, unique_ids.tolist()):
-                if c.vocabulary is None or i >= 0:  # -1: outside the vocabulary
-                    seen.setdefault(i, set()).add(value)
-
-    def _materialize(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._table is None:
-            spec = self.spec
-            cols, feats, blocks = [], [], []
-            for f, keys in enumerate(self._keys):
-                lo, hi = spec._feat_slots[f], spec._feat_slots[f + 1]
-                if spec._packable[f]:
-                    tuples = np.empty((keys.size, hi - lo), dtype=np.int64)
-                    rest = keys
-                    for j in range(hi - lo - 1, -1, -1):
-                        radix = spec._slot_radix[lo + j]
-                        tuples[:, j] = rest % radix
-                        rest = rest // radix
-                else:
-                    tuples = keys
-                block = np.full((tuples.shape[0], spec._max_arity), -1, dtype=np.int64)
-                block[:, : hi - lo] = tuples
-                cols.append(spec._feature_columns(f, tuples))
-                feats.append(np.full(tuples.shape[0], f, dtype=np.int64))
-                blocks.append(block)
-            columns, feature, buckets = np.concatenate(cols), np.concatenate(feats), np.concatenate(blocks)
-            order = np.lexsort((feature, columns))
-            self._table = (columns[order], feature[order], buckets[order])
-        return self._table
-
-    def _seen(self, component: Component, bucket_id: int) -> set[Any] | None:
-        if not isinstance(component, Categorical):
-            return None
-        return self._values.get(self.spec._components.index(component), {}).get(bucket_id)
-
-    def decode(self, columns: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(position, feature_idx, bucket_ids)`` of every recorded key in the given columns.
-
-        ``position[i]`` indexes ``columns``; a column with several keys (a hash collision)
-        appears several times, a column with none not at all.
-        """
-        table_columns, table_feature, table_buckets = self._materialize()
-        query = np.atleast_1d(np.asarray(columns)).astype(np.int64, copy=False)
-        lo = np.searchsorted(table_columns, query, side="left")
-        hi = np.searchsorted(table_columns, query, side="right")
-        counts = hi - lo
-        position = np.repeat(np.arange(query.size), counts)
-        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        index = np.arange(position.size) + starts
-        return position, table_feature[index], table_buckets[index]
 
 
 def geo_spec(

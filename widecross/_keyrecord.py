@@ -1,0 +1,125 @@
+"""Recording the keys (feature, bucket ids) seen in data, to invert hashed columns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._feature_defs import Categorical, Component
+from ._validation import get_columns
+
+if TYPE_CHECKING:
+    from .features import FeatureSpec
+
+
+class KeyRecord:
+    """The distinct keys (feature, bucket ids) seen in data and the column each maps to.
+
+    Built by :meth:`FeatureSpec.record`; grows with :meth:`update` or
+    ``spec.transform(chunk, record=keys)``. Memory grows with the distinct keys, not the rows.
+    For categorical components it also keeps the raw values seen per id, for readable output.
+
+    Properties ``columns`` (sorted int64), ``feature`` (int64) and ``buckets``
+    (int64, ``(n_keys, max_arity)``, -1 padded) are parallel arrays.
+    """
+
+    def __init__(self, spec: FeatureSpec) -> None:
+        self.spec = spec
+        # Per feature: sorted distinct keys, packed into one int64 (mixed radix) when the
+        # feature's ids are bounded, else (m, arity) rows of bucket ids.
+        self._keys: list[np.ndarray] = [
+            np.empty(0, dtype=np.int64) if spec._packable[f] else np.empty((0, f_arity), dtype=np.int64)
+            for f, f_arity in enumerate(f.arity for f in spec.features)
+        ]
+        self._values: dict[int, dict[int, set[Any]]] = {}
+        self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return int(sum(k.shape[0] for k in self._keys))
+
+    @property
+    def columns(self) -> np.ndarray:
+        return self._materialize()[0]
+
+    @property
+    def feature(self) -> np.ndarray:
+        return self._materialize()[1]
+
+    @property
+    def buckets(self) -> np.ndarray:
+        return self._materialize()[2]
+
+    def update(self, data: Any) -> KeyRecord:
+        """Add the keys of ``data`` (a table with the spec's columns); returns ``self``."""
+        columns, n_rows = get_columns(data, self.spec.columns)
+        numeric, cat_ids, cat_values = self.spec._inputs(columns, 0, None)
+        self._add(numeric, cat_ids, cat_values, n_rows, 0, None)
+        return self
+
+    def _add(self, numeric: list[np.ndarray], cat_ids: list[np.ndarray], cat_values: list[tuple[list[Any], np.ndarray]],
+             n_rows: int, row0: int, chunk: int | None) -> None:
+        spec = self.spec
+        buckets = spec._buckets_from(numeric, cat_ids, n_rows, row0, chunk)
+        for f in range(len(spec.features)):
+            lo, hi = spec._feat_slots[f], spec._feat_slots[f + 1]
+            ids = buckets[spec._slot_comp[lo:hi]]
+            if spec._packable[f]:
+                code = np.zeros(n_rows, dtype=np.int64)
+                for j, radix in enumerate(spec._slot_radix[lo:hi]):
+                    code = code * radix + ids[j]
+                self._keys[f] = np.union1d(self._keys[f], code)
+            else:
+                self._keys[f] = np.unique(np.concatenate([self._keys[f], ids.T]), axis=0)
+        self._table = None
+        for c, (uniques, unique_ids) in zip(spec._categorical, cat_values):
+            seen = self._values.setdefault(spec._components.index(c), {})
+            for value, i in zip(uniques, unique_ids.tolist()):
+                if c.vocabulary is None or i >= 0:  # -1: outside the vocabulary
+                    seen.setdefault(i, set()).add(value)
+
+    def _materialize(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._table is None:
+            spec = self.spec
+            cols, feats, blocks = [], [], []
+            for f, keys in enumerate(self._keys):
+                lo, hi = spec._feat_slots[f], spec._feat_slots[f + 1]
+                if spec._packable[f]:
+                    tuples = np.empty((keys.size, hi - lo), dtype=np.int64)
+                    rest = keys
+                    for j in range(hi - lo - 1, -1, -1):
+                        radix = spec._slot_radix[lo + j]
+                        tuples[:, j] = rest % radix
+                        rest = rest // radix
+                else:
+                    tuples = keys
+                block = np.full((tuples.shape[0], spec._max_arity), -1, dtype=np.int64)
+                block[:, : hi - lo] = tuples
+                cols.append(spec._feature_columns(f, tuples))
+                feats.append(np.full(tuples.shape[0], f, dtype=np.int64))
+                blocks.append(block)
+            columns, feature, buckets = np.concatenate(cols), np.concatenate(feats), np.concatenate(blocks)
+            order = np.lexsort((feature, columns))
+            self._table = (columns[order], feature[order], buckets[order])
+        return self._table
+
+    def _seen(self, component: Component, bucket_id: int) -> set[Any] | None:
+        if not isinstance(component, Categorical):
+            return None
+        return self._values.get(self.spec._components.index(component), {}).get(bucket_id)
+
+    def decode(self, columns: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(position, feature_idx, bucket_ids)`` of every recorded key in the given columns.
+
+        ``position[i]`` indexes ``columns``; a column with several keys (a hash collision)
+        appears several times, a column with none not at all.
+        """
+        table_columns, table_feature, table_buckets = self._materialize()
+        query = np.atleast_1d(np.asarray(columns)).astype(np.int64, copy=False)
+        lo = np.searchsorted(table_columns, query, side="left")
+        hi = np.searchsorted(table_columns, query, side="right")
+        counts = hi - lo
+        position = np.repeat(np.arange(query.size), counts)
+        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        index = np.arange(position.size) + starts
+        return position, table_feature[index], table_buckets[index]
