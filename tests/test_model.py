@@ -306,6 +306,9 @@ def test_raw_columns_equal_transform_then_csr(geo_model, monkeypatch):
     np.testing.assert_array_equal(geo_model.decision_function(cols), expected)
     cols_list = {"lat": cols["lat"].tolist(), "lon": cols["lon"].tolist()}
     np.testing.assert_array_equal(geo_model.decision_function(cols_list), expected)
+    structured = np.zeros(2500, dtype=[("lon", "f8"), ("lat", "f8"), ("rooms", "i4")])
+    structured["lat"], structured["lon"] = cols["lat"], cols["lon"]
+    np.testing.assert_array_equal(geo_model.decision_function(structured), expected)
     np.testing.assert_allclose(geo_model.predict_proba(cols)[:, 1], expit(expected))
 
 

@@ -63,7 +63,9 @@ def decode(payload: bytes | memoryview, nnz: int, encoding: str, facts: dict[str
             raise ValueError(f"value_scale_exp must be an integer in [{SCALE_EXP_MIN}, {SCALE_EXP_MAX}], got {scale_exp!r}")
         half = np.empty(nnz, dtype="<f2")
         _decompress_planes(payload, half)
-        values = np.ldexp(half.astype(np.float32), np.int32(scale_exp)).astype(np.float32, copy=False)
+        values = half.astype(np.float32)
+        del half
+        np.ldexp(values, np.int32(scale_exp), out=values)  # exact: a power-of-two scale
     elif encoding == "q8":
         size = facts.get("codebook_size")
         if type(size) is not int or not (1 if nnz else 0) <= size <= CODEBOOK_MAX:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
@@ -284,7 +285,7 @@ class SparseModel:
             raise ValueError(f"invalid CSR row pointer (indptr) at row {-status - 2 + row_offset}")
 
     # ------------------------------------------------------------------ export
-    def save(self, path: str | os.PathLike[str], values: str = "float32") -> os.PathLike[str]:
+    def save(self, path: str | os.PathLike[str], values: str = "float32") -> Path:
         """Write the model atomically to ``path``; see :mod:`widecross.export` for the format.
 
         ``values``: "float32" (lossless), "float16" or "q8" (8-bit codebook). Returns the path.
@@ -411,9 +412,11 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- input helpers
 def _is_columns(X: Any) -> bool:
-    """Raw columns: a mapping, a pandas DataFrame or a pyarrow Table / RecordBatch."""
+    """Raw columns: a mapping, a structured array, a DataFrame or a pyarrow Table / RecordBatch."""
     if isinstance(X, Mapping):
         return True
+    if isinstance(X, np.ndarray):
+        return X.dtype.names is not None  # a structured array: named columns
     return hasattr(X, "column_names") and hasattr(X, "num_rows") or (
         hasattr(X, "columns") and hasattr(X, "iloc")
     )
