@@ -244,27 +244,34 @@ class Bucketize:
         return np.where(extra, np.nan, low), np.where(extra, np.nan, high)
 
     def _first_values(self, ids: np.ndarray) -> np.ndarray:
-        """Smallest double in each uniform bucket, by bisection over the ordered doubles.
+        """Smallest double in each uniform bucket ``ids`` (> 0 for all but bucket 0 = ``start``).
 
-        Doubles are dense near zero, so the first double of a bucket can be astronomically many
-        ulps from the nominal edge (everything in (-7e-15, 0) rounds onto 90 in ``x + 90``);
-        bisecting on their ordered integer codes takes at most 64 steps.
+        The nominal edge ``start + b * width`` usually is it; where the rule disagrees, bisect
+        on the ordered integer codes of doubles (at most 64 steps). Doubles are dense near
+        zero, so the first double of a bucket can be astronomically many ulps from the nominal
+        edge (everything in (-7e-15, 0) rounds onto 90 in ``x + 90``): stepping by ulps won't do.
         """
+        unique, inverse = np.unique(ids, return_inverse=True)
         width = (self.stop - self.start) / self.n_buckets
-        nominal = self.start + ids * width
-        lo = _ordered(np.maximum(nominal - width / 2, self.start))  # bucket(lo) < ids (ids > 0)
-        hi = _ordered(np.minimum(nominal + width / 2, self.stop))  # bucket(hi) >= ids
-        active = ids > 0
-        while True:
-            gap = hi - lo
-            step = active & (gap > 1)
-            if not step.any():
-                break
-            mid = lo + gap // 2
-            reached = self.bucket(_from_ordered(mid)) >= ids
-            hi = np.where(step & reached, mid, hi)
-            lo = np.where(step & ~reached, mid, lo)
-        return np.where(active, _from_ordered(hi), self.start)
+        nominal = np.clip(self.start + unique * width, self.start, self.stop)
+        below = np.maximum(np.nextafter(nominal, -np.inf), self.start)
+        exact = (unique == 0) | ((self.bucket(nominal) == unique) & (self.bucket(below) == unique - 1))
+        first = np.where(unique == 0, self.start, nominal)
+        todo = np.flatnonzero(~exact)
+        if todo.size:
+            b = unique[todo]
+            lo = _ordered(np.maximum(nominal[todo] - width / 2, self.start))  # bucket(lo) < b
+            hi = _ordered(np.minimum(nominal[todo] + width / 2, self.stop))  # bucket(hi) >= b
+            while True:
+                step = hi - lo > 1
+                if not step.any():
+                    break
+                mid = lo + (hi - lo) // 2
+                reached = self.bucket(_from_ordered(mid)) >= b
+                hi = np.where(step & reached, mid, hi)
+                lo = np.where(step & ~reached, mid, lo)
+            first[todo] = _from_ordered(hi)
+        return first[inverse]
 
     def describe(self, bucket_id: int, seen: Any = None) -> str:
         """A readable range for one bucket id, e.g. ``"lat [12.5, 12.51666667)"``.
