@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 import math
 import tracemalloc
@@ -12,6 +13,7 @@ import scipy.sparse as sp
 
 import reference_features as ref
 import widecross as wc
+from widecross import _feature_defs, _keyrecord, _validation
 from widecross import _hashing as hk
 from widecross import features as feat
 from widecross.features import Bucketize, Categorical, Cross, FeatureSpec, KeyRecord, geo_spec
@@ -44,6 +46,12 @@ def assert_same_csr(A, B):
 def geo_points(n, seed=RNG_SEED):
     rng = np.random.default_rng(seed)
     return {"lat": rng.uniform(-90, 90, n), "lon": rng.uniform(-180, 180, n)}
+
+
+@pytest.mark.parametrize("module", [feat, _feature_defs, _keyrecord, _validation, hk], ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_public_names_resolve_to_this_module():
@@ -651,6 +659,8 @@ def test_hashed_inverse_through_recorded_keys():
         spec.transform(chunk, record=keys2)
     np.testing.assert_array_equal(keys2.columns, keys.columns)
     np.testing.assert_array_equal(keys2.buckets, keys.buckets)
+    with pytest.raises(ValueError, match="KeyRecord of this spec"):
+        geo_spec(bits=21).transform(pts, record=keys)
     unseen = int(np.setdiff1d(np.arange(keys.columns.max() + 2), keys.columns)[0])
     assert keys.decode([unseen])[0].size == 0 and spec.inverse(unseen, keys) == []
 

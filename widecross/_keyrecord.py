@@ -113,6 +113,14 @@ class KeyRecord:
 
         ``position[i]`` indexes ``columns``; a column with several keys (a hash collision)
         appears several times, a column with none not at all.
+
+        >>> from widecross.features import geo_spec
+        >>> spec = geo_spec(resolutions=(60,), bits=20)
+        >>> keys = spec.record({"lat": [0.5, 0.5], "lon": [0.5, 1.5]})
+        >>> X = spec.transform({"lat": [0.5], "lon": [1.5]})
+        >>> position, feature, buckets = keys.decode(X.indices)
+        >>> sorted(zip(feature.tolist(), buckets.tolist()))
+        [(0, [90, 181]), (1, [90, -1]), (2, [181, -1])]
         """
         table_columns, table_feature, table_buckets = self._materialize()
         query = np.atleast_1d(np.asarray(columns)).astype(np.int64, copy=False)
