@@ -395,6 +395,9 @@ def test_categorical_missing_and_unknown_values():
     lenient = Categorical("city", vocabulary=["a", "b"], unknown="bucket")
     assert lenient.ids(["a", "z", None, "b"]).tolist() == [0, 2, 2, 1]
     assert Categorical("city", 8, unknown="bucket").ids([None, float("nan")]).tolist() == [8, 8]
+    hashed = Categorical("city", unknown="bucket")
+    np.testing.assert_array_equal(hashed.ids(["a", None]), ref_ids(hashed, ["a", None]))
+    assert hashed.describe(int(hashed.ids([None])[0])) == "city missing"
     pa = pytest.importorskip("pyarrow")
     with pytest.raises(ValueError, match="row 1"):
         Categorical("city", 8).ids(pa.array(["a", None]))

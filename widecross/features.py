@@ -192,6 +192,7 @@ class FeatureSpec:
 
     @property
     def exact(self) -> bool:
+        """True for exact indexing (``bits=None``): every column is invertible by :meth:`decode`."""
         return self.bits is None
 
     # Transform ----------------------------------------------------------------------------------
