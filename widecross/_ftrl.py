@@ -28,6 +28,7 @@ import numpy as np
 
 from ._jit import jit
 from ._losses import loss_derivative, loss_value
+from ._prefetch import prefetch_row
 
 S_STEPS = 0  # examples processed so far
 S_SEEN = 1  # S: sum of sample weights seen so far
@@ -75,7 +76,24 @@ def ftrl_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss):
     for r in range(indptr.shape[0] - 1):
         longest = max(longest, indptr[r + 1] - indptr[r])
     row_w = np.empty(longest, dtype=np.float64)  # weights of the current row, O(row) memory
-    for i in range(order.shape[0]):
+    n_order = order.shape[0]
+    for i in range(n_order):
+        # overlap the cache misses of the rows ahead (see _sgd.sgd_epoch)
+        if i + 16 < n_order:
+            far = order[i + 16]
+            prefetch_row(indptr, far)
+            prefetch_row(y, far)
+            if weighted:
+                prefetch_row(sw, far)
+        if i + 8 < n_order:
+            mid = indptr[order[i + 8]]
+            prefetch_row(slots, mid)
+            if has_data:
+                prefetch_row(data, mid)
+        if i + 4 < n_order:
+            near = order[i + 4]
+            for p in range(indptr[near], indptr[near + 1]):
+                prefetch_row(state, slots[p])
         r = order[i]
         start = indptr[r]
         stop = indptr[r + 1]
@@ -158,3 +176,29 @@ def make_hp(alpha: float, beta: float = 1.0, l1: float = 0.0, l2: float = 0.0) -
     hp = np.zeros(N_HP, dtype=np.float64)
     hp[HP_ALPHA], hp[HP_BETA], hp[HP_L1], hp[HP_L2] = alpha, beta, l1, l2
     return hp
+
+
+@jit
+def ftrl_set_weights(state, n_slots, scal, hp, weights):
+    """Move each ``z_j`` so that the closed form gives ``weights[j]`` (``n_j`` unchanged).
+
+    Inverts the weight formula: the state then describes the given model (e.g. after a batch
+    polish) and later updates continue from it. A zero weight keeps its ``z`` clipped into the
+    threshold band, the closest state that yields exactly 0.
+    """
+    seen = scal[S_SEEN]
+    lam1 = hp[HP_L1] * seen
+    lam2 = hp[HP_L2] * seen
+    for j in range(n_slots):
+        w = weights[j]
+        if w == 0.0:
+            z = state[j, 0]
+            state[j, 0] = min(max(z, -lam1), lam1)
+        else:
+            scale = (hp[HP_BETA] + math.sqrt(state[j, 1])) / hp[HP_ALPHA] + lam2
+            state[j, 0] = -(w * scale + (lam1 if w > 0.0 else -lam1))
+
+
+@jit
+def ftrl_set_intercept(scal, hp, b):
+    scal[S_BIAS_Z] = -b * (hp[HP_BETA] + math.sqrt(scal[S_BIAS_N])) / hp[HP_ALPHA]

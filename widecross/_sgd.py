@@ -31,6 +31,7 @@ import numpy as np
 
 from ._jit import jit
 from ._losses import loss_derivative, loss_value
+from ._prefetch import prefetch_row
 
 # scal[...]
 S_STEPS = 0  # examples processed so far (drives the schedule)
@@ -105,7 +106,25 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
     bias_g = scal[S_BIAS_G]
     loss_sum = 0.0
     weight_sum = 0.0
-    for i in range(order.shape[0]):
+    n_order = order.shape[0]
+    for i in range(n_order):
+        # Rows come in random order: request row i+16's pointers and label, row i+8's slot
+        # list and row i+4's state records now, so that the misses overlap (see _prefetch).
+        if i + 16 < n_order:
+            far = order[i + 16]
+            prefetch_row(indptr, far)
+            prefetch_row(y, far)
+            if weighted:
+                prefetch_row(sw, far)
+        if i + 8 < n_order:
+            mid = indptr[order[i + 8]]
+            prefetch_row(slots, mid)
+            if has_data:
+                prefetch_row(data, mid)
+        if i + 4 < n_order:
+            near = order[i + 4]
+            for p in range(indptr[near], indptr[near + 1]):
+                prefetch_row(state, slots[p])
         r = order[i]
         start = indptr[r]
         stop = indptr[r + 1]

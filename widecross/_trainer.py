@@ -151,8 +151,39 @@ class Trainer:
         return columns[order], w[nz][order]
 
     def set_weights(self, weights: np.ndarray, intercept: float) -> None:
-        """Overwrite weights and intercept (SGD only), e.g. with a batch polish's result."""
-        if self.optimizer != "sgd":
-            raise ValueError("set_weights is only defined for the sgd optimizer")
-        _sgd.sgd_set_weights(self.state, self.n_slots, self.scal, weights)
-        self.scal[_sgd.S_BIAS] = intercept
+        """Make the state describe ``weights`` (per slot) and ``intercept``, e.g. after a polish.
+
+        SGD stores them stamped at the current clock; FTRL moves ``z`` so that its closed form
+        returns them. Later epochs continue from there.
+        """
+        w = np.ascontiguousarray(weights, dtype=np.float64)
+        if self.optimizer == "sgd":
+            _sgd.sgd_set_weights(self.state, self.n_slots, self.scal, w)
+            self.scal[_sgd.S_BIAS] = intercept
+        else:
+            _ftrl.ftrl_set_weights(self.state, self.n_slots, self.scal, self.hp, w)
+            _ftrl.ftrl_set_intercept(self.scal, self.hp, float(intercept))
+
+    def polish(self, batch: Batch, y: np.ndarray, sw: np.ndarray, max_passes: int, rtol: float = 1e-7) -> tuple[float, int]:
+        """Majorized prox-gradient passes over ``batch`` (see ``_polish``); returns (objective, passes).
+
+        A no-op (0 passes) for losses without a curvature bound (hinge, Poisson).
+        """
+        from . import _polish
+        from ._losses import CURVATURE
+
+        name = next(k for k, v in LOSS_CODES.items() if v == self.loss)
+        if max_passes <= 0 or CURVATURE[name] <= 0.0 or batch.n_rows == 0:
+            return float("nan"), 0
+        l1, l2 = self.penalties
+        w, b, f, done = _polish.polished(
+            batch, y, sw, self.slot_weights(), self.intercept(), l1, l2, self.loss, CURVATURE[name], max_passes, rtol
+        )
+        self.set_weights(w, b)
+        return f, done
+
+    @property
+    def penalties(self) -> tuple[float, float]:
+        if self.optimizer == "sgd":
+            return float(self.hp[_sgd.HP_L1]), float(self.hp[_sgd.HP_L2])
+        return float(self.hp[_ftrl.HP_L1]), float(self.hp[_ftrl.HP_L2])
