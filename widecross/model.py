@@ -205,6 +205,7 @@ class SparseModel:
             raise ValueError(
                 f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
             )
+        _check_csr_values(csr)
         out = np.empty(csr.shape[0], dtype=np.float64)
         self._score_csr(csr, out)
         return out
@@ -283,6 +284,15 @@ class SparseModel:
             )
         if status <= -2:
             raise ValueError(f"invalid CSR row pointer (indptr) at row {-status - 2 + row_offset}")
+        # Finite inputs can still overflow (|x_k * w_k| near float64's limit, or inf - inf):
+        # a score of inf or NaN is reported rather than returned as a prediction.
+        bad = np.flatnonzero(~np.isfinite(out))
+        if bad.size:
+            row = int(bad[0])
+            raise ValueError(
+                f"row {row + row_offset}: the decision value overflows to {out[row]} "
+                f"({bad.size} row{'s' if bad.size > 1 else ''}); rescale the feature values of X"
+            )
 
     # ------------------------------------------------------------------ export
     def save(self, path: str | os.PathLike[str], values: str = "float32") -> Path:
@@ -435,6 +445,23 @@ def _slice_columns(columns: dict[str, Any], start: int, stop: int) -> dict[str, 
     return {name: _slice_column(value, start, stop) for name, value in columns.items()}
 
 
+def _check_csr_values(csr: Any) -> None:
+    """Real, finite feature values: NaN or inf would turn into NaN scores (or silently vanish
+    where the weight is zero), and complex values would lose their imaginary part."""
+    data = csr.data
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers (bool, integer or float), got dtype {data.dtype}")
+    if data.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(data))
+        if bad.size:
+            k = int(bad[0])
+            row = int(np.searchsorted(csr.indptr, k, side="right")) - 1
+            raise ValueError(
+                f"X holds {bad.size} non-finite value{'s' if bad.size > 1 else ''}; first at row {row}, "
+                f"column {int(csr.indices[k])} ({data[k]})"
+            )
+
+
 def _as_csr(X: Any) -> Any:
     import scipy.sparse
 
@@ -446,4 +473,6 @@ def _as_csr(X: Any) -> Any:
             f"X must be a 2-D CSR matrix (or raw columns for a model with a spec), got {type(X).__name__} "
             f"with {arr.ndim} dimension(s)"
         )
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers (bool, integer or float), got dtype {arr.dtype}")
     return scipy.sparse.csr_matrix(arr)
