@@ -39,10 +39,12 @@ sizes (every id costs at least one bit). Every decoding failure becomes a ``Mode
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
 import secrets
+import stat
 import struct
 import zlib
 from pathlib import Path
@@ -178,9 +180,20 @@ def load(path: str | os.PathLike[str]) -> SparseModel:
     Memory is bounded by the file: nothing is allocated from header claims before they are
     checked against the file's actual size and checksums.
     """
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        model = _read(f, size, str(path))
+    # O_NONBLOCK: opening a FIFO (or a device) must not wait forever for a writer; for regular
+    # files the flag changes nothing. Anything but a regular file is refused before reading.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(status.st_mode):
+            raise ModelFormatError(f"{path}: not a regular file, so not a widecross model")
+    except BaseException:
+        os.close(fd)
+        raise
+    with open(fd, "rb") as f:
+        model = _read(f, status.st_size, str(path))
     model.source["path"] = str(path)
     return model
 
@@ -331,7 +344,7 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
 def _parse_meta(data: memoryview, fail: Any) -> dict[str, Any]:
     try:
         meta = json.loads(bytes(data).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # also integers past int_max_str_digits
         raise fail(f"the metadata is not valid UTF-8 JSON: {exc}") from None
     if not isinstance(meta, dict):
         raise fail(f"the metadata is a JSON {type(meta).__name__}, expected an object")
