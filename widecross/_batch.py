@@ -137,3 +137,22 @@ def polished(batch, y, sw, weights, intercept, l1, l2, loss_code, curvature, max
         l1, l2, loss_code, grad, int(max_passes), float(rtol),
     )
     return w, float(b), float(f), int(done)
+
+
+@jit
+def mean_loss(indptr, slots, data, y, sw, w, b, loss):
+    """Mean weighted loss at (w, b); a slot of -1 (a column unseen in training) weighs 0."""
+    has_data = data.shape[0] > 0
+    weighted = sw.shape[0] > 0
+    total = 0.0
+    loss_sum = 0.0
+    for r in range(indptr.shape[0] - 1):
+        s = sw[r] if weighted else 1.0
+        m = b
+        for p in range(indptr[r], indptr[r + 1]):
+            j = slots[p]
+            if j >= 0:
+                m += w[j] * (data[p] if has_data else 1.0)
+        loss_sum += s * loss_value(loss, y[r], m)
+        total += s
+    return loss_sum / total if total > 0.0 else 0.0

@@ -29,6 +29,15 @@ class Batch:
     n_rows: int
 
 
+def _values(X: sp.csr_matrix) -> np.ndarray:
+    data = X.data
+    if data.size and np.all(data == 1):
+        return data[:0]  # kernels then skip loading values: one memory stream less
+    if data.dtype not in (np.float32, np.float64):
+        return data.astype(np.float64)
+    return data
+
+
 class NonFiniteError(FloatingPointError):
     """An update produced NaN or infinity; ``position`` is the example's index in the order."""
 
@@ -52,6 +61,8 @@ class Trainer:
         self.schedule = SCHEDULES[schedule]
         self.adaptive = bool(adaptive)
         self.slot_map = SlotMap()
+        self.published = None  # the estimator's cached SparseModel of the current state
+        self.rng = None  # the row-order generator of the estimator that owns this state
         if optimizer == "sgd":
             self.state = _sgd.new_state(self.slot_map.columns.shape[0], self.adaptive)
             self.scal = _sgd.new_scalars()
@@ -66,16 +77,17 @@ class Trainer:
         """Slot-indexed view of canonical CSR ``X``; unseen columns get fresh (zero) records."""
         slots = self.slot_map.map(X.indices)
         self._fit_capacity()
-        data = X.data
-        if data.size and np.all(data == 1):
-            data = data[:0]  # kernels then skip loading values: one memory stream less
-        elif data.dtype not in (np.float32, np.float64):
-            data = data.astype(np.float64)
-        return Batch(X.indptr.astype(np.int64, copy=False), slots, data, X.shape[0])
+        return Batch(X.indptr.astype(np.int64, copy=False), slots, _values(X), X.shape[0])
 
     def lookup(self, X: sp.csr_matrix) -> Batch:
         """Like ``map`` but read-only: unseen columns get slot -1 (weight 0 when scoring)."""
-        return Batch(X.indptr.astype(np.int64, copy=False), self.slot_map.lookup(X.indices), X.data, X.shape[0])
+        return Batch(X.indptr.astype(np.int64, copy=False), self.slot_map.lookup(X.indices), _values(X), X.shape[0])
+
+    def mean_loss(self, batch: Batch, y: np.ndarray, sw: np.ndarray) -> float:
+        """Mean weighted loss of the current model on ``batch`` (from ``map`` or ``lookup``)."""
+        from . import _batch
+
+        return float(_batch.mean_loss(batch.indptr, batch.slots, batch.data, y, sw, self.slot_weights(), self.intercept(), self.loss))
 
     def _fit_capacity(self) -> None:
         need = self.slot_map.columns.shape[0]
@@ -165,18 +177,18 @@ class Trainer:
             _ftrl.ftrl_set_intercept(self.scal, self.hp, float(intercept))
 
     def polish(self, batch: Batch, y: np.ndarray, sw: np.ndarray, max_passes: int, rtol: float = 1e-7) -> tuple[float, int]:
-        """Majorized prox-gradient passes over ``batch`` (see ``_polish``); returns (objective, passes).
+        """Majorized prox-gradient passes over ``batch`` (see ``_batch``); returns (objective, passes).
 
         A no-op (0 passes) for losses without a curvature bound (hinge, Poisson).
         """
-        from . import _polish
+        from . import _batch
         from ._losses import CURVATURE
 
         name = next(k for k, v in LOSS_CODES.items() if v == self.loss)
         if max_passes <= 0 or CURVATURE[name] <= 0.0 or batch.n_rows == 0:
             return float("nan"), 0
         l1, l2 = self.penalties
-        w, b, f, done = _polish.polished(
+        w, b, f, done = _batch.polished(
             batch, y, sw, self.slot_weights(), self.intercept(), l1, l2, self.loss, CURVATURE[name], max_passes, rtol
         )
         self.set_weights(w, b)

@@ -1,0 +1,797 @@
+"""WideClassifier and WideRegressor: scikit-learn style estimators over the Numba trainers.
+
+Both minimize the same objective, whatever the optimizer::
+
+    F(w, b) = sum_i s_i loss(y_i, x_i . w + b) / sum_i s_i + l1 ||w||_1 + l2 / 2 ||w||_2^2
+
+(``s_i`` sample weights, intercept ``b`` unpenalized), so ``l1`` and ``l2`` mean one thing.
+
+``fit`` runs ``epochs`` passes of the chosen optimizer over the rows in a fresh seeded random
+order each, then up to ``polish`` passes of a batch majorized proximal-gradient step (see
+``_batch``) that removes the small weights the last stochastic gradients left behind and closes
+most of the remaining objective gap (measured in ``benchmarks/bench_convergence.py``).
+``partial_fit`` runs one pass over the given rows and never polishes (it cannot see the other
+rows); with ``polish=0``, ``fit`` equals the same sequence of ``partial_fit`` calls bit for bit.
+
+Training state lives in slots handed out to the columns actually seen (never the width), and the
+fitted ``model_`` is a :class:`widecross.SparseModel` of the nonzero weights as float32:
+``predict*`` go through it, so a saved and reloaded model predicts exactly the same.
+
+scikit-learn is not needed at run time: parameters, cloning and tags follow its conventions, and
+``check_estimator`` passes for the spec-less estimators.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _ftrl, _sgd
+from ._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
+from ._trainer import Batch, NonFiniteError, Trainer
+from .model import SparseModel
+
+OPTIMIZERS = ("sgd", "ftrl")
+SCHEDULES = ("adagrad", "constant", "invscaling")
+# Default SGD rates per schedule, tuned on generated geo data at l1 = 1e-5 and 1e-6 (one default
+# must serve both; see benchmarks/bench_convergence.py). AdaGrad's per-coordinate rates are
+# eta0 / (1 + sqrt(sum of squared gradients)), so its eta0 is a step length, not a gradient scale.
+DEFAULT_RATE = {"adagrad": 2.0, "constant": 0.1, "invscaling": 0.5}
+_ADAGRAD_DELTA = 1.0
+
+
+class DataConversionWarning(UserWarning):
+    """A column-vector ``y`` was raveled (the name scikit-learn's checks look for)."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The estimator is used before ``fit`` or ``partial_fit``."""
+
+
+def _not_fitted(name: str) -> Exception:
+    msg = f"This {name} instance is not fitted yet. Call 'fit' or 'partial_fit' with appropriate arguments first."
+    # When scikit-learn is already loaded (its tools are in use), raise its own class so that
+    # its helpers recognize the error; never import it ourselves.
+    sk = sys.modules.get("sklearn.exceptions")
+    if sk is not None:
+        return sk.NotFittedError(msg)
+    return NotFittedError(msg)
+
+
+def _generator(random_state: Any) -> np.random.Generator:
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.integer)):
+        return np.random.default_rng(random_state)
+    raise ValueError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
+
+
+class _AvailableIf:
+    """Method descriptor that hides the method (AttributeError) when ``check(self)`` is false."""
+
+    def __init__(self, check, reason: str):
+        self.check = check
+        self.reason = reason
+
+    def __call__(self, fn):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+        return self
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is not None and not self.check(obj):
+            raise AttributeError(f"{type(obj).__name__} has no {self.name}: {self.reason}")
+        return self.fn if obj is None else self.fn.__get__(obj, owner)
+
+
+class _WideBase:
+    """Shared machinery; see WideClassifier / WideRegressor for the parameters."""
+
+    _kind = "regressor"
+    _losses: tuple[str, ...] = REGRESSION_LOSSES
+
+    # -- scikit-learn parameter protocol ---------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters by name (as stored, never modified by ``fit``)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params: Any):
+        """Set constructor parameters; unknown names are an error. Returns self."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid: {valid}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = []
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            default = defaults.get(name)
+            same = value is default or (
+                type(value) is type(default) and not isinstance(value, np.ndarray) and value == default
+            )
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+
+        tags = Tags(
+            estimator_type=self._kind,
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(multi_class=False) if self._kind == "classifier" else None,
+            regressor_tags=RegressorTags() if self._kind == "regressor" else None,
+        )
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "_trainer")
+
+    # -- hyperparameters -------------------------------------------------------------------------
+    def _resolved(self) -> dict[str, Any]:
+        """Validated hyperparameters with defaults filled in; the attributes stay untouched."""
+        name = type(self).__name__
+
+        def number(key: str, low: float, low_open: bool, value: Any = None) -> float:
+            v = getattr(self, key) if value is None else value
+            if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.floating, np.integer)):
+                raise ValueError(f"{name}: {key} must be a number, got {v!r}")
+            v = float(v)
+            if not math.isfinite(v) or v < low or (low_open and v == low):
+                bound = ">" if low_open else ">="
+                raise ValueError(f"{name}: {key} must be finite and {bound} {low}, got {v!r}")
+            return v
+
+        def integer(key: str, low: int) -> int:
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < low:
+                raise ValueError(f"{name}: {key} must be an integer >= {low}, got {v!r}")
+            return int(v)
+
+        if self.loss not in self._losses:
+            raise ValueError(f"{name}: unknown loss {self.loss!r}; choose one of {list(self._losses)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"{name}: unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"{name}: unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}")
+        out: dict[str, Any] = dict(
+            loss=self.loss,
+            optimizer=self.optimizer,
+            schedule=self.schedule,
+            l1=number("l1", 0.0, False),
+            l2=number("l2", 0.0, False),
+            epochs=integer("epochs", 1),
+            polish=integer("polish", 0),
+            alpha=number("alpha", 0.0, True),
+            beta=number("beta", 0.0, False),
+            power_t=number("power_t", 0.0, True),
+            t0=number("t0", 0.0, True),
+            n_iter_no_change=integer("n_iter_no_change", 1),
+            tol=number("tol", 0.0, False),
+        )
+        rate = DEFAULT_RATE[self.schedule] if self.learning_rate is None else self.learning_rate
+        out["learning_rate"] = number("learning_rate", 0.0, True, rate)
+        vf = number("validation_fraction", 0.0, True)
+        if vf >= 1.0:
+            raise ValueError(f"{name}: validation_fraction must be in (0, 1), got {vf!r}")
+        out["validation_fraction"] = vf
+        for flag in ("shuffle", "early_stopping"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise ValueError(f"{name}: {flag} must be True or False, got {getattr(self, flag)!r}")
+        return out
+
+    def _new_trainer(self, hp: dict[str, Any]) -> Trainer:
+        if hp["optimizer"] == "ftrl":
+            return Trainer("ftrl", hp["loss"], _ftrl.make_hp(hp["alpha"], hp["beta"], hp["l1"], hp["l2"]))
+        schedule = "invscaling" if hp["schedule"] == "invscaling" else "constant"
+        vector = _sgd.make_hp(
+            hp["learning_rate"], hp["l1"], hp["l2"], power=hp["power_t"], t0=hp["t0"], delta=_ADAGRAD_DELTA
+        )
+        return Trainer("sgd", hp["loss"], vector, schedule, adaptive=hp["schedule"] == "adagrad")
+
+    # -- input -----------------------------------------------------------------------------------
+    def _features(self, X: Any, fitting: bool) -> sp.csr_matrix:
+        """Canonical CSR (float values, no duplicates) of X, validated; never modifies X."""
+        if self.spec is not None:
+            if sp.issparse(X) or isinstance(X, np.ndarray) and X.dtype.names is None:
+                raise TypeError(
+                    f"{type(self).__name__} has a spec, so X must be raw columns (a dict, DataFrame or "
+                    f"pyarrow Table with columns {list(self.spec.columns)}), got {type(X).__name__}"
+                )
+            X = self.spec.transform(X)
+            width = int(self.spec.n_features)
+        if sp.issparse(X):
+            X = sp.csr_matrix(X)  # a copy-free view when already CSR
+            if X.data.dtype.kind not in "fiub":
+                raise ValueError(f"X must hold real numbers, got dtype {X.data.dtype}")
+        else:
+            if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+                arr = np.asarray(X)
+            else:
+                raise TypeError(f"X must be a scipy sparse matrix or a 2-D array, got {type(X).__name__}")
+            if arr.dtype.kind == "c":
+                raise ValueError("Complex data not supported")
+            if arr.dtype.kind not in "fiub":
+                try:
+                    arr = arr.astype(np.float64)
+                except TypeError as exc:
+                    raise TypeError(f"X must hold real numbers: {exc}") from None
+                except ValueError as exc:
+                    raise ValueError(f"X must hold real numbers: {exc}") from None
+            if arr.ndim != 2:
+                raise ValueError(
+                    f"Expected 2D array, got {arr.ndim}D array instead. Reshape your data with "
+                    "X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample."
+                )
+            X = sp.csr_matrix(arr.astype(np.float64, copy=False))
+        n, d = X.shape
+        if d == 0:
+            raise ValueError(f"Found array with 0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required.")
+        if fitting and n == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape=(0, {d})) while a minimum of 1 is required.")
+        if X.data.dtype.kind != "f":
+            X = X.astype(np.float64)
+        if X.nnz and not np.isfinite(X.data).all():
+            bad = int(np.flatnonzero(~np.isfinite(X.data))[0])
+            row = int(np.searchsorted(X.indptr, bad, side="right")) - 1
+            raise ValueError(
+                f"Input X contains NaN or infinity (row {row}, column {int(X.indices[bad])}: {X.data[bad]})"
+            )
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()  # the kernels assume each column at most once per row
+        if self.spec is None:
+            width = d
+        expected = getattr(self, "n_features_in_", None) if not fitting else None
+        if self.spec is None and expected is not None and d != expected:
+            raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting {expected} features as input.")
+        self._width = width
+        return X
+
+    def _sample_weight(self, sample_weight: Any, n: int) -> np.ndarray:
+        if sample_weight is None:
+            return np.empty(0, dtype=np.float64)
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if sw.ndim == 0:
+            sw = np.full(n, float(sw))
+        if sw.ndim != 1 or sw.shape[0] != n:
+            raise ValueError(f"sample_weight has shape {sw.shape}, expected ({n},) to match X")
+        if not np.isfinite(sw).all():
+            raise ValueError(f"sample_weight contains NaN or infinity (row {int(np.flatnonzero(~np.isfinite(sw))[0])})")
+        if (sw < 0).any():
+            raise ValueError(f"sample_weight must be >= 0, got {sw.min()} (row {int(np.argmin(sw))})")
+        if sw.sum() <= 0:
+            raise ValueError("sample_weight sums to zero: nothing to learn from")
+        return sw
+
+    def _target(self, y: Any, n: int) -> np.ndarray:
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        arr = np.asarray(y)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            # scikit-learn's own class when it is loaded, so that its warning filters apply
+            sk = sys.modules.get("sklearn.exceptions")
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change the shape "
+                "of y to (n_samples, ), for example using ravel().",
+                sk.DataConversionWarning if sk is not None else DataConversionWarning,
+                stacklevel=3,
+            )
+            arr = arr.ravel()
+        if arr.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {arr.shape}")
+        if arr.shape[0] != n:
+            raise ValueError(f"X has {n} rows but y has {arr.shape[0]}: inconsistent numbers of samples")
+        return arr
+
+    # -- training --------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, sample_weight: Any = None):
+        """Fit from scratch: ``epochs`` shuffled passes, then the batch polish. Returns self.
+
+        ``X``: raw columns when the estimator has a spec, else a sparse matrix or 2-D array.
+        """
+        hp = self._resolved()
+        Xc = self._features(X, fitting=True)
+        width = self._width
+        yy, labels = self._encode(self._target(y, Xc.shape[0]), fitting=True)
+        sw = self._sample_weight(sample_weight, Xc.shape[0])
+        rng = _generator(self.random_state)
+        trainer = self._new_trainer(hp)
+        train_rows = val_rows = None
+        if self.early_stopping:
+            n_val = max(1, int(round(hp["validation_fraction"] * Xc.shape[0])))
+            if n_val >= Xc.shape[0]:
+                raise ValueError(f"validation_fraction={hp['validation_fraction']} leaves no training rows")
+            split = rng.permutation(Xc.shape[0])
+            val_rows, train_rows = np.sort(split[:n_val]), np.sort(split[n_val:])
+            Xv, yv, swv = Xc[val_rows], yy[val_rows], sw[val_rows] if sw.size else sw
+            Xc, yy, sw = Xc[train_rows], yy[train_rows], sw[train_rows] if sw.size else sw
+        batch = trainer.map(Xc)
+        val_batch = trainer.lookup(Xv) if val_rows is not None else None
+        losses: list[float] = []
+        val_losses: list[float] = []
+        best, stale, epochs_run = math.inf, 0, 0
+        n = Xc.shape[0]
+        for epoch in range(hp["epochs"]):
+            order = rng.permutation(n) if self.shuffle else np.arange(n)
+            try:
+                losses.append(trainer.epoch(batch, yy, sw, order))
+            except NonFiniteError:
+                raise self._diverged(hp, f"epoch {epoch + 1} of fit") from None
+            epochs_run += 1
+            if self.verbose:
+                print(f"{type(self).__name__}: epoch {epoch + 1}, mean training loss {losses[-1]:.6g}", file=sys.stderr)
+            if val_batch is not None:
+                val_losses.append(self._checked_loss(trainer, val_batch, yv, swv, hp, epoch))
+                if val_losses[-1] < best - hp["tol"]:
+                    best, stale = val_losses[-1], 0
+                else:
+                    stale += 1
+                    if stale >= hp["n_iter_no_change"]:
+                        break
+        if not math.isfinite(losses[-1]):
+            raise self._diverged(hp, "fit")
+        objective, passes = trainer.polish(batch, yy, sw, hp["polish"])
+        if passes and not math.isfinite(objective):
+            raise self._diverged(hp, "the polish of fit")
+        # publish only now: a failed fit leaves a previously fitted estimator as it was
+        self._publish_labels(labels)
+        self._fit_hp = hp
+        self._trainer = trainer
+        self._rng = trainer.rng = rng
+        self.n_iter_ = epochs_run
+        self.t_ = trainer.steps
+        self.loss_curve_ = losses
+        self.polish_passes_ = passes
+        self.objective_ = objective if passes else None
+        if val_batch is not None:
+            self.validation_loss_curve_ = val_losses
+        self._set_shape_attributes(width)
+        trainer.published = None
+        self.model_  # built now, so that predicting reads a ready model
+        return self
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None):
+        """One pass over the given rows, continuing from the current state. Returns self.
+
+        On any error the estimator keeps its last good state (the state touched by this call is
+        restored from a snapshot of O(batch) size).
+        """
+        hp = self._resolved()
+        first = not hasattr(self, "_trainer")
+        Xc = self._features(X, fitting=first)
+        width = self._width
+        if not first and width != self._model_width:
+            raise ValueError(f"X has width {width} but the estimator was fitted with width {self._model_width}")
+        yy, labels = self._encode(self._target(y, Xc.shape[0]), fitting=first, classes=classes)
+        sw = self._sample_weight(sample_weight, Xc.shape[0])
+        if first:
+            trainer, rng = self._new_trainer(hp), _generator(self.random_state)
+        else:
+            trainer, rng = self._trainer, self._rng
+            self._check_same_hyperparameters(hp)
+        if Xc.shape[0] == 0:
+            return self
+        batch = trainer.map(Xc)
+        snap = trainer.snapshot(batch)
+        rng_state = rng.bit_generator.state
+        order = rng.permutation(Xc.shape[0]) if self.shuffle else np.arange(Xc.shape[0])
+        try:
+            loss = trainer.epoch(batch, yy, sw, order)
+            if not math.isfinite(loss):
+                raise NonFiniteError(-1)
+        except NonFiniteError:
+            trainer.restore(snap)
+            rng.bit_generator.state = rng_state
+            raise self._diverged(hp, "partial_fit") from None
+        if first:
+            self._publish_labels(labels)
+            self._fit_hp = hp
+            self._trainer, self._rng = trainer, rng
+            trainer.rng = rng
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            self.polish_passes_ = 0
+            self.objective_ = None
+            self._set_shape_attributes(width)
+        trainer.published = None
+        self.n_iter_ += 1
+        self.t_ = trainer.steps
+        self.loss_curve_.append(loss)
+        return self
+
+    def _set_shape_attributes(self, width: int) -> None:
+        self._model_width = width
+        if self.spec is None:
+            self.n_features_in_ = width
+        else:
+            self.n_features_in_ = len(self.spec.columns)
+            self.feature_names_in_ = np.asarray(self.spec.columns, dtype=object)
+
+    def _publish_labels(self, labels: Any) -> None:
+        if labels is not None:
+            self.classes_ = labels
+
+    def _check_same_hyperparameters(self, hp: dict[str, Any]) -> None:
+        before = getattr(self, "_fit_hp", hp)
+        changed = [k for k in ("loss", "optimizer", "schedule") if before[k] != hp[k]]
+        if changed:
+            raise ValueError(
+                f"{', '.join(changed)} changed since the estimator was fitted; call fit to start over"
+            )
+        for k in ("l1", "l2", "learning_rate", "alpha", "beta", "power_t", "t0"):
+            if before[k] != hp[k]:
+                self._trainer.hp[:] = self._new_trainer(hp).hp  # continuing with new rates is allowed
+                self._fit_hp = hp
+                break
+
+    def _checked_loss(self, trainer: Trainer, batch: Batch, y, sw, hp, epoch: int) -> float:
+        try:
+            value = trainer.mean_loss(batch, y, sw)
+        except NonFiniteError:
+            raise self._diverged(hp, f"epoch {epoch + 1} of fit") from None
+        if not math.isfinite(value):
+            raise self._diverged(hp, f"epoch {epoch + 1} of fit")
+        return value
+
+    def _diverged(self, hp: dict[str, Any], where: str) -> FloatingPointError:
+        if hp["optimizer"] == "ftrl":
+            rate = f"alpha={hp['alpha']:g}"
+            hint = f"alpha={hp['alpha'] / 10:g}"
+        else:
+            rate = f"learning_rate={hp['learning_rate']:g} (schedule {hp['schedule']!r})"
+            hint = f"learning_rate={hp['learning_rate'] / 10:g}"
+        return FloatingPointError(
+            f"{type(self).__name__}: training diverged in {where}: the weights became NaN or infinite "
+            f"with {rate}. Use a smaller rate, e.g. {hint}, or rescale the features / target."
+        )
+
+    # -- fitted model ----------------------------------------------------------------------------
+    @property
+    def model_(self) -> SparseModel:
+        """The fitted :class:`SparseModel` (nonzero weights as float32), built on first access."""
+        if not hasattr(self, "_trainer"):
+            raise _not_fitted(type(self).__name__)
+        # cached on the trainer (not in the estimator's __dict__): predicting never mutates the
+        # estimator, and partial_fit only invalidates, so streaming calls stay O(batch)
+        if self._trainer.published is None:
+            columns, values = self._trainer.coefficients()
+            hp = dict(self._fit_hp)
+            metadata = {
+                "estimator": type(self).__name__,
+                "params": hp,
+                "random_state": self.random_state if isinstance(self.random_state, int) else None,
+                "epochs_run": self.n_iter_,
+                "examples_seen": self.t_,
+                "polish_passes": self.polish_passes_,
+            }
+            self._trainer.published = SparseModel(
+                columns, values, self._trainer.intercept(), self._model_width, hp["loss"],
+                spec=self.spec, classes=self._model_classes(), metadata=metadata,
+            )
+        return self._trainer.published
+
+    @property
+    def coef_(self) -> sp.csr_matrix:
+        """Weights as a 1 x n_features sparse row (float32, nonzeros only)."""
+        return self.model_.coef_
+
+    @property
+    def intercept_(self) -> float:
+        return self.model_.intercept
+
+    def _model_classes(self):
+        return None
+
+    def _scoring_input(self, X: Any) -> Any:
+        """Validate X for prediction; raw columns go to the model (which holds the spec)."""
+        if not hasattr(self, "_trainer"):
+            raise _not_fitted(type(self).__name__)
+        if self.spec is not None:
+            return X
+        return self._features(X, fitting=False)
+
+
+
+class WideClassifier(_WideBase):
+    """Binary linear classifier on sparse, wide features (logistic loss by default).
+
+    Parameters
+    ----------
+    spec : FeatureSpec, optional
+        With a spec, ``X`` is raw columns (dict / DataFrame / pyarrow Table) featurized by
+        ``spec.transform``; without, ``X`` is a sparse matrix or a 2-D array of features.
+    loss : {"logistic", "hinge"}
+    optimizer : {"sgd", "ftrl"}
+        Lazy proximal SGD (exact catch-up of the penalty) or FTRL-Proximal.
+    l1, l2 : float
+        Penalty strengths of the mean objective (see the module docstring).
+    learning_rate : float, optional
+        SGD's eta0; None picks the tuned default of the schedule (adagrad 2.0, constant 0.1,
+        invscaling 0.5).
+    schedule : {"adagrad", "constant", "invscaling"}
+        SGD rates: per-coordinate AdaGrad eta0 / (1 + sqrt(G_j)), eta0, or
+        eta0 * (1 + t / t0) ** -power_t with t the examples seen.
+    power_t, t0 : float
+        Inverse scaling's exponent and time constant (examples).
+    alpha, beta : float
+        FTRL-Proximal's per-coordinate rate alpha / (beta + sqrt(n_j)).
+    epochs : int
+        Passes over the data in ``fit``.
+    polish : int
+        Maximum batch polish passes at the end of ``fit`` (0: none). Each costs about half an
+        epoch and never increases the objective.
+    shuffle : bool
+        Visit rows in a fresh random order each epoch (else in the given order).
+    random_state : None, int or numpy Generator
+        Seeds the row orders (and the validation split): same seed, same bytes.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the rows and stop when their loss has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs.
+    verbose : int
+        Print the mean training loss of each epoch to stderr.
+
+    Attributes
+    ----------
+    model_ : SparseModel
+    classes_ : ndarray of shape (2,)
+    coef_ : scipy.sparse.csr_matrix of shape (1, n_features)
+    intercept_ : float
+    n_features_in_ : int
+    n_iter_ : int (epochs run by ``fit``, plus one per ``partial_fit``)
+    t_ : int (examples processed)
+    loss_curve_ : list of float (mean progressive training loss per pass)
+    polish_passes_ : int
+    objective_ : float or None (the objective measured by the last polish pass)
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> X = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]] * 50))
+    >>> y = np.array([1, 0] * 50)
+    >>> clf = WideClassifier(l1=1e-4, random_state=0).fit(X, y)
+    >>> clf.predict(X[:2]).tolist(), clf.model_.nnz
+    ([1, 0], 2)
+    """
+
+    _kind = "classifier"
+    _losses = CLASSIFICATION_LOSSES
+
+    def __init__(
+        self,
+        spec: Any = None,
+        *,
+        loss: str = "logistic",
+        optimizer: str = "sgd",
+        l1: float = 1e-6,
+        l2: float = 0.0,
+        learning_rate: float | None = None,
+        schedule: str = "adagrad",
+        power_t: float = 0.5,
+        t0: float = 1e4,
+        alpha: float = 2.0,
+        beta: float = 1.0,
+        epochs: int = 5,
+        polish: int = 10,
+        shuffle: bool = True,
+        random_state: Any = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 3,
+        tol: float = 1e-4,
+        verbose: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.loss = loss
+        self.optimizer = optimizer
+        self.l1 = l1
+        self.l2 = l2
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.power_t = power_t
+        self.t0 = t0
+        self.alpha = alpha
+        self.beta = beta
+        self.epochs = epochs
+        self.polish = polish
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.verbose = verbose
+
+    def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> np.ndarray:
+        """Labels -> {0.0, 1.0} by position in ``classes_`` (set when fitting)."""
+        if y.dtype.kind == "f" and y.size and not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity")
+        if y.dtype.kind == "O":
+            kinds = {type(v) for v in y.tolist()}
+            if len(kinds) > 1:
+                raise ValueError(f"Unknown label type: mixed types in y ({sorted(k.__name__ for k in kinds)})")
+        if fitting:
+            if classes is not None:
+                found = np.unique(np.asarray(classes))
+            else:
+                found = np.unique(y)
+            if y.dtype.kind == "f" and found.size > 2 and not np.all(found == np.round(found)):
+                raise ValueError(
+                    "Unknown label type: continuous. WideClassifier needs two classes; "
+                    "use WideRegressor for a real-valued target"
+                )
+            if found.size == 1:
+                raise ValueError(
+                    f"y has only one class ({found[0]!r}): a classifier needs exactly two classes "
+                    "(partial_fit accepts classes=[negative, positive] for a batch holding one)"
+                )
+            if found.size != 2:
+                raise ValueError(
+                    f"Only binary classification is supported. y has {found.size} classes "
+                    f"({found[:5].tolist()}...); WideClassifier needs exactly two"
+                    if found.size > 2
+                    else "y is empty: a classifier needs exactly two classes"
+                )
+        else:
+            found = self.classes_
+            if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), found):
+                raise ValueError(f"classes={list(classes)} differ from the classes seen before {found.tolist()}")
+        codes = np.clip(np.searchsorted(found, y), 0, 1)
+        bad = found[codes] != y
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"y[{i}] = {y[i]!r} is not one of the classes {found.tolist()}")
+        return codes.astype(np.float64), (found if fitting else None)
+
+    def _model_classes(self):
+        labels = [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
+        return labels if all(isinstance(c, (str, int, float, bool)) for c in labels) else None
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Raw scores ``x . w + b`` (float64, shape (n_rows,)) from ``model_``."""
+        return self.model_.decision_function(self._scoring_input(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels: ``classes_[1]`` where the model's decision is > 0."""
+        d = self.decision_function(X)
+        return self.classes_[(d > 0).astype(np.intp)]
+
+    @_AvailableIf(lambda self: self.loss == "logistic", "probabilities need loss='logistic'")
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of ``classes_`` (shape (n_rows, 2)) from ``model_``."""
+        return self.model_.predict_proba(self._scoring_input(X))
+
+    @_AvailableIf(lambda self: self.loss == "logistic", "probabilities need loss='logistic'")
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        d = self.decision_function(X)
+        out = np.empty((d.shape[0], 2))
+        out[:, 1] = -np.logaddexp(0.0, -d)
+        out[:, 0] = -np.logaddexp(0.0, d)
+        return out
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """(Weighted) accuracy of ``predict(X)``."""
+        pred = self.predict(X)
+        y = np.asarray(y).ravel()
+        hit = (pred == y).astype(np.float64)
+        if sample_weight is None:
+            return float(hit.mean())
+        return float(np.average(hit, weights=np.asarray(sample_weight, dtype=np.float64)))
+
+
+class WideRegressor(_WideBase):
+    """Linear regressor on sparse, wide features (squared loss by default; Poisson also).
+
+    Same parameters and attributes as :class:`WideClassifier`, except ``loss`` in
+    {"squared", "poisson"} and no classes. Squared loss is ``(y - f)^2 / 2``; standardize a
+    target whose scale is far from 1 (the default rates assume weights of order 1).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> X = sp.csr_matrix(np.eye(4))
+    >>> reg = WideRegressor(l1=0.0, epochs=50, random_state=0).fit(X, [1.0, -1.0, 0.5, 2.0])
+    >>> np.round(reg.predict(X), 2).tolist()
+    [1.0, -1.0, 0.5, 2.0]
+    """
+
+    _kind = "regressor"
+    _losses = REGRESSION_LOSSES
+
+    def __init__(
+        self,
+        spec: Any = None,
+        *,
+        loss: str = "squared",
+        optimizer: str = "sgd",
+        l1: float = 1e-6,
+        l2: float = 0.0,
+        learning_rate: float | None = None,
+        schedule: str = "adagrad",
+        power_t: float = 0.5,
+        t0: float = 1e4,
+        alpha: float = 2.0,
+        beta: float = 1.0,
+        epochs: int = 5,
+        polish: int = 10,
+        shuffle: bool = True,
+        random_state: Any = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 3,
+        tol: float = 1e-4,
+        verbose: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.loss = loss
+        self.optimizer = optimizer
+        self.l1 = l1
+        self.l2 = l2
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.power_t = power_t
+        self.t0 = t0
+        self.alpha = alpha
+        self.beta = beta
+        self.epochs = epochs
+        self.polish = polish
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.verbose = verbose
+
+    def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> np.ndarray:
+        if classes is not None:
+            raise ValueError("classes is only meaningful for WideClassifier")
+        try:
+            yy = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"y must be real numbers for a regressor, got dtype {y.dtype}") from None
+        if not np.isfinite(yy).all():
+            raise ValueError(f"y contains NaN or infinity (row {int(np.flatnonzero(~np.isfinite(yy))[0])})")
+        if self.loss == "poisson" and (yy < 0).any():
+            raise ValueError(f"loss='poisson' needs y >= 0, got {yy.min()} (row {int(np.argmin(yy))})")
+        return yy, None
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted mean: the decision (squared) or its exponential (Poisson), from ``model_``."""
+        return self.model_.predict(self._scoring_input(X))
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """(Weighted) coefficient of determination R^2 of ``predict(X)``."""
+        pred = self.predict(X)
+        y = np.asarray(y, dtype=np.float64).ravel()
+        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        mean = np.average(y, weights=w)
+        ss_res = float(w @ (y - pred) ** 2)
+        ss_tot = float(w @ (y - mean) ** 2)
+        if ss_tot == 0.0:
+            return 1.0 if ss_res == 0.0 else 0.0
+        return 1.0 - ss_res / ss_tot
