@@ -55,8 +55,8 @@ DISTANCE_DECAY = 0.12  # per spread scale away from the centre
 DISTANCE_CAP = 5.0  # scales; the decay stops there
 RURAL_OFFSET = -0.40
 SD_CELL_DEGREE = 0.20
-SD_CELL_TEN = 0.15
-SD_CELL_MINUTE = 0.20
+SD_CELL_TEN = 0.20
+SD_CELL_MINUTE = 0.30
 AREA_ELASTICITY = 0.85
 ROOM_EFFECT = 0.03
 SD_NOISE = 0.25
@@ -127,7 +127,7 @@ def generate_rows(
 
         # Where: an urban or rural slot of a place, drawn in proportion to population.
         x = unit(draw(rk, _D_SLOT)) * n_slots
-        slot = int(x)
+        slot = min(int(x), n_slots - 1)  # guard against x rounding up to n_slots
         if x - slot >= alias_prob[slot]:
             slot = alias_index[slot]
         rural = slot >= n_places

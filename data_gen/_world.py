@@ -1,7 +1,7 @@
 """The fixed geography: populated places, their sampling table, and the 1' land mask.
 
 Everything here depends only on the shipped data files, never on a seed, and is built once per
-process (about a quarter of a second, mostly unpacking the land mask).
+process (about half a second, mostly decompressing the land mask).
 """
 
 from __future__ import annotations
