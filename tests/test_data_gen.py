@@ -514,6 +514,17 @@ def test_cli_csv_and_errors(tmp_path):
     assert run_cli("--help").returncode == 0
 
 
+def test_data_gen_stands_alone():
+    # data_gen never imports widecross, and pyarrow only when writing Parquet.
+    code = (
+        "import sys, data_gen; data_gen.generate_housing(10); "
+        "print(sorted(m for m in ('widecross', 'pyarrow') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 # ----------------------------------------------------------------------------- sparse generator
 
 
