@@ -1,0 +1,355 @@
+"""WideClassifier / WideRegressor: API contract, guards, reproducibility, regimes, optimality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import widecross as wc
+from widecross.estimators import WideClassifier, WideRegressor
+
+
+def sparse_problem(seed=0, n=600, d=80, density=0.06, informative=8):
+    """Binary CSR features with a sparse true weight vector; labels from a logistic model."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, format="csr", random_state=seed, dtype=np.float64)
+    X.data[:] = 1.0
+    w = np.zeros(d)
+    w[:informative] = rng.choice([-3.0, 3.0], size=informative)
+    p = 1 / (1 + np.exp(-(X @ w - 0.2)))
+    y = (rng.random(n) < p).astype(np.int64)
+    return X, y
+
+
+def model_bytes(est):
+    m = est.model_
+    return m.indices.tobytes() + m.values.tobytes() + np.float64(m.intercept).tobytes()
+
+
+# -- scikit-learn conventions -----------------------------------------------------------------
+XFAIL = {
+    name: "stochastic solver: weights and repeated rows define the same objective, not the same iterates"
+    for name in ("check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data")
+}
+
+
+@pytest.mark.filterwarnings("ignore:Estimator Wide")  # we do not inherit from BaseEstimator, by design
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # pandas-only checks
+@pytest.mark.parametrize(
+    "est",
+    [WideClassifier(random_state=0), WideRegressor(random_state=0), WideClassifier(optimizer="ftrl", random_state=0)],
+    ids=["classifier-sgd", "regressor-sgd", "classifier-ftrl"],
+)
+def test_check_estimator(est):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(est, expected_failed_checks=XFAIL)
+
+
+def test_no_scikit_learn_at_run_time():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, scipy.sparse as sp, widecross as wc\n"
+        "X = sp.csr_matrix(np.eye(4)); wc.WideClassifier(random_state=0).fit(X, [0, 1, 0, 1]).predict(X)\n"
+        "assert not any(m.startswith('sklearn') for m in sys.modules), 'sklearn imported'\n"
+    )
+    subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True)
+
+
+# -- reproducibility and streaming ------------------------------------------------------------
+@pytest.mark.parametrize("optimizer", ["sgd", "ftrl"])
+def test_same_seed_same_bytes(optimizer):
+    X, y = sparse_problem(1)
+    a = WideClassifier(optimizer=optimizer, l1=1e-3, random_state=7).fit(X, y)
+    b = WideClassifier(optimizer=optimizer, l1=1e-3, random_state=7).fit(X, y)
+    c = WideClassifier(optimizer=optimizer, l1=1e-3, random_state=8, polish=0).fit(X, y)
+    d = WideClassifier(optimizer=optimizer, l1=1e-3, random_state=7, polish=0).fit(X, y)
+    assert model_bytes(a) == model_bytes(b)
+    assert model_bytes(c) != model_bytes(d)  # the seed does drive the order
+    gen = WideClassifier(optimizer=optimizer, l1=1e-3, random_state=np.random.default_rng(7)).fit(X, y)
+    assert model_bytes(gen) == model_bytes(a)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "ftrl"])
+def test_fit_equals_sequence_of_partial_fit(optimizer):
+    X, y = sparse_problem(2)
+    params = dict(optimizer=optimizer, l1=1e-3, l2=1e-3, polish=0, random_state=3)
+    fitted = WideClassifier(epochs=4, **params).fit(X, y)
+    streamed = WideClassifier(**params)
+    for _ in range(4):
+        streamed.partial_fit(X, y, classes=[0, 1])
+        streamed.predict(X)  # publishing in between must not change the trajectory
+    assert model_bytes(fitted) == model_bytes(streamed)
+    assert fitted.t_ == streamed.t_ == 4 * X.shape[0] and streamed.n_iter_ == 4
+    # without shuffling, one epoch of fit equals partial_fit over consecutive chunks
+    one = WideClassifier(epochs=1, shuffle=False, **params).fit(X, y)
+    chunks = WideClassifier(shuffle=False, **params)
+    for lo, hi in [(0, 1), (1, 250), (250, 251), (251, X.shape[0])]:
+        chunks.partial_fit(X[lo:hi], y[lo:hi], classes=[0, 1])
+    assert model_bytes(one) == model_bytes(chunks)
+
+
+def test_partial_fit_accepts_one_class_batches_with_classes():
+    X, y = sparse_problem(3)
+    clf = WideClassifier(l1=1e-4, random_state=0)
+    clf.partial_fit(X[y == 1], y[y == 1], classes=np.array([0, 1]))
+    clf.partial_fit(X[y == 0], y[y == 0])
+    assert clf.classes_.tolist() == [0, 1] and clf.model_.nnz > 0
+    with pytest.raises(ValueError, match="one class"):
+        WideClassifier().partial_fit(X[y == 1], y[y == 1])
+
+
+def test_polish_zeroes_the_noise_of_prox_sgd_and_lowers_the_objective():
+    X, y = sparse_problem(4, n=3000, d=400, density=0.01, informative=20)
+
+    def objective(est, l1):
+        m = est.decision_function(X)
+        return float(np.mean(np.logaddexp(0, m) - y * m) + l1 * np.abs(est.coef_.data).sum())
+
+    raw = WideClassifier(l1=3e-3, polish=0, epochs=10, random_state=0).fit(X, y)
+    pol = WideClassifier(l1=3e-3, polish=50, epochs=10, random_state=0).fit(X, y)
+    assert pol.polish_passes_ > 3
+    assert objective(pol, 3e-3) < objective(raw, 3e-3)
+    assert pol.model_.nnz < 0.7 * raw.model_.nnz
+    assert pol.objective_ == pytest.approx(objective(pol, 3e-3), rel=1e-5)  # float32 export only
+
+
+# -- predictions go through the float32 model --------------------------------------------------
+def test_predictions_come_from_the_float32_model(tmp_path):
+    X, y = sparse_problem(5)
+    clf = WideClassifier(l1=1e-3, random_state=0).fit(X, y)
+    m = clf.model_
+    assert m.values.dtype == np.float32 and m.loss == "logistic" and m.classes == [0, 1]
+    np.testing.assert_array_equal(clf.decision_function(X), m.decision_function(X))
+    np.testing.assert_array_equal(clf.predict_proba(X), m.predict_proba(X))
+    assert clf.coef_.shape == (1, X.shape[1]) and clf.coef_.nnz == m.nnz
+    path = m.save(tmp_path / "clf.wcm")
+    np.testing.assert_array_equal(wc.load(path).predict_proba(X), clf.predict_proba(X))
+    assert clf.score(X, y) == pytest.approx(np.mean(clf.predict(X) == y))
+    assert m.metadata["params"]["l1"] == 1e-3
+
+
+def test_string_labels_and_hinge_loss():
+    X, y = sparse_problem(6)
+    labels = np.where(y == 1, "yes", "no")
+    clf = WideClassifier(l1=1e-4, random_state=0).fit(X, labels)
+    assert clf.classes_.tolist() == ["no", "yes"] and set(clf.predict(X)) <= {"no", "yes"}
+    hinge = WideClassifier(loss="hinge", l1=1e-4, random_state=0).fit(X, y)
+    assert not hasattr(hinge, "predict_proba") and hinge.score(X, y) > 0.7
+
+
+def test_regressor_squared_and_poisson():
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(sp.random(800, 30, density=0.1, random_state=1, format="csr"))
+    w = rng.normal(size=30) * 0.5
+    y = X @ w + 0.1 + 0.01 * rng.normal(size=800)
+    reg = WideRegressor(l1=1e-5, epochs=20, random_state=0).fit(X, y)
+    assert reg.score(X, y) > 0.95
+    assert not hasattr(reg, "predict_proba") and not hasattr(reg, "decision_function")
+    Xp = sp.csr_matrix(sp.random(3000, 30, density=0.1, random_state=2, format="csr"))
+    mu = np.exp(Xp @ (2 * w))
+    counts = rng.poisson(mu)
+    pois = WideRegressor(loss="poisson", l1=1e-5, learning_rate=0.1, epochs=20, random_state=0).fit(Xp, counts)
+    assert pois.model_.loss == "poisson" and np.all(pois.predict(Xp) > 0)
+    assert np.corrcoef(pois.predict(Xp), mu)[0, 1] > 0.98
+
+
+def test_with_a_spec_fits_and_predicts_raw_columns():
+    import data_gen
+
+    rows = data_gen.generate_housing(4000, seed=1)
+    spec = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10, 1), bits=18)
+    clf = WideClassifier(spec, l1=1e-5, random_state=0).fit(rows, rows["label"])
+    data = {"lat": rows["lat"], "lon": rows["lon"]}
+    p = clf.predict_proba(data)
+    assert p.shape == (4000, 2) and clf.model_.spec is spec
+    np.testing.assert_array_equal(p, clf.model_.predict_proba(data))
+    assert clf.score(data, rows["label"]) > 0.6
+    with pytest.raises(TypeError, match="raw columns"):
+        clf.fit(spec.transform(data), rows["label"])
+
+
+# -- guards ------------------------------------------------------------------------------------
+def test_label_guards():
+    X, y = sparse_problem(7)
+    with pytest.raises(ValueError, match="Only binary"):
+        WideClassifier().fit(X, y + (np.arange(len(y)) % 3 == 0))
+    with pytest.raises(ValueError, match="one class"):
+        WideClassifier().fit(X, np.ones(len(y)))
+    with pytest.raises(ValueError, match="continuous"):
+        WideClassifier().fit(X, np.linspace(0, 1, len(y)))
+    with pytest.raises(ValueError, match="NaN"):
+        WideClassifier().fit(X, np.where(np.arange(len(y)) == 5, np.nan, y))
+    with pytest.raises(ValueError, match="NaN"):
+        WideRegressor().fit(X, np.where(np.arange(len(y)) == 5, np.inf, 1.0))
+    clf = WideClassifier().fit(X, y)
+    with pytest.raises(ValueError, match="not one of the classes"):
+        clf.partial_fit(X, y + 5)
+
+
+def test_input_guards():
+    X, y = sparse_problem(8)
+    bad = X.copy()
+    bad.data[3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity.*row"):
+        WideClassifier().fit(bad, y)
+    dense = X.toarray()
+    dense[2, 1] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        WideClassifier().fit(dense, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        WideClassifier().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="sample_weight has shape"):
+        WideClassifier().fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match=">= 0"):
+        WideClassifier().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError, match="NaN"):
+        WideClassifier().fit(X, y, sample_weight=np.full(len(y), np.nan))
+    clf = WideClassifier().fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :10])
+    with pytest.raises(ValueError, match="features"):
+        clf.partial_fit(sp.hstack([X, X]).tocsr(), y)
+
+
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        (dict(l1=-1e-6), "l1"),
+        (dict(l2=float("nan")), "l2"),
+        (dict(learning_rate=0.0), "learning_rate"),
+        (dict(learning_rate=-1.0), "learning_rate"),
+        (dict(alpha=0.0, optimizer="ftrl"), "alpha"),
+        (dict(optimizer="adam"), "unknown optimizer"),
+        (dict(loss="squared"), "unknown loss"),
+        (dict(schedule="cosine"), "unknown schedule"),
+        (dict(epochs=0), "epochs"),
+        (dict(polish=-1), "polish"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(random_state="seed"), "random_state"),
+    ],
+)
+def test_hyperparameter_guards(params, match):
+    X, y = sparse_problem(9)
+    with pytest.raises(ValueError, match=match):
+        WideClassifier(**params).fit(X, y)
+
+
+def test_divergence_names_the_rate_and_partial_fit_keeps_last_good_state():
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(rng.normal(size=(200, 5)) * 30)
+    y = rng.normal(size=200) * 1e6
+    with pytest.raises(FloatingPointError, match="learning_rate=1e\\+06.*smaller"):
+        WideRegressor(learning_rate=1e6, schedule="constant", random_state=0).fit(X, y)
+    reg = WideRegressor(learning_rate=1e-7, schedule="constant", random_state=0)
+    reg.partial_fit(X, y / 1e6)
+    before = model_bytes(reg)
+    state = reg._trainer.state.copy()
+    reg.set_params(learning_rate=1e6)
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        reg.partial_fit(X, y)
+    assert model_bytes(reg) == before and np.array_equal(reg._trainer.state, state)
+    assert np.isfinite(reg.model_.values).all()
+
+
+def test_early_stopping_stops_and_records_validation_loss():
+    X, y = sparse_problem(10, n=2000)
+    clf = WideClassifier(l1=1e-4, epochs=50, early_stopping=True, n_iter_no_change=2, tol=1e-3, random_state=0)
+    clf.fit(X, y)
+    assert clf.n_iter_ < 50 and len(clf.validation_loss_curve_) == clf.n_iter_
+    assert clf.t_ == clf.n_iter_ * (2000 - 200)
+
+
+def test_params_clone_and_repr():
+    clf = WideClassifier(l1=1e-5, optimizer="ftrl", epochs=3)
+    params = clf.get_params()
+    assert params["l1"] == 1e-5 and params["spec"] is None and params["learning_rate"] is None
+    other = type(clf)(**params)
+    assert other.get_params() == params
+    assert "l1=1e-05" in repr(clf) and "epochs=3" in repr(clf)
+    with pytest.raises(ValueError, match="invalid parameter"):
+        clf.set_params(lambda1=3)
+    X, y = sparse_problem(11)
+    clf.fit(X, y)
+    assert clf.get_params() == params  # fit never rewrites constructor parameters
+
+
+# -- regularization regimes -------------------------------------------------------------------
+def held_out_log_loss(est, X, y):
+    p = np.clip(est.predict_proba(X)[:, 1], 1e-15, 1 - 1e-15)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def test_three_l1_regimes_and_l2():
+    X, y = sparse_problem(12, n=6000, d=600, density=0.008, informative=15)
+    Xt, yt = X[:4000], y[:4000]
+    Xv, yv = X[4000:], y[4000:]
+    touched = np.unique(Xt.indices).size
+    kw = dict(epochs=15, random_state=0)
+    small = WideClassifier(l1=1e-9, **kw).fit(Xt, yt)
+    good = WideClassifier(l1=2e-3, **kw).fit(Xt, yt)
+    large = WideClassifier(l1=1.0, **kw).fit(Xt, yt)
+    free = WideClassifier(l1=0.0, **kw).fit(Xt, yt)
+    assert small.model_.nnz == touched  # too small: no exact zeros beyond the untouched columns
+    assert good.model_.nnz < 0.2 * touched  # appropriate: most weights exactly zero ...
+    assert held_out_log_loss(good, Xv, yv) <= held_out_log_loss(free, Xv, yv) + 1e-3  # ... and as good
+    assert large.model_.nnz == 0  # too large: nothing survives
+    norms = []
+    for l2 in (0.0, 1e-3, 1e-2, 1e-1):
+        m = WideClassifier(l1=0.0, l2=l2, **kw).fit(Xt, yt).model_
+        assert m.nnz == touched  # L2 alone never produces an exact zero
+        norms.append(float(np.linalg.norm(m.values)))
+    assert norms == sorted(norms, reverse=True) and norms[-1] < 0.5 * norms[0]
+
+
+# -- optimality against an independent batch solver -------------------------------------------
+@pytest.fixture(scope="module")
+def geo_problem():
+    import data_gen
+
+    rows = data_gen.generate_housing(300_000, seed=0)
+    # 2^18 columns keeps liblinear (whose cost grows with the width) to seconds
+    spec = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10, 1), bits=18)
+    X = spec.transform(rows)
+    return X, rows["label"].astype(np.float64)
+
+
+def liblinear_optimum(X, y, l1):
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+
+    cols, inverse = np.unique(X.indices, return_inverse=True)  # drop untouched columns: same problem
+    Xc = sp.csr_matrix((X.data.astype(np.float64), inverse.astype(np.int32), X.indptr), shape=(X.shape[0], cols.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lr = LogisticRegression(
+            solver="liblinear", penalty="l1", C=1.0 / (X.shape[0] * l1), tol=1e-4, intercept_scaling=1e4, max_iter=1000
+        )
+        lr.fit(Xc, y)
+    w = np.zeros(X.shape[1])
+    w[cols] = lr.coef_.ravel()
+    return w, float(lr.intercept_[0])
+
+
+def objective(X, y, w, b, l1):
+    m = X @ w + b
+    return float(np.mean(np.logaddexp(0.0, m) - y * m) + l1 * np.abs(w).sum())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("l1", [1e-5, 1e-6])
+def test_default_settings_reach_the_optimum_with_its_sparsity(geo_problem, l1):
+    X, y = geo_problem
+    w_opt, b_opt = liblinear_optimum(X, y, l1)
+    f_opt, nnz_opt = objective(X, y, w_opt, b_opt, l1), np.count_nonzero(w_opt)
+    for optimizer in ("sgd", "ftrl"):
+        clf = WideClassifier(optimizer=optimizer, l1=l1, epochs=30, random_state=0).fit(X, y)
+        w = np.zeros(X.shape[1])
+        w[clf.model_.indices] = clf.model_.values
+        gap = objective(X, y, w, clf.model_.intercept, l1) / f_opt - 1
+        ratio = clf.model_.nnz / nnz_opt
+        assert gap < 0.01 and ratio <= 3.0, (optimizer, l1, gap, ratio)
