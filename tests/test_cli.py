@@ -1,0 +1,182 @@
+"""The command line end to end, each subcommand in a subprocess, on small generated data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import data_gen
+
+pytest.importorskip("pyarrow")
+
+
+def run(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
+    return subprocess.run(
+        [sys.executable, "-m", "widecross", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def houses(workdir) -> Path:
+    path = workdir / "houses.parquet"
+    data_gen.write_parquet(path, 6000, seed=3)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_path(workdir, houses) -> Path:
+    path = workdir / "model.wcm"
+    result = run("train", str(houses), "--target", "label", "-o", str(path), "--epochs", "2", "--l1", "1e-5",
+                 "--validation-fraction", "0.2", "--json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["nnz"] > 0 and payload["n_features"] == 235_710_000
+    assert 0 < payload["held_out"]["log_loss"] < 0.75
+    return path
+
+
+def test_help_on_every_subcommand():
+    for command in ("demo", "gen", "train", "evaluate", "predict", "inspect", "path", "map"):
+        result = run(command, "--help")
+        assert result.returncode == 0, (command, result.stderr)
+        assert "usage: widecross" in result.stdout
+
+
+def test_usage_errors_exit_2():
+    assert run().returncode == 2
+    result = run("train", "x.parquet")  # no --target, no -o
+    assert result.returncode == 2 and "required" in result.stderr
+    assert run("path", "x.parquet", "--target", "y", "--l1", "1e-3:1e-8").returncode == 2
+
+
+def test_gen_writes_parquet_and_csv(workdir):
+    import pyarrow.parquet as pq
+
+    out = workdir / "gen.parquet"
+    result = run("gen", "--rows", "1000", "--seed", "5", "-o", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(out)
+    assert table.num_rows == 1000
+    expected = data_gen.generate_housing(1000, seed=5)
+    np.testing.assert_array_equal(table.column("lat").to_numpy(), expected["lat"])
+    out_csv = workdir / "gen.csv"
+    assert run("gen", "--rows", "300", "-o", str(out_csv), "--quiet").returncode == 0
+    assert len(out_csv.read_text().splitlines()) == 301
+
+
+def test_train_reports_and_writes_model(model_path):
+    assert model_path.exists() and model_path.stat().st_size > 0
+    assert not [p for p in model_path.parent.iterdir() if ".tmp" in p.name]
+
+
+def test_train_missing_target_is_one_line_error(houses, workdir):
+    result = run("train", str(houses), "--target", "nope", "-o", str(workdir / "m.wcm"), "--quiet")
+    assert result.returncode == 1
+    assert "nope" in result.stderr and "available" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (workdir / "m.wcm").exists()
+
+
+def test_train_bad_path(workdir):
+    result = run("train", str(workdir / "missing.parquet"), "--target", "label", "-o", str(workdir / "m.wcm"))
+    assert result.returncode == 1 and "missing.parquet" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_evaluate(model_path, houses):
+    result = run("evaluate", str(model_path), str(houses), "--target", "label", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["rows"] == 6000
+    assert 0.5 < payload["auc"] <= 1.0 and 0 < payload["log_loss"] < 0.75
+
+
+def test_predict(model_path, houses, workdir):
+    import pyarrow.parquet as pq
+
+    out = workdir / "pred.parquet"
+    result = run("predict", str(model_path), str(houses), "-o", str(out), "--keep", "price", "--quiet")
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(out)
+    assert table.num_rows == 6000 and set(table.column_names) == {"price", "probability", "prediction"}
+    probability = table.column("probability").to_numpy()
+    assert np.all((probability > 0) & (probability < 1))
+    from widecross import load
+
+    data = data_gen.generate_housing(6000, seed=3)
+    expected = load(model_path).predict_proba({"lat": data["lat"], "lon": data["lon"]})[:, 1]
+    np.testing.assert_array_equal(probability, expected)
+
+
+def test_inspect(model_path):
+    result = run("inspect", str(model_path), "--top", "3")
+    assert result.returncode == 0, result.stderr
+    assert "lat x lon" in result.stdout  # top weights name their cells
+    payload = json.loads(run("inspect", str(model_path), "--json").stdout)
+    assert payload["nnz"] > 0 and len(payload["top_weights"]) == 10
+    assert payload["top_weights"][0]["meaning"].startswith("lat")
+
+
+def test_corrupt_model_is_one_line_error(model_path, houses, workdir):
+    bad = workdir / "corrupt.wcm"
+    raw = bytearray(model_path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    for command in (["inspect", str(bad)], ["evaluate", str(bad), str(houses), "--target", "label"], ["map", str(bad), "-o", str(workdir / "x.png")]):
+        result = run(*command)
+        assert result.returncode == 1, command
+        assert "corrupt.wcm" in result.stderr or "checksum" in result.stderr.lower() or "crc" in result.stderr.lower()
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    not_a_model = workdir / "text.wcm"
+    not_a_model.write_text("hello")
+    result = run("inspect", str(not_a_model))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+def test_map(model_path, workdir):
+    out = workdir / "map.png"
+    result = run("map", str(model_path), "-o", str(out), "--pixel-minutes", "30", "--json")
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    layers = json.loads(result.stdout)["layers"]
+    assert set(layers) == {"lat x lon 60'", "lat x lon 10'", "lat x lon 1'"}
+
+
+def test_map_of_hashed_model_needs_data(houses, workdir):
+    path = workdir / "hashed.wcm"
+    assert run("train", str(houses), "--target", "label", "-o", str(path), "--bits", "18", "--epochs", "1", "--quiet").returncode == 0
+    result = run("map", str(path), "-o", str(workdir / "h.png"))
+    assert result.returncode == 1 and "--data" in result.stderr
+    result = run("map", str(path), "-o", str(workdir / "h.png"), "--data", str(houses), "--pixel-minutes", "60")
+    assert result.returncode == 0, result.stderr
+
+
+def test_path(houses, workdir):
+    png = workdir / "path.png"
+    result = run("path", str(houses), "--target", "label", "--l1", "1e-7:1e-2:4", "--epochs", "2", "--png", str(png), "--json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    nnz = [row["nnz"] for row in payload["rows"]]
+    assert nnz[0] == 0  # l1 = 1e-2 zeroes everything
+    assert nnz[-1] > nnz[1]  # weaker l1, more weights
+    assert payload["rows"][0]["regime"].startswith("too large")
+    assert png.exists() and (workdir / "path_weights.png").exists()
+
+
+def test_demo_small(workdir):
+    out = workdir / "demo"
+    result = run("demo", "--rows", "20000", "--out", str(out), "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "nonzero weights" in result.stdout and "AUC" in result.stdout
+    assert (out / "model.wcm").exists() and (out / "weights_map.png").exists()
