@@ -719,3 +719,11 @@ def test_a_list_mixing_strings_and_other_values_keeps_their_types():
     check_raises(lambda: Categorical("c", 4).ids(["a", float("nan")]), ValueError, "column 'c'", "row 1", "missing")
     check_raises(lambda: Categorical("c", 4).ids(["a", 2.5]), TypeError, "column 'c'", "row 1", "float")
     assert Categorical("c", 4, unknown="bucket").ids(("a", None)).tolist()[1] == 4
+
+
+def test_zero_rows_of_categoricals_are_valid_whatever_their_dtype():
+    # An empty list is float64 to NumPy, and a zero-row DataFrame column may be anything.
+    for empty in ([], np.empty(0), np.empty(0, dtype=object), np.empty(0, dtype="U3")):
+        X = CAT_SPEC.transform({"x": [], "city": empty, "kind": empty})
+        assert X.shape == (0, CAT_SPEC.n_features)
+        assert len(CAT_SPEC.record({"x": [], "city": empty, "kind": empty})) == 0

@@ -197,6 +197,8 @@ def categorical_codes(values: Any, name: str) -> tuple[list[Any], np.ndarray]:
         array = np.asarray(values, dtype=object)
     if array.ndim != 1:
         raise ValueError(f"column {name!r} must be 1-D, got shape {array.shape}")
+    if array.shape[0] == 0:  # zero rows: NumPy calls an empty list float64, but there is no value to reject
+        return [], np.empty(0, dtype=np.int64)
     kind = array.dtype.kind
     if kind in "iub":
         uniques, codes = np.unique(array, return_inverse=True)
