@@ -727,3 +727,11 @@ def test_zero_rows_of_categoricals_are_valid_whatever_their_dtype():
         X = CAT_SPEC.transform({"x": [], "city": empty, "kind": empty})
         assert X.shape == (0, CAT_SPEC.n_features)
         assert len(CAT_SPEC.record({"x": [], "city": empty, "kind": empty})) == 0
+
+
+def test_trailing_nuls_in_a_list_of_strings_are_kept():
+    # NumPy's fixed-width strings drop trailing NULs: "0\0" would silently become "0".
+    vocab = Categorical("c", vocabulary=["0", "0\0"])
+    assert vocab.ids(["0\0", "0", "0\0"]).tolist() == [1, 0, 1]
+    check_raises(lambda: Categorical("c", vocabulary=["a"]).ids(["a", "a\0"]), ValueError, "column 'c'", "row 1")
+    assert Categorical("c", vocabulary=[b"x\0".decode(), "x"]).ids([b"x\0", b"x"]).tolist() == [0, 1]

@@ -191,9 +191,10 @@ def categorical_codes(values: Any, name: str) -> tuple[list[Any], np.ndarray]:
     if _is_arrow(values):
         return _arrow_codes(values, name)
     array = _to_numpy(values, name, numeric=False)
-    if array.dtype.kind in "US" and isinstance(values, (list, tuple)) and not _all_text(values, array.dtype.kind):
-        # NumPy turns a list mixing strings with other values into strings: 7 would become "7"
-        # (another category) and NaN/None-like floats "nan" (not missing). Look at each value.
+    if array.dtype.kind in "US" and isinstance(values, (list, tuple)) and not _numpy_keeps_text(values, array.dtype.kind):
+        # NumPy turns a list mixing strings with other values into strings (7 would become "7",
+        # another category, and NaN "nan", not missing) and drops trailing NULs ("a\0" would
+        # become "a"). Look at each value.
         array = np.asarray(values, dtype=object)
     if array.ndim != 1:
         raise ValueError(f"column {name!r} must be 1-D, got shape {array.shape}")
@@ -241,9 +242,10 @@ def categorical_codes(values: Any, name: str) -> tuple[list[Any], np.ndarray]:
     return uniques_list, codes_out
 
 
-def _all_text(values: Sequence[Any], kind: str) -> bool:
-    text = (str, np.str_) if kind == "U" else (bytes, np.bytes_)
-    return all(isinstance(v, text) for v in values)
+def _numpy_keeps_text(values: Sequence[Any], kind: str) -> bool:
+    """True when a fixed-width NumPy string array holds exactly these values."""
+    text, nul = ((str, np.str_), "\0") if kind == "U" else ((bytes, np.bytes_), b"\0")
+    return all(isinstance(v, text) and not v.endswith(nul) for v in values)
 
 
 def _decode(value: bytes, name: str) -> str:
