@@ -29,114 +29,114 @@ from ._prefetch import prefetch_row
 
 
 @jit
-def curvature_bound(indptr, slots, data, sw, c, out):
-    """Fill ``out[j] = L_j`` (see module docstring); return the intercept's ``L_b``."""
+def objective_and_gradient(indptr, slots, data, y, sw, rec, b, loss, curvature):
+    """Mean weighted loss at (w = rec[:, 0], b); the gradient goes into rec[:, 1].
+
+    With ``curvature`` > 0 also fills ``rec[:, 2]`` with the majorizer ``L_j`` (module
+    docstring) and returns the intercept's ``L_b`` (else 0). Weight, gradient and curvature share
+    one 24-byte record per slot, so each active column costs one cache miss per pass.
+    Returns (mean loss, intercept gradient, L_b).
+    """
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
-    out[:] = 0.0
-    total = 0.0
-    lb = 0.0
-    for r in range(indptr.shape[0] - 1):
-        s = sw[r] if weighted else 1.0
-        k1 = indptr[r + 1] - indptr[r] + 1.0
-        total += s
-        lb += s * k1
-        for p in range(indptr[r], indptr[r + 1]):
-            x = data[p] if has_data else 1.0
-            out[slots[p]] += s * k1 * x * x
-    if total <= 0.0:
-        return 0.0
-    for j in range(out.shape[0]):
-        out[j] *= c / total
-    return c * lb / total
-
-
-@jit
-def objective_and_gradient(indptr, slots, data, y, sw, w, b, loss, grad):
-    """Mean weighted loss at (w, b); its gradient goes into ``grad`` (slots), the intercept's is returned."""
-    has_data = data.shape[0] > 0
-    weighted = sw.shape[0] > 0
-    grad[:] = 0.0
+    rec[:, 1] = 0.0
+    if curvature > 0.0:
+        rec[:, 2] = 0.0
     total = 0.0
     loss_sum = 0.0
     gb = 0.0
+    lb = 0.0
     n_rows = indptr.shape[0] - 1
     for r in range(n_rows):
         if r + 4 < n_rows:  # overlap the misses on the slots of the rows ahead
             for p in range(indptr[r + 4], indptr[r + 5]):
-                prefetch_row(w, slots[p])
-                prefetch_row(grad, slots[p])
+                prefetch_row(rec, slots[p])
+        start = indptr[r]
+        stop = indptr[r + 1]
         s = sw[r] if weighted else 1.0
         m = b
-        for p in range(indptr[r], indptr[r + 1]):
-            m += w[slots[p]] * (data[p] if has_data else 1.0)
+        for p in range(start, stop):
+            m += rec[slots[p], 0] * (data[p] if has_data else 1.0)
         loss_sum += s * loss_value(loss, y[r], m)
         g = s * loss_derivative(loss, y[r], m)
         total += s
         gb += g
-        for p in range(indptr[r], indptr[r + 1]):
-            grad[slots[p]] += g * (data[p] if has_data else 1.0)
+        k1 = s * (stop - start + 1.0)
+        lb += k1
+        for p in range(start, stop):
+            x = data[p] if has_data else 1.0
+            rec[slots[p], 1] += g * x
+            if curvature > 0.0:
+                rec[slots[p], 2] += k1 * x * x
     if total <= 0.0:
-        return 0.0, 0.0
-    for j in range(grad.shape[0]):
-        grad[j] /= total
-    return loss_sum / total, gb / total
+        return 0.0, 0.0, 0.0
+    scale = curvature / total
+    for j in range(rec.shape[0]):
+        rec[j, 1] /= total
+        if curvature > 0.0:
+            rec[j, 2] *= scale
+    return loss_sum / total, gb / total, lb * scale
 
 
 @jit
-def penalty(w, l1, l2):
+def penalty(rec, l1, l2):
     a = 0.0
     q = 0.0
-    for j in range(w.shape[0]):
-        a += abs(w[j])
-        q += w[j] * w[j]
+    for j in range(rec.shape[0]):
+        a += abs(rec[j, 0])
+        q += rec[j, 0] * rec[j, 0]
     return l1 * a + 0.5 * l2 * q
 
 
 @jit
-def polish(indptr, slots, data, y, sw, w, b, lipschitz, lb, l1, l2, loss, grad, max_passes, rtol):
-    """Up to ``max_passes`` majorized prox-gradient steps on (w, b), in place on ``w``.
+def polish(indptr, slots, data, y, sw, rec, b, l1, l2, loss, curvature, max_passes, rtol):
+    """Up to ``max_passes`` majorized prox-gradient steps on (w = rec[:, 0], b), in place.
 
-    Stops when a pass lowers the objective by less than ``rtol`` times its value. Returns
+    ``rec`` is (n_slots, 3): weight, gradient, curvature bound (filled by the first pass). Stops
+    when a pass lowers the objective by less than ``rtol`` times its value. Returns
     ``(b, objective before the last step, passes done)``; every step is a descent step.
     """
     done = 0
     f = 0.0
+    lb = 0.0
     for _ in range(max_passes):
-        mean_loss, gb = objective_and_gradient(indptr, slots, data, y, sw, w, b, loss, grad)
-        f_new = mean_loss + penalty(w, l1, l2)
+        mean_loss, gb, lb_new = objective_and_gradient(
+            indptr, slots, data, y, sw, rec, b, loss, curvature if done == 0 else 0.0
+        )
+        if done == 0:
+            lb = lb_new
+        f_new = mean_loss + penalty(rec, l1, l2)
         if done > 0 and f - f_new <= rtol * abs(f_new):
             f = f_new
             break
         f = f_new
-        for j in range(w.shape[0]):
-            lj = lipschitz[j]
+        for j in range(rec.shape[0]):
+            lj = rec[j, 2]
             if lj <= 0.0:
                 continue  # column never stored with a nonzero value: the loss ignores it
-            v = lj * w[j] - grad[j]
+            v = lj * rec[j, 0] - rec[j, 1]
             if v > l1:
-                w[j] = (v - l1) / (lj + l2)
+                rec[j, 0] = (v - l1) / (lj + l2)
             elif v < -l1:
-                w[j] = (v + l1) / (lj + l2)
+                rec[j, 0] = (v + l1) / (lj + l2)
             else:
-                w[j] = 0.0
+                rec[j, 0] = 0.0
         if lb > 0.0:
             b -= gb / lb
         done += 1
     return b, f, done
 
 
-def polished(batch, y, sw, weights, intercept, l1, l2, loss_code, curvature, max_passes, rtol=1e-7):
-    """Polish a copy of ``weights`` (per slot); return (weights, intercept, objective, passes)."""
-    w = np.array(weights, dtype=np.float64)
-    lipschitz = np.empty_like(w)
-    grad = np.empty_like(w)
-    lb = curvature_bound(batch.indptr, batch.slots, batch.data, sw, curvature, lipschitz)
+def polished(batch, y, sw, rec, intercept, l1, l2, loss_code, curvature, max_passes, rtol=1e-7):
+    """Polish ``rec[:, 0]`` (weights per slot; ``rec`` is (n_slots, 3)) in place.
+
+    Returns (intercept, objective, passes).
+    """
     b, f, done = polish(
-        batch.indptr, batch.slots, batch.data, y, sw, w, float(intercept), lipschitz, lb,
-        l1, l2, loss_code, grad, int(max_passes), float(rtol),
+        batch.indptr, batch.slots, batch.data, y, sw, rec, float(intercept),
+        l1, l2, loss_code, float(curvature), int(max_passes), float(rtol),
     )
-    return w, float(b), float(f), int(done)
+    return float(b), float(f), int(done)
 
 
 @jit

@@ -38,6 +38,8 @@ S_LOSS = 4  # progressive weighted loss over the last kernel call
 S_WEIGHT = 5  # sum of sample weights over the last kernel call
 N_SCALARS = 6
 
+WEIGHT_LIMIT = float(np.finfo(np.float32).max)
+
 HP_ALPHA = 0
 HP_BETA = 1
 HP_L1 = 2
@@ -150,7 +152,7 @@ def ftrl_weights(state, n_slots, scal, hp, out):
     nnz = 0
     for j in range(n_slots):
         w = ftrl_weight(state[j, 0], state[j, 1], lam1, lam2, hp[HP_ALPHA], hp[HP_BETA])
-        if not math.isfinite(w):
+        if not abs(w) <= WEIGHT_LIMIT:  # NaN, inf, or beyond what a float32 model can hold
             return -1
         if w != 0.0:
             nnz += 1

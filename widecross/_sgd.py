@@ -18,7 +18,8 @@ and AdaGrad's per-coordinate rates (constant while idle) alike, with no per-step
 underflowing product to reset and no list of touched coordinates (design.md's P/B form needs all
 three and cannot express AdaGrad's rates with L2).
 
-State: one record per slot (float64): ``[w, stamp, G, r]`` with AdaGrad, ``[w, stamp]`` without.
+State: one record per slot (float64): ``[w, stamp, G]`` with AdaGrad, ``[w, stamp]`` without
+(the rate is recomputed from G: a square root costs less than the wider record's cache misses).
 Scalars (``scal``, indices below): step count, clock, intercept and its AdaGrad sum, and the
 progressive (before-update) loss of the last epoch. Hyperparameters (``hp``): see ``HP_*``.
 """
@@ -52,6 +53,9 @@ HP_DELTA = 5  # AdaGrad's delta
 HP_HORIZON = 6  # linear decay: examples after which the rate reaches HP_FLOOR * eta0
 HP_FLOOR = 7
 N_HP = 8
+
+# Weights are published as float32: anything larger in magnitude means training diverged.
+WEIGHT_LIMIT = float(np.finfo(np.float32).max)
 
 # global schedule codes
 CONSTANT = 0
@@ -137,7 +141,7 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
             if w != 0.0:
                 lag = clock - state[j, 1]
                 if lag > 0.0:
-                    rate = state[j, 3] if adaptive else eta0
+                    rate = eta0 / (delta + math.sqrt(state[j, 2])) if adaptive else eta0
                     w = flow(w, rate * lag, l1, l2)
                     state[j, 0] = w
             x = data[p] if has_data else 1.0
@@ -159,12 +163,11 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
                 gj = state[j, 2] + sg * sg
                 state[j, 2] = gj
                 rate = eta0 / (delta + math.sqrt(gj))
-                state[j, 3] = rate
             else:
                 rate = eta0
             a = rate * c
             w = flow(state[j, 0] - a * gx, a, l1, l2)
-            if not math.isfinite(w):
+            if not abs(w) <= WEIGHT_LIMIT:  # NaN, inf, or beyond what a float32 model can hold
                 _store(scal, t, clock, b, bias_g, loss_sum, weight_sum)
                 return i
             state[j, 0] = w
@@ -204,9 +207,9 @@ def sgd_weights(state, n_slots, scal, hp, adaptive, out):
     for j in range(n_slots):
         w = state[j, 0]
         if w != 0.0:
-            rate = state[j, 3] if adaptive else eta0
+            rate = eta0 / (hp[HP_DELTA] + math.sqrt(state[j, 2])) if adaptive else eta0
             w = flow(w, rate * (clock - state[j, 1]), l1, l2)
-            if not math.isfinite(w):
+            if not abs(w) <= WEIGHT_LIMIT:
                 return -1
             if w != 0.0:
                 nnz += 1
@@ -224,8 +227,8 @@ def sgd_set_weights(state, n_slots, scal, weights):
 
 
 def new_state(capacity: int, adaptive: bool) -> np.ndarray:
-    """Zeroed per-slot records; 32-byte records (AdaGrad) never straddle a cache line."""
-    return np.zeros((capacity, 4 if adaptive else 2), dtype=np.float64)
+    """Zeroed per-slot records: 24 bytes with AdaGrad, 16 without."""
+    return np.zeros((capacity, 3 if adaptive else 2), dtype=np.float64)
 
 
 def new_scalars() -> np.ndarray:

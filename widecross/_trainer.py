@@ -23,10 +23,15 @@ SCHEDULES = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING, "linear":
 class Batch:
     """A CSR batch whose column ids were replaced by slots. ``data`` is empty when all ones."""
 
-    indptr: np.ndarray  # int64, n_rows + 1
+    indptr: np.ndarray  # int32 or int64, n_rows + 1
     slots: np.ndarray  # int32, nnz
     data: np.ndarray  # float32/float64, nnz or 0
     n_rows: int
+
+
+def _pointers(X: sp.csr_matrix) -> np.ndarray:
+    indptr = X.indptr
+    return indptr if indptr.dtype in (np.int32, np.int64) else indptr.astype(np.int64)
 
 
 def _values(X: sp.csr_matrix) -> np.ndarray:
@@ -77,11 +82,11 @@ class Trainer:
         """Slot-indexed view of canonical CSR ``X``; unseen columns get fresh (zero) records."""
         slots = self.slot_map.map(X.indices)
         self._fit_capacity()
-        return Batch(X.indptr.astype(np.int64, copy=False), slots, _values(X), X.shape[0])
+        return Batch(_pointers(X), slots, _values(X), X.shape[0])
 
     def lookup(self, X: sp.csr_matrix) -> Batch:
         """Like ``map`` but read-only: unseen columns get slot -1 (weight 0 when scoring)."""
-        return Batch(X.indptr.astype(np.int64, copy=False), self.slot_map.lookup(X.indices), _values(X), X.shape[0])
+        return Batch(_pointers(X), self.slot_map.lookup(X.indices), _values(X), X.shape[0])
 
     def mean_loss(self, batch: Batch, y: np.ndarray, sw: np.ndarray) -> float:
         """Mean weighted loss of the current model on ``batch`` (from ``map`` or ``lookup``)."""
@@ -138,9 +143,13 @@ class Trainer:
     def steps(self) -> int:
         return int(self.scal[0])
 
-    def slot_weights(self) -> np.ndarray:
-        """Exact current weights per slot (float64, length ``n_slots``); the state is unchanged."""
-        out = np.zeros(self.n_slots, dtype=np.float64)
+    def slot_weights(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Exact current weights per slot (float64, length ``n_slots``); the state is unchanged.
+
+        ``out`` may be any float64 view of that length (e.g. a column of a record array).
+        """
+        if out is None:
+            out = np.zeros(self.n_slots, dtype=np.float64)
         if self.optimizer == "sgd":
             nnz = _sgd.sgd_weights(self.state, self.n_slots, self.scal, self.hp, self.adaptive, out)
         else:
@@ -168,7 +177,7 @@ class Trainer:
         SGD stores them stamped at the current clock; FTRL moves ``z`` so that its closed form
         returns them. Later epochs continue from there.
         """
-        w = np.ascontiguousarray(weights, dtype=np.float64)
+        w = weights if weights.dtype == np.float64 else weights.astype(np.float64)
         if self.optimizer == "sgd":
             _sgd.sgd_set_weights(self.state, self.n_slots, self.scal, w)
             self.scal[_sgd.S_BIAS] = intercept
@@ -188,10 +197,12 @@ class Trainer:
         if max_passes <= 0 or CURVATURE[name] <= 0.0 or batch.n_rows == 0:
             return float("nan"), 0
         l1, l2 = self.penalties
-        w, b, f, done = _batch.polished(
-            batch, y, sw, self.slot_weights(), self.intercept(), l1, l2, self.loss, CURVATURE[name], max_passes, rtol
+        rec = np.empty((self.n_slots, 3), dtype=np.float64)  # weight, gradient, curvature per slot
+        self.slot_weights(rec[:, 0])
+        b, f, done = _batch.polished(
+            batch, y, sw, rec, self.intercept(), l1, l2, self.loss, CURVATURE[name], max_passes, rtol
         )
-        self.set_weights(w, b)
+        self.set_weights(rec[:, 0], b)
         return f, done
 
     @property

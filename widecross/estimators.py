@@ -75,6 +75,14 @@ def _generator(random_state: Any) -> np.random.Generator:
     raise ValueError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
 
 
+def _visit_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
+    """Rows of one pass: a fresh permutation (``rng.permutation(n)``'s, in int32 when it fits)."""
+    order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
+    if shuffle:
+        rng.shuffle(order)
+    return order
+
+
 class _AvailableIf:
     """Method descriptor that hides the method (AttributeError) when ``check(self)`` is false."""
 
@@ -337,7 +345,7 @@ class _WideBase:
         best, stale, epochs_run = math.inf, 0, 0
         n = Xc.shape[0]
         for epoch in range(hp["epochs"]):
-            order = rng.permutation(n) if self.shuffle else np.arange(n)
+            order = _visit_order(rng, n, self.shuffle)
             try:
                 losses.append(trainer.epoch(batch, yy, sw, order))
             except NonFiniteError:
@@ -358,6 +366,10 @@ class _WideBase:
         objective, passes = trainer.polish(batch, yy, sw, hp["polish"])
         if passes and not math.isfinite(objective):
             raise self._diverged(hp, "the polish of fit")
+        try:
+            model = self._make_model(trainer, hp, width, labels, epochs_run, passes)
+        except NonFiniteError:
+            raise self._diverged(hp, "fit") from None
         # publish only now: a failed fit leaves a previously fitted estimator as it was
         self._publish_labels(labels)
         self._fit_hp = hp
@@ -370,9 +382,10 @@ class _WideBase:
         self.objective_ = objective if passes else None
         if val_batch is not None:
             self.validation_loss_curve_ = val_losses
+        elif hasattr(self, "validation_loss_curve_"):
+            del self.validation_loss_curve_
         self._set_shape_attributes(width)
-        trainer.published = None
-        self.model_  # built now, so that predicting reads a ready model
+        trainer.published = model
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None):
@@ -399,15 +412,17 @@ class _WideBase:
         batch = trainer.map(Xc)
         snap = trainer.snapshot(batch)
         rng_state = rng.bit_generator.state
-        order = rng.permutation(Xc.shape[0]) if self.shuffle else np.arange(Xc.shape[0])
+        order = _visit_order(rng, Xc.shape[0], self.shuffle)
         try:
             loss = trainer.epoch(batch, yy, sw, order)
             if not math.isfinite(loss):
                 raise NonFiniteError(-1)
-        except NonFiniteError:
+        except BaseException as exc:  # any failure, even an interrupt: back to the last good state
             trainer.restore(snap)
             rng.bit_generator.state = rng_state
-            raise self._diverged(hp, "partial_fit") from None
+            if isinstance(exc, NonFiniteError):
+                raise self._diverged(hp, "partial_fit") from None
+            raise
         if first:
             self._publish_labels(labels)
             self._fit_hp = hp
@@ -479,21 +494,27 @@ class _WideBase:
         # cached on the trainer (not in the estimator's __dict__): predicting never mutates the
         # estimator, and partial_fit only invalidates, so streaming calls stay O(batch)
         if self._trainer.published is None:
-            columns, values = self._trainer.coefficients()
-            hp = dict(self._fit_hp)
-            metadata = {
-                "estimator": type(self).__name__,
-                "params": hp,
-                "random_state": self.random_state if isinstance(self.random_state, int) else None,
-                "epochs_run": self.n_iter_,
-                "examples_seen": self.t_,
-                "polish_passes": self.polish_passes_,
-            }
-            self._trainer.published = SparseModel(
-                columns, values, self._trainer.intercept(), self._model_width, hp["loss"],
-                spec=self.spec, classes=self._model_classes(), metadata=metadata,
+            labels = getattr(self, "classes_", None)
+            self._trainer.published = self._make_model(
+                self._trainer, self._fit_hp, self._model_width, labels, self.n_iter_, self.polish_passes_
             )
         return self._trainer.published
+
+    def _make_model(self, trainer: Trainer, hp: dict[str, Any], width: int, labels: Any, epochs_run: int,
+                    passes: int) -> SparseModel:
+        columns, values = trainer.coefficients()
+        metadata = {
+            "estimator": type(self).__name__,
+            "params": dict(hp),
+            "random_state": self.random_state if isinstance(self.random_state, int) else None,
+            "epochs_run": epochs_run,
+            "examples_seen": trainer.steps,
+            "polish_passes": passes,
+        }
+        return SparseModel(
+            columns, values, trainer.intercept(), width, hp["loss"],
+            spec=self.spec, classes=self._model_classes(labels), metadata=metadata,
+        )
 
     @property
     def coef_(self) -> sp.csr_matrix:
@@ -504,7 +525,7 @@ class _WideBase:
     def intercept_(self) -> float:
         return self.model_.intercept
 
-    def _model_classes(self):
+    def _model_classes(self, labels: Any):
         return None
 
     def _scoring_input(self, X: Any) -> Any:
@@ -667,8 +688,8 @@ class WideClassifier(_WideBase):
             raise ValueError(f"y[{i}] = {y[i]!r} is not one of the classes {found.tolist()}")
         return codes.astype(np.float64), (found if fitting else None)
 
-    def _model_classes(self):
-        labels = [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
+    def _model_classes(self, labels: Any):
+        labels = [c.item() if isinstance(c, np.generic) else c for c in labels]
         return labels if all(isinstance(c, (str, int, float, bool)) for c in labels) else None
 
     def decision_function(self, X: Any) -> np.ndarray:
