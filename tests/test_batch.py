@@ -1,0 +1,93 @@
+"""The batch polish: majorization is a descent method that reaches the exact optimum."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import reference as ref
+from widecross import _batch, _sgd
+from widecross._losses import CURVATURE, LOSS_CODES
+from widecross._trainer import Trainer
+
+
+def problem(seed=0, n=400, d=60):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.08, format="csr", random_state=seed, dtype=np.float64)
+    X.data = rng.normal(size=X.nnz)
+    w = np.where(np.arange(d) < 6, 2.0, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ w)))).astype(np.float64)
+    return X, y, rng
+
+
+def run_polish(X, y, w0, b0, l1, l2, passes, loss="logistic", sw=None):
+    tr = Trainer("sgd", loss, _sgd.make_hp(0.1, l1, l2))
+    batch = tr.map(X)
+    rec = np.zeros((tr.n_slots, 3))
+    rec[:, 0] = w0[tr.slot_map.columns[: tr.n_slots]]
+    sw = np.empty(0) if sw is None else sw
+    b, f, done = _batch.polished(batch, y, sw, rec, b0, l1, l2, LOSS_CODES[loss], CURVATURE[loss], passes, rtol=0.0)
+    w = np.zeros(X.shape[1])
+    w[tr.slot_map.columns[: tr.n_slots]] = rec[:, 0]
+    return w, b, f, done
+
+
+def test_each_pass_descends_and_reports_the_reference_objective():
+    X, y, rng = problem(1)
+    w, b = rng.normal(size=X.shape[1]) * 0.5, 0.3
+    values = []
+    for passes in range(1, 8):
+        wp, bp, f, done = run_polish(X, y, w, b, 0.01, 0.02, passes)
+        assert done == passes
+        values.append(ref.objective(X, y, wp, bp, 0.01, 0.02))
+        # f is the objective measured at the start of the last pass, i.e. after passes - 1 steps
+        if passes > 1:
+            assert f == pytest.approx(values[-2], rel=1e-12)
+    assert all(b <= a + 1e-15 for a, b in zip(values, values[1:]))
+
+
+def test_converges_to_the_liblinear_optimum_with_its_zeros():
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, _ = problem(2, n=300, d=40)
+    l1 = 0.02
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lr = LogisticRegression(
+            solver="liblinear", penalty="l1", C=1 / (len(y) * l1), tol=1e-10, intercept_scaling=1e6, max_iter=100000
+        ).fit(X, y)
+    w_opt, b_opt = lr.coef_.ravel(), float(lr.intercept_[0])
+    w, b, _, _ = run_polish(X, y, np.zeros(X.shape[1]), 0.0, l1, 0.0, 4000)
+    f, f_opt = ref.objective(X, y, w, b, l1, 0.0), ref.objective(X, y, w_opt, b_opt, l1, 0.0)
+    assert abs(f - f_opt) < 1e-6 * f_opt
+    assert np.array_equal(w == 0, np.abs(w_opt) < 1e-8)
+    np.testing.assert_allclose(w, w_opt, atol=1e-3)
+
+
+def test_squared_loss_with_sample_weights_matches_the_normal_equations():
+    X, _, rng = problem(3, n=200, d=15)
+    X = sp.csr_matrix(X.toarray() + sp.random(200, 15, density=0.3, random_state=4).toarray())
+    y = rng.normal(size=200)
+    sw = rng.uniform(0.5, 2.0, size=200)
+    l2 = 0.1
+    w, b, _, _ = run_polish(X, y, np.zeros(15), 0.0, 0.0, l2, 5000, loss="squared", sw=sw)
+    # weighted ridge with an unpenalized intercept, solved exactly
+    A = np.hstack([X.toarray(), np.ones((200, 1))])
+    S = sw / sw.sum()
+    P = np.diag([l2] * 15 + [0.0])
+    exact = np.linalg.solve(A.T @ (S[:, None] * A) + P, A.T @ (S * y))
+    np.testing.assert_allclose(np.append(w, b), exact, atol=1e-6)
+
+
+def test_mean_loss_skips_unseen_columns():
+    X, y, _ = problem(5)
+    tr = Trainer("sgd", "logistic", _sgd.make_hp(0.1))
+    tr.epoch(tr.map(X[:200]), y[:200], np.empty(0), np.arange(200, dtype=np.int64))
+    w = np.zeros(X.shape[1])
+    cols, vals = tr.coefficients()
+    w[cols] = vals
+    expected = ref.objective(X[200:], y[200:], w, tr.intercept(), 0.0, 0.0)
+    assert tr.mean_loss(tr.lookup(X[200:]), y[200:], np.empty(0)) == pytest.approx(expected, rel=1e-12)
