@@ -469,6 +469,7 @@ def cli_files(tmp_path_factory) -> dict[str, Path]:
         "strings": root / "strings.parquet",
         "labels": root / "labels.parquet",
         "other": root / "other.parquet",
+        "oneclass": root / "oneclass.parquet",
         "empty": root / "empty.csv",
         "garbage": root / "garbage.wcm",
         "spec": root / "spec.json",
@@ -480,6 +481,7 @@ def cli_files(tmp_path_factory) -> dict[str, Path]:
     write_table(files["strings"], {"lat": np.array(["n", "s"]), "lon": np.zeros(2), "label": np.zeros(2, np.int8)})
     write_table(files["labels"], {"lat": np.zeros(4), "lon": np.zeros(4), "label": np.array([0, 1, 2, 1])})
     write_table(files["other"], {"x": np.zeros(4), "lon": np.zeros(4), "label": np.zeros(4)})
+    write_table(files["oneclass"], {k: good[k] for k in ("lat", "lon")} | {"label": np.zeros(300, np.int8)})
     files["empty"].write_text("lat,lon,label\n")
     files["garbage"].write_bytes(b"not a model at all")
     files["spec"].write_text("{not json")
@@ -534,6 +536,15 @@ CLI_ERROR_CASES = [
     ("train resolution 7", ["train", "{good}", "--target", "label", "-o", "{root}/t.wcm", "--resolutions", "7"], "train",
      ["resolution 7'"]),
     ("train missing data", ["train", "{root}/absent.parquet", "--target", "label", "-o", "{root}/t.wcm"], "train", ["absent.parquet"]),
+    ("train missing target", ["train", "{good}", "--target", "price", "-o", "{root}/t.wcm"], "train", ["'price'", "available"]),
+    ("train NaN rows", ["train", "{bad}", "--target", "label", "-o", "{root}/t.wcm"], "train", ["column 'l", "row"]),
+    ("train strings", ["train", "{strings}", "--target", "label", "-o", "{root}/t.wcm"], "train", ["column 'lat'", "numeric"]),
+    ("train three classes", ["train", "{labels}", "--target", "label", "-o", "{root}/t.wcm"], "train", ["3 classes"]),
+    ("train one class", ["train", "{oneclass}", "--target", "label", "-o", "{root}/t.wcm"], "train", ["one class"]),
+    ("train negative l1", ["train", "{good}", "--target", "label", "-o", "{root}/t.wcm", "--l1=-1e-6"], "train", ["l1"]),
+    ("train zero learning rate", ["train", "{good}", "--target", "label", "-o", "{root}/t.wcm", "--learning-rate", "0"],
+     "train", ["learning_rate"]),
+    ("train infinite l2", ["train", "{good}", "--target", "label", "-o", "{root}/t.wcm", "--l2", "inf"], "train", ["l2"]),
 ]
 
 CLI_USAGE_CASES = [
