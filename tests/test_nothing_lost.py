@@ -475,8 +475,6 @@ def test_a_failed_fit_keeps_the_previous_fit(stream):
 
 
 @needs_estimators
-@pytest.mark.xfail(strict=True, reason="estimators: weights beyond float32 pass the finiteness check, so the "
-                   "failure comes from building model_ after the new state is published")
 def test_a_fit_whose_weights_overflow_float32_keeps_the_previous_fit(stream):
     from widecross.estimators import WideClassifier
 
@@ -490,8 +488,6 @@ def test_a_fit_whose_weights_overflow_float32_keeps_the_previous_fit(stream):
 
 
 @needs_estimators
-@pytest.mark.xfail(strict=True, reason="estimators: partial_fit restores its snapshot only for NonFiniteError, "
-                   "though its docstring promises the last good state on any error")
 def test_partial_fit_interrupted_inside_the_epoch_keeps_its_last_good_state(stream, monkeypatch):
     from widecross import _trainer
     from widecross.estimators import WideClassifier
