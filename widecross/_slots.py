@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
+from ._prefetch import prefetch_row
 
 EMPTY = -1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -38,17 +39,20 @@ def _shift(cap: int) -> int:
 
 
 @jit
-def map_columns(keys, values, slot_columns, n_slots, columns, out, start):
+def map_columns(keys, values, n_slots, columns, out, start):
     """Write the slot of ``columns[p]`` into ``out[p]`` for p >= start, inserting unseen columns.
 
-    Stops early, before exceeding half the table or the ``slot_columns`` capacity, and returns
-    ``(n_slots, p)``: the caller grows the table and calls again from ``p``.
+    Stops early, before the table gets more than half full, and returns ``(n_slots, p)``: the
+    caller grows the table and calls again from ``p``.
     """
     cap = keys.shape[0]
     mask = cap - 1
     shift = _shift(cap)
-    limit = min(cap // 2, slot_columns.shape[0])
-    for p in range(start, columns.shape[0]):
+    limit = cap // 2
+    n = columns.shape[0]
+    for p in range(start, n):
+        if p + 16 < n:  # columns arrive in data order: request the bucket 16 lookups ahead now
+            prefetch_row(keys, _home(np.int64(columns[p + 16]), shift))
         c = np.int64(columns[p])
         h = _home(c, shift)
         while True:
@@ -61,7 +65,6 @@ def map_columns(keys, values, slot_columns, n_slots, columns, out, start):
                     return n_slots, p
                 keys[h] = c
                 values[h] = n_slots
-                slot_columns[n_slots] = c
                 out[p] = n_slots
                 n_slots += 1
                 break
@@ -90,6 +93,13 @@ def lookup_columns(keys, values, columns, out):
 
 
 @jit
+def _inverse(keys, values, out):
+    for h in range(keys.shape[0]):
+        if keys[h] != EMPTY:
+            out[values[h]] = keys[h]
+
+
+@jit
 def _rehash(old_keys, old_values, keys, values):
     cap = keys.shape[0]
     mask = cap - 1
@@ -106,7 +116,10 @@ def _rehash(old_keys, old_values, keys, values):
 
 
 class SlotMap:
-    """Persistent column -> slot map; ``columns[:n]`` is the inverse (slot -> column).
+    """Persistent column -> slot map; ``columns`` is the inverse (slot -> column), built on demand.
+
+    No slot -> column array is kept: it would cost 8 bytes per slot for the whole training, and
+    the inverse is only needed when a model is published (one pass over the table).
 
     >>> m = SlotMap()
     >>> m.map(np.array([70, 3, 70], dtype=np.int32)).tolist()
@@ -119,30 +132,33 @@ class SlotMap:
         cap = 1 << max(4, int(capacity - 1).bit_length())
         self.keys = np.full(cap, EMPTY, dtype=np.int64)
         self.values = np.zeros(cap, dtype=np.int32)
-        self.columns = np.zeros(cap // 2, dtype=np.int64)
         self.n = 0
 
-    def copy(self) -> "SlotMap":
-        other = SlotMap.__new__(SlotMap)
-        other.keys, other.values, other.columns = self.keys.copy(), self.values.copy(), self.columns.copy()
-        other.n = self.n
-        return other
+    @property
+    def capacity(self) -> int:
+        """Slots available before the table grows."""
+        return self.keys.shape[0] // 2
+
+    @property
+    def columns(self) -> np.ndarray:
+        """Column id of each slot (int64, length ``n``)."""
+        out = np.empty(self.n, dtype=np.int64)
+        _inverse(self.keys, self.values, out)
+        return out
 
     def _grow(self) -> None:
         cap = self.keys.shape[0] * 2
         keys = np.full(cap, EMPTY, dtype=np.int64)
         values = np.zeros(cap, dtype=np.int32)
         _rehash(self.keys, self.values, keys, values)
-        columns = np.zeros(cap // 2, dtype=np.int64)
-        columns[: self.n] = self.columns[: self.n]
-        self.keys, self.values, self.columns = keys, values, columns
+        self.keys, self.values = keys, values
 
     def map(self, columns: np.ndarray) -> np.ndarray:
         """Slots (int32) of ``columns``, inserting the unseen ones in order of first appearance."""
         out = np.empty(columns.shape[0], dtype=np.int32)
         start = 0
         while True:
-            self.n, start = map_columns(self.keys, self.values, self.columns, self.n, columns, out, start)
+            self.n, start = map_columns(self.keys, self.values, self.n, columns, out, start)
             if start == columns.shape[0]:
                 return out
             self._grow()

@@ -69,10 +69,10 @@ class Trainer:
         self.published = None  # the estimator's cached SparseModel of the current state
         self.rng = None  # the row-order generator of the estimator that owns this state
         if optimizer == "sgd":
-            self.state = _sgd.new_state(self.slot_map.columns.shape[0], self.adaptive)
+            self.state = _sgd.new_state(self.slot_map.capacity, self.adaptive)
             self.scal = _sgd.new_scalars()
         elif optimizer == "ftrl":
-            self.state = _ftrl.new_state(self.slot_map.columns.shape[0])
+            self.state = _ftrl.new_state(self.slot_map.capacity)
             self.scal = _ftrl.new_scalars()
         else:
             raise ValueError(f"unknown optimizer {optimizer!r}")
@@ -95,7 +95,7 @@ class Trainer:
         return float(_batch.mean_loss(batch.indptr, batch.slots, batch.data, y, sw, self.slot_weights(), self.intercept(), self.loss))
 
     def _fit_capacity(self) -> None:
-        need = self.slot_map.columns.shape[0]
+        need = self.slot_map.capacity
         if self.state.shape[0] < need:
             grown = np.zeros((need, self.state.shape[1]), dtype=np.float64)
             grown[: self.state.shape[0]] = self.state
@@ -185,7 +185,7 @@ class Trainer:
             _ftrl.ftrl_set_weights(self.state, self.n_slots, self.scal, self.hp, w)
             _ftrl.ftrl_set_intercept(self.scal, self.hp, float(intercept))
 
-    def polish(self, batch: Batch, y: np.ndarray, sw: np.ndarray, max_passes: int, rtol: float = 1e-7) -> tuple[float, int]:
+    def polish(self, batch: Batch, y: np.ndarray, sw: np.ndarray, max_passes: int) -> tuple[float, int]:
         """Majorized prox-gradient passes over ``batch`` (see ``_batch``); returns (objective, passes).
 
         A no-op (0 passes) for losses without a curvature bound (hinge, Poisson).
@@ -199,11 +199,9 @@ class Trainer:
         l1, l2 = self.penalties
         rec = np.empty((self.n_slots, 3), dtype=np.float64)  # weight, gradient, curvature per slot
         self.slot_weights(rec[:, 0])
-        b, f, done = _batch.polished(
-            batch, y, sw, rec, self.intercept(), l1, l2, self.loss, CURVATURE[name], max_passes, rtol
-        )
+        b, f = _batch.polished(batch, y, sw, rec, self.intercept(), l1, l2, self.loss, CURVATURE[name], max_passes)
         self.set_weights(rec[:, 0], b)
-        return f, done
+        return f, max_passes
 
     @property
     def penalties(self) -> tuple[float, float]:

@@ -617,7 +617,7 @@ class WideClassifier(_WideBase):
         alpha: float = 2.0,
         beta: float = 1.0,
         epochs: int = 5,
-        polish: int = 10,
+        polish: int = 8,
         shuffle: bool = True,
         random_state: Any = None,
         early_stopping: bool = False,
@@ -686,7 +686,8 @@ class WideClassifier(_WideBase):
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"y[{i}] = {y[i]!r} is not one of the classes {found.tolist()}")
-        return codes.astype(np.float64), (found if fitting else None)
+        # 0/1 are exact in float32: half the memory of the label stream
+        return codes.astype(np.float32), (found if fitting else None)
 
     def _model_classes(self, labels: Any):
         labels = [c.item() if isinstance(c, np.generic) else c for c in labels]
@@ -758,7 +759,7 @@ class WideRegressor(_WideBase):
         alpha: float = 2.0,
         beta: float = 1.0,
         epochs: int = 5,
-        polish: int = 10,
+        polish: int = 8,
         shuffle: bool = True,
         random_state: Any = None,
         early_stopping: bool = False,
