@@ -544,6 +544,8 @@ CLI_ERROR_CASES = [
     ("train negative l1", ["train", "{good}", "--target", "label", "-o", "{root}/t.wcm", "--l1=-1e-6"], "train", ["l1"]),
     ("train zero learning rate", ["train", "{good}", "--target", "label", "-o", "{root}/t.wcm", "--learning-rate", "0"],
      "train", ["learning_rate"]),
+    ("path with too few rows", ["path", "{labels}", "--target", "label"], "path", ["labels.parquet", "at least 10 rows"]),
+    ("demo into a file", ["demo", "--rows", "100", "--out", "{garbage}"], "demo", ["garbage.wcm"]),
     ("train infinite l2", ["train", "{good}", "--target", "label", "-o", "{root}/t.wcm", "--l2", "inf"], "train", ["l2"]),
 ]
 
