@@ -73,20 +73,21 @@ def eager_sgd(
     adaptive=False,
     delta=1.0,
     sample_weight=None,
+    init=None,
+    return_state=False,
     **schedule_params,
 ):
     """Dense eager FOBOS: gradient step, then the penalty flow on *every* coordinate, per step.
 
-    ``orders`` is a list of row-index arrays, one per epoch. Returns (w, b).
+    ``orders`` is a list of row-index arrays, one per epoch. Returns (w, b), or with
+    ``return_state`` the whole state as a dict that ``init`` accepts to continue a run.
     """
     Xd = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
     n, d = Xd.shape
     s_all = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    w = np.zeros(d)
-    G = np.zeros(d)
-    b = 0.0
-    Gb = 0.0
-    t = 0
+    w, G, b, Gb, t = np.zeros(d), np.zeros(d), 0.0, 0.0, 0
+    if init is not None:
+        w, G, b, Gb, t = init["w"].copy(), init["G"].copy(), init["b"], init["Gb"], init["t"]
     for order in orders:
         for r in order:
             x = Xd[r]
@@ -106,6 +107,8 @@ def eager_sgd(
             w = penalty_flow(w - a * g * x, a, l1, l2)
             b -= rate_b * c * g
             t += 1
+    if return_state:
+        return dict(w=w, G=G, b=b, Gb=Gb, t=t)
     return w, b
 
 

@@ -244,15 +244,36 @@ def test_divergence_names_the_rate_and_partial_fit_keeps_last_good_state():
     y = rng.normal(size=200) * 1e6
     with pytest.raises(FloatingPointError, match="learning_rate=1e\\+06.*smaller"):
         WideRegressor(learning_rate=1e6, schedule="constant", random_state=0).fit(X, y)
-    reg = WideRegressor(learning_rate=1e-7, schedule="constant", random_state=0)
+    reg = WideRegressor(learning_rate=1e-7, schedule="constant", l1=1e-3, random_state=0)
     reg.partial_fit(X, y / 1e6)
     before = model_bytes(reg)
-    state = reg._trainer.state.copy()
     reg.set_params(learning_rate=1e6)
     with pytest.raises(FloatingPointError, match="learning_rate"):
         reg.partial_fit(X, y)
-    assert model_bytes(reg) == before and np.array_equal(reg._trainer.state, state)
+    state = reg._trainer.state.copy()
+    assert model_bytes(reg) == before  # the same model as before the failed call
     assert np.isfinite(reg.model_.values).all()
+    reg.set_params(learning_rate=1e-7)
+    reg.partial_fit(X, y / 1e6)  # and it carries on from there
+    assert not np.array_equal(reg._trainer.state, state)
+
+
+def test_changing_penalty_between_partial_fits_applies_from_then_on():
+    import reference as ref
+
+    X, y = sparse_problem(13)
+    yf = y.astype(np.float64)
+    est = WideClassifier(l1=1e-3, shuffle=False, polish=0)
+    est.partial_fit(X[:300], y[:300], classes=[0, 1])
+    est.set_params(l1=2e-2)
+    est.partial_fit(X[300:], y[300:])
+    # the dense eager reference, with l1 switched after row 300
+    kw = dict(eta0=2.0, adaptive=True, delta=1.0)
+    state = ref.eager_sgd(X, yf, [np.arange(300)], l1=1e-3, return_state=True, **kw)
+    w, b = ref.eager_sgd(X, yf, [np.arange(300, X.shape[0])], l1=2e-2, init=state, **kw)
+    np.testing.assert_allclose(est.coef_.toarray().ravel(), w, rtol=1e-6, atol=1e-7)  # float32 model
+    assert est.intercept_ == pytest.approx(b, rel=1e-12)
+    assert np.count_nonzero(w) < np.count_nonzero(state["w"])  # the new l1 did bite
 
 
 def test_early_stopping_stops_and_records_validation_loss():

@@ -458,11 +458,16 @@ class _WideBase:
             raise ValueError(
                 f"{', '.join(changed)} changed since the estimator was fitted; call fit to start over"
             )
-        for k in ("l1", "l2", "learning_rate", "alpha", "beta", "power_t", "t0"):
-            if before[k] != hp[k]:
-                self._trainer.hp[:] = self._new_trainer(hp).hp  # continuing with new rates is allowed
-                self._fit_hp = hp
-                break
+        if any(before[k] != hp[k] for k in ("l1", "l2", "learning_rate", "alpha", "beta", "power_t", "t0")):
+            # Continuing with new rates or penalties is allowed. The idle coordinates still owe
+            # the penalty of the steps taken under the old values: settle it first (O(touched),
+            # once), so that the new values apply from now on only.
+            trainer = self._trainer
+            weights, intercept = trainer.slot_weights(), trainer.intercept()
+            trainer.hp[:] = self._new_trainer(hp).hp
+            trainer.set_weights(weights, intercept)
+            trainer.published = None
+            self._fit_hp = hp
 
     def _checked_loss(self, trainer: Trainer, batch: Batch, y, sw, hp, epoch: int) -> float:
         try:
@@ -587,7 +592,7 @@ class WideClassifier(_WideBase):
     t_ : int (examples processed)
     loss_curve_ : list of float (mean progressive training loss per pass)
     polish_passes_ : int
-    objective_ : float or None (the objective measured by the last polish pass)
+    objective_ : float or None (the objective F(w, b) on the training rows after the polish)
 
     Examples
     --------
