@@ -180,3 +180,33 @@ def test_demo_small(workdir):
     assert result.returncode == 0, result.stderr
     assert "nonzero weights" in result.stdout and "AUC" in result.stdout
     assert (out / "model.wcm").exists() and (out / "weights_map.png").exists()
+
+
+def test_data_errors_name_the_file_row(workdir):
+    from widecross.io import write_table
+
+    data = data_gen.generate_housing(3000, seed=1)
+    columns = {k: data[k] for k in ("lat", "lon", "label")}
+    columns["lat"] = columns["lat"].copy()
+    columns["lat"][2500] = np.nan
+    path = workdir / "nan_row.parquet"
+    write_table(path, columns)
+    # In memory: the error names the file's row, not a row of the shuffled training split.
+    result = run("train", str(path), "--target", "label", "-o", str(workdir / "n.wcm"), "--quiet", "--validation-fraction", "0.3")
+    assert result.returncode == 1 and "row 2500" in result.stderr and "nan_row.parquet" in result.stderr
+    # Streaming in chunks of 1,000: the chunk's span says where its row numbers start.
+    result = run("train", str(path), "--target", "label", "-o", str(workdir / "n.wcm"), "--quiet", "--memory-rows", "10", "--chunk-rows", "1000")
+    assert result.returncode == 1 and "rows 2,000-2,999" in result.stderr and "row 500" in result.stderr
+    assert not (workdir / "n.wcm").exists()
+    columns["lat"][2500] = 1.0
+    columns["label"] = columns["label"].astype(float)
+    columns["label"][1700] = 0.5
+    write_table(path, columns)
+    result = run("train", str(path), "--target", "label", "-o", str(workdir / "n.wcm"), "--quiet")
+    assert result.returncode == 1 and "0/1 labels" in result.stderr and "row 1,700 (0.5)" in result.stderr
+
+
+def test_gen_rejects_unknown_suffix(workdir):
+    result = run("gen", "--rows", "10", "-o", str(workdir / "x.txt"))
+    assert result.returncode == 1 and ".parquet" in result.stderr
+    assert not (workdir / "x.txt").exists()

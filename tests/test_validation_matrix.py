@@ -515,7 +515,7 @@ CLI_ERROR_CASES = [
     ("inspect parquet", ["inspect", "{good}"], "inspect", ["good.parquet", "Parquet"]),
     ("evaluate NaN rows", ["evaluate", "{model}", "{bad}", "--target", "label"], "evaluate", ["column 'l", "row"]),
     ("evaluate strings", ["evaluate", "{model}", "{strings}", "--target", "label"], "evaluate", ["column 'lat'", "numeric"]),
-    ("evaluate labels", ["evaluate", "{model}", "{labels}", "--target", "label"], "evaluate", ["'label'", "0/1", "2.0"]),
+    ("evaluate labels", ["evaluate", "{model}", "{labels}", "--target", "label"], "evaluate", ["'label'", "0/1", "row 2 (2)"]),
     ("evaluate missing column", ["evaluate", "{model}", "{other}", "--target", "label"], "evaluate", ["other.parquet", "'lat'"]),
     ("evaluate missing target", ["evaluate", "{model}", "{good}", "--target", "price"], "evaluate", ["'price'", "available"]),
     ("evaluate zero rows", ["evaluate", "{model}", "{empty}", "--target", "label"], "evaluate", ["empty.csv", "no rows"]),

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -162,7 +161,8 @@ def _estimator(args: argparse.Namespace, spec: Any, loss: str) -> Any:
 
     params: dict[str, Any] = dict(l1=args.l1, l2=args.l2, optimizer=args.optimizer, epochs=args.epochs, random_state=args.seed)
     if args.learning_rate is not None:
-        params["learning_rate"] = args.learning_rate
+        # FTRL's per-coordinate rate is alpha / (beta + sqrt(n)): alpha is its learning rate.
+        params["alpha" if args.optimizer == "ftrl" else "learning_rate"] = args.learning_rate
     if loss == "logistic":
         return WideClassifier(spec, **params)
     return WideRegressor(spec, loss=loss, **params)
@@ -173,6 +173,56 @@ def _target(chunk: dict[str, np.ndarray], column: str, source: Any) -> np.ndarra
     if values.dtype.kind not in "biuf":
         raise CommandError(f"{source}: target column {column!r} is not numeric (dtype {values.dtype})")
     return values
+
+
+def _source_name(source: Any) -> str:
+    if isinstance(source, (list, tuple)):
+        return ", ".join(str(p) for p in source) if len(source) <= 3 else f"{source[0]} (+{len(source) - 1} more files)"
+    return str(source)
+
+
+def _chunks(source: Any, columns: Sequence[str], chunk_rows: int) -> Any:
+    """Yield ``(first_row, chunk)``: rows counted from 0 over the whole data set, file after file."""
+    from . import io
+
+    first = 0
+    for chunk in io.iter_chunks(source, columns, chunk_rows):
+        yield first, chunk
+        first += len(next(iter(chunk.values())))
+
+
+class _RowContext:
+    """Re-raise a data error from one chunk with the data set's name and the chunk's row span.
+
+    Messages from the library count rows within what it was given; here that is one chunk, so
+    the span turns them into rows of the data set.
+    """
+
+    def __init__(self, source: Any, first: int, n_rows: int) -> None:
+        self.source, self.first, self.n_rows = source, first, n_rows
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
+        if isinstance(error, (ValueError, TypeError)) and not isinstance(error, CommandError):
+            span = f"rows {self.first:,}-{self.first + self.n_rows - 1:,}"
+            detail = f" (row numbers below count from row {self.first:,})" if self.first else ""
+            raise CommandError(f"{_source_name(self.source)}: {span}{detail}: {error}") from None
+        return False
+
+
+def _check_labels(y: np.ndarray, column: str, source: Any, first_row: int = 0) -> None:
+    """0/1 labels for logistic training, else name the first offending row of the data set."""
+    bad = ~np.isin(y, (0, 1))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        classes = np.unique(y[~np.isnan(y)] if y.dtype.kind == "f" else y)
+        shown = ", ".join(repr(c.item()) for c in classes[:5]) + (", ..." if classes.size > 5 else "")
+        raise CommandError(
+            f"{_source_name(source)}: target column {column!r} must hold 0/1 labels (found {classes.size} classes: {shown}); "
+            f"{int(bad.sum()):,} row(s) do not, first at row {first_row + row:,} ({y[row].item()!r})"
+        )
 
 
 def _split_holdout(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -241,6 +291,8 @@ def cmd_gen(args: argparse.Namespace) -> int:
     console = Console(args)
     start = time.perf_counter()
     out = Path(args.out)
+    if not out.name.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz")):
+        raise CommandError(f"{out}: the output must end in .parquet, .pq, .csv or .csv.gz")
     if out.name.lower().endswith((".csv", ".csv.gz")):
         from .io import TableWriter
 
@@ -268,16 +320,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     n_rows = io.count_rows(files)
     loss = args.loss or "logistic"
     estimator = _estimator(args, spec, loss)
-    start = time.perf_counter()
     held_out: dict[str, Any] = {}
     if n_rows is None or n_rows <= args.memory_rows:
         data = io.read_columns(files, columns)
         if len(data[args.target]) == 0:
             raise CommandError(f"{args.data}: no rows")
         y_all = _target(data, args.target, args.data)
+        if loss == "logistic":
+            _check_labels(y_all, args.target, args.data)
         train_rows, test_rows = _split_holdout(len(y_all), args.validation_fraction, args.seed)
-        train = _take({c: data[c] for c in spec.columns}, train_rows)
-        seconds = _fit(estimator, train, y_all[train_rows], console, "train")
+        features = {c: data[c] for c in spec.columns}
+        try:
+            seconds = _fit(estimator, _take(features, train_rows), y_all[train_rows], console, "train")
+        except (ValueError, TypeError) as error:
+            # Row numbers in the error count within the shuffled training split; featurizing the
+            # data set in its own order names the row of the file instead.
+            for first, chunk in _chunks(args.data, list(spec.columns), args.chunk_rows):
+                with _RowContext(args.data, first, len(next(iter(chunk.values())))):
+                    spec.transform(chunk)
+            raise CommandError(f"{_source_name(args.data)}: {error}") from None
         rows_trained = len(train_rows) * int(args.epochs)
         if len(test_rows):
             test = _take({c: data[c] for c in spec.columns}, test_rows)
@@ -309,7 +370,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _train_streaming(estimator: Any, files: list[Path], spec: Any, args: argparse.Namespace, n_rows: int, console: Console) -> tuple[float, int, dict[str, float]]:
     """One `partial_fit` per chunk per epoch, chunks visited in a fresh order each epoch."""
-    from . import io
 
     columns = list(dict.fromkeys([*spec.columns, args.target]))
     rng = np.random.default_rng(args.seed)
@@ -320,13 +380,15 @@ def _train_streaming(estimator: Any, files: list[Path], spec: Any, args: argpars
         for _ in range(args.epochs):
             order = rng.permutation(len(files))
             for index in order:
-                for chunk in io.iter_chunks(files[index], columns, args.chunk_rows):
+                for first, chunk in _chunks(files[index], columns, args.chunk_rows):
                     y = _target(chunk, args.target, files[index])
                     features = {c: chunk[c] for c in spec.columns}
-                    if classes is not None:
-                        estimator.partial_fit(features, y, classes=classes)
-                    else:
-                        estimator.partial_fit(features, y)
+                    with _RowContext(files[index], first, len(y)):
+                        if classes is not None:
+                            _check_labels(y, args.target, files[index], first)
+                            estimator.partial_fit(features, y, classes=classes)
+                        else:
+                            estimator.partial_fit(features, y)
                     visits += len(y)
                     bar.update(len(y))
     return time.perf_counter() - start, visits, {}
@@ -342,17 +404,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     columns = list(dict.fromkeys([*model.spec.columns, args.target]))
     ys, scores = [], []
     with console.progress(total=io.count_rows(args.data), label="evaluate") as bar:
-        for chunk in io.iter_chunks(args.data, columns, args.chunk_rows):
-            ys.append(_target(chunk, args.target, args.data).astype(np.float64))
-            scores.append(_predict_scores(model, {c: chunk[c] for c in model.spec.columns}))
-            bar.update(len(ys[-1]))
+        for first, chunk in _chunks(args.data, columns, args.chunk_rows):
+            y = _target(chunk, args.target, args.data)
+            with _RowContext(args.data, first, len(y)):
+                if model.loss == "logistic":
+                    _check_labels(y, args.target, args.data, first)
+                scores.append(_predict_scores(model, {c: chunk[c] for c in model.spec.columns}))
+            ys.append(y.astype(np.float64))
+            bar.update(len(y))
     if not ys:
         raise CommandError(f"{args.data}: no rows")
     y, score = np.concatenate(ys), np.concatenate(scores)
-    if model.loss == "logistic":
-        labels = set(np.unique(y).tolist())
-        if not labels <= {0.0, 1.0}:
-            raise CommandError(f"{args.data}: target column {args.target!r} must hold 0/1 labels, found {sorted(labels)[:5]}")
     result = {"rows": int(y.size), **_metrics(model.loss, y, score)}
     console.result(result, "\n".join(f"{k:>10}  {v:,}" if isinstance(v, int) else f"{k:>10}  {v:.6f}" for k, v in result.items()))
     return EXIT_OK
@@ -368,12 +430,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     keep = [c for c in (args.keep or []) if c not in model.spec.columns]
     columns = [*model.spec.columns, *keep]
     with io.TableWriter(args.output) as writer, console.progress(total=io.count_rows(args.data), label="predict") as bar:
-        for chunk in io.iter_chunks(args.data, columns, args.chunk_rows):
+        for first, chunk in _chunks(args.data, columns, args.chunk_rows):
             features = {c: chunk[c] for c in model.spec.columns}
             out = {c: chunk[c] for c in keep}
-            if model.loss == "logistic":
-                out["probability"] = model.predict_proba(features)[:, 1]
-            out["prediction"] = model.predict(features)
+            with _RowContext(args.data, first, len(next(iter(chunk.values())))):
+                if model.loss == "logistic":
+                    out["probability"] = model.predict_proba(features)[:, 1]
+                out["prediction"] = model.predict(features)
             writer.write(out)
             bar.update(len(out["prediction"]))
     console.result({"path": str(args.output), "rows": writer.rows}, f"wrote {writer.rows:,} predictions to {args.output}")
@@ -436,6 +499,8 @@ def cmd_path(args: argparse.Namespace) -> int:
     y_all = _target(data, args.target, args.data)
     if len(y_all) < 10:
         raise CommandError(f"{args.data}: a regularization path needs at least 10 rows, found {len(y_all)}")
+    if (args.loss or "logistic") == "logistic":
+        _check_labels(y_all, args.target, args.data)
     fraction = args.validation_fraction or 0.2
     train_rows, test_rows = _split_holdout(len(y_all), fraction, args.seed)
     features = {c: data[c] for c in spec.columns}
@@ -570,11 +635,10 @@ def cmd_map(args: argparse.Namespace) -> int:
                 f"{args.model}: the model hashes its features into 2**{model.spec.bits} columns; "
                 "pass --data with (some of) the training data so that the cells can be recovered"
             )
-        from . import io
-
         keys = None
-        for chunk in io.iter_chunks(args.data, list(model.spec.columns), args.chunk_rows):
-            keys = model.spec.record(chunk) if keys is None else keys.update(chunk)
+        for first, chunk in _chunks(args.data, list(model.spec.columns), args.chunk_rows):
+            with _RowContext(args.data, first, len(next(iter(chunk.values())))):
+                keys = model.spec.record(chunk) if keys is None else keys.update(chunk)
     path, layers = render_weight_map(model, args.output, pixel_minutes=args.pixel_minutes, keys=keys)
     payload = {"path": str(path), "layers": {layer.name: layer.n_cells for layer in layers}}
     console.result(payload, f"map written to {path}: " + ", ".join(f"{layer.name} {layer.n_cells:,} cells" for layer in layers))
