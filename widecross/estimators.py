@@ -222,8 +222,8 @@ class _WideBase:
         return Trainer("sgd", hp["loss"], vector, schedule, adaptive=hp["schedule"] == "adagrad")
 
     # -- input -----------------------------------------------------------------------------------
-    def _features(self, X: Any, fitting: bool) -> sp.csr_matrix:
-        """Canonical CSR (float values, no duplicates) of X, validated; never modifies X."""
+    def _features(self, X: Any, fitting: bool) -> tuple[sp.csr_matrix, int]:
+        """Canonical CSR (float values, no duplicates) of X and the model width; never modifies X."""
         if self.spec is not None:
             if sp.issparse(X) or isinstance(X, np.ndarray) and X.dtype.names is None:
                 raise TypeError(
@@ -277,8 +277,7 @@ class _WideBase:
         expected = getattr(self, "n_features_in_", None) if not fitting else None
         if self.spec is None and expected is not None and d != expected:
             raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting {expected} features as input.")
-        self._width = width
-        return X
+        return X, width
 
     def _sample_weight(self, sample_weight: Any, n: int) -> np.ndarray:
         if sample_weight is None:
@@ -323,8 +322,7 @@ class _WideBase:
         ``X``: raw columns when the estimator has a spec, else a sparse matrix or 2-D array.
         """
         hp = self._resolved()
-        Xc = self._features(X, fitting=True)
-        width = self._width
+        Xc, width = self._features(X, fitting=True)
         yy, labels = self._encode(self._target(y, Xc.shape[0]), fitting=True)
         sw = self._sample_weight(sample_weight, Xc.shape[0])
         rng = _generator(self.random_state)
@@ -396,8 +394,7 @@ class _WideBase:
         """
         hp = self._resolved()
         first = not hasattr(self, "_trainer")
-        Xc = self._features(X, fitting=first)
-        width = self._width
+        Xc, width = self._features(X, fitting=first)
         if not first and width != self._model_width:
             raise ValueError(f"X has width {width} but the estimator was fitted with width {self._model_width}")
         yy, labels = self._encode(self._target(y, Xc.shape[0]), fitting=first, classes=classes)
@@ -539,7 +536,7 @@ class _WideBase:
             raise _not_fitted(type(self).__name__)
         if self.spec is not None:
             return X
-        return self._features(X, fitting=False)
+        return self._features(X, fitting=False)[0]
 
 
 
