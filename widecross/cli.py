@@ -564,7 +564,7 @@ def _plot_path(rows: list[dict[str, Any]], key: str, best: int, sparse: int, pat
     if appropriate:
         top.axvspan(l1[max(appropriate)], l1[min(appropriate)], color="green", alpha=0.08)
     top.text(0.02, 0.95, "too small l1: dense, overfits", transform=top.transAxes, va="top", fontsize=8)
-    top.text(0.98, 0.95, "too large l1: all zero", transform=top.transAxes, va="top", ha="right", fontsize=8)
+    top.text(0.98, 0.95, "too large l1: (nearly) all zero, underfits", transform=top.transAxes, va="top", ha="right", fontsize=8)
     top.legend(loc="lower center", fontsize=8)
     top.set_title("regularization path")
     axis2 = bottom
