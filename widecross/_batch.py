@@ -28,24 +28,30 @@ from ._losses import loss_derivative, loss_value
 from ._prefetch import prefetch_row
 
 
-@jit
-def objective_and_gradient(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss):
-    """Mean weighted loss at (w = rec[:, 0], b); the gradient goes into rec[:, 1].
+# sums[...] of ``accumulate``: what the rows add up to besides the per-slot records
+SUM_WEIGHT = 0  # sum of sample weights
+SUM_LOSS = 1  # weighted loss
+SUM_GB = 2  # intercept gradient (unscaled)
+SUM_LB = 3  # intercept curvature bound (unscaled)
+N_SUMS = 4
 
-    With ``curvature`` > 0 also fills ``rec[:, 2]`` with the majorizer ``L_j`` (module
-    docstring) and returns the intercept's ``L_b`` (else 0). Weight, gradient and curvature share
-    one 24-byte record per slot, so each active column costs one cache miss per pass.
-    Returns (mean loss (0 unless ``with_loss``), intercept gradient, L_b).
+
+@jit
+def accumulate(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss, sums):
+    """Add the rows of one chunk at (w = rec[:, 0], b) to the running sums.
+
+    The unscaled gradient goes into ``rec[:, 1]``; with ``curvature`` > 0 the unscaled
+    majorizer (module docstring) into ``rec[:, 2]``; the rest into ``sums`` (``SUM_*``). Weight,
+    gradient and curvature share one 24-byte record per slot, so each active column costs one
+    cache miss per pass. A pass is ``reset``, then ``accumulate`` over every chunk in data
+    order, then ``finish``: one chunk or many give the same bits.
     """
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
-    rec[:, 1] = 0.0
-    if curvature > 0.0:
-        rec[:, 2] = 0.0
-    total = 0.0
-    loss_sum = 0.0
-    gb = 0.0
-    lb = 0.0
+    total = sums[SUM_WEIGHT]
+    loss_sum = sums[SUM_LOSS]
+    gb = sums[SUM_GB]
+    lb = sums[SUM_LB]
     n_rows = indptr.shape[0] - 1
     for r in range(n_rows):
         if r + 4 < n_rows:  # overlap the misses on the slots of the rows ahead
@@ -69,6 +75,25 @@ def objective_and_gradient(indptr, slots, data, y, sw, rec, b, loss, curvature, 
             rec[slots[p], 1] += g * x
             if curvature > 0.0:
                 rec[slots[p], 2] += k1 * x * x
+    sums[SUM_WEIGHT] = total
+    sums[SUM_LOSS] = loss_sum
+    sums[SUM_GB] = gb
+    sums[SUM_LB] = lb
+
+
+@jit
+def reset(rec, curvature, sums):
+    """Start a pass: zero the gradients (and the curvature bounds when ``curvature`` > 0)."""
+    rec[:, 1] = 0.0
+    if curvature > 0.0:
+        rec[:, 2] = 0.0
+    sums[:] = 0.0
+
+
+@jit
+def finish(rec, curvature, sums):
+    """End a pass: scale the sums to means. Returns (mean loss, intercept gradient, L_b)."""
+    total = sums[SUM_WEIGHT]
     if total <= 0.0:
         return 0.0, 0.0, 0.0
     scale = curvature / total
@@ -76,7 +101,37 @@ def objective_and_gradient(indptr, slots, data, y, sw, rec, b, loss, curvature, 
         rec[j, 1] /= total
         if curvature > 0.0:
             rec[j, 2] *= scale
-    return loss_sum / total, gb / total, lb * scale
+    return sums[SUM_LOSS] / total, sums[SUM_GB] / total, sums[SUM_LB] * scale
+
+
+@jit
+def objective_and_gradient(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss):
+    """Mean weighted loss at (w = rec[:, 0], b); the gradient goes into rec[:, 1].
+
+    With ``curvature`` > 0 also fills ``rec[:, 2]`` with the majorizer ``L_j`` (module
+    docstring) and returns the intercept's ``L_b`` (else 0).
+    Returns (mean loss (0 unless ``with_loss``), intercept gradient, L_b).
+    """
+    sums = np.zeros(N_SUMS)
+    reset(rec, curvature, sums)
+    accumulate(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss, sums)
+    return finish(rec, curvature, sums)
+
+
+@jit
+def prox_step(rec, l1, l2):
+    """The majorized prox-gradient step on every slot with a curvature bound, in place."""
+    for j in range(rec.shape[0]):
+        lj = rec[j, 2]
+        if lj <= 0.0:
+            continue  # column never stored with a nonzero value: the loss ignores it
+        v = lj * rec[j, 0] - rec[j, 1]
+        if v > l1:
+            rec[j, 0] = (v - l1) / (lj + l2)
+        elif v < -l1:
+            rec[j, 0] = (v + l1) / (lj + l2)
+        else:
+            rec[j, 0] = 0.0
 
 
 @jit
@@ -94,17 +149,7 @@ def polish(indptr, slots, data, y, sw, rec, b, l1, l2, loss, curvature, max_pass
         )
         if done == 0:
             lb = lb_new
-        for j in range(rec.shape[0]):
-            lj = rec[j, 2]
-            if lj <= 0.0:
-                continue  # column never stored with a nonzero value: the loss ignores it
-            v = lj * rec[j, 0] - rec[j, 1]
-            if v > l1:
-                rec[j, 0] = (v - l1) / (lj + l2)
-            elif v < -l1:
-                rec[j, 0] = (v + l1) / (lj + l2)
-            else:
-                rec[j, 0] = 0.0
+        prox_step(rec, l1, l2)
         if lb > 0.0:
             b -= gb / lb
     return b

@@ -9,6 +9,10 @@ used), and the kernels read compact, cache-friendly records. ``fit`` maps a whol
 Linear probing over a power-of-two table kept at most half full; keys are column ids (int64, -1
 marks an empty bucket), spread by Fibonacci multiplicative hashing so that the consecutive ids
 of a cross do not cluster.
+
+``DenseMap`` is the other layout: slot == column, so the state arrays have the width's length
+(no table, nothing to map), which suits narrow models. Both classes offer the same interface, and
+the kernels cannot tell them apart: the same data and seed give the same weights in either.
 """
 
 from __future__ import annotations
@@ -168,3 +172,55 @@ class SlotMap:
         out = np.empty(columns.shape[0], dtype=np.int32)
         lookup_columns(self.keys, self.values, columns, out)
         return out
+
+    def columns_of(self, slots: np.ndarray) -> np.ndarray:
+        """Column id (int64) of each of ``slots``."""
+        return self.columns[slots]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the table."""
+        return int(self.keys.nbytes + self.values.nbytes)
+
+
+# Slots are int32 in the kernels' batches, so a dense layout holds at most this many columns.
+DENSE_MAX_WIDTH = 2**31 - 1
+
+
+class DenseMap:
+    """The identity map over ``width`` columns: slot == column, nothing stored.
+
+    Every column owns a slot from the start (``n == capacity == width``), so the training state
+    is as long as the width: the dense layout.
+
+    >>> m = DenseMap(100)
+    >>> m.map(np.array([70, 3, 70], dtype=np.int64)).tolist(), m.n
+    ([70, 3, 70], 100)
+    """
+
+    def __init__(self, width: int) -> None:
+        width = int(width)
+        if not 0 < width <= DENSE_MAX_WIDTH:
+            raise ValueError(f"the dense layout holds 1 to {DENSE_MAX_WIDTH:,} columns, got a width of {width:,}")
+        self.n = width
+
+    @property
+    def capacity(self) -> int:
+        return self.n
+
+    @property
+    def columns(self) -> np.ndarray:
+        return np.arange(self.n, dtype=np.int64)
+
+    def map(self, columns: np.ndarray) -> np.ndarray:
+        """``columns`` as int32 slots (no copy when they already are); callers pass ids < width."""
+        return columns if columns.dtype == np.int32 else columns.astype(np.int32)
+
+    lookup = map
+
+    def columns_of(self, slots: np.ndarray) -> np.ndarray:
+        return slots.astype(np.int64)
+
+    @property
+    def nbytes(self) -> int:
+        return 0

@@ -2,19 +2,24 @@
 
 The estimators validate and convert input; this module owns what persists between calls (the
 column -> slot map, the optimizer records, the step count and clock) and turns a CSR batch into
-the slot-indexed arrays the kernels read. Nothing here is sized by the model width.
+the slot-indexed arrays the kernels read.
+
+Two layouts of the state (see ``_slots``): ``"sparse"`` hands slots to the columns as they are
+first seen, so nothing is sized by the model width; ``"dense"`` makes slot == column, with
+records for every column of the width. The kernels are the same, so are the weights.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _ftrl, _sgd
 from ._losses import LOSS_CODES
-from ._slots import SlotMap
+from ._slots import DenseMap, SlotMap
 
 SCHEDULES = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING, "linear": _sgd.LINEAR}
 
@@ -37,7 +42,9 @@ def _pointers(X: sp.csr_matrix) -> np.ndarray:
 def _values(X: sp.csr_matrix) -> np.ndarray:
     data = X.data
     if data.size and np.all(data == 1):
-        return data[:0]  # kernels then skip loading values: one memory stream less
+        # kernels then skip loading values: one memory stream less. A fresh empty array, not a
+        # view, so that the batch does not keep the values of a big CSR alive.
+        return np.empty(0, dtype=data.dtype)
     if data.dtype not in (np.float32, np.float64):
         return data.astype(np.float64)
     return data
@@ -56,16 +63,26 @@ class Trainer:
 
     ``optimizer`` is ``"sgd"`` or ``"ftrl"``; ``hp`` the kernel's hyperparameter vector
     (``_sgd.HP_*`` or ``_ftrl.HP_*``); for SGD ``schedule`` names the global rate factor and
-    ``adaptive`` switches on AdaGrad's per-coordinate rates.
+    ``adaptive`` switches on AdaGrad's per-coordinate rates. ``layout`` is ``"sparse"`` (slots
+    for the columns seen) or ``"dense"`` (slot == column; needs ``width``).
     """
 
-    def __init__(self, optimizer: str, loss: str, hp: np.ndarray, schedule: str = "constant", adaptive: bool = False):
+    def __init__(self, optimizer: str, loss: str, hp: np.ndarray, schedule: str = "constant", adaptive: bool = False,
+                 layout: str = "sparse", width: int | None = None):
         self.optimizer = optimizer
         self.loss = LOSS_CODES[loss]
         self.hp = np.asarray(hp, dtype=np.float64)
         self.schedule = SCHEDULES[schedule]
         self.adaptive = bool(adaptive)
-        self.slot_map = SlotMap()
+        if layout == "sparse":
+            self.slot_map: SlotMap | DenseMap = SlotMap()
+        elif layout == "dense":
+            if width is None:
+                raise ValueError("the dense layout needs the width")
+            self.slot_map = DenseMap(width)
+        else:
+            raise ValueError(f"unknown layout {layout!r}; choose 'sparse' or 'dense'")
+        self.layout = layout
         self.published = None  # the estimator's cached SparseModel of the current state
         self.rng = None  # the row-order generator of the estimator that owns this state
         if optimizer == "sgd":
@@ -124,6 +141,12 @@ class Trainer:
         weight = self.scal[weight_i]
         return float(self.scal[loss_i] / weight) if weight > 0 else 0.0
 
+    def last_sums(self) -> tuple[float, float]:
+        """(weighted loss, weight) summed over the last ``epoch`` call, for running means."""
+        if self.optimizer == "sgd":
+            return float(self.scal[_sgd.S_LOSS]), float(self.scal[_sgd.S_WEIGHT])
+        return float(self.scal[_ftrl.S_LOSS]), float(self.scal[_ftrl.S_WEIGHT])
+
     def snapshot(self, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What ``restore`` needs to undo one ``epoch`` over ``batch``: O(batch nnz) copies."""
         touched = batch.slots
@@ -138,6 +161,11 @@ class Trainer:
     @property
     def n_slots(self) -> int:
         return self.slot_map.n
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the training state: records (including spare capacity) and slot map."""
+        return int(self.state.nbytes + self.slot_map.nbytes)
 
     @property
     def steps(self) -> int:
@@ -167,7 +195,7 @@ class Trainer:
         """Sorted column ids (int64) and float64 values of the nonzero weights."""
         w = self.slot_weights() if weights is None else weights
         nz = np.flatnonzero(w)
-        columns = self.slot_map.columns[nz]
+        columns = self.slot_map.columns_of(nz)
         order = np.argsort(columns, kind="stable")
         return columns[order], w[nz][order]
 
@@ -191,17 +219,56 @@ class Trainer:
         A no-op (0 passes) for losses without a curvature bound (hinge, Poisson).
         """
         from . import _batch
-        from ._losses import CURVATURE
 
-        name = next(k for k, v in LOSS_CODES.items() if v == self.loss)
-        if max_passes <= 0 or CURVATURE[name] <= 0.0 or batch.n_rows == 0:
+        curvature = self._curvature()
+        if max_passes <= 0 or curvature <= 0.0 or batch.n_rows == 0:
             return float("nan"), 0
         l1, l2 = self.penalties
         rec = np.empty((self.n_slots, 3), dtype=np.float64)  # weight, gradient, curvature per slot
         self.slot_weights(rec[:, 0])
-        b, f = _batch.polished(batch, y, sw, rec, self.intercept(), l1, l2, self.loss, CURVATURE[name], max_passes)
+        b, f = _batch.polished(batch, y, sw, rec, self.intercept(), l1, l2, self.loss, curvature, max_passes)
         self.set_weights(rec[:, 0], b)
         return f, max_passes
+
+    def polish_stream(self, chunks: Callable[[], Iterable[tuple[Batch, np.ndarray, np.ndarray]]], max_passes: int) -> int:
+        """``polish`` over data that arrives in chunks: ``chunks()`` yields one full pass.
+
+        Each pass accumulates the gradient chunk by chunk in the order given, then steps, so
+        the weights are bit for bit those of ``polish`` over the concatenated rows. The final
+        objective would cost one more pass, so it is not measured. Returns the passes run.
+        """
+        from . import _batch
+
+        curvature = self._curvature()
+        if max_passes <= 0 or curvature <= 0.0:
+            return 0
+        l1, l2 = self.penalties
+        rec = np.empty((self.n_slots, 3), dtype=np.float64)
+        self.slot_weights(rec[:, 0])
+        b = self.intercept()
+        sums = np.zeros(_batch.N_SUMS)
+        lb = 0.0
+        for done in range(max_passes):
+            c = curvature if done == 0 else 0.0  # the bound depends on the data only
+            _batch.reset(rec, c, sums)
+            for batch, y, sw in chunks():
+                _batch.accumulate(batch.indptr, batch.slots, batch.data, y, sw, rec, b, self.loss, c, False, sums)
+            if sums[_batch.SUM_WEIGHT] <= 0.0:
+                return 0
+            _, gb, lb_new = _batch.finish(rec, c, sums)
+            if done == 0:
+                lb = lb_new
+            _batch.prox_step(rec, l1, l2)
+            if lb > 0.0:
+                b -= gb / lb
+        self.set_weights(rec[:, 0], b)
+        return max_passes
+
+    def _curvature(self) -> float:
+        from ._losses import CURVATURE
+
+        name = next(k for k, v in LOSS_CODES.items() if v == self.loss)
+        return float(CURVATURE[name])
 
     @property
     def penalties(self) -> tuple[float, float]:

@@ -13,9 +13,18 @@ most of the remaining objective gap (measured in ``benchmarks/bench_convergence.
 ``partial_fit`` runs one pass over the given rows and never polishes (it cannot see the other
 rows); with ``polish=0``, ``fit`` equals the same sequence of ``partial_fit`` calls bit for bit.
 
-Training state lives in slots handed out to the columns actually seen (never the width), and the
-fitted ``model_`` is a :class:`widecross.SparseModel` of the nonzero weights as float32:
-``predict*`` go through it, so a saved and reloaded model predicts exactly the same.
+Training state has two layouts (``layout``): ``"sparse"`` keeps records only for the columns
+actually seen, in slots handed out by a hash map (memory grows with the touched columns, never
+with the width: the exact 235.7M-column geo cross trains in a few hundred MB); ``"dense"`` keeps
+a record for every column of the width (slot == column). Both give the same weights, bit for
+bit; ``"auto"`` picks dense up to ``DENSE_AUTO_MAX_WIDTH`` columns. The fitted ``model_`` is a
+:class:`widecross.SparseModel` of the nonzero weights as float32: ``predict*`` go through it, so
+a saved and reloaded model predicts exactly the same.
+
+Data sets larger than memory: ``fit("houses/", y="label")`` streams a Parquet (or CSV) file,
+directory or list of files chunk by chunk (see ``_stream``): epochs visit the row groups in a
+fresh order and pass the rows through a bounded shuffle buffer, the polish passes stream too,
+and the peak memory is set by ``chunk_rows``, ``buffer_rows`` and the model, not by the data.
 
 scikit-learn is not needed at run time: parameters, cloning and tags follow its conventions, and
 ``check_estimator`` passes for the spec-less estimators.
@@ -33,8 +42,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from . import _ftrl, _sgd
+from . import _ftrl, _sgd, _stream
 from ._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
+from ._slots import DENSE_MAX_WIDTH
 from ._trainer import Batch, NonFiniteError, Trainer
 from .model import SparseModel
 
@@ -45,6 +55,13 @@ SCHEDULES = ("adagrad", "constant", "invscaling")
 # eta0 / (1 + sqrt(sum of squared gradients)), so its eta0 is a step length, not a gradient scale.
 DEFAULT_RATE = {"adagrad": 2.0, "constant": 0.1, "invscaling": 0.5}
 _ADAGRAD_DELTA = 1.0
+LAYOUTS = ("auto", "sparse", "dense")
+# layout="auto" keeps a record per column up to this width (24 MB of AdaGrad records): there the
+# dense layout skips the slot map and is as fast; beyond, only touched columns get records
+# (benchmarks/bench_scale.py measures both).
+DENSE_AUTO_MAX_WIDTH = 2**20
+# Rows read, featurized and trained at a time when fitting on a data set on disk.
+DEFAULT_CHUNK_ROWS = 1_000_000
 
 
 class DataConversionWarning(UserWarning):
@@ -186,10 +203,13 @@ class _WideBase:
             raise ValueError(f"{name}: unknown optimizer {self.optimizer!r}; choose one of {list(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"{name}: unknown schedule {self.schedule!r}; choose one of {list(SCHEDULES)}")
+        if not isinstance(self.layout, str) or self.layout not in LAYOUTS:
+            raise ValueError(f"{name}: unknown layout {self.layout!r}; choose one of {list(LAYOUTS)}")
         out: dict[str, Any] = dict(
             loss=self.loss,
             optimizer=self.optimizer,
             schedule=self.schedule,
+            layout=self.layout,
             l1=number("l1", 0.0, False),
             l2=number("l2", 0.0, False),
             epochs=integer("epochs", 1),
@@ -212,14 +232,27 @@ class _WideBase:
                 raise ValueError(f"{name}: {flag} must be True or False, got {getattr(self, flag)!r}")
         return out
 
-    def _new_trainer(self, hp: dict[str, Any]) -> Trainer:
+    def _new_trainer(self, hp: dict[str, Any], width: int | None = None) -> Trainer:
+        """A fresh trainer; ``width`` (the model's) chooses the layout (None: sparse, for ``hp`` only)."""
+        layout = "sparse" if width is None else self._layout(hp, width)
         if hp["optimizer"] == "ftrl":
-            return Trainer("ftrl", hp["loss"], _ftrl.make_hp(hp["alpha"], hp["beta"], hp["l1"], hp["l2"]))
+            vector = _ftrl.make_hp(hp["alpha"], hp["beta"], hp["l1"], hp["l2"])
+            return Trainer("ftrl", hp["loss"], vector, layout=layout, width=width)
         schedule = "invscaling" if hp["schedule"] == "invscaling" else "constant"
         vector = _sgd.make_hp(
             hp["learning_rate"], hp["l1"], hp["l2"], power=hp["power_t"], t0=hp["t0"], delta=_ADAGRAD_DELTA
         )
-        return Trainer("sgd", hp["loss"], vector, schedule, adaptive=hp["schedule"] == "adagrad")
+        return Trainer("sgd", hp["loss"], vector, schedule, adaptive=hp["schedule"] == "adagrad", layout=layout, width=width)
+
+    def _layout(self, hp: dict[str, Any], width: int) -> str:
+        if hp["layout"] == "auto":
+            return "dense" if width <= DENSE_AUTO_MAX_WIDTH else "sparse"
+        if hp["layout"] == "dense" and width > DENSE_MAX_WIDTH:
+            raise ValueError(
+                f"{type(self).__name__}: layout='dense' holds at most {DENSE_MAX_WIDTH:,} columns, the model has "
+                f"{width:,}; use layout='sparse' (records for the touched columns only)"
+            )
+        return hp["layout"]
 
     # -- input -----------------------------------------------------------------------------------
     def _features(self, X: Any, fitting: bool) -> tuple[sp.csr_matrix, int]:
@@ -279,7 +312,7 @@ class _WideBase:
             raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting {expected} features as input.")
         return X, width
 
-    def _sample_weight(self, sample_weight: Any, n: int) -> np.ndarray:
+    def _sample_weight(self, sample_weight: Any, n: int, whole: bool = True) -> np.ndarray:
         if sample_weight is None:
             return np.empty(0, dtype=np.float64)
         sw = np.asarray(sample_weight, dtype=np.float64)
@@ -291,7 +324,7 @@ class _WideBase:
             raise ValueError(f"sample_weight contains NaN or infinity (row {int(np.flatnonzero(~np.isfinite(sw))[0])})")
         if (sw < 0).any():
             raise ValueError(f"sample_weight must be >= 0, got {sw.min()} (row {int(np.argmin(sw))})")
-        if sw.sum() <= 0:
+        if whole and sw.sum() <= 0:  # a chunk of a data set may weigh 0; the whole may not
             raise ValueError("sample_weight sums to zero: nothing to learn from")
         return sw
 
@@ -316,17 +349,44 @@ class _WideBase:
         return arr
 
     # -- training --------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, sample_weight: Any = None):
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        classes: Any = None,
+        chunk_rows: int | None = None,
+        buffer_rows: int | None = None,
+    ):
         """Fit from scratch: ``epochs`` shuffled passes, then the batch polish. Returns self.
 
         ``X``: raw columns when the estimator has a spec, else a sparse matrix or 2-D array.
+
+        ``X`` may also be a data set on disk (needs a spec): a Parquet or CSV file, a directory
+        of them, or a list of files. Then ``y`` (and ``sample_weight``, if any) name columns of
+        it, and the data set is streamed: ``chunk_rows`` rows (default 1,000,000) are read,
+        featurized and trained at a time, each epoch visits the row groups in a fresh random
+        order through a shuffle buffer of ``buffer_rows`` rows (default ``chunk_rows``; 0 shuffles
+        within chunks only), and the polish passes stream the data again (``polish=0`` skips
+        them). ``classes`` (classifier only) names the two labels and saves the pass over the
+        target column that otherwise finds them. Errors name the file and its rows. Same data,
+        chunking and seed give the same model, bit for bit; ``objective_`` is None (measuring it
+        would cost one more pass).
+
+        >>> clf = WideClassifier(geo_spec(bits=None)).fit("houses/", y="label")  # doctest: +SKIP
         """
+        if _stream.is_source(X):
+            return self._fit_stream(X, y, sample_weight, classes, chunk_rows, buffer_rows)
+        for key, value in (("classes", classes), ("chunk_rows", chunk_rows), ("buffer_rows", buffer_rows)):
+            if value is not None:
+                raise TypeError(f"{key} applies to fitting on a data set on disk (X a path or a list of paths)")
         hp = self._resolved()
         Xc, width = self._features(X, fitting=True)
         yy, labels = self._encode(self._target(y, Xc.shape[0]), fitting=True)
         sw = self._sample_weight(sample_weight, Xc.shape[0])
         rng = _generator(self.random_state)
-        trainer = self._new_trainer(hp)
+        trainer = self._new_trainer(hp, width)
         train_rows = val_rows = None
         if self.early_stopping:
             n_val = max(1, int(round(hp["validation_fraction"] * Xc.shape[0])))
@@ -338,10 +398,12 @@ class _WideBase:
             Xc, yy, sw = Xc[train_rows], yy[train_rows], sw[train_rows] if sw.size else sw
         batch = trainer.map(Xc)
         val_batch = trainer.lookup(Xv) if val_rows is not None else None
+        n = Xc.shape[0]
+        del Xc  # the batch keeps what training needs; drop the column ids (8 bytes per entry)
         losses: list[float] = []
         val_losses: list[float] = []
         best, stale, epochs_run = math.inf, 0, 0
-        n = Xc.shape[0]
+        callback = getattr(self, "_epoch_callback", None)
         for epoch in range(hp["epochs"]):
             order = _visit_order(rng, n, self.shuffle)
             try:
@@ -349,6 +411,8 @@ class _WideBase:
             except NonFiniteError:
                 raise self._diverged(hp, f"epoch {epoch + 1} of fit") from None
             epochs_run += 1
+            if callback is not None:
+                callback(epoch, n, losses[-1])
             if self.verbose:
                 print(f"{type(self).__name__}: epoch {epoch + 1}, mean training loss {losses[-1]:.6g}", file=sys.stderr)
             if val_batch is not None:
@@ -364,8 +428,15 @@ class _WideBase:
         objective, passes = trainer.polish(batch, yy, sw, hp["polish"])
         if passes and not math.isfinite(objective):
             raise self._diverged(hp, "the polish of fit")
+        return self._publish_fit(
+            trainer, hp, width, labels, rng, losses, passes, objective if passes else None,
+            val_losses if val_batch is not None else None,
+        )
+
+    def _publish_fit(self, trainer: Trainer, hp: dict[str, Any], width: int, labels: Any, rng: np.random.Generator,
+                     losses: list[float], passes: int, objective: float | None, val_losses: list[float] | None):
         try:
-            model = self._make_model(trainer, hp, width, labels, epochs_run, passes)
+            model = self._make_model(trainer, hp, width, labels, len(losses), passes)
         except NonFiniteError:
             raise self._diverged(hp, "fit") from None
         # publish only now: a failed fit leaves a previously fitted estimator as it was
@@ -373,18 +444,135 @@ class _WideBase:
         self._fit_hp = hp
         self._trainer = trainer
         self._rng = trainer.rng = rng
-        self.n_iter_ = epochs_run
+        self.n_iter_ = len(losses)
         self.t_ = trainer.steps
         self.loss_curve_ = losses
         self.polish_passes_ = passes
-        self.objective_ = objective if passes else None
-        if val_batch is not None:
+        self.objective_ = objective
+        self.layout_ = trainer.layout
+        if val_losses is not None:
             self.validation_loss_curve_ = val_losses
         elif hasattr(self, "validation_loss_curve_"):
             del self.validation_loss_curve_
         self._set_shape_attributes(width)
         trainer.published = model
         return self
+
+    def _fit_stream(self, source: Any, target: Any, sample_weight: Any, classes: Any, chunk_rows: Any, buffer_rows: Any):
+        """``fit`` on a data set on disk, streamed in chunks (see ``fit`` and ``_stream``)."""
+        name = type(self).__name__
+        hp = self._resolved()
+        if self.spec is None:
+            raise TypeError(
+                f"{name} needs a spec to fit on a data set on disk: the spec names the columns to read and featurize"
+            )
+        if self.early_stopping:
+            raise ValueError(
+                f"{name}: early_stopping is not available when fitting on a data set on disk; "
+                "keep a validation file apart and evaluate the fitted model on it"
+            )
+        chunk_rows = _count("chunk_rows", DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows, 1)
+        buffer_rows = _count("buffer_rows", chunk_rows if buffer_rows is None else buffer_rows, 0)
+        data = _stream.DataSet(source, self.spec.columns, target, sample_weight)
+        labels = None
+        if self._kind == "classifier":
+            if classes is None:
+                classes = data.distinct(target, chunk_rows)
+                if classes.dtype.kind == "f":
+                    classes = classes[np.isfinite(classes)]  # such rows fail later, naming their row
+            _, labels = self._encode(np.asarray(classes), fitting=True, classes=classes)
+        elif classes is not None:
+            raise ValueError("classes is only meaningful for WideClassifier")
+        width = int(self.spec.n_features)
+        rng = _generator(self.random_state)
+        trainer = self._new_trainer(hp, width)
+        features = list(self.spec.columns)
+
+        def prepare(chunk: _stream.Chunk) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+            # runs in the reader thread: reads self.spec only
+            columns = chunk.columns
+            Xc, _ = self._features({c: columns[c] for c in features}, fitting=True)
+            yy, _ = self._encode(self._target(columns[target], Xc.shape[0]), fitting=True, classes=labels)
+            sw = np.empty(0, dtype=np.float64)
+            if sample_weight is not None:
+                sw = self._sample_weight(columns[sample_weight], Xc.shape[0], whole=False)
+            return Xc, yy, sw
+
+        losses: list[float] = []
+        callback = getattr(self, "_epoch_callback", None)
+        units = len(data.units)
+        for epoch in range(hp["epochs"]):
+            order = rng.permutation(units) if self.shuffle else np.arange(units)
+            buffer = _stream.ShuffleBuffer(buffer_rows, rng) if self.shuffle else None
+            sums = [0.0, 0.0]  # weighted loss, weight
+
+            def train(rows: _stream.Rows) -> None:
+                batch = Batch(rows.indptr, rows.slots, rows.data, rows.n_rows)
+                visit = np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
+                try:
+                    trainer.epoch(batch, rows.y, rows.sw, visit)
+                except NonFiniteError:
+                    raise self._diverged(hp, f"epoch {epoch + 1} of fit") from None
+                loss_sum, weight_sum = trainer.last_sums()
+                sums[0] += loss_sum
+                sums[1] += weight_sum
+                if callback is not None:
+                    callback(epoch, rows.n_rows, sums[0] / sums[1] if sums[1] > 0 else 0.0)
+
+            for chunk in _stream.read_prepared(data, order, chunk_rows, prepare):
+                Xc, yy, sw = chunk.columns
+                batch = trainer.map(Xc)
+                rows = _stream.Rows(batch.indptr, batch.slots, batch.data, yy, sw)
+                del chunk, Xc, batch
+                if buffer is None:
+                    train(rows)
+                else:
+                    out = buffer.push(rows)
+                    if out is not None:
+                        train(out)
+                del rows
+            if buffer is not None:
+                out = buffer.drain()
+                if out is not None:
+                    train(out)
+            if trainer.steps == 0:
+                raise ValueError(f"{_stream_name(source)}: no rows")
+            if sums[1] <= 0:
+                raise ValueError("sample_weight sums to zero: nothing to learn from")
+            losses.append(sums[0] / sums[1])
+            if not math.isfinite(losses[-1]):
+                raise self._diverged(hp, f"epoch {epoch + 1} of fit")
+            if self.verbose:
+                print(f"{name}: epoch {epoch + 1}, mean training loss {losses[-1]:.6g}", file=sys.stderr)
+
+        def polish_chunks():
+            for chunk in _stream.read_prepared(data, range(units), chunk_rows, prepare):
+                Xc, yy, sw = chunk.columns
+                batch = trainer.lookup(Xc)
+                if batch.slots.size and batch.slots.min() < 0:
+                    raise ValueError(f"{chunk.path}: the data set changed during fit (columns unseen in the epochs)")
+                yield batch, yy, sw
+
+        passes = trainer.polish_stream(polish_chunks, hp["polish"])
+        return self._publish_fit(trainer, hp, width, labels, rng, losses, passes, None, None)
+
+    def set_epoch_callback(self, callback: Any) -> None:
+        """Report training progress to ``callback(epoch, rows, loss)`` (None: stop reporting).
+
+        Called after each epoch of an in-memory ``fit`` and after each trained chunk of a
+        streamed one: ``rows`` rows of epoch ``epoch`` (from 0) were just trained, ``loss`` is
+        the epoch's mean progressive training loss so far. Not a parameter: cloning drops it.
+        """
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+        self._epoch_callback = callback
+
+    @property
+    def state_nbytes_(self) -> int:
+        """Bytes of training state held (records, spare capacity included, and the slot map)."""
+        if not hasattr(self, "_trainer"):
+            raise _not_fitted(type(self).__name__)
+        return self._trainer.nbytes
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None):
         """One pass over the given rows, continuing from the current state. Returns self.
@@ -400,7 +588,7 @@ class _WideBase:
         yy, labels = self._encode(self._target(y, Xc.shape[0]), fitting=first, classes=classes)
         sw = self._sample_weight(sample_weight, Xc.shape[0])
         if first:
-            trainer, rng = self._new_trainer(hp), _generator(self.random_state)
+            trainer, rng = self._new_trainer(hp, width), _generator(self.random_state)
         else:
             trainer, rng = self._trainer, self._rng
             self._check_same_hyperparameters(hp)
@@ -429,6 +617,7 @@ class _WideBase:
             self.loss_curve_ = []
             self.polish_passes_ = 0
             self.objective_ = None
+            self.layout_ = trainer.layout
             self._set_shape_attributes(width)
         trainer.published = None
         self.n_iter_ += 1
@@ -451,6 +640,8 @@ class _WideBase:
     def _check_same_hyperparameters(self, hp: dict[str, Any]) -> None:
         before = getattr(self, "_fit_hp", hp)
         changed = [k for k in ("loss", "optimizer", "schedule") if before[k] != hp[k]]
+        if self._layout(hp, self._model_width) != self._trainer.layout:
+            changed.append("layout")
         if changed:
             raise ValueError(
                 f"{', '.join(changed)} changed since the estimator was fitted; call fit to start over"
@@ -507,7 +698,8 @@ class _WideBase:
         columns, values = trainer.coefficients()
         metadata = {
             "estimator": type(self).__name__,
-            "params": dict(hp),
+            # the layout shapes the training memory, not the model: same file either way
+            "params": {k: v for k, v in hp.items() if k != "layout"},
             "random_state": self.random_state if isinstance(self.random_state, int) else None,
             "epochs_run": epochs_run,
             "examples_seen": trainer.steps,
@@ -577,6 +769,10 @@ class WideClassifier(_WideBase):
         ``tol`` for ``n_iter_no_change`` epochs.
     verbose : int
         Print the mean training loss of each epoch to stderr.
+    layout : {"auto", "sparse", "dense"}
+        Training state: records for the touched columns only (a hash map gives them slots;
+        memory grows with the columns seen, never with the width), or a record for every column
+        (slot == column). Same weights either way; "auto" is dense up to 2^20 columns.
 
     Attributes
     ----------
@@ -590,6 +786,8 @@ class WideClassifier(_WideBase):
     loss_curve_ : list of float (mean progressive training loss per pass)
     polish_passes_ : int
     objective_ : float or None (the objective F(w, b) on the training rows after the polish)
+    layout_ : str ("sparse" or "dense", the layout chosen)
+    state_nbytes_ : int (bytes of training state held)
 
     Examples
     --------
@@ -627,6 +825,7 @@ class WideClassifier(_WideBase):
         n_iter_no_change: int = 3,
         tol: float = 1e-4,
         verbose: int = 0,
+        layout: str = "auto",
     ) -> None:
         self.spec = spec
         self.loss = loss
@@ -648,6 +847,7 @@ class WideClassifier(_WideBase):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.verbose = verbose
+        self.layout = layout
 
     def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> np.ndarray:
         """Labels -> {0.0, 1.0} by position in ``classes_`` (set when fitting)."""
@@ -769,6 +969,7 @@ class WideRegressor(_WideBase):
         n_iter_no_change: int = 3,
         tol: float = 1e-4,
         verbose: int = 0,
+        layout: str = "auto",
     ) -> None:
         self.spec = spec
         self.loss = loss
@@ -790,6 +991,7 @@ class WideRegressor(_WideBase):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.verbose = verbose
+        self.layout = layout
 
     def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> np.ndarray:
         if classes is not None:
@@ -819,3 +1021,15 @@ class WideRegressor(_WideBase):
         if ss_tot == 0.0:
             return 1.0 if ss_res == 0.0 else 0.0
         return 1.0 - ss_res / ss_tot
+
+
+def _count(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _stream_name(source: Any) -> str:
+    if isinstance(source, (list, tuple)):
+        return str(source[0]) if len(source) == 1 else f"{source[0]} (+{len(source) - 1} more files)"
+    return str(source)
