@@ -11,11 +11,12 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -71,7 +72,19 @@ def machine_info() -> dict[str, Any]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    """Peak resident set size of this process image so far, in MB.
+
+    ``VmHWM`` from ``/proc/self/status`` where available: it restarts at ``exec``, whereas
+    ``ru_maxrss`` of a child started by fork + exec can carry the parent's peak (a big parent
+    would hide the child's own figure). Elsewhere ``ru_maxrss`` (KiB on Linux).
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -85,24 +98,53 @@ def current_rss_mb() -> float:
         return 0.0
 
 
+def timed(fn: Callable[[], Any], repeats: int = 1) -> tuple[float, float, Any]:
+    """Median wall and CPU seconds of ``fn()`` over ``repeats`` runs, and the last result.
+
+    >>> wall, cpu, value = timed(lambda: sum(range(10)), repeats=3)
+    >>> value
+    45
+    """
+    walls, cpus, result = [], [], None
+    for _ in range(repeats):
+        result = None  # free the previous result before the next run
+        w0, c0 = time.perf_counter(), time.process_time()
+        result = fn()
+        cpus.append(time.process_time() - c0)
+        walls.append(time.perf_counter() - w0)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+# Appended to a child's code: its own peak (as in peak_rss_mb), printed as the last JSON line.
+_PEAK_TRAILER = """
+import json as _j, resource as _r, sys as _s
+_s.stdout.flush()
+try:
+    _hwm = [_l for _l in open("/proc/self/status") if _l.startswith("VmHWM:")][0].split()[1]
+    _peak = int(_hwm) / 1024.0
+except (OSError, IndexError, ValueError):
+    _peak = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024.0
+print(_j.dumps({"__peak_rss_mb__": _peak}))
+"""
+
+
 def run_python_measured(code: str, timeout: float = 3600) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; it must print one JSON object as its last line.
 
-    The child's own peak RSS (``ru_maxrss``) is added as ``peak_rss_mb``: a fresh process is the
-    only honest way to attribute peak memory to one tool.
+    The child's own peak RSS (its ``VmHWM``, see :func:`peak_rss_mb`) at the end of ``code`` is
+    added as ``peak_rss_mb``: a fresh process is the only honest way to attribute peak memory to
+    one tool. The child runs with this repository first on ``sys.path``.
     """
-    wrapper = (
-        code
-        + "\nimport resource as _r, json as _j, sys as _s\n"
-        + "_s.stdout.flush()\n"
-        + "print(_j.dumps({'__peak_rss_mb__': _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024.0}))\n"
-    )
+    root = str(Path(__file__).resolve().parents[1])
+    wrapper = f"import sys as _s0\n_s0.path.insert(0, {root!r})\n" + code + "\n" + _PEAK_TRAILER
     proc = subprocess.run(
         [sys.executable, "-c", wrapper], capture_output=True, text=True, timeout=timeout
     )
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark child failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"benchmark child printed no JSON:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     result = json.loads(lines[-2]) if len(lines) >= 2 else {}
     result["peak_rss_mb"] = json.loads(lines[-1])["__peak_rss_mb__"]
     return result
@@ -112,7 +154,8 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None =
     """A Markdown table of ``rows`` (dicts); floats get a compact format."""
     if not rows:
         return "(no rows)"
-    columns = list(columns or rows[0].keys())
+    # Rows of one table may carry different keys (sections of a benchmark): show them all.
+    columns = list(columns or dict.fromkeys(k for row in rows for k in row))
 
     def cell(value: Any) -> str:
         if isinstance(value, float):
