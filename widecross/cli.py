@@ -369,29 +369,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_streaming(estimator: Any, files: list[Path], spec: Any, args: argparse.Namespace, n_rows: int, console: Console) -> tuple[float, int, dict[str, float]]:
-    """One `partial_fit` per chunk per epoch, chunks visited in a fresh order each epoch."""
-
-    columns = list(dict.fromkeys([*spec.columns, args.target]))
-    rng = np.random.default_rng(args.seed)
+    """``fit`` streamed over the data set in chunks of --chunk-rows (see ``WideClassifier.fit``):
+    row groups in a fresh order each epoch, a shuffle buffer of one chunk, streamed polish passes.
+    Memory is set by the chunk size and the model; errors name the file and its rows."""
+    classes = [0, 1] if (args.loss or "logistic") == "logistic" else None
+    passes = int(getattr(estimator, "polish", 0) or 0)
     start = time.perf_counter()
-    visits = 0
-    classes = np.array([0, 1]) if (args.loss or "logistic") == "logistic" else None
-    with console.progress(total=n_rows * args.epochs, label="train (streaming)") as bar:
-        for _ in range(args.epochs):
-            order = rng.permutation(len(files))
-            for index in order:
-                for first, chunk in _chunks(files[index], columns, args.chunk_rows):
-                    y = _target(chunk, args.target, files[index])
-                    features = {c: chunk[c] for c in spec.columns}
-                    with _RowContext(files[index], first, len(y)):
-                        if classes is not None:
-                            _check_labels(y, args.target, files[index], first)
-                            estimator.partial_fit(features, y, classes=classes)
-                        else:
-                            estimator.partial_fit(features, y)
-                    visits += len(y)
-                    bar.update(len(y))
-    return time.perf_counter() - start, visits, {}
+    # the polish passes read the data again: the bar counts them as passes too
+    with console.progress(total=n_rows * (args.epochs + passes), label="train (streaming)") as bar:
+        estimator.set_epoch_callback(lambda epoch, rows, loss: bar.update(rows, loss=float(loss)))
+        try:
+            estimator.fit(files, y=args.target, classes=classes, chunk_rows=args.chunk_rows)
+        except (ValueError, TypeError) as error:
+            raise CommandError(str(error)) from None
+        finally:
+            estimator.set_epoch_callback(None)
+    return time.perf_counter() - start, n_rows * args.epochs, {}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -545,13 +545,20 @@ class _WideBase:
             if self.verbose:
                 print(f"{name}: epoch {epoch + 1}, mean training loss {losses[-1]:.6g}", file=sys.stderr)
 
+        passes_begun = [0]
+
         def polish_chunks():
+            passes_begun[0] += 1
             for chunk in _stream.read_prepared(data, range(units), chunk_rows, prepare):
                 Xc, yy, sw = chunk.columns
                 batch = trainer.lookup(Xc)
                 if batch.slots.size and batch.slots.min() < 0:
                     raise ValueError(f"{chunk.path}: the data set changed during fit (columns unseen in the epochs)")
+                n_rows = chunk.n_rows
+                del chunk, Xc  # keep only the batch alive while it is accumulated
                 yield batch, yy, sw
+                if callback is not None:  # the chunk is accumulated once we are back here
+                    callback(len(losses) + passes_begun[0] - 1, n_rows, losses[-1])
 
         passes = trainer.polish_stream(polish_chunks, hp["polish"])
         return self._publish_fit(trainer, hp, width, labels, rng, losses, passes, None, None)
@@ -561,7 +568,9 @@ class _WideBase:
 
         Called after each epoch of an in-memory ``fit`` and after each trained chunk of a
         streamed one: ``rows`` rows of epoch ``epoch`` (from 0) were just trained, ``loss`` is
-        the epoch's mean progressive training loss so far. Not a parameter: cloning drops it.
+        the epoch's mean progressive training loss so far. A streamed fit also reports the rows
+        of its polish passes, numbered on from ``epochs`` (they read the data again), with the
+        last epoch's loss. Not a parameter: cloning drops it.
         """
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
@@ -887,7 +896,8 @@ class WideClassifier(_WideBase):
         bad = found[codes] != y
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"y[{i}] = {y[i]!r} is not one of the classes {found.tolist()}")
+            value = y[i].item() if isinstance(y[i], np.generic) else y[i]
+            raise ValueError(f"y[{i}] = {value!r} is not one of the classes {found.tolist()}")
         # 0/1 are exact in float32: half the memory of the label stream
         return codes.astype(np.float32), (found if fitting else None)
 
