@@ -24,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS_DIR, format_table  # noqa: E402
+from benchmarks.headline import headline  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["bench_data_gen", "bench_transform", "bench_train", "bench_convergence", "bench_export", "fuzz_load",
@@ -69,6 +70,9 @@ def summary_text(results_dir: Path, quick: bool, runs: list[dict] | None = None)
     lines = [f"# Benchmark results{' (quick runs)' if quick else ''}", ""]
     lines.append("Written by `python benchmarks/run_all.py" + (" --quick" if quick else "") + "`; each section "
                  "comes from one result file (JSON beside it, with every row and parameter).")
+    top = headline(results_dir, quick)
+    if top:
+        lines += ["", "## Headline: widecross, scikit-learn and Vowpal Wabbit side by side", "", top]
     if runs:
         lines += ["", "## This run", "", format_table(runs)]
     index, sections = [], []

@@ -32,3 +32,22 @@ def test_every_benchmark_has_a_quick_mode():
     assert {"bench_peers", "bench_model_size", "bench_path", "bench_train"} <= set(names)
     for name in names:
         assert "--quick" in (run_all.HERE / f"{name}.py").read_text(), name
+
+
+def test_headline_tables_from_side_by_side_results(tmp_path):
+    machine = {"cpu": "cpu", "cpu_count": 2, "date": "2030-01-02 03:04:05", "commit": "abc1234"}
+    peers = [dict(tool=t, width=w, epochs=e, examples_per_cpu_s=rate * e, log_loss=0.47 - 0.001 * e, auc=0.86,
+                  nnz=1000 * e, peak_rss_mb=100.0 * (1 + (w == "2^26")))
+             for t, rate in (("widecross sgd", 3e6), ("VW --l1 1e-7", 3e5)) for w in ("2^22", "2^26") for e in (1, 5)]
+    (tmp_path / "bench_peers.json").write_text(json.dumps(dict(
+        machine=machine, params=dict(rows=2_000_000, test_rows=500_000, repeats=3), rows=peers)))
+    sizes = [dict(width="2^26", model="widecross sgd", format=".wcm q8", nnz=50_000, file_bytes=80_000,
+                  B_per_nnz=1.6, rss_growth_mb=1.0, held_out_log_loss=0.4633)]
+    (tmp_path / "bench_model_size.json").write_text(json.dumps(dict(machine=machine, params=dict(test_rows=10), rows=sizes)))
+    text = run_all.headline(tmp_path)
+    assert "2,000,000 generated houses" in text and "2^22 columns" in text and "commit abc1234" in text
+    assert "| widecross sgd | 3.00M | 15.00M | 0.4690 | 0.4650 | 0.8600 | 5,000 | 100 |" in text
+    assert "| VW --l1 1e-7 | 1.50M | 1.50M |" in text  # the by-width rates at 5 epochs
+    assert "| widecross sgd | .wcm q8 | 50,000 | 80,000 | 1.60 |" in text
+    assert "l1 grid" not in text  # no path results: that table is left out
+    assert run_all.headline(tmp_path, quick=True) == ""
