@@ -6,9 +6,10 @@ actually touched, never with the width (2^28 hashed or 235.7M exact columns cost
 used), and the kernels read compact, cache-friendly records. ``fit`` maps a whole CSR once;
 ``partial_fit`` maps each batch, O(batch nnz), with the table persisting between calls.
 
-Linear probing over a power-of-two table kept at most half full; keys are column ids (int64, -1
-marks an empty bucket), spread by Fibonacci multiplicative hashing so that the consecutive ids
-of a cross do not cluster.
+Linear probing over a power-of-two table kept at most half full; a bucket holds a column id
+(int64, -1 when empty) and its slot side by side, so that a look-up costs one cache miss; ids
+are spread by Fibonacci multiplicative hashing so that the consecutive ids of a cross do not
+cluster.
 
 ``DenseMap`` is the other layout: slot == column, so the state arrays have the width's length
 (no table, nothing to map), which suits narrow models. Both classes offer the same interface, and
@@ -24,6 +25,9 @@ from ._prefetch import prefetch_row
 
 EMPTY = -1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+# Columns arrive in data order, so the bucket of the column this many entries ahead is requested
+# now; misses then overlap (on 1e7 geo rows' entries: 2.3x faster than 16 ahead on split arrays).
+_AHEAD = 32
 
 
 @jit
@@ -43,32 +47,34 @@ def _shift(cap: int) -> int:
 
 
 @jit
-def map_columns(keys, values, n_slots, columns, out, start):
+def map_columns(table, n_slots, columns, out, start):
     """Write the slot of ``columns[p]`` into ``out[p]`` for p >= start, inserting unseen columns.
 
-    Stops early, before the table gets more than half full, and returns ``(n_slots, p)``: the
-    caller grows the table and calls again from ``p``.
+    ``table`` is (capacity, 2) int64: (column, slot) per bucket, column -1 when empty; a column
+    and its slot share a cache line, so a look-up costs one miss. Stops early, before the table
+    gets more than half full, and returns ``(n_slots, p)``: the caller grows the table and calls
+    again from ``p``.
     """
-    cap = keys.shape[0]
+    cap = table.shape[0]
     mask = cap - 1
     shift = _shift(cap)
     limit = cap // 2
     n = columns.shape[0]
     for p in range(start, n):
-        if p + 16 < n:  # columns arrive in data order: request the bucket 16 lookups ahead now
-            prefetch_row(keys, _home(np.int64(columns[p + 16]), shift))
+        if p + _AHEAD < n:
+            prefetch_row(table, _home(np.int64(columns[p + _AHEAD]), shift))
         c = np.int64(columns[p])
         h = _home(c, shift)
         while True:
-            k = keys[h]
+            k = table[h, 0]
             if k == c:
-                out[p] = values[h]
+                out[p] = table[h, 1]
                 break
             if k == EMPTY:
                 if n_slots >= limit:
                     return n_slots, p
-                keys[h] = c
-                values[h] = n_slots
+                table[h, 0] = c
+                table[h, 1] = n_slots
                 out[p] = n_slots
                 n_slots += 1
                 break
@@ -77,19 +83,22 @@ def map_columns(keys, values, n_slots, columns, out, start):
 
 
 @jit
-def lookup_columns(keys, values, columns, out):
+def lookup_columns(table, columns, out):
     """Slot of each column, or -1 for a column never seen (read-only)."""
-    cap = keys.shape[0]
+    cap = table.shape[0]
     mask = cap - 1
     shift = _shift(cap)
-    for p in range(columns.shape[0]):
+    n = columns.shape[0]
+    for p in range(n):
+        if p + _AHEAD < n:
+            prefetch_row(table, _home(np.int64(columns[p + _AHEAD]), shift))
         c = np.int64(columns[p])
         h = _home(c, shift)
         out[p] = -1
         while True:
-            k = keys[h]
+            k = table[h, 0]
             if k == c:
-                out[p] = values[h]
+                out[p] = table[h, 1]
                 break
             if k == EMPTY:
                 break
@@ -97,26 +106,32 @@ def lookup_columns(keys, values, columns, out):
 
 
 @jit
-def _inverse(keys, values, out):
-    for h in range(keys.shape[0]):
-        if keys[h] != EMPTY:
-            out[values[h]] = keys[h]
+def _inverse(table, out):
+    for h in range(table.shape[0]):
+        if table[h, 0] != EMPTY:
+            out[table[h, 1]] = table[h, 0]
 
 
 @jit
-def _rehash(old_keys, old_values, keys, values):
-    cap = keys.shape[0]
+def _rehash(old, table):
+    cap = table.shape[0]
     mask = cap - 1
     shift = _shift(cap)
-    for i in range(old_keys.shape[0]):
-        c = old_keys[i]
+    for i in range(old.shape[0]):
+        c = old[i, 0]
         if c == EMPTY:
             continue
         h = _home(c, shift)
-        while keys[h] != EMPTY:
+        while table[h, 0] != EMPTY:
             h = (h + 1) & mask
-        keys[h] = c
-        values[h] = old_values[i]
+        table[h, 0] = c
+        table[h, 1] = old[i, 1]
+
+
+def _empty_table(buckets: int) -> np.ndarray:
+    table = np.empty((buckets, 2), dtype=np.int64)
+    table[:, 0] = EMPTY
+    return table
 
 
 class SlotMap:
@@ -133,36 +148,36 @@ class SlotMap:
     """
 
     def __init__(self, capacity: int = 1024) -> None:
-        cap = 1 << max(4, int(capacity - 1).bit_length())
-        self.keys = np.full(cap, EMPTY, dtype=np.int64)
-        self.values = np.zeros(cap, dtype=np.int32)
+        self.table = _empty_table(1 << max(4, int(capacity - 1).bit_length()))
         self.n = 0
+
+    @property
+    def buckets(self) -> int:
+        return self.table.shape[0]
 
     @property
     def capacity(self) -> int:
         """Slots available before the table grows."""
-        return self.keys.shape[0] // 2
+        return self.table.shape[0] // 2
 
     @property
     def columns(self) -> np.ndarray:
         """Column id of each slot (int64, length ``n``)."""
         out = np.empty(self.n, dtype=np.int64)
-        _inverse(self.keys, self.values, out)
+        _inverse(self.table, out)
         return out
 
     def _grow(self) -> None:
-        cap = self.keys.shape[0] * 2
-        keys = np.full(cap, EMPTY, dtype=np.int64)
-        values = np.zeros(cap, dtype=np.int32)
-        _rehash(self.keys, self.values, keys, values)
-        self.keys, self.values = keys, values
+        table = _empty_table(self.table.shape[0] * 2)
+        _rehash(self.table, table)
+        self.table = table
 
     def map(self, columns: np.ndarray) -> np.ndarray:
         """Slots (int32) of ``columns``, inserting the unseen ones in order of first appearance."""
         out = np.empty(columns.shape[0], dtype=np.int32)
         start = 0
         while True:
-            self.n, start = map_columns(self.keys, self.values, self.n, columns, out, start)
+            self.n, start = map_columns(self.table, self.n, columns, out, start)
             if start == columns.shape[0]:
                 return out
             self._grow()
@@ -170,7 +185,7 @@ class SlotMap:
     def lookup(self, columns: np.ndarray) -> np.ndarray:
         """Slots (int32) of ``columns``; -1 where a column has never been mapped."""
         out = np.empty(columns.shape[0], dtype=np.int32)
-        lookup_columns(self.keys, self.values, columns, out)
+        lookup_columns(self.table, columns, out)
         return out
 
     def columns_of(self, slots: np.ndarray) -> np.ndarray:
@@ -180,7 +195,7 @@ class SlotMap:
     @property
     def nbytes(self) -> int:
         """Bytes held by the table."""
-        return int(self.keys.nbytes + self.values.nbytes)
+        return int(self.table.nbytes)
 
 
 # Slots are int32 in the kernels' batches, so a dense layout holds at most this many columns.

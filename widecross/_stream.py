@@ -2,9 +2,9 @@
 
 ``fit(source, y="label")`` never holds the data set. It is cut into *units* that can be read on
 their own (a Parquet row group, or a whole CSV file); each epoch visits the units in a fresh
-seeded order, reads each in chunks of ``chunk_rows`` rows, featurizes a chunk and trains on it,
-then drops it. A reader thread prepares the next chunk while the current one trains (the kernels
-and Arrow release the GIL), so at most three chunks are in flight.
+seeded order, reads each in chunks of ``chunk_rows`` rows, featurizes a chunk, maps its columns
+to state slots and trains on it, then drops it. A reader thread does all but the training, a
+chunk ahead (the kernels and Arrow release the GIL), so at most three chunks are in flight.
 
 Shuffling within bounds: unit order alone leaves the rows of a unit together, so chunks pass
 through a *shuffle buffer* of ``buffer_rows`` rows. Each arriving chunk joins the rows kept
@@ -331,8 +331,14 @@ class ShuffleBuffer:
             self.kept = gather(kept, block, np.arange(pool))
             return None
         perm = self.rng.permutation(pool)
-        # keep the waiting rows in their stacked order: only which rows wait is random
-        self.kept = gather(kept, block, np.sort(perm[n_out:])) if self.capacity else None
+        if self.capacity:
+            # keep the waiting rows in their stacked order (a sequential copy): only which rows
+            # wait is random. A mask finds them in O(pool), where sorting would cost O(pool log pool).
+            waiting = np.zeros(pool, dtype=np.bool_)
+            waiting[perm[n_out:]] = True
+            self.kept = gather(kept, block, np.flatnonzero(waiting))
+        else:
+            self.kept = None
         return gather(kept, block, perm[:n_out])
 
     def drain(self) -> Rows | None:
@@ -350,18 +356,42 @@ def _empty_like(rows: Rows) -> Rows:
     )
 
 
+def _prepared(data: DataSet, order: Iterable[int], chunk_rows: int, prepare: Callable[[Chunk], Any]) -> Iterator[Chunk]:
+    for chunk in data.chunks(order, chunk_rows):
+        try:
+            prepared = prepare(chunk)
+        except (ValueError, TypeError, KeyError) as error:
+            raise row_context(chunk, error) from None
+        yield Chunk(chunk.path, chunk.first_row, chunk.n_rows, prepared)
+
+
 def read_prepared(data: DataSet, order: Iterable[int], chunk_rows: int, prepare: Callable[[Chunk], Any]) -> Iterator[Chunk]:
     """``data``'s chunks in unit ``order`` with ``prepare`` applied in the reader thread.
 
     Errors of ``prepare`` (ValueError, TypeError, KeyError) come back naming the file and rows.
     """
+    return prefetched(_prepared(data, order, chunk_rows, prepare))
 
-    def produce() -> Iterator[Chunk]:
-        for chunk in data.chunks(order, chunk_rows):
-            try:
-                prepared = prepare(chunk)
-            except (ValueError, TypeError, KeyError) as error:
-                raise row_context(chunk, error) from None
-            yield Chunk(chunk.path, chunk.first_row, chunk.n_rows, prepared)
+
+def training_rows(data: DataSet, order: Iterable[int], chunk_rows: int, prepare: Callable[[Chunk], Rows],
+                  buffer: ShuffleBuffer | None) -> Iterator[Rows]:
+    """The rows to train on, block after block, for one epoch over the units in ``order``.
+
+    In the reader thread, each chunk is read, turned into slot-indexed ``Rows`` by ``prepare``
+    and passed through ``buffer`` (None: trained as it comes); the consumer only trains. The
+    buffer draws from its generator in that thread alone, one chunk after another, so the
+    order of the draws, hence the model, does not depend on the timing of the threads.
+    """
+
+    def produce() -> Iterator[Rows]:
+        for chunk in _prepared(data, order, chunk_rows, prepare):
+            out = chunk.columns if buffer is None else buffer.push(chunk.columns)
+            del chunk
+            if out is not None:
+                yield out
+        if buffer is not None:
+            out = buffer.drain()
+            if out is not None:
+                yield out
 
     return prefetched(produce())

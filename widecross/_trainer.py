@@ -97,9 +97,17 @@ class Trainer:
     # -- input -------------------------------------------------------------------------------
     def map(self, X: sp.csr_matrix) -> Batch:
         """Slot-indexed view of canonical CSR ``X``; unseen columns get fresh (zero) records."""
-        slots = self.slot_map.map(X.indices)
-        self._fit_capacity()
-        return Batch(_pointers(X), slots, _values(X), X.shape[0])
+        batch = self.map_only(X)
+        self.fit_capacity()
+        return batch
+
+    def map_only(self, X: sp.csr_matrix) -> Batch:
+        """``map`` without growing the records: for a reader thread while another one trains.
+
+        Only the slot map changes (the training kernels never read it); the trainer must call
+        ``fit_capacity`` before training on the batch.
+        """
+        return Batch(_pointers(X), self.slot_map.map(X.indices), _values(X), X.shape[0])
 
     def lookup(self, X: sp.csr_matrix) -> Batch:
         """Like ``map`` but read-only: unseen columns get slot -1 (weight 0 when scoring)."""
@@ -111,7 +119,8 @@ class Trainer:
 
         return float(_batch.mean_loss(batch.indptr, batch.slots, batch.data, y, sw, self.slot_weights(), self.intercept(), self.loss))
 
-    def _fit_capacity(self) -> None:
+    def fit_capacity(self) -> None:
+        """Grow the records to the slot map's capacity (a new array: never while training)."""
         need = self.slot_map.capacity
         if self.state.shape[0] < need:
             grown = np.zeros((need, self.state.shape[1]), dtype=np.float64)
@@ -251,8 +260,12 @@ class Trainer:
         for done in range(max_passes):
             c = curvature if done == 0 else 0.0  # the bound depends on the data only
             _batch.reset(rec, c, sums)
-            for batch, y, sw in chunks():
-                _batch.accumulate(batch.indptr, batch.slots, batch.data, y, sw, rec, b, self.loss, c, False, sums)
+            stream = iter(chunks())
+            try:
+                for batch, y, sw in stream:
+                    _batch.accumulate(batch.indptr, batch.slots, batch.data, y, sw, rec, b, self.loss, c, False, sums)
+            finally:  # a generator is closed at once, so that an error stops its reader
+                getattr(stream, "close", lambda: None)()
             if sums[_batch.SUM_WEIGHT] <= 0.0:
                 return 0
             _, gb, lb_new = _batch.finish(rec, c, sums)

@@ -32,6 +32,7 @@ scikit-learn is not needed at run time: parameters, cloning and tags follow its 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -56,10 +57,12 @@ SCHEDULES = ("adagrad", "constant", "invscaling")
 DEFAULT_RATE = {"adagrad": 2.0, "constant": 0.1, "invscaling": 0.5}
 _ADAGRAD_DELTA = 1.0
 LAYOUTS = ("auto", "sparse", "dense")
-# layout="auto" keeps a record per column up to this width (24 MB of AdaGrad records): there the
-# dense layout skips the slot map and is as fast; beyond, only touched columns get records
-# (benchmarks/bench_scale.py measures both).
-DENSE_AUTO_MAX_WIDTH = 2**20
+# layout="auto" keeps a record per column up to this width (6 MB of AdaGrad records): there the
+# dense layout, which skips the slot map, is as fast or a little faster; from 2^20 on it costs
+# more (a 5-epoch fit on 1e6 geo rows: 0.97x the sparse time at 2^16, 1.01x at 2^20, 1.33x at
+# 2^22, 2.4x at 2^24; on 2e4 rows 3x at 2^20, the width-long sweeps dominating). See
+# benchmarks/bench_scale.py, section "layout".
+DENSE_AUTO_MAX_WIDTH = 2**18
 # Rows read, featurized and trained at a time when fitting on a data set on disk.
 DEFAULT_CHUNK_ROWS = 1_000_000
 
@@ -488,7 +491,7 @@ class _WideBase:
         trainer = self._new_trainer(hp, width)
         features = list(self.spec.columns)
 
-        def prepare(chunk: _stream.Chunk) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        def featurize(chunk: _stream.Chunk) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
             # runs in the reader thread: reads self.spec only
             columns = chunk.columns
             Xc, _ = self._features({c: columns[c] for c in features}, fitting=True)
@@ -497,6 +500,12 @@ class _WideBase:
             if sample_weight is not None:
                 sw = self._sample_weight(columns[sample_weight], Xc.shape[0], whole=False)
             return Xc, yy, sw
+
+        def prepare(chunk: _stream.Chunk) -> _stream.Rows:
+            # the reader thread alone inserts into the slot map; the records grow in this thread
+            Xc, yy, sw = featurize(chunk)
+            batch = trainer.map_only(Xc)
+            return _stream.Rows(batch.indptr, batch.slots, batch.data, yy, sw)
 
         losses: list[float] = []
         callback = getattr(self, "_epoch_callback", None)
@@ -507,6 +516,7 @@ class _WideBase:
             sums = [0.0, 0.0]  # weighted loss, weight
 
             def train(rows: _stream.Rows) -> None:
+                trainer.fit_capacity()  # for the columns the reader has mapped so far
                 batch = Batch(rows.indptr, rows.slots, rows.data, rows.n_rows)
                 visit = np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
                 try:
@@ -519,22 +529,11 @@ class _WideBase:
                 if callback is not None:
                     callback(epoch, rows.n_rows, sums[0] / sums[1] if sums[1] > 0 else 0.0)
 
-            for chunk in _stream.read_prepared(data, order, chunk_rows, prepare):
-                Xc, yy, sw = chunk.columns
-                batch = trainer.map(Xc)
-                rows = _stream.Rows(batch.indptr, batch.slots, batch.data, yy, sw)
-                del chunk, Xc, batch
-                if buffer is None:
+            # closing: on an error the reader thread is stopped and joined before we go on
+            with contextlib.closing(_stream.training_rows(data, order, chunk_rows, prepare, buffer)) as blocks:
+                for rows in blocks:
                     train(rows)
-                else:
-                    out = buffer.push(rows)
-                    if out is not None:
-                        train(out)
-                del rows
-            if buffer is not None:
-                out = buffer.drain()
-                if out is not None:
-                    train(out)
+                    del rows
             if trainer.steps == 0:
                 raise ValueError(f"{_stream_name(source)}: no rows")
             if sums[1] <= 0:
@@ -545,20 +544,25 @@ class _WideBase:
             if self.verbose:
                 print(f"{name}: epoch {epoch + 1}, mean training loss {losses[-1]:.6g}", file=sys.stderr)
 
+        def look_up(chunk: _stream.Chunk) -> tuple[Batch, np.ndarray, np.ndarray]:
+            Xc, yy, sw = featurize(chunk)
+            batch = trainer.lookup(Xc)  # read-only: safe beside the polish in the main thread
+            if batch.slots.size and batch.slots.min() < 0:
+                raise ValueError("the data set changed during fit (columns unseen in the epochs)")
+            return batch, yy, sw
+
         passes_begun = [0]
 
         def polish_chunks():
             passes_begun[0] += 1
-            for chunk in _stream.read_prepared(data, range(units), chunk_rows, prepare):
-                Xc, yy, sw = chunk.columns
-                batch = trainer.lookup(Xc)
-                if batch.slots.size and batch.slots.min() < 0:
-                    raise ValueError(f"{chunk.path}: the data set changed during fit (columns unseen in the epochs)")
-                n_rows = chunk.n_rows
-                del chunk, Xc  # keep only the batch alive while it is accumulated
-                yield batch, yy, sw
-                if callback is not None:  # the chunk is accumulated once we are back here
-                    callback(len(losses) + passes_begun[0] - 1, n_rows, losses[-1])
+            with contextlib.closing(_stream.read_prepared(data, range(units), chunk_rows, look_up)) as chunks:
+                for chunk in chunks:
+                    n_rows = chunk.n_rows
+                    batch, yy, sw = chunk.columns
+                    del chunk  # keep only the batch alive while it is accumulated
+                    yield batch, yy, sw
+                    if callback is not None:  # the chunk is accumulated once we are back here
+                        callback(len(losses) + passes_begun[0] - 1, n_rows, losses[-1])
 
         passes = trainer.polish_stream(polish_chunks, hp["polish"])
         return self._publish_fit(trainer, hp, width, labels, rng, losses, passes, None, None)
@@ -781,7 +785,7 @@ class WideClassifier(_WideBase):
     layout : {"auto", "sparse", "dense"}
         Training state: records for the touched columns only (a hash map gives them slots;
         memory grows with the columns seen, never with the width), or a record for every column
-        (slot == column). Same weights either way; "auto" is dense up to 2^20 columns.
+        (slot == column). Same weights either way; "auto" is dense up to 2^18 columns.
 
     Attributes
     ----------
