@@ -374,3 +374,64 @@ def test_default_settings_reach_the_optimum_with_its_sparsity(geo_problem, l1):
         gap = objective(X, y, w, clf.model_.intercept, l1) / f_opt - 1
         ratio = clf.model_.nnz / nnz_opt
         assert gap < 0.01 and ratio <= 3.0, (optimizer, l1, gap, ratio)
+
+
+# -- warm start -------------------------------------------------------------------------------
+@pytest.mark.parametrize("optimizer", ["sgd", "ftrl"])
+def test_warm_start_continues_the_trajectory(optimizer):
+    X, y = sparse_problem(21)
+    params = dict(optimizer=optimizer, l1=1e-3, polish=0, shuffle=False, random_state=0)
+    whole = WideClassifier(epochs=5, **params).fit(X, y)
+    warm = WideClassifier(epochs=2, warm_start=True, **params).fit(X, y)
+    first = model_bytes(warm)
+    warm.set_params(epochs=3).fit(X, y)  # same settings: the same run as one fit of 5 epochs
+    assert model_bytes(warm) == model_bytes(whole) and warm.t_ == whole.t_ == 5 * X.shape[0]
+    cold = WideClassifier(epochs=3, **params).fit(X, y)
+    assert model_bytes(cold) != model_bytes(warm) != first  # without warm_start: from zero
+    again = WideClassifier(epochs=2, warm_start=False, **params).fit(X, y)
+    again.set_params(epochs=3).fit(X, y)
+    assert model_bytes(again) == model_bytes(cold)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "ftrl"])
+def test_warm_start_along_an_l1_path_reaches_the_cold_objective(optimizer):
+    X, y = sparse_problem(22, n=3000, d=300, density=0.02, informative=30)
+    yf = y.astype(np.float64)
+
+    def objective_of(est, l1):
+        w = est.coef_.toarray().ravel().astype(np.float64)
+        return objective(X, yf, w, est.intercept_, l1)
+
+    warm = WideClassifier(optimizer=optimizer, l1=1e-2, warm_start=True, random_state=0).fit(X, y)
+    for l1 in (3e-3, 1e-3, 3e-4):
+        warm.set_params(l1=l1).fit(X, y)
+        cold = WideClassifier(optimizer=optimizer, l1=l1, random_state=0).fit(X, y)
+        f_warm, f_cold = objective_of(warm, l1), objective_of(cold, l1)
+        # at least as good (the warm fit has had more epochs in all), never stuck at the old l1
+        assert f_warm <= 1.002 * f_cold, (l1, f_warm, f_cold)
+        # the new penalty applies in full: as sparse as the cold fit's, give or take
+        assert 0.7 * cold.model_.nnz <= warm.model_.nnz <= 1.3 * cold.model_.nnz + 2, l1
+
+
+def test_warm_start_refuses_what_it_cannot_continue_and_keeps_the_fit():
+    X, y = sparse_problem(23)
+    clf = WideClassifier(l1=1e-3, warm_start=True, random_state=0).fit(X, y)
+    before = model_bytes(clf)
+    with pytest.raises(ValueError, match="warm_start needs the width .*80.* 79"):
+        clf.fit(X[:, :79], y)
+    with pytest.raises(ValueError, match="optimizer changed .*warm_start=False"):
+        clf.set_params(optimizer="ftrl").fit(X, y)
+    with pytest.raises(ValueError, match="warm_start needs the classes"):
+        clf.set_params(optimizer="sgd").fit(X, np.where(y == 1, 2, 0))
+    with pytest.raises(ValueError, match="warm_start must be True or False"):
+        WideClassifier(warm_start=1).fit(X, y)
+    assert model_bytes(clf) == before  # failed warm fits left the fitted state as it was
+    rng = np.random.default_rng(0)
+    Xr, yr = sp.csr_matrix(rng.normal(size=(200, 5)) * 30), rng.normal(size=200)
+    reg = WideRegressor(l1=1e-3, learning_rate=1e-7, schedule="constant", warm_start=True, random_state=0).fit(Xr, yr)
+    saved = (model_bytes(reg), reg._trainer.state.copy())
+    with pytest.raises(FloatingPointError, match="learning_rate=1e\\+06"):
+        reg.set_params(learning_rate=1e6).fit(Xr, yr * 1e6)
+    assert model_bytes(reg) == saved[0] and np.array_equal(reg._trainer.state, saved[1])
+    reg.set_params(learning_rate=1e-7, warm_start=False).fit(Xr[:, :4], yr)  # starting over is allowed
+    assert reg.n_features_in_ == 4

@@ -33,6 +33,7 @@ scikit-learn is not needed at run time: parameters, cloning and tags follow its 
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import math
 import numbers
@@ -230,7 +231,7 @@ class _WideBase:
         if vf >= 1.0:
             raise ValueError(f"{name}: validation_fraction must be in (0, 1), got {vf!r}")
         out["validation_fraction"] = vf
-        for flag in ("shuffle", "early_stopping"):
+        for flag in ("shuffle", "early_stopping", "warm_start"):
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise ValueError(f"{name}: {flag} must be True or False, got {getattr(self, flag)!r}")
         return out
@@ -389,7 +390,7 @@ class _WideBase:
         yy, labels = self._encode(self._target(y, Xc.shape[0]), fitting=True)
         sw = self._sample_weight(sample_weight, Xc.shape[0])
         rng = _generator(self.random_state)
-        trainer = self._new_trainer(hp, width)
+        trainer = self._warm_trainer(hp, width, labels)
         train_rows = val_rows = None
         if self.early_stopping:
             n_val = max(1, int(round(hp["validation_fraction"] * Xc.shape[0])))
@@ -488,7 +489,7 @@ class _WideBase:
             raise ValueError("classes is only meaningful for WideClassifier")
         width = int(self.spec.n_features)
         rng = _generator(self.random_state)
-        trainer = self._new_trainer(hp, width)
+        trainer = self._warm_trainer(hp, width, labels)
         features = list(self.spec.columns)
 
         def featurize(chunk: _stream.Chunk) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
@@ -659,16 +660,60 @@ class _WideBase:
             raise ValueError(
                 f"{', '.join(changed)} changed since the estimator was fitted; call fit to start over"
             )
-        if any(before[k] != hp[k] for k in ("l1", "l2", "learning_rate", "alpha", "beta", "power_t", "t0")):
-            # Continuing with new rates or penalties is allowed. The idle coordinates still owe
-            # the penalty of the steps taken under the old values: settle it first (O(touched),
-            # once), so that the new values apply from now on only.
-            trainer = self._trainer
-            weights, intercept = trainer.slot_weights(), trainer.intercept()
-            trainer.hp[:] = self._new_trainer(hp).hp
-            trainer.set_weights(weights, intercept)
-            trainer.published = None
+        if self._settle(self._trainer, before, hp):
+            self._trainer.published = None
             self._fit_hp = hp
+
+    def _settle(self, trainer: Trainer, before: dict[str, Any], hp: dict[str, Any]) -> bool:
+        """Move ``trainer`` to the rates and penalties of ``hp``; True if any changed."""
+        if all(before[k] == hp[k] for k in ("l1", "l2", "learning_rate", "alpha", "beta", "power_t", "t0")):
+            return False
+        # Continuing with new rates or penalties is allowed. The idle coordinates still owe the
+        # penalty of the steps taken under the old values: settle it first (O(touched), once),
+        # so that the new values apply from now on only.
+        weights, intercept = trainer.slot_weights(), trainer.intercept()
+        trainer.hp[:] = self._new_trainer(hp).hp
+        trainer.set_weights(weights, intercept)
+        return True
+
+    def _warm_trainer(self, hp: dict[str, Any], width: int, labels: Any) -> Trainer:
+        """The trainer ``fit`` starts from: fresh, or with ``warm_start`` a copy of the fitted one.
+
+        A copy, so that a failed fit leaves the fitted estimator as it was; it costs O(slots),
+        less than one epoch.
+        """
+        if not (self.warm_start and hasattr(self, "_trainer")):
+            return self._new_trainer(hp, width)
+        name = type(self).__name__
+        if width != self._model_width:
+            raise ValueError(
+                f"{name}: warm_start needs the width the estimator was fitted with ({self._model_width}), "
+                f"X has width {width}; set warm_start=False to start over"
+            )
+        before = self._fit_hp
+        changed = [k for k in ("loss", "optimizer", "schedule") if before[k] != hp[k]]
+        if self._layout(hp, width) != self._trainer.layout:
+            changed.append("layout")
+        if changed:
+            raise ValueError(
+                f"{name}: {', '.join(changed)} changed since the estimator was fitted, so warm_start "
+                "cannot continue from its state; set warm_start=False to start over"
+            )
+        old = getattr(self, "classes_", None)
+        if labels is not None and old is not None and not np.array_equal(np.asarray(labels), np.asarray(old)):
+            raise ValueError(
+                f"{name}: warm_start needs the classes the estimator was fitted with {list(old)}, "
+                f"y has {list(labels)}; set warm_start=False to start over"
+            )
+        trainer = self._trainer
+        keep = trainer.published, trainer.rng
+        trainer.published = trainer.rng = None  # the copy needs neither
+        try:
+            warm = copy.deepcopy(trainer)
+        finally:
+            trainer.published, trainer.rng = keep
+        self._settle(warm, before, hp)
+        return warm
 
     def _checked_loss(self, trainer: Trainer, batch: Batch, y, sw, hp, epoch: int) -> float:
         try:
@@ -786,6 +831,10 @@ class WideClassifier(_WideBase):
         Training state: records for the touched columns only (a hash map gives them slots;
         memory grows with the columns seen, never with the width), or a record for every column
         (slot == column). Same weights either way; "auto" is dense up to 2^18 columns.
+    warm_start : bool
+        ``fit`` continues from the fitted weights, intercept and optimizer state (AdaGrad sums,
+        FTRL's z and n) instead of zero, under the current parameters: e.g. along an l1 grid,
+        strongest first. Loss, optimizer, schedule, layout, width and classes must not change.
 
     Attributes
     ----------
@@ -839,6 +888,7 @@ class WideClassifier(_WideBase):
         tol: float = 1e-4,
         verbose: int = 0,
         layout: str = "auto",
+        warm_start: bool = False,
     ) -> None:
         self.spec = spec
         self.loss = loss
@@ -861,6 +911,7 @@ class WideClassifier(_WideBase):
         self.tol = tol
         self.verbose = verbose
         self.layout = layout
+        self.warm_start = warm_start
 
     def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> np.ndarray:
         """Labels -> {0.0, 1.0} by position in ``classes_`` (set when fitting)."""
@@ -984,6 +1035,7 @@ class WideRegressor(_WideBase):
         tol: float = 1e-4,
         verbose: int = 0,
         layout: str = "auto",
+        warm_start: bool = False,
     ) -> None:
         self.spec = spec
         self.loss = loss
@@ -1006,6 +1058,7 @@ class WideRegressor(_WideBase):
         self.tol = tol
         self.verbose = verbose
         self.layout = layout
+        self.warm_start = warm_start
 
     def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> np.ndarray:
         if classes is not None:
