@@ -804,7 +804,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(inspect)
     inspect.set_defaults(func=cmd_inspect)
 
-    path = commands.add_parser("path", help="regularization path over an l1 grid", description="Fit along an l1 grid (strongest first, warm started), report nonzeros and held-out loss per l1, recommend one, and draw it.")
+    path = commands.add_parser("path", help="regularization path over an l1 grid", description="Fit along an l1 grid (strongest first), report nonzeros and held-out loss per l1, recommend one, and draw it. The first fit runs --epochs; each later one starts from the previous weights (warm start) and runs one epoch before the batch polish.")
     path.add_argument("data", nargs="+")
     path.add_argument("--target", required=True)
     path.add_argument("--l1", type=_parse_l1_grid, default=_parse_l1_grid("1e-8:1e-3:12"), help="start:stop:count (log-spaced) or a list (default: 1e-8:1e-3:12)")
