@@ -13,8 +13,10 @@ default, geo spec at 2^22, 2^26 and the exact 235.7M columns), then saved the wa
 
 Bytes per nonzero divide the file size by the nonzero weights (the intercept aside). Then each
 file is loaded in a fresh process that predicts the held-out rows (widecross from raw lat/lon;
-scikit-learn through the same featurization; VW from its text file): peak RSS of that process,
-and its growth over a process that does everything but load the model (same imports, same data).
+scikit-learn through the same featurization; VW from its text file): the resident memory that
+loading adds (``load_rss_mb``), the process's peak RSS, and its growth over a process that does
+everything but load the model (``rss_growth_mb``: same imports and data; it includes the
+prediction's own buffers, which grow with the rows predicted, not with the model).
 
     python benchmarks/bench_model_size.py            # 2M training rows, 500k predicted
     python benchmarks/bench_model_size.py --quick    # seconds; what the test suite runs
@@ -53,6 +55,7 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
     model, so that compiled code is resident): the difference of the peaks is the model's."""
     import time
 
+    from benchmarks.common import current_rss_mb
     from benchmarks.harness import scores
 
     out: dict[str, Any] = {}
@@ -64,8 +67,9 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
 
         if load_model:
             preds = Path(path).with_suffix(".preds")
-            t = time.perf_counter()
+            t, before = time.perf_counter(), current_rss_mb()
             ws = vowpalwabbit.Workspace(f"-t -i {path} -d {test_vw} -p {preds} --link logistic --quiet")
+            out["load_rss_mb"] = current_rss_mb() - before  # the model is loaded, no row read yet
             ws.run_parser()
             ws.finish()
             out["load_predict_s"] = time.perf_counter() - t
@@ -77,9 +81,9 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
 
         wc.SparseModel([0], [1.0], 0.0, spec.n_features, "logistic", spec=spec).predict_proba(few)
         if load_model:
-            t = time.perf_counter()
+            t, before = time.perf_counter(), current_rss_mb()
             model = wc.load(path)
-            out["load_s"] = time.perf_counter() - t
+            out["load_s"], out["load_rss_mb"] = time.perf_counter() - t, current_rss_mb() - before
             proba = model.predict_proba(cols)[:, 1]
             out["load_predict_s"] = time.perf_counter() - t
             out.update(scores(y, proba))
@@ -89,11 +93,11 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
     spec.transform(few)
     if not load_model:
         return out
-    t = time.perf_counter()
+    t, before = time.perf_counter(), current_rss_mb()
     if kind == "sklearn pickle":
         with open(path, "rb") as f:
             est = pickle.load(f)  # our own file, written by this benchmark a moment ago
-        out["load_s"] = time.perf_counter() - t
+        out["load_s"], out["load_rss_mb"] = time.perf_counter() - t, current_rss_mb() - before
         proba = est.predict_proba(spec.transform(cols))[:, 1]
     else:
         if kind == "sklearn dense":
@@ -104,7 +108,7 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
             W = sp.load_npz(path).tocsr()
             b = float(json.loads(Path(path + ".json").read_text())["intercept"])  # save_npz holds no scalar
             margin = lambda X: np.asarray((X @ W.T).todense()).ravel() + b  # noqa: E731
-        out["load_s"] = time.perf_counter() - t
+        out["load_s"], out["load_rss_mb"] = time.perf_counter() - t, current_rss_mb() - before
         proba = 1.0 / (1.0 + np.exp(-margin(spec.transform(cols))))
     out["load_predict_s"] = time.perf_counter() - t
     out.update(scores(y, proba))
@@ -214,7 +218,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 row = dict(width=harness.width_name(bits), model=entry["model"], format=entry["format"],
                            file_bytes=size, nnz=entry["nnz"], B_per_nnz=size / max(entry["nnz"], 1),
                            held_out_log_loss=res["log_loss"], load_predict_s=res["load_predict_s"],
-                           peak_rss_mb=res["peak_rss_mb"], baseline_rss_mb=baselines[kind],
+                           load_rss_mb=res["load_rss_mb"], peak_rss_mb=res["peak_rss_mb"],
+                           baseline_rss_mb=baselines[kind],
                            rss_growth_mb=res["peak_rss_mb"] - baselines[kind], rows_predicted=n_test)
                 row["rss_growth_B_per_nnz"] = row["rss_growth_mb"] * 1e6 / max(entry["nnz"], 1)
                 rows.append(row)

@@ -26,6 +26,7 @@ set: the grid shows what each tool *can* reach, not a tuning procedure).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import harness  # noqa: E402
-from benchmarks.common import format_table, save_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, format_table, save_results  # noqa: E402
 
 BITS = 24
 L1_GRID = [1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 3e-5]
@@ -147,6 +148,9 @@ def plot(rows: list[dict], quick: bool, results_dir: Path | None) -> list[Path]:
     paths = []
     fig, ax = new_figure(8, 5)
     path_rows = [r for r in rows if r["section"] == "path"]
+    # The elastic-net points of the l2 section at l2 = 1e-6 make one more widecross path.
+    path_rows = path_rows + [dict(r, series="widecross ftrl, l2 1e-6") for r in rows
+                             if r["section"] == "l2" and r["series"].startswith("widecross") and r["l2"] == 1e-6]
     series = list(dict.fromkeys((r["series"], r["epochs"]) for r in path_rows))
     for k, (name, epochs) in enumerate(series):
         pts = sorted((r["nnz"], r["log_loss"]) for r in path_rows if r["series"] == name and r["epochs"] == epochs)
@@ -185,8 +189,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--test-rows", type=int, default=None, help="held-out rows (default rows / 4)")
     parser.add_argument("--skip", default="", help="comma-separated sections to skip: path,l2,rates,rows")
     parser.add_argument("--results-dir", type=Path, default=None)
+    parser.add_argument("--replot", action="store_true", help="redraw the plots from the saved results only")
     args = parser.parse_args(argv)
     quick = args.quick
+    if args.replot:
+        saved = json.loads(((args.results_dir or RESULTS_DIR) / f"bench_path{'.quick' if quick else ''}.json").read_text())
+        for png in plot(saved["rows"], quick, args.results_dir):
+            print(f"saved {png}")
+        return saved["rows"]
     n = args.rows or (20_000 if quick else 2_000_000)
     n_test = args.test_rows or n // 4
     skip = set(filter(None, args.skip.split(",")))

@@ -75,8 +75,9 @@ def by_width_table(rows: list[dict], key: str, epochs: int, fmt) -> str:
 
 def model_size_table(rows: list[dict], width: str) -> str:
     body = [[r["model"], r["format"], f"{r['nnz']:,}", f"{r['file_bytes']:,}", f"{r['B_per_nnz']:.2f}",
-             f"{r['rss_growth_mb']:,.1f}", f"{r['held_out_log_loss']:.4f}"] for r in rows if r["width"] == width]
-    header = ["model", "file", "nonzeros", "bytes", "bytes / nonzero", "RSS to load + predict, MB",
+             f"{r['load_rss_mb']:,.1f}" if "load_rss_mb" in r else "-", f"{r['rss_growth_mb']:,.1f}",
+             f"{r['held_out_log_loss']:.4f}"] for r in rows if r["width"] == width]
+    header = ["model", "file", "nonzeros", "bytes", "bytes / nonzero", "RSS to load, MB", "RSS to load + predict, MB",
               "held-out log-loss"]
     return _md(header, body)
 

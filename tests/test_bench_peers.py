@@ -44,6 +44,7 @@ def test_bench_model_size_quick(tmp_path):
     assert max(losses) - min(losses) < 0.01 * min(losses)  # lossy values, same predictions nearly
     dense = by["sklearn SGD l1", "numpy dense coef_ (float32)"]
     assert 4 * 2**18 <= dense["file_bytes"] < 4 * 2**18 + 4096  # a dense file pays for the width
+    assert dense["load_rss_mb"] > 0.5  # ... and so does its loading (1 MB here)
     if HAS_VW:
         slim = by["VW --l1 1e-7", "VW --predict_only_model"]
         assert 7.9 < slim["B_per_nnz"] < 8.3  # uint32 index + float32 weight, as documented

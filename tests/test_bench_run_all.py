@@ -42,12 +42,12 @@ def test_headline_tables_from_side_by_side_results(tmp_path):
     (tmp_path / "bench_peers.json").write_text(json.dumps(dict(
         machine=machine, params=dict(rows=2_000_000, test_rows=500_000, repeats=3), rows=peers)))
     sizes = [dict(width="2^26", model="widecross sgd", format=".wcm q8", nnz=50_000, file_bytes=80_000,
-                  B_per_nnz=1.6, rss_growth_mb=1.0, held_out_log_loss=0.4633)]
+                  B_per_nnz=1.6, load_rss_mb=0.5, rss_growth_mb=1.0, held_out_log_loss=0.4633)]
     (tmp_path / "bench_model_size.json").write_text(json.dumps(dict(machine=machine, params=dict(test_rows=10), rows=sizes)))
     text = run_all.headline(tmp_path)
     assert "2,000,000 generated houses" in text and "2^22 columns" in text and "commit abc1234" in text
     assert "| widecross sgd | 3.00M | 15.00M | 0.4690 | 0.4650 | 0.8600 | 5,000 | 100 |" in text
     assert "| VW --l1 1e-7 | 1.50M | 1.50M |" in text  # the by-width rates at 5 epochs
-    assert "| widecross sgd | .wcm q8 | 50,000 | 80,000 | 1.60 |" in text
+    assert "| widecross sgd | .wcm q8 | 50,000 | 80,000 | 1.60 | 0.5 | 1.0 | 0.4633 |" in text
     assert "l1 grid" not in text  # no path results: that table is left out
     assert run_all.headline(tmp_path, quick=True) == ""
