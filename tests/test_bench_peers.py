@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import sys
 
 import pytest
 
@@ -72,3 +73,11 @@ def test_bench_path_quick(tmp_path):
     assert {b["series"] for b in best} == series
     for name in ("path_nnz_vs_loss", "path_loss_vs_rows"):
         assert (tmp_path / f"{name}.quick.png").stat().st_size > 1000
+
+
+def test_bench_peers_without_vowpalwabbit_skips_its_rows(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "vowpalwabbit", None)  # import raises ImportError
+    rows = bench_peers.main(["--quick", "--widths", "18", "--epochs", "1", "--tools", "widecross ftrl,VW --l1 1e-7",
+                             "--results-dir", str(tmp_path)])
+    assert [r["tool"] for r in rows] == ["widecross ftrl"]
+    assert "vowpalwabbit is not installed" in capsys.readouterr().out
