@@ -112,8 +112,15 @@ def headline(results_dir: Path = RESULTS_DIR, quick: bool = False, width: str | 
                      f"{sizes['params']['test_rows']:,} rows):\n\n" + model_size_table(sizes["rows"], w))
     path = _load(results_dir, "bench_path", quick)
     if path and path["params"].get("best"):
-        parts.append(f"Best held-out log-loss on each tool's l1 grid (2^{path['params']['bits']} columns):\n\n"
-                     + path_table(path["params"]["best"]))
+        best = list(path["params"]["best"])
+        for series in dict.fromkeys(r["series"] for r in path["rows"] if r["section"] == "l2"):
+            top = min((r for r in path["rows"] if r["section"] == "l2" and r["series"] == series),
+                      key=lambda r: r["log_loss"])
+            best.append(dict(series=f"{series} (l1 x l2 grid)", epochs=top["epochs"], best_l1=top["l1"],
+                             vw_args=top.get("vw_args") or f"l1 {top['l1']:g}, l2 {top['l2']:g}",
+                             log_loss=top["log_loss"], nnz=top["nnz"]))
+        parts.append(f"Best held-out log-loss on each tool's grid (2^{path['params']['bits']} columns):\n\n"
+                     + path_table(best))
     return "\n\n".join(parts)
 
 
