@@ -18,7 +18,7 @@ loading adds (``load_rss_mb``), the process's peak RSS, and its growth over a pr
 everything but load the model (``rss_growth_mb``: same imports and data; it includes the
 prediction's own buffers, which grow with the rows predicted, not with the model).
 
-    python benchmarks/bench_model_size.py            # 2M training rows, 500k predicted
+    python benchmarks/bench_model_size.py            # 2M training rows, 500k predicted (~10 minutes)
     python benchmarks/bench_model_size.py --quick    # seconds; what the test suite runs
 """
 

@@ -19,7 +19,7 @@ scratch, so a point of the path is what a user gets from that one setting. Secti
 Held-out loss is measured on the held-out rows that every tool shares (no separate validation
 set: the grid shows what each tool *can* reach, not a tuning procedure).
 
-    python benchmarks/bench_path.py            # 2M + 500k rows (~30 minutes)
+    python benchmarks/bench_path.py            # 2M + 500k rows (~20 minutes on 2 cores)
     python benchmarks/bench_path.py --quick    # seconds; what the test suite runs
 """
 

@@ -20,7 +20,7 @@ RSS right after training (median; a "data only" process per tool gives the basel
 from raw lat/lon columns adds the measured median cost of featurizing (both tools) and of writing
 VW's text (VW). Runs a machine cannot hold (MemAvailable) are skipped and listed.
 
-    python benchmarks/bench_peers.py            # 2M + 500k rows, 3 repeats (~30 minutes)
+    python benchmarks/bench_peers.py            # 2M + 500k rows, 3 repeats (~45 minutes on 2 cores)
     python benchmarks/bench_peers.py --quick    # seconds; what the test suite runs
 """
 
