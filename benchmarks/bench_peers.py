@@ -20,6 +20,11 @@ RSS right after training (median; a "data only" process per tool gives the basel
 from raw lat/lon columns adds the measured median cost of featurizing (both tools) and of writing
 VW's text (VW). Runs a machine cannot hold (MemAvailable) are skipped and listed.
 
+The ``ref_*`` columns compare "widecross sgd" with each row at the same width and epochs:
+``ref_speedup`` (its examples per CPU-second / the row's), ``ref_log_loss_diff`` (its held-out
+loss minus the row's: positive means widecross's loss is higher), ``ref_rss_ratio`` (its peak
+RSS / the row's) and ``ref_end_to_end_speedup``.
+
     python benchmarks/bench_peers.py            # 2M + 500k rows, 3 repeats (~45 minutes on 2 cores)
     python benchmarks/bench_peers.py --quick    # seconds; what the test suite runs
 """
@@ -138,7 +143,7 @@ def plot(rows: list[dict], widths: list[int | None], quick: bool, results_dir: P
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20k rows, 2^18 (+ exact for widecross), 1 repeat")
+    parser.add_argument("--quick", action="store_true", help="20k rows, 2^18 (+ exact for widecross sgd), 1 repeat")
     parser.add_argument("--rows", type=int, default=None, help="training rows (default 2,000,000)")
     parser.add_argument("--test-rows", type=int, default=None, help="held-out rows (default rows / 4)")
     parser.add_argument("--repeats", type=int, default=None, help="fresh-process runs per case (default 3)")
@@ -176,6 +181,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         runs = []
         for bits in widths:
             tools_here = [t for t in names if TOOLS[t][0] == "widecross" or bits is not None or peers_exact]
+            if quick and bits is None:
+                tools_here = [t for t in tools_here if t == REFERENCE]  # the exact width's code path, once
             vw_here = any(TOOLS[t][0] == "vw" for t in tools_here)
             files[bits] = harness.prepare(train, y, test, yt, bits, tmp, vw=vw_here)
             stages[bits] = stage_costs(train, y, bits, repeats, vw_here, tmp)

@@ -19,8 +19,8 @@ def test_bench_peers_quick(tmp_path):
     rows = bench_peers.main(["--quick", "--results-dir", str(tmp_path)])
     tools = [t for t, (family, _) in bench_peers.TOOLS.items() if HAS_VW or family != "vw"]
     assert {(r["tool"], r["epochs"]) for r in rows if r["width"] == "2^18"} == {(t, e) for t in tools for e in (1, 5)}
-    exact = {r["tool"] for r in rows if r["width"] == "exact"}
-    assert exact == {t for t in tools if t.startswith("widecross")}  # peers skip the exact width in quick mode
+    exact = {(r["tool"], r["epochs"]) for r in rows if r["width"] == "exact"}
+    assert exact == {(bench_peers.REFERENCE, 1), (bench_peers.REFERENCE, 5)}  # quick: peers skip the exact width
     for r in rows:
         assert 0 < r["log_loss"] < 1.5 and 0.5 < r["auc"] <= 1 and r["nnz"] > 0, r
         assert r["examples_per_cpu_s"] > 0 and r["end_to_end_cpu_s"] >= r["fit_cpu_s"]
