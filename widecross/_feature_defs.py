@@ -70,7 +70,26 @@ def _from_ordered(code: np.ndarray) -> np.ndarray:
     return bits.astype(np.int64).view(np.float64)
 
 
-class Bucketize:
+class _SingleColumn:
+    """The feature interface shared by the one-column features (Bucketize, Categorical)."""
+
+    column: str
+
+    @property
+    def components(self) -> tuple[Any, ...]:
+        """The single-column features this feature crosses: ``(self,)``."""
+        return (self,)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,)
+
+    @property
+    def arity(self) -> int:
+        return 1
+
+
+class Bucketize(_SingleColumn):
     """Bucket a numeric column: uniform widths over ``[start, stop]`` or explicit boundaries.
 
     Uniform: ``Bucketize(column, start, stop, width)`` (or ``n_buckets=`` instead of ``width``)
@@ -177,19 +196,6 @@ class Bucketize:
         return value
 
     # Shared feature interface -------------------------------------------------------------
-    @property
-    def components(self) -> tuple[Bucketize]:
-        """The single-column features this feature crosses: ``(self,)``."""
-        return (self,)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
-
-    @property
-    def arity(self) -> int:
-        return 1
-
     @property
     def size(self) -> int:
         """Number of distinct ids: ``n_buckets``, plus one with ``out_of_range="bucket"``."""
@@ -336,7 +342,7 @@ class Bucketize:
         return f"Bucketize({args}, name={self.name!r})"
 
 
-class Categorical:
+class Categorical(_SingleColumn):
     """Ids for a column of strings or integers.
 
     - ``Categorical(column, vocabulary=[...])``: id = position in the vocabulary;
@@ -402,18 +408,6 @@ class Categorical:
             else:
                 name = self.column
         self.name = _check_name(name, "feature name")
-
-    @property
-    def components(self) -> tuple[Categorical]:
-        return (self,)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
-
-    @property
-    def arity(self) -> int:
-        return 1
 
     @property
     def size(self) -> int | None:
