@@ -12,7 +12,6 @@ is reported apart from the steady-state rate.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -23,21 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import format_table, save_results  # noqa: E402
+from benchmarks.common import format_table, save_results, timed  # noqa: E402
 
 N_CELLS = 10_800 * 21_600
-
-
-def measure(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
-    """Median wall and CPU seconds of ``fn()`` over ``repeats`` runs, and its last result."""
-    walls, cpus = [], []
-    result = None
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        result = fn()
-        cpus.append(time.process_time() - c0)
-        walls.append(time.perf_counter() - w0)
-    return statistics.median(walls), statistics.median(cpus), result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             out = None
         for name, fn in cases:
-            wall, cpu, _ = measure(fn, repeats)
+            wall, cpu, _ = timed(fn, repeats)
             rows.append(
                 {
                     "case": name,
