@@ -25,6 +25,7 @@ _PUBLIC = {
     "Cross": "features",
     "FeatureSpec": "features",
     "geo_spec": "features",
+    "KeyRecord": "features",
     "WideClassifier": "estimators",
     "WideRegressor": "estimators",
     "SparseModel": "model",
