@@ -18,31 +18,19 @@ import argparse
 import json
 import lzma
 import math
-import statistics
 import sys
 import tempfile
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from benchmarks.common import format_table, run_python_measured, save_results
+from benchmarks.common import format_table, run_python_measured, save_results, timed
 
 WIDTH = 2**24
 VW_BYTES_PER_NNZ = 8.0  # VW --predict_only_model: uint32 index + float32 weight
-
-
-def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
-    """Median wall and CPU seconds of ``repeats`` calls, and the last result."""
-    walls, cpus, result = [], [], None
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        result = fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return statistics.median(walls), statistics.median(cpus), result
 
 
 def log_loss(p: np.ndarray, y: np.ndarray) -> float:
@@ -113,8 +101,8 @@ def size_rows(model: Any, label: str, held_out: tuple[dict, np.ndarray] | None, 
     base_loss = None
     for encoding in ("float32", "float16", "q8"):
         path = tmp / f"model-{encoding}.wcm"
-        save_s, _, _ = median_time(lambda: export.save(model, path, values=encoding), repeats)
-        load_s, _, loaded = median_time(lambda: wc.load(path), repeats)
+        save_s, _, _ = timed(lambda: export.save(model, path, values=encoding), repeats)
+        load_s, _, loaded = timed(lambda: wc.load(path), repeats)
         data = path.read_bytes()
         meta_len, index_len, values_len = (int.from_bytes(data[16 + 16 * i + 4 : 16 + 16 * i + 12], "little") for i in range(3))
         size = len(data)
@@ -263,7 +251,7 @@ def speed_rows(model_path: Path, n_rows: int, repeats: int) -> list[dict]:
     }
     rows = []
     for name, fn in cases.items():
-        wall, cpu, _ = median_time(fn, repeats)
+        wall, cpu, _ = timed(fn, repeats)
         rows.append({"case": name, "rows": n_rows, "nnz": model.nnz, "wall_s": wall, "cpu_s": cpu,
                      "rows_per_s": n_rows / wall, "rows_per_cpu_s": n_rows / cpu if cpu > 0 else float("nan")})
     return rows

@@ -24,7 +24,6 @@ Times are medians over ``--repeats`` runs of wall-clock and CPU seconds (single-
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -36,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import format_table, run_python_measured, save_results  # noqa: E402
+from benchmarks.common import format_table, run_python_measured, save_results, timed  # noqa: E402
 
 SKLEARN_PARAMS = dict(loss="log_loss", penalty="l1", alpha=1e-7, learning_rate="constant", eta0=0.2)
 VW_ARGS = "--loss_function logistic --l1 1e-7"
@@ -53,17 +52,6 @@ def features(rows: dict, bits: int):
 
     spec = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10, 1), bits=bits)
     return spec.transform({"lat": rows["lat"], "lon": rows["lon"]})
-
-
-def timed(fn, repeats: int) -> tuple[float, float, object]:
-    """Median wall and CPU seconds of ``fn()`` over ``repeats`` runs, and the last result."""
-    walls, cpus, result = [], [], None
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        result = fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return statistics.median(walls), statistics.median(cpus), result
 
 
 def held_out(proba: np.ndarray, y: np.ndarray) -> dict:
