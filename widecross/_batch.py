@@ -14,7 +14,11 @@ the loss's second derivative (1/4 logistic, 1 squared)::
 and the step ``w_j <- ST(L_j w_j - g_j, l1) / (L_j + l2)`` (the exact minimizer of the separable
 quadratic upper bound plus the penalty) never increases the objective: no line search, no tuning.
 Each pass is one sequential sweep over the rows (margins, then the gradient scattered by slot)
-plus one sweep over the slots.
+plus two sweeps over the slots.
+
+FISTA's momentum on top (with a restart whenever a step goes against it) closes the gap faster:
+on 2M geo rows after 5 epochs at l1 1e-6, 6 accelerated passes reach a lower objective than 8
+plain ones (0.462327 vs 0.462387, 50.5k vs 51.2k nonzeros), 8 reach 0.462186 (48.3k).
 """
 
 from __future__ import annotations
@@ -118,51 +122,100 @@ def objective_and_gradient(indptr, slots, data, y, sw, rec, b, loss, curvature, 
     return finish(rec, curvature, sums)
 
 
+# momentum[...]: FISTA's state besides the per-slot previous iterate
+M_B = 0  # intercept where the next gradient is taken (the extrapolated point)
+M_B_LAST = 1  # intercept of the last prox iterate
+M_T = 2  # FISTA's t_k
+N_MOMENTUM = 3
+
+
 @jit
-def prox_step(rec, l1, l2):
-    """The majorized prox-gradient step on every slot with a curvature bound, in place."""
+def new_momentum(intercept: float) -> np.ndarray:
+    momentum = np.empty(N_MOMENTUM)
+    momentum[M_B] = intercept
+    momentum[M_B_LAST] = intercept
+    momentum[M_T] = 1.0
+    return momentum
+
+
+@jit
+def prox_step(rec, last, l1, l2, gb, lb, momentum, extrapolate):
+    """One majorized prox-gradient step from the point in ``rec[:, 0]``, then FISTA's momentum.
+
+    ``rec[:, 1]`` holds the mean gradient at that point, ``rec[:, 2]`` the majorizer ``L_j``;
+    ``last`` the previous prox iterate per slot, ``momentum`` the intercept and ``t_k``
+    (``M_*``). The prox iterate ``x`` is the exact minimizer of the separable upper bound plus
+    the penalty (an exact zero where ``|L_j w_j - g_j| <= l1``). With ``extrapolate`` the next
+    point is ``x + (t_k - 1) / t_(k+1) (x - last)`` (Beck & Teboulle's FISTA: the gap falls as
+    1/k^2 instead of 1/k), restarted from ``t = 1`` when the step went against the momentum
+    (O'Donoghue & Candes' gradient test), which keeps it from oscillating; without, the point
+    is ``x`` itself: a plain step, which never increases the objective. ``rec[:, 0]`` always
+    ends on a point whose zeros are exact where ``x`` has them and ``last`` too.
+    """
+    turn = 0.0
     for j in range(rec.shape[0]):
+        point = rec[j, 0]
         lj = rec[j, 2]
         if lj <= 0.0:
-            continue  # column never stored with a nonzero value: the loss ignores it
-        v = lj * rec[j, 0] - rec[j, 1]
-        if v > l1:
-            rec[j, 0] = (v - l1) / (lj + l2)
-        elif v < -l1:
-            rec[j, 0] = (v + l1) / (lj + l2)
+            x = point  # column never stored with a nonzero value: the loss ignores it
         else:
-            rec[j, 0] = 0.0
+            v = lj * point - rec[j, 1]
+            if v > l1:
+                x = (v - l1) / (lj + l2)
+            elif v < -l1:
+                x = (v + l1) / (lj + l2)
+            else:
+                x = 0.0
+        turn += (point - x) * (x - last[j])
+        rec[j, 1] = x
+    b_point = momentum[M_B]
+    b_x = b_point - gb / lb if lb > 0.0 else b_point
+    turn += (b_point - b_x) * (b_x - momentum[M_B_LAST])
+    t = momentum[M_T]
+    if turn > 0.0:
+        t = 1.0
+    t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
+    beta = (t - 1.0) / t_next if extrapolate else 0.0
+    for j in range(rec.shape[0]):
+        x = rec[j, 1]
+        rec[j, 0] = x + beta * (x - last[j])
+        last[j] = x
+    momentum[M_B] = b_x + beta * (b_x - momentum[M_B_LAST])
+    momentum[M_B_LAST] = b_x
+    momentum[M_T] = t_next
 
 
 @jit
-def polish(indptr, slots, data, y, sw, rec, b, l1, l2, loss, curvature, max_passes):
+def polish(indptr, slots, data, y, sw, rec, b, l1, l2, loss, curvature, max_passes, accelerated):
     """``max_passes`` majorized prox-gradient steps on (w = rec[:, 0], b), in place.
 
-    ``rec`` is (n_slots, 3): weight, gradient, curvature bound (filled by the first pass). Every
-    step is a descent step, so no objective is needed along the way (evaluating the loss would
-    cost a third of each pass); the caller measures the result once. Returns ``b``.
+    ``rec`` is (n_slots, 3): weight, gradient, curvature bound (filled by the first pass). With
+    ``accelerated``, FISTA with restarts (see ``prox_step``; the last step does not
+    extrapolate, so the result is a prox iterate with its exact zeros); without, plain steps,
+    each a descent step. No objective is needed along the way (evaluating the loss would cost a
+    third of each pass); the caller measures the result once. Returns ``b``.
     """
+    last = rec[:, 0].copy()
+    momentum = new_momentum(b)
     lb = 0.0
     for done in range(max_passes):
         _, gb, lb_new = objective_and_gradient(
-            indptr, slots, data, y, sw, rec, b, loss, curvature if done == 0 else 0.0, False
+            indptr, slots, data, y, sw, rec, momentum[M_B], loss, curvature if done == 0 else 0.0, False
         )
         if done == 0:
             lb = lb_new
-        prox_step(rec, l1, l2)
-        if lb > 0.0:
-            b -= gb / lb
-    return b
+        prox_step(rec, last, l1, l2, gb, lb, momentum, accelerated and done + 1 < max_passes)
+    return momentum[M_B]
 
 
-def polished(batch, y, sw, rec, intercept, l1, l2, loss_code, curvature, max_passes):
+def polished(batch, y, sw, rec, intercept, l1, l2, loss_code, curvature, max_passes, accelerated=True):
     """Polish ``rec[:, 0]`` (weights per slot; ``rec`` is (n_slots, 3)) in place.
 
     Returns (intercept, objective at the result).
     """
     b = polish(
         batch.indptr, batch.slots, batch.data, y, sw, rec, float(intercept),
-        l1, l2, loss_code, float(curvature), int(max_passes),
+        l1, l2, loss_code, float(curvature), int(max_passes), bool(accelerated),
     )
     w = rec[:, 0]
     f = mean_loss(batch.indptr, batch.slots, batch.data, y, sw, w, b, loss_code) + penalty_1d(w, l1, l2)
@@ -186,7 +239,12 @@ def mean_loss(indptr, slots, data, y, sw, w, b, loss):
     weighted = sw.shape[0] > 0
     total = 0.0
     loss_sum = 0.0
-    for r in range(indptr.shape[0] - 1):
+    n_rows = indptr.shape[0] - 1
+    for r in range(n_rows):
+        if r + 4 < n_rows:  # overlap the misses on the weights of the rows ahead
+            for p in range(indptr[r + 4], indptr[r + 5]):
+                if slots[p] >= 0:
+                    prefetch_row(w, slots[p])
         s = sw[r] if weighted else 1.0
         m = b
         for p in range(indptr[r], indptr[r + 1]):

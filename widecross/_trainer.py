@@ -254,12 +254,14 @@ class Trainer:
         l1, l2 = self.penalties
         rec = np.empty((self.n_slots, 3), dtype=np.float64)
         self.slot_weights(rec[:, 0])
-        b = self.intercept()
+        last = rec[:, 0].copy()
+        momentum = _batch.new_momentum(self.intercept())
         sums = np.zeros(_batch.N_SUMS)
         lb = 0.0
         for done in range(max_passes):
             c = curvature if done == 0 else 0.0  # the bound depends on the data only
             _batch.reset(rec, c, sums)
+            b = float(momentum[_batch.M_B])
             stream = iter(chunks())
             try:
                 for batch, y, sw in stream:
@@ -271,10 +273,8 @@ class Trainer:
             _, gb, lb_new = _batch.finish(rec, c, sums)
             if done == 0:
                 lb = lb_new
-            _batch.prox_step(rec, l1, l2)
-            if lb > 0.0:
-                b -= gb / lb
-        self.set_weights(rec[:, 0], b)
+            _batch.prox_step(rec, last, l1, l2, gb, lb, momentum, done + 1 < max_passes)
+        self.set_weights(rec[:, 0], float(momentum[_batch.M_B]))
         return max_passes
 
     def _curvature(self) -> float:
