@@ -75,6 +75,7 @@ def eager_sgd(
     sample_weight=None,
     init=None,
     return_state=False,
+    implicit=False,
     **schedule_params,
 ):
     """Dense eager FOBOS: gradient step, then the penalty flow on *every* coordinate, per step.
@@ -104,12 +105,43 @@ def eager_sgd(
                 rate = np.full(d, eta0)
                 rate_b = eta0
             a = rate * c
+            if implicit:
+                g = implicit_step(loss_name, y[r], m, float(a @ (x * x)) + rate_b * c, g)
             w = penalty_flow(w - a * g * x, a, l1, l2)
             b -= rate_b * c * g
             t += 1
     if return_state:
         return dict(w=w, G=G, b=b, Gb=Gb, t=t)
     return w, b
+
+
+def implicit_step(loss_name: str, y: float, m: float, reach: float, g: float) -> float:
+    """The derivative the implicit step uses, from its definition: d = loss'(m - reach d).
+
+    Solved by bisection on [min(0, g), max(0, g)] (squared, Poisson); logistic uses the
+    solution for the second-order expansion of the loss at m; hinge stops at the margin 1.
+    """
+    if g == 0.0 or reach <= 0.0:
+        return g
+    if loss_name == "logistic":
+        p = dloss("logistic", 0.0, m)  # sigmoid(m)
+        return g / (1.0 + reach * p * (1.0 - p))
+    if loss_name == "hinge":
+        ys = 2 * y - 1
+        landed = m - reach * g
+        return (m - ys) / reach if ys * landed > 1 else g
+    lo, hi = min(0.0, g), max(0.0, g)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        try:
+            landed = dloss(loss_name, y, m - reach * mid)
+        except OverflowError:  # e^u beyond floats: far past the root
+            landed = math.inf
+        if mid - landed > 0:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
 
 
 # -- FTRL-Proximal, one dict entry per coordinate ---------------------------------------------

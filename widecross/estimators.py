@@ -46,17 +46,42 @@ import scipy.sparse as sp
 
 from . import _ftrl, _sgd, _stream
 from ._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
+from ._order import visit_order
 from ._slots import DENSE_MAX_WIDTH
 from ._trainer import Batch, NonFiniteError, Trainer
 from .model import SparseModel
 
 OPTIMIZERS = ("sgd", "ftrl")
 SCHEDULES = ("adagrad", "constant", "invscaling")
-# Default SGD rates per schedule, tuned on generated geo data at l1 = 1e-5 and 1e-6 (one default
-# must serve both; see benchmarks/bench_convergence.py). AdaGrad's per-coordinate rates are
-# eta0 / (1 + sqrt(sum of squared gradients)), so its eta0 is a step length, not a gradient scale.
-DEFAULT_RATE = {"adagrad": 2.0, "constant": 0.1, "invscaling": 0.5}
-_ADAGRAD_DELTA = 1.0
+# Default SGD rates per schedule, tuned on generated geo data (benchmarks/bench_path.py, section
+# "rates"). AdaGrad's per-coordinate rates are eta0 / (delta + sqrt(sum of squared gradients)), so
+# its eta0 is a step length, not a gradient scale, and the best one depends on the passes: one
+# pass generalizes best with short steps (2M geo rows, l1 1e-7, held-out 0.4612 at 0.3 vs 0.4624
+# at 0.4 and 0.4648 at 0.5), while reaching the optimum in more passes needs long ones (30 epochs
+# on 3e5 rows at l1 1e-6: objective gap 2.7 % at 0.3, 0.5 % at 1.5; a warm-started l1 path at 5
+# epochs per point stays 0.4 % behind cold fits at 0.67, none at 1.5), and at 5 epochs the
+# held-out loss hardly cares (0.4625 at 0.7, 0.4627 at 1.5). So the AdaGrad default is
+# 0.3 x epochs, up to 1.5 from 5 epochs on. ``partial_fit`` reads ``epochs`` too (how many times
+# a stream revisits its rows), so that ``fit`` equals the same ``partial_fit`` calls.
+DEFAULT_RATE = {"adagrad": 0.3, "constant": 0.1, "invscaling": 0.5}
+ADAGRAD_MAX_DEFAULT_RATE = 1.5
+# AdaGrad's delta: small, so that a rare column's first steps are not damped below its later ones
+# (one pass at 2M rows, l1 1e-7: held-out 0.4612 at 0.1, 0.4626 at 1.0).
+_ADAGRAD_DELTA = 0.1
+
+
+def default_learning_rate(schedule: str, epochs: int = 1) -> float:
+    """The SGD rate ``learning_rate=None`` stands for, given the schedule and the passes of ``fit``.
+
+    >>> [default_learning_rate("adagrad", e) for e in (1, 2, 5, 30)], default_learning_rate("constant", 5)
+    ([0.3, 0.6, 1.5, 1.5], 0.1)
+    """
+    rate = DEFAULT_RATE[schedule]
+    if schedule == "adagrad":
+        rate = min(ADAGRAD_MAX_DEFAULT_RATE, round(rate * epochs, 12))
+    return rate
+
+
 LAYOUTS = ("auto", "sparse", "dense")
 # layout="auto" keeps a record per column up to this width (6 MB of AdaGrad records): there the
 # dense layout, which skips the slot map, is as fast or a little faster; from 2^20 on it costs
@@ -94,14 +119,6 @@ def _generator(random_state: Any) -> np.random.Generator:
     if random_state is None or isinstance(random_state, (numbers.Integral, np.integer)):
         return np.random.default_rng(random_state)
     raise ValueError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}")
-
-
-def _visit_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
-    """Rows of one pass: a fresh permutation (``rng.permutation(n)``'s, in int32 when it fits)."""
-    order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
-    if shuffle:
-        rng.shuffle(order)
-    return order
 
 
 class _AvailableIf:
@@ -225,15 +242,16 @@ class _WideBase:
             n_iter_no_change=integer("n_iter_no_change", 1),
             tol=number("tol", 0.0, False),
         )
-        rate = DEFAULT_RATE[self.schedule] if self.learning_rate is None else self.learning_rate
+        rate = default_learning_rate(self.schedule, out["epochs"]) if self.learning_rate is None else self.learning_rate
         out["learning_rate"] = number("learning_rate", 0.0, True, rate)
         vf = number("validation_fraction", 0.0, True)
         if vf >= 1.0:
             raise ValueError(f"{name}: validation_fraction must be in (0, 1), got {vf!r}")
         out["validation_fraction"] = vf
-        for flag in ("shuffle", "early_stopping", "warm_start"):
+        for flag in ("shuffle", "early_stopping", "warm_start", "implicit"):
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise ValueError(f"{name}: {flag} must be True or False, got {getattr(self, flag)!r}")
+        out["implicit"] = bool(self.implicit)
         return out
 
     def _new_trainer(self, hp: dict[str, Any], width: int | None = None) -> Trainer:
@@ -244,7 +262,8 @@ class _WideBase:
             return Trainer("ftrl", hp["loss"], vector, layout=layout, width=width)
         schedule = "invscaling" if hp["schedule"] == "invscaling" else "constant"
         vector = _sgd.make_hp(
-            hp["learning_rate"], hp["l1"], hp["l2"], power=hp["power_t"], t0=hp["t0"], delta=_ADAGRAD_DELTA
+            hp["learning_rate"], hp["l1"], hp["l2"], power=hp["power_t"], t0=hp["t0"], delta=_ADAGRAD_DELTA,
+            implicit=hp["implicit"],
         )
         return Trainer("sgd", hp["loss"], vector, schedule, adaptive=hp["schedule"] == "adagrad", layout=layout, width=width)
 
@@ -409,7 +428,7 @@ class _WideBase:
         best, stale, epochs_run = math.inf, 0, 0
         callback = getattr(self, "_epoch_callback", None)
         for epoch in range(hp["epochs"]):
-            order = _visit_order(rng, n, self.shuffle)
+            order = visit_order(rng, n, self.shuffle)
             try:
                 losses.append(trainer.epoch(batch, yy, sw, order))
             except NonFiniteError:
@@ -429,7 +448,10 @@ class _WideBase:
                         break
         if not math.isfinite(losses[-1]):
             raise self._diverged(hp, "fit")
-        objective, passes = trainer.polish(batch, yy, sw, hp["polish"])
+        try:
+            objective, passes = trainer.polish(batch, yy, sw, hp["polish"])
+        except NonFiniteError:  # weights beyond float32 read at the start of the polish
+            raise self._diverged(hp, "the polish of fit") from None
         if passes and not math.isfinite(objective):
             raise self._diverged(hp, "the polish of fit")
         return self._publish_fit(
@@ -445,7 +467,7 @@ class _WideBase:
             raise self._diverged(hp, "fit") from None
         # publish only now: a failed fit leaves a previously fitted estimator as it was
         self._publish_labels(labels)
-        self._fit_hp = hp
+        self._set_fit_hp(hp)
         self._trainer = trainer
         self._rng = trainer.rng = rng
         self.n_iter_ = len(losses)
@@ -565,7 +587,10 @@ class _WideBase:
                     if callback is not None:  # the chunk is accumulated once we are back here
                         callback(len(losses) + passes_begun[0] - 1, n_rows, losses[-1])
 
-        passes = trainer.polish_stream(polish_chunks, hp["polish"])
+        try:
+            passes = trainer.polish_stream(polish_chunks, hp["polish"])
+        except NonFiniteError:
+            raise self._diverged(hp, "the polish of fit") from None
         return self._publish_fit(trainer, hp, width, labels, rng, losses, passes, None, None)
 
     def set_epoch_callback(self, callback: Any) -> None:
@@ -611,7 +636,7 @@ class _WideBase:
         batch = trainer.map(Xc)
         snap = trainer.snapshot(batch)
         rng_state = rng.bit_generator.state
-        order = _visit_order(rng, Xc.shape[0], self.shuffle)
+        order = visit_order(rng, Xc.shape[0], self.shuffle)
         try:
             loss = trainer.epoch(batch, yy, sw, order)
             if not math.isfinite(loss):
@@ -624,7 +649,7 @@ class _WideBase:
             raise
         if first:
             self._publish_labels(labels)
-            self._fit_hp = hp
+            self._set_fit_hp(hp)
             self._trainer, self._rng = trainer, rng
             trainer.rng = rng
             self.n_iter_ = 0
@@ -638,6 +663,10 @@ class _WideBase:
         self.t_ = trainer.steps
         self.loss_curve_.append(loss)
         return self
+
+    def _set_fit_hp(self, hp: dict[str, Any]) -> None:
+        self._fit_hp = hp
+        self.learning_rate_ = hp["alpha"] if hp["optimizer"] == "ftrl" else hp["learning_rate"]
 
     def _set_shape_attributes(self, width: int) -> None:
         self._model_width = width
@@ -662,11 +691,12 @@ class _WideBase:
             )
         if self._settle(self._trainer, before, hp):
             self._trainer.published = None
-            self._fit_hp = hp
+            self._set_fit_hp(hp)
 
     def _settle(self, trainer: Trainer, before: dict[str, Any], hp: dict[str, Any]) -> bool:
         """Move ``trainer`` to the rates and penalties of ``hp``; True if any changed."""
-        if all(before[k] == hp[k] for k in ("l1", "l2", "learning_rate", "alpha", "beta", "power_t", "t0")):
+        rates = ("alpha", "beta") if hp["optimizer"] == "ftrl" else ("learning_rate", "power_t", "t0", "implicit")
+        if all(before[k] == hp[k] for k in ("l1", "l2", *rates)):
             return False
         # Continuing with new rates or penalties is allowed. The idle coordinates still owe the
         # penalty of the steps taken under the old values: settle it first (O(touched), once),
@@ -804,11 +834,16 @@ class WideClassifier(_WideBase):
     l1, l2 : float
         Penalty strengths of the mean objective (see the module docstring).
     learning_rate : float, optional
-        SGD's eta0; None picks the tuned default of the schedule (adagrad 2.0, constant 0.1,
-        invscaling 0.5).
+        SGD's eta0; None picks the tuned default (``default_learning_rate``): adagrad
+        0.3 x epochs up to 1.5 (short steps generalize best in one pass, long ones reach the
+        optimum in several), constant 0.1, invscaling 0.5. ``learning_rate_`` is the one used.
     schedule : {"adagrad", "constant", "invscaling"}
-        SGD rates: per-coordinate AdaGrad eta0 / (1 + sqrt(G_j)), eta0, or
+        SGD rates: per-coordinate AdaGrad eta0 / (0.1 + sqrt(G_j)), eta0, or
         eta0 * (1 + t / t0) ** -power_t with t the examples seen.
+    implicit : bool
+        SGD's loss step takes the derivative at the margin it lands on (the implicit, or
+        importance-aware, update): a row of several fresh columns cannot overshoot its label,
+        and a too-large rate slows training instead of diverging. False: the plain gradient step.
     power_t, t0 : float
         Inverse scaling's exponent and time constant (examples).
     alpha, beta : float
@@ -816,8 +851,10 @@ class WideClassifier(_WideBase):
     epochs : int
         Passes over the data in ``fit``.
     polish : int
-        Maximum batch polish passes at the end of ``fit`` (0: none). Each costs about half an
-        epoch and never increases the objective.
+        Batch polish passes at the end of ``fit`` (0: none): accelerated majorized
+        proximal-gradient steps on the whole objective (FISTA with restarts), which zero the
+        small weights the last stochastic steps left and close most of the remaining gap. Each
+        costs about a quarter of an epoch.
     shuffle : bool
         Visit rows in a fresh random order each epoch (else in the given order).
     random_state : None, int or numpy Generator
@@ -847,6 +884,7 @@ class WideClassifier(_WideBase):
     t_ : int (examples processed)
     loss_curve_ : list of float (mean progressive training loss per pass)
     polish_passes_ : int
+    learning_rate_ : float (SGD's eta0 in use, the default resolved; FTRL's alpha)
     objective_ : float or None (the objective F(w, b) on the training rows after the polish)
     layout_ : str ("sparse" or "dense", the layout chosen)
     state_nbytes_ : int (bytes of training state held)
@@ -874,12 +912,13 @@ class WideClassifier(_WideBase):
         l2: float = 0.0,
         learning_rate: float | None = None,
         schedule: str = "adagrad",
+        implicit: bool = True,
         power_t: float = 0.5,
         t0: float = 1e4,
         alpha: float = 2.0,
         beta: float = 1.0,
         epochs: int = 5,
-        polish: int = 8,
+        polish: int = 6,
         shuffle: bool = True,
         random_state: Any = None,
         early_stopping: bool = False,
@@ -897,6 +936,7 @@ class WideClassifier(_WideBase):
         self.l2 = l2
         self.learning_rate = learning_rate
         self.schedule = schedule
+        self.implicit = implicit
         self.power_t = power_t
         self.t0 = t0
         self.alpha = alpha
@@ -1021,12 +1061,13 @@ class WideRegressor(_WideBase):
         l2: float = 0.0,
         learning_rate: float | None = None,
         schedule: str = "adagrad",
+        implicit: bool = True,
         power_t: float = 0.5,
         t0: float = 1e4,
         alpha: float = 2.0,
         beta: float = 1.0,
         epochs: int = 5,
-        polish: int = 8,
+        polish: int = 6,
         shuffle: bool = True,
         random_state: Any = None,
         early_stopping: bool = False,
@@ -1044,6 +1085,7 @@ class WideRegressor(_WideBase):
         self.l2 = l2
         self.learning_rate = learning_rate
         self.schedule = schedule
+        self.implicit = implicit
         self.power_t = power_t
         self.t0 = t0
         self.alpha = alpha
