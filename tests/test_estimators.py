@@ -476,3 +476,14 @@ def test_implicit_step_trains_where_the_plain_step_overshoots():
         p = clf.predict_proba({k: v[test] for k, v in cols.items()})[:, 1]
         losses[implicit] = float(np.mean(-(y[test] * np.log(p) + (1 - y[test]) * np.log1p(-p))))
     assert losses[True] < losses[False] - 0.05, losses
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import widecross._order
+    import widecross.estimators
+
+    for module in (widecross.estimators, widecross._order):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -10,7 +10,15 @@ import pytest
 import reference as ref
 from scipy import optimize
 
-from widecross._losses import LOSS_CODES, implicit_derivative, inverse_link, loss_derivative, loss_value, sigmoid
+from widecross._losses import (
+    LOSS_CODES,
+    implicit_derivative,
+    inverse_link,
+    loss_and_derivative,
+    loss_derivative,
+    loss_value,
+    sigmoid,
+)
 
 MARGINS = [-30.0, -5.0, -1.3, -0.2, 0.0, 0.15, 0.9, 2.5, 12.0, 35.0]
 LABELS = {"logistic": [0.0, 1.0], "squared": [-2.0, 0.0, 3.5], "hinge": [0.0, 1.0], "poisson": [0.0, 1.0, 4.0]}
@@ -104,3 +112,13 @@ def test_implicit_poisson_survives_an_overflowing_first_guess():
     d = implicit_derivative(code, 50.0, -3.0, 1e6, g)
     assert np.isfinite(d) and g < d < 0.0
     assert d == pytest.approx(ref.dloss("poisson", 50.0, -3.0 - 1e6 * d), rel=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(LOSS_CODES))
+def test_loss_and_derivative_together_equal_them_apart(name):
+    code = LOSS_CODES[name]
+    for y in LABELS[name]:
+        for m in MARGINS + [-0.0, 1e-300, -745.0, 710.0]:
+            if name == "poisson" and m > 700:
+                continue
+            assert loss_and_derivative(code, y, m) == (loss_value(code, y, m), loss_derivative(code, y, m))

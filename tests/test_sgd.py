@@ -223,3 +223,49 @@ def test_state_is_sized_by_touched_columns_not_width():
     assert tr.state.nbytes <= 64 * 32 * tr.n_slots
     cols, _ = tr.coefficients()
     assert np.all(np.diff(cols) > 0) and np.all((cols - 7) % 2**33 == 0)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "ftrl"])
+@pytest.mark.parametrize("binary", [False, True])
+def test_gathered_chunks_train_exactly_like_the_direct_pass(monkeypatch, optimizer, binary):
+    """Long passes train on rows gathered in visiting order: the same bits, loss and failures."""
+    import widecross._trainer as trainer_module
+    from widecross import _ftrl
+
+    X, y, rng = problem(17, n=300, binary=binary)
+    sw = rng.uniform(0.0, 2.0, size=X.shape[0])
+    orders = [rng.permutation(X.shape[0]) for _ in range(2)]
+
+    def run(gather_rows):
+        monkeypatch.setattr(trainer_module, "GATHER_ROWS", gather_rows)
+        if optimizer == "sgd":
+            tr = Trainer("sgd", "logistic", _sgd.make_hp(0.4, 0.01, 0.02, delta=0.1, implicit=True), "constant", True)
+        else:
+            tr = Trainer("ftrl", "logistic", _ftrl.make_hp(alpha=0.5, l1=0.01, l2=0.02))
+        batch = tr.map(X)
+        losses = [tr.epoch(batch, y, sw, order) for order in orders]
+        return tr.state.copy(), tr.scal.copy(), losses
+
+    direct, chunked = run(10**9), run(7)
+    assert np.array_equal(direct[0], chunked[0])
+    assert direct[2] == pytest.approx(chunked[2], rel=1e-12)  # the same loss, summed per chunk
+    np.testing.assert_array_equal(direct[1][:4], chunked[1][:4])  # steps, clock, intercept and its sum
+
+
+def test_gathered_chunks_report_the_failing_example_of_the_whole_pass(monkeypatch):
+    import widecross._trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "GATHER_ROWS", 8)
+    X, y, rng = problem(19, n=100)
+    y = y.copy()
+    y[30:] *= 1e300  # squared loss: the first update on these rows overflows
+    tr = Trainer("sgd", "squared", _sgd.make_hp(1.0), "constant", False)
+    order = np.arange(X.shape[0], dtype=np.int64)
+    with pytest.raises(NonFiniteError) as direct_err:
+        monkeypatch.setattr(trainer_module, "GATHER_ROWS", 10**9)
+        tr.epoch(tr.map(X), y, np.empty(0), order)
+    tr = Trainer("sgd", "squared", _sgd.make_hp(1.0), "constant", False)
+    monkeypatch.setattr(trainer_module, "GATHER_ROWS", 8)
+    with pytest.raises(NonFiniteError) as chunked_err:
+        tr.epoch(tr.map(X), y, np.empty(0), order)
+    assert chunked_err.value.position == direct_err.value.position > 8

@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from ._jit import jit
-from ._losses import loss_derivative, loss_value
+from ._losses import loss_and_derivative
 from ._prefetch import prefetch_row
 
 S_STEPS = 0  # examples processed so far
@@ -114,9 +114,10 @@ def ftrl_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss):
             _store(scal, t, seen - s, bz, bn, loss_sum, weight_sum)
             return i
         yi = y[r]
-        loss_sum += s * loss_value(loss, yi, m)
+        value, g = loss_and_derivative(loss, yi, m)
+        loss_sum += s * value
         weight_sum += s
-        g = s * loss_derivative(loss, yi, m)
+        g *= s
         for p in range(start, stop):
             j = slots[p]
             gx = g * (data[p] if has_data else 1.0)

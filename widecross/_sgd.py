@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from ._jit import jit
-from ._losses import implicit_derivative, loss_derivative, loss_value
+from ._losses import implicit_derivative, loss_and_derivative
 from ._prefetch import prefetch_row
 
 # scal[...]
@@ -153,9 +153,9 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
             _store(scal, t, clock, b, bias_g, loss_sum, weight_sum)
             return i
         yi = y[r]
-        loss_sum += s * loss_value(loss, yi, m)
+        value, g = loss_and_derivative(loss, yi, m)
+        loss_sum += s * value
         weight_sum += s
-        g = loss_derivative(loss, yi, m)
         c = schedule_factor(sched, t, hp) * s
         clock += c
         if implicit:

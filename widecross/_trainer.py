@@ -17,11 +17,14 @@ from typing import Callable, Iterable
 import numpy as np
 import scipy.sparse as sp
 
-from . import _ftrl, _sgd
+from . import _ftrl, _order, _sgd
 from ._losses import LOSS_CODES
 from ._slots import DenseMap, SlotMap
 
 SCHEDULES = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING, "linear": _sgd.LINEAR}
+# Passes longer than this train on rows gathered in visiting order, this many at a time: ~1.5 MB
+# of geo rows, which stay in cache while trained (8k to 256k rows per chunk: the same speed).
+GATHER_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -131,24 +134,44 @@ class Trainer:
     def epoch(self, batch: Batch, y: np.ndarray, sw: np.ndarray, order: np.ndarray) -> float:
         """One pass over ``batch`` rows in ``order``; returns the mean progressive loss.
 
+        Long passes run chunk by chunk over rows gathered in visiting order (``GATHER_ROWS`` at
+        a time, see ``_order.gather_rows``): the same updates in the same order, faster.
         Raises ``NonFiniteError`` with the state partly updated: callers that must survive it
         take a ``snapshot`` first.
         """
-        if self.optimizer == "sgd":
-            bad = _sgd.sgd_epoch(
-                batch.indptr, batch.slots, batch.data, y, sw, order, self.state, self.scal, self.hp,
-                self.loss, self.schedule, self.adaptive,
-            )
-            loss_i, weight_i = _sgd.S_LOSS, _sgd.S_WEIGHT
+        loss_i, weight_i = (_sgd.S_LOSS, _sgd.S_WEIGHT) if self.optimizer == "sgd" else (_ftrl.S_LOSS, _ftrl.S_WEIGHT)
+        n = order.shape[0]
+        if n <= GATHER_ROWS:
+            self._run(batch.indptr, batch.slots, batch.data, y, sw, order, 0)
         else:
-            bad = _ftrl.ftrl_epoch(
-                batch.indptr, batch.slots, batch.data, y, sw, order, self.state, self.scal, self.hp, self.loss
-            )
-            loss_i, weight_i = _ftrl.S_LOSS, _ftrl.S_WEIGHT
-        if bad >= 0:
-            raise NonFiniteError(int(bad))
+            longest = int(np.max(np.diff(batch.indptr))) if batch.n_rows else 0
+            rows = GATHER_ROWS
+            out_indptr = np.empty(rows + 1, dtype=np.int64)
+            out_slots = np.empty(rows * longest, dtype=batch.slots.dtype)
+            out_data = np.empty(rows * longest if batch.data.size else 0, dtype=batch.data.dtype)
+            out_y = np.empty(rows, dtype=y.dtype)
+            out_sw = np.empty(rows if sw.size else 0, dtype=sw.dtype)
+            in_order = np.arange(rows, dtype=np.int32)
+            loss_sum = weight_sum = 0.0
+            for lo in range(0, n, rows):
+                hi = min(lo + rows, n)
+                _order.gather_rows(batch.indptr, batch.slots, batch.data, y, sw, order, lo, hi,
+                                   out_indptr, out_slots, out_data, out_y, out_sw)
+                self._run(out_indptr[: hi - lo + 1], out_slots, out_data, out_y, out_sw, in_order[: hi - lo], lo)
+                loss_sum += self.scal[loss_i]
+                weight_sum += self.scal[weight_i]
+            self.scal[loss_i], self.scal[weight_i] = loss_sum, weight_sum
         weight = self.scal[weight_i]
         return float(self.scal[loss_i] / weight) if weight > 0 else 0.0
+
+    def _run(self, indptr, slots, data, y, sw, order, offset: int) -> None:
+        if self.optimizer == "sgd":
+            bad = _sgd.sgd_epoch(indptr, slots, data, y, sw, order, self.state, self.scal, self.hp,
+                                 self.loss, self.schedule, self.adaptive)
+        else:
+            bad = _ftrl.ftrl_epoch(indptr, slots, data, y, sw, order, self.state, self.scal, self.hp, self.loss)
+        if bad >= 0:
+            raise NonFiniteError(offset + int(bad))
 
     def last_sums(self) -> tuple[float, float]:
         """(weighted loss, weight) summed over the last ``epoch`` call, for running means."""

@@ -7,11 +7,17 @@ Both minimize the same objective, whatever the optimizer::
 (``s_i`` sample weights, intercept ``b`` unpenalized), so ``l1`` and ``l2`` mean one thing.
 
 ``fit`` runs ``epochs`` passes of the chosen optimizer over the rows in a fresh seeded random
-order each, then up to ``polish`` passes of a batch majorized proximal-gradient step (see
+order each, then ``polish`` passes of an accelerated batch majorized proximal-gradient step (see
 ``_batch``) that removes the small weights the last stochastic gradients left behind and closes
 most of the remaining objective gap (measured in ``benchmarks/bench_convergence.py``).
 ``partial_fit`` runs one pass over the given rows and never polishes (it cannot see the other
 rows); with ``polish=0``, ``fit`` equals the same sequence of ``partial_fit`` calls bit for bit.
+
+SGD's default step is implicit (``implicit=True``, see ``_losses.implicit_derivative``) and its
+default AdaGrad rate follows the passes asked for (``default_learning_rate``): short steps for
+one pass, which generalizes best, long ones for several, which reach the optimum sooner. For a
+single pass over data at a weak ``l1``, ``polish=0`` keeps it a single pass: the polish moves
+towards the optimum of the objective, which overfits when ``l1`` is too weak for the rows.
 
 Training state has two layouts (``layout``): ``"sparse"`` keeps records only for the columns
 actually seen, in slots handed out by a hash map (memory grows with the touched columns, never
