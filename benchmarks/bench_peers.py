@@ -8,6 +8,7 @@ its text format, through its own parser (``-b 28`` for the exact width: no colli
 - widecross ``sgd`` and ``ftrl`` at their defaults (l1 = 1e-6, batch polish at the end of fit),
   ``ftrl`` at l1 = 1e-7, l2 = 1e-6 (the held-out optimum of bench_path: as dense as VW), and
   ``sgd`` at the peers' l1 = 1e-7 for exactly one pass (``polish=0``: the one-epoch comparison),
+  with AdaGrad (the default schedule) and with ``schedule="newton"`` (the best single pass),
   and ``sgd`` at its default l1 for 5 epochs without the polish (as many passes as the peers');
 - scikit-learn ``SGDClassifier(loss="log_loss", penalty="l1", alpha=1e-7, learning_rate=
   "constant", eta0=0.2)``, the setting of the published peer table;
@@ -52,6 +53,7 @@ TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
     "widecross ftrl l1=1e-7 l2=1e-6": ("widecross", {"optimizer": "ftrl", "l1": 1e-7, "l2": 1e-6}),
     # one pass at the peers' l1 and nothing else: no polish passes (which would read the data again)
     "widecross sgd 1 pass l1=1e-7": ("widecross", {"optimizer": "sgd", "l1": 1e-7, "polish": 0}),
+    "widecross newton 1 pass l1=1e-7": ("widecross", {"optimizer": "sgd", "schedule": "newton", "l1": 1e-7, "polish": 0}),
     # the default minus its polish: the same passes over the data as the peers' 5 epochs
     "widecross sgd polish=0": ("widecross", {"optimizer": "sgd", "l1": 1e-6, "polish": 0}),
     "sklearn SGD l1": ("sklearn", {"alpha": 1e-7, "eta0": 0.2}),
@@ -60,7 +62,9 @@ TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 REFERENCE = "widecross sgd"
 # tools that only make sense at some epoch counts
-ONLY_EPOCHS: dict[str, set[int]] = {"widecross sgd 1 pass l1=1e-7": {1}, "widecross sgd polish=0": {5}}
+ONLY_EPOCHS: dict[str, set[int]] = {
+    "widecross sgd 1 pass l1=1e-7": {1}, "widecross newton 1 pass l1=1e-7": {1}, "widecross sgd polish=0": {5},
+}
 
 
 def parse_widths(text: str) -> list[int | None]:
@@ -178,7 +182,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
     except ImportError:
         print("vowpalwabbit is not installed: the VW rows are skipped", flush=True)
         names = [t for t in names if TOOLS[t][0] != "vw"]
-    has_vw = any(TOOLS[t][0] == "vw" for t in names)
 
     train, y, test, yt = harness.housing_split(n, n_test)
     rows: list[dict] = []

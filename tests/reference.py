@@ -38,6 +38,19 @@ def dloss(name: str, y: float, m: float) -> float:
     raise KeyError(name)
 
 
+def d2loss(name: str, y: float, m: float) -> float:
+    if name == "logistic":
+        p = 0.5 * (1.0 + math.tanh(0.5 * m))
+        return p * (1.0 - p)
+    if name == "squared":
+        return 1.0
+    if name == "hinge":
+        return 0.0
+    if name == "poisson":
+        return math.exp(m)
+    raise KeyError(name)
+
+
 # -- eager proximal SGD -----------------------------------------------------------------------
 def schedule(name: str, t: int, power: float = 0.5, t0: float = 1.0, horizon: float = 1.0, floor: float = 0.0) -> float:
     if name == "constant":
@@ -80,6 +93,9 @@ def eager_sgd(
 ):
     """Dense eager FOBOS: gradient step, then the penalty flow on *every* coordinate, per step.
 
+    ``adaptive``: False, True (AdaGrad: eta0 / (delta + sqrt(sum g^2))) or 2 (Newton:
+    eta0 / (delta + sum of loss'' x^2)); ``implicit``: the implicit step (``implicit_step``).
+
     ``orders`` is a list of row-index arrays, one per epoch. Returns (w, b), or with
     ``return_state`` the whole state as a dict that ``init`` accepts to continue a run.
     """
@@ -96,7 +112,13 @@ def eager_sgd(
             m = float(x @ w) + b
             g = dloss(loss_name, y[r], m)
             c = schedule(schedule_name, t, **schedule_params) * s
-            if adaptive:
+            if adaptive == 2:  # per-coordinate Newton: summed curvature, no square root
+                k = d2loss(loss_name, y[r], m)
+                G = G + s * k * x**2
+                rate = eta0 / (delta + G)
+                Gb += s * k
+                rate_b = eta0 / (delta + Gb)
+            elif adaptive:
                 G = G + (s * g * x) ** 2
                 rate = eta0 / (delta + np.sqrt(G))
                 Gb += (s * g) ** 2

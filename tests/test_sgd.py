@@ -53,6 +53,8 @@ SCHEDULES = {
     "linear": dict(schedule="linear", horizon=120.0, floor=0.02),
     "adagrad": dict(schedule="constant", adaptive=True, delta=0.3),
     "adagrad-decay": dict(schedule="invscaling", adaptive=True, delta=0.3, power=0.5, t0=30.0),
+    "newton": dict(schedule="constant", adaptive=2, delta=0.7),
+    "newton-decay": dict(schedule="invscaling", adaptive=2, delta=0.7, power=0.5, t0=30.0),
 }
 
 
@@ -78,9 +80,10 @@ def test_lazy_equals_eager(penalty, sched, implicit):
         assert (we == 0).sum() > 0 if l1 > 0 else (we[np.unique(X.indices)] != 0).all()
 
 
+@pytest.mark.parametrize("adaptive", [0, 2], ids=["constant", "newton"])
 @pytest.mark.parametrize("implicit", [False, True], ids=["plain", "implicit"])
 @pytest.mark.parametrize("loss", ["squared", "hinge", "poisson"])
-def test_lazy_equals_eager_other_losses(loss, implicit):
+def test_lazy_equals_eager_other_losses(loss, implicit, adaptive):
     X, y, rng = problem(5)
     if loss == "squared":
         y = rng.normal(size=X.shape[0])
@@ -90,8 +93,9 @@ def test_lazy_equals_eager_other_losses(loss, implicit):
     orders = [rng.permutation(X.shape[0]) for _ in range(2)]
     # implicit runs take long steps (eta0 0.5): where the plain step would overshoot
     eta0 = 0.5 if implicit else 0.05
-    w, b, _ = run_lazy(X, y, orders, loss=loss, eta0=eta0, l1=0.01, l2=0.01, implicit=implicit)
-    we, be = ref.eager_sgd(X, y, orders, loss_name=loss, eta0=eta0, l1=0.01, l2=0.01, implicit=implicit)
+    kw = dict(eta0=eta0, l1=0.01, l2=0.01, implicit=implicit, adaptive=adaptive, delta=0.5)
+    w, b, _ = run_lazy(X, y, orders, loss=loss, **kw)
+    we, be = ref.eager_sgd(X, y, orders, loss_name=loss, **kw)
     np.testing.assert_allclose(w, we, rtol=0, atol=TOL)
     assert abs(b - be) < TOL
 

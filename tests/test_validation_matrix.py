@@ -598,7 +598,7 @@ def test_cli_first_bad_row_is_the_generators_first_bad_row(capsys, cli_files):
     first_lon = int(np.flatnonzero(~((lon >= -180) & (lon <= 180)))[0])
     assert table.column("is_bad").to_numpy()[min(first_lat, first_lon)]
     code, err = run_cli(capsys, "evaluate", cli_files["model"], cli_files["bad"], "--target", "label")
-    column, row = ("lat", first_lat) if f"column 'lat'" in err else ("lon", first_lon)
+    column, row = ("lat", first_lat) if "column 'lat'" in err else ("lon", first_lon)
     assert_one_line_error(code, err, "evaluate", f"column '{column}'", f"first at row {row} ")
 
 

@@ -96,6 +96,19 @@ def inverse_link(code: int, m: float) -> float:
 
 
 @jit
+def curvature(code: int, y: float, m: float, g: float) -> float:
+    """d^2 loss / d m^2 at ``m`` given ``g = loss'(y, m)`` (hinge: 0, it has none)."""
+    if code == LOGISTIC:
+        p = g + y  # sigmoid(m)
+        return p * (1.0 - p)
+    if code == SQUARED:
+        return 1.0
+    if code == POISSON:
+        return g + y  # e^m
+    return 0.0
+
+
+@jit
 def implicit_derivative(code: int, y: float, m: float, reach: float, g: float) -> float:
     """The derivative ``d`` a proximal-point (implicit) step on one row uses instead of ``g``.
 
@@ -120,8 +133,7 @@ def implicit_derivative(code: int, y: float, m: float, reach: float, g: float) -
     if code == SQUARED:
         return g / (1.0 + reach)
     if code == LOGISTIC:
-        p = g + y
-        return g / (1.0 + reach * p * (1.0 - p))
+        return g / (1.0 + reach * curvature(code, y, m, g))
     if code == HINGE:
         ys = 2.0 * y - 1.0
         room = (1.0 - ys * m) / reach  # step fraction that brings ys * margin to 1

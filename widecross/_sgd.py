@@ -2,7 +2,10 @@
 
 Each example advances a global *clock* by ``c_t = schedule(t) * s_t`` (``s_t`` its sample
 weight). Coordinate ``j`` moves at ``r_j`` times the clock: ``r_j = eta0``, or
-``eta0 / (delta + sqrt(G_j))`` with AdaGrad (``G_j`` sums its squared gradients). A step is a
+``eta0 / (delta + A_j)`` per coordinate: AdaGrad's ``A_j = sqrt(G_j)`` (``G_j`` sums its squared
+gradients) or the Newton mode's ``A_j = sum of s_t loss''(m_t) x_tj^2`` (the diagonal of the
+loss Hessian summed over the rows seen: a per-coordinate Newton step whose prior precision is
+``delta / eta0``; in one pass it generalizes better than AdaGrad, see ``estimators``). A step is a
 gradient step on the active coordinates followed by the penalty step of length ``a = r_j c_t``
 on *every* coordinate. The penalty step is the exact flow of ``dw/da = -l1 sign(w) - l2 w``
 (stopping at zero)::
@@ -18,7 +21,7 @@ and AdaGrad's per-coordinate rates (constant while idle) alike, with no per-step
 underflowing product to reset and no list of touched coordinates (design.md's P/B form needs all
 three and cannot express AdaGrad's rates with L2).
 
-State: one record per slot (float64): ``[w, stamp, sqrt(G)]`` with AdaGrad, ``[w, stamp]``
+State: one record per slot (float64): ``[w, stamp, A_j]`` with per-coordinate rates, ``[w, stamp]``
 without. Keeping the root (updated as sqrt(root^2 + g^2)) makes the rate of a catch-up a single
 division, and 24-byte records miss the cache less than a 32-byte record caching the rate.
 Scalars (``scal``, indices below): step count, clock, intercept and its AdaGrad sum, and the
@@ -32,14 +35,14 @@ import math
 import numpy as np
 
 from ._jit import jit
-from ._losses import implicit_derivative, loss_and_derivative
+from ._losses import curvature, implicit_derivative, loss_and_derivative
 from ._prefetch import prefetch_row
 
 # scal[...]
 S_STEPS = 0  # examples processed so far (drives the schedule)
 S_CLOCK = 1  # cumulative clock C
 S_BIAS = 2  # intercept b
-S_BIAS_G = 3  # AdaGrad sum for b
+S_BIAS_G = 3  # the intercept's per-coordinate sum A_b (see the module docstring)
 S_LOSS = 4  # progressive weighted loss summed over the last kernel call
 S_WEIGHT = 5  # sum of sample weights over the last kernel call
 N_SCALARS = 6
@@ -63,6 +66,19 @@ WEIGHT_LIMIT = float(np.finfo(np.float32).max)
 CONSTANT = 0
 INVSCALING = 1
 LINEAR = 2
+
+# per-coordinate rate modes (``adaptive``): none, AdaGrad, summed curvature (per-coordinate Newton)
+PLAIN = 0
+ADAGRAD = 1
+NEWTON = 2
+
+
+@jit
+def accumulate(mode: int, acc: float, sg: float, s_curv_x2: float) -> float:
+    """The per-coordinate sum after one more row: ``sg`` = s g x, ``s_curv_x2`` = s loss'' x^2."""
+    if mode == NEWTON:
+        return acc + s_curv_x2
+    return math.sqrt(acc * acc + sg * sg)
 
 
 @jit
@@ -158,39 +174,37 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
         weight_sum += s
         c = schedule_factor(sched, t, hp) * s
         clock += c
+        # the per-coordinate sums take the gradient and curvature at the current margin
+        s_curv = s * curvature(loss, yi, m, g) if adaptive == NEWTON else 0.0
+        if adaptive:
+            bias_g = accumulate(adaptive, bias_g, s * g, s_curv)
         if implicit:
             # The step moves the margin by -reach * d for a derivative d; take d where the step
             # lands (see implicit_derivative), so that a row of several fresh columns cannot
-            # overshoot its own label. AdaGrad's sums take the gradient at the current margin.
-            if adaptive:
-                bias_g += s * g * s * g
-                reach = eta0 / (delta + math.sqrt(bias_g))
-            else:
-                reach = eta0
+            # overshoot its own label.
+            reach = eta0 / (delta + bias_g) if adaptive else eta0
             for p in range(start, stop):
                 j = slots[p]
                 x = data[p] if has_data else 1.0
                 if adaptive:
-                    sg = s * g * x
-                    root = state[j, 2]
-                    root = math.sqrt(root * root + sg * sg)
-                    state[j, 2] = root
-                    reach += eta0 / (delta + root) * x * x
+                    acc = accumulate(adaptive, state[j, 2], s * g * x, s_curv * x * x)
+                    state[j, 2] = acc
+                    reach += eta0 / (delta + acc) * x * x
                 else:
                     reach += eta0 * x * x
-            g = implicit_derivative(loss, yi, m, reach * c, g)
-        elif adaptive:
-            bias_g += s * g * s * g
+            g_step = implicit_derivative(loss, yi, m, reach * c, g)
+        else:
+            g_step = g
         for p in range(start, stop):
             j = slots[p]
-            gx = g * (data[p] if has_data else 1.0)
+            x = data[p] if has_data else 1.0
+            gx = g_step * x
             if adaptive:
-                root = state[j, 2]
+                acc = state[j, 2]
                 if not implicit:
-                    sg = s * gx
-                    root = math.sqrt(root * root + sg * sg)
-                    state[j, 2] = root
-                rate = eta0 / (delta + root)
+                    acc = accumulate(adaptive, acc, s * g * x, s_curv * x * x)
+                    state[j, 2] = acc
+                rate = eta0 / (delta + acc)
             else:
                 rate = eta0
             a = rate * c
@@ -201,9 +215,9 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
             state[j, 0] = w
             state[j, 1] = clock
         if adaptive:
-            b -= eta0 / (delta + math.sqrt(bias_g)) * c * g
+            b -= eta0 / (delta + bias_g) * c * g_step
         else:
-            b -= eta0 * c * g
+            b -= eta0 * c * g_step
         t += 1.0
     _store(scal, t, clock, b, bias_g, loss_sum, weight_sum)
     return -1
@@ -253,7 +267,7 @@ def sgd_set_weights(state, n_slots, scal, weights):
         state[j, 1] = clock
 
 
-def new_state(capacity: int, adaptive: bool) -> np.ndarray:
+def new_state(capacity: int, adaptive: int) -> np.ndarray:
     """Zeroed per-slot records: 24 bytes with AdaGrad, 16 without."""
     return np.zeros((capacity, 3 if adaptive else 2), dtype=np.float64)
 

@@ -66,17 +66,18 @@ class Trainer:
 
     ``optimizer`` is ``"sgd"`` or ``"ftrl"``; ``hp`` the kernel's hyperparameter vector
     (``_sgd.HP_*`` or ``_ftrl.HP_*``); for SGD ``schedule`` names the global rate factor and
-    ``adaptive`` switches on AdaGrad's per-coordinate rates. ``layout`` is ``"sparse"`` (slots
+    ``adaptive`` picks per-coordinate rates (``_sgd.ADAGRAD`` or True, ``_sgd.NEWTON``).
+    ``layout`` is ``"sparse"`` (slots
     for the columns seen) or ``"dense"`` (slot == column; needs ``width``).
     """
 
-    def __init__(self, optimizer: str, loss: str, hp: np.ndarray, schedule: str = "constant", adaptive: bool = False,
+    def __init__(self, optimizer: str, loss: str, hp: np.ndarray, schedule: str = "constant", adaptive: int = 0,
                  layout: str = "sparse", width: int | None = None):
         self.optimizer = optimizer
         self.loss = LOSS_CODES[loss]
         self.hp = np.asarray(hp, dtype=np.float64)
         self.schedule = SCHEDULES[schedule]
-        self.adaptive = bool(adaptive)
+        self.adaptive = int(adaptive)  # _sgd.PLAIN, ADAGRAD (True) or NEWTON
         if layout == "sparse":
             self.slot_map: SlotMap | DenseMap = SlotMap()
         elif layout == "dense":
