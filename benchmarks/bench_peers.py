@@ -120,13 +120,16 @@ def plot(rows: list[dict], widths: list[int | None], quick: bool, results_dir: P
 
     paths = []
     order = [harness.width_name(b) for b in widths]
+    # each tool's index within its family: the family keeps its colour, the index varies the rest
+    families = [TOOLS[name][0] for name in TOOLS]
+    index = {name: families[:k].count(families[k]) for k, name in enumerate(TOOLS)}
     for epochs in sorted({r["epochs"] for r in rows}):
         fig, ax = new_figure()
-        for k, name in enumerate(TOOLS):
+        for name in TOOLS:
             pts = sorted((order.index(r["width"]), r["examples_per_cpu_s"]) for r in rows
                          if r["tool"] == name and r["epochs"] == epochs)
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **style(TOOLS[name][0], k))
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **style(TOOLS[name][0], index[name]))
         ax.set_xticks(range(len(order)), order)
         ax.set_yscale("log")
         ax.set_xlabel("model width (columns)")
@@ -136,12 +139,12 @@ def plot(rows: list[dict], widths: list[int | None], quick: bool, results_dir: P
         paths.append(save_png(fig, f"peers_throughput_{epochs}ep", quick, results_dir))
     for width in order:
         fig, ax = new_figure()
-        for k, name in enumerate(TOOLS):
+        for name in TOOLS:
             pts = sorted((r["fit_cpu_s"], r["log_loss"], r["epochs"]) for r in rows
                          if r["tool"] == name and r["width"] == width)
             if not pts:
                 continue
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **style(TOOLS[name][0], k))
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **style(TOOLS[name][0], index[name]))
             for x, y, e in pts:
                 ax.annotate(f"{e}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xscale("log")

@@ -33,9 +33,12 @@ def new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Any, Any]:
 
 
 def style(tool: str, index: int = 0) -> dict[str, Any]:
-    """Colour and marker of ``tool``'s family; ``index`` varies the line style within it."""
+    """Colour of ``tool``'s family; ``index`` varies the line style and, past the family's own
+    marker, the marker too (single-point series have no line to tell them apart)."""
     base = dict(STYLE.get(tool, dict(color="tab:gray", marker="x")))
     base["linestyle"] = ("-", "--", ":", "-.")[index % 4]
+    if index >= 3:
+        base["marker"] = ("D", "v", "P", "*", "X")[(index - 3) % 5]
     return base
 
 
