@@ -81,6 +81,27 @@ def test_train_reports_and_writes_model(model_path):
     assert not [p for p in model_path.parent.iterdir() if ".tmp" in p.name]
 
 
+def test_train_single_pass_flags_reach_the_estimator(houses, workdir):
+    """--schedule newton --epochs 1 --polish 0: one pass, Newton rates, no polish."""
+    import widecross as wc
+
+    out = workdir / "one_pass.wcm"
+    args = ("train", str(houses), "--target", "label", "--epochs", "1", "--bits", "18", "--json", "--quiet")
+    result = run(*args, "--schedule", "newton", "--polish", "0", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = {k: v for k, v in data_gen.generate_housing(6000, seed=3).items() if k in ("lat", "lon", "label")}
+    spec = wc.geo_spec(bits=18)
+    expected = wc.WideClassifier(spec, schedule="newton", epochs=1, polish=0, random_state=0)
+    expected.fit({"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
+    assert wc.load(out).nnz == expected.model_.nnz
+    polished = workdir / "polished.wcm"
+    assert run(*args, "--schedule", "newton", "-o", str(polished)).returncode == 0
+    assert wc.load(polished).nnz < wc.load(out).nnz  # the default polish zeroes weights
+    bad = run(*args, "--polish", "-1", "-o", str(workdir / "bad.wcm"))
+    assert bad.returncode == 2 and "--polish must be >= 0" in bad.stderr
+    assert run(*args, "--schedule", "nope", "-o", str(workdir / "bad.wcm")).returncode == 2
+
+
 def test_train_missing_target_is_one_line_error(houses, workdir):
     result = run("train", str(houses), "--target", "nope", "-o", str(workdir / "m.wcm"), "--quiet")
     assert result.returncode == 1

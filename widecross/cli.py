@@ -159,7 +159,8 @@ def _build_spec(args: argparse.Namespace) -> Any:
 def _estimator(args: argparse.Namespace, spec: Any, loss: str) -> Any:
     from .estimators import WideClassifier, WideRegressor
 
-    params: dict[str, Any] = dict(l1=args.l1, l2=args.l2, optimizer=args.optimizer, epochs=args.epochs, random_state=args.seed)
+    params: dict[str, Any] = dict(l1=args.l1, l2=args.l2, optimizer=args.optimizer, epochs=args.epochs, random_state=args.seed,
+                                  schedule=args.schedule, polish=args.polish)
     if args.learning_rate is not None:
         # FTRL's per-coordinate rate is alpha / (beta + sqrt(n)): alpha is its learning rate.
         params["alpha" if args.optimizer == "ftrl" else "learning_rate"] = args.learning_rate
@@ -740,6 +741,9 @@ def _add_training_flags(parser: argparse.ArgumentParser, l1: bool = True) -> Non
     group.add_argument("--loss", choices=("logistic", "squared"), default=None, help="(default: logistic)")
     group.add_argument("--epochs", type=int, default=5, help="passes over the data (default: 5)")
     group.add_argument("--learning-rate", type=float, default=None, help="initial learning rate (default: the optimizer's)")
+    group.add_argument("--schedule", choices=("adagrad", "newton", "constant", "invscaling"), default="adagrad",
+                       help="SGD's rates; newton is the best single pass (--epochs 1 --polish 0) (default: adagrad)")
+    group.add_argument("--polish", type=int, default=6, help="batch polish passes after the epochs (default: 6)")
     group.add_argument("--seed", type=int, default=0, help="shuffling and split seed (default: 0)")
     group.add_argument("--validation-fraction", type=float, default=0.0, help="share of rows held out and reported (default: 0)")
     group.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows read at a time")
@@ -840,10 +844,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _data_argument(args)
-    for name in ("rows", "epochs", "chunk_rows", "top", "pixel_minutes"):
+    for name in ("rows", "epochs", "chunk_rows", "top", "pixel_minutes", "polish"):
         value = getattr(args, name, None)
-        if value is not None and value < (0 if name == "top" else 1):
-            parser.error(f"--{name.replace('_', '-')} must be >= {0 if name == 'top' else 1}, got {value}")
+        low = 0 if name in ("top", "polish") else 1
+        if value is not None and value < low:
+            parser.error(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
     fraction = getattr(args, "validation_fraction", None)
     if fraction is not None and not 0.0 <= fraction < 1.0:
         parser.error(f"--validation-fraction must be in [0, 1), got {fraction}")
