@@ -53,7 +53,7 @@ HP_L1 = 1
 HP_L2 = 2
 HP_POWER = 3  # inverse scaling exponent
 HP_T0 = 4  # inverse scaling time constant (examples)
-HP_DELTA = 5  # AdaGrad's delta
+HP_DELTA = 5  # the per-coordinate rates' delta
 HP_HORIZON = 6  # linear decay: examples after which the rate reaches HP_FLOOR * eta0
 HP_FLOOR = 7
 HP_IMPLICIT = 8  # 1.0: importance-aware (implicit) loss step, 0.0: plain gradient step
@@ -71,6 +71,12 @@ LINEAR = 2
 PLAIN = 0
 ADAGRAD = 1
 NEWTON = 2
+
+
+@jit
+def rate(mode: int, eta0: float, delta: float, acc: float) -> float:
+    """A coordinate's rate: ``eta0``, or ``eta0 / (delta + A)`` with per-coordinate rates."""
+    return eta0 / (delta + acc) if mode != PLAIN else eta0
 
 
 @jit
@@ -160,8 +166,7 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
             if w != 0.0:
                 lag = clock - state[j, 1]
                 if lag > 0.0:
-                    rate = eta0 / (delta + state[j, 2]) if adaptive else eta0
-                    w = flow(w, rate * lag, l1, l2)
+                    w = flow(w, rate(adaptive, eta0, delta, state[j, 2] if adaptive else 0.0) * lag, l1, l2)
                     state[j, 0] = w
             x = data[p] if has_data else 1.0
             m += w * x
@@ -182,14 +187,13 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
             # The step moves the margin by -reach * d for a derivative d; take d where the step
             # lands (see implicit_derivative), so that a row of several fresh columns cannot
             # overshoot its own label.
-            reach = eta0 / (delta + bias_g) if adaptive else eta0
+            reach = rate(adaptive, eta0, delta, bias_g)
             for p in range(start, stop):
                 j = slots[p]
                 x = data[p] if has_data else 1.0
                 if adaptive:
-                    acc = accumulate(adaptive, state[j, 2], s * g * x, s_curv * x * x)
-                    state[j, 2] = acc
-                    reach += eta0 / (delta + acc) * x * x
+                    state[j, 2] = accumulate(adaptive, state[j, 2], s * g * x, s_curv * x * x)
+                    reach += rate(adaptive, eta0, delta, state[j, 2]) * x * x
                 else:
                     reach += eta0 * x * x
             g_step = implicit_derivative(loss, yi, m, reach * c, g)
@@ -199,25 +203,16 @@ def sgd_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss, sched, a
             j = slots[p]
             x = data[p] if has_data else 1.0
             gx = g_step * x
-            if adaptive:
-                acc = state[j, 2]
-                if not implicit:
-                    acc = accumulate(adaptive, acc, s * g * x, s_curv * x * x)
-                    state[j, 2] = acc
-                rate = eta0 / (delta + acc)
-            else:
-                rate = eta0
-            a = rate * c
+            if adaptive and not implicit:
+                state[j, 2] = accumulate(adaptive, state[j, 2], s * g * x, s_curv * x * x)
+            a = rate(adaptive, eta0, delta, state[j, 2] if adaptive else 0.0) * c
             w = flow(state[j, 0] - a * gx, a, l1, l2)
             if not abs(w) <= WEIGHT_LIMIT:  # NaN, inf, or beyond what a float32 model can hold
                 _store(scal, t, clock, b, bias_g, loss_sum, weight_sum)
                 return i
             state[j, 0] = w
             state[j, 1] = clock
-        if adaptive:
-            b -= eta0 / (delta + bias_g) * c * g_step
-        else:
-            b -= eta0 * c * g_step
+        b -= rate(adaptive, eta0, delta, bias_g) * c * g_step
         t += 1.0
     _store(scal, t, clock, b, bias_g, loss_sum, weight_sum)
     return -1
@@ -248,8 +243,8 @@ def sgd_weights(state, n_slots, scal, hp, adaptive, out):
     for j in range(n_slots):
         w = state[j, 0]
         if w != 0.0:
-            rate = eta0 / (hp[HP_DELTA] + state[j, 2]) if adaptive else eta0
-            w = flow(w, rate * (clock - state[j, 1]), l1, l2)
+            acc = state[j, 2] if adaptive else 0.0  # plain records have no third field
+            w = flow(w, rate(adaptive, eta0, hp[HP_DELTA], acc) * (clock - state[j, 1]), l1, l2)
             if not abs(w) <= WEIGHT_LIMIT:
                 return -1
             if w != 0.0:
