@@ -41,7 +41,9 @@ def visit_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
 
 @jit
 def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots, out_data, out_y, out_sw):
-    """Copy rows ``order[lo:hi]`` of a slot-indexed CSR into the ``out_*`` buffers, in that order.
+    """Copy rows ``order[lo:hi]`` of a slot-indexed CSR into the ``out_*`` buffers, in that order,
+    stopping before a row whose entries would overflow ``out_slots``. Returns the position in
+    ``order`` reached (``hi`` when all fitted; more than ``lo`` when ``out_slots`` holds any row).
 
     ``data`` and ``sw`` may be empty (all ones), and then their outputs are not written. A pass
     over a shuffled order reads each row from a random place: gathering a chunk of rows first
@@ -67,6 +69,8 @@ def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots
             if has_data:
                 prefetch_row(data, start)
         r = order[lo + i]
+        if k + indptr[r + 1] - indptr[r] > out_slots.shape[0]:
+            return lo + i
         for p in range(indptr[r], indptr[r + 1]):
             out_slots[k] = slots[p]
             if has_data:
@@ -76,3 +80,4 @@ def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots
         out_y[i] = y[r]
         if weighted:
             out_sw[i] = sw[r]
+    return hi

@@ -25,6 +25,7 @@ SCHEDULES = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING, "linear":
 # Passes longer than this train on rows gathered in visiting order, this many at a time: ~1.5 MB
 # of geo rows, which stay in cache while trained (8k to 256k rows per chunk: the same speed).
 GATHER_ROWS = 65_536
+GATHER_ENTRIES = 16 * GATHER_ROWS  # 4 MB of int32 slots: a chunk of long rows holds fewer rows
 
 
 @dataclass(frozen=True)
@@ -145,22 +146,25 @@ class Trainer:
         if n <= GATHER_ROWS:
             self._run(batch.indptr, batch.slots, batch.data, y, sw, order, 0)
         else:
-            longest = int(np.max(np.diff(batch.indptr))) if batch.n_rows else 0
+            # buffers for GATHER_ROWS rows of up to GATHER_ENTRIES entries in all (a chunk ends
+            # early rather than growing them), or one row, if a row is longer than that
             rows = GATHER_ROWS
+            entries = max(GATHER_ENTRIES, int(np.max(np.diff(batch.indptr))))
             out_indptr = np.empty(rows + 1, dtype=np.int64)
-            out_slots = np.empty(rows * longest, dtype=batch.slots.dtype)
-            out_data = np.empty(rows * longest if batch.data.size else 0, dtype=batch.data.dtype)
+            out_slots = np.empty(entries, dtype=batch.slots.dtype)
+            out_data = np.empty(entries if batch.data.size else 0, dtype=batch.data.dtype)
             out_y = np.empty(rows, dtype=y.dtype)
             out_sw = np.empty(rows if sw.size else 0, dtype=sw.dtype)
             in_order = np.arange(rows, dtype=np.int32)
             loss_sum = weight_sum = 0.0
-            for lo in range(0, n, rows):
-                hi = min(lo + rows, n)
-                _order.gather_rows(batch.indptr, batch.slots, batch.data, y, sw, order, lo, hi,
-                                   out_indptr, out_slots, out_data, out_y, out_sw)
+            lo = 0
+            while lo < n:
+                hi = _order.gather_rows(batch.indptr, batch.slots, batch.data, y, sw, order, lo, min(lo + rows, n),
+                                        out_indptr, out_slots, out_data, out_y, out_sw)
                 self._run(out_indptr[: hi - lo + 1], out_slots, out_data, out_y, out_sw, in_order[: hi - lo], lo)
                 loss_sum += self.scal[loss_i]
                 weight_sum += self.scal[weight_i]
+                lo = hi
             self.scal[loss_i], self.scal[weight_i] = loss_sum, weight_sum
         weight = self.scal[weight_i]
         return float(self.scal[loss_i] / weight) if weight > 0 else 0.0
