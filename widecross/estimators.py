@@ -59,8 +59,7 @@ from .model import SparseModel
 
 OPTIMIZERS = ("sgd", "ftrl")
 SCHEDULES = ("adagrad", "newton", "constant", "invscaling")
-# Default SGD rates per schedule, tuned on generated geo data (benchmarks/bench_path.py, section
-# "rates"). AdaGrad's per-coordinate rates are eta0 / (delta + sqrt(sum of squared gradients)), so
+# Default SGD rates per schedule, tuned on generated geo data. AdaGrad's per-coordinate rates are eta0 / (delta + sqrt(sum of squared gradients)), so
 # its eta0 is a step length, not a gradient scale, and the best one depends on the passes: one
 # pass generalizes best with short steps (2M geo rows, l1 1e-7, held-out 0.4612 at 0.3 vs 0.4624
 # at 0.4 and 0.4648 at 0.5), while reaching the optimum in more passes needs long ones (30 epochs
@@ -72,9 +71,10 @@ SCHEDULES = ("adagrad", "newton", "constant", "invscaling")
 #
 # "newton" divides by the summed curvature instead (a per-coordinate Newton step with a prior of
 # precision delta / eta0): the step of a column shrinks as 1 / (rows that saw it), like a running
-# mean, which is what one pass over noisy labels wants. One pass at l1 1e-7, polish=0: held-out
-# 0.46557 (1M rows, 2^24) and 0.46028 (2M, 2^22) against AdaGrad's best 0.46637 / 0.46130 and
-# Vowpal Wabbit's 0.46639 / 0.46176 (eta0 1.0 and delta 2.0 best on a grid of 0.5-2 x 1-12).
+# mean, which is what one pass over noisy labels wants. One pass at l1 1e-7, polish=0, held-out
+# (benchmarks/bench_train.py, 1M rows at 2^24 / bench_peers.py, 2M rows at 2^22): newton 0.46558 /
+# 0.4600, AdaGrad 0.46642 / 0.4615, Vowpal Wabbit --l1 1e-7 0.46639 / 0.4618. eta0 1.0 and
+# delta 2.0 were the best of a 0.5-2 x 1-12 grid on both data sets.
 DEFAULT_RATE = {"adagrad": 0.3, "newton": 1.0, "constant": 0.1, "invscaling": 0.5}
 ADAGRAD_MAX_DEFAULT_RATE = 1.5
 # The per-coordinate rates' delta. AdaGrad's is small, so that a rare column's first steps are not
