@@ -22,15 +22,14 @@ import argparse
 import copy
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import format_table, save_results  # noqa: E402
+from benchmarks.harness import liblinear_optimum, objective  # noqa: E402
 
 
 def geo_data(n_rows: int, bits: int, seed: int = 0):
@@ -40,27 +39,6 @@ def geo_data(n_rows: int, bits: int, seed: int = 0):
     rows = data_gen.generate_housing(n_rows, seed=seed)
     spec = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10, 1), bits=bits)
     return spec.transform(rows), rows["label"].astype(np.float64)
-
-
-def objective(X, y, w, b, l1):
-    m = X @ w + b
-    return float(np.mean(np.logaddexp(0.0, m) - y * m) + l1 * np.abs(w).sum())
-
-
-def liblinear_optimum(X, y, l1):
-    from sklearn.linear_model import LogisticRegression
-
-    cols, inverse = np.unique(X.indices, return_inverse=True)
-    Xc = sp.csr_matrix((X.data.astype(np.float64), inverse.astype(np.int32), X.indptr), shape=(X.shape[0], cols.size))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lr = LogisticRegression(
-            solver="liblinear", penalty="l1", C=1.0 / (X.shape[0] * l1), tol=1e-4, intercept_scaling=1e4, max_iter=1000
-        )
-        lr.fit(Xc, y)
-    w = np.zeros(X.shape[1])
-    w[cols] = lr.coef_.ravel()
-    return w, float(lr.intercept_[0])
 
 
 def dense_weights(model, width):

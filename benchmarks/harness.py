@@ -119,6 +119,29 @@ def objective(X: sp.csr_matrix, y: np.ndarray, w: np.ndarray, b: float, l1: floa
     return float(np.mean(np.logaddexp(0.0, m) - y * m) + l1 * np.abs(w).sum() + 0.5 * l2 * float(w @ w))
 
 
+def liblinear_optimum(X: sp.csr_matrix, y: np.ndarray, l1: float) -> tuple[np.ndarray, float]:
+    """(w, b) minimizing the L1 ``objective`` by scikit-learn's liblinear (tol 1e-4), the batch
+    reference of the optimality test and of bench_convergence.
+
+    C = 1 / (n l1) turns liblinear's summed loss into the mean objective; a large intercept
+    scaling leaves the intercept practically unpenalized; untouched columns are dropped first
+    (the same problem, and liblinear's time grows with the width).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    cols, inverse = np.unique(X.indices, return_inverse=True)
+    Xc = sp.csr_matrix((X.data.astype(np.float64), inverse.astype(np.int32), X.indptr), shape=(X.shape[0], cols.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lr = LogisticRegression(
+            solver="liblinear", penalty="l1", C=1.0 / (X.shape[0] * l1), tol=1e-4, intercept_scaling=1e4, max_iter=1000
+        )
+        lr.fit(Xc, y)
+    w = np.zeros(X.shape[1])
+    w[cols] = lr.coef_.ravel()
+    return w, float(lr.intercept_[0])
+
+
 # ---------------------------------------------------------------------- Vowpal Wabbit
 def vw_workspace(args: str):
     import vowpalwabbit

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 import widecross as wc
+from benchmarks.harness import liblinear_optimum, objective
 from widecross.estimators import WideClassifier, WideRegressor, default_learning_rate
 
 
@@ -341,29 +342,6 @@ def geo_problem():
     spec = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10, 1), bits=18)
     X = spec.transform(rows)
     return X, rows["label"].astype(np.float64)
-
-
-def liblinear_optimum(X, y, l1):
-    import warnings
-
-    from sklearn.linear_model import LogisticRegression
-
-    cols, inverse = np.unique(X.indices, return_inverse=True)  # drop untouched columns: same problem
-    Xc = sp.csr_matrix((X.data.astype(np.float64), inverse.astype(np.int32), X.indptr), shape=(X.shape[0], cols.size))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lr = LogisticRegression(
-            solver="liblinear", penalty="l1", C=1.0 / (X.shape[0] * l1), tol=1e-4, intercept_scaling=1e4, max_iter=1000
-        )
-        lr.fit(Xc, y)
-    w = np.zeros(X.shape[1])
-    w[cols] = lr.coef_.ravel()
-    return w, float(lr.intercept_[0])
-
-
-def objective(X, y, w, b, l1):
-    m = X @ w + b
-    return float(np.mean(np.logaddexp(0.0, m) - y * m) + l1 * np.abs(w).sum())
 
 
 @pytest.mark.slow
