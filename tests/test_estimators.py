@@ -364,7 +364,7 @@ def test_default_settings_reach_the_optimum_with_its_sparsity(geo_problem, l1):
 def test_warm_start_continues_the_trajectory(optimizer):
     X, y = sparse_problem(21)
     # an explicit rate: the default follows epochs, and this is about the state carried over
-    params = dict(optimizer=optimizer, l1=1e-3, polish=0, shuffle=False, random_state=0, learning_rate=1.0)
+    params = dict(optimizer=optimizer, l1=1e-3, polish=0, shuffle=False, random_state=0, learning_rate=1.0, alpha=1.0)
     whole = WideClassifier(epochs=5, **params).fit(X, y)
     warm = WideClassifier(epochs=2, warm_start=True, **params).fit(X, y)
     first = model_bytes(warm)
@@ -484,3 +484,25 @@ def test_newton_schedule_is_the_better_single_pass():
         p = clf.predict_proba({k: v[test] for k, v in cols.items()})[:, 1]
         losses[schedule] = float(np.mean(-(y[test] * np.log(p) + (1 - y[test]) * np.log1p(-p))))
     assert losses["newton"] < losses["adagrad"], losses
+
+
+def test_ftrl_alpha_follows_the_passes():
+    """alpha=None: 0.4 per epoch up to 2.0; one pass at the short default beats the long one."""
+    import data_gen
+
+    from widecross.estimators import default_alpha
+
+    rows = data_gen.generate_housing(60_000, seed=6)
+    spec = wc.geo_spec(bits=20)
+    cols = {k: rows[k] for k in ("lat", "lon")}
+    y = rows["label"]
+    train, test = slice(0, 48_000), slice(48_000, None)
+    losses = {}
+    for alpha in (None, 2.0):
+        clf = WideClassifier(spec, optimizer="ftrl", alpha=alpha, l1=1e-6, epochs=1, polish=0, random_state=0)
+        clf.fit({k: v[train] for k, v in cols.items()}, y[train])
+        assert clf.learning_rate_ == (default_alpha(1) if alpha is None else alpha)
+        p = clf.predict_proba({k: v[test] for k, v in cols.items()})[:, 1]
+        losses[alpha] = float(np.mean(-(y[test] * np.log(p) + (1 - y[test]) * np.log1p(-p))))
+    assert losses[None] < losses[2.0] - 0.005, losses
+    assert WideClassifier(optimizer="ftrl", epochs=5).fit(*sparse_problem(1)).learning_rate_ == 2.0

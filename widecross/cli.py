@@ -511,9 +511,9 @@ def cmd_path(args: argparse.Namespace) -> int:
             if previous is not None and "warm_start" in estimator.get_params():
                 # Started next to the new optimum, one epoch before the polish lands as close as
                 # a cold fit's --epochs do (objective within ~1 %), in about half the time.
-                # SGD keeps the first fit's rate: the default would follow epochs=1 (short steps).
+                # The first fit's rate stays: the default would follow epochs=1 (short steps).
                 sgd = previous.get_params()["optimizer"] == "sgd"
-                pinned = {"learning_rate": previous.learning_rate_} if sgd else {}
+                pinned = {"learning_rate" if sgd else "alpha": previous.learning_rate_}
                 estimator = previous.set_params(l1=float(l1), warm_start=True, epochs=1, **pinned)
             start = time.perf_counter()
             estimator.fit(X_train, y_train)
