@@ -440,19 +440,7 @@ def test_ftrl_divergence_names_alpha_in_memory_and_streamed(tmp_path):
 
 def test_implicit_step_trains_where_the_plain_step_overshoots():
     """Rows of many fresh columns: at a long step the plain update overshoots every label."""
-    import data_gen
-
-    rows = data_gen.generate_housing(20_000, seed=2)
-    spec = wc.geo_spec(bits=20)
-    train, test = slice(0, 15_000), slice(15_000, None)
-    cols = {k: rows[k] for k in ("lat", "lon")}
-    y = rows["label"]
-    losses = {}
-    for implicit in (False, True):
-        clf = WideClassifier(spec, learning_rate=5.0, epochs=1, polish=0, implicit=implicit, random_state=0)
-        clf.fit({k: v[train] for k, v in cols.items()}, y[train])
-        p = clf.predict_proba({k: v[test] for k, v in cols.items()})[:, 1]
-        losses[implicit] = float(np.mean(-(y[test] * np.log(p) + (1 - y[test]) * np.log1p(-p))))
+    losses = {implicit: one_pass_held_out(20_000, 2, learning_rate=5.0, implicit=implicit)[0] for implicit in (False, True)}
     assert losses[True] < losses[False] - 0.05, losses
 
 
@@ -467,42 +455,36 @@ def test_docstring_examples_run():
         assert result.failed == 0 and result.attempted > 0, module.__name__
 
 
-def test_newton_schedule_is_the_better_single_pass():
-    """Per-coordinate Newton rates against AdaGrad's, one pass each at their defaults."""
+def one_pass_held_out(n_rows: int, seed: int, **params):
+    """Held-out log-loss of one pass (polish=0) over 80 % of generated houses, and the estimator."""
     import data_gen
 
-    rows = data_gen.generate_housing(60_000, seed=4)
-    spec = wc.geo_spec(bits=20)
+    rows = data_gen.generate_housing(n_rows, seed=seed)
     cols = {k: rows[k] for k in ("lat", "lon")}
     y = rows["label"]
-    train, test = slice(0, 48_000), slice(48_000, None)
+    cut = n_rows * 4 // 5
+    clf = WideClassifier(wc.geo_spec(bits=20), epochs=1, polish=0, random_state=0, **params)
+    clf.fit({k: v[:cut] for k, v in cols.items()}, y[:cut])
+    p = clf.predict_proba({k: v[cut:] for k, v in cols.items()})[:, 1]
+    return float(np.mean(-(y[cut:] * np.log(p) + (1 - y[cut:]) * np.log1p(-p)))), clf
+
+
+def test_newton_schedule_is_the_better_single_pass():
+    """Per-coordinate Newton rates against AdaGrad's, one pass each at their defaults."""
     losses = {}
     for schedule in ("adagrad", "newton"):
-        clf = WideClassifier(spec, schedule=schedule, l1=1e-6, epochs=1, polish=0, random_state=0)
-        clf.fit({k: v[train] for k, v in cols.items()}, y[train])
+        losses[schedule], clf = one_pass_held_out(60_000, 4, schedule=schedule, l1=1e-6)
         assert clf.learning_rate_ == default_learning_rate(schedule, 1)
-        p = clf.predict_proba({k: v[test] for k, v in cols.items()})[:, 1]
-        losses[schedule] = float(np.mean(-(y[test] * np.log(p) + (1 - y[test]) * np.log1p(-p))))
     assert losses["newton"] < losses["adagrad"], losses
 
 
 def test_ftrl_alpha_follows_the_passes():
     """alpha=None: 0.4 per epoch up to 2.0; one pass at the short default beats the long one."""
-    import data_gen
-
     from widecross.estimators import default_alpha
 
-    rows = data_gen.generate_housing(60_000, seed=6)
-    spec = wc.geo_spec(bits=20)
-    cols = {k: rows[k] for k in ("lat", "lon")}
-    y = rows["label"]
-    train, test = slice(0, 48_000), slice(48_000, None)
     losses = {}
     for alpha in (None, 2.0):
-        clf = WideClassifier(spec, optimizer="ftrl", alpha=alpha, l1=1e-6, epochs=1, polish=0, random_state=0)
-        clf.fit({k: v[train] for k, v in cols.items()}, y[train])
+        losses[alpha], clf = one_pass_held_out(60_000, 6, optimizer="ftrl", alpha=alpha, l1=1e-6)
         assert clf.learning_rate_ == (default_alpha(1) if alpha is None else alpha)
-        p = clf.predict_proba({k: v[test] for k, v in cols.items()})[:, 1]
-        losses[alpha] = float(np.mean(-(y[test] * np.log(p) + (1 - y[test]) * np.log1p(-p))))
     assert losses[None] < losses[2.0] - 0.005, losses
     assert WideClassifier(optimizer="ftrl", epochs=5).fit(*sparse_problem(1)).learning_rate_ == 2.0

@@ -742,7 +742,7 @@ def _add_training_flags(parser: argparse.ArgumentParser, l1: bool = True) -> Non
     group.add_argument("--epochs", type=int, default=5, help="passes over the data (default: 5)")
     group.add_argument("--learning-rate", type=float, default=None, help="initial learning rate (default: the optimizer's)")
     group.add_argument("--schedule", choices=("adagrad", "newton", "constant", "invscaling"), default="adagrad",
-                       help="SGD's rates; newton is the best single pass (--epochs 1 --polish 0) (default: adagrad)")
+                       help="SGD's rates; newton: per-coordinate Newton, for one pass over large data (--epochs 1 --polish 0) (default: adagrad)")
     group.add_argument("--polish", type=int, default=6, help="batch polish passes after the epochs (default: 6)")
     group.add_argument("--seed", type=int, default=0, help="shuffling and split seed (default: 0)")
     group.add_argument("--validation-fraction", type=float, default=0.0, help="share of rows held out and reported (default: 0)")

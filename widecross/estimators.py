@@ -871,7 +871,8 @@ class WideClassifier(_WideBase):
         the one used.
     schedule : {"adagrad", "newton", "constant", "invscaling"}
         SGD rates: per-coordinate AdaGrad eta0 / (0.1 + sqrt(G_j)); per-coordinate Newton
-        eta0 / (2 + H_j) with H_j the column's summed loss curvature (the best single pass:
+        eta0 / (2 + H_j) with H_j the column's summed loss curvature (the best single pass
+        measured on 1M-2M geo rows, a tie with AdaGrad on 200k:
         ``WideClassifier(schedule="newton", epochs=1, polish=0)``); eta0; or
         eta0 * (1 + t / t0) ** -power_t with t the examples seen.
     implicit : bool
