@@ -141,7 +141,7 @@ class Trainer:
         Raises ``NonFiniteError`` with the state partly updated: callers that must survive it
         take a ``snapshot`` first.
         """
-        loss_i, weight_i = (_sgd.S_LOSS, _sgd.S_WEIGHT) if self.optimizer == "sgd" else (_ftrl.S_LOSS, _ftrl.S_WEIGHT)
+        loss_i, weight_i = self._sums_at
         n = order.shape[0]
         if n <= GATHER_ROWS:
             self._run(batch.indptr, batch.slots, batch.data, y, sw, order, 0)
@@ -178,11 +178,15 @@ class Trainer:
         if bad >= 0:
             raise NonFiniteError(offset + int(bad))
 
+    @property
+    def _sums_at(self) -> tuple[int, int]:
+        """Where the kernels leave the (weighted loss, weight) of their last call in ``scal``."""
+        return (_sgd.S_LOSS, _sgd.S_WEIGHT) if self.optimizer == "sgd" else (_ftrl.S_LOSS, _ftrl.S_WEIGHT)
+
     def last_sums(self) -> tuple[float, float]:
         """(weighted loss, weight) summed over the last ``epoch`` call, for running means."""
-        if self.optimizer == "sgd":
-            return float(self.scal[_sgd.S_LOSS]), float(self.scal[_sgd.S_WEIGHT])
-        return float(self.scal[_ftrl.S_LOSS]), float(self.scal[_ftrl.S_WEIGHT])
+        loss_i, weight_i = self._sums_at
+        return float(self.scal[loss_i]), float(self.scal[weight_i])
 
     def snapshot(self, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What ``restore`` needs to undo one ``epoch`` over ``batch``: O(batch nnz) copies."""
