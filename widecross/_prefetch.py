@@ -14,6 +14,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ._jit import jit
+
 
 @intrinsic
 def prefetch_row(typingctx, array, row):
@@ -37,3 +39,44 @@ def prefetch_row(typingctx, array, row):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@jit(inline="always")
+def prefetch_rows(order, pos, end, indptr, slots, data, y, sw):
+    """While visiting ``order[pos]`` (of ``order[:end]``) of a CSR of rows, request what comes next.
+
+    The row 16 visits ahead gets its pointers, label and weight requested, the row 8 ahead its
+    entries (slots and values): by the time a visit reaches them, the misses have overlapped.
+    ``data`` or ``sw`` may be empty (all ones), and are then skipped.
+    """
+    if pos + 16 < end:
+        far = order[pos + 16]
+        prefetch_row(indptr, far)
+        prefetch_row(y, far)
+        if sw.shape[0] > 0:
+            prefetch_row(sw, far)
+    if pos + 8 < end:
+        mid = indptr[order[pos + 8]]
+        prefetch_row(slots, mid)
+        if data.shape[0] > 0:
+            prefetch_row(data, mid)
+
+
+@jit(inline="always")
+def prefetch_records(order, pos, end, indptr, slots, records):
+    """Request the per-slot records of the row 4 visits ahead (its slots were requested earlier)."""
+    if pos + 4 < end:
+        near = order[pos + 4]
+        for p in range(indptr[near], indptr[near + 1]):
+            prefetch_row(records, slots[p])
+
+
+@jit(inline="always")
+def prefetch_records_sequential(r, n_rows, indptr, slots, records):
+    """Rows visited in storage order: request the per-slot records of row ``r + 4``.
+
+    A slot of -1 (a column unseen in training) points before the array: harmless for a hint.
+    """
+    if r + 4 < n_rows:
+        for p in range(indptr[r + 4], indptr[r + 5]):
+            prefetch_row(records, slots[p])

@@ -1,35 +1,14 @@
-"""Losses as Numba scalar functions: value, derivative in the margin, inverse link.
+"""Compiled scalar functions of the losses, by their code (see :mod:`widecross.losses`).
 
-A loss is named by a small integer code (``LOSS_CODES``) because kernels cannot take Python
-objects; every kernel branches on the code once per example, which costs nothing next to the
-memory traffic of a sparse update. Margins are ``m = x . w + b``.
-
-| name       | labels      | loss(y, m)                 | d loss / d m        | inverse link   |
-|------------|-------------|----------------------------|---------------------|----------------|
-| logistic   | {0, 1}      | log(1 + e^m) - y m         | sigmoid(m) - y      | sigmoid(m)     |
-| squared    | real        | (m - y)^2 / 2              | m - y               | m              |
-| hinge      | {0, 1}      | max(0, 1 - (2y - 1) m)     | -(2y-1) if margin<1 | m (a score)    |
-| poisson    | y >= 0      | e^m - y m                  | e^m - y             | e^m            |
-
-``CURVATURE`` is the bound on the second derivative used by the batch polish (a majorizer needs
-one); hinge is not differentiable and Poisson's curvature is unbounded, so they have none (0).
+Margins are ``m = x . w + b``; ``y`` is the label (0/1 for the classifiers), ``g`` a derivative.
 """
 
 from __future__ import annotations
 
 import math
 
-from ._jit import jit
-
-LOGISTIC = 0
-SQUARED = 1
-HINGE = 2
-POISSON = 3
-
-LOSS_CODES: dict[str, int] = {"logistic": LOGISTIC, "squared": SQUARED, "hinge": HINGE, "poisson": POISSON}
-CLASSIFICATION_LOSSES = ("logistic", "hinge")
-REGRESSION_LOSSES = ("squared", "poisson")
-CURVATURE: dict[str, float] = {"logistic": 0.25, "squared": 1.0, "hinge": 0.0, "poisson": 0.0}
+from .._jit import jit
+from ..losses import HINGE, LOGISTIC, POISSON, SQUARED
 
 
 @jit
@@ -86,16 +65,6 @@ def loss_and_derivative(code: int, y: float, m: float) -> tuple[float, float]:
 
 
 @jit
-def inverse_link(code: int, m: float) -> float:
-    """Mean prediction from a margin: probability (logistic), value (squared), rate (Poisson)."""
-    if code == LOGISTIC:
-        return sigmoid(m)
-    if code == POISSON:
-        return math.exp(m)
-    return m
-
-
-@jit
 def curvature(code: int, y: float, m: float, g: float) -> float:
     """d^2 loss / d m^2 at ``m`` given ``g = loss'(y, m)`` (hinge: 0, it has none)."""
     if code == LOGISTIC:
@@ -122,9 +91,8 @@ def implicit_derivative(code: int, y: float, m: float, reach: float, g: float) -
     - squared: exact, ``g / (1 + reach)``;
     - logistic: the exact step for the second-order expansion of the loss at ``m``,
       ``g / (1 + reach * sigmoid'(m))`` (the first Newton iterate of the equation from 0): no
-      extra exponential, since ``sigmoid(m) = g + y``. Measured on 2M geo rows, one pass at l1
-      1e-7: held-out 0.46125 vs 0.46115 for the exact solve (which costs ~30 % of an epoch),
-      0.46157 for the step on the quadratic upper bound (curvature 1/4);
+      extra exponential, since ``sigmoid(m) = g + y`` (the exact solve was measured to cost ~30 %
+      of an epoch for no gain, see docs/tuning.md);
     - Poisson (no curvature bound): the exact ``d``, by a monotone Newton iteration;
     - hinge: the largest step that stops at the margin 1.
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
+from .._jit import jit
 
 # Target number of stored ids per directory bucket: fewer buckets cost less memory, more cost
 # fewer binary-search steps; 4 keeps the directory near one byte per nonzero (int32 entries).

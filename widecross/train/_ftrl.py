@@ -1,9 +1,9 @@
-"""FTRL-Proximal (McMahan et al. 2013), per coordinate, with a mean-objective scaling of l1, l2.
+"""Kernels of FTRL-Proximal (McMahan et al. 2013), per coordinate, with l1, l2 of the mean objective.
 
-Per coordinate ``j`` the state is ``(z_j, n_j)``; its weight is a closed form of them::
+Per coordinate ``j`` the state is ``(z_j, n_j)``; its weight is a closed form of them, the
+penalty's prox (``_penalty.prox``)::
 
-    w_j = 0                                                   if |z_j| <= lam1
-    w_j = -(z_j - sign(z_j) lam1) / ((beta + sqrt(n_j)) / alpha + lam2)   otherwise
+    w_j = prox(-z_j, (beta + sqrt(n_j)) / alpha, lam1, lam2)     (exactly 0 if |z_j| <= lam1)
 
 and on an example with gradient ``g`` (loss derivative times x_j times the sample weight s)::
 
@@ -17,7 +17,7 @@ epochs. A weight is exactly 0 whenever |z_j| <= lam1, at any time: nothing is re
 earlier nonzero value. Idle coordinates need no catch-up, so the method is lazy by nature; the
 intercept is a coordinate with lam1 = lam2 = 0.
 
-State records (float64): ``[z, n]`` per slot; scalars: see ``S_*``.
+Records (float64): ``[z, n]`` per slot; scalars: see ``_state`` and ``S_*``; settings: ``H_*``.
 """
 
 from __future__ import annotations
@@ -26,49 +26,46 @@ import math
 
 import numpy as np
 
-from ._jit import jit
-from ._losses import loss_and_derivative
-from ._prefetch import prefetch_row
+from .._jit import jit
+from .._prefetch import prefetch_records, prefetch_rows
+from ._loss import loss_and_derivative
+from ._penalty import prox
+from ._state import STEPS, WEIGHT_LIMIT, store
 
-S_STEPS = 0  # examples processed so far
+# scalars besides those of ``_state`` (in the order ``_state.store`` writes them)
 S_SEEN = 1  # S: sum of sample weights seen so far
 S_BIAS_Z = 2
 S_BIAS_N = 3
-S_LOSS = 4  # progressive weighted loss over the last kernel call
-S_WEIGHT = 5  # sum of sample weights over the last kernel call
-N_SCALARS = 6
 
-WEIGHT_LIMIT = float(np.finfo(np.float32).max)
-
-HP_ALPHA = 0
-HP_BETA = 1
-HP_L1 = 2
-HP_L2 = 3
-N_HP = 4
+# hyper[...]: the kernel's settings
+H_ALPHA = 0
+H_BETA = 1
+H_L1 = 2
+H_L2 = 3
+N_HYPER = 4
 
 
 @jit
 def ftrl_weight(z: float, n: float, lam1: float, lam2: float, alpha: float, beta: float) -> float:
     """The FTRL-Proximal closed form; exactly 0 when |z| <= lam1."""
-    if abs(z) <= lam1:
+    if abs(z) <= lam1:  # most coordinates under L1: no square root for them
         return 0.0
-    shrunk = z - lam1 if z > 0.0 else z + lam1
-    return -shrunk / ((beta + math.sqrt(n)) / alpha + lam2)
+    return prox(-z, (beta + math.sqrt(n)) / alpha, lam1, lam2)
 
 
 @jit
-def ftrl_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss):
+def ftrl_epoch(indptr, slots, data, y, sw, order, records, scal, hyper, loss):
     """Visit rows ``order`` once (see ``_sgd.sgd_epoch`` for the argument conventions).
 
     Returns -1, or the position of the first example whose update was not finite.
     """
-    alpha = hp[HP_ALPHA]
-    beta = hp[HP_BETA]
-    l1 = hp[HP_L1]
-    l2 = hp[HP_L2]
+    alpha = hyper[H_ALPHA]
+    beta = hyper[H_BETA]
+    l1 = hyper[H_L1]
+    l2 = hyper[H_L2]
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
-    t = scal[S_STEPS]
+    t = scal[STEPS]
     seen = scal[S_SEEN]
     bz = scal[S_BIAS_Z]
     bn = scal[S_BIAS_N]
@@ -80,22 +77,8 @@ def ftrl_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss):
     row_w = np.empty(longest, dtype=np.float64)  # weights of the current row, O(row) memory
     n_order = order.shape[0]
     for i in range(n_order):
-        # overlap the cache misses of the rows ahead (see _sgd.sgd_epoch)
-        if i + 16 < n_order:
-            far = order[i + 16]
-            prefetch_row(indptr, far)
-            prefetch_row(y, far)
-            if weighted:
-                prefetch_row(sw, far)
-        if i + 8 < n_order:
-            mid = indptr[order[i + 8]]
-            prefetch_row(slots, mid)
-            if has_data:
-                prefetch_row(data, mid)
-        if i + 4 < n_order:
-            near = order[i + 4]
-            for p in range(indptr[near], indptr[near + 1]):
-                prefetch_row(state, slots[p])
+        prefetch_rows(order, i, n_order, indptr, slots, data, y, sw)
+        prefetch_records(order, i, n_order, indptr, slots, records)
         r = order[i]
         start = indptr[r]
         stop = indptr[r + 1]
@@ -107,11 +90,11 @@ def ftrl_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss):
         m = b
         for p in range(start, stop):
             j = slots[p]
-            w = ftrl_weight(state[j, 0], state[j, 1], lam1, lam2, alpha, beta)
+            w = ftrl_weight(records[j, 0], records[j, 1], lam1, lam2, alpha, beta)
             row_w[p - start] = w
             m += w * (data[p] if has_data else 1.0)
         if not math.isfinite(m):
-            _store(scal, t, seen - s, bz, bn, loss_sum, weight_sum)
+            store(scal, t, seen - s, bz, bn, loss_sum, weight_sum)
             return i
         yi = y[r]
         value, g = loss_and_derivative(loss, yi, m)
@@ -121,38 +104,28 @@ def ftrl_epoch(indptr, slots, data, y, sw, order, state, scal, hp, loss):
         for p in range(start, stop):
             j = slots[p]
             gx = g * (data[p] if has_data else 1.0)
-            n = state[j, 1]
+            n = records[j, 1]
             n_new = n + gx * gx
             sigma = (math.sqrt(n_new) - math.sqrt(n)) / alpha
-            state[j, 0] += gx - sigma * row_w[p - start]
-            state[j, 1] = n_new
+            records[j, 0] += gx - sigma * row_w[p - start]
+            records[j, 1] = n_new
         bn_new = bn + g * g
         bz += g - (math.sqrt(bn_new) - math.sqrt(bn)) / alpha * b
         bn = bn_new
         t += 1.0
-    _store(scal, t, seen, bz, bn, loss_sum, weight_sum)
+    store(scal, t, seen, bz, bn, loss_sum, weight_sum)
     return -1
 
 
 @jit
-def _store(scal, t, seen, bz, bn, loss_sum, weight_sum):
-    scal[S_STEPS] = t
-    scal[S_SEEN] = seen
-    scal[S_BIAS_Z] = bz
-    scal[S_BIAS_N] = bn
-    scal[S_LOSS] = loss_sum
-    scal[S_WEIGHT] = weight_sum
-
-
-@jit
-def ftrl_weights(state, n_slots, scal, hp, out):
+def ftrl_weights(records, n_slots, scal, hyper, out):
     """Current weights of slots ``[0, n_slots)`` into ``out``; returns their nonzero count."""
     seen = scal[S_SEEN]
-    lam1 = hp[HP_L1] * seen
-    lam2 = hp[HP_L2] * seen
+    lam1 = hyper[H_L1] * seen
+    lam2 = hyper[H_L2] * seen
     nnz = 0
     for j in range(n_slots):
-        w = ftrl_weight(state[j, 0], state[j, 1], lam1, lam2, hp[HP_ALPHA], hp[HP_BETA])
+        w = ftrl_weight(records[j, 0], records[j, 1], lam1, lam2, hyper[H_ALPHA], hyper[H_BETA])
         if not abs(w) <= WEIGHT_LIMIT:  # NaN, inf, or beyond what a float32 model can hold
             return -1
         if w != 0.0:
@@ -162,27 +135,12 @@ def ftrl_weights(state, n_slots, scal, hp, out):
 
 
 @jit
-def ftrl_intercept(scal, hp) -> float:
-    return ftrl_weight(scal[S_BIAS_Z], scal[S_BIAS_N], 0.0, 0.0, hp[HP_ALPHA], hp[HP_BETA])
-
-
-def new_state(capacity: int) -> np.ndarray:
-    return np.zeros((capacity, 2), dtype=np.float64)
-
-
-def new_scalars() -> np.ndarray:
-    return np.zeros(N_SCALARS, dtype=np.float64)
-
-
-def make_hp(alpha: float, beta: float = 1.0, l1: float = 0.0, l2: float = 0.0) -> np.ndarray:
-    """The ``hp`` vector of ``ftrl_epoch`` from named values."""
-    hp = np.zeros(N_HP, dtype=np.float64)
-    hp[HP_ALPHA], hp[HP_BETA], hp[HP_L1], hp[HP_L2] = alpha, beta, l1, l2
-    return hp
+def ftrl_intercept(scal, hyper) -> float:
+    return ftrl_weight(scal[S_BIAS_Z], scal[S_BIAS_N], 0.0, 0.0, hyper[H_ALPHA], hyper[H_BETA])
 
 
 @jit
-def ftrl_set_weights(state, n_slots, scal, hp, weights):
+def ftrl_set_weights(records, n_slots, scal, hyper, weights):
     """Move each ``z_j`` so that the closed form gives ``weights[j]`` (``n_j`` unchanged).
 
     Inverts the weight formula: the state then describes the given model (e.g. after a batch
@@ -190,18 +148,18 @@ def ftrl_set_weights(state, n_slots, scal, hp, weights):
     threshold band, the closest state that yields exactly 0.
     """
     seen = scal[S_SEEN]
-    lam1 = hp[HP_L1] * seen
-    lam2 = hp[HP_L2] * seen
+    lam1 = hyper[H_L1] * seen
+    lam2 = hyper[H_L2] * seen
     for j in range(n_slots):
         w = weights[j]
         if w == 0.0:
-            z = state[j, 0]
-            state[j, 0] = min(max(z, -lam1), lam1)
+            z = records[j, 0]
+            records[j, 0] = min(max(z, -lam1), lam1)
         else:
-            scale = (hp[HP_BETA] + math.sqrt(state[j, 1])) / hp[HP_ALPHA] + lam2
-            state[j, 0] = -(w * scale + (lam1 if w > 0.0 else -lam1))
+            scale = (hyper[H_BETA] + math.sqrt(records[j, 1])) / hyper[H_ALPHA] + lam2
+            records[j, 0] = -(w * scale + (lam1 if w > 0.0 else -lam1))
 
 
 @jit
-def ftrl_set_intercept(scal, hp, b):
-    scal[S_BIAS_Z] = -b * (hp[HP_BETA] + math.sqrt(scal[S_BIAS_N])) / hp[HP_ALPHA]
+def ftrl_set_intercept(scal, hyper, b):
+    scal[S_BIAS_Z] = -b * (hyper[H_BETA] + math.sqrt(scal[S_BIAS_N])) / hyper[H_ALPHA]

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
-from ._prefetch import prefetch_row
+from .._jit import jit
+from .._prefetch import prefetch_row
 
 EMPTY = -1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

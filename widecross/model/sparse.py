@@ -16,20 +16,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from . import _lookup
+from ..losses import LOSSES
+from . import _lookup, file_format
+from .inputs import as_csr, check_csr_values, is_columns, slice_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import scipy.sparse
 
-    from .features import FeatureSpec
-
-# loss -> (inverse link name, is a classifier). Classifiers predict one of two classes.
-LOSSES: dict[str, tuple[str, bool]] = {
-    "logistic": ("sigmoid", True),
-    "hinge": ("identity", True),
-    "squared": ("identity", False),
-    "poisson": ("exp", False),
-}
+    from ..features import FeatureSpec
 
 # Rows featurized per chunk when predicting from raw columns: bounds the intermediate CSR
 # (~6 active columns x 8 bytes x rows) to a few MB whatever the number of rows.
@@ -86,27 +80,23 @@ class SparseModel:
         self._setup(intercept, loss, spec, classes, metadata)
 
     @classmethod
-    def _from_checked_arrays(
-        cls,
-        indices: np.ndarray,
-        values: np.ndarray,
-        intercept: float,
-        n_features: int,
-        loss: str,
-        spec: FeatureSpec | None = None,
-        classes: Sequence[Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> SparseModel:
-        """Adopt arrays known to be valid (the file decoder guarantees sorted in-range int ids and
-        finite nonzero float32 values) without the copies and scans of ``__init__``: loading a
-        large model then costs no transient memory beyond the arrays themselves."""
+    def _from_decoded(cls, decoded: file_format.Decoded) -> SparseModel:
+        """Adopt the arrays of a file the decoder checked (sorted in-range int ids, finite nonzero
+        float32 values) without the copies and scans of ``__init__``: loading a large model then
+        costs no transient memory beyond the arrays themselves."""
+        meta = decoded.meta
         self = cls.__new__(cls)
-        self.n_features = _check_width(n_features)
-        index_dtype = np.int32 if self.n_features <= 2**31 else np.int64
-        if indices.dtype != index_dtype or values.dtype != np.float32 or indices.shape != values.shape:
-            raise ValueError("internal: unexpected array types for a checked model")
-        self.indices, self.values = indices, values
-        self._setup(intercept, loss, spec, classes, metadata)
+        try:
+            self.n_features = _check_width(meta["n_features"])
+            index_dtype = np.int32 if self.n_features <= 2**31 else np.int64
+            indices, values = decoded.indices, decoded.values
+            if indices.dtype != index_dtype or values.dtype != np.float32 or indices.shape != values.shape:
+                raise ValueError("internal: unexpected array types for a checked model")
+            self.indices, self.values = indices, values
+            self._setup(meta["intercept"], meta["loss"], decoded.spec, meta["classes"], meta["metadata"])
+        except (ValueError, TypeError) as exc:
+            raise file_format.ModelFormatError(f"{decoded.name}: inconsistent model: {exc}") from None
+        self.source = decoded.source
         return self
 
     def _setup(
@@ -147,7 +137,7 @@ class SparseModel:
 
     @property
     def is_classifier(self) -> bool:
-        return LOSSES[self.loss][1]
+        return LOSSES[self.loss].classifier
 
     @property
     def coef_(self) -> scipy.sparse.csr_matrix:
@@ -184,42 +174,40 @@ class SparseModel:
         are converted), or, when the model has a spec, raw columns (dict / DataFrame / pyarrow
         Table) that are featurized in chunks of ``PREDICT_CHUNK_ROWS`` rows.
         """
-        if _is_columns(X):
+        if is_columns(X):
             if self.spec is None:
                 raise TypeError(
                     "this model has no FeatureSpec, so it cannot score raw columns; "
                     "pass a CSR matrix of width n_features"
                 )
-            from ._validation import get_columns
+            from .._validation import get_columns
 
             columns, n_rows = get_columns(X, self.spec.columns)
             out = np.empty(n_rows, dtype=np.float64)
             starts = range(0, n_rows, PREDICT_CHUNK_ROWS)
-            chunks = (_slice_columns(columns, start, min(start + PREDICT_CHUNK_ROWS, n_rows)) for start in starts)
+            chunks = (slice_columns(columns, start, min(start + PREDICT_CHUNK_ROWS, n_rows)) for start in starts)
             # transform_chunks numbers rows across chunks in its error messages.
             for start, csr in zip(starts, self.spec.transform_chunks(chunks)):
                 self._score_csr(csr, out[start : start + csr.shape[0]], row_offset=start)
             return out
-        csr = _as_csr(X)
+        csr = as_csr(X)
         if csr.shape[1] != self.n_features:
             raise ValueError(
                 f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
             )
-        _check_csr_values(csr)
+        check_csr_values(csr)
         out = np.empty(csr.shape[0], dtype=np.float64)
         self._score_csr(csr, out)
         return out
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_rows, 2): column 1 is P(class ``classes[1]``)."""
-        if self.loss != "logistic":
+        if LOSSES[self.loss].link != "sigmoid":
             raise ValueError(
                 f"predict_proba needs loss='logistic'; this model's loss is {self.loss!r} "
                 "(use predict or decision_function)"
             )
-        from scipy.special import expit
-
-        p1 = expit(self.decision_function(X))
+        p1 = LOSSES[self.loss].mean(self.decision_function(X))
         proba = np.empty((p1.shape[0], 2), dtype=np.float64)
         proba[:, 1] = p1
         proba[:, 0] = 1.0 - p1
@@ -228,10 +216,8 @@ class SparseModel:
     def predict(self, X: Any) -> np.ndarray:
         """Classes for classifiers (decision > 0 gives ``classes[1]``); the mean for regressors."""
         d = self.decision_function(X)
-        if self.loss == "squared":
-            return d
-        if self.loss == "poisson":
-            return np.exp(d)
+        if not self.is_classifier:
+            return LOSSES[self.loss].mean(d)
         positive = d > 0
         if self.classes is None:
             return positive.astype(np.int64)
@@ -300,9 +286,7 @@ class SparseModel:
 
         ``values``: "float32" (lossless), "float16" or "q8" (8-bit codebook). Returns the path.
         """
-        from .export import save
-
-        return save(self, path, values=values)
+        return file_format.save(self, path, values=values)
 
     def summary(self) -> dict[str, Any]:
         """JSON-able facts for ``widecross inspect``: nnz, width, loss, encoding, sizes, spec."""
@@ -329,8 +313,6 @@ class SparseModel:
             "spec": spec_json,
             "metadata": self.metadata,
         }
-
-    describe = summary
 
 
 # ---------------------------------------------------------------------- validation helpers
@@ -391,7 +373,7 @@ def _check_weights(indices: Any, values: Any, n_features: int) -> tuple[np.ndarr
 def _check_classes(classes: Sequence[Any] | None, loss: str) -> list[Any] | None:
     if classes is None:
         return None
-    if not LOSSES[loss][1]:
+    if not LOSSES[loss].classifier:
         raise ValueError(f"classes are only meaningful for classifiers; loss {loss!r} is a regression loss")
     labels = [c.item() if isinstance(c, np.generic) else c for c in classes]
     if len(labels) != 2:
@@ -420,59 +402,18 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------------- input helpers
-def _is_columns(X: Any) -> bool:
-    """Raw columns: a mapping, a structured array, a DataFrame or a pyarrow Table / RecordBatch."""
-    if isinstance(X, Mapping):
-        return True
-    if isinstance(X, np.ndarray):
-        return X.dtype.names is not None  # a structured array: named columns
-    return hasattr(X, "column_names") and hasattr(X, "num_rows") or (
-        hasattr(X, "columns") and hasattr(X, "iloc")
-    )
+# ---------------------------------------------------------------------- files
+def load(path: str | os.PathLike[str]) -> SparseModel:
+    """Read a model file written by :meth:`SparseModel.save`; raises ``ModelFormatError`` if it is
+    bad (see :mod:`widecross.model.file_format`)."""
+    return SparseModel._from_decoded(file_format.read_file(path))
 
 
-def _slice_column(value: Any, start: int, stop: int) -> Any:
-    if hasattr(value, "iloc"):  # pandas Series: positional, whatever the index
-        return value.iloc[start:stop]
-    if hasattr(value, "slice") and hasattr(value, "null_count"):  # pyarrow Array / ChunkedArray
-        return value.slice(start, stop - start)
-    return value[start:stop]
+def loads(data: bytes | bytearray | memoryview) -> SparseModel:
+    """Read a model from the bytes of a model file (see :func:`load`)."""
+    return SparseModel._from_decoded(file_format.read_bytes(data))
 
 
-def _slice_columns(columns: dict[str, Any], start: int, stop: int) -> dict[str, Any]:
-    """Rows ``start:stop`` of each column; views where the container allows (NumPy, Arrow)."""
-    return {name: _slice_column(value, start, stop) for name, value in columns.items()}
-
-
-def _check_csr_values(csr: Any) -> None:
-    """Real, finite feature values: NaN or inf would turn into NaN scores (or silently vanish
-    where the weight is zero), and complex values would lose their imaginary part."""
-    data = csr.data
-    if data.dtype.kind not in "biuf":
-        raise TypeError(f"X must hold real numbers (bool, integer or float), got dtype {data.dtype}")
-    if data.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(data))
-        if bad.size:
-            k = int(bad[0])
-            row = int(np.searchsorted(csr.indptr, k, side="right")) - 1
-            raise ValueError(
-                f"X holds {bad.size} non-finite value{'s' if bad.size > 1 else ''}; first at row {row}, "
-                f"column {int(csr.indices[k])} ({data[k]})"
-            )
-
-
-def _as_csr(X: Any) -> Any:
-    import scipy.sparse
-
-    if scipy.sparse.issparse(X):
-        return X if X.format == "csr" else X.tocsr()
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise TypeError(
-            f"X must be a 2-D CSR matrix (or raw columns for a model with a spec), got {type(X).__name__} "
-            f"with {arr.ndim} dimension(s)"
-        )
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"X must hold real numbers (bool, integer or float), got dtype {arr.dtype}")
-    return scipy.sparse.csr_matrix(arr)
+def inspect_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load ``path`` (fully verified) and return its :meth:`SparseModel.summary`."""
+    return load(path).summary()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
+from .._jit import jit
 
 BLOCK = 64
 ESCAPE = 32  # quotients >= ESCAPE are written as (ESCAPE ones, 6-bit length, raw bits)
