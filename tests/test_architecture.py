@@ -55,6 +55,8 @@ OVERSIZED = {"widecross/_feature_defs.py", "widecross/features.py"}
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 KERNEL_DECORATORS = {"jit", "njit", "intrinsic"}
+# compiled kernels allowed past MAX_FUNCTION_LINES: one hot loop, not split across calls
+KERNELS_OVER_THE_LIMIT = ["widecross/train/_sgd.py::sgd_epoch"]
 
 
 def module_name(path: Path) -> str:
@@ -253,9 +255,9 @@ def test_no_module_or_function_is_too_long():
                 length = node.end_lineno - node.lineno + 1
                 if length > MAX_FUNCTION_LINES:
                     kernel = any("jit" in ast.unparse(d) for d in node.decorator_list)
-                    (exempt if kernel else problems).append(f"{rel}::{node.name} ({length} lines)")
+                    (exempt if kernel else problems).append(f"{rel}::{node.name}")
     assert problems == []
-    assert exempt == ["widecross/train/_sgd.py::sgd_epoch (86 lines)"]
+    assert exempt == KERNELS_OVER_THE_LIMIT  # a new long kernel is a decision: name it here
 
 
 @pytest.mark.parametrize("module", sorted(OVERSIZED))

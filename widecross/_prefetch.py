@@ -5,6 +5,12 @@ miss per record dominates their cost. Rows are visited from a contiguous buffer,
 the row a few steps ahead are known and their records can be requested early; the hardware then
 overlaps the misses instead of paying them one after another. A prefetch is only a hint: it never
 changes results, and the address may be anything.
+
+Where: the one kernel that reads rows in a random order (``train.rows.gather_rows``) requests
+the rows ahead; the kernels that then read them in storage order request the records of the row
+four ahead (three lines in each loop). Those lines are written out in each loop on purpose: a
+compiled helper taking the arrays, even inlined, costs reference counting per call, measured at
+10-30 % of an epoch.
 """
 
 from __future__ import annotations
@@ -13,8 +19,6 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
-
-from ._jit import jit
 
 
 @intrinsic
@@ -40,43 +44,3 @@ def prefetch_row(typingctx, array, row):
 
     return sig, codegen
 
-
-@jit(inline="always")
-def prefetch_rows(order, pos, end, indptr, slots, data, y, sw):
-    """While visiting ``order[pos]`` (of ``order[:end]``) of a CSR of rows, request what comes next.
-
-    The row 16 visits ahead gets its pointers, label and weight requested, the row 8 ahead its
-    entries (slots and values): by the time a visit reaches them, the misses have overlapped.
-    ``data`` or ``sw`` may be empty (all ones), and are then skipped.
-    """
-    if pos + 16 < end:
-        far = order[pos + 16]
-        prefetch_row(indptr, far)
-        prefetch_row(y, far)
-        if sw.shape[0] > 0:
-            prefetch_row(sw, far)
-    if pos + 8 < end:
-        mid = indptr[order[pos + 8]]
-        prefetch_row(slots, mid)
-        if data.shape[0] > 0:
-            prefetch_row(data, mid)
-
-
-@jit(inline="always")
-def prefetch_records(order, pos, end, indptr, slots, records):
-    """Request the per-slot records of the row 4 visits ahead (its slots were requested earlier)."""
-    if pos + 4 < end:
-        near = order[pos + 4]
-        for p in range(indptr[near], indptr[near + 1]):
-            prefetch_row(records, slots[p])
-
-
-@jit(inline="always")
-def prefetch_records_sequential(r, n_rows, indptr, slots, records):
-    """Rows visited in storage order: request the per-slot records of row ``r + 4``.
-
-    A slot of -1 (a column unseen in training) points before the array: harmless for a hint.
-    """
-    if r + 4 < n_rows:
-        for p in range(indptr[r + 4], indptr[r + 5]):
-            prefetch_row(records, slots[p])

@@ -119,7 +119,7 @@ class WideEstimator(ParamsMixin):
         rows = trainer.rows(X, y, sw)
         snap, rng_state = trainer.snapshot(rows), rng.bit_generator.state
         try:
-            order = visit_order(rng, X.shape[0], params.shuffle)
+            order = visit_order(rng, X.shape[0], True) if params.shuffle else None
             loss = EpochRunner(trainer, owner).run_epoch([(rows, order)], 0, "partial_fit")
         except BaseException:  # any failure, even an interrupt: back to the last good state
             trainer.restore(snap)
@@ -176,6 +176,8 @@ class WideEstimator(ParamsMixin):
 
     def _continue_with(self, params: FitParams) -> None:
         """``partial_fit`` after a fit: same model kind, possibly new rates or penalties."""
+        if params == self._fit_params:
+            return
         changed = self._changed(params, self._model_width)
         if changed:
             raise ValueError(f"{', '.join(changed)} changed since the estimator was fitted; call fit to start over")

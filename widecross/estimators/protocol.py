@@ -86,6 +86,12 @@ class AvailableIf:
         return self.fn if obj is None else self.fn.__get__(obj, owner)
 
 
+@functools.lru_cache(maxsize=None)
+def _param_names(cls: type) -> tuple[str, ...]:
+    sig = inspect.signature(cls.__init__)
+    return tuple(sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD))
+
+
 class ParamsMixin:
     """``get_params``, ``set_params``, ``__repr__`` and scikit-learn's tags."""
 
@@ -93,8 +99,7 @@ class ParamsMixin:
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD)
+        return list(_param_names(cls))
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters by name (as stored, never modified by ``fit``)."""

@@ -60,7 +60,7 @@ class MemorySource:
         del self.X, X  # the rows keep what training needs; drop the column ids (8 bytes per entry)
 
     def epoch(self, epoch: int) -> Iterable[Block]:
-        return [(self.rows, visit_order(self.rng, self.rows.n_rows, self.params.shuffle))]
+        return [(self.rows, visit_order(self.rng, self.rows.n_rows, True) if self.params.shuffle else None)]
 
     def stop(self, epoch: int) -> bool:
         """Early stopping: True once the held-out loss has not improved by ``tol`` for
@@ -154,10 +154,10 @@ class StreamSource:
                 rows = chunk.columns if buffer is None else buffer.push(chunk.columns)
                 del chunk
                 if rows is not None:
-                    yield rows, np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
+                    yield rows, None  # in the order the buffer drew them
             rows = buffer.drain() if buffer is not None else None
             if rows is not None:
-                yield rows, np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
+                yield rows, None
 
         return prefetched(produce())
 

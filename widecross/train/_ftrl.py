@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .._prefetch import prefetch_records, prefetch_rows
+from .._prefetch import prefetch_row
 from ._loss import loss_and_derivative
 from ._penalty import prox
 from ._state import STEPS, WEIGHT_LIMIT, store
@@ -77,8 +77,10 @@ def ftrl_epoch(indptr, slots, data, y, sw, order, records, scal, hyper, loss):
     row_w = np.empty(longest, dtype=np.float64)  # weights of the current row, O(row) memory
     n_order = order.shape[0]
     for i in range(n_order):
-        prefetch_rows(order, i, n_order, indptr, slots, data, y, sw)
-        prefetch_records(order, i, n_order, indptr, slots, records)
+        if i + 4 < n_order:  # request the records of the row 4 ahead: their slots are anywhere
+            near = order[i + 4]
+            for p in range(indptr[near], indptr[near + 1]):
+                prefetch_row(records, slots[p])
         r = order[i]
         start = indptr[r]
         stop = indptr[r + 1]

@@ -23,13 +23,10 @@ from .._jit import jit
 @jit
 def prox(v: float, scale: float, l1: float, l2: float) -> float:
     """``ST(v, l1) / (scale + l2)``: exactly 0 when ``|v| <= l1``; NaN stays NaN."""
-    if v > l1:
-        return (v - l1) / (scale + l2)
-    if v < -l1:
-        return (v + l1) / (scale + l2)
     if abs(v) <= l1:
         return 0.0
-    return v
+    shrunk = v - l1 if v > 0.0 else v + l1
+    return shrunk / (scale + l2)
 
 
 @jit

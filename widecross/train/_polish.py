@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .._jit import jit
-from .._prefetch import prefetch_records_sequential
+from .._prefetch import prefetch_row
 from ._loss import loss_derivative, loss_value
 from ._penalty import prox
 
@@ -64,7 +64,9 @@ def add_rows(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss, sum
     lb = sums[SUM_LB]
     n_rows = indptr.shape[0] - 1
     for r in range(n_rows):
-        prefetch_records_sequential(r, n_rows, indptr, slots, rec)
+        if r + 4 < n_rows:  # request the records of the row 4 ahead: their slots are anywhere
+            for p in range(indptr[r + 4], indptr[r + 5]):
+                prefetch_row(rec, slots[p])
         start = indptr[r]
         stop = indptr[r + 1]
         s = sw[r] if weighted else 1.0
@@ -162,7 +164,9 @@ def loss_sums(indptr, slots, data, y, sw, w, b, loss):
     loss_sum = 0.0
     n_rows = indptr.shape[0] - 1
     for r in range(n_rows):
-        prefetch_records_sequential(r, n_rows, indptr, slots, w)
+        if r + 4 < n_rows:  # a slot of -1 points before the array: harmless for a hint
+            for p in range(indptr[r + 4], indptr[r + 5]):
+                prefetch_row(w, slots[p])
         s = sw[r] if weighted else 1.0
         m = b
         for p in range(indptr[r], indptr[r + 1]):

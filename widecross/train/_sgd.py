@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from .._jit import jit
-from .._prefetch import prefetch_records, prefetch_rows
+from .._prefetch import prefetch_row
 from ._loss import curvature, implicit_derivative, loss_and_derivative
 from ._penalty import flow
 from ._state import STEPS, WEIGHT_LIMIT, store
@@ -78,7 +78,8 @@ def decay_factor(decay: int, t: float, hyper) -> float:
 
 @jit
 def sgd_epoch(indptr, slots, data, y, sw, order, records, scal, hyper, loss, decay, mode):
-    """Visit rows ``order`` of the slot-indexed CSR (``train.rows.Rows``) once.
+    """Visit rows ``order`` of the slot-indexed CSR (``train.rows.Rows``) once (callers gather
+    rows so that ``order`` runs through them in storage order).
 
     Returns the position in ``order`` of the first example whose update was not finite, or -1
     when all were; on failure the state is partly updated and the caller restores its snapshot.
@@ -98,9 +99,10 @@ def sgd_epoch(indptr, slots, data, y, sw, order, records, scal, hyper, loss, dec
     weight_sum = 0.0
     n_order = order.shape[0]
     for i in range(n_order):
-        # rows come in random order: overlap the misses of the rows ahead
-        prefetch_rows(order, i, n_order, indptr, slots, data, y, sw)
-        prefetch_records(order, i, n_order, indptr, slots, records)
+        if i + 4 < n_order:  # request the records of the row 4 ahead: their slots are anywhere
+            near = order[i + 4]
+            for p in range(indptr[near], indptr[near + 1]):
+                prefetch_row(records, slots[p])
         r = order[i]
         start = indptr[r]
         stop = indptr[r + 1]

@@ -13,13 +13,11 @@ import math
 import sys
 from typing import Callable, Iterable
 
-import numpy as np
-
 from .rows import Rows
 from .solver import opened
 from .trainer import NonFiniteError, Trainer
 
-Block = tuple[Rows, np.ndarray]
+Block = tuple[Rows, "np.ndarray | None"]  # rows, and the order to visit them in (None: as stored)
 Progress = Callable[[int, int, float], None]  # (epoch, rows just trained, running mean loss)
 
 
@@ -75,9 +73,10 @@ class EpochRunner:
                 part, weight = self.trainer.last_sums()
                 loss_sum += part
                 weight_sum += weight
-                n_rows += order.shape[0]
+                n = rows.n_rows if order is None else order.shape[0]
+                n_rows += n
                 if self.progress is not None:
-                    self.progress(epoch, order.shape[0], loss_sum / weight_sum if weight_sum > 0 else 0.0)
+                    self.progress(epoch, n, loss_sum / weight_sum if weight_sum > 0 else 0.0)
         if n_rows == 0:
             raise ValueError(f"{self.source}: no rows")
         if weight_sum <= 0:

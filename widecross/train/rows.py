@@ -9,7 +9,8 @@ One compiled kernel, :func:`gather_rows`, copies rows into a contiguous buffer i
 an epoch gathers its shuffled rows chunk by chunk before training on them (reads prefetched well
 ahead, writes sequential: faster than training in the random order directly, with the same
 arithmetic in the same order, so the same weights), and the shuffle buffer of a streamed fit
-stacks the rows it keeps over a new chunk and draws from both.
+draws its rows from the ones it keeps stacked over a new chunk. The training kernels therefore
+always read rows in storage order.
 
 Row orders come from a seeded Fisher-Yates shuffle at memory speed (:func:`visit_order`). The
 timings behind both are in ``docs/tuning.md``.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._jit import jit
-from .._prefetch import prefetch_rows
+from .._prefetch import prefetch_row
 
 
 @dataclass(frozen=True)
@@ -81,69 +82,80 @@ def visit_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
 
 
 # -- gathering ---------------------------------------------------------------------------------
-@jit(inline="always")
-def _copy_row(source, r, out, k, i):
-    """Append row ``r`` of ``source`` to ``out`` as its row ``i``, entries from ``k``; returns the
-    new ``k``, or -1 when the entries would overflow ``out``'s slots."""
-    indptr, slots, data, y, sw = source
-    out_indptr, out_slots, out_data, out_y, out_sw = out
-    start = indptr[r]
-    stop = indptr[r + 1]
-    if k + stop - start > out_slots.shape[0]:
-        return -1
-    with_data = out_data.shape[0] > 0
-    has_data = data.shape[0] > 0
-    for p in range(start, stop):
-        out_slots[k] = slots[p]
-        if with_data:
-            out_data[k] = data[p] if has_data else 1.0
-        k += 1
-    out_indptr[i + 1] = k
-    out_y[i] = y[r]
-    if out_sw.shape[0] > 0:
-        out_sw[i] = sw[r] if sw.shape[0] > 0 else 1.0
-    return k
-
-
 @jit
-def gather_rows(a, b, order, lo, hi, out):
-    """Copy rows ``order[lo:hi]`` of ``a`` stacked over ``b`` (row ``n_a + r`` is row ``r`` of
-    ``b``) into ``out``, in that order. Sources and ``out`` are ``Rows.arrays`` tuples.
+def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots, out_data, out_y, out_sw):
+    """Copy rows ``order[lo:hi]`` into the ``out_*`` buffers, in that order, stopping before a row
+    whose entries would overflow ``out_slots``. Returns the position in ``order`` reached (``hi``
+    when all fitted; more than ``lo`` when ``out_slots`` holds any row).
 
-    Stops before a row whose entries would overflow ``out``'s slots and returns the position in
-    ``order`` reached (``hi`` when all fitted). ``out``'s values (weights) are written when it
-    has room for them, as 1 where a source stores none. With ``b`` empty the rows of ``a`` are
-    requested ahead of their copy (an epoch's random order reads them from random places).
+    ``data`` and ``sw`` may be empty (all ones), and then their outputs are not written. This is
+    the one place where rows are read in a random order, so it requests them well ahead: row 16
+    visits ahead its pointers, label and weight, row 8 ahead its entries, so that the misses
+    overlap (see ``_prefetch``); everything downstream reads sequentially.
     """
-    n_a = a[0].shape[0] - 1
-    single = b[0].shape[0] <= 1
-    out[0][0] = 0
+    has_data = data.shape[0] > 0
+    weighted = sw.shape[0] > 0
+    out_indptr[0] = 0
     k = 0
-    for pos in range(lo, hi):
-        if single:
-            prefetch_rows(order, pos, hi, a[0], a[1], a[2], a[3], a[4])
-        r = order[pos]
-        if r < n_a:
-            k = _copy_row(a, r, out, k, pos - lo)
-        else:
-            k = _copy_row(b, r - n_a, out, k, pos - lo)
-        if k < 0:
-            return pos
+    n = hi - lo
+    for i in range(n):
+        if i + 16 < n:
+            far = order[lo + i + 16]
+            prefetch_row(indptr, far)
+            prefetch_row(y, far)
+            if weighted:
+                prefetch_row(sw, far)
+        if i + 8 < n:
+            start = indptr[order[lo + i + 8]]
+            prefetch_row(slots, start)
+            if has_data:
+                prefetch_row(data, start)
+        r = order[lo + i]
+        if k + indptr[r + 1] - indptr[r] > out_slots.shape[0]:
+            return lo + i
+        for p in range(indptr[r], indptr[r + 1]):
+            out_slots[k] = slots[p]
+            if has_data:
+                out_data[k] = data[p]
+            k += 1
+        out_indptr[i + 1] = k
+        out_y[i] = y[r]
+        if weighted:
+            out_sw[i] = sw[r]
     return hi
 
 
-def stack_rows(a: Rows, b: Rows, rows: np.ndarray) -> Rows:
-    """Rows ``rows`` of ``a`` stacked over ``b``, in that order, as one contiguous :class:`Rows`."""
-    lengths = np.concatenate([np.diff(a.indptr), np.diff(b.indptr)])[rows]
-    nnz = int(lengths.sum())
-    pointer_dtype = np.int32 if a.slots.shape[0] + b.slots.shape[0] < 2**31 else np.int64
-    with_data = bool(a.data.shape[0] or b.data.shape[0])
-    data_dtype = np.result_type(a.data.dtype, b.data.dtype)
-    weighted = bool(a.sw.shape[0] or b.sw.shape[0])
-    out = Rows(
-        np.empty(rows.shape[0] + 1, dtype=pointer_dtype), np.empty(nnz, dtype=np.int32),
-        np.empty(nnz if with_data else 0, dtype=data_dtype), np.empty(rows.shape[0], dtype=np.result_type(a.y, b.y)),
-        np.empty(rows.shape[0] if weighted else 0, dtype=np.float64),
+def buffers(rows: Rows, n_rows: int, n_entries: int, pointers: type | None = None) -> Rows:
+    """Empty rows of ``rows``' kinds with room for ``n_rows`` rows and ``n_entries`` entries."""
+    pointers = pointers or (np.int32 if n_entries < 2**31 else np.int64)
+    return Rows(
+        np.empty(n_rows + 1, dtype=pointers), np.empty(n_entries, dtype=np.int32),
+        np.empty(n_entries if rows.data.size else 0, dtype=rows.data.dtype), np.empty(n_rows, dtype=rows.y.dtype),
+        np.empty(n_rows if rows.sw.size else 0, dtype=rows.sw.dtype),
     )
-    gather_rows(a.arrays, b.arrays, rows, 0, rows.shape[0], out.arrays)
+
+
+def take_rows(rows: Rows, order: np.ndarray) -> Rows:
+    """Rows ``order`` of ``rows``, in that order, as one contiguous :class:`Rows`."""
+    out = buffers(rows, order.shape[0], int(np.diff(rows.indptr)[order].sum()))
+    gather_rows(*rows.arrays, order, 0, order.shape[0], *out.arrays)
     return out
+
+
+def stack_rows(a: Rows, b: Rows) -> Rows:
+    """``a``'s rows, then ``b``'s, in one :class:`Rows` (values or weights stored by one side
+    only are 1 on the other)."""
+    indptr = np.concatenate([a.indptr, a.indptr[-1] + b.indptr[1:]])
+    pointer_dtype = np.int32 if indptr[-1] < 2**31 else np.int64
+    data = np.empty(0, dtype=np.result_type(a.data.dtype, b.data.dtype))
+    if a.data.shape[0] or b.data.shape[0]:
+        data = np.concatenate([_or_ones(a.data, a.slots.shape[0]), _or_ones(b.data, b.slots.shape[0])]).astype(data.dtype)
+    sw = np.empty(0, dtype=np.float64)
+    if a.sw.shape[0] or b.sw.shape[0]:
+        sw = np.concatenate([_or_ones(a.sw, a.n_rows), _or_ones(b.sw, b.n_rows)]).astype(np.float64)
+    return Rows(indptr.astype(pointer_dtype, copy=False), np.concatenate([a.slots, b.slots]), data,
+                np.concatenate([a.y, b.y]), sw)
+
+
+def _or_ones(values: np.ndarray, n: int) -> np.ndarray:
+    return values if values.shape[0] or not n else np.ones(n, dtype=values.dtype)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rows import Rows, stack_rows
+from .rows import Rows, stack_rows, take_rows
 
 
 class ShuffleBuffer:
@@ -39,26 +39,25 @@ class ShuffleBuffer:
         return 0 if self.kept is None else self.kept.n_rows
 
     def push(self, block: Rows) -> Rows | None:
-        kept = self.kept if self.kept is not None else block.empty_like()
-        pool = kept.n_rows + block.n_rows
-        n_out = pool - self.capacity
+        pool = block if self.kept is None else stack_rows(self.kept, block)
+        n_out = pool.n_rows - self.capacity
         if n_out <= 0:  # still filling up
-            self.kept = stack_rows(kept, block, np.arange(pool))
+            self.kept = pool
             return None
-        perm = self.rng.permutation(pool)
+        perm = self.rng.permutation(pool.n_rows)
         if self.capacity:
             # keep the waiting rows in their stacked order (a sequential copy): only which rows
             # wait is random. A mask finds them in O(pool), where sorting would cost O(pool log pool).
-            waiting = np.zeros(pool, dtype=np.bool_)
+            waiting = np.zeros(pool.n_rows, dtype=np.bool_)
             waiting[perm[n_out:]] = True
-            self.kept = stack_rows(kept, block, np.flatnonzero(waiting))
+            self.kept = take_rows(pool, np.flatnonzero(waiting))
         else:
             self.kept = None
-        return stack_rows(kept, block, perm[:n_out])
+        return take_rows(pool, perm[:n_out])
 
     def drain(self) -> Rows | None:
         if self.kept is None or self.kept.n_rows == 0:
             self.kept = None
             return None
         kept, self.kept = self.kept, None
-        return stack_rows(kept, kept.empty_like(), self.rng.permutation(kept.n_rows))
+        return take_rows(kept, self.rng.permutation(kept.n_rows))

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from . import _state
 from .optimizer import Optimizer
 from .polish import mean_loss
-from .rows import Rows, gather_rows
+from .rows import Rows, buffers, gather_rows
 from .slots import DenseMap, SlotMap
 from .solver import Blocks, Solution, Solver
 
@@ -30,6 +30,8 @@ from .solver import Blocks, Solution, Solver
 # of geo rows, which stay in cache while trained.
 GATHER_ROWS = 65_536
 GATHER_ENTRIES = 16 * GATHER_ROWS  # 4 MB of int32 slots: a chunk of long rows holds fewer rows
+# Shorter passes (small partial_fit calls) read their few rows in place: they stay in cache anyway.
+DIRECT_ROWS = 8192
 
 
 class NonFiniteError(FloatingPointError):
@@ -113,24 +115,29 @@ class Trainer:
             self.records = grown
 
     # -- training ----------------------------------------------------------------------------
-    def epoch(self, rows: Rows, order: np.ndarray) -> float:
-        """One pass over ``rows`` in ``order``; returns the mean progressive loss.
+    def epoch(self, rows: Rows, order: np.ndarray | None = None) -> float:
+        """One pass over ``rows`` in ``order`` (None: as stored); returns the mean progressive loss.
 
-        Long passes run chunk by chunk over rows gathered in visiting order (``GATHER_ROWS`` at
-        a time, see ``rows.gather_rows``): the same updates in the same order, faster.
-        Raises ``NonFiniteError`` with the state partly updated: callers that must survive it
-        take a ``snapshot`` first.
+        The kernels read rows in storage order: a pass in another order (of more than
+        ``DIRECT_ROWS`` rows) runs chunk by chunk over rows gathered in that order (``GATHER_ROWS``
+        at a time, see ``rows.gather_rows``): the same updates in the same order, faster than
+        reading rows from random places. Raises
+        ``NonFiniteError`` with the state partly updated: callers that must survive it take a
+        ``snapshot`` first.
         """
-        n = order.shape[0]
-        if n <= GATHER_ROWS:
+        if order is None:
+            self._run(rows, np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64), 0)
+        elif order.shape[0] <= DIRECT_ROWS:
             self._run(rows, order, 0)
         else:
-            buffer = _gather_buffer(rows)
-            in_order = np.arange(GATHER_ROWS, dtype=np.int32)
+            n = order.shape[0]
+            most = max(int(np.max(np.diff(rows.indptr))), 0) if rows.n_rows else 0
+            buffer = buffers(rows, min(GATHER_ROWS, n), max(most, min(GATHER_ENTRIES, rows.slots.shape[0])), np.int64)
+            in_order = np.arange(buffer.n_rows, dtype=np.int32)
             loss_sum = weight_sum = 0.0
             lo = 0
             while lo < n:
-                hi = gather_rows(rows.arrays, _NO_ROWS, order, lo, min(lo + GATHER_ROWS, n), buffer.arrays)
+                hi = gather_rows(*rows.arrays, order, lo, min(lo + buffer.n_rows, n), *buffer.arrays)
                 chunk = Rows(buffer.indptr[: hi - lo + 1], buffer.slots, buffer.data, buffer.y, buffer.sw)
                 self._run(chunk, in_order[: hi - lo], lo)
                 loss_sum += self.scalars[_state.LOSS_SUM]
@@ -234,18 +241,3 @@ class Trainer:
 
 def _weights(sw: np.ndarray | None) -> np.ndarray:
     return np.empty(0, dtype=np.float64) if sw is None else sw
-
-
-_NO_ROWS = (np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32),
-            np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64))
-
-
-def _gather_buffer(rows: Rows) -> Rows:
-    """Buffers for ``GATHER_ROWS`` rows of up to ``GATHER_ENTRIES`` entries in all (a chunk ends
-    early rather than growing them), or of one row, if a row is longer than that."""
-    entries = max(GATHER_ENTRIES, int(np.max(np.diff(rows.indptr))))
-    return Rows(
-        np.empty(GATHER_ROWS + 1, dtype=np.int64), np.empty(entries, dtype=rows.slots.dtype),
-        np.empty(entries if rows.data.size else 0, dtype=rows.data.dtype), np.empty(GATHER_ROWS, dtype=rows.y.dtype),
-        np.empty(GATHER_ROWS if rows.sw.size else 0, dtype=rows.sw.dtype),
-    )
