@@ -33,11 +33,14 @@ def constructor(loss: str) -> Callable[..., None]:
         + [inspect.Parameter(name, kw, default=loss if name == "loss" else default) for name, default in PARAMETERS.items()]
     )
 
+    defaults = {"spec": None, **PARAMETERS, "loss": loss}
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
+        if len(args) > 1 or args and "spec" in kwargs or not kwargs.keys() <= defaults.keys():
+            signature.bind(self, *args, **kwargs)  # raises the TypeError Python would
+        values = {**defaults, **dict(zip(("spec",), args)), **kwargs}
+        for name in defaults:
+            setattr(self, name, values[name])
 
     __init__.__signature__ = signature  # type: ignore[attr-defined]
     return __init__

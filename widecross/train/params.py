@@ -60,7 +60,7 @@ class FitParams:
         """The parameters a model file records: those that shape the weights (not the layout of
         the training state, which never changes them, nor how the fit was run)."""
         skip = ("layout", "shuffle", "early_stopping", "warm_start")
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
 
     def make_optimizer(self) -> Optimizer:
         """The optimizer these parameters name, with its settings."""

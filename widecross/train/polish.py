@@ -33,9 +33,12 @@ class Polish(Solver):
     measure: bool = False
     accelerated: bool = True
 
+    def applies(self, loss: Loss) -> bool:
+        return self.passes > 0 and loss.curvature_bound > 0.0
+
     def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss) -> Solution:
         bound = loss.curvature_bound
-        if self.passes <= 0 or bound <= 0.0:
+        if not self.applies(loss):
             return Solution(intercept, 0)
         rec = np.empty((weights.shape[0], 3), dtype=np.float64)  # weight, gradient, curvature bound
         rec[:, 0] = weights

@@ -37,6 +37,10 @@ class Solution:
 
 
 class Solver(ABC):
+    def applies(self, loss: Loss) -> bool:
+        """False when the solver would leave any weights as they are (then it is not run)."""
+        return True
+
     @abstractmethod
     def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss) -> Solution:
         """Improve ``weights`` (per slot, in place) and ``intercept`` on the rows of ``blocks``."""

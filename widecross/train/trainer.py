@@ -30,8 +30,6 @@ from .solver import Blocks, Solution, Solver
 # of geo rows, which stay in cache while trained.
 GATHER_ROWS = 65_536
 GATHER_ENTRIES = 16 * GATHER_ROWS  # 4 MB of int32 slots: a chunk of long rows holds fewer rows
-# Shorter passes (small partial_fit calls) read their few rows in place: they stay in cache anyway.
-DIRECT_ROWS = 8192
 
 
 class NonFiniteError(FloatingPointError):
@@ -118,17 +116,14 @@ class Trainer:
     def epoch(self, rows: Rows, order: np.ndarray | None = None) -> float:
         """One pass over ``rows`` in ``order`` (None: as stored); returns the mean progressive loss.
 
-        The kernels read rows in storage order: a pass in another order (of more than
-        ``DIRECT_ROWS`` rows) runs chunk by chunk over rows gathered in that order (``GATHER_ROWS``
-        at a time, see ``rows.gather_rows``): the same updates in the same order, faster than
-        reading rows from random places. Raises
+        The kernels read rows in storage order: a pass in another order runs chunk by chunk over
+        rows gathered in that order (``GATHER_ROWS`` at a time, see ``rows.gather_rows``): the
+        same updates in the same order, faster than reading rows from random places. Raises
         ``NonFiniteError`` with the state partly updated: callers that must survive it take a
         ``snapshot`` first.
         """
         if order is None:
             self._run(rows, np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64), 0)
-        elif order.shape[0] <= DIRECT_ROWS:
-            self._run(rows, order, 0)
         else:
             n = order.shape[0]
             most = max(int(np.max(np.diff(rows.indptr))), 0) if rows.n_rows else 0
@@ -168,6 +163,8 @@ class Trainer:
 
     def solve(self, solver: Solver, blocks: Blocks) -> Solution:
         """Run a batch ``solver`` on the current weights over the rows of ``blocks``, keep its result."""
+        if not solver.applies(self.optimizer.loss):
+            return Solution(self.intercept(), 0)
         weights = self.slot_weights()
         solution = solver.solve(blocks, weights, self.intercept(), self.optimizer.penalty, self.optimizer.loss)
         if solution.passes:
