@@ -94,9 +94,10 @@ def digest(model: Any) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def measure(packages: dict[str, Any], matrices: dict[int, Any], y: Any, rounds: int, stream_rows: int) -> list[dict]:
+def measure(packages: dict[str, Any], matrices: dict[int, Any], y: Any, rounds: int, stream_rows: int,
+            configs: dict[str, tuple[int, dict[str, Any], str]]) -> list[dict]:
     out = []
-    for name, (bits, params, how) in CONFIGS.items():
+    for name, (bits, params, how) in configs.items():
         X = matrices[bits] if how == "fit" else matrices[bits][:stream_rows]
         yy = y[: X.shape[0]]
         for package in packages.values():  # load the compiled kernels
@@ -129,13 +130,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--quick", action="store_true", help="small data, three rounds (for tests)")
+    parser.add_argument("--only", default=None, help="measure the configurations whose name holds this text")
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     n_rows, rounds = (5000, 3) if args.quick else (args.rows, args.rounds)
     with tempfile.TemporaryDirectory() as tmp:
         packages = load_packages(args.a.resolve(), args.b.resolve(), Path(tmp))
         matrices, y = make_data(n_rows, packages["B"])
-        rows = measure(packages, matrices, y, rounds, stream_rows=min(n_rows, 200_000))
+        configs = {k: v for k, v in CONFIGS.items() if args.only is None or args.only in k}
+        rows = measure(packages, matrices, y, rounds, min(n_rows, 200_000), configs)
     print(format_table(rows))
     params = dict(rows=n_rows, rounds=rounds, a=_commit(args.a), b=_commit(args.b), partial_fit_batch=1000)
     path = save_results("ab_train", rows, params, quick=args.quick, results_dir=args.results_dir)

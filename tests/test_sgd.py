@@ -240,6 +240,8 @@ def test_gathered_chunks_train_exactly_like_the_direct_pass(monkeypatch, optimiz
     orders = [rng.permutation(X.shape[0]) for _ in range(2)]
 
     def run(gather_rows):
+        # 10**9: the rows are read in place, in the visiting order; else gathered in chunks
+        monkeypatch.setattr(trainer_module, "DIRECT_ROWS", gather_rows if gather_rows > 300 else 0)
         monkeypatch.setattr(trainer_module, "GATHER_ROWS", gather_rows)
         if optimizer == "sgd":
             tr = trainers.sgd("logistic", 0.4, 0.01, 0.02, adaptive=True, delta=0.1, implicit=True)
@@ -261,16 +263,17 @@ def test_gathered_chunks_report_the_failing_example_of_the_whole_pass(monkeypatc
     import widecross.train.trainer as trainer_module
 
     monkeypatch.setattr(trainer_module, "GATHER_ROWS", 8)
+    monkeypatch.setattr(trainer_module, "DIRECT_ROWS", 0)
     X, y, rng = problem(19, n=100)
     y = y.copy()
     y[30:] *= 1e300  # squared loss: the first update on these rows overflows
     tr = trainers.sgd("squared", 1.0)
     order = np.arange(X.shape[0], dtype=np.int64)
     with pytest.raises(NonFiniteError) as direct_err:
-        monkeypatch.setattr(trainer_module, "GATHER_ROWS", 10**9)
+        monkeypatch.setattr(trainer_module, "DIRECT_ROWS", 10**9)
         tr.epoch(tr.rows(X, y), order)
     tr = trainers.sgd("squared", 1.0)
-    monkeypatch.setattr(trainer_module, "GATHER_ROWS", 8)
+    monkeypatch.setattr(trainer_module, "DIRECT_ROWS", 0)
     with pytest.raises(NonFiniteError) as chunked_err:
         tr.epoch(tr.rows(X, y), order)
     assert chunked_err.value.position == direct_err.value.position > 8

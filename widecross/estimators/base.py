@@ -36,8 +36,18 @@ class WideEstimator(ParamsMixin):
 
     # -- parameters ------------------------------------------------------------------------------
     def _params(self) -> FitParams:
-        """Validated parameters with the defaults filled in; the attributes stay untouched."""
-        return resolve(self.get_params(), type(self).__name__, self._losses)
+        """Validated parameters with the defaults filled in; the attributes stay untouched.
+
+        Resolved again only when a parameter changed (``partial_fit`` asks on every call).
+        """
+        values = self.get_params()
+        cached = self.__dict__.get("_resolved_from")
+        if cached is not None and cached[0].keys() == values.keys() and all(
+                cached[0][k] is v for k, v in values.items()):
+            return cached[1]
+        params = resolve(values, type(self).__name__, self._losses)
+        self._resolved_from = (values, params)
+        return params
 
     def _new_trainer(self, params: FitParams, width: int) -> Trainer:
         layout = params.layout_for(width, type(self).__name__)

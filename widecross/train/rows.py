@@ -18,7 +18,7 @@ timings behind both are in ``docs/tuning.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,9 +26,12 @@ from .._jit import jit
 from .._prefetch import prefetch_row
 
 
-@dataclass(frozen=True)
-class Rows:
-    """Slot-indexed rows: CSR pointers, slots, values (empty: all ones), labels, weights (empty: ones)."""
+class Rows(NamedTuple):
+    """Slot-indexed rows: CSR pointers, slots, values (empty: all ones), labels, weights (empty: ones).
+
+    A named tuple: cheap to make for every small ``partial_fit`` call, and ``*rows`` passes the
+    five arrays to a kernel in order.
+    """
 
     indptr: np.ndarray  # int32 or int64, n_rows + 1
     slots: np.ndarray  # int32, one per stored entry (-1: a column unseen in training)
@@ -43,7 +46,7 @@ class Rows:
     @property
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(indptr, slots, data, y, sw)``: the order in which kernels take them."""
-        return self.indptr, self.slots, self.data, self.y, self.sw
+        return tuple(self)  # type: ignore[return-value]
 
     def empty_like(self) -> Rows:
         """No rows, with the same dtypes."""

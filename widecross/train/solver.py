@@ -14,7 +14,6 @@ The end-of-fit polish (:class:`~widecross.train.polish.Polish`) is one; a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -46,14 +45,17 @@ class Solver(ABC):
         """Improve ``weights`` (per slot, in place) and ``intercept`` on the rows of ``blocks``."""
 
 
-@contextmanager
-def opened(items: Iterable) -> Iterator[Iterator]:
+class opened:  # noqa: N801 (used as a function: ``with opened(items) as each``)
     """An iterator over ``items`` that is closed however the loop ends, so that a generator
     reading from disk (and its reader thread) stops at once on an error."""
-    iterator = iter(items)
-    try:
-        yield iterator
-    finally:
-        close = getattr(iterator, "close", None)
+
+    def __init__(self, items: Iterable) -> None:
+        self.iterator = iter(items)
+
+    def __enter__(self) -> Iterator:
+        return self.iterator
+
+    def __exit__(self, *exc: object) -> None:
+        close = getattr(self.iterator, "close", None)
         if close is not None:
             close()
