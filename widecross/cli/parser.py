@@ -36,6 +36,19 @@ def bits(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"--bits takes an integer or 'exact', got {text!r}") from None
 
 
+def l1_value(text: str) -> float | str:
+    """``auto`` (chosen on held-out rows) or a number >= 0."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"--l1 takes 'auto' or a finite number >= 0, got {text!r}")
+    return value
+
+
 def l1_grid(text: str) -> np.ndarray:
     """``start:stop:count`` (log-spaced, either order) or a comma-separated list, strongest first."""
     try:
@@ -70,7 +83,8 @@ def _spec(parser: argparse.ArgumentParser) -> None:
 def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
     group = parser.add_argument_group("training")
     if l1:
-        group.add_argument("--l1", type=float, default=1e-6, help="L1 strength on the mean loss (default: 1e-6)")
+        group.add_argument("--l1", type=l1_value, default="auto",
+                           help="L1 strength on the mean loss, or 'auto': chosen along a path on held-out rows (default: auto)")
     group.add_argument("--l2", type=float, default=0.0, help="L2 strength (default: 0)")
     group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", help="(default: sgd)")
     group.add_argument("--loss", choices=tuple(LOSSES), default="logistic", help="(default: logistic)")
@@ -88,7 +102,7 @@ def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rows", type=int, default=1_000_000, help="rows to generate, 20%% held out (default: 1,000,000)")
     p.add_argument("--out", default="widecross_demo", help="output directory (default: widecross_demo)")
     p.add_argument("--bits", type=bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    p.add_argument("--l1", type=float, default=1e-6, help="(default: 1e-6)")
+    p.add_argument("--l1", type=l1_value, default="auto", help="a number, or 'auto': chosen on held-out rows (default: auto)")
     p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--values", choices=VALUES, default="float16", help="weight encoding in the file (default: float16)")
