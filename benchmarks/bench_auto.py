@@ -123,13 +123,14 @@ def rate_rows(name: str, X, y, Xt, yt) -> list[dict]:
 def partial_fit_rows(name: str, X, y, Xt, yt) -> list[dict]:
     import widecross as wc
 
-    stream = wc.WideClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
-    one = wc.WideClassifier(epochs=1, polish=0, l1=1e-7, random_state=0).fit(X, y)
-    old = wc.WideClassifier(learning_rate=1.5, random_state=0).partial_fit(X, y, classes=[0, 1])
+    runs = [("partial_fit, defaults", wc.WideClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])),
+            ("fit(epochs=1, polish=0, l1=1e-7)", wc.WideClassifier(epochs=1, polish=0, l1=1e-7, random_state=0).fit(X, y)),
+            ("partial_fit, the previous rate 1.5",
+             wc.WideClassifier(learning_rate=1.5, random_state=0).partial_fit(X, y, classes=[0, 1]))]
+    for l1 in (1e-8, 1e-6, 1e-5):  # the l1 of partial_fit before any choice (l1="auto": 1e-7)
+        runs.append((f"partial_fit, l1 {l1:g}", wc.WideClassifier(l1=l1, random_state=0).partial_fit(X, y, classes=[0, 1])))
     return [{"section": "partial_fit", "data": name, "rows": X.shape[0], "setting": setting,
-             "rate_used": est.learning_rate_, "l1": est.l1_, "loss": held_out(est, Xt, yt)}
-            for setting, est in (("partial_fit, defaults", stream), ("fit(epochs=1, polish=0, l1=1e-7)", one),
-                                 ("partial_fit, the previous rate 1.5", old))]
+             "rate_used": est.learning_rate_, "l1": est.l1_, "loss": held_out(est, Xt, yt)} for setting, est in runs]
 
 
 def main(argv=None) -> list[dict]:
@@ -137,13 +138,15 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--quick", action="store_true", help="small data (for tests)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000, 2_000_000])
     parser.add_argument("--other-rows", type=int, default=200_000, help="rows of the regional and ad-click data")
+    parser.add_argument("--rate-rows", type=int, default=1_000_000, help="rows of the ad-click rate comparison")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sections", nargs="+", default=["auto", "cost", "rate", "partial_fit"])
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     grid = GRID
     if args.quick:
-        args.sizes, args.other_rows, args.repeats, grid = [4000], 4000, 1, np.logspace(-6, -3, 4)
+        args.sizes, args.other_rows, args.rate_rows, args.repeats = [4000], 4000, 4000, 1
+        grid = np.logspace(-6, -3, 4)
 
     def test_rows(n: int) -> int:
         return min(max(n // 2, 2000), 500_000)
@@ -169,10 +172,11 @@ def main(argv=None) -> list[dict]:
         if "auto" in args.sections:
             rows.append(auto_row(name, *data, grid))
             print(format_table(rows[-1:]), flush=True)
-        if name == "ad_clicks" and "rate" in args.sections:
-            rows += rate_rows(name, *data)
         if name == "ad_clicks" and "partial_fit" in args.sections:
             rows += partial_fit_rows(name, *data)
+        del data
+    if "rate" in args.sections:
+        rows += rate_rows("ad_clicks", *split_workload(ad_clicks, args.rate_rows, test_rows(args.rate_rows)))
     load["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
     for section in ("auto", "cost", "rate", "partial_fit"):
         part = [r for r in rows if r["section"] == section]
@@ -180,6 +184,7 @@ def main(argv=None) -> list[dict]:
             print(f"\n## {section}\n" + format_table(part))
     print(load)
     save_results("bench_auto", rows, {"sizes": args.sizes, "other_rows": args.other_rows, "repeats": args.repeats,
+                                      "rate_rows": args.rate_rows,
                                       "grid": [float(v) for v in grid], "bits": BITS, **load},
                  quick=args.quick, results_dir=args.results_dir)
     return rows
