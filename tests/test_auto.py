@@ -132,3 +132,27 @@ def test_default_rate_follows_the_rows_size(problem):
     plain = WideClassifier(schedule="constant", epochs=1, l1=1e-4).fit(X * 3.0, y)
     assert plain.learning_rate_ == default_learning_rate("constant") / 8
     assert WideClassifier(learning_rate=0.7, epochs=1, l1=1e-4).fit(wide, y).learning_rate_ == 0.7  # given: kept
+
+
+def test_auto_on_a_data_set_on_disk_and_with_ftrl(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    import data_gen
+    import widecross as wc
+
+    rows = data_gen.generate_housing(3000, seed=9)
+    path = tmp_path / "houses.parquet"
+    pq.write_table(pa.table({k: rows[k] for k in ("lat", "lon", "label")}), path, row_group_size=1000)
+    spec = wc.geo_spec(bits=18)
+    streamed = WideClassifier(spec, epochs=2, random_state=0).fit(path, y="label", chunk_rows=3000)
+    # the path holds at most one chunk of rows: memory stays set by the chunk size
+    small = WideClassifier(spec, epochs=2, random_state=0).fit(path, y="label", chunk_rows=1000)
+    assert small.l1_path_["path_rows"] == 900 and small.l1_path_["rows_scale"] == (900 / 3000) ** 0.75
+    # the path reads the whole (small) data set: the same choice as in memory, where all rows are known
+    memory = WideClassifier(spec, epochs=2, random_state=0).fit({"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
+    assert streamed.l1_path_["path_rows"] == memory.l1_path_["path_rows"] == 2700
+    assert streamed.l1_ > 0 and len(streamed.l1_path_["l1"]) == len(memory.l1_path_["l1"])
+    ftrl = WideClassifier(spec, optimizer="ftrl", epochs=2, random_state=0).fit(
+        {"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
+    assert ftrl.l1_ > 0 and ftrl.model_.nnz > 0 and ftrl.learning_rate_ == 0.8  # FTRL's alpha for 2 passes

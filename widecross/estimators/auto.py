@@ -9,7 +9,7 @@ loss per point decides), drawn from a generator derived from ``random_state``: t
 gives the same choice, and the final fit draws the same row orders as a fit with that l1 given.
 
 Cost. The path trains on at most ``PATH_ROWS`` rows (a seeded subsample: the held-out rows are
-cheap, they are only scored), one epoch and the estimator's polish passes per point. The best l1
+cheap, they are only scored; from a data set on disk, at most one chunk of rows is sampled), one epoch and the estimator's polish passes per point. The best l1
 falls with the rows, about as ``rows ** -0.75`` on the geo crosses (the path benchmark, 100k-2M
 rows), so the l1 chosen on ``n_path`` training rows is refit on all ``n`` rows as
 ``l1 * (n_path / n) ** ROWS_EXPONENT``: the refit is one default fit, the path a bounded extra.

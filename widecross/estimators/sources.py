@@ -137,11 +137,13 @@ class StreamSource:
         self.n_rows = self.data.n_rows  # None for CSV: unknown without a pass
 
     def sample(self, max_rows: int) -> Sample:
-        """About ``max_rows`` rows (whole chunks) from units in a fixed random order; all the
-        rows when there are fewer (then ``n_rows`` is known)."""
+        """About ``max_rows`` rows, at most one chunk's (memory stays set by the chunk size),
+        from units in a fixed random order; all the rows when there are fewer (then ``n_rows``
+        is known)."""
+        max_rows = min(max_rows, self.chunk_rows)
         order = np.random.default_rng(SAMPLE_SEED).permutation(len(self.data.units))
         parts, n = [], 0
-        reader = prepared(self.data, order, min(self.chunk_rows, max_rows), self._columns)
+        reader = prepared(self.data, order, max_rows, self._columns)
         try:
             for chunk in reader:
                 parts.append(chunk.columns)

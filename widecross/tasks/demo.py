@@ -118,7 +118,7 @@ def describe(report: dict[str, Any]) -> str:
   nonzero weights   {r['nnz']:,} ({r['fraction_kept']:.4%} of the width kept, L1 = {s['l1_fitted']:.3g}{' (auto)' if s['l1'] == 'auto' else ''})
   model file        {size(r['model_bytes'])} ({r['bytes_per_nonzero']:.2f} B per nonzero, {s['values']})
                     vs {size(r['dense_float32_bytes'])} for a dense float32 vector ({r['dense_float32_bytes'] / r['model_bytes']:,.0f}x smaller)
-  training          {r['train_rows_per_second']:,.0f} rows/s ({s['epochs']} epochs in {r['train_seconds']:.1f} s, compile included on a first run)
+  training          {r['train_rows_per_second']:,.0f} rows/s ({s['epochs']} epochs in {r['train_seconds']:.1f} s{', the l1 path included' if s['l1'] == 'auto' else ''}, compile included on a first run)
   held-out          log-loss {r['held_out_log_loss']:.4f} (base rate {r['base_rate_log_loss']:.4f}), AUC {r['held_out_auc']:.4f}, accuracy {r['held_out_accuracy']:.4f}
   prediction        {r['predict_rows_per_second']:,.0f} rows/s from raw lat/lon
   files             {r['model_path']}"""
