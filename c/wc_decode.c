@@ -38,7 +38,7 @@ uint32_t wci_crc32(const unsigned char *p, size_t n)
 
 /*
  * The values section holds zlib streams of byte planes: output byte p belongs to plane p / n,
- * row p % n, and is stored at row * width + plane, so the planes land straight in their final
+ * row p % n, and is stored at row * stride + plane, so the planes land straight in their final
  * interleaved places with no temporary copy. Back-references read earlier output through the
  * same mapping. Decoding follows zlib's acceptance rules (see docs/format.md).
  */
@@ -48,7 +48,7 @@ typedef struct {
     uint32_t bitbuf;
     int bitcnt;
     unsigned char *out;
-    size_t n, total, pos, row, plane, width;
+    size_t n, total, pos, row, plane, stride;
     uint32_t a, b;
     const char *why;
 } inflater;
@@ -81,7 +81,7 @@ static int inf_put(inflater *s, unsigned char byte)
         s->why = "it inflates to more bytes than the header's nnz implies";
         return 0;
     }
-    s->out[s->row * s->width + s->plane] = byte;
+    s->out[s->row * s->stride + s->plane] = byte;
     s->a += byte;
     if (s->a >= 65521u) s->a -= 65521u;
     s->b += s->a;
@@ -105,7 +105,7 @@ static int inf_copy(inflater *s, size_t dist, size_t len)
     row = q % s->n;
     plane = q / s->n;
     while (len--) {
-        if (!inf_put(s, s->out[row * s->width + plane])) return 0;
+        if (!inf_put(s, s->out[row * s->stride + plane])) return 0;
         if (++row == s->n) {
             row = 0;
             plane++;
@@ -305,12 +305,13 @@ static int inf_dynamic(inflater *s)
 }
 
 /*
- * Inflate the zlib stream `in` into n rows of `width` bytes (plane p of row r at r * width + p).
+ * Inflate the zlib stream `in` into n rows of `width` bytes, row r starting at out + r * stride
+ * (plane p of row r at r * stride + p).
  * The stream must be complete, decode to exactly n * width bytes, pass its Adler-32 check and
  * end exactly at the end of `in`. Returns NULL on success, else the reason.
  */
 static const char *inflate_planes(const unsigned char *in, size_t in_len, unsigned char *out, size_t n,
-                                  size_t width)
+                                  size_t width, size_t stride)
 {
     inflater s;
     uint32_t last, type;
@@ -319,7 +320,7 @@ static const char *inflate_planes(const unsigned char *in, size_t in_len, unsign
     s.in_len = in_len;
     s.out = out;
     s.n = n;
-    s.width = width;
+    s.stride = stride;
     s.total = n * width;
     s.a = 1;
     if (in_len < 2) return "the stream is too short for a zlib header";
@@ -363,7 +364,7 @@ static uint64_t rice_get(const unsigned char *buf, uint64_t pos, int nbits)
 
 /* Decode nnz strictly increasing ids below n_features; NULL on success, else the reason. */
 const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, uint64_t n_features,
-                               uint32_t *ids32, uint64_t *ids64)
+                               wci_entry *entries, uint64_t *ids64)
 {
     const uint64_t total = (uint64_t)len * 8u;
     uint64_t pos = 0, i;
@@ -405,8 +406,8 @@ const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, 
         if (g >= n_features - (uint64_t)(prev + 1))
             return "the index stream decodes to a column id >= n_features (corrupted)";
         prev = prev + 1 + (int64_t)g;
-        if (ids32)
-            ids32[i] = (uint32_t)prev;
+        if (entries)
+            entries[i].id = (uint32_t)prev;
         else
             ids64[i] = (uint64_t)prev;
     }
@@ -451,33 +452,42 @@ static int check_weight(double v, uint64_t i, char *err, size_t err_size)
     return value_fail(err, err_size, why);
 }
 
-int wci_decode_values(wc_model *m, const unsigned char *p, size_t len, int encoding, const jdoc *meta,
-                         size_t root, char *err, size_t err_size)
+/* The i-th value slot: where the inflated bytes of value i land and its float32 is kept. */
+static void set_weight(wc_model *m, size_t i, float w)
 {
-    unsigned char *bytes = (unsigned char *)m->values;
-    const size_t n = (size_t)m->nnz;
+    if (m->entries) m->entries[i].weight = w;
+    else m->values[i] = w;
+}
+
+int wci_decode_values(wc_model *m, const unsigned char *p, size_t len, int encoding, const jdoc *meta, size_t root,
+                      char *err, size_t err_size)
+{
+    /* Each value's bytes are inflated into its own 4-byte slot, then read and replaced by the float. */
+    unsigned char *base = m->entries ? (unsigned char *)m->entries + offsetof(wci_entry, weight) : (unsigned char *)m->values;
+    const size_t stride = m->entries ? sizeof(wci_entry) : sizeof(float), n = (size_t)m->nnz;
     const char *why;
     size_t i;
     if (encoding == ENC_FLOAT32) {
         if (!payload_can_hold(len, m->nnz, 4)) return value_fail(err, err_size, "the section cannot hold that many values");
-        if ((why = inflate_planes(p, len, bytes, n, 4)) != NULL) return value_fail(err, err_size, why);
+        if ((why = inflate_planes(p, len, base, n, 4, stride)) != NULL) return value_fail(err, err_size, why);
         for (i = 0; i < n; i++) {
-            uint32_t u = le32(bytes + 4 * i);
+            uint32_t u = le32(base + i * stride);
             float f;
             memcpy(&f, &u, sizeof f);
             if (check_weight(f, i, err, err_size) != WC_OK) return WC_ERR_FORMAT;
-            m->values[i] = f;
+            set_weight(m, i, f);
         }
     } else if (encoding == ENC_FLOAT16) {
         int64_t scale_exp;
         if (!wcj_int_member(meta, root, "value_scale_exp", -100, 113, &scale_exp))
             return value_fail(err, err_size, "value_scale_exp must be an integer in [-100, 113]");
         if (!payload_can_hold(len, m->nnz, 2)) return value_fail(err, err_size, "the section cannot hold that many values");
-        if ((why = inflate_planes(p, len, bytes, n, 2)) != NULL) return value_fail(err, err_size, why);
-        for (i = n; i-- > 0;) { /* in place, from the end: float i overwrites halves 2i and 2i + 1 */
-            double v = ldexp(half_to_double((unsigned)bytes[2 * i] | (unsigned)bytes[2 * i + 1] << 8), (int)scale_exp);
+        if ((why = inflate_planes(p, len, base, n, 2, stride)) != NULL) return value_fail(err, err_size, why);
+        for (i = 0; i < n; i++) {
+            const unsigned char *slot = base + i * stride;
+            double v = ldexp(half_to_double((unsigned)slot[0] | (unsigned)slot[1] << 8), (int)scale_exp);
             if (check_weight(v, i, err, err_size) != WC_OK) return WC_ERR_FORMAT;
-            m->values[i] = (float)v;
+            set_weight(m, i, (float)v);
         }
     } else {
         int64_t size, k;
@@ -494,11 +504,11 @@ int wci_decode_values(wc_model *m, const unsigned char *p, size_t len, int encod
         p += 4 * size;
         len -= 4 * (size_t)size;
         if (!payload_can_hold(len, m->nnz, 1)) return value_fail(err, err_size, "the section cannot hold that many values");
-        if ((why = inflate_planes(p, len, bytes, n, 1)) != NULL) return value_fail(err, err_size, why);
-        for (i = n; i-- > 0;) {
-            unsigned code = bytes[i];
+        if ((why = inflate_planes(p, len, base, n, 1, stride)) != NULL) return value_fail(err, err_size, why);
+        for (i = 0; i < n; i++) {
+            unsigned code = base[i * stride];
             if ((int64_t)code >= size) return value_fail(err, err_size, "a q8 code is outside the codebook");
-            m->values[i] = codebook[code];
+            set_weight(m, i, codebook[code]);
         }
     }
     return WC_OK;

@@ -76,13 +76,19 @@ typedef struct {
     size_t name_len;
 } feature;
 
+/* A stored weight and its column id side by side: a look-up finds the weight in the id's cache line. */
+typedef struct {
+    uint32_t id;
+    float weight;
+} wci_entry;
+
 struct wc_model {
     uint64_t n_features, nnz;
     double intercept;
     int loss;
-    uint32_t *ids32; /* column ids when n_features <= 2**32 */
-    uint64_t *ids64; /* otherwise */
-    float *values;
+    wci_entry *entries; /* the weights of a model of up to 2**32 columns */
+    uint64_t *ids64;    /* or, wider, the column ids */
+    float *values;      /* and the weights */
     uint32_t *directory;
     unsigned shift;
     /* the feature spec */
@@ -150,6 +156,16 @@ static inline uint64_t fnv1a64(const char *s, size_t n)
     return h;
 }
 
+static inline uint64_t wci_id(const wc_model *m, size_t i)
+{
+    return m->entries ? m->entries[i].id : m->ids64[i];
+}
+
+static inline float wci_weight(const wc_model *m, size_t i)
+{
+    return m->entries ? m->entries[i].weight : m->values[i];
+}
+
 /* ----------------------------------------------------------------------- shared functions */
 
 /* widecross.c */
@@ -159,8 +175,8 @@ void *wci_alloc(wc_model *m, size_t count, size_t size);
 
 /* wc_decode.c: checksums, zlib streams, Rice-coded ids, value codecs */
 uint32_t wci_crc32(const unsigned char *p, size_t n);
-const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, uint64_t n_features, uint32_t *ids32,
-                            uint64_t *ids64);
+const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, uint64_t n_features,
+                            wci_entry *entries, uint64_t *ids64);
 int wci_decode_values(wc_model *m, const unsigned char *p, size_t len, int encoding, const jdoc *meta, size_t root,
                       char *err, size_t err_size);
 

@@ -243,7 +243,7 @@ static int build_directory(wc_model *m, char *err, size_t err_size)
     m->directory = (uint32_t *)wci_alloc(m, (size_t)n_buckets + 1, sizeof(uint32_t));
     if (!m->directory) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
     for (b = 0; b <= n_buckets; b++) {
-        while (pos < m->nnz && ((m->ids32 ? m->ids32[pos] : m->ids64[pos]) >> m->shift) < b) pos++;
+        while (pos < m->nnz && (wci_id(m, (size_t)pos) >> m->shift) < b) pos++;
         m->directory[b] = (uint32_t)pos;
     }
     return WC_OK;
@@ -385,13 +385,14 @@ static int load_sections(source *src, wc_model *m, char *err, size_t err_size)
         offset += sections[1].length;
     }
     if (rc == WC_OK) {
-        if (m->n_features <= (uint64_t)1 << 32)
-            m->ids32 = (uint32_t *)wci_alloc(m, (size_t)m->nnz, sizeof(uint32_t));
-        else
+        if (m->n_features <= (uint64_t)1 << 32) {
+            m->entries = (wci_entry *)wci_alloc(m, (size_t)m->nnz, sizeof(wci_entry));
+        } else {
             m->ids64 = (uint64_t *)wci_alloc(m, (size_t)m->nnz, sizeof(uint64_t));
-        m->values = (float *)wci_alloc(m, (size_t)m->nnz, sizeof(float));
-        if ((!m->ids32 && !m->ids64) || !m->values) rc = wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
-        else if ((why = wci_rice_decode(p, (size_t)sections[1].length, m->nnz, m->n_features, m->ids32, m->ids64)) != NULL)
+            m->values = (float *)wci_alloc(m, (size_t)m->nnz, sizeof(float));
+        }
+        if (!m->entries && (!m->ids64 || !m->values)) rc = wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
+        else if ((why = wci_rice_decode(p, (size_t)sections[1].length, m->nnz, m->n_features, m->entries, m->ids64)) != NULL)
             rc = wci_report(err, err_size, WC_ERR_FORMAT, "%s", why);
         free(owned);
         owned = NULL;
@@ -481,7 +482,7 @@ void wc_free(wc_model *m)
         free(m->components[c].vocab);
     }
     free(m->components);
-    free(m->ids32);
+    free(m->entries);
     free(m->ids64);
     free(m->values);
     free(m->directory);

@@ -171,6 +171,8 @@ static int parse_bucketize(spec_parse *p, size_t obj, component *c)
             double span = c->stop - c->start; /* rounded to double, as in Python */
             c->scale = (double)n / span;
         }
+        if (!isfinite(c->scale)) /* Python buckets such specs by undefined float-to-int conversions */
+            return spec_fail(p, "n_buckets / (stop - start) overflows: the buckets are narrower than doubles");
     }
     c->size = c->n_buckets + (c->policy == POLICY_BUCKET);
     return WC_OK;

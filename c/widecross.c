@@ -244,40 +244,70 @@ static int row_active(const wc_model *m, row_input r, int64_t *ids, uint64_t *co
             vals[n++] = 1.0f;
         } else {
             uint64_t h = ft->base, col;
-            size_t j;
+            size_t j = f;
             for (s = ft->first_slot; s < ft->first_slot + ft->n_slots; s++) h = mix64(h ^ (uint64_t)ids[m->slot_comp[s]]);
             col = h >> (64 - m->bits);
-            for (j = 0; j < n && cols[j] < col; j++) continue;
-            if (j < n && cols[j] == col) { /* two features of the row share a column: one entry */
-                vals[j] += 1.0f;
-                continue;
-            }
-            memmove(cols + j + 1, cols + j, (n - j) * sizeof *cols);
-            memmove(vals + j + 1, vals + j, (n - j) * sizeof *vals);
+            for (; j > 0 && cols[j - 1] > col; j--) cols[j] = cols[j - 1]; /* insertion sort: a handful */
             cols[j] = col;
-            vals[j] = 1.0f;
-            n++;
+        }
+    }
+    if (m->bits) { /* features that share a column: one entry, their count as its value */
+        for (f = 0; f < m->n_feats; f++) {
+            if (n > 0 && cols[n - 1] == cols[f]) {
+                vals[n - 1] += 1.0f;
+            } else {
+                cols[n] = cols[f];
+                vals[n++] = 1.0f;
+            }
         }
     }
     *n_active = n;
     return WC_OK;
 }
 
-static int find_weight(const wc_model *m, uint64_t column, float *w)
+#define STACK_ITEMS 64 /* rows of up to this many features and components need no allocation */
+
+/* Look-ups are memory bound: hint the caches where the compiler can (a no-op elsewhere). */
+#if defined(__GNUC__) || defined(__clang__)
+#define WCI_PREFETCH(address) __builtin_prefetch(address)
+#else
+#define WCI_PREFETCH(address) ((void)0)
+#endif
+
+/* The weight of `column` if it is stored among positions [lo, hi) (its directory bucket). */
+static int find_in(const wc_model *m, uint64_t column, size_t lo, size_t hi, float *w)
 {
-    uint64_t b = column >> m->shift;
-    size_t lo = m->directory[b], hi = m->directory[b + 1];
+    if (lo == hi) return 0;
+    if (m->entries) { /* the last entry below the column, without branches, then the next one */
+        const wci_entry *base = m->entries + lo;
+        const uint32_t c = (uint32_t)column; /* column < n_features <= 2**32 */
+        size_t len = hi - lo;
+        while (len > 1) {
+            size_t half = len / 2;
+            base = base[half].id < c ? base + half : base;
+            len -= half;
+        }
+        base += base->id < c;
+        if (base == m->entries + hi || base->id != c) return 0;
+        *w = base->weight;
+        return 1;
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        uint64_t v = m->ids32 ? m->ids32[mid] : m->ids64[mid];
-        if (v < column) lo = mid + 1;
-        else if (v > column) hi = mid;
+        if (m->ids64[mid] < column) lo = mid + 1;
+        else if (m->ids64[mid] > column) hi = mid;
         else {
             *w = m->values[mid];
             return 1;
         }
     }
     return 0;
+}
+
+static int find_weight(const wc_model *m, uint64_t column, float *w)
+{
+    uint64_t b = column >> m->shift;
+    return find_in(m, column, m->directory[b], m->directory[b + 1], w);
 }
 
 double wc_link(const wc_model *m, double margin)
@@ -293,10 +323,21 @@ static int score(const wc_model *m, const uint64_t *cols, const float *vals, siz
                  double *prediction, char *err, size_t err_size)
 {
     double acc = 0.0, d;
-    size_t k;
-    for (k = 0; k < n; k++) {
-        float w;
-        if (find_weight(m, cols[k], &w)) acc += (double)vals[k] * (double)w;
+    size_t k, lo[STACK_ITEMS], hi[STACK_ITEMS];
+    float w;
+    if (n <= STACK_ITEMS && m->entries) {
+        /* All directory reads first, then all first probes: the cache misses of a row overlap. */
+        for (k = 0; k < n; k++) {
+            uint64_t b = cols[k] >> m->shift;
+            lo[k] = m->directory[b];
+            hi[k] = m->directory[b + 1];
+        }
+        for (k = 0; k < n; k++) WCI_PREFETCH(m->entries + lo[k] + (hi[k] - lo[k]) / 2);
+        for (k = 0; k < n; k++)
+            if (find_in(m, cols[k], lo[k], hi[k], &w)) acc += (double)vals[k] * (double)w;
+    } else {
+        for (k = 0; k < n; k++)
+            if (find_weight(m, cols[k], &w)) acc += (double)vals[k] * (double)w;
     }
     d = m->intercept + acc;
     if (!isfinite(d)) return wci_report(err, err_size, WC_ERR_OVERFLOW, "the decision value overflows to %g", d);
@@ -304,8 +345,6 @@ static int score(const wc_model *m, const uint64_t *cols, const float *vals, siz
     if (prediction) *prediction = wc_link(m, d);
     return WC_OK;
 }
-
-#define STACK_ITEMS 64
 
 static int predict_row(const wc_model *m, row_input r, double *margin, double *prediction, uint64_t *out_cols,
                        float *out_vals, size_t *out_n, char *err, size_t err_size)
@@ -423,8 +462,8 @@ float wc_weight(const wc_model *m, uint64_t column)
 int wc_nonzero(const wc_model *m, uint64_t i, uint64_t *column, float *weight)
 {
     if (!m || i >= m->nnz) return WC_ERR_ARGUMENT;
-    if (column) *column = m->ids32 ? m->ids32[i] : m->ids64[i];
-    if (weight) *weight = m->values[i];
+    if (column) *column = wci_id(m, (size_t)i);
+    if (weight) *weight = wci_weight(m, (size_t)i);
     return WC_OK;
 }
 

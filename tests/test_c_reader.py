@@ -484,8 +484,18 @@ def forged_files() -> list[tuple[str, bytes, int, bool]]:
         ("spec version true", _seal({**meta, "spec": {**spec, "version": True}}, index, values), 0, True),
         ("a vocabulary given as an object", _seal(as_dict, index, values), 3, True),
         ("a feature name of null", _seal(unnamed, index, values), 3, True),
+        ("buckets narrower than doubles", wc.export.dumps(narrow_buckets_model()), 3, True),
     ]
     return cases
+
+
+def narrow_buckets_model() -> wc.SparseModel:
+    """A uniform Bucketize whose n_buckets / (stop - start) overflows: Python accepts the spec but
+    buckets values through an undefined float-to-integer conversion; the C reader refuses it."""
+    from widecross.features import Bucketize, FeatureSpec
+
+    spec = FeatureSpec([Bucketize("x", 0.0, 5e-324, n_buckets=2**62)])
+    return wc.SparseModel([0], [1.0], 0.0, spec.n_features, "squared", spec=spec)
 
 
 def test_forged_files_get_a_clean_error(c_build, tmp_path):
