@@ -20,10 +20,9 @@
 uint32_t wci_crc32(const unsigned char *p, size_t n)
 {
     /* zlib's CRC-32 (reflected polynomial 0xEDB88320), four bits at a time. */
-    static const uint32_t table[16] = {
-        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+    static const uint32_t table[16] = {0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+                                       0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+                                       0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
     uint32_t crc = 0xFFFFFFFFu;
     size_t i;
     for (i = 0; i < n; i++) {
@@ -159,8 +158,8 @@ static int inf_codes(inflater *s, const huffman *lencode, const huffman *distcod
                                     31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
     static const short lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                    2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-    static const short dbase[30] = {1,    2,    3,    4,    5,    7,     9,     13,    17,  25,
-                                    33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
+    static const short dbase[30] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
+                                    33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
                                     1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
     static const short dext[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                    6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
@@ -310,8 +309,8 @@ static int inf_dynamic(inflater *s)
  * The stream must be complete, decode to exactly n * width bytes, pass its Adler-32 check and
  * end exactly at the end of `in`. Returns NULL on success, else the reason.
  */
-static const char *inflate_planes(const unsigned char *in, size_t in_len, unsigned char *out, size_t n,
-                                  size_t width, size_t stride)
+static const char *inflate_planes(const unsigned char *in, size_t in_len, unsigned char *out, size_t n, size_t width,
+                                  size_t stride)
 {
     inflater s;
     uint32_t last, type;
@@ -363,8 +362,8 @@ static uint64_t rice_get(const unsigned char *buf, uint64_t pos, int nbits)
 }
 
 /* Decode nnz strictly increasing ids below n_features; NULL on success, else the reason. */
-const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, uint64_t n_features,
-                               wci_entry *entries, uint64_t *ids64)
+const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, uint64_t n_features, wci_entry *entries,
+                            uint64_t *ids64)
 {
     const uint64_t total = (uint64_t)len * 8u;
     uint64_t pos = 0, i;
@@ -417,16 +416,18 @@ const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, 
     return NULL;
 }
 
-
 /* ======================================================================= values */
 
 static double half_to_double(unsigned h)
 {
     unsigned exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
     double v;
-    if (exponent == 0x1f) v = mantissa ? NAN : INFINITY;
-    else if (exponent == 0) v = ldexp((double)mantissa, -24);
-    else v = ldexp((double)(mantissa | 0x400), (int)exponent - 25);
+    if (exponent == 0x1f)
+        v = mantissa ? NAN : INFINITY;
+    else if (exponent == 0)
+        v = ldexp((double)mantissa, -24);
+    else
+        v = ldexp((double)(mantissa | 0x400), (int)exponent - 25);
     return (h & 0x8000) ? -v : v;
 }
 
@@ -455,20 +456,24 @@ static int check_weight(double v, uint64_t i, char *err, size_t err_size)
 /* The i-th value slot: where the inflated bytes of value i land and its float32 is kept. */
 static void set_weight(wc_model *m, size_t i, float w)
 {
-    if (m->entries) m->entries[i].weight = w;
-    else m->values[i] = w;
+    if (m->entries)
+        m->entries[i].weight = w;
+    else
+        m->values[i] = w;
 }
 
 int wci_decode_values(wc_model *m, const unsigned char *p, size_t len, int encoding, const jdoc *meta, size_t root,
                       char *err, size_t err_size)
 {
     /* Each value's bytes are inflated into its own 4-byte slot, then read and replaced by the float. */
-    unsigned char *base = m->entries ? (unsigned char *)m->entries + offsetof(wci_entry, weight) : (unsigned char *)m->values;
+    unsigned char *base =
+        m->entries ? (unsigned char *)m->entries + offsetof(wci_entry, weight) : (unsigned char *)m->values;
     const size_t stride = m->entries ? sizeof(wci_entry) : sizeof(float), n = (size_t)m->nnz;
     const char *why;
     size_t i;
     if (encoding == ENC_FLOAT32) {
-        if (!payload_can_hold(len, m->nnz, 4)) return value_fail(err, err_size, "the section cannot hold that many values");
+        if (!payload_can_hold(len, m->nnz, 4))
+            return value_fail(err, err_size, "the section cannot hold that many values");
         if ((why = inflate_planes(p, len, base, n, 4, stride)) != NULL) return value_fail(err, err_size, why);
         for (i = 0; i < n; i++) {
             uint32_t u = le32(base + i * stride);
@@ -481,7 +486,8 @@ int wci_decode_values(wc_model *m, const unsigned char *p, size_t len, int encod
         int64_t scale_exp;
         if (!wcj_int_member(meta, root, "value_scale_exp", -100, 113, &scale_exp))
             return value_fail(err, err_size, "value_scale_exp must be an integer in [-100, 113]");
-        if (!payload_can_hold(len, m->nnz, 2)) return value_fail(err, err_size, "the section cannot hold that many values");
+        if (!payload_can_hold(len, m->nnz, 2))
+            return value_fail(err, err_size, "the section cannot hold that many values");
         if ((why = inflate_planes(p, len, base, n, 2, stride)) != NULL) return value_fail(err, err_size, why);
         for (i = 0; i < n; i++) {
             const unsigned char *slot = base + i * stride;
@@ -503,7 +509,8 @@ int wci_decode_values(wc_model *m, const unsigned char *p, size_t len, int encod
         }
         p += 4 * size;
         len -= 4 * (size_t)size;
-        if (!payload_can_hold(len, m->nnz, 1)) return value_fail(err, err_size, "the section cannot hold that many values");
+        if (!payload_can_hold(len, m->nnz, 1))
+            return value_fail(err, err_size, "the section cannot hold that many values");
         if ((why = inflate_planes(p, len, base, n, 1, stride)) != NULL) return value_fail(err, err_size, why);
         for (i = 0; i < n; i++) {
             unsigned code = base[i * stride];

@@ -124,8 +124,8 @@ typedef struct {
     int negative; /* is_int: the sign (-0 is 0) */
     int big;      /* is_int: the magnitude does not fit 64 bits */
     uint64_t magnitude;
-    double value;     /* the float value (Python's float() of it) */
-    int overflow;     /* is_int: float() of it would raise OverflowError */
+    double value;      /* the float value (Python's float() of it) */
+    int overflow;      /* is_int: float() of it would raise OverflowError */
     size_t start, len; /* the token */
 } jnum;
 
@@ -136,10 +136,7 @@ static inline uint32_t le32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static inline uint64_t le64(const unsigned char *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
+static inline uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 static inline uint64_t mix64(uint64_t z)
 {
@@ -156,15 +153,9 @@ static inline uint64_t fnv1a64(const char *s, size_t n)
     return h;
 }
 
-static inline uint64_t wci_id(const wc_model *m, size_t i)
-{
-    return m->entries ? m->entries[i].id : m->ids64[i];
-}
+static inline uint64_t wci_id(const wc_model *m, size_t i) { return m->entries ? m->entries[i].id : m->ids64[i]; }
 
-static inline float wci_weight(const wc_model *m, size_t i)
-{
-    return m->entries ? m->entries[i].weight : m->values[i];
-}
+static inline float wci_weight(const wc_model *m, size_t i) { return m->entries ? m->entries[i].weight : m->values[i]; }
 
 /* ----------------------------------------------------------------------- shared functions */
 
@@ -175,8 +166,8 @@ void *wci_alloc(wc_model *m, size_t count, size_t size);
 
 /* wc_decode.c: checksums, zlib streams, Rice-coded ids, value codecs */
 uint32_t wci_crc32(const unsigned char *p, size_t n);
-const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, uint64_t n_features,
-                            wci_entry *entries, uint64_t *ids64);
+const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, uint64_t n_features, wci_entry *entries,
+                            uint64_t *ids64);
 int wci_decode_values(wc_model *m, const unsigned char *p, size_t len, int encoding, const jdoc *meta, size_t root,
                       char *err, size_t err_size);
 
@@ -199,8 +190,24 @@ int64_t wcj_int64(const jnum *num);
 int wcj_int_member(const jdoc *d, size_t root, const char *key, int64_t low, int64_t high, int64_t *out);
 int wcj_has_nonfinite(const jdoc *d, size_t i, int *oom);
 
-/* wc_spec.c */
+/* wc_spec.c: the spec as a whole; wc_features.c: one feature object (both read the same state) */
+typedef struct {
+    const jdoc *d;
+    wc_model *m;
+    char *err;
+    size_t err_size;
+    size_t *slot_pos; /* JSON offset of every feature's components, features in order */
+    size_t n_slot_pos, cap_slot_pos;
+    size_t *feat_pos; /* JSON offset of every feature */
+} wci_spec_parse;
+
 int wci_parse_spec(wc_model *m, const jdoc *d, size_t spec, uint64_t n_features, char *err, size_t err_size);
+int wci_spec_fail(wci_spec_parse *p, const char *fmt, ...);
+const char *wci_arena_string(wc_model *m, const jdoc *d, size_t i, size_t *len, int *lone);
+int wci_spec_int(wci_spec_parse *p, size_t obj, const char *key, int64_t low, uint64_t high, int nullable, int64_t *out,
+                 int *is_null);
+int wci_collect_components(wci_spec_parse *p, size_t obj, int depth);
+int wci_parse_component(wci_spec_parse *p, size_t obj, component *c);
 vocab_entry *wci_vocab_slot(const component *c, uint64_t hash, int type, int64_t integer, const char *text,
                             size_t length);
 

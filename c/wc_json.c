@@ -97,8 +97,7 @@ static int j_scan_string(const jdoc *d, size_t *i)
             for (j = 2; j < 6; j++)
                 if (!is_hex(d->s[k + (size_t)j])) return 0;
             k += 6;
-        } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
-                   c == 't') {
+        } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') {
             k += 2;
         } else {
             return 0;
@@ -244,8 +243,7 @@ size_t wcj_skip(const jdoc *d, size_t i)
             i++;
         }
     }
-    while (i < d->n && (is_digit(d->s[i]) || strchr("+-.eEtruefalsnNaIiy", d->s[i]) != NULL) && d->s[i] != '\0')
-        i++;
+    while (i < d->n && (is_digit(d->s[i]) || strchr("+-.eEtruefalsnNaIiy", d->s[i]) != NULL) && d->s[i] != '\0') i++;
     return i;
 }
 
@@ -434,8 +432,8 @@ int wcj_number(const jdoc *d, size_t i, jnum *num)
         num->value = s[0] == '-' ? -INFINITY : INFINITY;
         return 1;
     }
-    num->is_int = memchr(s, '.', num->len) == NULL && memchr(s, 'e', num->len) == NULL &&
-                  memchr(s, 'E', num->len) == NULL;
+    num->is_int =
+        memchr(s, '.', num->len) == NULL && memchr(s, 'e', num->len) == NULL && memchr(s, 'E', num->len) == NULL;
     num->value = wci_parse_double(s, num->len, &ok);
     if (!ok) return 0;
     if (!num->is_int) return 1;
@@ -488,7 +486,6 @@ int wcj_has_nonfinite(const jdoc *d, size_t i, int *oom)
     }
     return 0;
 }
-
 
 /* The integer member key of the object at root, within [low, high]; 0 when absent or not. */
 int wcj_int_member(const jdoc *d, size_t root, const char *key, int64_t low, int64_t high, int64_t *out)

@@ -95,7 +95,8 @@ static int labels_equal(const jdoc *d, size_t a, size_t b, int *oom)
         return 0;
     }
     if (na.is_int && nb.is_int) {
-        if (na.big || nb.big) return na.big && nb.big && na.len == nb.len && memcmp(d->s + na.start, d->s + nb.start, na.len) == 0;
+        if (na.big || nb.big)
+            return na.big && nb.big && na.len == nb.len && memcmp(d->s + na.start, d->s + nb.start, na.len) == 0;
         return na.negative == nb.negative && na.magnitude == nb.magnitude;
     }
     if (!na.is_int && !nb.is_int) return na.value == nb.value;
@@ -121,7 +122,8 @@ static int check_classes(const jdoc *d, size_t v, int loss, char *err, size_t er
     t2 = wcj_type(d, second);
     if (t1 == J_NULL || t1 == J_ARRAY || t1 == J_OBJECT || t2 == J_NULL || t2 == J_ARRAY || t2 == J_OBJECT)
         return meta_fail(err, err_size, "inconsistent model: class labels must be str, int, float or bool");
-    if (labels_equal(d, first, second, &oom)) return meta_fail(err, err_size, "inconsistent model: the 2 class labels must differ");
+    if (labels_equal(d, first, second, &oom))
+        return meta_fail(err, err_size, "inconsistent model: the 2 class labels must differ");
     if (oom) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
     return WC_OK;
 }
@@ -153,7 +155,8 @@ static int parse_meta(const jdoc *d, meta_fields *f, char *err, size_t err_size)
     if ((rc = meta_member(d, root, "intercept", num_mask, &v, err, err_size)) != WC_OK) return rc;
     if (!wcj_number(d, v, &num)) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
     f->intercept = num.value;
-    if ((rc = meta_member(d, root, "classes", 1u << J_ARRAY | 1u << J_NULL, &f->classes, err, err_size)) != WC_OK) return rc;
+    if ((rc = meta_member(d, root, "classes", 1u << J_ARRAY | 1u << J_NULL, &f->classes, err, err_size)) != WC_OK)
+        return rc;
     f->has_classes = wcj_type(d, f->classes) == J_ARRAY;
     if ((rc = meta_member(d, root, "spec", 1u << J_OBJECT | 1u << J_NULL, &f->spec, err, err_size)) != WC_OK) return rc;
     f->has_spec = wcj_type(d, f->spec) == J_OBJECT;
@@ -161,7 +164,8 @@ static int parse_meta(const jdoc *d, meta_fields *f, char *err, size_t err_size)
     wcj_get(d, root, "loss", &v);
     if ((f->loss = meta_string_choice(d, v, wci_loss_names, 4)) < 0) return meta_fail(err, err_size, "unknown loss");
     wcj_get(d, root, "index_codec", &v);
-    if (!wcj_string_is(d, v, "rice64", 6)) return meta_fail(err, err_size, "unknown index codec (this reader reads 'rice64')");
+    if (!wcj_string_is(d, v, "rice64", 6))
+        return meta_fail(err, err_size, "unknown index codec (this reader reads 'rice64')");
     wcj_get(d, root, "value_encoding", &v);
     if ((f->encoding = meta_string_choice(d, v, ENCODING_NAMES, 3)) < 0)
         return meta_fail(err, err_size, "unknown value encoding (known: float32, float16, q8)");
@@ -172,8 +176,6 @@ static int parse_meta(const jdoc *d, meta_fields *f, char *err, size_t err_size)
                    : meta_fail(err, err_size, "inconsistent model: the metadata holds a non-finite number");
     return WC_OK;
 }
-
-
 
 /* ======================================================================= loading */
 
@@ -199,7 +201,7 @@ static int source_read(source *src, uint64_t offset, size_t n, const unsigned ch
         free(*owned);
         *owned = NULL;
         return wci_report(err, err_size, WC_ERR_IO, "%s: could not read %llu bytes at offset %llu (the file shrank?)",
-                      src->name, (unsigned long long)n, (unsigned long long)offset);
+                          src->name, (unsigned long long)n, (unsigned long long)offset);
     }
     *out = *owned;
     return WC_OK;
@@ -265,75 +267,89 @@ static int read_header(source *src, section_entry *sections, char *err, size_t e
     size_t got = src->size < PREAMBLE_SIZE ? (size_t)src->size : PREAMBLE_SIZE;
     int rc;
     const char *what;
-    if (src->size == 0) return wci_report(err, err_size, WC_ERR_FORMAT, "%s: the file is empty (0 bytes), not a widecross model", src->name);
+    if (src->size == 0)
+        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: the file is empty (0 bytes), not a widecross model",
+                          src->name);
     if ((rc = source_read(src, 0, got, &p, &owned, err, err_size)) != WC_OK) return rc;
     memcpy(head, p, got);
     free(owned);
     if (got < 8 && memcmp(head, MAGIC, got) == 0)
         return wci_report(err, err_size, WC_ERR_FORMAT, "%s: truncated: %llu bytes, shorter than the 16-byte preamble",
-                      src->name, (unsigned long long)src->size);
+                          src->name, (unsigned long long)src->size);
     if (memcmp(head, MAGIC, 8) != 0) {
         if ((what = foreign_format(head, got)) != NULL)
-            return wci_report(err, err_size, WC_ERR_FORMAT, "%s: not a widecross model file: it looks like %s", src->name, what);
+            return wci_report(err, err_size, WC_ERR_FORMAT, "%s: not a widecross model file: it looks like %s",
+                              src->name, what);
         if (memcmp(head, MAGIC, 4) == 0)
             return wci_report(err, err_size, WC_ERR_FORMAT,
-                          "%s: not a widecross model file: the magic bytes are damaged (text-mode transfer?)", src->name);
-        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: not a widecross model file (wrong magic bytes)", src->name);
+                              "%s: not a widecross model file: the magic bytes are damaged (text-mode transfer?)",
+                              src->name);
+        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: not a widecross model file (wrong magic bytes)",
+                          src->name);
     }
     if (src->size < PREAMBLE_SIZE)
         return wci_report(err, err_size, WC_ERR_FORMAT, "%s: truncated: %llu bytes, shorter than the 16-byte preamble",
-                      src->name, (unsigned long long)src->size);
+                          src->name, (unsigned long long)src->size);
     version = le32(head + 8);
     count = le32(head + 12);
     if (version > WC_FORMAT_VERSION)
         return wci_report(err, err_size, WC_ERR_VERSION,
-                      "%s: format version %lu is newer than this reader can read (up to version %d)", src->name,
-                      (unsigned long)version, WC_FORMAT_VERSION);
+                          "%s: format version %lu is newer than this reader can read (up to version %d)", src->name,
+                          (unsigned long)version, WC_FORMAT_VERSION);
     if (version != WC_FORMAT_VERSION)
-        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: unsupported format version %lu", src->name, (unsigned long)version);
+        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: unsupported format version %lu", src->name,
+                          (unsigned long)version);
     if (count != N_SECTIONS)
         return wci_report(err, err_size, WC_ERR_FORMAT, "%s: the header lists %lu sections (%s)", src->name,
-                      (unsigned long)count, count <= MAX_SECTIONS ? "expected 3" : "corrupted");
+                          (unsigned long)count, count <= MAX_SECTIONS ? "expected 3" : "corrupted");
     if (src->size < HEADER_SIZE)
         return wci_report(err, err_size, WC_ERR_FORMAT, "%s: truncated: %llu bytes, shorter than the %u-byte header",
-                      src->name, (unsigned long long)src->size, HEADER_SIZE);
-    if ((rc = source_read(src, PREAMBLE_SIZE, HEADER_SIZE - PREAMBLE_SIZE, &p, &owned, err, err_size)) != WC_OK) return rc;
+                          src->name, (unsigned long long)src->size, HEADER_SIZE);
+    if ((rc = source_read(src, PREAMBLE_SIZE, HEADER_SIZE - PREAMBLE_SIZE, &p, &owned, err, err_size)) != WC_OK)
+        return rc;
     memcpy(head + PREAMBLE_SIZE, p, HEADER_SIZE - PREAMBLE_SIZE);
     free(owned);
     if (wci_crc32(head, HEADER_SIZE - 4) != le32(head + HEADER_SIZE - 4))
-        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: the header checksum does not match (corrupted header)", src->name);
+        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: the header checksum does not match (corrupted header)",
+                          src->name);
     for (k = 0; k < N_SECTIONS; k++) {
         const unsigned char *entry = head + PREAMBLE_SIZE + ENTRY_SIZE * k;
         static const char tags[3][5] = {"META", "INDX", "VALS"};
         if (memcmp(entry, tags[k], 4) != 0)
-            return wci_report(err, err_size, WC_ERR_FORMAT, "%s: unexpected sections, expected META, INDX, VALS", src->name);
+            return wci_report(err, err_size, WC_ERR_FORMAT, "%s: unexpected sections, expected META, INDX, VALS",
+                              src->name);
         sections[k].length = le64(entry + 4);
         sections[k].crc = le32(entry + 12);
         /* Python's integers cannot overflow; the sum is checked so that a wrapped total never passes */
-        if (sections[k].length > UINT64_MAX - total) total = UINT64_MAX;
-        else total += sections[k].length;
+        if (sections[k].length > UINT64_MAX - total)
+            total = UINT64_MAX;
+        else
+            total += sections[k].length;
     }
     if (total != src->size)
-        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: %s: the header describes %s%llu bytes but the file has %llu",
-                      src->name, src->size < total ? "truncated" : "has trailing bytes", total == UINT64_MAX ? "more than " : "",
-                      (unsigned long long)total, (unsigned long long)src->size);
+        return wci_report(
+            err, err_size, WC_ERR_FORMAT, "%s: %s: the header describes %s%llu bytes but the file has %llu", src->name,
+            src->size < total ? "truncated" : "has trailing bytes", total == UINT64_MAX ? "more than " : "",
+            (unsigned long long)total, (unsigned long long)src->size);
     if (sections[0].length > MAX_META_BYTES)
-        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: the metadata section is %llu bytes, more than the %llu allowed",
-                      src->name, (unsigned long long)sections[0].length, (unsigned long long)MAX_META_BYTES);
+        return wci_report(err, err_size, WC_ERR_FORMAT,
+                          "%s: the metadata section is %llu bytes, more than the %llu allowed", src->name,
+                          (unsigned long long)sections[0].length, (unsigned long long)MAX_META_BYTES);
     return WC_OK;
 }
 
-static int read_section(source *src, uint64_t offset, const section_entry *e, const char *tag,
-                        const unsigned char **p, unsigned char **owned, char *err, size_t err_size)
+static int read_section(source *src, uint64_t offset, const section_entry *e, const char *tag, const unsigned char **p,
+                        unsigned char **owned, char *err, size_t err_size)
 {
     int rc;
-    if (e->length > SIZE_MAX) return wci_report(err, err_size, WC_ERR_MEMORY, "%s: the %s section is too large", src->name, tag);
+    if (e->length > SIZE_MAX)
+        return wci_report(err, err_size, WC_ERR_MEMORY, "%s: the %s section is too large", src->name, tag);
     if ((rc = source_read(src, offset, (size_t)e->length, p, owned, err, err_size)) != WC_OK) return rc;
     if (wci_crc32(*p, (size_t)e->length) != e->crc) {
         free(*owned);
         *owned = NULL;
         return wci_report(err, err_size, WC_ERR_FORMAT, "%s: the %s section's checksum does not match (corrupted data)",
-                      src->name, tag);
+                          src->name, tag);
     }
     return WC_OK;
 }
@@ -345,16 +361,17 @@ static int check_nnz(const source *src, const meta_fields *f, const section_entr
     uint64_t index_len = sections[1].length;
     if (index_len < UINT64_MAX / 8 && f->nnz > 8 * index_len)
         return wci_report(err, err_size, WC_ERR_FORMAT,
-                      "%s: the header claims %llu nonzeros but the index section (%llu bytes) holds at most %llu",
-                      src->name, (unsigned long long)f->nnz, (unsigned long long)index_len,
-                      (unsigned long long)(8 * index_len));
+                          "%s: the header claims %llu nonzeros but the index section (%llu bytes) holds at most %llu",
+                          src->name, (unsigned long long)f->nnz, (unsigned long long)index_len,
+                          (unsigned long long)(8 * index_len));
     if (sections[2].length < (UINT64_MAX - 64) / ZLIB_MAX_RATIO &&
         f->nnz > (ZLIB_MAX_RATIO * sections[2].length + 64) / widths[f->encoding])
-        return wci_report(err, err_size, WC_ERR_FORMAT, "%s: the header claims %llu nonzeros but the values section has only %llu bytes",
-                      src->name, (unsigned long long)f->nnz, (unsigned long long)sections[2].length);
+        return wci_report(err, err_size, WC_ERR_FORMAT,
+                          "%s: the header claims %llu nonzeros but the values section has only %llu bytes", src->name,
+                          (unsigned long long)f->nnz, (unsigned long long)sections[2].length);
     if (f->nnz >= UINT32_MAX || f->nnz > SIZE_MAX / 8)
-        return wci_report(err, err_size, WC_ERR_MEMORY, "%s: %llu nonzeros are more than this reader can hold", src->name,
-                      (unsigned long long)f->nnz);
+        return wci_report(err, err_size, WC_ERR_MEMORY, "%s: %llu nonzeros are more than this reader can hold",
+                          src->name, (unsigned long long)f->nnz);
     return WC_OK;
 }
 
@@ -391,8 +408,10 @@ static int load_sections(source *src, wc_model *m, char *err, size_t err_size)
             m->ids64 = (uint64_t *)wci_alloc(m, (size_t)m->nnz, sizeof(uint64_t));
             m->values = (float *)wci_alloc(m, (size_t)m->nnz, sizeof(float));
         }
-        if (!m->entries && (!m->ids64 || !m->values)) rc = wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
-        else if ((why = wci_rice_decode(p, (size_t)sections[1].length, m->nnz, m->n_features, m->entries, m->ids64)) != NULL)
+        if (!m->entries && (!m->ids64 || !m->values))
+            rc = wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
+        else if ((why = wci_rice_decode(p, (size_t)sections[1].length, m->nnz, m->n_features, m->entries, m->ids64)) !=
+                 NULL)
             rc = wci_report(err, err_size, WC_ERR_FORMAT, "%s", why);
         free(owned);
         owned = NULL;

@@ -17,16 +17,15 @@
 
 #define MAX_RECORD_BYTES ((size_t)64 << 20)
 
-static const char USAGE[] =
-    "usage: wcpredict [options] MODEL.wcm [ROWS.csv]\n"
-    "Predict every row of a CSV file (standard input when ROWS.csv is absent or '-').\n"
-    "  --margin          write the margin (intercept + x.w) before the prediction\n"
-    "  --string COLUMN   read COLUMN's values as text, never as integers (repeatable)\n"
-    "  --delimiter C     field separator: one character, or 'tab' (default ',')\n"
-    "  --features        write each row's active columns as id:value pairs instead\n"
-    "  --info            describe the model and its columns, then exit\n"
-    "  -h, --help        this text\n"
-    "Exit status: 0 success, 1 model or data error, 2 usage error.\n";
+static const char USAGE[] = "usage: wcpredict [options] MODEL.wcm [ROWS.csv]\n"
+                            "Predict every row of a CSV file (standard input when ROWS.csv is absent or '-').\n"
+                            "  --margin          write the margin (intercept + x.w) before the prediction\n"
+                            "  --string COLUMN   read COLUMN's values as text, never as integers (repeatable)\n"
+                            "  --delimiter C     field separator: one character, or 'tab' (default ',')\n"
+                            "  --features        write each row's active columns as id:value pairs instead\n"
+                            "  --info            describe the model and its columns, then exit\n"
+                            "  -h, --help        this text\n"
+                            "Exit status: 0 success, 1 model or data error, 2 usage error.\n";
 
 /* ----------------------------------------------------------------------- CSV records */
 
@@ -252,9 +251,12 @@ static int parse_options(int argc, char **argv, options *o)
                 o->text_columns[o->n_text_columns++] = argv[++k];
             } else {
                 const char *d = argv[++k];
-                if (strcmp(d, "tab") == 0 || strcmp(d, "\\t") == 0) o->delimiter = '\t';
-                else if (strlen(d) == 1 && d[0] != '"' && d[0] != '\n' && d[0] != '\r') o->delimiter = d[0];
-                else return usage_error("--delimiter takes one character (not a quote or newline) or 'tab'");
+                if (strcmp(d, "tab") == 0 || strcmp(d, "\\t") == 0)
+                    o->delimiter = '\t';
+                else if (strlen(d) == 1 && d[0] != '"' && d[0] != '\n' && d[0] != '\r')
+                    o->delimiter = d[0];
+                else
+                    return usage_error("--delimiter takes one character (not a quote or newline) or 'tab'");
             }
         } else if (a[0] == '-' && a[1] == '-') {
             return usage_error("unknown option");
@@ -273,8 +275,8 @@ static int parse_options(int argc, char **argv, options *o)
 static int describe(const wc_model *m)
 {
     size_t j;
-    printf("loss: %s\nn_features: %llu\nnnz: %llu\nintercept: %.17g\nmemory_bytes: %lu\ncolumns:",
-           wc_loss(m), (unsigned long long)wc_n_features(m), (unsigned long long)wc_nnz(m), wc_intercept(m),
+    printf("loss: %s\nn_features: %llu\nnnz: %llu\nintercept: %.17g\nmemory_bytes: %lu\ncolumns:", wc_loss(m),
+           (unsigned long long)wc_n_features(m), (unsigned long long)wc_nnz(m), wc_intercept(m),
            (unsigned long)wc_memory_bytes(m));
     for (j = 0; j < wc_n_columns(m); j++) {
         size_t len;
@@ -282,7 +284,9 @@ static int describe(const wc_model *m)
         unsigned flags = wc_column_flags(m, j);
         printf(" %.*s(%s%s%s)", (int)len, name, flags & WC_COLUMN_NUMERIC ? "numeric" : "",
                (flags & WC_COLUMN_NUMERIC) && (flags & WC_COLUMN_CATEGORICAL) ? "," : "",
-               flags & WC_COLUMN_TEXT ? "text" : flags & WC_COLUMN_CATEGORICAL ? "categorical" : "");
+               flags & WC_COLUMN_TEXT          ? "text"
+               : flags & WC_COLUMN_CATEGORICAL ? "categorical"
+                                               : "");
     }
     printf("\n");
     return 0;
@@ -305,8 +309,8 @@ static int map_columns(const wc_model *m, const csv_reader *r, const options *o,
             found = k;
         }
         if (found == (size_t)-1) {
-            fprintf(stderr, "%s '%.*s'", missing ? "," : "wcpredict: the header lacks column(s) needed by the model:",
-                    (int)len, name);
+            fprintf(stderr, "%s '%.*s'",
+                    missing ? "," : "wcpredict: the header lacks column(s) needed by the model:", (int)len, name);
             missing = 1;
         }
         field[j] = found;
@@ -318,8 +322,8 @@ static int map_columns(const wc_model *m, const csv_reader *r, const options *o,
     return missing;
 }
 
-static int write_row(const wc_model *m, const options *o, const wc_value *row, uint64_t *cols, float *vals,
-                     char *err, size_t err_size)
+static int write_row(const wc_model *m, const options *o, const wc_value *row, uint64_t *cols, float *vals, char *err,
+                     size_t err_size)
 {
     double margin, prediction;
     size_t n, k;
@@ -333,8 +337,10 @@ static int write_row(const wc_model *m, const options *o, const wc_value *row, u
     }
     rc = wc_predict(m, row, &margin, &prediction, err, err_size);
     if (rc != WC_OK) return rc;
-    if (o->margin) printf("%.17g,%.17g\n", margin, prediction);
-    else printf("%.17g\n", prediction);
+    if (o->margin)
+        printf("%.17g,%.17g\n", margin, prediction);
+    else
+        printf("%.17g\n", prediction);
     return WC_OK;
 }
 
@@ -382,9 +388,9 @@ static int predict_rows(const wc_model *m, csv_reader *r, const options *o)
             const char *name = wc_column_name(m, j, &len);
             if (!typed_value(r->text + r->start[field[j]], r->length[field[j]], wc_column_flags(m, j), as_text[j],
                              &row[j])) {
-                fprintf(stderr, "wcpredict: %s: row %llu (line %llu): column '%.*s': '%.*s' is not a number\n",
-                        r->name, n_rows, r->record_line, (int)len, name, (int)(r->length[field[j]] > 80 ? 80 : r->length[field[j]]),
-                        r->text + r->start[field[j]]);
+                fprintf(stderr, "wcpredict: %s: row %llu (line %llu): column '%.*s': '%.*s' is not a number\n", r->name,
+                        n_rows, r->record_line, (int)len, name,
+                        (int)(r->length[field[j]] > 80 ? 80 : r->length[field[j]]), r->text + r->start[field[j]]);
                 goto done;
             }
         }

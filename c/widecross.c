@@ -123,8 +123,10 @@ static int64_t bucket_of(const component *c, double x)
             int64_t lo = 0, hi = c->n_buckets;
             while (hi - lo > 1) {
                 int64_t mid = lo + (hi - lo) / 2;
-                if (c->edges[mid] <= x) lo = mid;
-                else hi = mid;
+                if (c->edges[mid] <= x)
+                    lo = mid;
+                else
+                    hi = mid;
             }
             b = lo;
         }
@@ -147,10 +149,12 @@ static int bucket_input(const component *c, row_input r, int64_t *id, char *err,
     if (c->policy == POLICY_CLIP)
         return input_fail(c, err, err_size,
                           "NaN value for feature %s; clipping cannot place NaN; use out_of_range='bucket' to give "
-                          "them their own bucket", wci_quoted(q, sizeof q, c->name, c->name_len));
+                          "them their own bucket",
+                          wci_quoted(q, sizeof q, c->name, c->name_len));
     return input_fail(c, err, err_size,
                       "value %.17g outside [%.10g, %.10g] (or NaN/inf) for feature %s; pass out_of_range='clip' or "
-                      "'bucket' to accept them", x, c->start, c->stop, wci_quoted(q, sizeof q, c->name, c->name_len));
+                      "'bucket' to accept them",
+                      x, c->start, c->stop, wci_quoted(q, sizeof q, c->name, c->name_len));
 }
 
 static const vocab_entry *vocab_find(const component *c, int type, int64_t integer, const char *text, size_t length)
@@ -169,8 +173,10 @@ static int category_input(const component *c, row_input r, int64_t *id, char *er
     char q[96], shown[128];
     if (r.numbers) {
         if (!isnan(r.numbers[c->column]))
-            return input_fail(c, err, err_size, "a categorical column holds the floating point value %.17g; pass "
-                              "integers or text", r.numbers[c->column]);
+            return input_fail(c, err, err_size,
+                              "a categorical column holds the floating point value %.17g; pass "
+                              "integers or text",
+                              r.numbers[c->column]);
         missing = 1;
     } else {
         const wc_value *v = &r.values[c->column];
@@ -178,8 +184,10 @@ static int category_input(const component *c, row_input r, int64_t *id, char *er
         case WC_MISSING: missing = 1; break;
         case WC_NUMBER:
             if (!isnan(v->number))
-                return input_fail(c, err, err_size, "a categorical column holds the floating point value %.17g; "
-                                  "pass integers or text", v->number);
+                return input_fail(c, err, err_size,
+                                  "a categorical column holds the floating point value %.17g; "
+                                  "pass integers or text",
+                                  v->number);
             missing = 1;
             break;
         case WC_INTEGER: integer = v->integer; break;
@@ -203,16 +211,23 @@ static int category_input(const component *c, row_input r, int64_t *id, char *er
             *id = c->vocab_len;
             return WC_OK;
         }
-        if (missing) strcpy(shown, "None");
-        else if (is_text) wci_quoted(shown, sizeof shown, text, length);
-        else snprintf(shown, sizeof shown, "%lld", (long long)integer);
-        return input_fail(c, err, err_size, "missing or out-of-vocabulary value (%s) for feature %s; pass "
-                          "unknown='bucket' to give them their own id", shown, wci_quoted(q, sizeof q, c->name, c->name_len));
+        if (missing)
+            strcpy(shown, "None");
+        else if (is_text)
+            wci_quoted(shown, sizeof shown, text, length);
+        else
+            snprintf(shown, sizeof shown, "%lld", (long long)integer);
+        return input_fail(c, err, err_size,
+                          "missing or out-of-vocabulary value (%s) for feature %s; pass "
+                          "unknown='bucket' to give them their own id",
+                          shown, wci_quoted(q, sizeof q, c->name, c->name_len));
     }
     if (missing) {
         if (c->policy != POLICY_BUCKET)
-            return input_fail(c, err, err_size, "missing value for feature %s; pass unknown='bucket' to give them "
-                              "their own id", wci_quoted(q, sizeof q, c->name, c->name_len));
+            return input_fail(c, err, err_size,
+                              "missing value for feature %s; pass unknown='bucket' to give them "
+                              "their own id",
+                              wci_quoted(q, sizeof q, c->name, c->name_len));
         *id = c->n_buckets > 0 ? c->n_buckets : (int64_t)mix64(MISSING_TAG);
         return WC_OK;
     }
@@ -245,7 +260,8 @@ static int row_active(const wc_model *m, row_input r, int64_t *ids, uint64_t *co
         } else {
             uint64_t h = ft->base, col;
             size_t j = f;
-            for (s = ft->first_slot; s < ft->first_slot + ft->n_slots; s++) h = mix64(h ^ (uint64_t)ids[m->slot_comp[s]]);
+            for (s = ft->first_slot; s < ft->first_slot + ft->n_slots; s++)
+                h = mix64(h ^ (uint64_t)ids[m->slot_comp[s]]);
             col = h >> (64 - m->bits);
             for (; j > 0 && cols[j - 1] > col; j--) cols[j] = cols[j - 1]; /* insertion sort: a handful */
             cols[j] = col;
@@ -294,8 +310,10 @@ static int find_in(const wc_model *m, uint64_t column, size_t lo, size_t hi, flo
     }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (m->ids64[mid] < column) lo = mid + 1;
-        else if (m->ids64[mid] > column) hi = mid;
+        if (m->ids64[mid] < column)
+            lo = mid + 1;
+        else if (m->ids64[mid] > column)
+            hi = mid;
         else {
             *w = m->values[mid];
             return 1;
@@ -356,12 +374,15 @@ static int predict_row(const wc_model *m, row_input r, double *margin, double *p
     int rc;
     if (!m) return wci_report(err, err_size, WC_ERR_ARGUMENT, "NULL model");
     if (!m->has_spec)
-        return wci_report(err, err_size, WC_ERR_ARGUMENT, "this model has no feature spec, so it cannot score raw columns");
+        return wci_report(err, err_size, WC_ERR_ARGUMENT,
+                          "this model has no feature spec, so it cannot score raw columns");
     if (m->n_components > STACK_ITEMS) ids = (int64_t *)malloc(m->n_components * sizeof *ids);
     if (!out_cols && m->n_feats > STACK_ITEMS) cols = (uint64_t *)malloc(m->n_feats * sizeof *cols);
     if (!out_vals && m->n_feats > STACK_ITEMS) vals = (float *)malloc(m->n_feats * sizeof *vals);
-    if (!ids || !cols || !vals) rc = wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
-    else rc = row_active(m, r, ids, cols, vals, &n, err, err_size);
+    if (!ids || !cols || !vals)
+        rc = wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
+    else
+        rc = row_active(m, r, ids, cols, vals, &n, err, err_size);
     if (rc == WC_OK && (margin || prediction)) rc = score(m, cols, vals, n, margin, prediction, err, err_size);
     if (out_n) *out_n = n;
     if (ids != ids_small) free(ids);
@@ -389,8 +410,8 @@ int wc_predict_numbers(const wc_model *m, const double *row, double *margin, dou
     return predict_row(m, r, margin, prediction, NULL, NULL, NULL, err, err_size);
 }
 
-int wc_featurize(const wc_model *m, const wc_value *row, uint64_t *columns, float *values, size_t *n_active,
-                 char *err, size_t err_size)
+int wc_featurize(const wc_model *m, const wc_value *row, uint64_t *columns, float *values, size_t *n_active, char *err,
+                 size_t err_size)
 {
     row_input r;
     if (!row || !columns || !values || !n_active) return wci_report(err, err_size, WC_ERR_ARGUMENT, "NULL argument");
@@ -407,7 +428,7 @@ int wc_predict_columns(const wc_model *m, const uint64_t *columns, const float *
     for (k = 0; k < n; k++)
         if (columns[k] >= m->n_features)
             return wci_report(err, err_size, WC_ERR_INPUT, "column index %llu is outside [0, %llu)",
-                          (unsigned long long)columns[k], (unsigned long long)m->n_features);
+                              (unsigned long long)columns[k], (unsigned long long)m->n_features);
     return score(m, columns, values, n, margin, prediction, err, err_size);
 }
 
@@ -469,8 +490,13 @@ int wc_nonzero(const wc_model *m, uint64_t i, uint64_t *column, float *weight)
 
 const char *wc_status_name(int status)
 {
-    static const char *const names[] = {"ok", "bad argument", "I/O error", "format error",
-                                        "newer format version", "out of memory", "bad input value",
+    static const char *const names[] = {"ok",
+                                        "bad argument",
+                                        "I/O error",
+                                        "format error",
+                                        "newer format version",
+                                        "out of memory",
+                                        "bad input value",
                                         "decision overflow"};
     return status >= 0 && status <= WC_ERR_OVERFLOW ? names[status] : "unknown status";
 }

@@ -96,27 +96,27 @@ int wc_nonzero(const wc_model *model, uint64_t i, uint64_t *column, float *weigh
  * exp(margin) for "poisson", the margin itself for "squared" and "hinge". Either output may be
  * NULL. Errors: WC_ERR_INPUT names the column and the value; WC_ERR_OVERFLOW.
  */
-int wc_predict(const wc_model *model, const wc_value *row, double *margin, double *prediction,
-               char *err, size_t err_size);
+int wc_predict(const wc_model *model, const wc_value *row, double *margin, double *prediction, char *err,
+               size_t err_size);
 
 /* The same for a spec whose columns are all numeric: `row[j]` is a double (NaN = missing). */
-int wc_predict_numbers(const wc_model *model, const double *row, double *margin, double *prediction,
-                       char *err, size_t err_size);
+int wc_predict_numbers(const wc_model *model, const double *row, double *margin, double *prediction, char *err,
+                       size_t err_size);
 
 /*
  * The active columns of one row, as the reference featurizer's CSR row: strictly increasing
  * column ids in `columns` and their values (1, or the number of features of the row that share
  * a hashed column) in `values`; both need room for wc_max_active(model) entries.
  */
-int wc_featurize(const wc_model *model, const wc_value *row, uint64_t *columns, float *values,
-                 size_t *n_active, char *err, size_t err_size);
+int wc_featurize(const wc_model *model, const wc_value *row, uint64_t *columns, float *values, size_t *n_active,
+                 char *err, size_t err_size);
 
 /*
  * Score an already featurized row (for models without a spec): `columns` need not be sorted;
  * values are the feature values. Ids outside [0, n_features) give WC_ERR_INPUT.
  */
-int wc_predict_columns(const wc_model *model, const uint64_t *columns, const float *values, size_t n,
-                       double *margin, double *prediction, char *err, size_t err_size);
+int wc_predict_columns(const wc_model *model, const uint64_t *columns, const float *values, size_t n, double *margin,
+                       double *prediction, char *err, size_t err_size);
 
 /*
  * Parse a decimal number as wcpredict reads CSV fields: what strtod accepts in the "C" locale

@@ -120,8 +120,8 @@ int main(int argc, char **argv)
         return 2;
     }
     while (fread(len_bytes, 1, 4, f) == 4) {
-        size_t n = (size_t)len_bytes[0] | (size_t)len_bytes[1] << 8 | (size_t)len_bytes[2] << 16 |
-                   (size_t)len_bytes[3] << 24;
+        size_t n =
+            (size_t)len_bytes[0] | (size_t)len_bytes[1] << 8 | (size_t)len_bytes[2] << 16 | (size_t)len_bytes[3] << 24;
         unsigned char *blob = (unsigned char *)malloc(n ? n : 1);
         wc_model *m = NULL;
         char err[300];
@@ -132,8 +132,10 @@ int main(int argc, char **argv)
         }
         rc = wc_load_memory(n ? blob : NULL, n, &m, err, sizeof err);
         printf("%d", rc);
-        if (rc == WC_OK) describe(m);
-        else if (strlen(err) == 0) abort(); /* every failure explains itself */
+        if (rc == WC_OK)
+            describe(m);
+        else if (strlen(err) == 0)
+            abort(); /* every failure explains itself */
         printf("\n");
         wc_free(m);
         free(blob);
