@@ -15,7 +15,7 @@
 
 #include "wc_internal.h"
 
-/* ======================================================================= CRC-32, Adler-32 */
+/* ----------------------------------------------------------------------- CRC-32, Adler-32 */
 
 uint32_t wci_crc32(const unsigned char *p, size_t n)
 {
@@ -33,7 +33,7 @@ uint32_t wci_crc32(const unsigned char *p, size_t n)
     return crc ^ 0xFFFFFFFFu;
 }
 
-/* ======================================================================= inflate (RFC 1950/1951) */
+/* ----------------------------------------------------------------------- inflate (RFC 1950/1951) */
 
 /*
  * The values section holds zlib streams of byte planes: output byte p belongs to plane p / n,
@@ -348,7 +348,7 @@ static const char *inflate_planes(const unsigned char *in, size_t in_len, unsign
     return NULL;
 }
 
-/* ======================================================================= Rice-coded column ids */
+/* ----------------------------------------------------------------------- Rice-coded column ids */
 
 static uint64_t rice_get(const unsigned char *buf, uint64_t pos, int nbits)
 {
@@ -416,7 +416,7 @@ const char *wci_rice_decode(const unsigned char *buf, size_t len, uint64_t nnz, 
     return NULL;
 }
 
-/* ======================================================================= values */
+/* ----------------------------------------------------------------------- values */
 
 static double half_to_double(unsigned h)
 {

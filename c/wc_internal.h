@@ -107,6 +107,7 @@ struct wc_model {
     int64_t *slot_radix;
     char *arena; /* every string of the spec, NUL-terminated */
     size_t arena_used, arena_size;
+    int arena_full;
     size_t bytes;
 };
 

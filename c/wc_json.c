@@ -13,7 +13,7 @@
 
 #include "wc_internal.h"
 
-/* ======================================================================= JSON */
+/* ----------------------------------------------------------------------- JSON */
 
 /*
  * The metadata is read the way Python's json.loads reads it (UTF-8; NaN, Infinity and

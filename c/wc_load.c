@@ -18,7 +18,7 @@ static const unsigned char MAGIC[8] = {0x89, 'W', 'C', 'M', '\r', '\n', 0x1a, '\
 const char *const wci_loss_names[4] = {"logistic", "hinge", "squared", "poisson"};
 static const char *const ENCODING_NAMES[] = {"float32", "float16", "q8"};
 
-/* ======================================================================= metadata */
+/* ----------------------------------------------------------------------- metadata */
 
 typedef struct {
     uint64_t n_features, nnz;
@@ -28,23 +28,13 @@ typedef struct {
     int has_spec, has_classes;
 } meta_fields;
 
-static int meta_fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err && err_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return WC_ERR_FORMAT;
-}
-
 /* The named member, which must have one of the allowed JSON types (bit mask of J_*). */
 static int meta_member(const jdoc *d, size_t root, const char *key, unsigned allowed, size_t *v, char *err,
                        size_t err_size)
 {
-    if (!wcj_get(d, root, key, v)) return meta_fail(err, err_size, "the metadata lacks '%s'", key);
-    if (!((1u << wcj_type(d, *v)) & allowed)) return meta_fail(err, err_size, "metadata '%s' has the wrong type", key);
+    if (!wcj_get(d, root, key, v)) return wci_report(err, err_size, WC_ERR_FORMAT, "the metadata lacks '%s'", key);
+    if (!((1u << wcj_type(d, *v)) & allowed))
+        return wci_report(err, err_size, WC_ERR_FORMAT, "metadata '%s' has the wrong type", key);
     return WC_OK;
 }
 
@@ -113,17 +103,20 @@ static int check_classes(const jdoc *d, size_t v, int loss, char *err, size_t er
     size_t first, second;
     int oom = 0, t1, t2;
     if (loss == LOSS_SQUARED || loss == LOSS_POISSON)
-        return meta_fail(err, err_size, "inconsistent model: classes are only meaningful for classifiers");
-    if (wcj_count(d, v) != 2) return meta_fail(err, err_size, "inconsistent model: classes must hold exactly 2 labels");
+        return wci_report(err, err_size, WC_ERR_FORMAT,
+                          "inconsistent model: classes are only meaningful for classifiers");
+    if (wcj_count(d, v) != 2)
+        return wci_report(err, err_size, WC_ERR_FORMAT, "inconsistent model: classes must hold exactly 2 labels");
     wcj_first(d, v, &first);
     second = first;
     wcj_next(d, &second, 0);
     t1 = wcj_type(d, first);
     t2 = wcj_type(d, second);
     if (t1 == J_NULL || t1 == J_ARRAY || t1 == J_OBJECT || t2 == J_NULL || t2 == J_ARRAY || t2 == J_OBJECT)
-        return meta_fail(err, err_size, "inconsistent model: class labels must be str, int, float or bool");
+        return wci_report(err, err_size, WC_ERR_FORMAT,
+                          "inconsistent model: class labels must be str, int, float or bool");
     if (labels_equal(d, first, second, &oom))
-        return meta_fail(err, err_size, "inconsistent model: the 2 class labels must differ");
+        return wci_report(err, err_size, WC_ERR_FORMAT, "inconsistent model: the 2 class labels must differ");
     if (oom) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
     return WC_OK;
 }
@@ -137,20 +130,23 @@ static int parse_meta(const jdoc *d, meta_fields *f, char *err, size_t err_size)
     int rc, k, oom = 0;
     const unsigned num_mask = 1u << J_NUMBER, str_mask = 1u << J_STRING;
     memset(f, 0, sizeof *f);
-    if (why) return meta_fail(err, err_size, "the metadata is not valid UTF-8 JSON: %s", why);
-    if (wcj_type(d, root) != J_OBJECT) return meta_fail(err, err_size, "the metadata is not a JSON object");
+    if (why) return wci_report(err, err_size, WC_ERR_FORMAT, "the metadata is not valid UTF-8 JSON: %s", why);
+    if (wcj_type(d, root) != J_OBJECT)
+        return wci_report(err, err_size, WC_ERR_FORMAT, "the metadata is not a JSON object");
     f->facts_root = root;
     for (k = 0; k < 4; k++)
         if ((rc = meta_member(d, root, strings[k], str_mask, &v, err, err_size)) != WC_OK) return rc;
     if ((rc = meta_member(d, root, "n_features", num_mask, &v, err, err_size)) != WC_OK) return rc;
     if (!wcj_number(d, v, &num)) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
-    if (!num.is_int) return meta_fail(err, err_size, "metadata 'n_features' has the wrong type");
-    if (!wcj_int_range(&num, 1, INT64_MAX_U)) return meta_fail(err, err_size, "n_features is out of range");
+    if (!num.is_int) return wci_report(err, err_size, WC_ERR_FORMAT, "metadata 'n_features' has the wrong type");
+    if (!wcj_int_range(&num, 1, INT64_MAX_U))
+        return wci_report(err, err_size, WC_ERR_FORMAT, "n_features is out of range");
     f->n_features = num.magnitude;
     if ((rc = meta_member(d, root, "nnz", num_mask, &v, err, err_size)) != WC_OK) return rc;
     if (!wcj_number(d, v, &num)) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
-    if (!num.is_int) return meta_fail(err, err_size, "metadata 'nnz' has the wrong type");
-    if (!wcj_int_range(&num, 0, f->n_features)) return meta_fail(err, err_size, "nnz is out of range for n_features");
+    if (!num.is_int) return wci_report(err, err_size, WC_ERR_FORMAT, "metadata 'nnz' has the wrong type");
+    if (!wcj_int_range(&num, 0, f->n_features))
+        return wci_report(err, err_size, WC_ERR_FORMAT, "nnz is out of range for n_features");
     f->nnz = num.magnitude;
     if ((rc = meta_member(d, root, "intercept", num_mask, &v, err, err_size)) != WC_OK) return rc;
     if (!wcj_number(d, v, &num)) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
@@ -162,22 +158,25 @@ static int parse_meta(const jdoc *d, meta_fields *f, char *err, size_t err_size)
     f->has_spec = wcj_type(d, f->spec) == J_OBJECT;
     if ((rc = meta_member(d, root, "metadata", 1u << J_OBJECT, &f->metadata, err, err_size)) != WC_OK) return rc;
     wcj_get(d, root, "loss", &v);
-    if ((f->loss = meta_string_choice(d, v, wci_loss_names, 4)) < 0) return meta_fail(err, err_size, "unknown loss");
+    if ((f->loss = meta_string_choice(d, v, wci_loss_names, 4)) < 0)
+        return wci_report(err, err_size, WC_ERR_FORMAT, "unknown loss");
     wcj_get(d, root, "index_codec", &v);
     if (!wcj_string_is(d, v, "rice64", 6))
-        return meta_fail(err, err_size, "unknown index codec (this reader reads 'rice64')");
+        return wci_report(err, err_size, WC_ERR_FORMAT, "unknown index codec (this reader reads 'rice64')");
     wcj_get(d, root, "value_encoding", &v);
     if ((f->encoding = meta_string_choice(d, v, ENCODING_NAMES, 3)) < 0)
-        return meta_fail(err, err_size, "unknown value encoding (known: float32, float16, q8)");
-    if (!isfinite(f->intercept)) return meta_fail(err, err_size, "inconsistent model: intercept must be finite");
+        return wci_report(err, err_size, WC_ERR_FORMAT, "unknown value encoding (known: float32, float16, q8)");
+    if (!isfinite(f->intercept))
+        return wci_report(err, err_size, WC_ERR_FORMAT, "inconsistent model: intercept must be finite");
     if (f->has_classes && (rc = check_classes(d, f->classes, f->loss, err, err_size)) != WC_OK) return rc;
     if (wcj_has_nonfinite(d, f->metadata, &oom))
         return oom ? wci_report(err, err_size, WC_ERR_MEMORY, "out of memory")
-                   : meta_fail(err, err_size, "inconsistent model: the metadata holds a non-finite number");
+                   : wci_report(err, err_size, WC_ERR_FORMAT,
+                                "inconsistent model: the metadata holds a non-finite number");
     return WC_OK;
 }
 
-/* ======================================================================= loading */
+/* ----------------------------------------------------------------------- loading */
 
 typedef struct {
     const unsigned char *mem; /* a model in memory, or */

@@ -30,10 +30,21 @@ int wci_spec_fail(wci_spec_parse *p, const char *fmt, ...)
     return WC_ERR_FORMAT;
 }
 
-/* Copy the JSON string at i into the model's arena (sized for the spec's text). */
+/*
+ * Copy the JSON string at i into the model's arena, sized at twice the spec's text: each string
+ * token is copied at most twice (a feature's name, once as a component and once as a feature),
+ * and decodes to fewer bytes than it has. Should that ever not hold, the copy is refused and the
+ * spec with it (arena_full), rather than written past the end.
+ */
 const char *wci_arena_string(wc_model *m, const jdoc *d, size_t i, size_t *len, int *lone)
 {
     char *out = m->arena + m->arena_used;
+    if (m->arena_size - m->arena_used < wcj_skip(d, i) - i) {
+        m->arena_full = 1;
+        *len = 0;
+        if (lone) *lone = 0;
+        return "";
+    }
     *len = wcj_string(d, i, out, lone);
     out[*len] = '\0';
     m->arena_used += *len + 1;
@@ -298,6 +309,8 @@ int wci_parse_spec(wc_model *m, const jdoc *d, size_t spec, uint64_t n_features,
     if (rc == WC_OK) rc = place_features(&p, bits, seed, &width);
     free(p.slot_pos);
     free(p.feat_pos);
+    if (rc == WC_OK && m->arena_full)
+        rc = wci_report(err, err_size, WC_ERR_FORMAT, "the feature spec's text is inconsistent");
     if (rc != WC_OK) return rc;
     if (width != n_features)
         return wci_report(err, err_size, WC_ERR_FORMAT,

@@ -16,6 +16,7 @@
 #include "widecross.h"
 
 #define MAX_RECORD_BYTES ((size_t)64 << 20)
+#define MAX_FIELDS ((size_t)1 << 20)
 
 static const char USAGE[] = "usage: wcpredict [options] MODEL.wcm [ROWS.csv]\n"
                             "Predict every row of a CSV file (standard input when ROWS.csv is absent or '-').\n"
@@ -83,6 +84,7 @@ static int csv_end_field(csv_reader *r, size_t start)
 {
     if (r->n_fields == r->cap_fields) {
         size_t cap = r->cap_fields ? 2 * r->cap_fields : 64;
+        if (cap > MAX_FIELDS) return 0;
         size_t *s = (size_t *)realloc(r->start, cap * sizeof *s), *l;
         if (!s) return 0;
         r->start = s;
@@ -147,8 +149,8 @@ static int csv_next(csv_reader *r, char *err, size_t err_size)
         if (!blank) return 1; /* empty lines are skipped */
     }
 too_long:
-    snprintf(err, err_size, "line %llu: the record is longer than %lu bytes (or memory ran out)", r->record_line,
-             (unsigned long)MAX_RECORD_BYTES);
+    snprintf(err, err_size, "line %llu: the record is longer than %lu bytes or %lu fields (or memory ran out)",
+             r->record_line, (unsigned long)MAX_RECORD_BYTES, (unsigned long)MAX_FIELDS);
     return -1;
 }
 

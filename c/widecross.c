@@ -19,7 +19,7 @@
 
 #include "wc_internal.h"
 
-/* ======================================================================= small helpers */
+/* ----------------------------------------------------------------------- small helpers */
 
 int wci_report(char *err, size_t err_size, int code, const char *fmt, ...)
 {
@@ -66,7 +66,7 @@ void *wci_alloc(wc_model *m, size_t count, size_t size)
     return p;
 }
 
-/* ======================================================================= prediction */
+/* ----------------------------------------------------------------------- prediction */
 
 typedef struct {
     const wc_value *values; /* wc_predict */
@@ -449,7 +449,7 @@ int wc_parse_number(const char *text, size_t length, double *value)
     return ok;
 }
 
-/* ======================================================================= facts */
+/* ----------------------------------------------------------------------- facts */
 
 uint64_t wc_n_features(const wc_model *m) { return m ? m->n_features : 0; }
 uint64_t wc_nnz(const wc_model *m) { return m ? m->nnz : 0; }
