@@ -7,7 +7,7 @@
  *     <status> [nnz n_features intercept weights_hash spec columns margins]
  *
  * weights_hash is FNV-1a over the (column id, float32 bits) pairs; margins are those of two
- * probe rows (docs in tests/test_c_reader.py) or "E<status>" where the row is rejected.
+ * probe rows (see _probe in tests/c/test_c_fuzz.py) or "E<status>" where the row is rejected.
  * Pack file: records of a little-endian uint32 length followed by that many bytes.
  */
 #include <stdio.h>

@@ -11,7 +11,7 @@ the unbounded hash), every out-of-range and unknown-value policy, crosses of two
 components, longitude wrap, and the logistic, squared and poisson losses.
 
 Everything is built from integer formulas (no random generator whose stream could change), so
-the same widecross writes the same bytes: ``tests/test_c_reader.py`` regenerates the vectors and
+the same widecross writes the same bytes: ``tests/c/test_c_reader.py`` regenerates the vectors and
 compares. ``c_vectors.json`` lists them with the zlib that deflated them (another zlib build may
 deflate differently; the decoded contents must still match).
 """
