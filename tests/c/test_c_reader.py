@@ -6,13 +6,17 @@ References: ``FeatureSpec.transform`` for the featurizer (the same column ids, e
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
+import re
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from c_harness import DATA, INDEX, VECTORS, active_columns, predictions, run_c
+from c_harness import DATA, INDEX, ROOT, VECTORS, active_columns, predictions, run_c
 
 import widecross as wc
 from widecross.export import loads
@@ -209,3 +213,33 @@ def test_command_line_errors(c_build, tmp_path):
         assert b"Sanitizer" not in done.stderr
     info = run_c(c_build["wcpredict"], "--info", GEO)
     assert info.returncode == 0 and b"columns: lat(numeric) lon(numeric)" in info.stdout
+
+
+def test_the_example_file_in_the_format_document(c_build, tmp_path):
+    """docs/format.md spells out a complete file byte by byte: both readers read it, and what
+    widecross writes for that model has the same sections (deflate output aside)."""
+    from benchmarks.fuzz_load import sections
+
+    text = (ROOT / "docs" / "format.md").read_text()
+    block = text.split("A complete file, for orientation", 1)[1].split("```", 2)[1]
+    head, json_text, tail = b"", "", b""
+    for line in block.strip().splitlines():
+        if line.startswith(("{", '"')):
+            json_text += line
+            continue
+        hex_bytes = bytes(int(t, 16) for t in itertools.takewhile(lambda t: re.fullmatch("[0-9A-F]{2}", t), line.split()))
+        if json_text:
+            tail += hex_bytes
+        else:
+            head += hex_bytes
+    blob = head + json_text.encode() + tail
+    loaded = loads(blob)
+    assert loaded.indices.tolist() == [3, 4, 100] and loaded.values.tolist() == [0.5, -1.5, 2.0]
+    assert (loaded.intercept, loaded.n_features, loaded.loss) == (0.25, 128, "squared")
+    fresh = wc.export.dumps(wc.SparseModel([3, 4, 100], [0.5, -1.5, 2.0], 0.25, 128, "squared"))
+    (meta_a, index_a, values_a), (meta_b, index_b, values_b) = sections(fresh), sections(blob)
+    assert index_a == index_b and zlib.decompress(values_a) == zlib.decompress(values_b)
+    assert json.loads(meta_a) == {**json.loads(meta_b), "library_version": wc.__version__}
+    (tmp_path / "example.wcm").write_bytes(blob)
+    done = run_c(c_build["wcpredict"], "--info", tmp_path / "example.wcm")
+    assert done.returncode == 0 and b"nnz: 3" in done.stdout and b"intercept: 0.25" in done.stdout, done.stderr
