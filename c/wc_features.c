@@ -202,7 +202,7 @@ static int parse_categorical(wci_spec_parse *p, size_t obj, component *c)
     const jdoc *d = p->d;
     static const char *const unknown[] = {"error", "bucket"};
     size_t v;
-    int rc, no_buckets, which;
+    int rc, no_buckets = 1, which = 0;
     int64_t n = 0;
     c->kind = COMP_CATEGORICAL;
     c->vocab_len = -1;

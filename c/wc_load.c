@@ -259,7 +259,7 @@ typedef struct {
 static int read_header(source *src, section_entry *sections, char *err, size_t err_size)
 {
     unsigned char head[HEADER_SIZE] = {0};
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     unsigned char *owned;
     uint32_t version, count, k;
     uint64_t total = HEADER_SIZE;
@@ -377,7 +377,7 @@ static int check_nnz(const source *src, const meta_fields *f, const section_entr
 static int load_sections(source *src, wc_model *m, char *err, size_t err_size)
 {
     section_entry sections[N_SECTIONS];
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     unsigned char *owned = NULL;
     meta_fields f;
     jdoc meta;

@@ -20,7 +20,8 @@ DATA = ROOT / "tests" / "data"
 C_SOURCES = sorted((ROOT / "c").glob("*.c"))
 LIBRARY_SOURCES = [p for p in C_SOURCES if p.name != "wcpredict.c"]
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+SANITIZE = ["-fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero", "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer"]
 CC = os.environ.get("CC", "cc")
 
 
