@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from c_harness import DATA, INDEX, VECTORS, run_c
 
 import widecross as wc
@@ -238,3 +239,11 @@ def test_loading_from_a_file_checks_as_much(c_build, tmp_path):
         done = run_c(c_build["wcpredict_checked"], tmp_path / "cut.wcm", stdin=b"lat\n1\n")
         assert done.returncode == 1 and b"Sanitizer" not in done.stderr, (cut, done.stderr)
         assert b"truncated" in done.stderr or b"checksum" in done.stderr, (cut, done.stderr)
+
+
+def test_the_fuzz_driver_runs_under_sanitizers(c_build):
+    """Says so (a skip) when the compiler cannot link ASan/UBSan and the tests above ran without them."""
+    if not c_build["sanitized"]:
+        pytest.skip("the C compiler cannot link AddressSanitizer/UBSan: the fuzz tests ran unsanitized")
+    done = run_c(c_build["fuzz_driver"], "/nonexistent")
+    assert done.returncode == 2 and b"usage" in done.stderr
