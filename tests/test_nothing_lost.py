@@ -34,7 +34,7 @@ from widecross.model import SparseModel
 REPO = Path(__file__).resolve().parents[1]
 HAS_ESTIMATORS = importlib.util.find_spec("widecross.estimators") is not None
 needs_estimators = pytest.mark.skipif(not HAS_ESTIMATORS, reason="widecross.estimators is not in this checkout yet")
-TEMP_NAME = re.compile(r"^\.model\.wcm\.[0-9a-f]{16}\.tmp$")
+TEMP_NAME = re.compile(r"^\.model\.wcm\.(\d+)\.[0-9a-f]{8}\.tmp$")  # the writer's pid, 8 hex digits
 
 # Shared by the parent and the child processes: both build the same models from a seed.
 MODEL_SOURCE = '''
@@ -138,11 +138,12 @@ def test_a_save_killed_at_any_point_leaves_the_old_or_the_new_model(tmp_path):
             seen.add(refs[data])
             assert wc.load(path).nnz in (100_000, 80_000)
             temps = leftovers(work, {"model.wcm", "a.ref", "b.ref"})
-            assert all(TEMP_NAME.match(name) for name in temps), temps  # a killed writer leaves only its temp file
-            # A later save over the same name still works and leaves no temporary file of its own.
+            # a killed writer leaves only its own temporary file, named with its pid
+            assert all(TEMP_NAME.match(name) and int(TEMP_NAME.match(name)[1]) == proc.pid for name in temps), temps
+            # A later save over the same name still works and removes what the killed writer left.
             make_model(3, 1000).save(path)
             assert wc.load(path).metadata == {"seed": 3}
-            assert leftovers(work, {"model.wcm", "a.ref", "b.ref"}) == temps
+            assert leftovers(work, {"model.wcm", "a.ref", "b.ref"}) == []
     finally:
         for _, proc in children:
             proc.kill()

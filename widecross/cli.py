@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -81,6 +82,8 @@ def _bytes(n: float) -> str:
 
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     def cell(value: Any) -> str:
+        if value is None:
+            return "undefined"
         if isinstance(value, float):
             if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
                 return f"{value:.3g}"
@@ -100,6 +103,52 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 # Shared pieces
 
 
+# Option types: argparse turns their ArgumentTypeError into a usage error (exit code 2) that
+# names the option, before any command runs. Whatever the library would refuse is refused here.
+def _number(text: str, kind: type) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = _number(text, int)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _real(low: float, *, above: bool = False, below: float | None = None, up_to: float | None = None) -> Callable[[str], float]:
+    """Finite numbers >= ``low`` (> with ``above``), and < ``below`` / <= ``up_to`` when given."""
+    def parse(text: str) -> float:
+        value = _number(text, float)
+        if value < low or (above and value == low) or (below is not None and value >= below) or (
+                up_to is not None and value > up_to):
+            bounds = [f"{'>' if above else '>='} {low:g}"] + ([f"< {below:g}"] if below is not None else []) + (
+                [f"<= {up_to:g}"] if up_to is not None else [])
+            raise argparse.ArgumentTypeError(f"must be {' and '.join(bounds)}, got {text}")
+        return value
+
+    return parse
+
+
+def _geo_checked(**options: Any) -> None:
+    """Let the library judge a geo_spec option (the lat/lon crosses' resolutions, bits, seed)."""
+    from .features import geo_spec
+
+    try:
+        geo_spec(**{"resolutions": (60,), **options})
+    except (ValueError, TypeError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _parse_resolutions(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(part) for part in text.split(",") if part.strip())
@@ -107,16 +156,47 @@ def _parse_resolutions(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"resolutions must be comma-separated minutes, got {text!r}") from None
     if not values:
         raise argparse.ArgumentTypeError("resolutions must name at least one resolution")
-    return tuple(int(v) if v == int(v) else v for v in values)
+    values = tuple(int(v) if math.isfinite(v) and v == int(v) else v for v in values)
+    _geo_checked(resolutions=values)
+    return values
 
 
 def _parse_bits(text: str) -> int | None:
     if text.lower() in ("exact", "none"):
         return None
     try:
-        return int(text)
+        bits = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--bits takes an integer or 'exact', got {text!r}") from None
+    _geo_checked(bits=bits)
+    return bits
+
+
+def _parse_hash_seed(text: str) -> int:
+    seed = _number(text, int)
+    _geo_checked(seed=seed)
+    return seed
+
+
+def _pixel_minutes(text: str) -> int:
+    value = _int_at_least(1)(text)
+    if 10800 % value:
+        raise argparse.ArgumentTypeError(f"must divide 10800 (the minutes of 180 degrees), got {value}")
+    return value
+
+
+def _file_type(*suffixes: str) -> Callable[[str], str]:
+    """A file name with one of ``suffixes`` (the format is chosen by it)."""
+    def parse(text: str) -> str:
+        if not text.lower().endswith(suffixes):
+            raise argparse.ArgumentTypeError(f"{text!r}: the file name must end in {', '.join(suffixes)}")
+        return text
+
+    return parse
+
+
+_png_file = _file_type(".png")
+_table_file = _file_type(".parquet", ".pq", ".csv", ".csv.gz", ".tsv")
 
 
 def _parse_l1_grid(text: str) -> np.ndarray:
@@ -236,19 +316,27 @@ def _take(columns: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndar
     return {name: values[rows] for name, values in columns.items()}
 
 
-def _metrics(loss: str, y: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
+# Metrics that some targets leave undefined (None in --json), and what the text output says then.
+_UNDEFINED = {"auc": "undefined (the target holds one class)", "r2": "undefined (the target is constant)"}
+
+
+def _metrics(loss: str, y: np.ndarray, prediction: np.ndarray) -> dict[str, float | None]:
     from . import metrics
 
     if loss == "logistic":
-        out = {"log_loss": metrics.log_loss(y, prediction), "accuracy": metrics.accuracy(y, (prediction > 0.5).astype(y.dtype))}
-        try:
-            out["auc"] = metrics.roc_auc(y, prediction)
-        except ValueError:
-            out["auc"] = float("nan")
+        out: dict[str, float | None] = {"log_loss": metrics.log_loss(y, prediction),
+                                        "accuracy": metrics.accuracy(y, (prediction > 0.5).astype(y.dtype))}
+        out["auc"] = metrics.roc_auc(y, prediction) if 0 < np.count_nonzero(y > 0.5) < y.size else None
         return out
     residual_var = float(np.var(y))
     rmse = metrics.rmse(y, prediction)
-    return {"rmse": rmse, "mae": metrics.mae(y, prediction), "r2": 1.0 - rmse**2 / residual_var if residual_var > 0 else float("nan")}
+    return {"rmse": rmse, "mae": metrics.mae(y, prediction), "r2": 1.0 - rmse**2 / residual_var if residual_var > 0 else None}
+
+
+def _metric_text(key: str, value: Any, digits: int) -> str:
+    if value is None:
+        return _UNDEFINED.get(key, "undefined")
+    return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}f}"
 
 
 def _predict_scores(model: Any, columns: dict[str, np.ndarray]) -> np.ndarray:
@@ -292,8 +380,6 @@ def cmd_gen(args: argparse.Namespace) -> int:
     console = Console(args)
     start = time.perf_counter()
     out = Path(args.out)
-    if not out.name.lower().endswith((".parquet", ".pq", ".csv", ".csv.gz")):
-        raise CommandError(f"{out}: the output must end in .parquet, .pq, .csv or .csv.gz")
     if out.name.lower().endswith((".csv", ".csv.gz")):
         from .io import TableWriter
 
@@ -347,6 +433,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         seconds, rows_trained, held_out = _train_streaming(estimator, files, spec, args, n_rows, console)
     model = estimator.model_
+    if model.nnz == 0 and args.l1 > 0:  # a warning, not --quiet's progress: always shown
+        print(f"widecross train: warning: --l1 {args.l1:g} removed every weight: the model predicts its "
+              "intercept alone; try a smaller --l1 (`widecross path` scans a grid)", file=sys.stderr)
     model.save(args.output, values=args.values)
     size = Path(args.output).stat().st_size
     payload = {
@@ -364,7 +453,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"model written to {args.output} ({_bytes(size)}, {args.values})",
     ]
     if held_out:
-        lines.append("held-out " + ", ".join(f"{k} {v:.4f}" for k, v in held_out.items()))
+        lines.append("held-out " + ", ".join(f"{k} {_metric_text(k, v, 4)}" for k, v in held_out.items()))
     console.result(payload, "\n".join(lines))
     return EXIT_OK
 
@@ -410,7 +499,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.data}: no rows")
     y, score = np.concatenate(ys), np.concatenate(scores)
     result = {"rows": int(y.size), **_metrics(model.loss, y, score)}
-    console.result(result, "\n".join(f"{k:>10}  {v:,}" if isinstance(v, int) else f"{k:>10}  {v:.6f}" for k, v in result.items()))
+    console.result(result, "\n".join(f"{k:>10}  {_metric_text(k, v, 6)}" for k, v in result.items()))
     return EXIT_OK
 
 
@@ -729,24 +818,24 @@ def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lon", default="lon", help="longitude column (default: lon)")
     group.add_argument("--resolutions", type=_parse_resolutions, default=(60, 10, 1), help="cross resolutions in arc-minutes (default: 60,10,1)")
     group.add_argument("--bits", type=_parse_bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    group.add_argument("--hash-seed", type=int, default=0, help="seed of the feature hash (default: 0)")
+    group.add_argument("--hash-seed", type=_parse_hash_seed, default=0, help="seed of the feature hash (default: 0)")
 
 
 def _add_training_flags(parser: argparse.ArgumentParser, l1: bool = True) -> None:
     group = parser.add_argument_group("training")
     if l1:
-        group.add_argument("--l1", type=float, default=1e-6, help="L1 strength on the mean loss (default: 1e-6)")
-    group.add_argument("--l2", type=float, default=0.0, help="L2 strength (default: 0)")
+        group.add_argument("--l1", type=_real(0), default=1e-6, help="L1 strength on the mean loss (default: 1e-6)")
+    group.add_argument("--l2", type=_real(0), default=0.0, help="L2 strength (default: 0)")
     group.add_argument("--optimizer", choices=("sgd", "ftrl"), default="sgd", help="(default: sgd)")
     group.add_argument("--loss", choices=("logistic", "squared"), default=None, help="(default: logistic)")
-    group.add_argument("--epochs", type=int, default=5, help="passes over the data (default: 5)")
-    group.add_argument("--learning-rate", type=float, default=None, help="initial learning rate (default: the optimizer's)")
+    group.add_argument("--epochs", type=_int_at_least(1), default=5, help="passes over the data (default: 5)")
+    group.add_argument("--learning-rate", type=_real(0, above=True), default=None, help="initial learning rate (default: the optimizer's)")
     group.add_argument("--schedule", choices=("adagrad", "newton", "constant", "invscaling"), default="adagrad",
                        help="SGD's rates; newton: per-coordinate Newton, for one pass over large data (--epochs 1 --polish 0) (default: adagrad)")
-    group.add_argument("--polish", type=int, default=6, help="batch polish passes after the epochs (default: 6)")
-    group.add_argument("--seed", type=int, default=0, help="shuffling and split seed (default: 0)")
-    group.add_argument("--validation-fraction", type=float, default=0.0, help="share of rows held out and reported (default: 0)")
-    group.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows read at a time")
+    group.add_argument("--polish", type=_int_at_least(0), default=6, help="batch polish passes after the epochs (default: 6)")
+    group.add_argument("--seed", type=_int_at_least(0), default=0, help="shuffling and split seed (default: 0)")
+    group.add_argument("--validation-fraction", type=_real(0, below=1), default=0.0, help="share of rows held out and reported (default: 0)")
+    group.add_argument("--chunk-rows", type=_int_at_least(1), default=DEFAULT_CHUNK_ROWS, help="rows read at a time")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -756,24 +845,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     demo = commands.add_parser("demo", help="generate data, train the geo model, report, draw it", description="End to end: generate realistic global housing data, train an L1 lat x long model, save it, report size and held-out accuracy, and draw its weights on the globe.")
-    demo.add_argument("--rows", type=int, default=1_000_000, help="rows to generate, 20%% held out (default: 1,000,000)")
+    demo.add_argument("--rows", type=_int_at_least(2), default=1_000_000, help="rows to generate, 20%% held out (default: 1,000,000)")
     demo.add_argument("--out", default="widecross_demo", help="output directory (default: widecross_demo)")
     demo.add_argument("--bits", type=_parse_bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    demo.add_argument("--l1", type=float, default=1e-6, help="(default: 1e-6)")
+    demo.add_argument("--l1", type=_real(0), default=1e-6, help="(default: 1e-6)")
     demo.add_argument("--optimizer", choices=("sgd", "ftrl"), default="sgd")
-    demo.add_argument("--epochs", type=int, default=5)
+    demo.add_argument("--epochs", type=_int_at_least(1), default=5)
     demo.add_argument("--values", choices=("float32", "float16", "q8"), default="float16", help="weight encoding in the file (default: float16)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=_int_at_least(0), default=0)
     _add_output_flags(demo)
     demo.set_defaults(func=cmd_demo)
 
     gen = commands.add_parser("gen", help="write generated housing data to Parquet or CSV", description="Write seeded synthetic global housing data (data_gen) to a Parquet or CSV file.")
-    gen.add_argument("--rows", type=int, required=True)
-    gen.add_argument("-o", "--out", required=True, help="output file (.parquet or .csv)")
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--world-seed", type=int, default=0)
-    gen.add_argument("--bad-fraction", type=float, default=0.0, help="share of rows with NaN/inf/out-of-range coordinates")
-    gen.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    gen.add_argument("--rows", type=_int_at_least(1), required=True)
+    gen.add_argument("-o", "--out", type=_table_file, required=True, help="output file (.parquet or .csv)")
+    gen.add_argument("--seed", type=_int_at_least(0), default=0)
+    gen.add_argument("--world-seed", type=_int_at_least(0), default=0)
+    gen.add_argument("--bad-fraction", type=_real(0, up_to=1), default=0.0, help="share of rows with NaN/inf/out-of-range coordinates")
+    gen.add_argument("--chunk-rows", type=_int_at_least(1), default=DEFAULT_CHUNK_ROWS)
     _add_output_flags(gen)
     gen.set_defaults(func=cmd_gen)
 
@@ -782,7 +871,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--target", required=True, help="label column (0/1 for logistic)")
     train.add_argument("-o", "--output", required=True, help="model file to write (.wcm)")
     train.add_argument("--values", choices=("float32", "float16", "q8"), default="float32", help="weight encoding (default: float32, lossless)")
-    train.add_argument("--memory-rows", type=int, default=DEFAULT_MEMORY_ROWS, help="above this many rows, stream instead of loading")
+    train.add_argument("--memory-rows", type=_int_at_least(0), default=DEFAULT_MEMORY_ROWS, help="above this many rows, stream instead of loading")
     _add_spec_flags(train)
     _add_training_flags(train)
     _add_output_flags(train)
@@ -792,22 +881,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model")
     evaluate.add_argument("data", nargs="+")
     evaluate.add_argument("--target", required=True)
-    evaluate.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    evaluate.add_argument("--chunk-rows", type=_int_at_least(1), default=DEFAULT_CHUNK_ROWS)
     _add_output_flags(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = commands.add_parser("predict", help="write predictions for data", description="Score data with a model; write probability/prediction columns to Parquet or CSV.")
     predict.add_argument("model")
     predict.add_argument("data", nargs="+")
-    predict.add_argument("-o", "--output", required=True, help="output file (.parquet or .csv)")
+    predict.add_argument("-o", "--output", type=_table_file, required=True, help="output file (.parquet or .csv)")
     predict.add_argument("--keep", nargs="*", help="input columns to copy to the output (e.g. an id)")
-    predict.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    predict.add_argument("--chunk-rows", type=_int_at_least(1), default=DEFAULT_CHUNK_ROWS)
     _add_output_flags(predict)
     predict.set_defaults(func=cmd_predict)
 
     inspect = commands.add_parser("inspect", help="what a model file holds", description="Summarize a model file: nonzeros, width, bytes per nonzero, encoding, spec, top weights and the cells they stand for.")
     inspect.add_argument("model")
-    inspect.add_argument("--top", type=int, default=10, help="how many of the largest weights to list (default: 10)")
+    inspect.add_argument("--top", type=_int_at_least(0), default=10, help="how many of the largest weights to list (default: 10)")
     _add_output_flags(inspect)
     inspect.set_defaults(func=cmd_inspect)
 
@@ -815,7 +904,7 @@ def build_parser() -> argparse.ArgumentParser:
     path.add_argument("data", nargs="+")
     path.add_argument("--target", required=True)
     path.add_argument("--l1", type=_parse_l1_grid, default=_parse_l1_grid("1e-8:1e-3:12"), help="start:stop:count (log-spaced) or a list (default: 1e-8:1e-3:12)")
-    path.add_argument("--png", default=None, help="write the path plot here (and *_weights.png: L1 vs L2 weights)")
+    path.add_argument("--png", type=_png_file, default=None, help="write the path plot here (and *_weights.png: L1 vs L2 weights)")
     _add_spec_flags(path)
     _add_training_flags(path, l1=False)
     _add_output_flags(path)
@@ -823,10 +912,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     map_ = commands.add_parser("map", help="draw a model's weights on the globe", description="Draw the nonzero weights of every lat x lon cross of a model as a PNG.")
     map_.add_argument("model")
-    map_.add_argument("-o", "--output", required=True, help="PNG file to write")
+    map_.add_argument("-o", "--output", type=_png_file, required=True, help="PNG file to write")
     map_.add_argument("--data", nargs="*", help="data with the model's columns (needed for hashed models)")
-    map_.add_argument("--pixel-minutes", type=int, default=10, help="arc-minutes per pixel (default: 10)")
-    map_.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    map_.add_argument("--pixel-minutes", type=_pixel_minutes, default=10, help="arc-minutes per pixel (default: 10)")
+    map_.add_argument("--chunk-rows", type=_int_at_least(1), default=DEFAULT_CHUNK_ROWS)
     _add_output_flags(map_)
     map_.set_defaults(func=cmd_map)
     return parser
@@ -844,14 +933,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _data_argument(args)
-    for name in ("rows", "epochs", "chunk_rows", "top", "pixel_minutes", "polish"):
-        value = getattr(args, name, None)
-        low = 0 if name in ("top", "polish") else 1
-        if value is not None and value < low:
-            parser.error(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
-    fraction = getattr(args, "validation_fraction", None)
-    if fraction is not None and not 0.0 <= fraction < 1.0:
-        parser.error(f"--validation-fraction must be in [0, 1), got {fraction}")
     from .export import ModelFormatError
 
     try:
@@ -862,6 +943,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, ModelFormatError, ValueError, KeyError, TypeError, OSError, ImportError, FloatingPointError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
         print(f"widecross {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as error:  # a bug of ours: still one line, never a traceback
+        print(f"widecross {args.command}: internal error ({type(error).__name__}): {error}", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -34,16 +34,25 @@ and the peak memory is set by ``chunk_rows``, ``buffer_rows`` and the model, not
 
 scikit-learn is not needed at run time: parameters, cloning and tags follow its conventions, and
 ``check_estimator`` passes for the spec-less estimators.
+
+Threads: ``fit`` and ``partial_fit`` on one estimator are serialized by a lock of its own (it is
+neither pickled nor copied: each copy or clone gets a fresh one), so calls from several threads
+run one after another and no row is lost; which thread goes first is up to the threads.
+``predict*``, ``decision_function`` and ``score`` from many threads at once run in parallel
+(the kernels release the GIL) and return the same bits as serial calls; during a
+``partial_fit`` they see the model as it was before the call.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import inspect
 import math
 import numbers
 import sys
+import threading
 import warnings
 from typing import Any
 
@@ -51,6 +60,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _ftrl, _sgd, _stream
+from ._csr_check import checked_csr
 from ._losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ._order import visit_order
 from ._slots import DENSE_MAX_WIDTH
@@ -171,6 +181,17 @@ class _AvailableIf:
         return self.fn if obj is None else self.fn.__get__(obj, owner)
 
 
+def _serialized(method):
+    """Run ``method`` under the estimator's lock (see "Threads" in the module docstring)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._state_lock():
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class _WideBase:
     """Shared machinery; see WideClassifier / WideRegressor for the parameters."""
 
@@ -225,6 +246,21 @@ class _WideBase:
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "_trainer")
+
+    # -- threads ---------------------------------------------------------------------------------
+    def _state_lock(self) -> threading.RLock:
+        """The lock serializing changes of the training state; made on first use, not in
+        ``__init__`` (which stores parameters only)."""
+        lock = self.__dict__.get("_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_lock", threading.RLock())  # atomic: one lock wins
+        return lock
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A lock cannot be pickled, and a copy must not share it: copies make their own.
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
 
     # -- hyperparameters -------------------------------------------------------------------------
     def _resolved(self) -> dict[str, Any]:
@@ -319,11 +355,7 @@ class _WideBase:
                 )
             X = self.spec.transform(X)
             width = int(self.spec.n_features)
-        if sp.issparse(X):
-            X = sp.csr_matrix(X)  # a copy-free view when already CSR
-            if X.data.dtype.kind not in "fiub":
-                raise ValueError(f"X must hold real numbers, got dtype {X.data.dtype}")
-        else:
+        if not sp.issparse(X):
             if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
                 arr = np.asarray(X)
             else:
@@ -343,22 +375,14 @@ class _WideBase:
                     "X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample."
                 )
             X = sp.csr_matrix(arr.astype(np.float64, copy=False))
+        # Every index a kernel will read is checked here, in O(nnz), whatever the format (and
+        # even for the spec's own output): in range, a valid row pointer, no duplicates, finite.
+        X = checked_csr(X)
         n, d = X.shape
         if d == 0:
             raise ValueError(f"Found array with 0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required.")
         if fitting and n == 0:
             raise ValueError(f"Found array with 0 sample(s) (shape=(0, {d})) while a minimum of 1 is required.")
-        if X.data.dtype.kind != "f":
-            X = X.astype(np.float64)
-        if X.nnz and not np.isfinite(X.data).all():
-            bad = int(np.flatnonzero(~np.isfinite(X.data))[0])
-            row = int(np.searchsorted(X.indptr, bad, side="right")) - 1
-            raise ValueError(
-                f"Input X contains NaN or infinity (row {row}, column {int(X.indices[bad])}: {X.data[bad]})"
-            )
-        if not X.has_canonical_format:
-            X = X.copy()
-            X.sum_duplicates()  # the kernels assume each column at most once per row
         if self.spec is None:
             width = d
         expected = getattr(self, "n_features_in_", None) if not fitting else None
@@ -382,6 +406,15 @@ class _WideBase:
             raise ValueError("sample_weight sums to zero: nothing to learn from")
         return sw
 
+    def _scoring_target(self, y: Any, sample_weight: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``y`` and the sample weights of ``score`` (empty: unweighted), checked against ``n`` rows."""
+        if n == 0:
+            raise ValueError("score needs at least one row, X has none")
+        labels = np.asarray(y)
+        if labels.ndim == 2 and labels.shape[1] == 1:  # a column of labels, as scikit-learn's scorers pass
+            labels = labels.ravel()
+        return self._target(labels, n), self._sample_weight(sample_weight, n)
+
     def _target(self, y: Any, n: int) -> np.ndarray:
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
@@ -403,6 +436,7 @@ class _WideBase:
         return arr
 
     # -- training --------------------------------------------------------------------------------
+    @_serialized
     def fit(
         self,
         X: Any,
@@ -644,6 +678,7 @@ class _WideBase:
             raise _not_fitted(type(self).__name__)
         return self._trainer.nbytes
 
+    @_serialized
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None):
         """One pass over the given rows, continuing from the current state. Returns self.
 
@@ -805,12 +840,17 @@ class _WideBase:
             raise _not_fitted(type(self).__name__)
         # cached on the trainer (not in the estimator's __dict__): predicting never mutates the
         # estimator, and partial_fit only invalidates, so streaming calls stay O(batch)
-        if self._trainer.published is None:
-            labels = getattr(self, "classes_", None)
-            self._trainer.published = self._make_model(
-                self._trainer, self._fit_hp, self._model_width, labels, self.n_iter_, self.polish_passes_
-            )
-        return self._trainer.published
+        model = self._trainer.published
+        if model is None:
+            with self._state_lock():  # not while a partial_fit moves the state (or its arrays)
+                trainer = self._trainer
+                if trainer.published is None:
+                    labels = getattr(self, "classes_", None)
+                    trainer.published = self._make_model(
+                        trainer, self._fit_hp, self._model_width, labels, self.n_iter_, self.polish_passes_
+                    )
+                model = trainer.published
+        return model
 
     def _make_model(self, trainer: Trainer, hp: dict[str, Any], width: int, labels: Any, epochs_run: int,
                     passes: int) -> SparseModel:
@@ -1061,11 +1101,9 @@ class WideClassifier(_WideBase):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """(Weighted) accuracy of ``predict(X)``."""
         pred = self.predict(X)
-        y = np.asarray(y).ravel()
+        y, sw = self._scoring_target(y, sample_weight, pred.shape[0])
         hit = (pred == y).astype(np.float64)
-        if sample_weight is None:
-            return float(hit.mean())
-        return float(np.average(hit, weights=np.asarray(sample_weight, dtype=np.float64)))
+        return float(hit.mean() if sw.size == 0 else np.average(hit, weights=sw))
 
 
 class WideRegressor(_WideBase):
@@ -1158,8 +1196,9 @@ class WideRegressor(_WideBase):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """(Weighted) coefficient of determination R^2 of ``predict(X)``."""
         pred = self.predict(X)
-        y = np.asarray(y, dtype=np.float64).ravel()
-        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        y, w = self._scoring_target(y, sample_weight, pred.shape[0])
+        y = y.astype(np.float64)
+        w = np.ones_like(y) if w.size == 0 else w
         mean = np.average(y, weights=w)
         ss_res = float(w @ (y - pred) ** 2)
         ss_tot = float(w @ (y - mean) ** 2)

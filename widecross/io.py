@@ -10,6 +10,7 @@ is set by the chunk size, not by the data set. Needs pyarrow (``pip install wide
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -68,13 +69,28 @@ def dataset_files(source: Any) -> list[Path]:
     return files
 
 
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Prefix pyarrow's errors ("Empty CSV file", "Parquet magic bytes not found") with the file."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except pa.ArrowException as error:
+        if str(path) in str(error):
+            raise
+        kind = OSError if isinstance(error, OSError) else ValueError
+        raise kind(f"{path}: {error}") from None
+
+
 def column_names(path: Path) -> list[str]:
     """Column names of one data file, read from its header/metadata only."""
     pa = _pyarrow()
-    if _kind(path) == "parquet":
-        return list(pa.parquet.ParquetFile(path).schema_arrow.names)
-    with pa.csv.open_csv(path) as reader:
-        return list(reader.schema.names)
+    with _naming(path):
+        if _kind(path) == "parquet":
+            return list(pa.parquet.ParquetFile(path).schema_arrow.names)
+        with pa.csv.open_csv(path) as reader:
+            return list(reader.schema.names)
 
 
 def count_rows(source: Any) -> int | None:
@@ -84,7 +100,8 @@ def count_rows(source: Any) -> int | None:
     for path in dataset_files(source):
         if _kind(path) != "parquet":
             return None
-        total += pa.parquet.ParquetFile(path).metadata.num_rows
+        with _naming(path):
+            total += pa.parquet.ParquetFile(path).metadata.num_rows
     return total
 
 
@@ -109,12 +126,13 @@ def _batches(path: Path, columns: Sequence[str], chunk_rows: int) -> Iterator[An
     missing = [c for c in columns if c not in available]
     if missing:
         raise KeyError(f"{path}: missing column(s) {missing}; available: {available}")
-    if _kind(path) == "parquet":
-        yield from pa.parquet.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
-        return
-    convert = pa.csv.ConvertOptions(include_columns=list(columns))
-    with pa.csv.open_csv(path, convert_options=convert) as reader:
-        yield from reader
+    with _naming(path):
+        if _kind(path) == "parquet":
+            yield from pa.parquet.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
+            return
+        convert = pa.csv.ConvertOptions(include_columns=list(columns))
+        with pa.csv.open_csv(path, convert_options=convert) as reader:
+            yield from reader
 
 
 def iter_chunks(source: Any, columns: Sequence[str], chunk_rows: int = 1_000_000) -> Iterator[dict[str, np.ndarray]]:

@@ -205,7 +205,6 @@ class SparseModel:
             raise ValueError(
                 f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
             )
-        _check_csr_values(csr)
         out = np.empty(csr.shape[0], dtype=np.float64)
         self._score_csr(csr, out)
         return out
@@ -423,6 +422,8 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 # ---------------------------------------------------------------------- input helpers
 def _is_columns(X: Any) -> bool:
     """Raw columns: a mapping, a structured array, a DataFrame or a pyarrow Table / RecordBatch."""
+    if type(X).__module__.startswith("scipy.sparse"):  # a dok_matrix is a dict, not columns
+        return False
     if isinstance(X, Mapping):
         return True
     if isinstance(X, np.ndarray):
@@ -445,28 +446,15 @@ def _slice_columns(columns: dict[str, Any], start: int, stop: int) -> dict[str, 
     return {name: _slice_column(value, start, stop) for name, value in columns.items()}
 
 
-def _check_csr_values(csr: Any) -> None:
-    """Real, finite feature values: NaN or inf would turn into NaN scores (or silently vanish
-    where the weight is zero), and complex values would lose their imaginary part."""
-    data = csr.data
-    if data.dtype.kind not in "biuf":
-        raise TypeError(f"X must hold real numbers (bool, integer or float), got dtype {data.dtype}")
-    if data.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(data))
-        if bad.size:
-            k = int(bad[0])
-            row = int(np.searchsorted(csr.indptr, k, side="right")) - 1
-            raise ValueError(
-                f"X holds {bad.size} non-finite value{'s' if bad.size > 1 else ''}; first at row {row}, "
-                f"column {int(csr.indices[k])} ({data[k]})"
-            )
-
-
 def _as_csr(X: Any) -> Any:
+    """``X`` as a validated CSR matrix (see ``widecross._csr_check``): indices in range, a valid
+    row pointer and finite real values, checked before any kernel (SciPy's included)."""
     import scipy.sparse
 
+    from ._csr_check import checked_csr
+
     if scipy.sparse.issparse(X):
-        return X if X.format == "csr" else X.tocsr()
+        return checked_csr(X, canonical=False)
     arr = np.asarray(X)
     if arr.ndim != 2:
         raise TypeError(
@@ -475,4 +463,4 @@ def _as_csr(X: Any) -> Any:
         )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"X must hold real numbers (bool, integer or float), got dtype {arr.dtype}")
-    return scipy.sparse.csr_matrix(arr)
+    return checked_csr(scipy.sparse.csr_matrix(arr), canonical=False)
