@@ -26,7 +26,6 @@ def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_bench_data_gen_quick(tmp_path):
-    pytest.importorskip("pyarrow")
     proc = run_script("bench_data_gen.py", "--quick", "--rows", "20000", "--results-dir", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "rows_per_cpu_s" in proc.stdout
