@@ -23,6 +23,8 @@ kernels); the machine is shared, so only ratios measured side by side mean much.
 
     python benchmarks/bench_scale.py            # 1e6 and 1e7 rows (about 15 minutes)
     python benchmarks/bench_scale.py --quick    # seconds; what the test suite runs
+
+``--quick``: 20,000 rows, three configurations in one process, the layouts at 2^16 and 2^20.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ sys.path.insert(0, {root!r})
 import numpy as np
 import data_gen
 
-cfg = json.loads({cfg!r})
+cfgs = json.loads({cfgs!r})
 
 
 def houses(n, seed):
@@ -68,13 +70,10 @@ def hwm_mb():
     return int(line.split()[1]) / 1024.0
 
 
-train, y = houses(cfg["rows"], 0)
-out = {{}}
-if cfg["mode"] != "data":
+def fit(cfg, train, y, test, y_test):
     import widecross as wc
     from widecross.metrics import log_loss, roc_auc
 
-    test, y_test = houses(cfg["test_rows"], 1)
     spec = wc.geo_spec(bits=cfg["bits"])
     params = dict(layout=cfg["layout"], random_state=0)
     small = {{k: v[:2000] for k, v in train.items()}}
@@ -115,8 +114,21 @@ if cfg["mode"] != "data":
         )
     else:
         out["active_cells"] = slots
-out.setdefault("vm_hwm_mb", hwm_mb())
-print(json.dumps(out))
+    return out
+
+
+train, y = houses(cfgs[0]["rows"], 0)
+test = None
+results = []
+for cfg in cfgs:
+    out = {{}}
+    if cfg["mode"] != "data":
+        if test is None:
+            test, y_test = houses(cfg["test_rows"], 1)
+        out = fit(cfg, train, y, test, y_test)
+    out.setdefault("vm_hwm_mb", hwm_mb())
+    results.append(out)
+print(json.dumps({{"results": results}}))
 """
 
 CONFIGS = [
@@ -129,21 +141,24 @@ CONFIGS = [
 ]
 
 
-def run_child(cfg: dict) -> dict:
-    code = CHILD.format(root=ROOT, cfg=json.dumps(cfg))
+def run_child(cfgs: list[dict]) -> list[dict]:
+    """The configurations one after another in one fresh process (on the same generated rows)."""
+    code = CHILD.format(root=ROOT, cfgs=json.dumps(cfgs))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=7200)
     if proc.returncode != 0:
-        raise RuntimeError(f"child {cfg} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"child {cfgs} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["results"]
 
 
-def bench_exact(n_rows: int, test_rows: int, repeats: int, configs=CONFIGS) -> list[dict]:
+def bench_exact(n_rows: int, test_rows: int, repeats: int, configs=CONFIGS, one_process: bool = False) -> list[dict]:
+    """A fresh process per configuration (each peak RSS its own); ``one_process``: all in one
+    (the quick run: the same code, one start-up; the peaks then only grow)."""
+    # speed is compared between the exact and dense models only; the hashed ones run once
+    cfgs = [dict(mode=mode, rows=n_rows, test_rows=test_rows, bits=bits, layout=layout,
+                 repeats=repeats if name in ("exact sparse", "dense 2^24") else 1) for name, mode, bits, layout in configs]
+    results = run_child(cfgs) if one_process else [run_child([cfg])[0] for cfg in cfgs]
     out = []
-    for name, mode, bits, layout in configs:
-        # speed is compared between the exact and dense models only; the hashed ones run once
-        reps = repeats if name in ("exact sparse", "dense 2^24") else 1
-        cfg = dict(mode=mode, rows=n_rows, test_rows=test_rows, bits=bits, layout=layout, repeats=reps)
-        res = run_child(cfg)
+    for (name, mode, bits, layout), res in zip(configs, results):
         row = dict(section="exact", config=name, rows=n_rows, width=_width(bits), **res)
         row["peak_rss_mb"] = row.pop("vm_hwm_mb")
         out.append(row)
@@ -215,7 +230,7 @@ def main(argv=None) -> list[dict]:
     if "exact" not in skip:
         for n in sizes:
             configs = CONFIGS if not quick else [c for c in CONFIGS if c[0] in ("data only", "exact sparse", "hashed 2^20")]
-            rows += bench_exact(n, test_rows, repeats, configs)
+            rows += bench_exact(n, test_rows, repeats, configs, one_process=quick)
     if "layout" not in skip:
         rows += bench_layout(20_000 if quick else 1_000_000, (16, 20) if quick else (16, 18, 20, 22, 24), repeats)
     for section in ("exact", "layout"):

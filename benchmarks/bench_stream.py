@@ -16,6 +16,9 @@
 
     python benchmarks/bench_stream.py                  # 5e7 rows (about 10 minutes)
     python benchmarks/bench_stream.py --quick          # seconds; what the test suite runs
+
+``--quick``: 40,000 rows in chunks of 10,000, both configurations in one process (the second
+one's peak RSS is then at least the first one's).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 import numpy as np
-cfg = json.loads({cfg!r})
+cfgs = json.loads({cfgs!r})
 
 
 def hwm_mb():
@@ -54,41 +57,47 @@ from widecross import _stream, io
 from widecross.metrics import log_loss, roc_auc
 
 spec = wc.geo_spec(bits=None)
-path = cfg["path"]
 limit = resource.getrlimit(resource.RLIMIT_AS)[0]
-out = dict(limit_gb=None if limit == resource.RLIM_INFINITY else limit / 2**30)
 # load the compiled kernels on a few rows first: compilation is not what is measured
 small = data_gen.generate_housing(2000, seed=5)
 wc.WideClassifier(spec, epochs=1, polish=1, random_state=0).fit(
     {{"lat": small["lat"], "lon": small["lon"]}}, small["label"])
-w0, c0 = time.perf_counter(), time.process_time()
-try:
-    if cfg["mode"] == "read":
-        data = _stream.DataSet(path, spec.columns, target="label")
+
+
+def run(cfg):
+    path = cfg["path"]
+    out = dict(limit_gb=None if limit == resource.RLIM_INFINITY else limit / 2**30)
+    w0, c0 = time.perf_counter(), time.process_time()
+    try:
+        if cfg["mode"] == "read":
+            data = _stream.DataSet(path, spec.columns, target="label")
+            rows = 0
+            for chunk in _stream.read_prepared(data, range(len(data.units)), cfg["chunk_rows"],
+                                               lambda c: spec.transform({{k: c.columns[k] for k in spec.columns}})):
+                rows += chunk.n_rows
+        elif cfg["mode"] == "stream":
+            clf = wc.WideClassifier(spec, epochs=1, polish=0, random_state=0)
+            clf.fit(path, y="label", classes=[0, 1], chunk_rows=cfg["chunk_rows"])
+            rows = clf.t_
+        else:  # in memory
+            columns = io.read_columns(path, ["lat", "lon", "label"])
+            rows = len(columns["label"])
+            clf = wc.WideClassifier(spec, epochs=1, polish=0, random_state=0)
+            clf.fit({{"lat": columns["lat"], "lon": columns["lon"]}}, columns["label"])
+    except MemoryError as error:
+        out.update(failed=f"MemoryError after {{time.perf_counter() - w0:.0f}} s")
         rows = 0
-        for chunk in _stream.read_prepared(data, range(len(data.units)), cfg["chunk_rows"],
-                                           lambda c: spec.transform({{k: c.columns[k] for k in spec.columns}})):
-            rows += chunk.n_rows
-    elif cfg["mode"] == "stream":
-        clf = wc.WideClassifier(spec, epochs=1, polish=0, random_state=0)
-        clf.fit(path, y="label", classes=[0, 1], chunk_rows=cfg["chunk_rows"])
-        rows = clf.t_
-    else:  # in memory
-        columns = io.read_columns(path, ["lat", "lon", "label"])
-        rows = len(columns["label"])
-        clf = wc.WideClassifier(spec, epochs=1, polish=0, random_state=0)
-        clf.fit({{"lat": columns["lat"], "lon": columns["lon"]}}, columns["label"])
-except MemoryError as error:
-    out.update(failed=f"MemoryError after {{time.perf_counter() - w0:.0f}} s")
-    rows = 0
-wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-out.update(rows=rows, wall_s=wall, cpu_s=cpu, rows_per_s=rows / wall, rows_per_cpu_s=rows / cpu, peak_rss_mb=hwm_mb())
-if cfg["mode"] != "read" and "failed" not in out:
-    test = data_gen.generate_housing(cfg["test_rows"], seed=1)
-    proba = clf.predict_proba({{"lat": test["lat"], "lon": test["lon"]}})[:, 1]
-    out.update(log_loss=log_loss(test["label"], proba), auc=roc_auc(test["label"], proba), nnz=clf.model_.nnz,
-               slots=clf._trainer.n_slots, state_mb=clf.state_nbytes_ / 1e6)
-print(json.dumps(out))
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    out.update(rows=rows, wall_s=wall, cpu_s=cpu, rows_per_s=rows / wall, rows_per_cpu_s=rows / cpu, peak_rss_mb=hwm_mb())
+    if cfg["mode"] != "read" and "failed" not in out:
+        test = data_gen.generate_housing(cfg["test_rows"], seed=1)
+        proba = clf.predict_proba({{"lat": test["lat"], "lon": test["lon"]}})[:, 1]
+        out.update(log_loss=log_loss(test["label"], proba), auc=roc_auc(test["label"], proba), nnz=clf.model_.nnz,
+                   slots=clf._trainer.n_slots, state_mb=clf.state_nbytes_ / 1e6)
+    return out
+
+
+print(json.dumps({{"results": [run(cfg) for cfg in cfgs]}}))
 """
 
 
@@ -102,16 +111,17 @@ def limited(gb: float):
     return apply
 
 
-def run_child(cfg: dict, limit_gb: float) -> dict:
-    code = CHILD.format(root=ROOT, cfg=json.dumps(cfg))
+def run_child(cfgs: list[dict], limit_gb: float) -> list[dict]:
+    """The configurations one after another in one fresh process under the memory limit."""
+    code = CHILD.format(root=ROOT, cfgs=json.dumps(cfgs))
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=7200, preexec_fn=limited(limit_gb)
     )
     if proc.returncode != 0:
         # an allocation refused outside Python's reach (e.g. in a native library) ends the process
         tail = proc.stderr.strip().splitlines()[-1:] or ["(no message)"]
-        return dict(failed=f"exit code {proc.returncode}: {tail[0][:200]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        return [dict(failed=f"exit code {proc.returncode}: {tail[0][:200]}") for _ in cfgs]
+    return json.loads(proc.stdout.strip().splitlines()[-1])["results"]
 
 
 def ensure_data(path: Path, rows: int, row_group: int) -> dict:
@@ -138,9 +148,9 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     quick = args.quick
-    n = args.rows or (200_000 if quick else 50_000_000)
-    chunk_rows = args.chunk_rows or (50_000 if quick else 1_000_000)
-    test_rows = 5_000 if quick else 200_000
+    n = args.rows or (40_000 if quick else 50_000_000)
+    chunk_rows = args.chunk_rows or (10_000 if quick else 1_000_000)
+    test_rows = 2_000 if quick else 200_000
     tmp = None
     if args.data is None:
         tmp = Path(tempfile.mkdtemp(prefix="widecross_stream_"))
@@ -154,9 +164,10 @@ def main(argv=None) -> list[dict]:
         modes = [("read + featurize", "read"), ("fit streamed", "stream")]
         if args.contrast:
             modes.append(("fit in memory", "memory"))
-        for name, mode in modes:
-            cfg = dict(mode=mode, path=str(path), chunk_rows=chunk_rows, test_rows=test_rows)
-            res = run_child(cfg, args.limit_gb)
+        cfgs = [dict(mode=mode, path=str(path), chunk_rows=chunk_rows, test_rows=test_rows) for _, mode in modes]
+        # a fresh process per configuration, its peak its own; --quick: one process for all
+        results = run_child(cfgs, args.limit_gb) if quick else [run_child([cfg], args.limit_gb)[0] for cfg in cfgs]
+        for (name, _), res in zip(modes, results):
             row = dict(config=name, data_rows=n, data_gb=facts["bytes"] / 1e9, chunk_rows=chunk_rows,
                        limit=f"RLIMIT_AS {args.limit_gb:g} GB", **res)
             rows.append(row)

@@ -197,37 +197,46 @@ sys.path.insert(0, {root!r})
 data = np.load({path!r})
 X = sp.csr_matrix((data["data"], data["indices"], data["indptr"]), shape=tuple(data["shape"]))
 y = data["y"]
-t = time.perf_counter()
-tool = {tool!r}
-if tool == "widecross":
-    import widecross as wc
-    wc.WideClassifier(random_state=0).fit(X, y)
-elif tool == "sklearn":
-    from sklearn.linear_model import SGDClassifier
-    warnings.simplefilter("ignore")
-    SGDClassifier(**{sk!r}, max_iter=5, tol=None, random_state=0).fit(X, y)
-seconds = time.perf_counter() - t
-# VmHWM belongs to this process image (it restarts at exec), whereas ru_maxrss after fork + exec
-# starts from the parent's peak: a big parent would hide the child's own figure.
-hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0].split()
-print(json.dumps({{"seconds": seconds, "vm_hwm_mb": int(hwm[1]) / 1024.0}}))
+results = []
+for tool in {tools!r}:
+    t = time.perf_counter()
+    if tool == "widecross":
+        import widecross as wc
+        wc.WideClassifier(random_state=0).fit(X, y)
+    elif tool == "sklearn":
+        from sklearn.linear_model import SGDClassifier
+        warnings.simplefilter("ignore")
+        SGDClassifier(**{sk!r}, max_iter=5, tol=None, random_state=0).fit(X, y)
+    seconds = time.perf_counter() - t
+    # VmHWM belongs to this process image (it restarts at exec), whereas ru_maxrss after fork +
+    # exec starts from the parent's peak: a big parent would hide the child's own figure.
+    hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0].split()
+    results.append({{"seconds": seconds, "vm_hwm_mb": int(hwm[1]) / 1024.0}})
+print(json.dumps({{"results": results}}))
 """
 
 
-def bench_rss(train, y, bits) -> list[dict]:
+def bench_rss(train, y, bits, one_process: bool = False) -> list[dict]:
     """Peak RSS of fresh processes that load the same CSR from disk and train on it (5 epochs).
 
     The data is built here and saved, so that each child's peak is its loading plus training,
-    not the data generator's; "data only" loads and stops.
+    not the data generator's; "data only" loads and stops. ``one_process`` (the quick run): the
+    three one after another in one process, whose peaks then only grow.
     """
     root = str(Path(__file__).resolve().parents[1])
     X = features(train, bits)
+    tools = ["data only", "widecross", "sklearn"]
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "csr.npz")
         np.savez(path, data=X.data, indices=X.indices, indptr=X.indptr, shape=np.array(X.shape), y=y)
-        for tool in ("data only", "widecross", "sklearn"):
-            res = run_python_measured(RSS_CHILD.format(root=root, path=path, tool=tool, sk=SKLEARN_PARAMS))
+
+        def measured(group: list[str]) -> list[dict]:
+            code = RSS_CHILD.format(root=root, path=path, tools=group, sk=SKLEARN_PARAMS)
+            return run_python_measured(code)["results"]
+
+        results = measured(tools) if one_process else [measured([tool])[0] for tool in tools]
+        for tool, res in zip(tools, results):
             out.append(dict(section="rss", tool=tool, bits=bits, rows=X.shape[0], peak_rss_mb=res["vm_hwm_mb"],
                             train_s=res["seconds"]))
     base = out[0]["peak_rss_mb"]
@@ -246,7 +255,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--skip", default="", help="comma-separated sections to skip: width,fit,stream,rss")
     args = parser.parse_args(argv)
     quick = args.quick
-    n = args.rows or (20_000 if quick else 1_000_000)
+    n = args.rows or (10_000 if quick else 1_000_000)
     repeats = args.repeats or (1 if quick else 3)
     skip = set(filter(None, args.skip.split(",")))
     data = housing(n + n // 4)
@@ -262,7 +271,7 @@ def main(argv=None) -> list[dict]:
         calls, batch = (1000, 1000) if not quick else (20, 500)
         rows += bench_stream(train, y, 26 if not quick else 22, calls, batch, 20 if not quick else 3)
     if "rss" not in skip:
-        rows += bench_rss(train, y, 26 if not quick else 20)
+        rows += bench_rss(train, y, 26 if not quick else 20, one_process=quick)
     for section in ("width", "fit", "stream", "rss"):
         part = [r for r in rows if r["section"] == section]
         if part:
