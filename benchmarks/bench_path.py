@@ -68,7 +68,7 @@ def l2_runs(quick: bool) -> list[tuple[str, dict]]:
 
 
 def rate_runs(quick: bool) -> list[tuple[str, dict]]:
-    rates = [0.5, 2.0] if quick else [0.25, 0.5, 1.0, 2.0]
+    rates = [2.0] if quick else [0.25, 0.5, 1.0, 2.0]
     l1s = [1e-6] if quick else [1e-6, 1e-5]
     out = []
     for l1 in l1s:
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             if "rates" not in skip:
                 run_section("rates", rate_runs(quick), files, [1], True, rows)
         if "rows" not in skip:
-            sizes = [2_000, 5_000] if quick else [20_000, 100_000, 500_000, 2_000_000]
+            sizes = [1_000, 3_000] if quick else [20_000, 100_000, 500_000, 2_000_000]
             rows += rows_section(sizes, max(n_test, 2_000) if quick else 500_000, quick, tmp, has_vw, bits)
     for section in ("path", "l2", "rates", "rows"):
         part = [r for r in rows if r["section"] == section]
