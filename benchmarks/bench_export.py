@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     n_train, n_test = (10_000, 5_000) if q else (1_000_000, 250_000)
     synthetic_nnz = 100_000  # the size budgets are stated at >= 1e5 nonzeros
     memory_nnz, memory_rows = (100_000, 50_000) if q else (1_000_000, 1_000_000)
-    speed_n = 20_000 if q else 1_000_000
+    speed_n = 10_000 if q else 1_000_000
     repeats = 1 if q else 3
     params = dict(n_train=n_train, n_test=n_test, synthetic_nnz=synthetic_nnz, memory_nnz=memory_nnz,
                   memory_rows=memory_rows, speed_rows=speed_n, repeats=repeats, width=WIDTH)
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         exact_width = 235_710_000  # geo_spec(bits=None)
         codecs = codec_rows(model.indices, WIDTH, "trained geo, 2^24")
         codecs += codec_rows(synthetic_model(synthetic_nnz, WIDTH, "uniform").indices, WIDTH, "uniform, 2^24")
-        codecs += codec_rows(synthetic_model(3 * synthetic_nnz, exact_width, "clustered").indices, exact_width,
+        codecs += codec_rows(synthetic_model((1 if q else 3) * synthetic_nnz, exact_width, "clustered").indices, exact_width,
                              "clustered, exact 1' geo width")
         model.save(tmp / "speed.wcm", values="float16")
         speed = speed_rows(tmp / "speed.wcm", speed_n, repeats)

@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for png in plot(saved["rows"], quick, args.results_dir, saved["params"].get("bits", BITS)):
             print(f"saved {png}")
         return saved["rows"]
-    n = args.rows or (5_000 if quick else 2_000_000)
+    n = args.rows or (3_000 if quick else 2_000_000)
     bits = QUICK_BITS if quick else BITS
     n_test = args.test_rows or n // 4
     skip = set(filter(None, args.skip.split(",")))
@@ -226,8 +226,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             if "rates" not in skip:
                 run_section("rates", rate_runs(quick), files, [1], True, rows)
         if "rows" not in skip:
-            sizes = [1_000, 3_000] if quick else [20_000, 100_000, 500_000, 2_000_000]
-            rows += rows_section(sizes, max(n_test, 2_000) if quick else 500_000, quick, tmp, has_vw, bits)
+            sizes = [1_000, 2_000] if quick else [20_000, 100_000, 500_000, 2_000_000]
+            rows += rows_section(sizes, max(n_test, 1_000) if quick else 500_000, quick, tmp, has_vw, bits)
     for section in ("path", "l2", "rates", "rows"):
         part = [r for r in rows if r["section"] == section]
         if part:

@@ -31,9 +31,10 @@ RSS / the row's) and ``ref_end_to_end_speedup``.
     python benchmarks/bench_peers.py            # 2M + 500k rows, 3 repeats (~45 minutes on 2 cores)
     python benchmarks/bench_peers.py --quick    # seconds; what the test suite runs
 
-``--quick`` runs every case once, all of them one after another in one fresh process (its
-baseline taken before the first run, every tool loaded): the same code paths and files, without
-a process start per run; its RSS figures are then the process's, not each run's.
+``--quick`` runs every case once, one after another in the calling process (its baseline taken
+before the first run, every tool loaded): the same code and files as a full run without a process
+start per run, so its memory figures are the process's, not each run's; only the full runs
+measure.
 """
 
 from __future__ import annotations
@@ -100,11 +101,11 @@ def affordable(runs: list[tuple[str, dict]], n: int, skipped: list[dict]) -> lis
     return kept
 
 
-def run_in_one_process(runs: list[tuple[str, dict]], files: dict, baselines: dict) -> dict[tuple, list[dict]]:
-    """Quick runs: every run in one fresh process (one start-up in all), after the baseline work
-    of every tool family, which stands for every family and width."""
+def run_quick(runs: list[tuple[str, dict]], files: dict, baselines: dict) -> dict[tuple, list[dict]]:
+    """Quick runs: every run once, in this process, after the baseline work of every tool family
+    (that baseline stands for every family and width)."""
     tools = {run["tool"]: run["params"] for _, run in reversed(runs)}  # the first run's params of each
-    baseline, outs = harness.shared_child(tools, [(run, files[run["bits"]]) for _, run in runs])
+    baseline, outs = harness.run_here(tools, [(run, files[run["bits"]]) for _, run in runs])
     for bits in files:
         for family in tools:
             baselines[bits, family] = baseline
@@ -197,7 +198,7 @@ def plot(rows: list[dict], widths: list[int | None], quick: bool, results_dir: P
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="10k rows, 2^18 (+ exact for widecross sgd), 1 repeat, one process for every run")
+                        help="10k rows, 2^18 (+ exact for widecross sgd), 1 repeat, in this process")
     parser.add_argument("--rows", type=int, default=None, help="training rows (default 2,000,000)")
     parser.add_argument("--test-rows", type=int, default=None, help="held-out rows (default rows / 4)")
     parser.add_argument("--repeats", type=int, default=None, help="fresh-process runs per case (default 3)")
@@ -251,7 +252,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             print(f"prepared {harness.width_name(bits)}: {stages[bits]}", flush=True)
         runs = affordable(runs, n, skipped)
         if quick:
-            results = run_in_one_process(runs, files, baselines)
+            results = run_quick(runs, files, baselines)
         else:
             results = {}
             for rep in range(repeats):

@@ -17,7 +17,7 @@
     python benchmarks/bench_stream.py                  # 5e7 rows (about 10 minutes)
     python benchmarks/bench_stream.py --quick          # seconds; what the test suite runs
 
-``--quick``: 40,000 rows in chunks of 10,000, both configurations in one process (the second
+``--quick``: 20,000 rows in chunks of 5,000, both configurations in one process (the second
 one's peak RSS is then at least the first one's).
 """
 
@@ -162,8 +162,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     quick = args.quick
-    n = args.rows or (40_000 if quick else 50_000_000)
-    chunk_rows = args.chunk_rows or (10_000 if quick else 1_000_000)
+    n = args.rows or (20_000 if quick else 50_000_000)
+    chunk_rows = args.chunk_rows or (5_000 if quick else 1_000_000)
     test_rows = 2_000 if quick else 200_000
     tmp = Path(tempfile.mkdtemp(prefix="widecross_stream_"))
     path = tmp / "houses.parquet" if args.data is None else args.data

@@ -16,7 +16,7 @@ A *run* is a plain dict, so that it can cross into a child process as JSON::
 ``fit_score(run, files)`` trains on the training files and scores the held-out ones: CPU and wall
 seconds of training alone, held-out log-loss and AUC, nonzero weights, and the process's peak
 resident memory right after training (meaningful in a fresh process: see ``run_child``; quick
-runs share one process, ``shared_child``).
+runs stay in the calling process, ``run_here``).
 For VW, ``l1_mean`` is a mean-objective l1 (widecross's and scikit-learn's meaning) turned into
 VW FTRL's ``--l1``, which applies to the loss summed over every example it processes.
 """
@@ -311,20 +311,15 @@ def baseline_child(tool: str, params: dict, files: dict) -> float:
     return run_python_measured(code)["peak_rss_mb"]
 
 
-def shared_child(tools: dict[str, dict], jobs: list[tuple[dict, dict]], timeout: float = 7200) -> tuple[float, list[dict]]:
+def run_here(tools: dict[str, dict], jobs: list[tuple[dict, dict]]) -> tuple[float, list[dict]]:
     """Quick runs: the baseline work of every tool in ``tools`` (name -> params of one of its
-    runs), then every run of ``jobs`` (``(run, files)``) in turn, in one fresh interpreter: one
-    start-up instead of one per run. Returns the baseline peak RSS and each run's ``fit_score``;
-    a run's peak is then the highest of the runs so far."""
-    train = jobs[0][1]["train"]
-    code = (
-        "import json\nfrom benchmarks.common import peak_rss_mb\nfrom benchmarks.harness import fit_score, load_tool\n"
-        f"for tool, params in {tools!r}.items():\n    load_tool(tool, params, {train!r})\nbaseline = peak_rss_mb()\n"
-        f"results = [fit_score(run, files) for run, files in {jobs!r}]\n"
-        "print(json.dumps({'baseline_rss_mb': baseline, 'results': results}))"
-    )
-    out = run_python_measured(code, timeout=timeout)
-    return out["baseline_rss_mb"], out["results"]
+    runs), then every run of ``jobs`` (``(run, files)``), in this process: the code of a full run
+    without a process start per run. Returns the baseline peak RSS and each run's ``fit_score``;
+    memory figures are then this process's high-water mark, not a run's own."""
+    for tool, params in tools.items():
+        load_tool(tool, params, jobs[0][1]["train"])
+    baseline = peak_rss_mb()
+    return baseline, [fit_score(run, files) for run, files in jobs]
 
 
 def mem_available_mb() -> float:

@@ -14,10 +14,10 @@ from benchmarks import bench_data_gen, plot_sample_map
 
 
 def test_bench_data_gen_quick(tmp_path, capsys):
-    assert bench_data_gen.main(["--quick", "--rows", "20000", "--results-dir", str(tmp_path)]) == 0
+    assert bench_data_gen.main(["--quick", "--rows", "10000", "--results-dir", str(tmp_path)]) == 0
     assert "rows_per_cpu_s" in capsys.readouterr().out
     result = json.loads((tmp_path / "data_gen.quick.json").read_text())
-    assert result["quick"] is True and result["params"]["rows"] == 20_000
+    assert result["quick"] is True and result["params"]["rows"] == 10_000
     cases = {row["case"]: row for row in result["rows"]}
     assert "generate_housing (one call)" in cases and "write_parquet (chunks of 1M)" in cases
     assert all(row["rows_per_cpu_s"] > 0 for row in result["rows"])
