@@ -17,6 +17,7 @@ import pytest
 import scipy.sparse as sp
 
 import data_gen
+import reference as ref
 import widecross as wc
 from widecross._slots import DenseMap, SlotMap
 from widecross.estimators import DENSE_AUTO_MAX_WIDTH, WideClassifier, WideRegressor
@@ -27,11 +28,6 @@ EXACT_WIDTH = 235_710_000
 def model_bytes(est) -> bytes:
     m = est.model_
     return m.indices.tobytes() + m.values.tobytes() + np.float64(m.intercept).tobytes()
-
-
-def log_loss(y, p) -> float:
-    p = np.clip(p, 1e-15, 1 - 1e-15)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def valued_problem(seed=0, n=400, d=300):
@@ -161,8 +157,8 @@ def test_a_cross_wider_than_int32_trains_exactly(houses):
     # held-out houses: about base - 0.10 in log-loss; half-trained (one pass of short steps, no
     # polish) about base - 0.01
     held = data_gen.generate_housing(3000, seed=12)
-    base = log_loss(held["label"], np.full(3000, y.mean()))
-    assert log_loss(held["label"], clf.predict_proba({"lat": held["lat"], "lon": held["lon"]})[:, 1]) < base - 0.06
+    base = ref.log_loss(held["label"], np.full(3000, y.mean()))
+    assert ref.log_loss(held["label"], clf.predict_proba({"lat": held["lat"], "lon": held["lon"]})[:, 1]) < base - 0.06
     with pytest.raises(ValueError, match="layout='dense' holds at most"):
         WideClassifier(spec, layout="dense").fit(columns, y)
 
