@@ -13,8 +13,6 @@ import pytest
 
 import data_gen
 
-pytest.importorskip("pyarrow")
-
 
 def run(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
@@ -94,6 +92,7 @@ def test_train_single_pass_flags_reach_the_estimator(houses, workdir):
     expected = wc.WideClassifier(spec, schedule="newton", epochs=1, polish=0, random_state=0)
     expected.fit({"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
     assert wc.load(out).nnz == expected.model_.nnz
+    assert out.read_bytes() == expected.model_.save(workdir / "one_pass_expected.wcm").read_bytes()
     polished = workdir / "polished.wcm"
     assert run(*args, "--schedule", "newton", "-o", str(polished)).returncode == 0
     assert wc.load(polished).nnz < wc.load(out).nnz  # the default polish zeroes weights
@@ -121,6 +120,15 @@ def test_evaluate(model_path, houses):
     payload = json.loads(result.stdout)
     assert payload["rows"] == 6000
     assert 0.5 < payload["auc"] <= 1.0 and 0 < payload["log_loss"] < 0.75
+    from sklearn import metrics as skm
+
+    from widecross import load
+
+    data = data_gen.generate_housing(6000, seed=3)
+    p = load(model_path).predict_proba({"lat": data["lat"], "lon": data["lon"]})[:, 1]
+    assert payload["log_loss"] == pytest.approx(skm.log_loss(data["label"], p), rel=1e-9)
+    assert payload["auc"] == pytest.approx(skm.roc_auc_score(data["label"], p), rel=1e-9)
+    assert payload["accuracy"] == pytest.approx(skm.accuracy_score(data["label"], p > 0.5), rel=1e-12)
 
 
 def test_predict(model_path, houses, workdir):

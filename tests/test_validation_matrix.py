@@ -10,7 +10,6 @@ be accepted and give finite predictions.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pickle
@@ -31,8 +30,6 @@ from widecross.export import ModelFormatError, dumps, loads
 from widecross.features import Bucketize, Categorical, Cross, FeatureSpec, geo_spec
 from widecross.model import SparseModel
 
-HAS_ESTIMATORS = importlib.util.find_spec("widecross.estimators") is not None
-needs_estimators = pytest.mark.skipif(not HAS_ESTIMATORS, reason="widecross.estimators is not in this checkout yet")
 
 SPEC = geo_spec(bits=20)
 CAT_SPEC = FeatureSpec([Bucketize("x", 0, 10, 1), Categorical("city", vocabulary=["Oslo", "Lima"]), Categorical("kind", 8)],
@@ -135,7 +132,7 @@ def test_transform_rejects_a_key_record_of_another_spec():
 
 
 def test_nulls_from_pyarrow_name_their_row():
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa
     table = pa.table({"lat": pa.array([1.0, None, 3.0]), "lon": pa.array([0.0, 0.0, 0.0])})
     check_raises(lambda: SPEC.transform(table), ValueError, "column 'lat'", "row 1", "nan")
     table = pa.table({"lat": pa.array(["a", "b"]), "lon": pa.array([0.0, 0.0])})
@@ -455,7 +452,6 @@ def test_save_rejects_without_touching_the_disk(tmp_path):
 # ---------------------------------------------------------------------- CLI
 @pytest.fixture(scope="module")
 def cli_files(tmp_path_factory) -> dict[str, Path]:
-    pytest.importorskip("pyarrow")
     import data_gen
     from widecross.io import write_table
 
@@ -616,7 +612,6 @@ def _classifier(**params: Any) -> Any:
     return WideClassifier(SPEC, **{"epochs": 1, "random_state": 0, **params})
 
 
-@needs_estimators
 def test_estimator_rejects_bad_data(houses):
     X, y = houses
     n = len(y)
@@ -649,7 +644,6 @@ def test_estimator_rejects_bad_data(houses):
                 raise AssertionError(f"{name} / {method}: {failure}") from None
 
 
-@needs_estimators
 @pytest.mark.parametrize(
     "params, fragments",
     [
@@ -677,7 +671,6 @@ def test_estimator_rejects_absurd_hyperparameters(houses, params, fragments):
     assert "\n" not in message.strip()
 
 
-@needs_estimators
 def test_estimator_with_a_huge_learning_rate_raises_or_stays_finite(houses, tmp_path):
     X, y = houses
     clf = _classifier(learning_rate=1e12, epochs=2)
@@ -690,7 +683,6 @@ def test_estimator_with_a_huge_learning_rate_raises_or_stays_finite(houses, tmp_
     assert np.all(np.isfinite(clf.model_.values)) and np.all(np.isfinite(clf.predict_proba(X)))
 
 
-@needs_estimators
 def test_estimator_predict_rejects(houses):
     X, y = houses
     clf = _classifier()
@@ -709,7 +701,6 @@ def test_estimator_predict_rejects(houses):
     assert np.all(np.isfinite(clf.predict_proba(X)))
 
 
-@needs_estimators
 def test_estimator_without_spec_rejects_bad_matrices(houses):
     from widecross.estimators import WideClassifier
 

@@ -430,6 +430,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         if len(test_rows):
             test = _take({c: data[c] for c in spec.columns}, test_rows)
             held_out = _metrics(loss, y_all[test_rows], _predict_scores(estimator.model_, test))
+    elif args.validation_fraction:
+        # a streamed fit reads every row: it would train on the rows meant to be held out
+        raise CommandError(
+            f"{_source_name(args.data)}: {n_rows:,} rows are more than --memory-rows {args.memory_rows:,}, so they "
+            "stream and no rows can be held out; drop --validation-fraction (evaluate on a file kept apart) "
+            "or raise --memory-rows"
+        )
     else:
         seconds, rows_trained, held_out = _train_streaming(estimator, files, spec, args, n_rows, console)
     model = estimator.model_
