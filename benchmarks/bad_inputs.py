@@ -168,7 +168,9 @@ CASES = [
         d = tempfile.mkdtemp()
         m = wc.SparseModel([3], [1.0], 0.0, 10, "logistic")
         target = m.save(os.path.join(d, "m.wcm"))
-        child = ("import sys, time, widecross as wc, widecross.export as e\\n"
+        child = ("import sys, time, widecross as wc\\n"
+                 "try:\\n    import widecross.model.file_format as e\\nexcept ImportError:  # a tree of the earlier layout\\n"
+                 "    import widecross.export as e\\n"
                  "def stall(f, pieces):\\n    f.write(pieces[0]); f.flush(); print('writing', flush=True); time.sleep(60)\\n"
                  "e._write_all = stall\\nwc.SparseModel([5], [2.0], 0.0, 10, 'logistic').save(sys.argv[1])\\n")
         for _ in range(2):
@@ -321,7 +323,7 @@ def _meta(**change: Any) -> bytes:
 
 
 def _sections(nnz: int) -> tuple[bytes, bytes]:
-    from widecross import _rice, _values
+    from widecross.model import _rice, _values
 
     return _rice.encode(np.arange(nnz, dtype=np.int64)), _values.encode(np.ones(nnz, dtype=np.float32), "float32")[0]
 

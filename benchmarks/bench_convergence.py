@@ -60,6 +60,7 @@ def main(argv=None) -> list[dict]:
     report_at = sorted({e for e in (1, 2, 3, 5, 10, 15, 20, 25, 30) if e <= epochs} | {epochs})
 
     from widecross import WideClassifier
+    from widecross.train import Polish
 
     X, y = geo_data(n_rows, args.bits)
     rows: list[dict] = []
@@ -80,7 +81,8 @@ def main(argv=None) -> list[dict]:
                 gap = objective(X, y, dense_weights(m, X.shape[1]), m.intercept, l1) / f_opt - 1
                 polished = copy.deepcopy(est)
                 trainer = polished._trainer
-                trainer.polish(trainer.map(X), y, np.empty(0), default_polish)
+                every_row = trainer.lookup(X, y)
+                trainer.solve(Polish(default_polish), lambda: (every_row,))
                 trainer.published = None
                 pm = polished.model_
                 gap_p = objective(X, y, dense_weights(pm, X.shape[1]), pm.intercept, l1) / f_opt - 1

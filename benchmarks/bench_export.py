@@ -155,7 +155,7 @@ def leb128(gaps: np.ndarray) -> bytes:
 
 
 def codec_rows(ids: np.ndarray, width: int, label: str) -> list[dict]:
-    from widecross import _rice
+    from widecross.model import _rice
 
     n = ids.size
     gaps = np.diff(ids.astype(np.int64), prepend=-1) - 1

@@ -54,7 +54,7 @@ def hwm_mb():
 
 
 import widecross as wc
-from widecross import _stream, io
+from widecross import io
 from widecross.metrics import log_loss, roc_auc
 
 spec = wc.geo_spec(bits=None)
@@ -74,10 +74,10 @@ def run(cfg):
     w0, c0 = time.perf_counter(), time.process_time()
     try:
         if cfg["mode"] == "read":
-            data = _stream.DataSet(path, spec.columns, target="label")
+            data = io.DataSet(path, spec.columns, target="label")
             rows = 0
-            for chunk in _stream.read_prepared(data, range(len(data.units)), cfg["chunk_rows"],
-                                               lambda c: spec.transform({{k: c.columns[k] for k in spec.columns}})):
+            for chunk in io.read_prepared(data, range(len(data.units)), cfg["chunk_rows"],
+                                          lambda c: spec.transform({{k: c.columns[k] for k in spec.columns}})):
                 rows += chunk.n_rows
         elif cfg["mode"] == "stream":
             clf = wc.WideClassifier(spec, epochs=1, polish=0, random_state=0)

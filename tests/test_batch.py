@@ -9,9 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 import reference as ref
-from widecross import _batch, _sgd
-from widecross._losses import CURVATURE, LOSS_CODES
-from widecross._trainer import Trainer
+import trainers
+from widecross.train import Polish
 
 
 def problem(seed=0, n=400, d=60):
@@ -24,15 +23,15 @@ def problem(seed=0, n=400, d=60):
 
 
 def run_polish(X, y, w0, b0, l1, l2, passes, loss="logistic", sw=None, accelerated=True):
-    tr = Trainer("sgd", loss, _sgd.make_hp(0.1, l1, l2))
-    batch = tr.map(X)
-    rec = np.zeros((tr.n_slots, 3))
-    rec[:, 0] = w0[tr.slot_map.columns[: tr.n_slots]]
-    sw = np.empty(0) if sw is None else sw
-    b, f = _batch.polished(batch, y, sw, rec, b0, l1, l2, LOSS_CODES[loss], CURVATURE[loss], passes, accelerated)
+    tr = trainers.sgd(loss, 0.1, l1, l2)
+    rows = tr.rows(X, y, sw)
+    weights = w0[tr.slot_map.columns[: tr.n_slots]].astype(np.float64)
+    optimizer = tr.optimizer
+    solution = Polish(passes, measure=True, accelerated=accelerated).solve(
+        lambda: (rows,), weights, b0, optimizer.penalty, optimizer.loss)
     w = np.zeros(X.shape[1])
-    w[tr.slot_map.columns[: tr.n_slots]] = rec[:, 0]
-    return w, b, f
+    w[tr.slot_map.columns[: tr.n_slots]] = weights
+    return w, solution.intercept, solution.objective
 
 
 def test_each_pass_descends_and_reports_the_reference_objective():
@@ -100,10 +99,10 @@ def test_squared_loss_with_sample_weights_matches_the_normal_equations():
 
 def test_mean_loss_skips_unseen_columns():
     X, y, _ = problem(5)
-    tr = Trainer("sgd", "logistic", _sgd.make_hp(0.1))
-    tr.epoch(tr.map(X[:200]), y[:200], np.empty(0), np.arange(200, dtype=np.int64))
+    tr = trainers.sgd("logistic", 0.1)
+    tr.epoch(tr.rows(X[:200], y[:200]), np.arange(200, dtype=np.int64))
     w = np.zeros(X.shape[1])
     cols, vals = tr.coefficients()
     w[cols] = vals
     expected = ref.objective(X[200:], y[200:], w, tr.intercept(), 0.0, 0.0)
-    assert tr.mean_loss(tr.lookup(X[200:]), y[200:], np.empty(0)) == pytest.approx(expected, rel=1e-12)
+    assert tr.mean_loss(tr.lookup(X[200:], y[200:])) == pytest.approx(expected, rel=1e-12)

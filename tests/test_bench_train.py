@@ -27,3 +27,20 @@ def test_bench_convergence_quick(tmp_path):
         assert r["gap"] > -1e-3 and r["gap_polished"] > -1e-3  # nothing beats the optimum
         assert r["gap_polished"] <= r["gap"] + 1e-9  # the polish never hurts
     assert (tmp_path / "bench_convergence.quick.md").exists()
+
+
+@pytest.mark.slow
+def test_ab_train_quick(tmp_path):
+    """Two copies of one checkout: the tool runs, and the same code fits the same bits."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from benchmarks import ab_train
+
+    repo = Path(ab_train.__file__).resolve().parents[1]
+    subprocess.run([sys.executable, str(repo / "benchmarks" / "ab_train.py"), "--a", str(repo), "--quick",
+                    "--results-dir", str(tmp_path)], check=True, capture_output=True, timeout=1200, cwd=repo)
+    saved = json.loads((tmp_path / "ab_train.quick.json").read_text())
+    assert [r["config"] for r in saved["rows"]] == list(ab_train.CONFIGS)
+    assert all(r["same_model"] and r["ratio_b_a"] > 0 for r in saved["rows"])

@@ -89,11 +89,11 @@ def test_data_errors_name_their_file(capsys, monkeypatch, fixtures):
 
 
 def test_an_unexpected_exception_is_one_line_exit_1(capsys, monkeypatch, fixtures):
-    import widecross.export
+    import widecross.tasks.summary
 
     def broken(path):
         raise RuntimeError("something we did not foresee")
 
-    monkeypatch.setattr(widecross.export, "inspect_file", broken)
+    monkeypatch.setattr(widecross.tasks.summary, "open_model", broken)
     code, text = run(capsys, monkeypatch, fixtures, "inspect", "good.wcm")
     assert code == 1 and text == "widecross inspect: internal error (RuntimeError): something we did not foresee\n"

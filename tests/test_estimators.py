@@ -255,12 +255,12 @@ def test_divergence_names_the_rate_and_partial_fit_keeps_last_good_state():
     reg.set_params(learning_rate=1e6)
     with pytest.raises(FloatingPointError, match="learning_rate"):
         reg.partial_fit(X, y)
-    state = reg._trainer.state.copy()
+    state = reg._trainer.records.copy()
     assert model_bytes(reg) == before  # the same model as before the failed call
     assert np.isfinite(reg.model_.values).all()
     reg.set_params(learning_rate=1e-7)
     reg.partial_fit(X, y / 1e6)  # and it carries on from there
-    assert not np.array_equal(reg._trainer.state, state)
+    assert not np.array_equal(reg._trainer.records, state)
 
 
 def test_changing_penalty_between_partial_fits_applies_from_then_on():
@@ -414,10 +414,10 @@ def test_warm_start_refuses_what_it_cannot_continue_and_keeps_the_fit():
     Xr, yr = sp.csr_matrix(rng.normal(size=(200, 5)) * 30), rng.normal(size=200)
     reg = WideRegressor(l1=1e-3, learning_rate=1e-7, schedule="constant", implicit=False, warm_start=True,
                         random_state=0).fit(Xr, yr)
-    saved = (model_bytes(reg), reg._trainer.state.copy())
+    saved = (model_bytes(reg), reg._trainer.records.copy())
     with pytest.raises(FloatingPointError, match="learning_rate=1e\\+06"):
         reg.set_params(learning_rate=1e6).fit(Xr, yr * 1e6)
-    assert model_bytes(reg) == saved[0] and np.array_equal(reg._trainer.state, saved[1])
+    assert model_bytes(reg) == saved[0] and np.array_equal(reg._trainer.records, saved[1])
     reg.set_params(learning_rate=1e-7, warm_start=False).fit(Xr[:, :4], yr)  # starting over is allowed
     assert reg.n_features_in_ == 4
 
@@ -447,10 +447,12 @@ def test_implicit_step_trains_where_the_plain_step_overshoots():
 def test_docstring_examples_run():
     import doctest
 
-    import widecross._order
-    import widecross.estimators
+    import importlib
 
-    for module in (widecross.estimators, widecross._order):
+    names = ("estimators.classifier", "estimators.regressor", "estimators.path", "estimators.inputs", "train.sgd",
+             "train.ftrl", "train.rows", "train.trainer", "train.params", "train.penalty", "train.optimizers",
+             "train.shuffle", "losses", "export", "model.file_format", "_text", "cli.options")
+    for module in (importlib.import_module(f"widecross.{name}") for name in names):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0, module.__name__
 

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 import widecross as wc
-from widecross import _rice, _values, export
+from widecross import export
+from widecross.model import _rice, _values, file_format
 from widecross.export import ModelFormatError, dumps, loads
 from widecross.model import SparseModel
 
@@ -57,7 +58,7 @@ def split(data: bytes) -> tuple[dict, bytes, bytes, list[int]]:
 
 
 def rice_reference(ids) -> bytes:
-    """Plain-Python Rice coder written from the format description in widecross._rice."""
+    """Plain-Python Rice coder written from the format description in widecross.model._rice."""
     bits: list[int] = []
 
     def put(value, n):
@@ -619,7 +620,7 @@ def test_golden_file_loads_to_the_expected_model(name):
 @pytest.mark.parametrize("name", sorted(GOLDEN.golden_models()))
 def test_golden_file_bytes_are_reproduced(name, monkeypatch, tmp_path):
     model, encoding = GOLDEN.golden_models()[name]
-    monkeypatch.setattr(export, "_library_version", lambda: GOLDEN_FACTS["library_version"])
+    monkeypatch.setattr(file_format, "_library_version", lambda: GOLDEN_FACTS["library_version"])
     fresh = export.save(model, tmp_path / "g.wcm", values=encoding).read_bytes()
     golden = GOLDEN.path_of(name).read_bytes()
     if fresh == golden:
@@ -653,7 +654,7 @@ def test_failed_write_keeps_the_previous_file(small_model, tmp_path, monkeypatch
         f.write(b"".join(pieces)[:100])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export, "_write_all", half_then_fail)
+    monkeypatch.setattr(file_format, "_write_all", half_then_fail)
     with pytest.raises(OSError, match="No space left"):
         small_model.save(path, values="q8")
     assert path.read_bytes() == before and wc.load(path).nnz == small_model.nnz
@@ -669,7 +670,7 @@ def test_interrupted_rename_cleans_up(small_model, tmp_path, monkeypatch):
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export.os, "replace", interrupted)
+    monkeypatch.setattr(file_format.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         small_model.save(path)
     assert _leftovers(tmp_path, set()) == []

@@ -16,7 +16,7 @@ import pytest
 
 import widecross as wc
 from benchmarks.fuzz_load import seal
-from widecross import _rice, _values
+from widecross.model import _rice, _values
 from widecross.export import MAX_META_BYTES, ModelFormatError, dumps, loads
 
 
@@ -97,9 +97,9 @@ def test_the_next_save_removes_what_killed_writers_left(model, tmp_path):
 def test_a_writer_killed_mid_save_leaves_the_old_file_and_a_pid_named_temporary(model, tmp_path):
     target = model.save(tmp_path / "m.wcm")
     child = (
-        "import sys, time, widecross as wc, widecross.export as export\n"
+        "import sys, time, widecross as wc, widecross.model.file_format as file_format\n"
         "def stall(f, pieces):\n    f.write(pieces[0]); f.flush(); print('writing', flush=True); time.sleep(120)\n"
-        "export._write_all = stall\n"
+        "file_format._write_all = stall\n"
         "wc.SparseModel([5], [2.0], 0.0, 10, 'logistic').save(sys.argv[1])\n"
     )
     writer = subprocess.Popen([sys.executable, "-c", child, str(target)], stdout=subprocess.PIPE, text=True)

@@ -7,16 +7,15 @@ import pytest
 import scipy.sparse as sp
 
 import reference as ref
-from widecross import _ftrl
-from widecross._trainer import Trainer
+import trainers
+from widecross.train import _ftrl
 
 
 def run(X, y, orders, sample_weight=None, loss="logistic", **hp):
-    tr = Trainer("ftrl", loss, _ftrl.make_hp(**hp))
-    batch = tr.map(X)
-    sw = np.empty(0) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    tr = trainers.ftrl(loss, **hp)
+    rows = tr.rows(X, y, None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64))
     for order in orders:
-        tr.epoch(batch, y, sw, np.asarray(order, dtype=np.int64))
+        tr.epoch(rows, np.asarray(order, dtype=np.int64))
     cols, vals = tr.coefficients()
     return dict(zip(cols.tolist(), vals.tolist())), tr.intercept(), tr
 
@@ -56,11 +55,11 @@ def test_weight_returns_to_exactly_zero():
     """A coordinate pushed away from zero and back inside the threshold is exactly 0 again."""
     X = sp.csr_matrix(np.array([[1.0]] * 6))
     y = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
-    tr = Trainer("ftrl", "logistic", _ftrl.make_hp(alpha=1.0, beta=1.0, l1=0.2))
-    batch = tr.map(X)
+    tr = trainers.ftrl("logistic", alpha=1.0, beta=1.0, l1=0.2)
+    rows = tr.rows(X, y)
     seen = []
     for r in range(6):
-        tr.epoch(batch, y, np.empty(0), np.array([r], dtype=np.int64))
+        tr.epoch(rows, np.array([r], dtype=np.int64))
         seen.append(tr.slot_weights()[0])
     assert seen[0] > 0 and seen[1] > 0  # positive labels pull it up
     assert seen[2:] == [0.0] * 4  # negatives bring |z| back under the threshold: exactly zero
@@ -72,7 +71,7 @@ def test_threshold_grows_with_examples_seen():
     orders = [np.arange(300)]
     one, _, _ = run(X, y, orders, alpha=0.3, beta=1.0, l1=0.01)
     many, _, tr = run(X, y, orders * 6, alpha=0.3, beta=1.0, l1=0.01)
-    assert tr.scal[_ftrl.S_SEEN] == 1800
+    assert tr.scalars[_ftrl.S_SEEN] == 1800
     # a threshold fixed at one epoch's size (what an unscaled l1 amounts to) keeps far more
     unscaled, _, _ = run(X, y, orders * 6, alpha=0.3, beta=1.0, l1=0.01 / 6)
     assert len(many) <= len(one) < 25 < 40 < len(unscaled)

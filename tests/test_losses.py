@@ -10,15 +10,10 @@ import pytest
 import reference as ref
 from scipy import optimize
 
-from widecross._losses import (
-    LOSS_CODES,
-    implicit_derivative,
-    inverse_link,
-    loss_and_derivative,
-    loss_derivative,
-    loss_value,
-    sigmoid,
-)
+from widecross.losses import LOSSES
+from widecross.train._loss import implicit_derivative, loss_and_derivative, loss_derivative, loss_value, sigmoid
+
+LOSS_CODES = {name: loss.code for name, loss in LOSSES.items()}
 
 MARGINS = [-30.0, -5.0, -1.3, -0.2, 0.0, 0.15, 0.9, 2.5, 12.0, 35.0]
 LABELS = {"logistic": [0.0, 1.0], "squared": [-2.0, 0.0, 3.5], "hinge": [0.0, 1.0], "poisson": [0.0, 1.0, 4.0]}
@@ -65,9 +60,22 @@ def test_logistic_is_stable_at_extreme_margins():
 
 def test_inverse_links():
     for m in (-3.0, 0.0, 2.0):
-        assert inverse_link(LOSS_CODES["logistic"], m) == pytest.approx(1 / (1 + np.exp(-m)), rel=1e-14)
-        assert inverse_link(LOSS_CODES["squared"], m) == m
-        assert inverse_link(LOSS_CODES["poisson"], m) == pytest.approx(np.exp(m), rel=1e-14)
+        margin = np.array([m])
+        assert LOSSES["logistic"].mean(margin)[0] == pytest.approx(1 / (1 + np.exp(-m)), rel=1e-14)
+        assert LOSSES["squared"].mean(margin)[0] == m
+        assert LOSSES["poisson"].mean(margin)[0] == pytest.approx(np.exp(m), rel=1e-14)
+
+
+def test_the_loss_table_states_each_fact_once():
+    # every layer reads these: the polish (curvature bound), the model (link), the estimators (kind)
+    assert {n: (l.classifier, l.link, l.curvature_bound) for n, l in LOSSES.items()} == {
+        "logistic": (True, "sigmoid", 0.25), "squared": (False, "identity", 1.0),
+        "hinge": (True, "identity", 0.0), "poisson": (False, "exp", 0.0)}
+    assert sorted(l.code for l in LOSSES.values()) == list(range(len(LOSSES)))
+    for name, loss in LOSSES.items():  # the bound holds where there is one
+        for m in MARGINS:
+            for y in LABELS[name]:
+                assert ref.d2loss(name, y, m) <= loss.curvature_bound + 1e-15 or loss.curvature_bound == 0.0
 
 
 @pytest.mark.parametrize("name", ["squared", "poisson"])

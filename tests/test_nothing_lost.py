@@ -28,6 +28,7 @@ import pytest
 import widecross as wc
 from widecross import export
 from widecross.export import dumps
+from widecross.model import file_format
 from widecross.model import SparseModel
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,6 +62,7 @@ def leftovers(directory: Path, keep: set[str]) -> list[str]:
 KILL_CHILD = MODEL_SOURCE + textwrap.dedent('''
     import os, sys, time
     from widecross import export
+    from widecross.model import file_format
 
     path = sys.argv[1]
     a, b = make_model(1, 100_000), make_model(2, 80_000)
@@ -85,8 +87,8 @@ KILL_CHILD = MODEL_SOURCE + textwrap.dedent('''
         print("R", flush=True)
         real_replace(src, dst)
 
-    export._write_all = paced
-    export.os.replace = replace
+    file_format._write_all = paced
+    file_format.os.replace = replace
     export.save(a, path)
     print("READY", flush=True)
     sys.stdin.readline()  # wait for the parent's go
@@ -171,7 +173,7 @@ def test_write_failing_at_any_offset_keeps_the_previous_file(tmp_path, monkeypat
             f.flush()
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        monkeypatch.setattr(export, "_write_all", disk_full_after)
+        monkeypatch.setattr(file_format, "_write_all", disk_full_after)
         with pytest.raises(OSError) as info:
             new.save(path)
         assert info.value.errno == errno.ENOSPC
@@ -189,9 +191,9 @@ def test_failures_after_the_write_keep_the_previous_file(tmp_path, monkeypatch, 
     old.save(path)
     before = path.read_bytes()
     if failing == "fsync":
-        monkeypatch.setattr(export.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+        monkeypatch.setattr(file_format.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
     elif failing == "replace":
-        monkeypatch.setattr(export.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError(errno.EXDEV, "cross-device")))
+        monkeypatch.setattr(file_format.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError(errno.EXDEV, "cross-device")))
     else:
         real_fdopen = os.fdopen
 
@@ -207,7 +209,7 @@ def test_failures_after_the_write_keep_the_previous_file(tmp_path, monkeypatch, 
                 if exc[0] is None:
                     raise OSError(errno.EDQUOT, "quota exceeded on close")
 
-        monkeypatch.setattr(export.os, "fdopen", lambda fd, mode: ClosingFails(real_fdopen(fd, mode)))
+        monkeypatch.setattr(file_format.os, "fdopen", lambda fd, mode: ClosingFails(real_fdopen(fd, mode)))
     with pytest.raises(OSError):
         new.save(path)
     monkeypatch.undo()
@@ -481,7 +483,7 @@ def test_a_fit_whose_weights_overflow_float32_keeps_the_previous_fit(stream):
 
 
 def test_partial_fit_interrupted_inside_the_epoch_keeps_its_last_good_state(stream, monkeypatch):
-    from widecross import _trainer
+    from widecross.train import trainer as _trainer
     from widecross.estimators import WideClassifier
 
     chunks, labels, _ = stream

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from widecross._order import visit_order
+from widecross.train.rows import visit_order
 
 
 def test_orders_are_permutations_in_int32_and_unshuffled_is_identity():

@@ -280,7 +280,7 @@ def test_predictions_in_chunks_equal_the_whole(case, data, monkeypatch_module):
     spec, columns, n = case
     model = data.draw(models_for(spec))
     whole = model.decision_function(columns)
-    monkeypatch_module.setattr("widecross.model.PREDICT_CHUNK_ROWS", data.draw(st.integers(1, 7)))
+    monkeypatch_module.setattr("widecross.model.sparse.PREDICT_CHUNK_ROWS", data.draw(st.integers(1, 7)))
     np.testing.assert_array_equal(model.decision_function(columns), whole)
     monkeypatch_module.undo()
 

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import data_gen
 import reference as ref
 import widecross as wc
-from widecross._slots import DenseMap, SlotMap
+from widecross.train.slots import DenseMap, SlotMap
 from widecross.estimators import DENSE_AUTO_MAX_WIDTH, WideClassifier, WideRegressor
 
 EXACT_WIDTH = 235_710_000

@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference as ref
-from widecross import _sgd
-from widecross._slots import SlotMap
-from widecross._trainer import NonFiniteError, Trainer
+import trainers
+from widecross.train import _penalty
+from widecross.train.slots import SlotMap
+from widecross.train.trainer import NonFiniteError
 
 TOL = 1e-10
 
@@ -35,11 +36,11 @@ def problem(seed: int, n: int = 50, d: int = 30, density: float = 0.12, binary: 
 
 def run_lazy(X, y, orders, *, loss="logistic", eta0=0.2, l1=0.0, l2=0.0, schedule="constant", adaptive=False,
              delta=1.0, sample_weight=None, implicit=False, **params):
-    tr = Trainer("sgd", loss, _sgd.make_hp(eta0, l1, l2, delta=delta, implicit=implicit, **params), schedule, adaptive)
-    batch = tr.map(X)
-    sw = np.empty(0) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    tr = trainers.sgd(loss, eta0, l1, l2, schedule, adaptive, delta=delta, implicit=implicit, **params)
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    rows = tr.rows(X, y, sw)
     for order in orders:
-        tr.epoch(batch, y, sw, np.asarray(order, dtype=np.int64))
+        tr.epoch(rows, np.asarray(order, dtype=np.int64))
     w = np.zeros(X.shape[1])
     cols, vals = tr.coefficients()
     w[cols] = vals
@@ -50,7 +51,6 @@ PENALTIES = {"l1": (0.02, 0.0), "l2": (0.0, 0.08), "elastic": (0.02, 0.08)}
 SCHEDULES = {
     "constant": dict(schedule="constant"),
     "invscaling": dict(schedule="invscaling", power=0.6, t0=20.0),
-    "linear": dict(schedule="linear", horizon=120.0, floor=0.02),
     "adagrad": dict(schedule="constant", adaptive=True, delta=0.3),
     "adagrad-decay": dict(schedule="invscaling", adaptive=True, delta=0.3, power=0.5, t0=30.0),
     "newton": dict(schedule="constant", adaptive=2, delta=0.7),
@@ -110,7 +110,7 @@ def test_sample_weights_float32_and_binary_data():
                   implicit=binary)
         w, b, tr = run_lazy(X, y, orders, sample_weight=sw, **kw)
         if binary:
-            assert tr.map(X).data.size == 0  # the kernel skips the values
+            assert tr.rows(X, y).data.size == 0  # the kernel skips the values
         rkw = dict(kw)
         rkw["schedule_name"] = rkw.pop("schedule")
         we, be = ref.eager_sgd(X.astype(np.float64), y, orders, sample_weight=sw, **rkw)
@@ -143,13 +143,13 @@ def test_weights_are_read_without_perturbing_the_trajectory():
     orders = [rng.permutation(X.shape[0]) for _ in range(3)]
     kw = dict(eta0=0.3, l1=0.02, l2=0.05, schedule="invscaling", power=0.5, t0=10.0)
     _, _, straight = run_lazy(X, y, orders, **kw)
-    tr = Trainer("sgd", "logistic", _sgd.make_hp(0.3, 0.02, 0.05, power=0.5, t0=10.0), "invscaling")
-    batch = tr.map(X)
+    tr = trainers.sgd("logistic", 0.3, 0.02, 0.05, "invscaling", power=0.5, t0=10.0)
+    rows = tr.rows(X, y)
     for order in orders:
-        tr.epoch(batch, y, np.empty(0), order.astype(np.int64))
+        tr.epoch(rows, order.astype(np.int64))
         tr.slot_weights()  # publishing a model between calls
-    assert tr.state.tobytes() == straight.state.tobytes()
-    assert tr.scal.tobytes() == straight.scal.tobytes()
+    assert tr.records.tobytes() == straight.records.tobytes()
+    assert tr.scalars.tobytes() == straight.scalars.tobytes()
 
 
 def test_split_batches_equal_one_pass():
@@ -157,10 +157,10 @@ def test_split_batches_equal_one_pass():
     X, y, rng = problem(8, n=80)
     kw = dict(eta0=0.25, l1=0.01, l2=0.02, schedule="invscaling", power=0.5, t0=30.0, adaptive=True)
     w, b, _ = run_lazy(X, y, [np.arange(80)], **kw)
-    tr = Trainer("sgd", "logistic", _sgd.make_hp(0.25, 0.01, 0.02, power=0.5, t0=30.0), "invscaling", True)
+    tr = trainers.sgd("logistic", 0.25, 0.01, 0.02, "invscaling", True, power=0.5, t0=30.0)
     for lo, hi in [(0, 7), (7, 40), (40, 41), (41, 80)]:
         part = X[lo:hi]
-        tr.epoch(tr.map(part), y[lo:hi], np.empty(0), np.arange(hi - lo, dtype=np.int64))
+        tr.epoch(tr.rows(part, y[lo:hi]), np.arange(hi - lo, dtype=np.int64))
     w2 = np.zeros(X.shape[1])
     cols, vals = tr.coefficients()
     w2[cols] = vals
@@ -170,17 +170,17 @@ def test_split_batches_equal_one_pass():
 def test_divergence_is_detected_and_state_restorable():
     X, y, rng = problem(9)
     y = rng.normal(size=X.shape[0]) * 1e3
-    tr = Trainer("sgd", "squared", _sgd.make_hp(50.0), "constant")
-    batch = tr.map(X)
-    snap = tr.snapshot(batch)
-    before = (tr.state.copy(), tr.scal.copy())
+    tr = trainers.sgd("squared", 50.0)
+    rows = tr.rows(X, y)
+    snap = tr.snapshot(rows)
+    before = (tr.records.copy(), tr.scalars.copy())
     with pytest.raises(NonFiniteError):
         for _ in range(50):
-            tr.epoch(batch, y, np.empty(0), np.arange(X.shape[0], dtype=np.int64))
-            snap = tr.snapshot(batch)
-            before = (tr.state.copy(), tr.scal.copy())
+            tr.epoch(rows, np.arange(X.shape[0], dtype=np.int64))
+            snap = tr.snapshot(rows)
+            before = (tr.records.copy(), tr.scalars.copy())
     tr.restore(snap)
-    assert tr.state.tobytes() == before[0].tobytes() and tr.scal.tobytes() == before[1].tobytes()
+    assert tr.records.tobytes() == before[0].tobytes() and tr.scalars.tobytes() == before[1].tobytes()
     assert np.isfinite(tr.slot_weights()).all()
 
 
@@ -193,8 +193,8 @@ def test_divergence_is_detected_and_state_restorable():
     l2=st.sampled_from([0.0, 1e-9, 0.02, 2.0]),
 )
 def test_flow_composes_and_matches_reference(w, a, b, l1, l2):
-    once = _sgd.flow(w, a + b, l1, l2)
-    twice = _sgd.flow(_sgd.flow(w, a, l1, l2), b, l1, l2)
+    once = _penalty.flow(w, a + b, l1, l2)
+    twice = _penalty.flow(_penalty.flow(w, a, l1, l2), b, l1, l2)
     assert abs(once - twice) <= 1e-12 * (1 + abs(w))
     expected = ref.penalty_flow(np.array([w]), np.array([a + b]), l1, l2)[0]
     # the reference's (|w| + l1/l2) e^(-l2 a) - l1/l2 cancels digits when l1/l2 is large
@@ -221,10 +221,10 @@ def test_slot_map_against_dict():
 def test_state_is_sized_by_touched_columns_not_width():
     X, y, rng = problem(12)
     wide = sp.csr_matrix((X.data, X.indices.astype(np.int64) * 2**33 + 7, X.indptr), shape=(X.shape[0], 2**40))
-    tr = Trainer("sgd", "logistic", _sgd.make_hp(0.1, 0.01), "constant", True)
-    tr.epoch(tr.map(wide), y, np.empty(0), np.arange(X.shape[0], dtype=np.int64))
+    tr = trainers.sgd("logistic", 0.1, 0.01, adaptive=True)
+    tr.epoch(tr.rows(wide, y), np.arange(X.shape[0], dtype=np.int64))
     assert tr.n_slots == np.unique(X.indices).size
-    assert tr.state.nbytes <= 64 * 32 * tr.n_slots
+    assert tr.records.nbytes <= 64 * 32 * tr.n_slots
     cols, _ = tr.coefficients()
     assert np.all(np.diff(cols) > 0) and np.all((cols - 7) % 2**33 == 0)
 
@@ -233,22 +233,23 @@ def test_state_is_sized_by_touched_columns_not_width():
 @pytest.mark.parametrize("binary", [False, True])
 def test_gathered_chunks_train_exactly_like_the_direct_pass(monkeypatch, optimizer, binary):
     """Long passes train on rows gathered in visiting order: the same bits, loss and failures."""
-    import widecross._trainer as trainer_module
-    from widecross import _ftrl
+    import widecross.train.trainer as trainer_module
 
     X, y, rng = problem(17, n=300, binary=binary)
     sw = rng.uniform(0.0, 2.0, size=X.shape[0])
     orders = [rng.permutation(X.shape[0]) for _ in range(2)]
 
     def run(gather_rows):
+        # 10**9: the rows are read in place, in the visiting order; else gathered in chunks
+        monkeypatch.setattr(trainer_module, "DIRECT_ROWS", gather_rows if gather_rows > 300 else 0)
         monkeypatch.setattr(trainer_module, "GATHER_ROWS", gather_rows)
         if optimizer == "sgd":
-            tr = Trainer("sgd", "logistic", _sgd.make_hp(0.4, 0.01, 0.02, delta=0.1, implicit=True), "constant", True)
+            tr = trainers.sgd("logistic", 0.4, 0.01, 0.02, adaptive=True, delta=0.1, implicit=True)
         else:
-            tr = Trainer("ftrl", "logistic", _ftrl.make_hp(alpha=0.5, l1=0.01, l2=0.02))
-        batch = tr.map(X)
-        losses = [tr.epoch(batch, y, sw, order) for order in orders]
-        return tr.state.copy(), tr.scal.copy(), losses
+            tr = trainers.ftrl("logistic", alpha=0.5, l1=0.01, l2=0.02)
+        rows = tr.rows(X, y, sw)
+        losses = [tr.epoch(rows, order) for order in orders]
+        return tr.records.copy(), tr.scalars.copy(), losses
 
     direct, chunked = run(10**9), run(7)
     monkeypatch.setattr(trainer_module, "GATHER_ENTRIES", 9)  # chunks end early on entries, too
@@ -259,19 +260,20 @@ def test_gathered_chunks_train_exactly_like_the_direct_pass(monkeypatch, optimiz
 
 
 def test_gathered_chunks_report_the_failing_example_of_the_whole_pass(monkeypatch):
-    import widecross._trainer as trainer_module
+    import widecross.train.trainer as trainer_module
 
     monkeypatch.setattr(trainer_module, "GATHER_ROWS", 8)
+    monkeypatch.setattr(trainer_module, "DIRECT_ROWS", 0)
     X, y, rng = problem(19, n=100)
     y = y.copy()
     y[30:] *= 1e300  # squared loss: the first update on these rows overflows
-    tr = Trainer("sgd", "squared", _sgd.make_hp(1.0), "constant", False)
+    tr = trainers.sgd("squared", 1.0)
     order = np.arange(X.shape[0], dtype=np.int64)
     with pytest.raises(NonFiniteError) as direct_err:
-        monkeypatch.setattr(trainer_module, "GATHER_ROWS", 10**9)
-        tr.epoch(tr.map(X), y, np.empty(0), order)
-    tr = Trainer("sgd", "squared", _sgd.make_hp(1.0), "constant", False)
-    monkeypatch.setattr(trainer_module, "GATHER_ROWS", 8)
+        monkeypatch.setattr(trainer_module, "DIRECT_ROWS", 10**9)
+        tr.epoch(tr.rows(X, y), order)
+    tr = trainers.sgd("squared", 1.0)
+    monkeypatch.setattr(trainer_module, "DIRECT_ROWS", 0)
     with pytest.raises(NonFiniteError) as chunked_err:
-        tr.epoch(tr.map(X), y, np.empty(0), order)
+        tr.epoch(tr.rows(X, y), order)
     assert chunked_err.value.position == direct_err.value.position > 8

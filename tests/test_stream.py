@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 import data_gen
 import widecross as wc
-from widecross import _stream
+from widecross.io import prefetched
+from widecross.train import Rows, ShuffleBuffer
 from widecross.metrics import log_loss
 from widecross.estimators import WideClassifier, WideRegressor
 from widecross.io import write_table
@@ -222,7 +223,7 @@ def test_reader_thread_stops_with_the_consumer():
         for i in range(1000):
             yield i
 
-    it = _stream.prefetched(items())
+    it = prefetched(items())
     assert [next(it) for _ in range(3)] == [0, 1, 2]
     it.close()
     assert threading.active_count() == before
@@ -232,14 +233,14 @@ def test_reader_thread_stops_with_the_consumer():
         raise KeyError("boom")
 
     with pytest.raises(KeyError, match="boom"):
-        list(_stream.prefetched(failing()))
+        list(prefetched(failing()))
     assert threading.active_count() == before
 
 
-def rows_block(ids: list[int]) -> _stream.Rows:
+def rows_block(ids: list[int]) -> Rows:
     """Each row holds one entry: slot = its id, value = -id, label = id, weight = id + 1."""
     n = len(ids)
-    return _stream.Rows(
+    return Rows(
         np.arange(n + 1, dtype=np.int32), np.array(ids, dtype=np.int32), -np.array(ids, dtype=np.float32),
         np.array(ids, dtype=np.float32), np.array(ids, dtype=np.float64) + 1,
     )
@@ -248,7 +249,7 @@ def rows_block(ids: list[int]) -> _stream.Rows:
 @settings(max_examples=60, deadline=None)
 @given(sizes=st.lists(st.integers(1, 30), min_size=1, max_size=8), capacity=st.integers(0, 40), seed=st.integers(0, 100))
 def test_shuffle_buffer_visits_each_row_once_and_stays_bounded(sizes, capacity, seed):
-    buf = _stream.ShuffleBuffer(capacity, np.random.default_rng(seed))
+    buf = ShuffleBuffer(capacity, np.random.default_rng(seed))
     seen: list[int] = []
     start = 0
     for size in sizes:
@@ -267,9 +268,9 @@ def test_shuffle_buffer_visits_each_row_once_and_stays_bounded(sizes, capacity, 
 
 
 def test_shuffle_buffer_mixes_old_and_new_rows_and_materializes_ones():
-    buf = _stream.ShuffleBuffer(100, np.random.default_rng(0))
+    buf = ShuffleBuffer(100, np.random.default_rng(0))
     assert buf.push(rows_block(list(range(100)))) is None
-    ones = _stream.Rows(np.arange(101, dtype=np.int32), np.arange(100, 200, dtype=np.int32),
+    ones = Rows(np.arange(101, dtype=np.int32), np.arange(100, 200, dtype=np.int32),
                         np.empty(0, np.float32), np.ones(100, np.float32), np.empty(0))
     out = buf.push(ones)  # values and weights stored as empty mean all ones
     assert out.n_rows == 100 and 20 < (out.slots < 100).sum() < 80

@@ -54,14 +54,14 @@ def test_every_kernel_releases_the_gil():
     import widecross
 
     kernels = {}
-    for info in pkgutil.iter_modules(widecross.__path__):
-        if info.name in ("cli", "__main__"):
+    for info in pkgutil.walk_packages(widecross.__path__, "widecross."):
+        if info.name.split(".")[1] in ("cli", "__main__"):
             continue
-        module = importlib.import_module(f"widecross.{info.name}")
+        module = importlib.import_module(info.name)
         for name, value in vars(module).items():
             if isinstance(value, CPUDispatcher) and value.__module__ == module.__name__:
-                kernels[f"{info.name}.{name}"] = value
-    assert {"_lookup.decision_csr", "_hashing.fill_block", "_rice.read"} <= kernels.keys()
+                kernels[f"{info.name.split('.')[-1]}.{name}"] = value
+    assert {"_lookup.decision_csr", "_hashing.fill_block", "_rice.read", "_sgd.sgd_epoch", "rows.gather_rows"} <= kernels.keys()
     for name, kernel in kernels.items():
         assert kernel.targetoptions.get("nogil") is True, name
         assert not kernel.targetoptions.get("fastmath"), name

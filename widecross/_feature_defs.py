@@ -15,7 +15,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from . import _hashing as hk
-from ._validation import categorical_codes
+from ._validation import as_float64, categorical_codes
 
 _INT64_MAX = 2**63 - 1
 _OUT_OF_RANGE = ("error", "clip", "bucket")
@@ -212,12 +212,51 @@ class Bucketize(_SingleColumn):
         >>> Bucketize("x", boundaries=[0, 1, 10]).bucket([0, 0.5, 1, 10]).tolist()
         [0, 0, 1, 1]
         """
-        spec = self.__dict__.get("_spec")
-        if spec is None:
-            from .features import FeatureSpec  # the spec owns the kernels' plan
+        x = as_float64(values, self.column)
+        comp_f, comp_i = self._plan(0, 0)
+        edges = np.array(self.boundaries if self.boundaries is not None else [0.0], dtype=np.float64)
+        out = np.empty((1, x.shape[0]), dtype=np.int64)
+        bad = np.full(1, -1, dtype=np.int64)
+        hk.bucket_block(x.reshape(1, -1), np.empty((0, x.shape[0]), dtype=np.int64), comp_f[None], comp_i[None],
+                        edges, out, bad)
+        if bad[0] >= 0:
+            raise self._range_error(x, int(bad[0]), 0, None)
+        return out[0]
 
-            spec = self.__dict__["_spec"] = FeatureSpec([self])
-        return spec._component_buckets({self.column: values})[0]
+    def _plan(self, source: int, edge_lo: int) -> tuple[np.ndarray, np.ndarray]:
+        """This component's row of the kernels' plan (float and integer parameters, see ``hk``):
+        its values in numeric input ``source``, its boundaries (if any) at ``edge_lo``."""
+        comp_f = np.zeros(3, dtype=np.float64)
+        comp_i = np.zeros(6, dtype=np.int64)
+        comp_i[hk.KIND] = hk.UNIFORM if self.boundaries is None else hk.EDGES
+        comp_i[hk.SRC] = source
+        comp_i[hk.NB] = self.n_buckets
+        comp_i[hk.WRAP] = self.wrap
+        comp_i[hk.POLICY] = _OUT_OF_RANGE.index(self.out_of_range)
+        comp_f[hk.START], comp_f[hk.STOP] = self.start, self.stop
+        if self.boundaries is None:
+            comp_f[hk.SCALE] = self.n_buckets / (self.stop - self.start)
+        else:
+            comp_i[hk.EDGE_LO] = edge_lo
+        return comp_f, comp_i
+
+    def _range_error(self, x: np.ndarray, first_bad: int, row0: int, chunk: int | None) -> ValueError:
+        """The error for values ``x`` that the policy rejects (``first_bad``: one such row)."""
+        if self.out_of_range == "clip":
+            rows = np.flatnonzero(np.isnan(x))
+            what = "NaN value"
+            hint = "clipping cannot place NaN; use out_of_range='bucket' to give them their own bucket"
+        else:
+            rows = np.flatnonzero(~((x >= self.start) & (x <= self.stop)))
+            what = f"value outside [{_fmt(self.start)}, {_fmt(self.stop)}] (or NaN/inf)"
+            hint = "pass out_of_range='clip' or 'bucket' to accept them"
+        first = int(rows[0]) if rows.size else first_bad
+        count = max(int(rows.size), 1)
+        what = what.replace("value", "values" if count > 1 else "value", 1)
+        return ValueError(
+            f"column {self.column!r}: {count} {what}{_chunk_words(chunk)} for feature {self.name!r}; "
+            f"first at row {_row_words(row0, first, chunk)} ({float(x[first])!r}); {hint}"
+        )
 
     def edges(self, bucket_ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """Value range ``[low, high)`` of each bucket id (float64 arrays; NaN for the extra bucket).

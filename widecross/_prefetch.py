@@ -5,6 +5,12 @@ miss per record dominates their cost. Rows are visited from a contiguous buffer,
 the row a few steps ahead are known and their records can be requested early; the hardware then
 overlaps the misses instead of paying them one after another. A prefetch is only a hint: it never
 changes results, and the address may be anything.
+
+Where: the one kernel that reads rows in a random order (``train.rows.gather_rows``) requests
+the rows ahead; the kernels that then read them in storage order request the records of the row
+four ahead (three lines in each loop). Those lines are written out in each loop on purpose: a
+compiled helper taking the arrays, even inlined, costs reference counting per call, measured at
+10-30 % of an epoch.
 """
 
 from __future__ import annotations
@@ -37,3 +43,4 @@ def prefetch_row(typingctx, array, row):
         return context.get_dummy_value()
 
     return sig, codegen
+

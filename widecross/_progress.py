@@ -47,8 +47,11 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def set_total(self, total: int | None) -> None:
+    def set_total(self, total: int | None, label: str | None = None) -> None:
+        """The amount of work, and (unless None) a new label: what the work turned out to be."""
         self.total = total
+        if label is not None:
+            self.label = label
 
     def update(self, n: int, **postfix: float | str) -> None:
         self.done += n

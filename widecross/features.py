@@ -36,17 +36,13 @@ import scipy.sparse
 
 from . import _hashing as hk
 from ._feature_defs import (
-    _OUT_OF_RANGE,
     Bucketize,
     Categorical,
     Component,
     Cross,
     Feature,
     _check_int,
-    _chunk_words,
     _feature_from_json,
-    _fmt,
-    _row_words,
     value_keys,  # noqa: F401  (re-exported: the categorical value hash)
 )
 from ._keyrecord import KeyRecord
@@ -142,17 +138,8 @@ class FeatureSpec:
         edges: list[float] = []
         for i, c in enumerate(components):
             if isinstance(c, Bucketize):
-                comp_i[i, hk.KIND] = hk.UNIFORM if c.boundaries is None else hk.EDGES
-                comp_i[i, hk.SRC] = self._numeric.index(c.column)
-                comp_i[i, hk.NB] = c.n_buckets
-                comp_i[i, hk.WRAP] = c.wrap
-                comp_i[i, hk.POLICY] = _OUT_OF_RANGE.index(c.out_of_range)
-                comp_f[i, hk.START], comp_f[i, hk.STOP] = c.start, c.stop
-                if c.boundaries is None:
-                    comp_f[i, hk.SCALE] = c.n_buckets / (c.stop - c.start)
-                else:
-                    comp_i[i, hk.EDGE_LO] = len(edges)
-                    edges.extend(c.boundaries)
+                comp_f[i], comp_i[i] = c._plan(self._numeric.index(c.column), len(edges))
+                edges.extend(c.boundaries or ())
             else:
                 comp_i[i, hk.KIND] = hk.IDS
                 comp_i[i, hk.SRC] = self._categorical.index(c)
@@ -291,22 +278,7 @@ class FeatureSpec:
         comp = self._components[c]
         assert isinstance(comp, Bucketize)
         x = as_float64(numeric[self._numeric.index(comp.column)], comp.column)
-        if comp.out_of_range == "clip":
-            rows = np.flatnonzero(np.isnan(x))
-            what = "NaN value"
-            hint = "clipping cannot place NaN; use out_of_range='bucket' to give them their own bucket"
-        else:
-            rows = np.flatnonzero(~((x >= comp.start) & (x <= comp.stop)))
-            what = f"value outside [{_fmt(comp.start)}, {_fmt(comp.stop)}] (or NaN/inf)"
-            hint = "pass out_of_range='clip' or 'bucket' to accept them"
-        first = int(rows[0]) if rows.size else block_start + int(bad[c])
-        count = max(int(rows.size), 1)
-        plural = "s" if count > 1 else ""
-        what = what.replace("value", f"value{plural}", 1)
-        return ValueError(
-            f"column {comp.column!r}: {count} {what}{_chunk_words(chunk)} for feature {comp.name!r}; "
-            f"first at row {_row_words(row0, first, chunk)} ({float(x[first])!r}); {hint}"
-        )
+        return comp._range_error(x, block_start + int(bad[c]), row0, chunk)
 
     def _component_buckets(self, data: Any, row0: int = 0, chunk: int | None = None) -> np.ndarray:
         """Bucket ids (n_components, n_rows) of every component (allocates that array)."""

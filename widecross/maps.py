@@ -1,7 +1,7 @@
 """Weight maps: the nonzero weights of every latitude x longitude cross, drawn on the globe.
 
 Each cross (1 degree, 10', 1', ...) becomes one equirectangular panel: land in light grey with
-darker coastlines (from the 1' land mask shipped with ``data_gen``), positive weights in red,
+darker coastlines (from the 1' land mask shipped in ``widecross/data``), positive weights in red,
 negative in blue, intensity by magnitude. Cells finer than a pixel are pooled by the weight of
 largest magnitude, so a lone strong 1' cell stays visible. Exact specs map columns to cells by
 arithmetic; hashed specs need the keys recorded from data (``spec.record(data)``), and a column
@@ -92,10 +92,10 @@ def geo_layers(model: Any, keys: Any = None) -> list[GeoLayer]:
 def land_mask(pixel_minutes: int) -> np.ndarray | None:
     """(rows, cols) boolean land grid at ``pixel_minutes`` per pixel, north first; None if absent."""
     try:
-        source = resources.files("data_gen").joinpath("data/land_minute.npz")
+        source = resources.files("widecross").joinpath("data/land_minute.npz")
         with resources.as_file(source) as path, np.load(path, allow_pickle=False) as data:
             bits = data["bits"]
-    except (ModuleNotFoundError, FileNotFoundError, OSError, KeyError):
+    except (FileNotFoundError, OSError, KeyError):
         return None
     # Unpack a band of pixel rows at a time: the whole 1' grid unpacked is 233 MB.
     rows, cols = bits.shape[0] // pixel_minutes, bits.shape[1] * 8 // pixel_minutes

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 _EPS = 1e-15
@@ -86,3 +88,40 @@ def mae(y_true: object, y_pred: object, sample_weight: object | None = None) -> 
     p = _as_1d("y_pred", y_pred)
     weight = _check_pair(y, p, sample_weight)
     return float(np.average(np.abs(y - p), weights=weight))
+
+
+def r2_score(y_true: object, y_pred: object, sample_weight: object | None = None) -> float:
+    """(Weighted) coefficient of determination R^2: 1 for a perfect fit; 1 or 0 for a constant
+    target (whether or not the predictions match it)."""
+    y = _as_1d("y_true", y_true)
+    p = _as_1d("y_pred", y_pred)
+    weight = _check_pair(y, p, sample_weight)
+    w = np.ones_like(y) if weight is None else weight
+    mean = np.average(y, weights=w)
+    ss_res = float(w @ (y - p) ** 2)
+    ss_tot = float(w @ (y - mean) ** 2)
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
+
+
+# Figures of report() that some targets leave undefined (None there), and why.
+UNDEFINED = {"auc": "the target holds one class", "r2": "the target is constant"}
+
+
+def report(loss: Any, y: np.ndarray, prediction: np.ndarray) -> dict[str, float | None]:
+    """The held-out figures of a model with ``loss`` (a :class:`widecross.losses.Loss`) from its
+    mean predictions: log-loss, AUC and accuracy of probabilities; accuracy and AUC of scores
+    (hinge); RMSE, MAE and R^2 of a regression. AUC of a target with one class and R^2 of a
+    constant target are undefined: None (see ``UNDEFINED``), never a number that looks measured."""
+    out: dict[str, float | None]
+    if loss.link == "sigmoid":
+        out = {"log_loss": log_loss(y, prediction), "accuracy": accuracy(y, (prediction > 0.5).astype(y.dtype))}
+    elif loss.classifier:
+        out = {"accuracy": accuracy(y, (prediction > 0).astype(y.dtype))}
+    else:
+        out = {"rmse": rmse(y, prediction), "mae": mae(y, prediction)}
+        out["r2"] = r2_score(y, prediction) if np.var(y) > 0 else None
+        return out
+    out["auc"] = roc_auc(y, prediction) if 0 < np.count_nonzero(y > 0.5) < y.size else None
+    return out

@@ -266,9 +266,10 @@ def expected_bytes(model: Any, csv_bytes: bytes) -> bytes:
 def build(directory: Path) -> dict[str, Any]:
     """Write every vector into ``directory``; return the index written to ``c_vectors.json``."""
     from widecross import export
+    from widecross.model import file_format
 
-    pinned = export._library_version
-    export._library_version = lambda: LIBRARY_VERSION
+    pinned = file_format._library_version
+    file_format._library_version = lambda: LIBRARY_VERSION
     try:
         index: dict[str, Any] = {"library_version": LIBRARY_VERSION, "zlib_runtime_version": zlib.ZLIB_RUNTIME_VERSION,
                                  "vectors": {}}
@@ -287,7 +288,7 @@ def build(directory: Path) -> dict[str, Any]:
                 "n_features": model.n_features,
             }
     finally:
-        export._library_version = pinned
+        file_format._library_version = pinned
     (directory / "c_vectors.json").write_text(json.dumps(index, indent=2) + "\n")
     return index
 

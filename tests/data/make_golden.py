@@ -51,8 +51,9 @@ def path_of(name: str) -> Path:
 
 def main() -> int:
     from widecross import export
+    from widecross.model import file_format
 
-    export._library_version = lambda: LIBRARY_VERSION  # pin what the files record
+    file_format._library_version = lambda: LIBRARY_VERSION  # pin what the files record
     for name, (model, encoding) in golden_models().items():
         export.save(model, path_of(name), values=encoding)
         print(f"wrote {path_of(name).name}: {path_of(name).stat().st_size} bytes")

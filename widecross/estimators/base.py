@@ -1,0 +1,327 @@
+"""What WideClassifier and WideRegressor share: fitting, streaming, continuing, the fitted model.
+
+Both minimize the same objective, whatever the optimizer::
+
+    F(w, b) = sum_i s_i loss(y_i, x_i . w + b) / sum_i s_i + l1 ||w||_1 + l2 / 2 ||w||_2^2
+
+``fit`` resolves the parameters (:func:`widecross.train.resolve`), builds the optimizer they
+name, runs ``epochs`` passes of it over the rows of a source (in memory, or streamed from disk:
+:mod:`.sources`) through the one epoch loop, then the batch polish
+(:class:`~widecross.train.Polish`), and publishes a :class:`~widecross.model.SparseModel` of the
+nonzero weights as float32; ``predict*`` go through it, so a saved and reloaded model predicts
+exactly the same. ``partial_fit`` runs one pass over the given rows and never polishes; with
+``polish=0``, ``fit`` equals the same sequence of ``partial_fit`` calls bit for bit.
+
+Threads: ``fit`` and ``partial_fit`` on one estimator are serialized by a lock of its own (it is
+neither pickled nor copied: each copy or clone gets a fresh one), so calls from several threads
+run one after another and no row is lost; which thread goes first is up to the threads.
+``predict*``, ``decision_function`` and ``score`` from many threads at once run in parallel
+(the kernels release the GIL) and return the same bits as serial calls; during a
+``partial_fit`` they see the model as it was before the call.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..model import SparseModel
+from ..train import EpochRunner, FitParams, NonFiniteError, Polish, Trainer, resolve, visit_order
+from .inputs import as_features, as_sample_weight, as_target, generator
+from .protocol import ParamsMixin, not_fitted
+from .sources import make_source
+
+
+def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` under the estimator's lock (see "Threads" in the module docstring)."""
+
+    @functools.wraps(method)
+    def locked(self: WideEstimator, *args: Any, **kwargs: Any) -> Any:
+        with self._state_lock():
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+class WideEstimator(ParamsMixin):
+    """Shared machinery; see WideClassifier / WideRegressor for the parameters."""
+
+    _losses: tuple[str, ...] = ()
+    spec: Any
+
+    # -- threads ---------------------------------------------------------------------------------
+    def _state_lock(self) -> threading.RLock:
+        """The lock serializing changes of the training state; made on first use, not in
+        ``__init__`` (which stores parameters only)."""
+        lock = self.__dict__.get("_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_lock", threading.RLock())  # atomic: one lock wins
+        return lock
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A lock cannot be pickled, and a copy must not share it: copies make their own.
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    # -- parameters ------------------------------------------------------------------------------
+    def _params(self) -> FitParams:
+        """Validated parameters with the defaults filled in; the attributes stay untouched.
+
+        Resolved again only when a parameter changed (``partial_fit`` asks on every call).
+        """
+        values = self.get_params()
+        cached = self.__dict__.get("_resolved_from")
+        if cached is not None and cached[0].keys() == values.keys() and all(
+                cached[0][k] is v for k, v in values.items()):
+            return cached[1]
+        params = resolve(values, type(self).__name__, self._losses)
+        self._resolved_from = (values, params)
+        return params
+
+    def _new_trainer(self, params: FitParams, width: int) -> Trainer:
+        layout = params.layout_for(width, type(self).__name__)
+        return Trainer(params.make_optimizer(), layout=layout, width=width if layout == "dense" else None)
+
+    # -- training --------------------------------------------------------------------------------
+    @_serialized
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, classes: Any = None, chunk_rows: int | None = None,
+            buffer_rows: int | None = None) -> Any:
+        """Fit from scratch: ``epochs`` shuffled passes, then the batch polish. Returns self.
+
+        ``X``: raw columns when the estimator has a spec, else a sparse matrix or 2-D array.
+
+        ``X`` may also be a data set on disk (needs a spec): a Parquet or CSV file, a directory
+        of them, or a list of files. Then ``y`` (and ``sample_weight``, if any) name columns of
+        it, and the data set is streamed: ``chunk_rows`` rows (default 1,000,000) are read,
+        featurized and trained at a time, each epoch visits the row groups in a fresh random
+        order through a shuffle buffer of ``buffer_rows`` rows (default ``chunk_rows``; 0 shuffles
+        within chunks only), and the polish passes stream the data again (``polish=0`` skips
+        them). ``classes`` (classifier only) names the two labels and saves the pass over the
+        target column that otherwise finds them. Errors name the file and its rows. Same data,
+        chunking and seed give the same model, bit for bit; ``objective_`` is None (measuring it
+        would cost one more pass).
+
+        >>> clf = WideClassifier(geo_spec(bits=None)).fit("houses/", y="label")  # doctest: +SKIP
+        """
+        params = self._params()
+        source = make_source(self, X, y, sample_weight, classes, chunk_rows, buffer_rows)
+        rng = generator(self.random_state)
+        trainer = self._warm_trainer(params, source.width, source.labels)
+        runner = EpochRunner(trainer, type(self).__name__, getattr(self, "_epoch_callback", None), bool(self.verbose),
+                             source.name)
+        source.attach(trainer, rng, params, runner)
+        losses = runner.run(params.epochs, source.epoch, source.stop)
+        polish = Polish(params.polish, measure=source.measures_objective)
+        try:
+            solution = trainer.solve(polish, lambda: source.solver_blocks(len(losses), losses[-1]))
+        except NonFiniteError:  # weights beyond float32 read at the start of the polish
+            raise runner.diverged("the polish of fit") from None
+        if solution.objective is not None and not math.isfinite(solution.objective):
+            raise runner.diverged("the polish of fit")
+        try:
+            model = self._make_model(trainer, params, source.width, source.labels, len(losses), solution.passes)
+        except NonFiniteError:
+            raise runner.diverged("fit") from None
+        # publish only now: a failed fit leaves a previously fitted estimator as it was
+        self._publish(trainer, rng, params, source.width, source.labels)
+        self.n_iter_ = len(losses)
+        self.loss_curve_ = losses
+        self.polish_passes_ = solution.passes
+        self.objective_ = solution.objective
+        if source.validation_losses:
+            self.validation_loss_curve_ = source.validation_losses
+        elif hasattr(self, "validation_loss_curve_"):
+            del self.validation_loss_curve_
+        trainer.published = model
+        return self
+
+    @_serialized
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
+        """One pass over the given rows, continuing from the current state. Returns self.
+
+        On any error the estimator keeps its last good state (the state touched by this call is
+        restored from a snapshot of O(batch) size).
+        """
+        params = self._params()
+        first = not hasattr(self, "_trainer")
+        owner = type(self).__name__
+        X, width = as_features(X, self.spec, owner, fitting=first, expected=None if first else self._model_width)
+        if not first and width != self._model_width:
+            raise ValueError(f"X has width {width} but the estimator was fitted with width {self._model_width}")
+        y, labels = self._encode(as_target(y, X.shape[0], owner), fitting=first, classes=classes)
+        sw = as_sample_weight(sample_weight, X.shape[0])
+        if first:
+            trainer, rng = self._new_trainer(params, width), generator(self.random_state)
+        else:
+            trainer, rng = self._trainer, self._rng
+            self._continue_with(params)
+        if X.shape[0] == 0:
+            return self
+        rows = trainer.rows(X, y, sw)
+        snap, rng_state = trainer.snapshot(rows), rng.bit_generator.state
+        try:
+            order = visit_order(rng, X.shape[0], True) if params.shuffle else None
+            loss = EpochRunner(trainer, owner).run_epoch([(rows, order)], 0, "partial_fit")
+        except BaseException:  # any failure, even an interrupt: back to the last good state
+            trainer.restore(snap)
+            rng.bit_generator.state = rng_state
+            raise
+        if first:
+            self._publish(trainer, rng, params, width, labels)
+            self.n_iter_, self.loss_curve_, self.polish_passes_, self.objective_ = 0, [], 0, None
+        trainer.published = None
+        self.n_iter_ += 1
+        self.t_ = trainer.steps
+        self.loss_curve_.append(loss)
+        return self
+
+    def set_epoch_callback(self, callback: Callable[[int, int, float], None] | None) -> None:
+        """Report training progress to ``callback(epoch, rows, loss)`` (None: stop reporting).
+
+        Called after each epoch of an in-memory ``fit`` and after each trained chunk of a
+        streamed one: ``rows`` rows of epoch ``epoch`` (from 0) were just trained, ``loss`` is
+        the epoch's mean progressive training loss so far. A streamed fit also reports the rows
+        of its polish passes, numbered on from ``epochs`` (they read the data again), with the
+        last epoch's loss. Not a parameter: cloning drops it.
+        """
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+        self._epoch_callback = callback
+
+    # -- state -----------------------------------------------------------------------------------
+    def _publish(self, trainer: Trainer, rng: np.random.Generator, params: FitParams, width: int, labels: Any) -> None:
+        if labels is not None:
+            self.classes_ = labels
+        self._trainer, self._rng = trainer, rng
+        self._set_fit_params(params)
+        self.t_ = trainer.steps
+        self.layout_ = trainer.layout
+        self._model_width = width
+        if self.spec is None:
+            self.n_features_in_ = width
+        else:
+            self.n_features_in_ = len(self.spec.columns)
+            self.feature_names_in_ = np.asarray(self.spec.columns, dtype=object)
+
+    def _set_fit_params(self, params: FitParams) -> None:
+        self._fit_params = params
+        self.learning_rate_ = self._trainer.optimizer.rate  # SGD's eta0, FTRL's alpha
+
+    def _changed(self, params: FitParams, width: int) -> list[str]:
+        """The parameters that a fitted state cannot continue under."""
+        before = self._fit_params
+        changed = [k for k in ("loss", "optimizer", "schedule") if getattr(before, k) != getattr(params, k)]
+        if params.layout_for(width, type(self).__name__) != self._trainer.layout:
+            changed.append("layout")
+        return changed
+
+    def _continue_with(self, params: FitParams) -> None:
+        """``partial_fit`` after a fit: same model kind, possibly new rates or penalties."""
+        if params == self._fit_params:
+            return
+        changed = self._changed(params, self._model_width)
+        if changed:
+            raise ValueError(f"{', '.join(changed)} changed since the estimator was fitted; call fit to start over")
+        if self._trainer.reconfigure(params.make_optimizer()):
+            self._trainer.published = None
+            self._set_fit_params(params)
+
+    def _warm_trainer(self, params: FitParams, width: int, labels: Any) -> Trainer:
+        """The trainer ``fit`` starts from: fresh, or with ``warm_start`` a copy of the fitted one.
+
+        A copy, so that a failed fit leaves the fitted estimator as it was; it costs O(slots),
+        less than one epoch.
+        """
+        if not (params.warm_start and hasattr(self, "_trainer")):
+            return self._new_trainer(params, width)
+        name = type(self).__name__
+        if width != self._model_width:
+            raise ValueError(
+                f"{name}: warm_start needs the width the estimator was fitted with ({self._model_width}), "
+                f"X has width {width}; set warm_start=False to start over"
+            )
+        changed = self._changed(params, width)
+        if changed:
+            raise ValueError(
+                f"{name}: {', '.join(changed)} changed since the estimator was fitted, so warm_start "
+                "cannot continue from its state; set warm_start=False to start over"
+            )
+        old = getattr(self, "classes_", None)
+        if labels is not None and old is not None and not np.array_equal(np.asarray(labels), np.asarray(old)):
+            raise ValueError(
+                f"{name}: warm_start needs the classes the estimator was fitted with {list(old)}, "
+                f"y has {list(labels)}; set warm_start=False to start over"
+            )
+        warm = self._trainer.copy()
+        warm.reconfigure(params.make_optimizer())
+        return warm
+
+    @property
+    def state_nbytes_(self) -> int:
+        """Bytes of training state held (records, spare capacity included, and the slot map)."""
+        if not hasattr(self, "_trainer"):
+            raise not_fitted(type(self).__name__)
+        return self._trainer.nbytes
+
+    # -- fitted model ----------------------------------------------------------------------------
+    @property
+    def model_(self) -> SparseModel:
+        """The fitted :class:`SparseModel` (nonzero weights as float32), built on first access."""
+        if not hasattr(self, "_trainer"):
+            raise not_fitted(type(self).__name__)
+        # cached on the trainer (not in the estimator's __dict__): predicting never mutates the
+        # estimator, and partial_fit only invalidates, so streaming calls stay O(batch)
+        model = self._trainer.published
+        if model is None:
+            with self._state_lock():  # not while a partial_fit moves the state (or its arrays)
+                trainer = self._trainer
+                if trainer.published is None:
+                    labels = getattr(self, "classes_", None)
+                    trainer.published = self._make_model(
+                        trainer, self._fit_params, self._model_width, labels, self.n_iter_, self.polish_passes_
+                    )
+                model = trainer.published
+        return model
+
+    def _make_model(self, trainer: Trainer, params: FitParams, width: int, labels: Any, epochs_run: int,
+                    passes: int) -> SparseModel:
+        columns, values = trainer.coefficients()
+        metadata = {
+            "estimator": type(self).__name__,
+            "params": params.recorded(),
+            "random_state": self.random_state if isinstance(self.random_state, int) else None,
+            "epochs_run": epochs_run,
+            "examples_seen": trainer.steps,
+            "polish_passes": passes,
+        }
+        return SparseModel(columns, values, trainer.intercept(), width, params.loss, spec=self.spec,
+                           classes=self._model_classes(labels), metadata=metadata)
+
+    @property
+    def coef_(self) -> sp.csr_matrix:
+        """Weights as a 1 x n_features sparse row (float32, nonzeros only)."""
+        return self.model_.coef_
+
+    @property
+    def intercept_(self) -> float:
+        return self.model_.intercept
+
+    def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> tuple[np.ndarray, Any]:
+        raise NotImplementedError
+
+    def _model_classes(self, labels: Any) -> Any:
+        return None
+
+    def _scoring_input(self, X: Any) -> Any:
+        """Validate X for prediction; raw columns go to the model (which holds the spec)."""
+        if not hasattr(self, "_trainer"):
+            raise not_fitted(type(self).__name__)
+        if self.spec is not None:
+            return X
+        return as_features(X, None, type(self).__name__, fitting=False, expected=self.n_features_in_)[0]

@@ -1,0 +1,81 @@
+"""Pictures of a regularization path (matplotlib, an optional dependency: ``widecross[plot]``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on a file backend, or an ``ImportError`` that says how to get it."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install 'widecross[plot]'") from None
+    return plt
+
+
+def _save(figure: Any, path: Path) -> Path:
+    plt = pyplot()
+    figure.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    figure.savefig(tmp, dpi=110)
+    plt.close(figure)
+    os.replace(tmp, path)
+    return path
+
+
+def plot_path(points: list[dict[str, Any]], key: str, best: int, sparse: int, path: Path) -> Path:
+    """Held-out ``key`` and nonzeros against l1, the recommended l1 (index ``sparse``) marked."""
+    plt = pyplot()
+    l1 = np.array([p["l1"] for p in points])
+    nnz = np.array([p["nnz"] for p in points])
+    held = np.array([p[key] for p in points])
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 8))
+    top.semilogx(l1, held, "o-", color="black")
+    top.set_ylabel(f"held-out {key}")
+    top.axvline(l1[sparse], color="green", linestyle="--", label=f"recommended l1 = {l1[sparse]:.2g}")
+    appropriate = [i for i, p in enumerate(points) if p["regime"] == "appropriate"]
+    if appropriate:
+        top.axvspan(l1[max(appropriate)], l1[min(appropriate)], color="green", alpha=0.08)
+    top.text(0.02, 0.95, "too small l1: dense, overfits", transform=top.transAxes, va="top", fontsize=8)
+    top.text(0.98, 0.95, "too large l1: (nearly) all zero, underfits", transform=top.transAxes, va="top", ha="right",
+             fontsize=8)
+    top.legend(loc="lower center", fontsize=8)
+    top.set_title("regularization path")
+    bottom.loglog(l1, np.maximum(nnz, 0.8), "s-", color="tab:blue")
+    bottom.set_xlabel("l1")
+    bottom.set_ylabel("nonzero weights")
+    bottom.axvline(l1[sparse], color="green", linestyle="--")
+    return _save(figure, path)
+
+
+def plot_weight_histograms(path: Path, X: Any, y: np.ndarray, l1: float, make: Callable[[float, float], Any]) -> Path:
+    """L1 against L2 on the same data: exact zeros against a peak of small, nonzero weights.
+
+    ``make(l1, l2)`` returns an unfitted estimator with those penalties.
+    """
+    plt = pyplot()
+    touched = np.unique(X.indices)
+    results = {}
+    for name, (a, b) in (("L1", (l1, 0.0)), ("L2", (0.0, max(l1 * 100, 1e-6)))):
+        model = make(a, b).fit(X, y).model_
+        weights = np.zeros(touched.size)
+        present = np.isin(touched, model.indices)
+        weights[present] = model.get_weights(touched[present])
+        results[name] = (a if name == "L1" else b, weights)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for axis, (name, (strength, weights)) in zip(axes, results.items()):
+        zeros = int((weights == 0).sum())
+        axis.hist(weights, bins=101, color="tab:red" if name == "L1" else "tab:blue", log=True)
+        axis.set_title(f"{name} ({name.lower()} = {strength:.2g}): {zeros:,} of {weights.size:,} touched weights exactly 0",
+                       fontsize=9)
+        axis.set_xlabel("weight")
+    axes[0].set_ylabel("count (log)")
+    return _save(figure, path)

@@ -1,0 +1,26 @@
+"""The optimizers by name: what ``optimizer=`` may say, and how to rebuild one from its record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..losses import get_loss
+from .ftrl import FTRL, FTRLParams
+from .optimizer import Optimizer
+from .sgd import SGD, SGDParams
+
+OPTIMIZERS: dict[str, tuple[type[Optimizer], type]] = {"sgd": (SGD, SGDParams), "ftrl": (FTRL, FTRLParams)}
+
+
+def optimizer_from_record(record: dict[str, Any]) -> Optimizer:
+    """Rebuild an optimizer from :meth:`Optimizer.describe` (e.g. read back from a checkpoint).
+
+    >>> from widecross.losses import LOSSES
+    >>> ftrl = FTRL(LOSSES["logistic"], FTRLParams(alpha=0.5, l1=1e-6))
+    >>> optimizer_from_record(ftrl.describe()) == ftrl
+    True
+    """
+    fields = dict(record)
+    kind, params = OPTIMIZERS[fields.pop("optimizer")]
+    loss = get_loss(fields.pop("loss"))
+    return kind(loss, params(**fields))

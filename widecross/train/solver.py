@@ -1,0 +1,61 @@
+"""What a batch solver is: it turns rows and a model's weights into better weights.
+
+A :class:`Solver` sees the whole objective (every row, the penalty, the loss) where an
+:class:`~widecross.train.optimizer.Optimizer` sees one row at a time. It works on the weights of
+the touched slots (a float64 array, one entry per slot, changed in place) and the intercept;
+rows arrive as blocks (:class:`~widecross.train.rows.Rows`) from a callable that yields one full
+pass each time it is called, so the same solver runs on rows in memory (one block) and on a data
+set streamed from disk (many), and sums over the blocks in a fixed order: same bits either way.
+
+The end-of-fit polish (:class:`~widecross.train.polish.Polish`) is one; a
+:class:`~widecross.train.trainer.Trainer` runs any of them through :meth:`Trainer.solve`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from ..losses import Loss
+from .penalty import Penalty
+from .rows import Rows
+
+Blocks = Callable[[], Iterable[Rows]]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What a solver reports besides the weights it changed in place."""
+
+    intercept: float
+    passes: int  # passes over the rows (0: the solver did nothing)
+    objective: float | None = None  # F(w, b) at the result, when measured
+
+
+class Solver(ABC):
+    def applies(self, loss: Loss) -> bool:
+        """False when the solver would leave any weights as they are (then it is not run)."""
+        return True
+
+    @abstractmethod
+    def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss) -> Solution:
+        """Improve ``weights`` (per slot, in place) and ``intercept`` on the rows of ``blocks``."""
+
+
+class opened:  # noqa: N801 (used as a function: ``with opened(items) as each``)
+    """An iterator over ``items`` that is closed however the loop ends, so that a generator
+    reading from disk (and its reader thread) stops at once on an error."""
+
+    def __init__(self, items: Iterable) -> None:
+        self.iterator = iter(items)
+
+    def __enter__(self) -> Iterator:
+        return self.iterator
+
+    def __exit__(self, *exc: object) -> None:
+        close = getattr(self.iterator, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,248 @@
+"""Training state: the column -> slot map, the optimizer's records and scalars, and their epochs.
+
+A :class:`Trainer` owns what persists between calls and turns a CSR batch into slot-indexed
+:class:`~widecross.train.rows.Rows`. It runs an epoch, reads the weights and hands them to a
+batch :class:`~widecross.train.solver.Solver` through the
+:class:`~widecross.train.optimizer.Optimizer` it was given, without knowing which one that is.
+
+Two layouts of the state (see :mod:`widecross.train.slots`): ``"sparse"`` hands slots to the
+columns as they are first seen, so nothing is sized by the model width; ``"dense"`` makes
+slot == column, with records for every column of the width. The kernels are the same, so are
+the weights.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _state
+from .optimizer import Optimizer
+from .polish import mean_loss
+from .rows import Rows, buffers, gather_rows
+from .slots import DenseMap, SlotMap
+from .solver import Blocks, Solution, Solver
+
+# Passes longer than this train on rows gathered in visiting order, this many at a time: ~1.5 MB
+# of geo rows, which stay in cache while trained.
+GATHER_ROWS = 65_536
+GATHER_ENTRIES = 16 * GATHER_ROWS  # 4 MB of int32 slots: a chunk of long rows holds fewer rows
+# Passes of at most this many rows (small partial_fit calls) read their rows in place: they are
+# in cache already, and gathering them would cost more than it saves (measured at 1k and 5k rows).
+DIRECT_ROWS = 2048
+
+
+class NonFiniteError(FloatingPointError):
+    """An update produced NaN or infinity; ``position`` is the example's index in the order."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"non-finite update at example {position}")
+        self.position = position
+
+
+def _pointers(X: sp.csr_matrix) -> np.ndarray:
+    indptr = X.indptr
+    return indptr if indptr.dtype in (np.int32, np.int64) else indptr.astype(np.int64)
+
+
+def _values(X: sp.csr_matrix) -> np.ndarray:
+    data = X.data
+    if data.size and np.all(data == 1):
+        # kernels then skip loading values: one memory stream less. A fresh empty array, not a
+        # view, so that the rows do not keep the values of a big CSR alive.
+        return np.empty(0, dtype=data.dtype)
+    if data.dtype not in (np.float32, np.float64):
+        return data.astype(np.float64)
+    return data
+
+
+class Trainer:
+    """An optimizer's state over the slots of the columns seen so far.
+
+    ``layout`` is ``"sparse"`` (slots for the columns seen) or ``"dense"`` (slot == column;
+    needs ``width``).
+
+    >>> from widecross.losses import LOSSES
+    >>> from widecross.train.sgd import SGD, SGDParams
+    >>> trainer = Trainer(SGD(LOSSES["squared"], SGDParams(eta0=0.5)))
+    >>> rows = trainer.rows(sp.csr_matrix(np.eye(2)), np.array([1.0, -1.0]))
+    >>> trainer.epoch(rows, np.array([0, 1]))  # losses 1/2 and (0.5 + 1)^2 / 2: the intercept moved too
+    0.8125
+    >>> trainer.coefficients()[1].tolist(), trainer.intercept()
+    ([0.5, -0.75], -0.25)
+    """
+
+    def __init__(self, optimizer: Optimizer, layout: str = "sparse", width: int | None = None) -> None:
+        self.optimizer = optimizer
+        if layout == "sparse":
+            self.slot_map: SlotMap | DenseMap = SlotMap()
+        elif layout == "dense":
+            if width is None:
+                raise ValueError("the dense layout needs the width")
+            self.slot_map = DenseMap(width)
+        else:
+            raise ValueError(f"unknown layout {layout!r}; choose 'sparse' or 'dense'")
+        self.layout = layout
+        self.records = optimizer.new_records(self.slot_map.capacity)
+        self.scalars = optimizer.new_scalars()
+        self.published: Any = None  # the owner's cached model of the current state
+
+    # -- input -------------------------------------------------------------------------------
+    def rows(self, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray | None = None, grow: bool = True) -> Rows:
+        """Slot-indexed rows of canonical CSR ``X``; unseen columns get fresh (zero) records.
+
+        ``grow=False``: only the slot map changes (the training kernels never read it), so a
+        reader thread may map while another one trains; the trainer must ``grow`` before
+        training on the rows.
+        """
+        rows = Rows(_pointers(X), self.slot_map.map(X.indices), _values(X), y, _weights(sw))
+        if grow:
+            self.grow()
+        return rows
+
+    def lookup(self, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray | None = None) -> Rows:
+        """Like ``rows`` but read-only: unseen columns get slot -1 (weight 0 when scoring)."""
+        return Rows(_pointers(X), self.slot_map.lookup(X.indices), _values(X), y, _weights(sw))
+
+    def grow(self) -> None:
+        """Grow the records to the slot map's capacity (a new array: never while training)."""
+        need = self.slot_map.capacity
+        if self.records.shape[0] < need:
+            grown = np.zeros((need, self.records.shape[1]), dtype=np.float64)
+            grown[: self.records.shape[0]] = self.records
+            self.records = grown
+
+    # -- training ----------------------------------------------------------------------------
+    def epoch(self, rows: Rows, order: np.ndarray | None = None) -> float:
+        """One pass over ``rows`` in ``order`` (None: as stored); returns the mean progressive loss.
+
+        The kernels read rows in storage order: a pass in another order (of more than
+        ``DIRECT_ROWS`` rows) runs chunk by chunk over rows gathered in that order
+        (``GATHER_ROWS`` at a time, see ``rows.gather_rows``): the same updates in the same
+        order, faster than reading rows from random places. Raises
+        ``NonFiniteError`` with the state partly updated: callers that must survive it take a
+        ``snapshot`` first.
+        """
+        if order is None:
+            self._run(rows, np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64), 0)
+        elif order.shape[0] <= DIRECT_ROWS:
+            self._run(rows, order, 0)
+        else:
+            n = order.shape[0]
+            entries = rows.slots.shape[0]
+            if entries > GATHER_ENTRIES:  # room for GATHER_ENTRIES, or for the longest row
+                entries = max(GATHER_ENTRIES, int(np.max(np.diff(rows.indptr))))
+            buffer = buffers(rows, min(GATHER_ROWS, n), entries, np.int64)
+            in_order = np.arange(buffer.n_rows, dtype=np.int32)
+            loss_sum = weight_sum = 0.0
+            lo = 0
+            while lo < n:
+                hi = gather_rows(*rows.arrays, order, lo, min(lo + buffer.n_rows, n), *buffer.arrays)
+                chunk = Rows(buffer.indptr[: hi - lo + 1], buffer.slots, buffer.data, buffer.y, buffer.sw)
+                self._run(chunk, in_order[: hi - lo], lo)
+                loss_sum += self.scalars[_state.LOSS_SUM]
+                weight_sum += self.scalars[_state.WEIGHT_SUM]
+                lo = hi
+            self.scalars[_state.LOSS_SUM], self.scalars[_state.WEIGHT_SUM] = loss_sum, weight_sum
+        loss_sum, weight_sum = self.last_sums()
+        return loss_sum / weight_sum if weight_sum > 0 else 0.0
+
+    def _run(self, rows: Rows, order: np.ndarray, offset: int) -> None:
+        bad = self.optimizer.run_epoch(rows, order, self.records, self.scalars)
+        if bad >= 0:
+            raise NonFiniteError(offset + bad)
+
+    def last_sums(self) -> tuple[float, float]:
+        """(weighted loss, weight) summed over the last ``epoch`` call, for running means."""
+        return float(self.scalars[_state.LOSS_SUM]), float(self.scalars[_state.WEIGHT_SUM])
+
+    def snapshot(self, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What ``restore`` needs to undo one ``epoch`` over ``rows``: O(rows' entries) copies."""
+        touched = rows.slots
+        return touched, self.records[touched].copy(), self.scalars.copy()
+
+    def restore(self, snap: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        touched, records, scalars = snap
+        self.records[touched] = records
+        self.scalars[:] = scalars
+
+    def solve(self, solver: Solver, blocks: Blocks) -> Solution:
+        """Run a batch ``solver`` on the current weights over the rows of ``blocks``, keep its result."""
+        if not solver.applies(self.optimizer.loss):
+            return Solution(self.intercept(), 0)
+        weights = self.slot_weights()
+        solution = solver.solve(blocks, weights, self.intercept(), self.optimizer.penalty, self.optimizer.loss)
+        if solution.passes:
+            self.set_weights(weights, solution.intercept)
+        return solution
+
+    def reconfigure(self, optimizer: Optimizer) -> bool:
+        """Continue under ``optimizer``'s settings (new rates or penalties); True if any changed.
+
+        The idle coordinates still owe the penalty of the steps taken under the old settings:
+        it is settled first (O(slots), once), so that the new settings apply from now on only.
+        """
+        if optimizer == self.optimizer:
+            return False
+        weights, intercept = self.slot_weights(), self.intercept()
+        self.optimizer = optimizer
+        self.set_weights(weights, intercept)
+        return True
+
+    def copy(self) -> Trainer:
+        """An independent copy of the state (not of the cached model)."""
+        published, self.published = self.published, None
+        try:
+            return copy.deepcopy(self)
+        finally:
+            self.published = published
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def n_slots(self) -> int:
+        return self.slot_map.n
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the training state: records (including spare capacity) and slot map."""
+        return int(self.records.nbytes + self.slot_map.nbytes)
+
+    @property
+    def steps(self) -> int:
+        return int(self.scalars[_state.STEPS])
+
+    def slot_weights(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Exact current weights per slot (float64, length ``n_slots``); the state is unchanged."""
+        if out is None:
+            out = np.zeros(self.n_slots, dtype=np.float64)
+        if self.optimizer.weights(self.records, self.n_slots, self.scalars, out) < 0:
+            raise NonFiniteError(-1)
+        return out
+
+    def intercept(self) -> float:
+        return self.optimizer.intercept(self.scalars)
+
+    def coefficients(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted column ids (int64) and float64 values of the nonzero weights."""
+        w = self.slot_weights() if weights is None else weights
+        nz = np.flatnonzero(w)
+        columns = self.slot_map.columns_of(nz)
+        order = np.argsort(columns, kind="stable")
+        return columns[order], w[nz][order]
+
+    def set_weights(self, weights: np.ndarray, intercept: float) -> None:
+        """Make the state describe ``weights`` (per slot) and ``intercept``; later epochs continue
+        from there (SGD stamps them at the current clock, FTRL moves ``z`` to return them)."""
+        w = weights if weights.dtype == np.float64 else weights.astype(np.float64)
+        self.optimizer.set_weights(self.records, self.n_slots, self.scalars, w, intercept)
+
+    def mean_loss(self, rows: Rows) -> float:
+        """Mean weighted loss of the current model on ``rows`` (from ``rows`` or ``lookup``)."""
+        return mean_loss(lambda: (rows,), self.slot_weights(), self.intercept(), self.optimizer.loss)
+
+
+def _weights(sw: np.ndarray | None) -> np.ndarray:
+    return np.empty(0, dtype=np.float64) if sw is None else sw
