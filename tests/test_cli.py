@@ -209,6 +209,21 @@ def test_demo_small(workdir):
     assert result.returncode == 0, result.stderr
     assert "nonzero weights" in result.stdout and "AUC" in result.stdout
     assert (out / "model.wcm").exists() and (out / "weights_map.png").exists()
+    assert "(auto)" in result.stdout and "l1 auto:" in result.stdout  # the default l1, chosen on held-out rows
+    assert (out / "l1_path.png").exists()
+
+
+def test_train_chooses_l1_by_default(houses, workdir):
+    path = workdir / "auto.wcm"
+    result = run("train", str(houses), "--target", "label", "-o", str(path), "--epochs", "2", "--json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    points = payload["l1_path"]
+    assert payload["l1"] > 0 and len(points["l1"]) == len(points["held_out_loss"]) >= 3
+    assert points["l1"][0] > points["l1"][-1] and 0 <= points["chosen"] < len(points["l1"])
+    text = run("train", str(houses), "--target", "label", "-o", str(path), "--epochs", "2", "--quiet")
+    assert text.returncode == 0 and text.stdout.startswith("l1 auto: ")  # the one-line report
+    assert run("train", str(houses), "--target", "label", "-o", str(path), "--l1", "x").returncode == 2
 
 
 def test_data_errors_name_the_file_row(workdir):

@@ -31,8 +31,12 @@ def _save(figure: Any, path: Path) -> Path:
     return path
 
 
-def plot_path(points: list[dict[str, Any]], key: str, best: int, sparse: int, path: Path) -> Path:
-    """Held-out ``key`` and nonzeros against l1, the recommended l1 (index ``sparse``) marked."""
+def plot_path(points: list[dict[str, Any]], key: str, chosen: int, sparser: int, path: Path,
+              chosen_l1: float | None = None) -> Path:
+    """Held-out ``key`` and nonzeros against l1: the chosen l1 (index ``chosen``, the lowest
+    held-out loss: what ``l1="auto"`` takes) marked, and the sparsest point within one standard
+    error of it (index ``sparser``; -1: none). ``chosen_l1``: the value finally fitted, when it
+    differs from the path's point (``l1="auto"`` rescales it for all the rows)."""
     plt = pyplot()
     l1 = np.array([p["l1"] for p in points])
     nnz = np.array([p["nnz"] for p in points])
@@ -40,8 +44,13 @@ def plot_path(points: list[dict[str, Any]], key: str, best: int, sparse: int, pa
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 8))
     top.semilogx(l1, held, "o-", color="black")
     top.set_ylabel(f"held-out {key}")
-    top.axvline(l1[sparse], color="green", linestyle="--", label=f"recommended l1 = {l1[sparse]:.2g}")
-    appropriate = [i for i, p in enumerate(points) if p["regime"] == "appropriate"]
+    top.axvline(l1[chosen], color="green", linestyle="--", label=f"chosen l1 = {l1[chosen]:.2g} (lowest held-out loss)")
+    top.plot([l1[chosen]], [held[chosen]], "o", color="green", markersize=10)
+    if chosen_l1 is not None and not np.isclose(chosen_l1, l1[chosen]):
+        top.axvline(chosen_l1, color="green", linestyle="-", label=f"fitted on all rows: l1 = {chosen_l1:.2g}")
+    if 0 <= sparser != chosen:
+        top.axvline(l1[sparser], color="grey", linestyle=":", label=f"sparsest within 1 s.e.: {l1[sparser]:.2g}")
+    appropriate = [i for i, p in enumerate(points) if p.get("regime") == "appropriate"]
     if appropriate:
         top.axvspan(l1[max(appropriate)], l1[min(appropriate)], color="green", alpha=0.08)
     top.text(0.02, 0.95, "too small l1: dense, overfits", transform=top.transAxes, va="top", fontsize=8)
@@ -52,8 +61,21 @@ def plot_path(points: list[dict[str, Any]], key: str, best: int, sparse: int, pa
     bottom.loglog(l1, np.maximum(nnz, 0.8), "s-", color="tab:blue")
     bottom.set_xlabel("l1")
     bottom.set_ylabel("nonzero weights")
-    bottom.axvline(l1[sparse], color="green", linestyle="--")
+    bottom.axvline(l1[chosen], color="green", linestyle="--")
     return _save(figure, path)
+
+
+def plot_l1_path(estimator: Any, path: Path) -> Path:
+    """The path an ``l1="auto"`` fit chose on (``estimator.l1_path_``), the chosen l1 marked."""
+    from .estimators.path import choose
+
+    record = estimator.l1_path_
+    points = [{"l1": float(a), "nnz": int(b), "loss": float(c), "loss_se": float(d)}
+              for a, b, c, d in zip(record["l1"], record["nnz"], record["held_out_loss"], record["held_out_loss_se"])]
+    if not points:
+        raise ValueError("the fit chose l1 without a path (too few rows, one class or no feature that varies)")
+    choose(points, "loss")  # labels the regimes
+    return plot_path(points, "loss", record["chosen"], record["one_se"], Path(path), chosen_l1=estimator.l1_)
 
 
 def plot_weight_histograms(path: Path, X: Any, y: np.ndarray, l1: float, make: Callable[[float, float], Any]) -> Path:

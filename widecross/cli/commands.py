@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..estimators.auto import summary as auto_summary
 from ..tasks import demo, scoring, summary, training
 from .._text import size, table
 from .output import Console, figure
@@ -59,6 +60,10 @@ def train(args: argparse.Namespace) -> int:
         f"width {model.n_features:,}, nonzero weights {model.nnz:,} ({model.nnz / model.n_features:.4%})",
         f"model written to {args.output} ({size(n_bytes)}, {args.values})",
     ]
+    if getattr(estimator, "l1_path_", None) is not None:
+        lines.insert(0, auto_summary(estimator.l1_path_, estimator.l1_))
+        payload["l1"] = estimator.l1_
+        payload["l1_path"] = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in estimator.l1_path_.items()}
     if result.held_out:
         lines.append("held-out " + ", ".join(f"{k} {figure(k, v, 4)}" for k, v in result.held_out.items()))
     console.result(payload, "\n".join(lines))
@@ -97,14 +102,18 @@ def path(args: argparse.Namespace) -> int:
     points, key, best, sparse = result.points, result.key, result.choice.best, result.choice.sparsest
     payload = {"rows": points, "best_l1": points[best]["l1"], "sparsest_good_l1": points[sparse]["l1"],
                "n_train": int(result.X_train.shape[0]), "n_held_out": result.n_held_out}
+    one_se = result.choice.one_se
     text = [table(points, ["l1", "nnz", key, *(["auc"] if "auc" in points[0] else []), "seconds", "regime"]),
-            f"\nbest held-out {key}: l1 = {points[best]['l1']:.3g} ({points[best]['nnz']:,} nonzeros)",
-            f"sparsest within 0.2 % of it: l1 = {points[sparse]['l1']:.3g} ({points[sparse]['nnz']:,} nonzeros)  <- recommended"]
+            f"\nbest held-out {key}: l1 = {points[best]['l1']:.3g} ({points[best]['nnz']:,} nonzeros)  <- chosen "
+            "(the rule of l1='auto')",
+            f"sparsest within one standard error of it: l1 = {points[one_se]['l1']:.3g} ({points[one_se]['nnz']:,} nonzeros)",
+            f"sparsest within 0.2 % of it: l1 = {points[sparse]['l1']:.3g} ({points[sparse]['nnz']:,} nonzeros)"]
+    payload["one_se_l1"] = points[one_se]["l1"]
     if args.png:
-        png = plots.plot_path(points, key, best, sparse, Path(args.png))
+        png = plots.plot_path(points, key, best, one_se, Path(args.png))
         if key == "log_loss":
             plots.plot_weight_histograms(png.with_name(png.stem + "_weights.png"), result.X_train, result.y_train,
-                                         points[sparse]["l1"], lambda l1, l2: _estimator(args, None, l1=l1, l2=l2))
+                                         points[best]["l1"], lambda l1, l2: _estimator(args, None, l1=l1, l2=l2))
         payload["png"] = str(png)
         text.append(f"plot written to {png}")
     console.result(payload, "\n".join(text))

@@ -60,6 +60,18 @@ def real(low: float, *, above: bool = False, below: float | None = None, up_to: 
     return parse
 
 
+def auto_or(parse: Callable[[str], float]) -> Callable[[str], float | str]:
+    """A checker that takes ``auto`` (chosen by the library) or what ``parse`` takes.
+
+    >>> auto_or(real(0))("auto"), auto_or(real(0))("1e-6")
+    ('auto', 1e-06)
+    """
+    def parse_or_auto(text: str) -> float | str:
+        return "auto" if text.strip().lower() == "auto" else parse(text)
+
+    return parse_or_auto
+
+
 def _geo_checked(**options: Any) -> None:
     """Let the library judge a geo_spec option (the lat/lon crosses' resolutions, bits, seed)."""
     from ..features import geo_spec

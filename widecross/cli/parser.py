@@ -19,6 +19,7 @@ VALUES = ("float32", "float16", "q8")
 # Option types (see .options): an invalid value is a usage error, exit code 2, naming the option.
 AT_LEAST_0, AT_LEAST_1 = options.int_at_least(0), options.int_at_least(1)
 PENALTY, RATE = options.real(0), options.real(0, above=True)
+L1 = options.auto_or(PENALTY)
 
 
 def _spec(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,8 @@ def _spec(parser: argparse.ArgumentParser) -> None:
 def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
     group = parser.add_argument_group("training")
     if l1:
-        group.add_argument("--l1", type=PENALTY, default=1e-6, help="L1 strength on the mean loss (default: 1e-6)")
+        group.add_argument("--l1", type=L1, default="auto",
+                           help="L1 strength on the mean loss, or 'auto': chosen along a path on held-out rows (default: auto)")
     group.add_argument("--l2", type=PENALTY, default=0.0, help="L2 strength (default: 0)")
     group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", help="(default: sgd)")
     group.add_argument("--loss", choices=tuple(LOSSES), default="logistic", help="(default: logistic)")
@@ -52,7 +54,7 @@ def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rows", type=options.int_at_least(2), default=1_000_000, help="rows to generate, 20%% held out (default: 1,000,000)")
     p.add_argument("--out", default="widecross_demo", help="output directory (default: widecross_demo)")
     p.add_argument("--bits", type=options.bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    p.add_argument("--l1", type=PENALTY, default=1e-6, help="(default: 1e-6)")
+    p.add_argument("--l1", type=L1, default="auto", help="a number, or 'auto': chosen on held-out rows (default: auto)")
     p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd")
     p.add_argument("--epochs", type=AT_LEAST_1, default=5)
     p.add_argument("--values", choices=VALUES, default="float16", help="weight encoding in the file (default: float16)")

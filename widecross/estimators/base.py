@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import threading
 from typing import Any, Callable
 
@@ -32,9 +33,17 @@ import scipy.sparse as sp
 
 from ..model import SparseModel
 from ..train import EpochRunner, FitParams, NonFiniteError, Polish, Trainer, resolve, visit_order
+from ..train.params import is_auto
+from ..train.sgd import PLAIN_SCHEDULES
+from .auto import PATH_ROWS, select_l1, summary
 from .inputs import as_features, as_sample_weight, as_target, generator
 from .protocol import ParamsMixin, not_fitted
-from .sources import make_source
+from .sources import SIZE_ROWS, make_source
+
+
+# partial_fit's default rates follow the rows' size when its first batch has at least this many
+# rows, else keep the tuned ones: a few rows say little about the rest
+SIZE_MIN_ROWS = 100
 
 
 def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,19 +79,32 @@ class WideEstimator(ParamsMixin):
         return state
 
     # -- parameters ------------------------------------------------------------------------------
-    def _params(self) -> FitParams:
+    def _params(self, l1: float | None = None, entries: float | None = None, one_pass: bool = False) -> FitParams:
         """Validated parameters with the defaults filled in; the attributes stay untouched.
 
+        ``l1``: what ``l1="auto"`` stands for; ``entries``: the rows' mean active entries (the
+        default rates follow it); ``one_pass``: ``partial_fit``'s rates (see :func:`resolve`).
         Resolved again only when a parameter changed (``partial_fit`` asks on every call).
         """
         values = self.get_params()
+        context = (l1, entries, one_pass)
         cached = self.__dict__.get("_resolved_from")
-        if cached is not None and cached[0].keys() == values.keys() and all(
+        if cached is not None and cached[2] == context and cached[0].keys() == values.keys() and all(
                 cached[0][k] is v for k, v in values.items()):
             return cached[1]
-        params = resolve(values, type(self).__name__, self._losses)
-        self._resolved_from = (values, params)
+        params = resolve(values, type(self).__name__, self._losses, l1=l1, entries=entries, one_pass=one_pass)
+        self._resolved_from = (values, params, context)
         return params
+
+    def _row_entries(self, X: sp.csr_matrix) -> float | None:
+        """The rows' mean size that the default rates follow (None when the rates are given):
+        active entries for the per-coordinate rates, the squared norm for the plain ones."""
+        rate = self.alpha if self.optimizer == "ftrl" else self.learning_rate
+        if rate is not None or X.shape[0] == 0:
+            return None
+        if self.optimizer != "ftrl" and self.schedule in PLAIN_SCHEDULES:
+            return float(np.dot(X.data, X.data)) / X.shape[0]
+        return float(np.count_nonzero(X.data)) / X.shape[0]
 
     def _new_trainer(self, params: FitParams, width: int) -> Trainer:
         layout = params.layout_for(width, type(self).__name__)
@@ -109,8 +131,18 @@ class WideEstimator(ParamsMixin):
 
         >>> clf = WideClassifier(geo_spec(bits=None)).fit("houses/", y="label")  # doctest: +SKIP
         """
-        params = self._params()
+        self._params()  # parameter errors before any data is read
         source = make_source(self, X, y, sample_weight, classes, chunk_rows, buffer_rows)
+        sample = source.sample(PATH_ROWS if is_auto(self.l1) else SIZE_ROWS)
+        entries = self._row_entries(sample.X)
+        selection = None
+        if is_auto(self.l1):
+            rate = self._params(entries=entries).make_optimizer().rate
+            selection = select_l1(self, sample.X, sample.y, sample.sw, rate, source.n_rows, bool(self.verbose))
+            if self.verbose:
+                print(summary(selection.path, selection.l1), file=sys.stderr)
+        del sample
+        params = self._params(None if selection is None else selection.l1, entries)
         rng = generator(self.random_state)
         trainer = self._warm_trainer(params, source.width, source.labels)
         runner = EpochRunner(trainer, type(self).__name__, getattr(self, "_epoch_callback", None), bool(self.verbose),
@@ -139,6 +171,11 @@ class WideEstimator(ParamsMixin):
         elif hasattr(self, "validation_loss_curve_"):
             del self.validation_loss_curve_
         trainer.published = model
+        self.l1_, self._stream_entries = params.l1, entries
+        if selection is not None:
+            self.l1_path_ = selection.path
+        elif hasattr(self, "l1_path_"):
+            del self.l1_path_
         return self
 
     @_serialized
@@ -148,10 +185,14 @@ class WideEstimator(ParamsMixin):
         On any error the estimator keeps its last good state (the state touched by this call is
         restored from a snapshot of O(batch) size).
         """
-        params = self._params()
+        self._params()  # parameter errors before any data is read
         first = not hasattr(self, "_trainer")
         owner = type(self).__name__
         X, width = as_features(X, self.spec, owner, fitting=first, expected=None if first else self._model_width)
+        if first:  # the default rates follow the first batch's rows from then on (if it has enough)
+            self._stream_entries = self._row_entries(X) if X.shape[0] >= SIZE_MIN_ROWS else None
+        params = self._params(self.__dict__.get("l1_") if is_auto(self.l1) else None,
+                              self.__dict__.get("_stream_entries"), one_pass=True)
         if not first and width != self._model_width:
             raise ValueError(f"X has width {width} but the estimator was fitted with width {self._model_width}")
         y, labels = self._encode(as_target(y, X.shape[0], owner), fitting=first, classes=classes)
@@ -176,6 +217,7 @@ class WideEstimator(ParamsMixin):
             self._publish(trainer, rng, params, width, labels)
             self.n_iter_, self.loss_curve_, self.polish_passes_, self.objective_ = 0, [], 0, None
         trainer.published = None
+        self.l1_ = params.l1
         self.n_iter_ += 1
         self.t_ = trainer.steps
         self.loss_curve_.append(loss)

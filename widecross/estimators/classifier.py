@@ -28,13 +28,22 @@ class WideClassifier(WideEstimator):
     loss : {"logistic", "hinge"}
     optimizer : {"sgd", "ftrl"}
         Lazy proximal SGD (exact catch-up of the penalty) or FTRL-Proximal.
-    l1, l2 : float
-        Penalty strengths of the mean objective (see the module docstring).
+    l1 : "auto" or float
+        L1 strength of the mean objective (see the module docstring). ``"auto"`` (default):
+        chosen on held-out rows along a warm-started path from the smallest l1 that zeroes every
+        weight downwards (``validation_fraction`` of the rows, or ``cv`` folds, drawn from
+        ``random_state``), the lowest held-out loss refit on all the rows (see
+        :mod:`widecross.estimators.auto`); ``l1_`` and ``l1_path_`` record the choice.
+        ``partial_fit`` keeps the l1 of a previous ``fit``, else takes 1e-7.
+    l2 : float
+        L2 strength of the mean objective.
     learning_rate : float, optional
         SGD's eta0; None picks the tuned default (``default_learning_rate``): adagrad
         0.3 x epochs up to 1.5 (short steps generalize best in one pass, long ones reach the
-        optimum in several), newton 1.0, constant 0.1, invscaling 0.5. ``learning_rate_`` is
-        the one used.
+        optimum in several), newton 1.0, constant 0.1, invscaling 0.5, times
+        5 / (mean active entries per row) rounded to a power of 2 (the squared norm for
+        constant and invscaling; ``row_scale``): a step that does not depend on the rows' size.
+        ``learning_rate_`` is the one used.
     schedule : {"adagrad", "newton", "constant", "invscaling"}
         SGD rates: per-coordinate AdaGrad eta0 / (0.1 + sqrt(G_j)); per-coordinate Newton
         eta0 / (2 + H_j) with H_j the column's summed loss curvature (the best single pass
@@ -50,8 +59,9 @@ class WideClassifier(WideEstimator):
     alpha, beta : float
         FTRL-Proximal's per-coordinate rate alpha / (beta + sqrt(n_j)); alpha None picks
         ``default_alpha(epochs)``: 0.4 x epochs up to 2.0 (from 5 epochs on).
-    epochs : int
-        Passes over the data in ``fit``.
+    epochs : int or None
+        Passes over the data in ``fit`` (None: 5). The default rates follow it; with None,
+        each ``partial_fit`` call takes one pass's rates.
     polish : int
         Batch polish passes at the end of ``fit`` (0: none): accelerated majorized
         proximal-gradient steps on the whole objective (FISTA with restarts), which zero the
@@ -74,6 +84,9 @@ class WideClassifier(WideEstimator):
         ``fit`` continues from the fitted weights, intercept and optimizer state (AdaGrad sums,
         FTRL's z and n) instead of zero, under the current parameters: e.g. along an l1 grid,
         strongest first. Loss, optimizer, schedule, layout, width and classes must not change.
+    cv : int or None
+        ``l1="auto"`` validates on ``cv`` folds (the path runs once per fold) instead of one
+        held-out ``validation_fraction``.
 
     Attributes
     ----------
@@ -90,6 +103,10 @@ class WideClassifier(WideEstimator):
     objective_ : float or None (the objective F(w, b) on the training rows after the polish)
     layout_ : str ("sparse" or "dense", the layout chosen)
     state_nbytes_ : int (bytes of training state held)
+    l1_ : float (the l1 in use: chosen by ``l1="auto"``, or the one given)
+    l1_path_ : dict (``l1="auto"`` only: the path's ``l1``, ``held_out_loss``, ``held_out_loss_se``,
+        ``nnz``, ``seconds`` (CPU) per point; ``chosen``, ``best``, ``one_se`` indices; ``rows_scale``,
+        ``path_rows``, ``held_out_rows``, ``folds``)
 
     Examples
     --------

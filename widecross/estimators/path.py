@@ -1,71 +1,118 @@
 """The regularization path: one estimator fitted along an l1 grid, scored on held-out rows.
 
-The grid is visited strongest first; the first fit runs the estimator's ``epochs``, each later
-one starts from the previous weights (``warm_start``) and runs one epoch before its polish, at
-the first fit's step size (the default would follow ``epochs=1``: short steps). Started next to
-the new optimum, that lands as close as a cold fit does (objective within ~1 %) in about half
-the time. :func:`choose` then reads the "too small / appropriate / too large" picture off the
-held-out loss.
+One implementation serves the ``path`` command and ``l1="auto"`` (:mod:`.auto`). The grid is
+visited strongest first; the first fit runs the estimator's ``epochs``, each later one starts
+from the previous weights (``warm_start``) and runs one epoch before its polish, at the first
+fit's step size (the default would follow ``epochs=1``: short steps). Started next to the new
+optimum, that lands as close as a cold fit does (objective within ~1 %) in about half the time.
+The inner fit is the estimator's own (its optimizer, then its batch solver), so a better solver
+serves the path as soon as the estimator uses it. :func:`choose` then reads the "too small /
+appropriate / too large" picture off the held-out loss.
 
 >>> points = [{"l1": 1e-3, "nnz": 0, "log_loss": 0.69}, {"l1": 1e-5, "nnz": 40, "log_loss": 0.50},
 ...           {"l1": 1e-7, "nnz": 900, "log_loss": 0.5005}]
 >>> choice = choose(points, "log_loss")
->>> choice.best, choice.sparsest, [p["regime"] for p in points]
-(1, 1, ['too large (all zero)', 'appropriate', 'appropriate'])
+>>> choice.best, choice.sparsest, choice.one_se, [p["regime"] for p in points]
+(1, 1, -1, ['too large (all zero)', 'appropriate', 'appropriate'])
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..losses import LOSSES
+from ..losses import LOSSES, Loss
 from ..metrics import report
 
 # a model whose held-out loss is within this factor of the best one counts as just as good
 TOLERANCE = 1.002
 
 
+def pointwise_loss(loss: Loss, y: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """Each row's loss at its margin (the table of :mod:`widecross.losses`).
+
+    >>> pointwise_loss(LOSSES["squared"], np.array([1.0, 0.0]), np.array([0.0, 0.0])).tolist()
+    [0.5, 0.0]
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if loss.name == "logistic":  # log(1 + e^m) - y m, without overflow for large margins
+        return np.logaddexp(0.0, margin) - y * margin
+    if loss.name == "squared":
+        return 0.5 * (margin - y) ** 2
+    if loss.name == "poisson":
+        return np.exp(margin) - y * margin
+    return np.maximum(0.0, 1.0 - (2.0 * y - 1.0) * margin)
+
+
+def _mean_and_se(values: np.ndarray, weight: np.ndarray | None) -> tuple[float, float]:
+    """Weighted mean and its standard error (Kish's effective size for the weights)."""
+    w = np.ones(values.size) if weight is None or weight.size == 0 else np.asarray(weight, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model's loss counts as infinite
+        mean = float(np.average(values, weights=w))
+        if not math.isfinite(mean):
+            return math.inf, math.inf
+        effective = w.sum() ** 2 / np.sum(w * w)
+        spread = float(np.average((values - mean) ** 2, weights=w))
+    return mean, math.sqrt(spread / max(effective - 1.0, 1.0))
+
+
 def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_held: Any, y_held: np.ndarray,
-             on_fit: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+             on_fit: Callable[[dict[str, Any]], None] | None = None, *, sample_weight: Any = None,
+             held_weight: np.ndarray | None = None, stop: Callable[[list[dict[str, Any]]], bool] | None = None,
+             epochs: int = 1) -> list[dict[str, Any]]:
     """Fit ``estimator`` at each l1 of ``grid`` (strongest first), warm-starting after the first.
 
-    Returns one dict per l1: ``l1``, ``nnz``, ``seconds`` and the held-out figures of
-    :func:`widecross.metrics.report`. ``estimator`` is left fitted at the last l1.
+    Returns one dict per l1: ``l1``, ``nnz``, ``seconds`` (wall) and ``cpu_seconds``, ``loss``
+    (the held-out mean of the estimator's loss, e.g. log-loss) and its standard error
+    ``loss_se``, and the held-out figures of :func:`widecross.metrics.report`. The first fit
+    runs the estimator's ``epochs``, each later one ``epochs`` at the first one's rate. ``stop``
+    (given the points so far) ends the path early. ``estimator`` is left fitted at the last l1.
     """
     loss = LOSSES[estimator.loss]
     points: list[dict[str, Any]] = []
     for l1 in grid:
         if points:
             rate = {estimator._trainer.optimizer.rate_param: estimator.learning_rate_}
-            estimator.set_params(l1=float(l1), warm_start=True, epochs=1, **rate)
+            estimator.set_params(l1=float(l1), warm_start=True, epochs=epochs, **rate)
         else:
             estimator.set_params(l1=float(l1))
-        start = time.perf_counter()
-        estimator.fit(X, y)
-        seconds = time.perf_counter() - start
+        start, cpu = time.perf_counter(), time.process_time()
+        estimator.fit(X, y, sample_weight)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         model = estimator.model_
-        held = report(loss, y_held, loss.mean(model.decision_function(X_held)))
-        points.append({"l1": float(l1), "nnz": int(model.nnz), "seconds": seconds, **held})
+        margin = model.decision_function(X_held)
+        mean, se = _mean_and_se(pointwise_loss(loss, y_held, margin), held_weight)
+        held = report(loss, y_held, loss.mean(margin))
+        points.append({"l1": float(l1), "nnz": int(model.nnz), "seconds": seconds, "cpu_seconds": cpu,
+                       "loss": mean, "loss_se": se, **held})
         if on_fit is not None:
             on_fit(points[-1])
+        if stop is not None and stop(points):
+            break
     return points
 
 
 @dataclass(frozen=True)
 class Choice:
-    best: int  # the point of the lowest held-out loss
-    sparsest: int  # the sparsest point within TOLERANCE of it: the recommended one
+    best: int  # the point of the lowest held-out loss: what l1="auto" takes
+    sparsest: int  # the sparsest point within TOLERANCE of it
+    one_se: int = -1  # the sparsest point within one standard error of it (points with "loss_se")
 
 
 def choose(points: list[dict[str, Any]], key: str) -> Choice:
-    """Pick the best and the recommended point of a path; label each point's ``regime``."""
+    """Pick the best and the sparser points of a path; label each point's ``regime``."""
     best = min(range(len(points)), key=lambda i: points[i][key])
     good = [i for i in range(len(points)) if points[i][key] <= points[best][key] * TOLERANCE]
-    sparsest = min(good, key=lambda i: points[i]["nnz"])
+    sparsest = min(good, key=lambda i: (points[i]["nnz"], -points[i]["l1"]))
+    one_se = -1
+    if "loss_se" in points[best]:
+        bound = points[best]["loss"] + points[best]["loss_se"]
+        within = [i for i in range(len(points)) if points[i]["loss"] <= bound]
+        one_se = min(within, key=lambda i: (points[i]["nnz"], -points[i]["l1"]))
     for i, point in enumerate(points):
         if point["nnz"] == 0:
             point["regime"] = "too large (all zero)"
@@ -73,4 +120,4 @@ def choose(points: list[dict[str, Any]], key: str) -> Choice:
             point["regime"] = "appropriate"
         else:
             point["regime"] = "too large" if i < best else "too small"
-    return Choice(best, sparsest)
+    return Choice(best, sparsest, one_se)

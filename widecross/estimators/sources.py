@@ -15,9 +15,10 @@ set by the chunk size, the buffer and the model, not by the data set.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..io import DataSet, is_source, prefetched, read_prepared, source_name
 from ..io.dataset import Chunk, prepared
@@ -28,6 +29,19 @@ from .inputs import as_features, as_sample_weight, as_target, split_holdout
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import WideEstimator
+
+
+# Rows read (at most) to learn the rows' mean size from a data set on disk
+SIZE_ROWS = 65_536
+SAMPLE_SEED = 0x15  # the units a sample of a data set on disk reads, in a fixed order
+
+
+class Sample(NamedTuple):
+    """Rows in memory (featurized CSR, encoded target, sample weights or an empty array)."""
+
+    X: sp.csr_matrix
+    y: np.ndarray
+    sw: np.ndarray
 
 
 class MemorySource:
@@ -41,8 +55,13 @@ class MemorySource:
         self.y, self.labels = est._encode(as_target(y, n, type(est).__name__), fitting=True)
         self.sw = as_sample_weight(sample_weight, n)
         self.name = "X"
+        self.n_rows = n
         self.validation: Rows | None = None
         self.validation_losses: list[float] = []
+
+    def sample(self, max_rows: int) -> Sample:
+        """The rows (all of them: they are in memory already)."""
+        return Sample(self.X, self.y, self.sw)
 
     def attach(self, trainer: Trainer, rng: np.random.Generator, params: FitParams, runner: EpochRunner) -> None:
         """Map the rows to the trainer's slots (holding out the validation rows of early stopping)."""
@@ -115,6 +134,29 @@ class StreamSource:
             raise ValueError("classes is only meaningful for WideClassifier")
         self.width = int(est.spec.n_features)
         self.validation_losses = None
+        self.n_rows = self.data.n_rows  # None for CSV: unknown without a pass
+
+    def sample(self, max_rows: int) -> Sample:
+        """About ``max_rows`` rows, at most one chunk's (memory stays set by the chunk size),
+        from units in a fixed random order; all the rows when there are fewer (then ``n_rows``
+        is known)."""
+        max_rows = min(max_rows, self.chunk_rows)
+        order = np.random.default_rng(SAMPLE_SEED).permutation(len(self.data.units))
+        parts, n = [], 0
+        reader = prepared(self.data, order, max_rows, self._columns)
+        try:
+            for chunk in reader:
+                parts.append(chunk.columns)
+                n += chunk.n_rows
+                if n >= max_rows:
+                    break
+            else:
+                self.n_rows = n
+        finally:
+            reader.close()
+        X = sp.vstack([p[0] for p in parts], format="csr")
+        sw = np.concatenate([p[2] for p in parts])
+        return Sample(X, np.concatenate([p[1] for p in parts]), sw if sw.size == n else np.empty(0, dtype=np.float64))
 
     def attach(self, trainer: Trainer, rng: np.random.Generator, params: FitParams, runner: EpochRunner) -> None:
         self.trainer, self.rng, self.params, self.runner = trainer, rng, params, runner

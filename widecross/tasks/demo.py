@@ -46,8 +46,8 @@ def generate(path: str | Path, rows: int, seed: int = 0, world_seed: int = 0, ch
                              bad_fraction=bad_fraction)
 
 
-def demo(out: str | Path, rows: int = 1_000_000, bits: int | None = None, l1: float = 1e-6, optimizer: str = "sgd",
-         epochs: int = 5, values: str = "float16", seed: int = 0, bar: Any = None,
+def demo(out: str | Path, rows: int = 1_000_000, bits: int | None = None, l1: float | str = "auto",
+         optimizer: str = "sgd", epochs: int = 5, values: str = "float16", seed: int = 0, bar: Any = None,
          note: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
     """Generate houses (20 % held out), train the exact (or hashed) 1 degree / 10' / 1' lat x lon
     model, save it, score it and draw its weights on the globe. Returns the figures."""
@@ -73,7 +73,7 @@ def demo(out: str | Path, rows: int = 1_000_000, bits: int | None = None, l1: fl
     fit_seconds = fit_reporting(clf, {"lat": train["lat"], "lon": train["lon"]}, train["label"], bar, epochs * n_train)
     model = clf.model_
     model_path = model.save(out / "model.wcm", values=values)
-    settings = {"bits": bits, "l1": l1, "epochs": epochs, "values": values}
+    settings = {"bits": bits, "l1": l1, "l1_fitted": clf.l1_, "epochs": epochs, "values": values}
     model_bytes = Path(model_path).stat().st_size
     start = time.perf_counter()
     probability = model.predict_proba({"lat": test["lat"], "lon": test["lon"]})[:, 1]
@@ -91,6 +91,16 @@ def demo(out: str | Path, rows: int = 1_000_000, bits: int | None = None, l1: fl
         "base_rate_log_loss": metrics.log_loss(y, np.full(n_test, float(np.mean(train["label"])))),
         "model_path": str(model_path), "settings": settings,
     }
+    if getattr(clf, "l1_path_", None) is not None:
+        from ..estimators.auto import summary
+
+        report["l1_auto"] = summary(clf.l1_path_, clf.l1_)
+        try:
+            from ..plots import plot_l1_path
+
+            report["l1_path_png"] = str(plot_l1_path(clf, out / "l1_path.png"))
+        except (ImportError, ValueError) as error:
+            note(f"no path picture: {error}")
     try:
         report["map_path"] = str(render_weight_map(model, out / "weights_map.png")[0])
     except ValueError as error:  # a hashed spec cannot be drawn without recorded keys
@@ -105,13 +115,17 @@ def describe(report: dict[str, Any]) -> str:
     text = f"""widecross demo: lat x lon crosses at 1 degree, 10' and 1' ({kind})
   rows              {r['rows_train']:,} train / {r['rows_held_out']:,} held out (generated in {r['generate_seconds']:.1f} s)
   width             {r['width']:,} columns
-  nonzero weights   {r['nnz']:,} ({r['fraction_kept']:.4%} of the width kept, L1 = {s['l1']})
+  nonzero weights   {r['nnz']:,} ({r['fraction_kept']:.4%} of the width kept, L1 = {s['l1_fitted']:.3g}{' (auto)' if s['l1'] == 'auto' else ''})
   model file        {size(r['model_bytes'])} ({r['bytes_per_nonzero']:.2f} B per nonzero, {s['values']})
                     vs {size(r['dense_float32_bytes'])} for a dense float32 vector ({r['dense_float32_bytes'] / r['model_bytes']:,.0f}x smaller)
-  training          {r['train_rows_per_second']:,.0f} rows/s ({s['epochs']} epochs in {r['train_seconds']:.1f} s, compile included on a first run)
+  training          {r['train_rows_per_second']:,.0f} rows/s ({s['epochs']} epochs in {r['train_seconds']:.1f} s{', the l1 path included' if s['l1'] == 'auto' else ''}, compile included on a first run)
   held-out          log-loss {r['held_out_log_loss']:.4f} (base rate {r['base_rate_log_loss']:.4f}), AUC {r['held_out_auc']:.4f}, accuracy {r['held_out_accuracy']:.4f}
   prediction        {r['predict_rows_per_second']:,.0f} rows/s from raw lat/lon
   files             {r['model_path']}"""
+    if "l1_auto" in r:
+        text += f"\n  {r['l1_auto']}"
+    if "l1_path_png" in r:
+        text += f"\n                    {r['l1_path_png']} (the l1 path, the chosen l1 marked)"
     if "map_path" in r:
         text += f"\n                    {r['map_path']} (weights on the globe: red raises, blue lowers the odds)"
     return text

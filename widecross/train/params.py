@@ -20,7 +20,7 @@ from ..losses import get_loss
 from .ftrl import default_alpha
 from .optimizer import Optimizer
 from .optimizers import OPTIMIZERS
-from .sgd import SCHEDULES, default_learning_rate
+from .sgd import SCHEDULES, default_learning_rate, row_scale
 from .slots import DENSE_MAX_WIDTH
 
 LAYOUTS = ("auto", "sparse", "dense")
@@ -29,6 +29,11 @@ LAYOUTS = ("auto", "sparse", "dense")
 # sweeps of publishing and polishing cost more than the map saves (docs/tuning.md).
 DENSE_AUTO_MAX_WIDTH = 2**18
 FLAGS = ("shuffle", "early_stopping", "warm_start", "implicit")
+# epochs=None: fit runs this many passes; partial_fit's default rates follow one pass
+DEFAULT_EPOCHS = 5
+# l1="auto" where nothing has been chosen on held-out rows (partial_fit before any fit): one
+# pass of SGD is regularized by its few steps, and a weak l1 keeps what it learns
+STREAM_L1 = 1e-7
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,15 @@ class FitParams:
         return self.layout
 
 
-def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...]) -> FitParams:
+def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...], *, l1: float | None = None,
+            entries: float | None = None, one_pass: bool = False) -> FitParams:
     """Validate an estimator's parameters (``get_params()``) and fill in the defaults.
 
-    Errors name the estimator (``owner``), the parameter and what it must be.
+    Errors name the estimator (``owner``), the parameter and what it must be. ``l1`` is the
+    value ``l1="auto"`` stands for (the one chosen on held-out rows; ``STREAM_L1`` without one).
+    The default rates follow the passes (``epochs``; ``one_pass`` for ``partial_fit`` when
+    ``epochs`` is None) and the rows' size: ``entries`` is the mean number of active entries
+    per row (None: the tuned 5), see :func:`widecross.train.sgd.row_scale`.
 
     >>> from widecross import WideClassifier
     >>> resolve(WideClassifier(epochs=2).get_params(), "WideClassifier", ("logistic",)).learning_rate
@@ -93,13 +103,24 @@ def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...]) -> F
     _choose(owner, "schedule", v["schedule"], tuple(SCHEDULES))
     _choose(owner, "layout", v["layout"], LAYOUTS)
     out: dict[str, Any] = dict(loss=v["loss"], optimizer=v["optimizer"], schedule=v["schedule"], layout=v["layout"])
+    given = dict(v)
+    if is_auto(v["l1"]):
+        given["l1"] = STREAM_L1 if l1 is None else l1
+    if v["epochs"] is None:
+        given["epochs"] = DEFAULT_EPOCHS
     for key, low, low_open in (("l1", 0.0, False), ("l2", 0.0, False), ("epochs", 1, None), ("polish", 0, None),
                                ("beta", 0.0, False), ("power_t", 0.0, True), ("t0", 0.0, True),
                                ("n_iter_no_change", 1, None), ("tol", 0.0, False)):
-        out[key] = _integer(owner, key, v[key], low) if low_open is None else _number(owner, key, v[key], low, low_open)
-    rate = default_learning_rate(v["schedule"], out["epochs"]) if v["learning_rate"] is None else v["learning_rate"]
+        value = given[key]
+        out[key] = _integer(owner, key, value, low) if low_open is None else _number(owner, key, value, low, low_open)
+    if v.get("cv") is not None:
+        _integer(owner, "cv", v["cv"], 2)
+    passes = out["epochs"] if v["epochs"] is not None or not one_pass else 1
+    scale = row_scale(entries)
+    rate = default_learning_rate(v["schedule"], passes) * scale if v["learning_rate"] is None else v["learning_rate"]
     out["learning_rate"] = _number(owner, "learning_rate", rate, 0.0, True)
-    out["alpha"] = _number(owner, "alpha", default_alpha(out["epochs"]) if v["alpha"] is None else v["alpha"], 0.0, True)
+    alpha = default_alpha(passes) * scale if v["alpha"] is None else v["alpha"]
+    out["alpha"] = _number(owner, "alpha", alpha, 0.0, True)
     fraction = _number(owner, "validation_fraction", v["validation_fraction"], 0.0, True)
     if fraction >= 1.0:
         raise ValueError(f"{owner}: validation_fraction must be in (0, 1), got {fraction!r}")
@@ -109,6 +130,11 @@ def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...]) -> F
             raise ValueError(f"{owner}: {flag} must be True or False, got {v[flag]!r}")
         out[flag] = bool(v[flag])
     return FitParams(**out)
+
+
+def is_auto(value: Any) -> bool:
+    """Whether an l1 parameter asks for the automatic choice."""
+    return isinstance(value, str) and value == "auto"
 
 
 def _choose(owner: str, key: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ were tuned on generated geo data; the measurements behind them are in ``docs/tun
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "constant": ("constant", "plain"),
     "invscaling": ("invscaling", "plain"),
 }
+PLAIN_SCHEDULES = tuple(name for name, (_, rates) in SCHEDULES.items() if rates == "plain")
 DECAYS = {"constant": _sgd.CONSTANT, "invscaling": _sgd.INVSCALING}
 RATES = {"plain": _sgd.PLAIN, "adagrad": _sgd.ADAGRAD, "newton": _sgd.NEWTON}
 
@@ -41,6 +43,27 @@ ADAGRAD_MAX_DEFAULT_RATE = 1.5
 # delta of the per-coordinate rates: AdaGrad's is small, so that a rare column's first steps
 # are not damped below its later ones; Newton's is the prior precision (times eta0).
 DELTA = {"adagrad": 0.1, "newton": 2.0}
+
+
+# The defaults above were tuned on rows of 5 active entries (the geo crosses). A row's step moves
+# its margin by about the rate times its number of active entries (the per-coordinate rates
+# remove each column's scale), so the default rates are scaled by 5 / (mean active entries per
+# row), as Vowpal Wabbit's normalized updates divide by the row's normalized squared norm;
+# the factor is rounded to a power of 2 (a rate within sqrt(2) of the ideal one trains as well),
+# so that rows of 3.6 to 7 entries keep the tuned rates exactly.
+TUNED_ROW_ENTRIES = 5.0
+ROW_SCALE_RANGE = (2.0**-6, 4.0)
+
+
+def row_scale(entries: float | None) -> float:
+    """The factor of the default rates for rows of ``entries`` active entries on average.
+
+    >>> [row_scale(e) for e in (None, 4.0, 5.9, 10, 20, 1)]
+    [1.0, 1.0, 1.0, 0.5, 0.25, 4.0]
+    """
+    if entries is None or not entries > 0:
+        return 1.0
+    return min(max(2.0 ** round(math.log2(TUNED_ROW_ENTRIES / entries)), ROW_SCALE_RANGE[0]), ROW_SCALE_RANGE[1])
 
 
 def default_learning_rate(schedule: str, epochs: int = 1) -> float:

@@ -90,9 +90,13 @@ def cases() -> dict[str, tuple[Callable[[dict[str, np.ndarray]], Any], str, str 
 
     exact = wc.geo_spec(bits=None)
     return {
-        # the default fit (SGD, AdaGrad, implicit steps, polish) on the exact 235.7M-column cross
-        "exact_sgd_default": (_fit_in_memory(lambda: wc.WideClassifier(exact, epochs=3, random_state=0), "label"),
-                              "float32", None),
+        # the default fit (SGD, AdaGrad, implicit steps, polish) on the exact 235.7M-column cross, at
+        # the l1 that was the default before l1="auto"
+        "exact_sgd_default": (_fit_in_memory(lambda: wc.WideClassifier(exact, l1=1e-6, epochs=3, random_state=0),
+                                             "label"), "float32", None),
+        # the default fit with l1 chosen on held-out rows (l1="auto")
+        "hashed_sgd_auto": (_fit_in_memory(lambda: wc.WideClassifier(wc.geo_spec(bits=20), random_state=7), "label"),
+                            "float32", None),
         # FTRL on a hashed spec narrow enough for the dense layout
         "hashed_ftrl_dense": (_fit_in_memory(lambda: wc.WideClassifier(wc.geo_spec(bits=18), optimizer="ftrl",
                                                                        l1=1e-5, l2=1e-4, random_state=1), "label"),
@@ -108,8 +112,9 @@ def cases() -> dict[str, tuple[Callable[[dict[str, np.ndarray]], Any], str, str 
         # Poisson counts with early stopping (a held-out split drawn from the seed)
         "exact_poisson_early_stopping": (_fit_in_memory(lambda: wc.WideRegressor(
             exact, loss="poisson", schedule="constant", early_stopping=True, epochs=6, n_iter_no_change=2,
-            random_state=4), "visits"), "float32", None),
-        # three partial_fit calls, one of a single row
+            l1=1e-6, random_state=4), "visits"), "float32", None),
+        # three partial_fit calls, one of a single row (one pass's default rate, l1 "auto" before any
+        # choice: regenerated when partial_fit's rate stopped assuming the 5 epochs of fit)
         "hashed_partial_fit": (_fit_in_parts, "float32", None),
         # a Parquet file streamed in chunks through the shuffle buffer, weights from a column
         "streamed_parquet": (_fit_streamed, "float16", None),

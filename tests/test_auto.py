@@ -1,0 +1,158 @@
+"""l1="auto", partial_fit's one-pass defaults and the rates that follow the rows' size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from test_estimators import model_bytes, sparse_problem
+from widecross import WideClassifier, WideRegressor
+from widecross.estimators.auto import l1_max, summary
+from widecross.train.sgd import default_learning_rate, row_scale
+
+
+def log_loss(y, p):
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+@pytest.fixture(scope="module")
+def problem():
+    X, y = sparse_problem(21, n=4000)
+    return X[:3000], y[:3000], X[3000:], y[3000:]
+
+
+@pytest.fixture(scope="module")
+def fitted(problem):
+    X, y, _, _ = problem
+    return WideClassifier(random_state=0).fit(X, y)
+
+
+def test_auto_beats_the_constant_and_a_bad_l1_on_held_out_rows(problem, fitted):
+    X, y, Xt, yt = problem
+    auto = log_loss(yt, fitted.predict_proba(Xt)[:, 1])
+    assert auto < log_loss(yt, np.full(yt.shape, y.mean())) - 0.05
+    # within 1 % of the best of a grid of fixed-l1 fits, and sparser than the weakest of them
+    grid = [WideClassifier(l1=l1, random_state=0).fit(X, y) for l1 in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)]
+    best = min(log_loss(yt, est.predict_proba(Xt)[:, 1]) for est in grid)
+    assert auto <= 1.01 * best
+    assert 0 < fitted.model_.nnz < grid[-1].model_.nnz
+
+
+def test_the_path_record(fitted):
+    path = fitted.l1_path_
+    n = len(path["l1"])
+    assert n >= 3
+    for key in ("held_out_loss", "held_out_loss_se", "nnz", "seconds"):
+        assert path[key].shape == (n,), key
+    assert np.all(np.diff(path["l1"]) < 0)  # strongest first
+    assert path["nnz"][0] <= 1 and path["nnz"][-1] > path["nnz"][0]
+    assert path["chosen"] == path["best"] == int(np.argmin(path["held_out_loss"]))
+    one_se = path["one_se"]  # the sparsest point within one standard error of the best
+    assert path["held_out_loss"][one_se] <= path["held_out_loss"][path["best"]] + path["held_out_loss_se"][path["best"]]
+    assert path["nnz"][one_se] <= path["nnz"][path["best"]]
+    assert path["folds"] == 1 and path["held_out_rows"] == 300 and path["path_rows"] == 2700
+    # the chosen point, rescaled from the path's 2,700 rows to all 3,000
+    assert fitted.l1_ == pytest.approx(path["l1"][path["chosen"]] * (2700 / 3000) ** 0.75, rel=1e-12)
+    assert "l1 auto" in summary(path, fitted.l1_)
+
+
+def test_l1_max_against_a_dense_reference(problem):
+    X, y, _, _ = problem
+    yf = y.astype(np.float64)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    dense = X.toarray()
+    mean = np.average(yf, weights=sw)
+    reference = np.max(np.abs(dense.T @ (sw * (mean - yf)))) / sw.sum()
+    assert l1_max(X, yf, sw, "logistic") == pytest.approx(reference, rel=1e-12)
+    # above it the optimum is all zero, below it is not
+    assert WideClassifier(l1=2 * reference, random_state=0).fit(X, y, sample_weight=sw).model_.nnz == 0
+    assert WideClassifier(l1=0.5 * reference, random_state=0).fit(X, y, sample_weight=sw).model_.nnz > 0
+
+
+def test_auto_is_reproducible_and_refits_as_a_fixed_l1_would(problem, fitted):
+    X, y, _, _ = problem
+    again = WideClassifier(random_state=0).fit(X, y)
+    assert model_bytes(again) == model_bytes(fitted) and again.l1_ == fitted.l1_
+    # the path draws from its own generator: the final fit is the fit at the chosen l1
+    fixed = WideClassifier(l1=fitted.l1_, random_state=0).fit(X, y)
+    assert model_bytes(fixed) == model_bytes(fitted)
+    other = WideClassifier(random_state=1).fit(X, y)
+    assert other.l1_path_["held_out_loss"][0] != fitted.l1_path_["held_out_loss"][0]  # another split
+
+
+def test_auto_with_folds_and_a_regressor():
+    rng = np.random.default_rng(3)
+    X = sp.random(1500, 40, density=0.1, format="csr", random_state=3)
+    w = np.zeros(40)
+    w[:5] = [2.0, -1.5, 1.0, 3.0, -2.0]
+    y = X @ w + rng.normal(0, 0.5, 1500)
+    reg = WideRegressor(cv=3, random_state=0).fit(X, y)
+    path = reg.l1_path_
+    assert path["folds"] == 3 and path["held_out_rows"] == 1500 and path["path_rows"] == 1000
+    assert reg.l1_ > 0 and reg.score(X, y) > 0.5
+    assert model_bytes(WideRegressor(cv=3, random_state=0).fit(X, y)) == model_bytes(reg)
+    with pytest.raises(ValueError, match="cv"):
+        WideRegressor(cv=1).fit(X, y)
+
+
+def test_explicit_l1_is_kept_and_tiny_data_falls_back(problem):
+    X, y, _, _ = problem
+    est = WideClassifier(l1=1e-4, random_state=0).fit(X, y)
+    assert est.l1_ == 1e-4 and not hasattr(est, "l1_path_")
+    tiny = WideClassifier(random_state=0).fit(X[:20], y[:20])
+    assert tiny.l1_ == 1e-7 and len(tiny.l1_path_["l1"]) == 0
+
+
+def test_partial_fit_takes_one_pass_defaults(problem):
+    X, y, _, _ = problem
+    stream = WideClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
+    assert stream.learning_rate_ == default_learning_rate("adagrad", 1) == 0.3
+    # one partial_fit call is fit's one pass, bit for bit
+    one = WideClassifier(epochs=1, polish=0, l1=stream.l1_, random_state=0).fit(X, y)
+    assert model_bytes(one) == model_bytes(stream)
+    assert WideClassifier(epochs=5).partial_fit(X, y, classes=[0, 1]).learning_rate_ == 1.5  # passes named
+
+
+def test_default_rate_follows_the_rows_size(problem):
+    """Each column repeated four times (rows of ~20 entries, the same information): the default
+    rate is a quarter, and one pass moves the margins about as on the original rows (the
+    weights' part exactly; the intercept's steps are a quarter), where the unscaled rate does not."""
+    X, y, Xt, yt = problem
+    assert row_scale(X.getnnz() / X.shape[0]) == 1.0
+    wide, wide_t = sp.hstack([X] * 4, format="csr"), sp.hstack([Xt] * 4, format="csr")
+    base = WideClassifier(epochs=1, polish=0, l1=1e-4, random_state=0).fit(X, y)
+    repeated = WideClassifier(epochs=1, polish=0, l1=1e-4, random_state=0).fit(wide, y)
+    unscaled = WideClassifier(epochs=1, polish=0, l1=1e-4, learning_rate=0.3, random_state=0).fit(wide, y)
+    assert repeated.learning_rate_ == base.learning_rate_ / 4
+    gap = np.abs(repeated.decision_function(wide_t) - base.decision_function(Xt)).mean()
+    assert gap < 0.1 < np.abs(unscaled.decision_function(wide_t) - base.decision_function(Xt)).mean()
+    # the plain schedules follow the squared norm: values 3x larger, rate 1/9 (up to a power of 2)
+    plain = WideClassifier(schedule="constant", epochs=1, l1=1e-4).fit(X * 3.0, y)
+    assert plain.learning_rate_ == default_learning_rate("constant") / 8
+    assert WideClassifier(learning_rate=0.7, epochs=1, l1=1e-4).fit(wide, y).learning_rate_ == 0.7  # given: kept
+
+
+def test_auto_on_a_data_set_on_disk_and_with_ftrl(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    import data_gen
+    import widecross as wc
+
+    rows = data_gen.generate_housing(3000, seed=9)
+    path = tmp_path / "houses.parquet"
+    pq.write_table(pa.table({k: rows[k] for k in ("lat", "lon", "label")}), path, row_group_size=1000)
+    spec = wc.geo_spec(bits=18)
+    streamed = WideClassifier(spec, epochs=2, random_state=0).fit(path, y="label", chunk_rows=3000)
+    # the path holds at most one chunk of rows: memory stays set by the chunk size
+    small = WideClassifier(spec, epochs=2, random_state=0).fit(path, y="label", chunk_rows=1000)
+    assert small.l1_path_["path_rows"] == 900 and small.l1_path_["rows_scale"] == (900 / 3000) ** 0.75
+    # the path reads the whole (small) data set: the same choice as in memory, where all rows are known
+    memory = WideClassifier(spec, epochs=2, random_state=0).fit({"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
+    assert streamed.l1_path_["path_rows"] == memory.l1_path_["path_rows"] == 2700
+    assert streamed.l1_ > 0 and len(streamed.l1_path_["l1"]) == len(memory.l1_path_["l1"])
+    ftrl = WideClassifier(spec, optimizer="ftrl", epochs=2, random_state=0).fit(
+        {"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
+    assert ftrl.l1_ > 0 and ftrl.model_.nnz > 0 and ftrl.learning_rate_ == 0.8  # FTRL's alpha for 2 passes

@@ -1,0 +1,18 @@
+"""bench_auto runs end to end in its --quick mode (numbers are not asserted, only their shape)."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import bench_auto
+
+
+def test_bench_auto_quick(tmp_path):
+    rows = bench_auto.main(["--quick", "--results-dir", str(tmp_path)])
+    assert {r["section"] for r in rows} == {"auto", "cost", "rate", "partial_fit"}
+    auto = [r for r in rows if r["section"] == "auto"]
+    assert {r["data"] for r in auto} == {"geo", "regional", "ad_clicks"}
+    for r in auto:
+        assert r["auto_l1"] > 0 and r["path_points"] >= 3 and 0 < r["auto_loss"] < 1
+    saved = json.loads((tmp_path / "bench_auto.quick.json").read_text())
+    assert saved["quick"] is True and len(saved["rows"]) == len(rows)

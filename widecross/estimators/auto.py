@@ -1,0 +1,215 @@
+"""``l1="auto"``: the l1 of the lowest held-out loss along a warm-started path, for all the rows.
+
+The path (:func:`.path.fit_path`, the one the ``path`` command runs) starts at ``l1_max``, the
+smallest l1 whose optimum has no weight at all, and steps down by ``STEP`` per point, each fit
+warm-started from the previous one; it stops ``PATIENCE`` points after the lowest held-out loss
+(or at ``l1_max * MIN_RATIO``). The held-out rows are ``validation_fraction`` of the rows, or
+each of ``cv`` folds in turn (then the path runs once per fold, on the same grid, and the mean
+loss per point decides), drawn from a generator derived from ``random_state``: the same seed
+gives the same choice, and the final fit draws the same row orders as a fit with that l1 given.
+
+Cost. The path trains on at most ``PATH_ROWS`` rows (a seeded subsample: the held-out rows are
+cheap, they are only scored; from a data set on disk, at most one chunk of rows is sampled), one epoch and the estimator's polish passes per point. The best l1
+falls with the rows, about as ``rows ** -0.75`` on the geo crosses (the path benchmark, 100k-2M
+rows), so the l1 chosen on ``n_path`` training rows is refit on all ``n`` rows as
+``l1 * (n_path / n) ** ROWS_EXPONENT``: the refit is one default fit, the path a bounded extra.
+
+Which point: the lowest held-out loss, not the sparsest point within one standard error of it.
+The refit sees more rows than the path did, so the best l1 for it is smaller still; the
+one-standard-error rule moves the other way (larger l1, sparser), and it cost held-out loss in
+``benchmarks/bench_auto.py`` (both rules are measured there). ``l1_path_`` keeps every point,
+the standard errors and what the sparser rule would have picked.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..losses import get_loss
+from ..train.params import STREAM_L1
+from .inputs import generator, split_holdout
+from .path import choose, fit_path
+
+PATH_ROWS = 250_000  # the path trains on at most this many rows
+STEP = 10 ** (-1 / 3)  # three points per decade of l1
+MIN_RATIO = 1e-6  # the path ends at l1_max * MIN_RATIO ...
+PATIENCE = 2  # ... or this many points after the lowest held-out loss
+PATH_EPOCHS = 1  # per point, warm-started (the first point too: at l1_max it is all zero)
+# polish passes per point (at most the estimator's): with fewer, the points sit short of their
+# optimum, overfit less than the final fit will, and the path picks too small an l1 (2 passes
+# chose l1 2-3x below the best of a grid on 20k-200k geo rows, +1.7-2.6 % held-out loss; 6: none)
+PATH_POLISH = 6
+ROWS_EXPONENT = 0.75
+SEED_TAG = 0x15
+# fewer rows hold out too few to choose on: then l1 is the one partial_fit starts with
+MIN_ROWS = 50  # the path's generator is derived from random_state and this tag
+
+
+@dataclass
+class Selection:
+    """The outcome of ``select_l1``: the l1 for all the rows and the path that chose it."""
+
+    l1: float
+    path: dict[str, Any]
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def path_generator(random_state: Any) -> np.random.Generator:
+    """The path's own generator: the fit's row orders stay those of a fit with the l1 given."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) and random_state >= 0:
+        return np.random.default_rng(np.random.SeedSequence([int(random_state), SEED_TAG]))
+    return generator(random_state)  # a Generator is used as given; errors name random_state
+
+
+def l1_max(X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray | None, loss_name: str) -> float:
+    """The smallest l1 at which the optimum has no nonzero weight: ``max_j |dF/dw_j|`` at w = 0
+    and the best intercept alone (the canonical links: the mean of y; hinge: margin 0).
+
+    >>> X = sp.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]))
+    >>> l1_max(X, np.array([1.0, 1.0, 0.0, 0.0]), np.empty(0), "squared")
+    0.25
+    """
+    s = np.ones(X.shape[0]) if sw is None or sw.size == 0 else np.asarray(sw, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if get_loss(loss_name).name == "hinge":
+        residual = -(2.0 * y - 1.0)  # the subgradient at margin 0, where every row is inside the hinge
+    else:
+        residual = np.average(y, weights=s) - y
+    if X.nnz == 0:
+        return 0.0
+    # summed per touched column: X.T @ r would be a dense vector of the width (235.7M for the exact cross)
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    _, column = np.unique(X.indices, return_inverse=True)
+    gradient = np.bincount(column.ravel(), weights=X.data * (s * residual)[rows]) / s.sum()
+    return float(np.max(np.abs(gradient)))
+
+
+def _folds(n: int, fraction: float, cv: int | None, rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    if cv is None:
+        return [split_holdout(n, fraction, rng)]
+    if n < 2 * cv:
+        raise ValueError(f"cv={cv} folds need at least {2 * cv} rows, got {n}")
+    parts = np.array_split(rng.permutation(n), cv)
+    return [(np.sort(np.concatenate(parts[:k] + parts[k + 1:])), np.sort(parts[k])) for k in range(cv)]
+
+
+def _take(a: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    return a[rows] if a.size else None
+
+
+def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: float, n_total: int | None = None,
+              verbose: bool = False) -> Selection:
+    """Choose l1 for ``est`` (an unfitted estimator's parameters) on rows ``X, y`` (encoded, e.g.
+    0/1) with sample weights ``sw`` (empty: none), its rate ``rate`` resolved; ``n_total``: the
+    rows the final fit will see (default ``X.shape[0]``)."""
+    start = time.process_time()
+    n = X.shape[0]
+    n_total = n if n_total is None else n_total
+    rng = path_generator(est.random_state)
+    if n < MIN_ROWS:
+        return Selection(STREAM_L1, _empty_path(), time.process_time() - start, {"reason": "too few rows"})
+    folds = _folds(n, est.validation_fraction, est.cv, rng)
+    if est._kind == "classifier" and any(np.unique(y[train]).size < 2 for train, _ in folds):
+        return Selection(STREAM_L1, _empty_path(), time.process_time() - start, {"reason": "one class"})
+    fold_points, n_path = [], 0
+    grid = None
+    for train, held in folds:
+        if train.size > PATH_ROWS:
+            train = np.sort(rng.choice(train, PATH_ROWS, replace=False))
+        n_path = train.size
+        Xt, yt, st = X[train], y[train], _take(sw, train)
+        if grid is None:  # one grid for every fold: the first fold's l1_max
+            top = l1_max(Xt, yt, st, est.loss)
+            if not top > 0:
+                return Selection(0.0, _empty_path(), time.process_time() - start, {"reason": "no feature varies"})
+            count = int(math.floor(math.log(MIN_RATIO) / math.log(STEP))) + 1
+            grid = top * STEP ** np.arange(count)
+        first = not fold_points  # later folds run the first one's points, no more
+        points = fit_path(_path_estimator(est, rate), grid, Xt, yt, X[held], y[held], sample_weight=st,
+                          held_weight=_take(sw, held), stop=_patience if first else None, epochs=PATH_EPOCHS,
+                          on_fit=_printer(verbose))
+        grid = grid[: len(points)]
+        fold_points.append(points)
+    points = _average(fold_points)
+    choice = choose(points, "loss")
+    scale = (n_path / n_total) ** ROWS_EXPONENT if n_total > n_path else 1.0
+    path = {
+        "l1": np.array([p["l1"] for p in points]),
+        "held_out_loss": np.array([p["loss"] for p in points]),
+        "held_out_loss_se": np.array([p["loss_se"] for p in points]),
+        "nnz": np.array([p["nnz"] for p in points], dtype=np.int64),
+        "seconds": np.array([p["cpu_seconds"] for p in points]),
+        "best": choice.best,
+        "one_se": choice.one_se,
+        "chosen": choice.best,
+        "rule": "best held-out loss",
+        "rows_scale": scale,
+        "path_rows": int(n_path),
+        "held_out_rows": int(sum(h.size for _, h in folds)),
+        "folds": len(folds),
+    }
+    return Selection(float(points[choice.best]["l1"]) * scale, path, time.process_time() - start)
+
+
+def _path_estimator(est: Any, rate: float) -> Any:
+    """A copy of ``est``'s parameters for the path: no spec (it reads the featurized rows), the
+    rate of the full fit (the path's one-epoch warm starts would otherwise take one pass's)."""
+    params = {k: v for k, v in est.get_params().items() if k != "spec"}
+    seed = params["random_state"]
+    params.update(l1=1.0, epochs=PATH_EPOCHS, polish=min(PATH_POLISH, params["polish"]), verbose=0,
+                  early_stopping=False, warm_start=False, cv=None,
+                  random_state=seed if isinstance(seed, (int, np.integer)) else 0)
+    params["alpha" if params["optimizer"] == "ftrl" else "learning_rate"] = rate
+    return type(est)(None, **params)
+
+
+def _patience(points: list[dict[str, Any]]) -> bool:
+    best = min(range(len(points)), key=lambda i: points[i]["loss"])
+    return len(points) - 1 - best >= PATIENCE
+
+
+def _average(fold_points: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per l1, the mean over the folds of the held-out loss and nonzeros (one fold: as is)."""
+    if len(fold_points) == 1:
+        return fold_points[0]
+    length = min(len(points) for points in fold_points)
+    out = []
+    for i in range(length):
+        group = [points[i] for points in fold_points]
+        se = math.sqrt(sum(p["loss_se"] ** 2 for p in group)) / len(group)
+        out.append({"l1": group[0]["l1"], "loss": float(np.mean([p["loss"] for p in group])), "loss_se": se,
+                    "nnz": int(round(np.mean([p["nnz"] for p in group]))),
+                    "cpu_seconds": float(sum(p["cpu_seconds"] for p in group))})
+    return out
+
+
+def _printer(verbose: bool) -> Any:
+    if not verbose:
+        return None
+    import sys
+
+    return lambda p: print(f"l1 {p['l1']:.3g}: held-out loss {p['loss']:.5f}, {p['nnz']:,} nonzeros", file=sys.stderr)
+
+
+def _empty_path() -> dict[str, Any]:
+    return {"l1": np.zeros(0), "held_out_loss": np.zeros(0), "held_out_loss_se": np.zeros(0),
+            "nnz": np.zeros(0, dtype=np.int64), "seconds": np.zeros(0), "best": -1, "one_se": -1, "chosen": -1,
+            "rule": "best held-out loss", "rows_scale": 1.0, "path_rows": 0, "held_out_rows": 0, "folds": 0}
+
+
+def summary(path: dict[str, Any], l1: float) -> str:
+    """One line about an automatic choice of l1, for the command line and ``verbose``."""
+    if path["chosen"] < 0:
+        return f"l1 auto: {l1:.3g} (no path: too few rows, one class or no feature that varies)"
+    i = path["chosen"]
+    rows = f", x {path['rows_scale']:.3f} for all the rows" if path["rows_scale"] != 1.0 else ""
+    return (f"l1 auto: {l1:.3g} ({path['l1'][i]:.3g} of {len(path['l1'])} values from {path['l1'][0]:.3g}, held-out "
+            f"loss {path['held_out_loss'][i]:.4f} on {path['held_out_rows']:,} rows, {path['nnz'][i]:,} nonzeros"
+            f"{rows}; path {float(np.sum(path['seconds'])):.1f} CPU-s)")
