@@ -51,7 +51,8 @@ class WideEstimator(ParamsMixin):
 
     def _new_trainer(self, params: FitParams, width: int) -> Trainer:
         layout = params.layout_for(width, type(self).__name__)
-        return Trainer(params.make_optimizer(), layout=layout, width=width if layout == "dense" else None)
+        return Trainer(params.make_optimizer(), layout=layout, width=width if layout == "dense" else None,
+                       n_jobs=params.n_jobs)
 
     # -- training --------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None, *, classes: Any = None, chunk_rows: int | None = None,
@@ -81,7 +82,7 @@ class WideEstimator(ParamsMixin):
                              source.name)
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
-        polish = Polish(params.polish, measure=source.measures_objective)
+        polish = Polish(params.polish, measure=source.measures_objective, n_jobs=params.n_jobs)
         try:
             solution = trainer.solve(polish, lambda: source.solver_blocks(len(losses), losses[-1]))
         except NonFiniteError:  # weights beyond float32 read at the start of the polish
@@ -186,6 +187,7 @@ class WideEstimator(ParamsMixin):
 
     def _continue_with(self, params: FitParams) -> None:
         """``partial_fit`` after a fit: same model kind, possibly new rates or penalties."""
+        self._trainer.n_jobs = params.n_jobs
         if params == self._fit_params:
             return
         changed = self._changed(params, self._model_width)
@@ -222,6 +224,7 @@ class WideEstimator(ParamsMixin):
                 f"y has {list(labels)}; set warm_start=False to start over"
             )
         warm = self._trainer.copy()
+        warm.n_jobs = params.n_jobs
         warm.reconfigure(params.make_optimizer())
         return warm
 

@@ -1,0 +1,157 @@
+"""Stochastic epochs on K threads: shards of each round trained apart, then mixed.
+
+A pass over rows in a given order goes by *rounds* of ``K x SHARD_ROWS`` rows. A round's rows
+are cut into K consecutive shards; each thread gathers its shard's rows, copies the records of
+the slots they touch into a local state (``_shard``: O(slots touched), never as long as the
+state), runs the optimizer's own epoch kernel on them from the round's starting state, and
+settles the result (no penalty still owed). Then the shards are mixed into the state
+(:mod:`.mixing`): each touched slot takes the mean of the shards' moves weighted by the rows that
+touched it, a slot one shard alone touched takes that shard's record, and the optimizer's
+running scalars (SGD's clock and intercept, FTRL's z, n and weight seen for the intercept and
+the threshold) take the mean of the shards' moves weighted by their rows; the count of examples
+adds up. FTRL mixes its ``z`` and ``n`` and derives the weights from them, so its exact zeros
+stay exact.
+
+Which rows a shard gets depends on the order and on K only, the kernels are serial and the mix
+adds shards in shard order: the same (order, K) gives the same bits, however the threads run.
+
+``SHARD_ROWS``: 65,536 rows (a gathered chunk of the serial path: ~1.5 MB of geo rows, cache
+resident while trained). Fewer rows per round mix more often (closer to the serial run) and
+spend more on the serial merge; measured in ``benchmarks/bench_threads.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._parallel import run_tasks
+from . import _shard, _state
+from .mixing import Mixer, mix
+from .optimizer import Optimizer
+from .rows import Rows, buffers, gather_rows
+
+SHARD_ROWS = 65_536
+_ENTRIES_PER_ROW = 16  # first guess at a gathered shard's entries; grown when rows are longer
+
+
+@dataclass
+class _Result:
+    ids: np.ndarray  # slots touched (int64)
+    records: np.ndarray  # their trained, settled records
+    base: np.ndarray  # their records at the start of the round
+    counts: np.ndarray  # rows of the shard touching each (float64)
+    scalars: np.ndarray
+    n_rows: int
+    bad: int  # -1, or the position in the pass's order of the first non-finite update
+
+
+class _Shard:
+    """One thread's buffers, kept between rounds and passes, grown when a round needs more."""
+
+    def __init__(self, n_fields: int) -> None:
+        self.rows: Rows | None = None
+        self.table = np.empty((0, 2), dtype=np.int64)
+        self._local_state(0, n_fields)
+
+    def _local_state(self, n: int, n_fields: int) -> None:
+        self.ids = np.empty(n, dtype=np.int64)
+        self.counts = np.empty(n)
+        self.buckets = np.empty(n, dtype=np.int64)
+        self.local = np.empty((n, n_fields))
+        self.base = np.empty((n, n_fields))
+
+    def gather(self, rows: Rows, order: np.ndarray, lo: int, hi: int) -> Rows:
+        """Rows ``order[lo:hi]`` in that order, in this shard's buffer."""
+        m = hi - lo
+        entries = _ENTRIES_PER_ROW * m
+        while True:
+            old = self.rows
+            if (old is None or old.y.shape[0] < m or old.slots.shape[0] < entries
+                    or old.data.dtype != rows.data.dtype or old.y.dtype != rows.y.dtype
+                    or (old.data.shape[0] == 0) != (rows.data.shape[0] == 0)
+                    or (old.sw.shape[0] == 0) != (rows.sw.shape[0] == 0)):
+                self.rows = buffers(rows, m, max(entries, 0 if old is None else old.slots.shape[0]), np.int64)
+            buf = self.rows
+            if gather_rows(*rows.arrays, order, lo, hi, *buf.arrays) == hi:
+                return Rows(buf.indptr[: m + 1], buf.slots, buf.data, buf.y, buf.sw)
+            entries = 2 * buf.slots.shape[0]  # long rows: room for twice as many entries
+
+    def ready(self, n_entries: int, n_fields: int) -> None:
+        """Room for ``n_entries`` slots touched: local state and a table at most half full."""
+        if self.ids.shape[0] < n_entries or self.local.shape[1] != n_fields:
+            self._local_state(max(n_entries, self.ids.shape[0]), n_fields)
+        buckets = 1 << max(4, (2 * n_entries).bit_length())
+        if self.table.shape[0] < buckets:
+            self.table = np.full((buckets, 2), _shard.EMPTY, dtype=np.int64)
+
+
+class ShardedEpochs:
+    """Passes of ``optimizer`` on ``n_jobs`` threads (see the module docstring)."""
+
+    def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int = SHARD_ROWS) -> None:
+        self.optimizer = optimizer
+        self.n_jobs = n_jobs
+        self.shard_rows = shard_rows
+        self.shards = [_Shard(optimizer.record_width) for _ in range(n_jobs)]
+        self.mixer = Mixer(optimizer.record_width)
+        self.in_order = np.arange(shard_rows, dtype=np.int32)
+
+    def run(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
+        """One pass over ``rows`` in ``order``, updating ``records`` and ``scalars`` in place.
+
+        Returns -1, or the position in ``order`` of a row whose update was not finite (the
+        rounds before it are merged). The pass's loss and weight sums are left in ``scalars``.
+        """
+        k, n = self.n_jobs, order.shape[0]
+        loss_sum = weight_sum = 0.0
+        lo = 0
+        while lo < n:
+            hi = min(lo + k * self.shard_rows, n)
+            cuts = [lo + (hi - lo) * s // k for s in range(k + 1)]
+            tasks = [self._task(s, rows, order, cuts[s], cuts[s + 1], records, scalars)
+                     for s in range(k) if cuts[s + 1] > cuts[s]]
+            results = run_tasks(tasks, k)
+            for result in results:
+                if result.bad >= 0:
+                    scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = loss_sum, weight_sum
+                    return result.bad
+            self._merge(results, records, scalars)
+            loss_sum += sum(float(r.scalars[_state.LOSS_SUM]) for r in results)
+            weight_sum += sum(float(r.scalars[_state.WEIGHT_SUM]) for r in results)
+            lo = hi
+        scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = loss_sum, weight_sum
+        return -1
+
+    def _task(self, s: int, rows: Rows, order: np.ndarray, lo: int, hi: int, records: np.ndarray,
+              scalars: np.ndarray):  # type: ignore[no-untyped-def]
+        return lambda: self._train(self.shards[s], rows, order, lo, hi, records, scalars)
+
+    def _train(self, shard: _Shard, rows: Rows, order: np.ndarray, lo: int, hi: int, records: np.ndarray,
+               scalars: np.ndarray) -> _Result:
+        m = hi - lo
+        chunk = shard.gather(rows, order, lo, hi)
+        n_entries = int(chunk.indptr[m])
+        shard.ready(n_entries, records.shape[1])
+        n_local = int(_shard.localize(chunk.slots, n_entries, shard.table, shard.ids, shard.counts, shard.buckets))
+        _shard.clear(shard.table, shard.buckets, n_local)
+        local, base = shard.local[:n_local], shard.base[:n_local]
+        _shard.take(records, shard.ids, n_local, local, base)
+        own = scalars.copy()
+        bad = self.optimizer.run_epoch(chunk, self.in_order[:m], local, own)
+        if bad < 0 and self.optimizer.settle(local, n_local, own) >= 0:
+            bad = m - 1  # a weight beyond float32: reported at the shard's last row
+        return _Result(shard.ids[:n_local], local, base, shard.counts[:n_local], own, m, lo + bad if bad >= 0 else -1)
+
+    def _merge(self, results: list[_Result], records: np.ndarray, scalars: np.ndarray) -> None:
+        self.mixer.merge(records, [r.ids for r in results], [r.records for r in results], [r.base for r in results],
+                         [r.counts for r in results])
+        steps = scalars[_state.STEPS] + sum(r.scalars[_state.STEPS] - scalars[_state.STEPS] for r in results)
+        every = np.arange(scalars.shape[0])
+        _, mixed = mix([every] * len(results), [r.scalars.reshape(-1, 1) for r in results],
+                       [scalars.reshape(-1, 1)] * len(results), [np.full(every.shape[0], float(r.n_rows)) for r in results])
+        scalars[:] = mixed[:, 0]
+        scalars[_state.STEPS] = steps
+        for r in results:
+            self.optimizer.restamp(records, r.ids, scalars)
