@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from .._parallel import check_jobs
 from ..model import SparseModel
 from ..train import EpochRunner, FitParams, NonFiniteError, Polish, Trainer, resolve, visit_order
 from .inputs import as_features, as_sample_weight, as_target, generator
@@ -48,6 +49,10 @@ class WideEstimator(ParamsMixin):
         params = resolve(values, type(self).__name__, self._losses)
         self._resolved_from = (values, params)
         return params
+
+    def _jobs(self) -> int:
+        """Threads that ``n_jobs`` asks for (featurizing and scoring use them too)."""
+        return check_jobs(getattr(self, "n_jobs", 1), type(self).__name__)
 
     def _new_trainer(self, params: FitParams, width: int) -> Trainer:
         layout = params.layout_for(width, type(self).__name__)
@@ -115,7 +120,8 @@ class WideEstimator(ParamsMixin):
         params = self._params()
         first = not hasattr(self, "_trainer")
         owner = type(self).__name__
-        X, width = as_features(X, self.spec, owner, fitting=first, expected=None if first else self._model_width)
+        X, width = as_features(X, self.spec, owner, fitting=first, expected=None if first else self._model_width,
+                               n_jobs=params.n_jobs)
         if not first and width != self._model_width:
             raise ValueError(f"X has width {width} but the estimator was fitted with width {self._model_width}")
         y, labels = self._encode(as_target(y, X.shape[0], owner), fitting=first, classes=classes)
