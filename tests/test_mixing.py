@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from widecross.train.mixing import Mixer, mix
+from widecross.train.mixing import merge_into, mix
 
 
 def mix_reference(indices, values, bases, weights):
@@ -90,18 +90,22 @@ def test_shard_order_is_part_of_the_result_and_fixed():
     np.testing.assert_allclose(flipped[1], first[1], rtol=1e-12, atol=1e-12)  # same rule, other order
 
 
-def test_mixer_merges_in_place_like_mix_and_leaves_clean_scratch():
+def test_merge_into_merges_in_place_like_mix_on_any_number_of_threads():
     rng = np.random.default_rng(11)
     records = rng.normal(size=(50, 2))
-    mixer = Mixer(2)
-    for _ in range(3):  # rounds reuse the scratch: it must be clean after each
-        shards = random_shards(rng, 3, 50, 2, records)
-        union, merged = mix(*shards)
+    for _ in range(3):  # rounds from the state the previous one left
+        indices, values, bases, weights = random_shards(rng, 3, 50, 2, records)
+        union, merged = mix(indices, values, bases, weights)
         expected = records.copy()
         expected[union] = merged
-        mixer.merge(records, *shards)
-        np.testing.assert_array_equal(records, expected)
-        assert not mixer.count.any() and not mixer.weight_sum.any() and not mixer.moves.any()
+        orders = [np.argsort(i) for i in indices]  # merge_into takes each shard's ids sorted
+        shards = ([i[o] for i, o in zip(indices, orders)], [v[o] for v, o in zip(values, orders)],
+                  [w[o] for w, o in zip(weights, orders)])
+        for n_jobs in (1, 2, 3, 7):
+            state = records.copy()
+            merge_into(state, *shards, n_jobs=n_jobs)
+            np.testing.assert_array_equal(state, expected)
+        records = expected
 
 
 def test_no_shards_and_empty_shards():

@@ -76,7 +76,7 @@ class WideClassifier(WideEstimator):
     n_jobs : int
         Threads (-1: all cores). Featurizing, scoring, the polish and losses run over fixed row
         blocks: the same numbers for any ``n_jobs``. The stochastic epochs of passes over more
-        than 2,048 rows train ``n_jobs`` shards of each round of ``n_jobs`` x 65,536 rows and
+        than 2,048 rows train ``n_jobs`` shards of each round of ``n_jobs`` x 262,144 rows and
         mix them (weighted by the rows touching each weight): reproducible for a given
         ``n_jobs`` and ``random_state``, but not the one-thread model, hence the default 1.
 

@@ -9,6 +9,8 @@ rounds and clears in O(touched).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._jit import jit
 from .._prefetch import prefetch_row
 from .slots import EMPTY, _home, _shift
@@ -59,11 +61,49 @@ def clear(table, buckets, n_local):
 
 
 @jit
-def take(records, ids, n_local, local, base):
-    """Copy the records of slots ``ids[:n_local]`` into ``local`` (to train) and ``base`` (to mix)."""
+def take(records, ids, n_local, local):
+    """Copy the records of slots ``ids[:n_local]`` into ``local``."""
     for i in range(n_local):
         prefetch_row(records, ids[i + 8] if i + 8 < n_local else ids[i])
         for f in range(records.shape[1]):
-            v = records[ids[i], f]
-            local[i, f] = v
-            base[i, f] = v
+            local[i, f] = records[ids[i], f]
+
+
+_DIGIT = 11  # radix sort digit: 2,048 buckets, a count table that stays in L1
+
+
+@jit
+def sorted_by_slot(ids, local, counts, n_local, out_ids, out_local, out_counts):
+    """``ids[:n_local]`` in increasing order with their records and counts (an LSD radix sort
+    of (slot, local id) pairs, as many passes as the largest slot needs): what
+    ``mixing.merge_into`` takes."""
+    keys = ids[:n_local].copy()
+    order = np.arange(n_local)
+    spare_keys = np.empty(n_local, dtype=np.int64)
+    spare = np.empty(n_local, dtype=np.int64)
+    largest = 0
+    for i in range(n_local):
+        largest = max(largest, keys[i])
+    mask = 2**_DIGIT - 1
+    shift = 0
+    while shift == 0 or (largest >> shift) > 0:
+        starts = np.zeros(mask + 2, dtype=np.int64)
+        for i in range(n_local):
+            starts[((keys[i] >> shift) & mask) + 1] += 1
+        for d in range(mask + 1):
+            starts[d + 1] += starts[d]
+        for i in range(n_local):
+            d = (keys[i] >> shift) & mask
+            q = starts[d]
+            spare_keys[q] = keys[i]
+            spare[q] = order[i]
+            starts[d] = q + 1
+        keys, spare_keys = spare_keys, keys
+        order, spare = spare, order
+        shift += _DIGIT
+    for i in range(n_local):
+        j = order[i]
+        out_ids[i] = keys[i]
+        out_counts[i] = counts[j]
+        for f in range(local.shape[1]):
+            out_local[i, f] = local[j, f]

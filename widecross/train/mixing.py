@@ -15,10 +15,10 @@ makes mixing work on geographic partitions.
 
 Shards are accumulated in the order given, so the bits of the result are a pure function of the
 inputs: not of which thread or worker finished first. What moves is sparse (ids and values of the
-touched coordinates), never a width-long vector. The same two kernels serve an in-place merge
-into a large state (:class:`Mixer`: scratch sized by the state, reused every round) and the pure
-function :func:`mix` (scratch sized by the union of the shards' ids), which an engine that ships
-shards between processes can call as it is.
+touched coordinates), never a width-long vector. One kernel serves the in-place merge into a
+large state (:func:`merge_into`: shards' ids sorted, each record read and written once, no
+scratch) and the pure function :func:`mix` (over the union of the shards' ids), which an engine
+that ships shards between processes can call as it is.
 
 >>> ids = [np.array([3, 7]), np.array([7, 9])]
 >>> new = [np.array([[1.0], [2.0]]), np.array([[4.0], [5.0]])]
@@ -36,43 +36,62 @@ from typing import Sequence
 import numpy as np
 
 from .._jit import jit
+from .._prefetch import prefetch_row
+from .._parallel import run_tasks
+
+_AHEAD = 16
 
 
 @jit
-def accumulate(positions, values, bases, weights, count, weight_sum, moves):
-    """Add one shard: ``count[i]`` shards seen, ``weight_sum[i]`` their weights and ``moves[i]``
-    their weighted moves ``w (v - base)``, at ``i = positions[e]`` for each entry ``e``."""
+def merge_sorted(ids, values, weights, offsets, lo, hi, records):
+    """Merge the shards' entries with ids in ``[lo, hi)`` into ``records`` (indexed by id; the
+    bases are the records themselves, read before each is replaced).
+
+    Shard ``k`` owns entries ``offsets[k]:offsets[k + 1]`` of ``ids`` (sorted, unique within the
+    shard), ``values`` (one row of fields each) and ``weights``. The shards are walked side by side
+    in id order (each record is read and written once); at each id, the shards holding it are
+    added in shard order.
+    """
+    n_shards = offsets.shape[0] - 1
     n_fields = values.shape[1]
-    for e in range(positions.shape[0]):
-        i = positions[e]
-        w = weights[e]
-        count[i] += 1
-        weight_sum[i] += w
+    heads = np.empty(n_shards, dtype=np.int64)
+    ends = np.empty(n_shards, dtype=np.int64)
+    for k in range(n_shards):
+        own = ids[offsets[k]:offsets[k + 1]]
+        heads[k] = offsets[k] + np.searchsorted(own, lo)
+        ends[k] = offsets[k] + np.searchsorted(own, hi)
+    move = np.empty(n_fields)
+    while True:
+        g = hi
+        for k in range(n_shards):
+            if heads[k] < ends[k] and ids[heads[k]] < g:
+                g = ids[heads[k]]
+        if g == hi:
+            return
+        seen = 0
+        first = -1
+        total = 0.0
         for f in range(n_fields):
-            moves[i, f] += w * (values[e, f] - bases[e, f])
-
-
-@jit
-def resolve(positions, values, bases, out, count, weight_sum, moves):
-    """Write the merged value of each of one shard's coordinates into ``out[positions[e]]`` and
-    clear its scratch; a coordinate already written (by an earlier shard) is skipped. Called for
-    every shard after all were accumulated, the scratch is all zero again at the end."""
-    n_fields = values.shape[1]
-    for e in range(positions.shape[0]):
-        i = positions[e]
-        seen = count[i]
-        if seen == 0:
-            continue
+            move[f] = 0.0
+        for k in range(n_shards):
+            e = heads[k]
+            if e < ends[k] and ids[e] == g:
+                if e + _AHEAD < ends[k]:
+                    prefetch_row(records, ids[e + _AHEAD])
+                seen += 1
+                if first < 0:
+                    first = e
+                w = weights[e]
+                total += w
+                for f in range(n_fields):
+                    move[f] += w * (values[e, f] - records[g, f])
+                heads[k] = e + 1
         if seen == 1:
             for f in range(n_fields):
-                out[i, f] = values[e, f]
-                moves[i, f] = 0.0
+                records[g, f] = values[first, f]
         else:
             for f in range(n_fields):
-                out[i, f] = bases[e, f] + moves[i, f] / weight_sum[i]
-                moves[i, f] = 0.0
-        count[i] = 0
-        weight_sum[i] = 0.0
+                records[g, f] = records[g, f] + move[f] / total
 
 
 def _check_shards(indices: Sequence[np.ndarray], values: Sequence[np.ndarray], bases: Sequence[np.ndarray],
@@ -100,60 +119,55 @@ def mix(indices: Sequence[np.ndarray], values: Sequence[np.ndarray], bases: Sequ
     """Merge K shards' sparse updates; returns the sorted union of their ids and the merged values.
 
     Shard ``k`` gives ``indices[k]`` (n_k,) ids, unique within the shard; ``values[k]`` and
-    ``bases[k]`` (n_k, f) float64: new and starting values; ``weights[k]`` (n_k,) > 0: rows that
-    touched each coordinate. See the module's docstring for the rule.
+    ``bases[k]`` (n_k, f) float64: new and starting values (all shards start from one state: a
+    coordinate's bases agree); ``weights[k]`` (n_k,) > 0: rows that touched each coordinate. See
+    the module's docstring for the rule.
     """
     n_fields = _check_shards(indices, values, bases, weights)
     if not indices:
         return np.empty(0, dtype=np.int64), np.empty((0, 0))
-    union, inverse = np.unique(np.concatenate([np.asarray(i, dtype=np.int64) for i in indices]), return_inverse=True)
-    count = np.zeros(union.shape[0], dtype=np.int32)
-    weight_sum = np.zeros(union.shape[0])
-    moves = np.zeros((union.shape[0], n_fields))
-    out = np.empty((union.shape[0], n_fields))
-    splits = np.cumsum([i.shape[0] for i in indices])[:-1]
-    positions = np.split(inverse.reshape(-1), splits)
-    for p, v, b, w in zip(positions, values, bases, weights):
-        accumulate(p, _f64(v), _f64(b), _f64(w), count, weight_sum, moves)
-    for p, v, b in zip(positions, values, bases):
-        resolve(p, _f64(v), _f64(b), out, count, weight_sum, moves)
-    return union, out
+    union = np.unique(np.concatenate([np.asarray(i, dtype=np.int64) for i in indices]))
+    state = np.empty((union.shape[0], n_fields))
+    positions = [np.searchsorted(union, np.asarray(i, dtype=np.int64)) for i in indices]
+    for p, b in zip(reversed(positions), reversed(bases)):  # the first shard's base wins (they agree)
+        state[p] = b
+    orders = [np.argsort(p, kind="stable") for p in positions]
+    merge_into(state, [p[o] for p, o in zip(positions, orders)], [_f64(v)[o] for v, o in zip(values, orders)],
+               [_f64(w)[o] for w, o in zip(weights, orders)])
+    return union, state
 
 
 def _f64(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
-class Mixer:
-    """In-place mixing into a state of ``records`` (one float64 row of fields per id), with
-    scratch as long as the state, allocated once and clean again after every round.
+def merge_into(records: np.ndarray, indices: Sequence[np.ndarray], values: Sequence[np.ndarray],
+               weights: Sequence[np.ndarray], n_jobs: int = 1) -> None:
+    """Merge shards into ``records`` in place (their starting state: the bases are the records).
+
+    Shard ``k``'s ``indices[k]`` are sorted, unique, valid rows of ``records`` (the caller made
+    them); ``values[k]`` (n_k, f) float64, ``weights[k]`` (n_k,) > 0. ``n_jobs`` threads merge
+    disjoint ranges of ids, each id's shards still added in shard order: the same bits for any
+    number of threads.
 
     >>> records = np.zeros((4, 1))
-    >>> mixer = Mixer(1)
-    >>> mixer.merge(records, [np.array([1, 2]), np.array([2])], [np.array([[2.0], [2.0]]), np.array([[4.0]])],
-    ...             [np.zeros((2, 1)), np.zeros((1, 1))], [np.array([1.0, 1.0]), np.array([1.0])])
+    >>> merge_into(records, [np.array([1, 2]), np.array([2])], [np.array([[2.0], [2.0]]), np.array([[4.0]])],
+    ...            [np.array([1.0, 1.0]), np.array([1.0])])
     >>> records[:, 0].tolist()
     [0.0, 2.0, 3.0, 0.0]
     """
+    if not indices:
+        return
+    offsets = np.zeros(len(indices) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([i.shape[0] for i in indices])
+    ids = np.concatenate(indices) if len(indices) > 1 else indices[0]
+    vals = np.concatenate(values) if len(values) > 1 else values[0]
+    ws = np.concatenate(weights) if len(weights) > 1 else weights[0]
+    n = records.shape[0]
+    cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
+    run_tasks([_part(ids, vals, ws, offsets, lo, hi, records) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo],
+              n_jobs)
 
-    def __init__(self, n_fields: int) -> None:
-        self.count = np.zeros(0, dtype=np.int32)
-        self.weight_sum = np.zeros(0)
-        self.moves = np.zeros((0, n_fields))
 
-    def _reserve(self, n: int) -> None:
-        if self.count.shape[0] < n:
-            n = max(n, 2 * self.count.shape[0])
-            self.count = np.zeros(n, dtype=np.int32)
-            self.weight_sum = np.zeros(n)
-            self.moves = np.zeros((n, self.moves.shape[1]))
-
-    def merge(self, records: np.ndarray, indices: Sequence[np.ndarray], values: Sequence[np.ndarray],
-              bases: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> None:
-        """Merge shards whose ids index ``records`` rows (unique within a shard, all in range:
-        the caller made them) into ``records``, in shard order."""
-        self._reserve(records.shape[0])
-        for ids, v, b, w in zip(indices, values, bases, weights):
-            accumulate(ids, v, b, w, self.count, self.weight_sum, self.moves)
-        for ids, v, b in zip(indices, values, bases):
-            resolve(ids, v, b, records, self.count, self.weight_sum, self.moves)
+def _part(ids, vals, ws, offsets, lo: int, hi: int, records):  # type: ignore[no-untyped-def]
+    return lambda: merge_sorted(ids, vals, ws, offsets, lo, hi, records)

@@ -97,9 +97,6 @@ class Optimizer(ABC):
         slot whose weight is not finite. FTRL's records always do: nothing to do."""
         return -1
 
-    def restamp(self, records: np.ndarray, slots: np.ndarray, scalars: np.ndarray) -> None:
-        """After merging shards' records of ``slots``: date them at the merged scalars."""
-
     # -- settings --------------------------------------------------------------------------------
     @property
     def penalty(self) -> Penalty:

@@ -127,9 +127,6 @@ class SGD(Optimizer):
     def settle(self, records: np.ndarray, n_slots: int, scalars: np.ndarray) -> int:
         return int(_sgd.sgd_settle(records, n_slots, scalars, self.hyper, self.mode))
 
-    def restamp(self, records: np.ndarray, slots: np.ndarray, scalars: np.ndarray) -> None:
-        records[slots, 1] = scalars[_sgd.S_CLOCK]
-
     def set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
                     intercept: float) -> None:
         _sgd.sgd_set_weights(records, n_slots, scalars, weights)

@@ -15,9 +15,11 @@ stay exact.
 Which rows a shard gets depends on the order and on K only, the kernels are serial and the mix
 adds shards in shard order: the same (order, K) gives the same bits, however the threads run.
 
-``SHARD_ROWS``: 65,536 rows (a gathered chunk of the serial path: ~1.5 MB of geo rows, cache
-resident while trained). Fewer rows per round mix more often (closer to the serial run) and
-spend more on the serial merge; measured in ``benchmarks/bench_threads.py``.
+``SHARD_ROWS``: 262,144 rows per shard and round. Measured on 1M generated geo rows at the exact
+width (``benchmarks/bench_threads.py``): against 65,536, the held-out loss and the objective are
+closer to the one-thread fit at 2 and 4 threads (the shards' moves of shared weights are averaged
+less often), and a shard's rows touch fewer distinct slots per row (1.26 against 1.80), which is
+what copying in, sorting and merging cost.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ import numpy as np
 
 from .._parallel import run_tasks
 from . import _shard, _state
-from .mixing import Mixer, mix
+from .mixing import merge_into, mix
 from .optimizer import Optimizer
 from .rows import Rows, buffers, gather_rows
 
-SHARD_ROWS = 65_536
+SHARD_ROWS = 262_144
 _ENTRIES_PER_ROW = 16  # first guess at a gathered shard's entries; grown when rows are longer
 
 
@@ -40,7 +42,6 @@ _ENTRIES_PER_ROW = 16  # first guess at a gathered shard's entries; grown when r
 class _Result:
     ids: np.ndarray  # slots touched (int64)
     records: np.ndarray  # their trained, settled records
-    base: np.ndarray  # their records at the start of the round
     counts: np.ndarray  # rows of the shard touching each (float64)
     scalars: np.ndarray
     n_rows: int
@@ -60,7 +61,9 @@ class _Shard:
         self.counts = np.empty(n)
         self.buckets = np.empty(n, dtype=np.int64)
         self.local = np.empty((n, n_fields))
-        self.base = np.empty((n, n_fields))
+        self.out_ids = np.empty(n, dtype=np.int64)  # the settled state, sorted by slot
+        self.out_counts = np.empty(n)
+        self.out_local = np.empty((n, n_fields))
 
     def gather(self, rows: Rows, order: np.ndarray, lo: int, hi: int) -> Rows:
         """Rows ``order[lo:hi]`` in that order, in this shard's buffer."""
@@ -90,13 +93,12 @@ class _Shard:
 class ShardedEpochs:
     """Passes of ``optimizer`` on ``n_jobs`` threads (see the module docstring)."""
 
-    def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int = SHARD_ROWS) -> None:
+    def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int | None = None) -> None:
         self.optimizer = optimizer
         self.n_jobs = n_jobs
-        self.shard_rows = shard_rows
+        self.shard_rows = SHARD_ROWS if shard_rows is None else shard_rows
         self.shards = [_Shard(optimizer.record_width) for _ in range(n_jobs)]
-        self.mixer = Mixer(optimizer.record_width)
-        self.in_order = np.arange(shard_rows, dtype=np.int32)
+        self.in_order = np.arange(self.shard_rows, dtype=np.int32)
 
     def run(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
         """One pass over ``rows`` in ``order``, updating ``records`` and ``scalars`` in place.
@@ -136,22 +138,23 @@ class ShardedEpochs:
         shard.ready(n_entries, records.shape[1])
         n_local = int(_shard.localize(chunk.slots, n_entries, shard.table, shard.ids, shard.counts, shard.buckets))
         _shard.clear(shard.table, shard.buckets, n_local)
-        local, base = shard.local[:n_local], shard.base[:n_local]
-        _shard.take(records, shard.ids, n_local, local, base)
+        local = shard.local[:n_local]
+        _shard.take(records, shard.ids, n_local, local)
         own = scalars.copy()
         bad = self.optimizer.run_epoch(chunk, self.in_order[:m], local, own)
         if bad < 0 and self.optimizer.settle(local, n_local, own) >= 0:
             bad = m - 1  # a weight beyond float32: reported at the shard's last row
-        return _Result(shard.ids[:n_local], local, base, shard.counts[:n_local], own, m, lo + bad if bad >= 0 else -1)
+        if bad >= 0:
+            return _Result(shard.ids[:0], local[:0], shard.counts[:0], own, m, lo + bad)
+        _shard.sorted_by_slot(shard.ids, local, shard.counts, n_local, shard.out_ids, shard.out_local, shard.out_counts)
+        return _Result(shard.out_ids[:n_local], shard.out_local[:n_local], shard.out_counts[:n_local], own, m, -1)
 
     def _merge(self, results: list[_Result], records: np.ndarray, scalars: np.ndarray) -> None:
-        self.mixer.merge(records, [r.ids for r in results], [r.records for r in results], [r.base for r in results],
-                         [r.counts for r in results])
+        merge_into(records, [r.ids for r in results], [r.records for r in results], [r.counts for r in results],
+                   self.n_jobs)
         steps = scalars[_state.STEPS] + sum(r.scalars[_state.STEPS] - scalars[_state.STEPS] for r in results)
         every = np.arange(scalars.shape[0])
         _, mixed = mix([every] * len(results), [r.scalars.reshape(-1, 1) for r in results],
                        [scalars.reshape(-1, 1)] * len(results), [np.full(every.shape[0], float(r.n_rows)) for r in results])
         scalars[:] = mixed[:, 0]
         scalars[_state.STEPS] = steps
-        for r in results:
-            self.optimizer.restamp(records, r.ids, scalars)
