@@ -82,6 +82,14 @@ def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
     group.add_argument("--seed", type=int, default=0, help="shuffling and split seed (default: 0)")
     group.add_argument("--validation-fraction", type=float, default=0.0, help="share of rows held out and reported (default: 0)")
     group.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows read at a time")
+    _jobs(group)
+
+
+def _jobs(parser: Any) -> None:
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="threads (-1: all cores; default: 1). Featurizing, scoring and the polish give the same "
+                             "numbers for any count; above 1 the epochs train shards that are mixed (reproducible "
+                             "for a given count and seed)")
 
 
 def _demo(p: argparse.ArgumentParser) -> None:
@@ -123,6 +131,7 @@ def _scoring(p: argparse.ArgumentParser, output: bool) -> None:
     else:
         p.add_argument("--target", required=True)
     p.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    _jobs(p)
 
 
 def _inspect(p: argparse.ArgumentParser) -> None:
@@ -185,6 +194,9 @@ def parse(parser: argparse.ArgumentParser, argv: Any) -> argparse.Namespace:
         low = 0 if name in ("top", "polish") else 1
         if value is not None and value < low:
             parser.error(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
+    jobs = getattr(args, "jobs", None)
+    if jobs is not None and jobs < 1 and jobs != -1:
+        parser.error(f"--jobs must be a positive integer or -1 (all cores), got {jobs}")
     fraction = getattr(args, "validation_fraction", None)
     if fraction is not None and not 0.0 <= fraction < 1.0:
         parser.error(f"--validation-fraction must be in [0, 1), got {fraction}")
