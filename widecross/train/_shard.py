@@ -19,14 +19,16 @@ _AHEAD = 32
 
 
 @jit
-def localize(slots, n_entries, table, ids, counts, buckets):
-    """Rename ``slots[:n_entries]`` in place to local ids; ``ids[l]`` is local ``l``'s slot,
+def localize(slots, n_entries, table, ids, counts, buckets, local):
+    """Local ids of ``slots[:n_entries]`` into ``local``; ``ids[l]`` is local ``l``'s slot,
     ``counts[l]`` the entries (rows) that touch it, ``buckets[l]`` its bucket in ``table``
-    ((capacity, 2) int64, all EMPTY, capacity a power of two above ``2 n_entries``). Returns the
-    number of local ids."""
+    ((capacity, 2) int64, all EMPTY, capacity a power of two). Returns the number of local
+    ids, or ``-1 - n`` when the table would get more than half full after ``n`` of them (the
+    caller clears those, grows the table and starts again)."""
     cap = table.shape[0]
     mask = cap - 1
     shift = _shift(cap)
+    limit = cap // 2
     n_local = 0
     for p in range(n_entries):
         if p + _AHEAD < n_entries:
@@ -36,17 +38,19 @@ def localize(slots, n_entries, table, ids, counts, buckets):
         while True:
             k = table[h, 0]
             if k == c:
-                local = table[h, 1]
-                counts[local] += 1.0
-                slots[p] = local
+                j = table[h, 1]
+                counts[j] += 1.0
+                local[p] = j
                 break
             if k == EMPTY:
+                if n_local >= limit:
+                    return -1 - n_local
                 table[h, 0] = c
                 table[h, 1] = n_local
                 ids[n_local] = c
                 counts[n_local] = 1.0
                 buckets[n_local] = h
-                slots[p] = n_local
+                local[p] = n_local
                 n_local += 1
                 break
             h = (h + 1) & mask

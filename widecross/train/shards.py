@@ -54,6 +54,8 @@ class _Shard:
     def __init__(self, n_fields: int) -> None:
         self.rows: Rows | None = None
         self.table = np.empty((0, 2), dtype=np.int64)
+        self.slots = np.empty(0, dtype=np.int32)  # the gathered rows' slots as local ids
+        self.last_local = 0  # distinct slots of the last round (0: none yet)
         self._local_state(0, n_fields)
 
     def _local_state(self, n: int, n_fields: int) -> None:
@@ -81,13 +83,29 @@ class _Shard:
                 return Rows(buf.indptr[: m + 1], buf.slots, buf.data, buf.y, buf.sw)
             entries = 2 * buf.slots.shape[0]  # long rows: room for twice as many entries
 
-    def ready(self, n_entries: int, n_fields: int) -> None:
-        """Room for ``n_entries`` slots touched: local state and a table at most half full."""
+    def localize(self, chunk: Rows, n_entries: int, n_fields: int) -> tuple[Rows, int]:
+        """``chunk`` with local ids for slots, and how many; the local state made room for.
+
+        The table holds twice the last round's slots (rows of one shard touch about as many
+        distinct slots round after round; the first round guesses half its entries) and
+        doubles when it would get half full: sized by what the rows touch, not by their
+        entries, it misses the cache less."""
         if self.ids.shape[0] < n_entries or self.local.shape[1] != n_fields:
             self._local_state(max(n_entries, self.ids.shape[0]), n_fields)
-        buckets = 1 << max(4, (2 * n_entries).bit_length())
-        if self.table.shape[0] < buckets:
-            self.table = np.full((buckets, 2), _shard.EMPTY, dtype=np.int64)
+        if self.slots.shape[0] < n_entries:
+            self.slots = np.empty(n_entries, dtype=np.int32)
+        want = 1 << max(4, (2 * (self.last_local or n_entries // 2)).bit_length())
+        if self.table.shape[0] < want:
+            self.table = np.full((want, 2), _shard.EMPTY, dtype=np.int64)
+        while True:
+            n_local = int(_shard.localize(chunk.slots, n_entries, self.table, self.ids, self.counts, self.buckets,
+                                          self.slots))
+            _shard.clear(self.table, self.buckets, n_local if n_local >= 0 else -1 - n_local)
+            if n_local >= 0:
+                break
+            self.table = np.full((2 * self.table.shape[0], 2), _shard.EMPTY, dtype=np.int64)
+        self.last_local = n_local
+        return Rows(chunk.indptr, self.slots, chunk.data, chunk.y, chunk.sw), n_local
 
 
 class ShardedEpochs:
@@ -133,11 +151,8 @@ class ShardedEpochs:
     def _train(self, shard: _Shard, rows: Rows, order: np.ndarray, lo: int, hi: int, records: np.ndarray,
                scalars: np.ndarray) -> _Result:
         m = hi - lo
-        chunk = shard.gather(rows, order, lo, hi)
-        n_entries = int(chunk.indptr[m])
-        shard.ready(n_entries, records.shape[1])
-        n_local = int(_shard.localize(chunk.slots, n_entries, shard.table, shard.ids, shard.counts, shard.buckets))
-        _shard.clear(shard.table, shard.buckets, n_local)
+        gathered = shard.gather(rows, order, lo, hi)
+        chunk, n_local = shard.localize(gathered, int(gathered.indptr[m]), records.shape[1])
         local = shard.local[:n_local]
         _shard.take(records, shard.ids, n_local, local)
         own = scalars.copy()
