@@ -19,12 +19,13 @@ from __future__ import annotations
 from .._jit import jit
 from .._prefetch import prefetch_row
 from ._loss import loss_derivative, loss_value
+from ._polish import row_margin
 
 
 @jit
 def row_terms(indptr, slots, data, y, sw, weights, b, loss, want_loss, lo, hi, g_out, loss_out):
     """For rows ``[lo, hi)``: ``g_out[r] = s loss'(y, m)`` and, with ``want_loss``,
-    ``loss_out[r] = s loss(y, m)`` at margin ``m = b + x . weights[:, 0]`` (slot -1 weighs 0)."""
+    ``loss_out[r] = s loss(y, m)`` at margin ``m = b + x . weights`` (slot -1 weighs 0)."""
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
     for r in range(lo, hi):
@@ -32,11 +33,7 @@ def row_terms(indptr, slots, data, y, sw, weights, b, loss, want_loss, lo, hi, g
             for p in range(indptr[r + 4], indptr[r + 5]):
                 prefetch_row(weights, slots[p])
         s = sw[r] if weighted else 1.0
-        m = b
-        for p in range(indptr[r], indptr[r + 1]):
-            j = slots[p]
-            if j >= 0:
-                m += weights[j, 0] * (data[p] if has_data else 1.0)
+        m = row_margin(indptr, slots, data, has_data, weights, r, b)
         g_out[r] = s * loss_derivative(loss, y[r], m)
         if want_loss:
             loss_out[r] = s * loss_value(loss, y[r], m)

@@ -24,7 +24,7 @@ def loss_sums(rows: Rows, weights: np.ndarray, intercept: float, loss_code: int,
     """(weighted loss, weight) over ``rows`` at (weights, intercept), like ``_polish.loss_sums``."""
     n = rows.n_rows
     g, terms = np.empty(n), np.empty(n)
-    w = weights.reshape(-1, 1)
+    w = np.ascontiguousarray(weights, dtype=np.float64)
 
     def block(lo: int, hi: int) -> None:
         _rowsums.row_terms(*rows.arrays, w, intercept, loss_code, True, lo, hi, g, terms)
@@ -57,9 +57,10 @@ class PassSums:
     def add(self, rec: np.ndarray, b: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
         rows, n = self.rows, self.rows.n_rows
         g = np.empty(n)
+        weights = np.ascontiguousarray(rec[:, 0])  # one sequential copy: rows read it at random
 
         def block(lo: int, hi: int) -> None:
-            _rowsums.row_terms(*rows.arrays, rec, b, loss_code, False, lo, hi, g, _EMPTY)
+            _rowsums.row_terms(*rows.arrays, weights, b, loss_code, False, lo, hi, g, _EMPTY)
 
         run_blocks(block, n, self.n_jobs)
         k1 = np.empty(n if curvature > 0.0 else 0)
