@@ -87,6 +87,7 @@ class WideEstimator(ParamsMixin):
                              source.name)
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
+        trainer.release()  # the epochs' thread buffers: not needed by the polish
         polish = Polish(params.polish, measure=source.measures_objective, n_jobs=params.n_jobs)
         try:
             solution = trainer.solve(polish, lambda: source.solver_blocks(len(losses), losses[-1]))

@@ -213,11 +213,19 @@ class Trainer:
     def copy(self) -> Trainer:
         """An independent copy of the state (not of the cached model, nor of the threads' buffers)."""
         published, self.published = self.published, None
-        sharded, self._sharded = self._sharded, None
         try:
             return copy.deepcopy(self)
         finally:
-            self.published, self._sharded = published, sharded
+            self.published = published
+
+    def release(self) -> None:
+        """Drop the threads' buffers (tens of MB per thread); the next threaded pass makes new ones."""
+        self._sharded = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_sharded"] = None  # buffers, not state: never copied or pickled
+        return state
 
     # -- reading -----------------------------------------------------------------------------
     @property
