@@ -161,6 +161,8 @@ def test_threaded_pass_sums_are_the_serial_ones_and_the_dense_gradient(values, w
         PassSums(rows, n).add(rec, 0.2, loss.code, 1.0, threaded)
         assert rec.tobytes() == serial.tobytes() and threaded.tobytes() == sums.tobytes()
         assert loss_sums(rows, w, 0.2, loss.code, n) == _polish.loss_sums(*rows.arrays, w, 0.2, loss.code)
+        unseen = rows._replace(slots=np.where(rows.slots % 5 == 0, -1, rows.slots).astype(np.int32))  # held-out rows
+        assert loss_sums(unseen, w, 0.2, loss.code, n) == _polish.loss_sums(*unseen.arrays, w, 0.2, loss.code)
 
 
 def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs():
