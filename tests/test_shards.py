@@ -154,3 +154,17 @@ def test_a_divergence_on_threads_names_the_rate():
 def test_n_jobs_is_checked(bad):
     with pytest.raises(ValueError, match="n_jobs must be a positive integer or -1"):
         wc.WideClassifier(n_jobs=bad).fit(sp.csr_matrix(np.eye(2)), [0, 1])
+
+
+def test_a_streamed_fit_on_threads_is_reproducible(tmp_path):
+    pytest.importorskip("pyarrow")
+    import data_gen
+
+    path = tmp_path / "houses.parquet"
+    data_gen.write_parquet(path, 9000, seed=5)
+    models = []
+    for _ in range(2):
+        clf = wc.WideClassifier(wc.geo_spec(bits=18), epochs=2, polish=1, random_state=0, n_jobs=2)
+        model = clf.fit(str(path), y="label", chunk_rows=4000).model_
+        models.append((model.indices.tobytes(), model.values.tobytes(), model.intercept))
+    assert models[0] == models[1] and len(models[0][0]) > 0
