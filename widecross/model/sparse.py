@@ -19,7 +19,7 @@ import numpy as np
 from .._parallel import BLOCK_ROWS, check_jobs, run_blocks
 from ..losses import LOSSES
 from . import _lookup, file_format
-from .inputs import as_csr, check_csr_values, is_columns, slice_columns
+from .inputs import as_csr, is_columns, slice_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import scipy.sparse
@@ -95,7 +95,7 @@ class SparseModel:
                 raise ValueError("internal: unexpected array types for a checked model")
             self.indices, self.values = indices, values
             self._setup(meta["intercept"], meta["loss"], decoded.spec, meta["classes"], meta["metadata"])
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise file_format.ModelFormatError(f"{decoded.name}: inconsistent model: {exc}") from None
         self.source = decoded.source
         return self
@@ -201,7 +201,6 @@ class SparseModel:
             raise ValueError(
                 f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
             )
-        check_csr_values(csr)
         out = np.empty(csr.shape[0], dtype=np.float64)
         if n_jobs > 1 and out.shape[0] > BLOCK_ROWS and _valid_pointers(csr):
             run_blocks(lambda s, e: self._score_rows(_RowBlock(csr, s, e), out[s:e], s), out.shape[0], n_jobs)
