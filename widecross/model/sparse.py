@@ -202,7 +202,7 @@ class SparseModel:
                 f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
             )
         out = np.empty(csr.shape[0], dtype=np.float64)
-        if n_jobs > 1 and out.shape[0] > BLOCK_ROWS and _valid_pointers(csr):
+        if n_jobs > 1 and out.shape[0] > BLOCK_ROWS:  # as_csr checked the row pointer: blocks can be cut
             run_blocks(lambda s, e: self._score_rows(_RowBlock(csr, s, e), out[s:e], s), out.shape[0], n_jobs)
             _check_finite(out, 0)
         else:
@@ -343,14 +343,6 @@ def _check_finite(out: np.ndarray, row_offset: int) -> None:
             f"row {row + row_offset}: the decision value overflows to {out[row]} "
             f"({bad.size} row{'s' if bad.size > 1 else ''}); rescale the feature values of X"
         )
-
-
-def _valid_pointers(csr: Any) -> bool:
-    """Row pointers that blocks can be cut from; other matrices go the serial way, which names
-    the first bad row."""
-    indptr = csr.indptr
-    return bool(indptr.shape[0] == csr.shape[0] + 1 and indptr[0] == 0 and indptr[-1] <= csr.indices.shape[0]
-                and np.all(indptr[1:] >= indptr[:-1]))
 
 
 class _RowBlock:
