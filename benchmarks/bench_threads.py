@@ -202,6 +202,26 @@ def quality_at(n_rows: int, jobs: list[int], data: dict[str, Any]) -> list[dict[
     return rows
 
 
+def calibration(repeats: int) -> dict[str, Any]:
+    """How much a second thread can give on this machine right now: a compute-only compiled loop
+    (no memory traffic, the GIL released) called twice, in one thread and on two. On a calm
+    2-core machine the speed-up is ~2.0; less means the cores are shared with other work."""
+    from widecross._jit import jit
+    from widecross._parallel import run_tasks
+
+    @jit
+    def spin(n):  # noqa: ANN001
+        s = 0.0
+        for i in range(n):
+            s += (i % 7) * 0.5
+        return s
+
+    spin(10)
+    n = 10**8
+    runs = side_by_side({1: lambda: [spin(n), spin(n)], 2: lambda: run_tasks([lambda: spin(n)] * 2, 2)}, repeats)
+    return _speed_row({"rows": 0, "width": "-"}, "calibration: compute-only loop, 2 calls", runs, True)
+
+
 def copy_bandwidth_gbs(mb: int = 256) -> float:
     """This machine's memory copy rate (read + write bytes per second), best of 3."""
     a = np.ones(mb * 2**20 // 8)
@@ -290,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     quality_rows: list[dict[str, Any]] = []
     test = generate_housing(args.test_rows, seed=1)
+    rows.append(calibration(args.repeats))
+    print(format_table(rows), flush=True)
     for n in args.rows:
         train = generate_housing(n, seed=0)
         data = {"train": {"lat": train["lat"], "lon": train["lon"]}, "y": train["label"],
@@ -303,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             print(format_table(quality_rows), flush=True)
     load_after = loadavg()
 
+    calibration_speedup = rows[0]["speedup"]
     fit_rows = [r for r in rows if r["part"].startswith("fit")]
     per_example = bytes_per_example(5.0, 1.26)
     curves = [c for r in fit_rows for c in model_curve(r, per_example)]
@@ -310,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     params = {"rows": args.rows, "widths": [w or "exact" for w in widths], "repeats": args.repeats,
               "test_rows": args.test_rows, "goals": GOALS, "loadavg_before": load_before, "loadavg_after": load_after,
               "machine_note": "2-core shared machine: wall-time speed-ups are depressed by other processes",
-              "copy_bandwidth_gbs": bandwidth, "assumed_server_bandwidth_gbs": SERVER_BANDWIDTH_GBS,
+              "calibration_speedup_2_threads": calibration_speedup, "copy_bandwidth_gbs": bandwidth, "assumed_server_bandwidth_gbs": SERVER_BANDWIDTH_GBS,
               "bytes_per_example_estimate": per_example, "peak_rss_mb": peak_rss_mb(),
               "model_note": "threads > 2: a model (T(K) = S + P/K from the 2-thread CPU seconds, bandwidth-capped), "
                             "not a measurement"}

@@ -20,7 +20,8 @@ def test_bench_threads_quick(tmp_path):
     result = json.loads((tmp_path / "bench_threads.quick.json").read_text())
     assert "loadavg_before" in result["params"] and "not a measurement" in result["params"]["model_note"]
     parts = {row["part"]: row for row in result["rows"]}
-    assert set(parts) == {"transform", "fit (default, 5 epochs + polish)", "predict_proba (raw columns)"}
+    assert set(parts) == {"calibration: compute-only loop, 2 calls", "transform", "fit (default, 5 epochs + polish)",
+                          "predict_proba (raw columns)"}
     assert all(row["identical"] for row in parts.values())  # same bytes for both n_jobs, same model on repeat
     fit = parts["fit (default, 5 epochs + polish)"]
     assert fit["wall_1"] > 0 and fit["wall_2"] > 0 and 0 < fit["log_loss_1"] < 1 and fit["objective_1"] > 0

@@ -19,12 +19,13 @@ _AHEAD = 32
 
 
 @jit
-def localize(slots, n_entries, table, ids, counts, buckets, local):
+def localize(slots, n_entries, table, ids, counts, buckets, local, records, state):
     """Local ids of ``slots[:n_entries]`` into ``local``; ``ids[l]`` is local ``l``'s slot,
     ``counts[l]`` the entries (rows) that touch it, ``buckets[l]`` its bucket in ``table``
-    ((capacity, 2) int64, all EMPTY, capacity a power of two). Returns the number of local
-    ids, or ``-1 - n`` when the table would get more than half full after ``n`` of them (the
-    caller clears those, grows the table and starts again)."""
+    ((capacity, 2) int32, all EMPTY, capacity a power of two), ``state[l]`` a copy of its
+    record in ``records``. Returns the number of local ids, or ``-1 - n`` when the table would
+    get more than half full after ``n`` of them (the caller clears those, grows the table and
+    starts again). The bucket and the record of the entry ``_AHEAD`` on are requested now."""
     cap = table.shape[0]
     mask = cap - 1
     shift = _shift(cap)
@@ -33,6 +34,7 @@ def localize(slots, n_entries, table, ids, counts, buckets, local):
     for p in range(n_entries):
         if p + _AHEAD < n_entries:
             prefetch_row(table, _home(slots[p + _AHEAD], shift))
+            prefetch_row(records, slots[p + _AHEAD])
         c = slots[p]
         h = _home(c, shift)
         while True:
@@ -50,6 +52,8 @@ def localize(slots, n_entries, table, ids, counts, buckets, local):
                 ids[n_local] = c
                 counts[n_local] = 1.0
                 buckets[n_local] = h
+                for f in range(records.shape[1]):
+                    state[n_local, f] = records[c, f]
                 local[p] = n_local
                 n_local += 1
                 break
@@ -62,15 +66,6 @@ def clear(table, buckets, n_local):
     """Empty the buckets ``localize`` filled: O(touched), not O(capacity)."""
     for local in range(n_local):
         table[buckets[local], 0] = EMPTY
-
-
-@jit
-def take(records, ids, n_local, local):
-    """Copy the records of slots ``ids[:n_local]`` into ``local``."""
-    for i in range(n_local):
-        prefetch_row(records, ids[i + 8] if i + 8 < n_local else ids[i])
-        for f in range(records.shape[1]):
-            local[i, f] = records[ids[i], f]
 
 
 _DIGIT = 11  # radix sort digit: 2,048 buckets, a count table that stays in L1

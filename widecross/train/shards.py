@@ -55,7 +55,7 @@ class _Shard:
 
     def __init__(self, n_fields: int) -> None:
         self.rows: Rows | None = None
-        self.table = np.empty((0, 2), dtype=np.int64)
+        self.table = np.empty((0, 2), dtype=np.int32)  # (slot, local id) buckets
         self.slots = np.empty(0, dtype=np.int32)  # the gathered rows' slots as local ids
         self.last_local = 0  # distinct slots of the last round (0: none yet)
         self._local_state(0, n_fields)
@@ -85,27 +85,29 @@ class _Shard:
                 return Rows(buf.indptr[: m + 1], buf.slots, buf.data, buf.y, buf.sw)
             entries = 2 * buf.slots.shape[0]  # long rows: room for twice as many entries
 
-    def localize(self, chunk: Rows, n_entries: int, n_fields: int) -> tuple[Rows, int]:
-        """``chunk`` with local ids for slots, and how many; the local state made room for.
+    def localize(self, chunk: Rows, n_entries: int, records: np.ndarray) -> tuple[Rows, int]:
+        """``chunk`` with local ids for slots, and how many; the local state holds a copy of
+        their ``records``.
 
         The table holds twice the last round's slots (rows of one shard touch about as many
         distinct slots round after round; the first round guesses half its entries) and
         doubles when it would get half full: sized by what the rows touch, not by their
         entries, it misses the cache less."""
+        n_fields = records.shape[1]
         if self.ids.shape[0] < n_entries or self.local.shape[1] != n_fields:
             self._local_state(max(n_entries, self.ids.shape[0]), n_fields)
         if self.slots.shape[0] < n_entries:
             self.slots = np.empty(n_entries, dtype=np.int32)
         want = 1 << max(4, (2 * (self.last_local or n_entries // 2)).bit_length())
         if self.table.shape[0] < want:
-            self.table = np.full((want, 2), _shard.EMPTY, dtype=np.int64)
+            self.table = np.full((want, 2), _shard.EMPTY, dtype=np.int32)
         while True:
             n_local = int(_shard.localize(chunk.slots, n_entries, self.table, self.ids, self.counts, self.buckets,
-                                          self.slots))
+                                          self.slots, records, self.local))
             _shard.clear(self.table, self.buckets, n_local if n_local >= 0 else -1 - n_local)
             if n_local >= 0:
                 break
-            self.table = np.full((2 * self.table.shape[0], 2), _shard.EMPTY, dtype=np.int64)
+            self.table = np.full((2 * self.table.shape[0], 2), _shard.EMPTY, dtype=np.int32)
         self.last_local = n_local
         return Rows(chunk.indptr, self.slots, chunk.data, chunk.y, chunk.sw), n_local
 
@@ -154,9 +156,8 @@ class ShardedEpochs:
                scalars: np.ndarray) -> _Result:
         m = hi - lo
         gathered = shard.gather(rows, order, lo, hi)
-        chunk, n_local = shard.localize(gathered, int(gathered.indptr[m]), records.shape[1])
+        chunk, n_local = shard.localize(gathered, int(gathered.indptr[m]), records)
         local = shard.local[:n_local]
-        _shard.take(records, shard.ids, n_local, local)
         own = scalars.copy()
         bad = self.optimizer.run_epoch(chunk, self.in_order[:m], local, own)
         if bad < 0 and self.optimizer.settle(local, n_local, own) >= 0:
