@@ -25,11 +25,18 @@ from .penalty import Penalty
 from .solver import Blocks, Solution, Solver, opened
 
 
+# The threaded sums (``blocksums.PassSums``) add exactly what ``_polish.add_rows`` adds, in two
+# sweeps instead of one and over rows transposed once per fit: 2.3x its CPU seconds (1M geo rows
+# at 2^22, six passes: 0.91 against 0.39). From three threads on they take less time; with two,
+# the one-sweep kernel is as fast or faster, and gives the same bits.
+THREADED_MIN_JOBS = 3
+
+
 @dataclass(frozen=True)
 class Polish(Solver):
     """``passes`` majorized prox-gradient steps; ``measure``: also report the objective (one
     more pass); ``accelerated=False``: plain steps, each a descent step; ``n_jobs``: threads for
-    the sums over rows (the same bits for any number)."""
+    the sums over rows from ``THREADED_MIN_JOBS`` on (the same bits for any number)."""
 
     passes: int
     measure: bool = False
@@ -58,7 +65,7 @@ class Polish(Solver):
             b = float(momentum[_polish.M_B])
             with opened(blocks()) as each:
                 for rows in each:
-                    if self.n_jobs > 1:
+                    if self.n_jobs >= THREADED_MIN_JOBS:
                         if summer is None or summer.rows is not rows:
                             summer = None
                             summer = PassSums(rows, self.n_jobs)
