@@ -101,6 +101,20 @@ def test_train_single_pass_flags_reach_the_estimator(houses, workdir):
     assert run(*args, "--schedule", "nope", "-o", str(workdir / "bad.wcm")).returncode == 2
 
 
+def test_jobs_reach_training_and_scoring(houses, workdir, model_path):
+    import widecross as wc
+
+    out = workdir / "threads.wcm"
+    args = ("train", str(houses), "--target", "label", "--epochs", "1", "--bits", "18", "--json", "--quiet", "-o", str(out))
+    assert run(*args, "--jobs", "2").returncode == 0
+    assert wc.load(out).metadata["params"]["n_jobs"] == 2
+    evaluated = [json.loads(run("evaluate", str(model_path), str(houses), "--target", "label", "--json", "--jobs", j).stdout)
+                 for j in ("1", "3")]
+    assert evaluated[0] == evaluated[1]
+    bad = run(*args, "--jobs", "0")
+    assert bad.returncode == 2 and "--jobs" in bad.stderr and "must be a positive integer or -1" in bad.stderr
+
+
 def test_train_missing_target_is_one_line_error(houses, workdir):
     result = run("train", str(houses), "--target", "nope", "-o", str(workdir / "m.wcm"), "--quiet")
     assert result.returncode == 1

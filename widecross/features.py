@@ -46,6 +46,7 @@ from ._feature_defs import (
     value_keys,  # noqa: F401  (re-exported: the categorical value hash)
 )
 from ._keyrecord import KeyRecord
+from ._parallel import BLOCK_ROWS, check_jobs, row_blocks, run_blocks
 from ._validation import as_float64, as_numeric, get_columns
 
 __all__ = ["Bucketize", "Categorical", "Cross", "FeatureSpec", "KeyRecord", "geo_spec"]
@@ -183,12 +184,13 @@ class FeatureSpec:
         return self.bits is None
 
     # Transform ----------------------------------------------------------------------------------
-    def transform(self, data: Any, *, record: KeyRecord | None = None) -> scipy.sparse.csr_matrix:
+    def transform(self, data: Any, *, record: KeyRecord | None = None, n_jobs: int = 1) -> scipy.sparse.csr_matrix:
         """Columns -> canonical CSR of shape ``(n_rows, n_features)``, float32 values.
 
         ``data``: a mapping column -> 1-D array (dict, pandas DataFrame, pyarrow Table/RecordBatch,
         NumPy structured array) holding at least :attr:`columns`. ``record``: a :class:`KeyRecord`
         of this spec to which the keys of these rows are added (for inverting hashed columns).
+        ``n_jobs``: threads over blocks of rows (-1: all cores); the same matrix for any number.
 
         Raises ``KeyError`` (missing column, listing the available ones), ``TypeError``
         (non-numeric column for a Bucketize), ``ValueError`` (columns of different lengths;
@@ -201,7 +203,7 @@ class FeatureSpec:
         """
         columns, n_rows = get_columns(data, self.columns)
         self._check_record(record)
-        return self._transform(columns, n_rows, 0, None, record)
+        return self._transform(columns, n_rows, 0, None, record, check_jobs(n_jobs, "transform"))
 
     def _check_record(self, record: KeyRecord | None) -> None:
         if record is not None and (not isinstance(record, KeyRecord) or record.spec != self):
@@ -234,7 +236,7 @@ class FeatureSpec:
         return numeric, cat_ids, cat_values
 
     def _transform(self, columns: dict[str, Any], n_rows: int, row0: int, chunk: int | None,
-                   record: KeyRecord | None) -> scipy.sparse.csr_matrix:
+                   record: KeyRecord | None, n_jobs: int = 1) -> scipy.sparse.csr_matrix:
         numeric, cat_ids, cat_values = self._inputs(columns, row0, chunk)
         k = len(self.features)
         nnz_max = n_rows * k
@@ -243,16 +245,12 @@ class FeatureSpec:
         data = np.empty(nnz_max, dtype=np.float32)
         indptr = np.empty(n_rows + 1, dtype=index_dtype)
         indptr[0] = 0
-        bad = np.full(len(self._components), -1, dtype=np.int64)
-        pos = 0
-        for s in range(0, n_rows, _BLOCK_ROWS):
-            e = min(n_rows, s + _BLOCK_ROWS)
-            values, ids = self._stack(numeric, cat_ids, s, e)
-            pos = hk.fill_block(values, ids, self._comp_f, self._comp_i, self._edges, self._feat_slots,
-                                self._slot_comp, self._slot_radix, self._feat_base, self._shift,
-                                indices, data, indptr, s, pos, bad)
-            if (bad >= 0).any():
-                raise self._range_error(bad, numeric, s, row0, chunk)
+        if n_jobs > 1 and n_rows > BLOCK_ROWS:
+            pos = self._fill_blocks(numeric, cat_ids, n_rows, k, indices, data, indptr, row0, chunk, n_jobs)
+        else:
+            pos, failed = self._fill(numeric, cat_ids, 0, n_rows, 0, indices, data, indptr)
+            if failed is not None:
+                raise self._range_error(failed[0], numeric, failed[1], row0, chunk)
         if record is not None:
             record._add(numeric, cat_ids, cat_values, n_rows, row0, chunk)
         if pos < nnz_max:  # hashed rows whose features shared a column: drop the unused tail
@@ -262,6 +260,42 @@ class FeatureSpec:
             X.indices, X.indptr = X.indices.astype(index_dtype), X.indptr.astype(index_dtype)
         X.has_canonical_format = True
         return X
+
+    def _fill(self, numeric: list[np.ndarray], cat_ids: list[np.ndarray], start: int, stop: int, pos: int,
+              indices: np.ndarray, data: np.ndarray, indptr: np.ndarray) -> tuple[int, tuple[np.ndarray, int] | None]:
+        """CSR rows ``start..stop-1`` from entry ``pos`` on; returns the entries' end and, on a
+        rejected value, (the kernel's report, the start of its block) after that block."""
+        bad = np.full(len(self._components), -1, dtype=np.int64)
+        for s in range(start, stop, _BLOCK_ROWS):
+            e = min(stop, s + _BLOCK_ROWS)
+            values, ids = self._stack(numeric, cat_ids, s, e)
+            pos = hk.fill_block(values, ids, self._comp_f, self._comp_i, self._edges, self._feat_slots,
+                                self._slot_comp, self._slot_radix, self._feat_base, self._shift,
+                                indices, data, indptr, s, pos, bad)
+            if (bad >= 0).any():
+                return pos, (bad, s)
+        return pos, None
+
+    def _fill_blocks(self, numeric: list[np.ndarray], cat_ids: list[np.ndarray], n_rows: int, k: int,
+                     indices: np.ndarray, data: np.ndarray, indptr: np.ndarray, row0: int, chunk: int | None,
+                     n_jobs: int) -> int:
+        """``_fill`` over fixed row blocks on threads, each writing from its rows' first possible
+        entry (``k`` per row); then the blocks are closed up in order (hashed rows may merge
+        entries): the same arrays as one ``_fill``, and the first error in row order."""
+        done = run_blocks(lambda s, e: self._fill(numeric, cat_ids, s, e, s * k, indices, data, indptr),
+                          n_rows, n_jobs)
+        for _, failed in done:
+            if failed is not None:
+                raise self._range_error(failed[0], numeric, failed[1], row0, chunk)
+        pos = 0
+        for (start, stop), (end, _) in zip(row_blocks(n_rows), done):
+            first = start * k
+            if first != pos:  # move the block's entries down to close the gap
+                indices[pos : pos + end - first] = indices[first:end]
+                data[pos : pos + end - first] = data[first:end]
+                indptr[start + 1 : stop + 1] -= first - pos
+            pos += end - first
+        return pos
 
     def _stack(self, numeric: list[np.ndarray], cat_ids: list[np.ndarray], s: int, e: int) -> tuple[np.ndarray, np.ndarray]:
         values = np.empty((len(numeric), e - s), dtype=np.float64)

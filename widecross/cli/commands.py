@@ -27,7 +27,7 @@ def _spec(args: argparse.Namespace) -> Any:
 
 def _estimator(args: argparse.Namespace, spec: Any, **change: Any) -> Any:
     params = dict(l1=args.l1, l2=args.l2, optimizer=args.optimizer, epochs=args.epochs,
-                  random_state=args.seed, schedule=args.schedule, polish=args.polish)
+                  random_state=args.seed, schedule=args.schedule, polish=args.polish, n_jobs=args.jobs)
     return training.make_estimator(spec, args.loss, rate=args.learning_rate, **{**params, **change})
 
 
@@ -73,7 +73,7 @@ def train(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     console = Console(args)
     with console.progress("evaluate") as bar:
-        result = scoring.evaluate(args.model, args.data, args.target, args.chunk_rows, bar)
+        result = scoring.evaluate(args.model, args.data, args.target, args.chunk_rows, bar, args.jobs)
     console.result(result, "\n".join(f"{k:>10}  {figure(k, v, 6)}" for k, v in result.items()))
     return OK
 
@@ -81,7 +81,8 @@ def evaluate(args: argparse.Namespace) -> int:
 def predict(args: argparse.Namespace) -> int:
     console = Console(args)
     with console.progress("predict") as bar:
-        rows = scoring.predict_to_file(args.model, args.data, args.output, args.keep or (), args.chunk_rows, bar)
+        rows = scoring.predict_to_file(args.model, args.data, args.output, args.keep or (), args.chunk_rows, bar,
+                                       args.jobs)
     console.result({"path": str(args.output), "rows": rows}, f"wrote {rows:,} predictions to {args.output}")
     return OK
 

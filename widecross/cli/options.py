@@ -46,6 +46,14 @@ def int_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def jobs(text: str) -> int:
+    """Threads: a positive integer, or -1 for every core."""
+    value = number(text, int)
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or -1 (all cores), got {value}")
+    return value
+
+
 def real(low: float, *, above: bool = False, below: float | None = None, up_to: float | None = None) -> Callable[[str], float]:
     """A checker of finite numbers >= ``low`` (> with ``above``), and < ``below`` / <= ``up_to`` when given."""
     def parse(text: str) -> float:

@@ -48,6 +48,14 @@ def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
     group.add_argument("--seed", type=AT_LEAST_0, default=0, help="shuffling and split seed (default: 0)")
     group.add_argument("--validation-fraction", type=options.real(0, below=1), default=0.0, help="share of rows held out and reported (default: 0)")
     group.add_argument("--chunk-rows", type=AT_LEAST_1, default=DEFAULT_CHUNK_ROWS, help="rows read at a time")
+    _jobs(group)
+
+
+def _jobs(parser: Any) -> None:
+    parser.add_argument("--jobs", type=options.jobs, default=1,
+                        help="threads (-1: all cores; default: 1). Featurizing, scoring and the polish give the same "
+                             "numbers for any count; above 1 the epochs train shards that are mixed (reproducible "
+                             "for a given count and seed)")
 
 
 def _demo(p: argparse.ArgumentParser) -> None:
@@ -89,6 +97,7 @@ def _scoring(p: argparse.ArgumentParser, output: bool) -> None:
     else:
         p.add_argument("--target", required=True)
     p.add_argument("--chunk-rows", type=AT_LEAST_1, default=DEFAULT_CHUNK_ROWS)
+    _jobs(p)
 
 
 def _inspect(p: argparse.ArgumentParser) -> None:

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from .._parallel import check_jobs
 from ..model import SparseModel
 from ..train import EpochRunner, FitParams, NonFiniteError, Polish, Trainer, resolve, visit_order
 from ..train.params import is_auto
@@ -106,9 +107,14 @@ class WideEstimator(ParamsMixin):
             return float(np.dot(X.data, X.data)) / X.shape[0]
         return float(np.count_nonzero(X.data)) / X.shape[0]
 
+    def _jobs(self) -> int:
+        """Threads that ``n_jobs`` asks for (featurizing and scoring use them too)."""
+        return check_jobs(getattr(self, "n_jobs", 1), type(self).__name__)
+
     def _new_trainer(self, params: FitParams, width: int) -> Trainer:
         layout = params.layout_for(width, type(self).__name__)
-        return Trainer(params.make_optimizer(), layout=layout, width=width if layout == "dense" else None)
+        return Trainer(params.make_optimizer(), layout=layout, width=width if layout == "dense" else None,
+                       n_jobs=params.n_jobs)
 
     # -- training --------------------------------------------------------------------------------
     @_serialized
@@ -149,7 +155,8 @@ class WideEstimator(ParamsMixin):
                              source.name)
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
-        polish = Polish(params.polish, measure=source.measures_objective)
+        trainer.release()  # the epochs' thread buffers: not needed by the polish
+        polish = Polish(params.polish, measure=source.measures_objective, n_jobs=params.n_jobs)
         try:
             solution = trainer.solve(polish, lambda: source.solver_blocks(len(losses), losses[-1]))
         except NonFiniteError:  # weights beyond float32 read at the start of the polish
@@ -188,7 +195,8 @@ class WideEstimator(ParamsMixin):
         self._params()  # parameter errors before any data is read
         first = not hasattr(self, "_trainer")
         owner = type(self).__name__
-        X, width = as_features(X, self.spec, owner, fitting=first, expected=None if first else self._model_width)
+        X, width = as_features(X, self.spec, owner, fitting=first, expected=None if first else self._model_width,
+                               n_jobs=self._jobs())
         if first:  # the default rates follow the first batch's rows from then on (if it has enough)
             self._stream_entries = self._row_entries(X) if X.shape[0] >= SIZE_MIN_ROWS else None
         params = self._params(self.__dict__.get("l1_") if is_auto(self.l1) else None,
@@ -265,6 +273,7 @@ class WideEstimator(ParamsMixin):
 
     def _continue_with(self, params: FitParams) -> None:
         """``partial_fit`` after a fit: same model kind, possibly new rates or penalties."""
+        self._trainer.n_jobs = params.n_jobs
         if params == self._fit_params:
             return
         changed = self._changed(params, self._model_width)
@@ -301,6 +310,7 @@ class WideEstimator(ParamsMixin):
                 f"y has {list(labels)}; set warm_start=False to start over"
             )
         warm = self._trainer.copy()
+        warm.n_jobs = params.n_jobs
         warm.reconfigure(params.make_optimizer())
         return warm
 

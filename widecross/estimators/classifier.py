@@ -87,6 +87,12 @@ class WideClassifier(WideEstimator):
     cv : int or None
         ``l1="auto"`` validates on ``cv`` folds (the path runs once per fold) instead of one
         held-out ``validation_fraction``.
+    n_jobs : int
+        Threads (-1: all cores). Featurizing, scoring, the polish and losses run over fixed row
+        blocks: the same numbers for any ``n_jobs``. The stochastic epochs of passes over more
+        than 2,048 rows train ``n_jobs`` shards of each round of ``n_jobs`` x 262,144 rows and
+        mix them (weighted by the rows touching each weight): reproducible for a given
+        ``n_jobs`` and ``random_state``, but not the one-thread model, hence the default 1.
 
     Attributes
     ----------
@@ -172,7 +178,7 @@ class WideClassifier(WideEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Raw scores ``x . w + b`` (float64, shape (n_rows,)) from ``model_``."""
-        return self.model_.decision_function(self._scoring_input(X))
+        return self.model_.decision_function(self._scoring_input(X), self._jobs())
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels: ``classes_[1]`` where the model's decision is > 0."""
@@ -182,7 +188,7 @@ class WideClassifier(WideEstimator):
     @AvailableIf(_probabilistic, "probabilities need loss='logistic'")
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of ``classes_`` (shape (n_rows, 2)) from ``model_``."""
-        return self.model_.predict_proba(self._scoring_input(X))
+        return self.model_.predict_proba(self._scoring_input(X), self._jobs())
 
     @AvailableIf(_probabilistic, "probabilities need loss='logistic'")
     def predict_log_proba(self, X: Any) -> np.ndarray:

@@ -21,11 +21,13 @@ class DataConversionWarning(UserWarning):
     """A column-vector ``y`` was raveled (the name scikit-learn's checks look for)."""
 
 
-def as_features(X: Any, spec: Any, owner: str, fitting: bool, expected: int | None = None) -> tuple[sp.csr_matrix, int]:
+def as_features(X: Any, spec: Any, owner: str, fitting: bool, expected: int | None = None,
+                n_jobs: int = 1) -> tuple[sp.csr_matrix, int]:
     """Canonical CSR (float values, no duplicates) of ``X`` and the model width; never modifies X.
 
-    With a ``spec``, ``X`` is raw columns; without, a sparse matrix (any SciPy format) or 2-D
-    array whose width must be ``expected`` (the fitted one) when given.
+    With a ``spec``, ``X`` is raw columns (featurized on ``n_jobs`` threads); without, a sparse
+    matrix (any SciPy format) or 2-D array whose width must be ``expected`` (the fitted one) when
+    given.
     """
     if spec is not None:
         if sp.issparse(X) or isinstance(X, np.ndarray) and X.dtype.names is None:
@@ -33,7 +35,7 @@ def as_features(X: Any, spec: Any, owner: str, fitting: bool, expected: int | No
                 f"{owner} has a spec, so X must be raw columns (a dict, DataFrame or "
                 f"pyarrow Table with columns {list(spec.columns)}), got {type(X).__name__}"
             )
-        X = spec.transform(X)
+        X = spec.transform(X, n_jobs=n_jobs)
     if not sp.issparse(X):
         X = sp.csr_matrix(_dense(X).astype(np.float64, copy=False))
     # Every index a kernel will read is checked here, in O(nnz), whatever the format (and even

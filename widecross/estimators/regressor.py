@@ -49,7 +49,7 @@ class WideRegressor(WideEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted mean: the decision (squared) or its exponential (Poisson), from ``model_``."""
-        return self.model_.predict(self._scoring_input(X))
+        return self.model_.predict(self._scoring_input(X), self._jobs())
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """(Weighted) coefficient of determination R^2 of ``predict(X)``."""

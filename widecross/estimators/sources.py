@@ -50,7 +50,7 @@ class MemorySource:
     measures_objective = True  # one more pass over rows in memory is cheap: report F(w, b)
 
     def __init__(self, est: WideEstimator, X: Any, y: Any, sample_weight: Any) -> None:
-        self.X, self.width = as_features(X, est.spec, type(est).__name__, fitting=True)
+        self.X, self.width = as_features(X, est.spec, type(est).__name__, fitting=True, n_jobs=est._jobs())
         n = self.X.shape[0]
         self.y, self.labels = est._encode(as_target(y, n, type(est).__name__), fitting=True)
         self.sw = as_sample_weight(sample_weight, n)
@@ -164,7 +164,8 @@ class StreamSource:
     def _columns(self, chunk: Chunk) -> tuple[Any, np.ndarray, np.ndarray]:
         # runs in the reader thread: reads the estimator's spec only
         est, data, columns = self.est, self.data, chunk.columns
-        X, _ = as_features({c: columns[c] for c in data.features}, est.spec, type(est).__name__, fitting=True)
+        X, _ = as_features({c: columns[c] for c in data.features}, est.spec, type(est).__name__, fitting=True,
+                           n_jobs=est._jobs())
         y, _ = est._encode(as_target(columns[data.target], X.shape[0], type(est).__name__), fitting=True,
                            classes=self.labels)
         sw = np.empty(0, dtype=np.float64)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from .._parallel import BLOCK_ROWS, check_jobs, run_blocks
 from ..losses import LOSSES
 from . import _lookup, file_format
 from .inputs import as_csr, is_columns, slice_columns
@@ -167,13 +168,15 @@ class SparseModel:
         )
 
     # ------------------------------------------------------------------ prediction
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: Any, n_jobs: int = 1) -> np.ndarray:
         """Raw scores ``X . w + intercept`` as float64, shape (n_rows,).
 
         ``X`` is a CSR matrix of width ``n_features`` (other SciPy sparse formats and 2-D arrays
         are converted), or, when the model has a spec, raw columns (dict / DataFrame / pyarrow
-        Table) that are featurized in chunks of ``PREDICT_CHUNK_ROWS`` rows.
+        Table) that are featurized in chunks of ``PREDICT_CHUNK_ROWS`` rows. ``n_jobs``: threads
+        over blocks of rows (-1: all cores); every row's score is the same for any number.
         """
+        n_jobs = check_jobs(n_jobs, "decision_function")
         if is_columns(X):
             if self.spec is None:
                 raise TypeError(
@@ -184,6 +187,9 @@ class SparseModel:
 
             columns, n_rows = get_columns(X, self.spec.columns)
             out = np.empty(n_rows, dtype=np.float64)
+            if n_jobs > 1 and n_rows > PREDICT_CHUNK_ROWS:
+                self._score_columns(columns, n_rows, out, n_jobs)
+                return out
             starts = range(0, n_rows, PREDICT_CHUNK_ROWS)
             chunks = (slice_columns(columns, start, min(start + PREDICT_CHUNK_ROWS, n_rows)) for start in starts)
             # transform_chunks numbers rows across chunks in its error messages.
@@ -196,25 +202,42 @@ class SparseModel:
                 f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
             )
         out = np.empty(csr.shape[0], dtype=np.float64)
-        self._score_csr(csr, out)
+        if n_jobs > 1 and out.shape[0] > BLOCK_ROWS:  # as_csr checked the row pointer: blocks can be cut
+            run_blocks(lambda s, e: self._score_rows(_RowBlock(csr, s, e), out[s:e], s), out.shape[0], n_jobs)
+            _check_finite(out, 0)
+        else:
+            self._score_csr(csr, out)
         return out
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def _score_columns(self, columns: dict[str, Any], n_rows: int, out: np.ndarray, n_jobs: int) -> None:
+        """Featurize and score the chunks of ``decision_function`` on threads; the first error
+        in row order is raised, as the serial loop would."""
+        assert self.spec is not None
+        spec = self.spec
+
+        def chunk(start: int, stop: int) -> None:
+            csr = spec._transform(slice_columns(columns, start, stop), stop - start, start,
+                                  start // PREDICT_CHUNK_ROWS, None)
+            self._score_csr(csr, out[start:stop], row_offset=start)
+
+        run_blocks(chunk, n_rows, n_jobs, PREDICT_CHUNK_ROWS)
+
+    def predict_proba(self, X: Any, n_jobs: int = 1) -> np.ndarray:
         """Class probabilities, shape (n_rows, 2): column 1 is P(class ``classes[1]``)."""
         if LOSSES[self.loss].link != "sigmoid":
             raise ValueError(
                 f"predict_proba needs loss='logistic'; this model's loss is {self.loss!r} "
                 "(use predict or decision_function)"
             )
-        p1 = LOSSES[self.loss].mean(self.decision_function(X))
+        p1 = LOSSES[self.loss].mean(self.decision_function(X, n_jobs))
         proba = np.empty((p1.shape[0], 2), dtype=np.float64)
         proba[:, 1] = p1
         proba[:, 0] = 1.0 - p1
         return proba
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, n_jobs: int = 1) -> np.ndarray:
         """Classes for classifiers (decision > 0 gives ``classes[1]``); the mean for regressors."""
-        d = self.decision_function(X)
+        d = self.decision_function(X, n_jobs)
         if not self.is_classifier:
             return LOSSES[self.loss].mean(d)
         positive = d > 0
@@ -241,6 +264,10 @@ class SparseModel:
         return out.reshape(np.shape(columns))
 
     def _score_csr(self, csr: Any, out: np.ndarray, row_offset: int = 0) -> None:
+        self._score_rows(csr, out, row_offset)
+        _check_finite(out, row_offset)
+
+    def _score_rows(self, csr: Any, out: np.ndarray, row_offset: int = 0) -> None:
         indices = csr.indices
         if indices.dtype not in (np.int32, np.int64):
             indices = indices.astype(np.int64)
@@ -269,15 +296,6 @@ class SparseModel:
             )
         if status <= -2:
             raise ValueError(f"invalid CSR row pointer (indptr) at row {-status - 2 + row_offset}")
-        # Finite inputs can still overflow (|x_k * w_k| near float64's limit, or inf - inf):
-        # a score of inf or NaN is reported rather than returned as a prediction.
-        bad = np.flatnonzero(~np.isfinite(out))
-        if bad.size:
-            row = int(bad[0])
-            raise ValueError(
-                f"row {row + row_offset}: the decision value overflows to {out[row]} "
-                f"({bad.size} row{'s' if bad.size > 1 else ''}); rescale the feature values of X"
-            )
 
     # ------------------------------------------------------------------ export
     def save(self, path: str | os.PathLike[str], values: str = "float32") -> Path:
@@ -315,6 +333,29 @@ class SparseModel:
 
 
 # ---------------------------------------------------------------------- validation helpers
+def _check_finite(out: np.ndarray, row_offset: int) -> None:
+    # Finite inputs can still overflow (|x_k * w_k| near float64's limit, or inf - inf):
+    # a score of inf or NaN is reported rather than returned as a prediction.
+    bad = np.flatnonzero(~np.isfinite(out))
+    if bad.size:
+        row = int(bad[0])
+        raise ValueError(
+            f"row {row + row_offset}: the decision value overflows to {out[row]} "
+            f"({bad.size} row{'s' if bad.size > 1 else ''}); rescale the feature values of X"
+        )
+
+
+class _RowBlock:
+    """Rows ``start:stop`` of a CSR matrix as the arrays the scoring kernel reads (views)."""
+
+    def __init__(self, csr: Any, start: int, stop: int) -> None:
+        first, last = int(csr.indptr[start]), int(csr.indptr[stop])
+        self.indptr = csr.indptr[start : stop + 1] - csr.indptr[start]
+        self.indices = csr.indices[first:last]
+        self.data = csr.data[first:last]
+
+
+
 def _check_width(n_features: Any) -> int:
     if isinstance(n_features, (bool, np.bool_)) or not isinstance(n_features, (int, np.integer)):
         raise TypeError(f"n_features must be an integer, got {n_features!r}")

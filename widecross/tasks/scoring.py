@@ -28,8 +28,9 @@ def _needs_spec(model: SparseModel, path: Any) -> None:
 
 
 def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-             bar: Any = None) -> dict[str, Any]:
-    """The model's held-out figures on a data set (``metrics.report``), and its rows."""
+             bar: Any = None, n_jobs: int = 1) -> dict[str, Any]:
+    """The model's held-out figures on a data set (``metrics.report``), and its rows; chunks are
+    scored on ``n_jobs`` threads (the same figures for any number)."""
     model = open_model(model_path)
     _needs_spec(model, model_path)
     loss = LOSSES[model.loss]
@@ -39,7 +40,7 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
         if loss.classifier:
             check_binary_labels(y, target)
         features = {c: chunk.columns[c] for c in model.spec.columns}
-        return y.astype(np.float64), loss.mean(model.decision_function(features))
+        return y.astype(np.float64), loss.mean(model.decision_function(features, n_jobs))
 
     if bar is not None:
         bar.set_total(count_rows(data))
@@ -56,9 +57,10 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
 
 
 def predict_to_file(model_path: str | Path, data: Any, output: str | Path, keep: Sequence[str] = (),
-                    chunk_rows: int = DEFAULT_CHUNK_ROWS, bar: Any = None) -> int:
+                    chunk_rows: int = DEFAULT_CHUNK_ROWS, bar: Any = None, n_jobs: int = 1) -> int:
     """Write ``probability`` (logistic models) and ``prediction`` for each row of a data set, with
-    the ``keep`` columns copied, to a Parquet or CSV file that appears atomically. Returns the rows."""
+    the ``keep`` columns copied, to a Parquet or CSV file that appears atomically; chunks are
+    scored on ``n_jobs`` threads. Returns the rows."""
     model = open_model(model_path)
     _needs_spec(model, model_path)
     keep = [c for c in keep if c not in model.spec.columns]
@@ -67,8 +69,8 @@ def predict_to_file(model_path: str | Path, data: Any, output: str | Path, keep:
         features = {c: chunk.columns[c] for c in model.spec.columns}
         out = {c: chunk.columns[c] for c in keep}
         if LOSSES[model.loss].link == "sigmoid":
-            out["probability"] = model.predict_proba(features)[:, 1]
-        out["prediction"] = model.predict(features)
+            out["probability"] = model.predict_proba(features, n_jobs)[:, 1]
+        out["prediction"] = model.predict(features, n_jobs)
         return out
 
     with TableWriter(output) as writer:

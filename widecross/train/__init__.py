@@ -10,6 +10,9 @@ The pieces, each in its own module (compiled kernels in the ``_``-prefixed ones)
 - :mod:`.slots`: the column -> slot map (state only for the columns seen);
 - :mod:`.optimizer`, :mod:`.sgd`, :mod:`.ftrl`: stochastic optimizers over per-slot records;
 - :mod:`.solver`, :mod:`.polish`: batch solvers over all rows (the end-of-fit polish);
+- :mod:`.blocksums` / ``_rowsums``: the polish's sums and losses over row blocks on threads;
+- :mod:`.shards` / ``_shard``, :mod:`.mixing`: stochastic epochs on threads (iterative
+  parameter mixing of sparse shard updates);
 - :mod:`.trainer`: :class:`Trainer`, the state of a run (slot map + records + scalars);
 - :mod:`.epochs`: :class:`EpochRunner`, the one epoch loop (in memory or streamed);
 - :mod:`.shuffle`: bounded shuffling of streamed rows;

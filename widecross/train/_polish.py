@@ -155,6 +155,17 @@ def prox_step(rec, last, l1, l2, gb, lb, momentum, extrapolate):
     momentum[M_T] = t_next
 
 
+@jit(inline="always")
+def row_margin(indptr, slots, data, has_data, w, r, b):
+    """``b + x_r . w`` over row ``r``'s stored entries; a slot of -1 (unseen column) weighs 0."""
+    m = b
+    for p in range(indptr[r], indptr[r + 1]):
+        j = slots[p]
+        if j >= 0:
+            m += w[j] * (data[p] if has_data else 1.0)
+    return m
+
+
 @jit
 def loss_sums(indptr, slots, data, y, sw, w, b, loss):
     """(weighted loss, weight) summed over rows at (w, b); a slot of -1 (unseen column) weighs 0."""
@@ -168,11 +179,7 @@ def loss_sums(indptr, slots, data, y, sw, w, b, loss):
             for p in range(indptr[r + 4], indptr[r + 5]):
                 prefetch_row(w, slots[p])
         s = sw[r] if weighted else 1.0
-        m = b
-        for p in range(indptr[r], indptr[r + 1]):
-            j = slots[p]
-            if j >= 0:
-                m += w[j] * (data[p] if has_data else 1.0)
+        m = row_margin(indptr, slots, data, has_data, w, r, b)
         loss_sum += s * loss_value(loss, y[r], m)
         total += s
     return loss_sum, total

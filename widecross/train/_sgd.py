@@ -199,3 +199,22 @@ def sgd_set_weights(records, n_slots, scal, weights):
     for j in range(n_slots):
         records[j, 0] = weights[j]
         records[j, 1] = clock
+
+
+@jit
+def sgd_settle(records, n_slots, scal, hyper, mode):
+    """Bring slots ``[0, n_slots)`` up to the current clock (weights caught up, stamped now), so
+    that records of separate runs describe their weights alone and can be averaged. Returns -1,
+    or the first slot whose weight is not finite."""
+    clock = scal[S_CLOCK]
+    for j in range(n_slots):
+        w = records[j, 0]
+        if w != 0.0:
+            acc = records[j, 2] if mode else 0.0
+            w = flow(w, rate(mode, hyper[H_ETA0], hyper[H_DELTA], acc) * (clock - records[j, 1]), hyper[H_L1],
+                     hyper[H_L2])
+            if not abs(w) <= WEIGHT_LIMIT:
+                return j
+            records[j, 0] = w
+        records[j, 1] = clock
+    return -1

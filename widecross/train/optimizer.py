@@ -90,6 +90,13 @@ class Optimizer(ABC):
                     intercept: float) -> None:
         """Make the state describe ``weights`` and ``intercept`` (e.g. after a batch solver)."""
 
+    # -- mixing the runs of several shards (see ``shards``) ---------------------------------------
+    def settle(self, records: np.ndarray, n_slots: int, scalars: np.ndarray) -> int:
+        """Make records ``[0, n_slots)`` describe their weights at the current scalars alone (no
+        penalty still owed), so that records of shards can be averaged. Returns -1, or the first
+        slot whose weight is not finite. FTRL's records always do: nothing to do."""
+        return -1
+
     # -- settings --------------------------------------------------------------------------------
     @property
     def penalty(self) -> Penalty:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .._parallel import check_jobs
 from ..losses import get_loss
 from .ftrl import default_alpha
 from .optimizer import Optimizer
@@ -60,12 +61,18 @@ class FitParams:
     shuffle: bool
     early_stopping: bool
     warm_start: bool
+    n_jobs: int = 1
 
     def recorded(self) -> dict[str, Any]:
         """The parameters a model file records: those that shape the weights (not the layout of
-        the training state, which never changes them, nor how the fit was run)."""
-        skip = ("layout", "shuffle", "early_stopping", "warm_start")
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+        the training state, which never changes them, nor how the fit was run). ``n_jobs`` shapes
+        the stochastic epochs when above 1 (their shards), and is recorded then only: a one-thread
+        fit records what it always did."""
+        skip = ("layout", "shuffle", "early_stopping", "warm_start", "n_jobs")
+        recorded = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
+        if self.n_jobs > 1:
+            recorded["n_jobs"] = self.n_jobs
+        return recorded
 
     def make_optimizer(self) -> Optimizer:
         """The optimizer these parameters name, with its settings."""
@@ -129,6 +136,7 @@ def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...], *, l
         if not isinstance(v[flag], (bool, np.bool_)):
             raise ValueError(f"{owner}: {flag} must be True or False, got {v[flag]!r}")
         out[flag] = bool(v[flag])
+    out["n_jobs"] = check_jobs(v.get("n_jobs", 1), owner)
     return FitParams(**out)
 
 

@@ -20,18 +20,28 @@ import numpy as np
 
 from ..losses import Loss
 from . import _polish
+from .blocksums import PassSums, loss_sums
 from .penalty import Penalty
 from .solver import Blocks, Solution, Solver, opened
+
+
+# The threaded sums (``blocksums.PassSums``) add exactly what ``_polish.add_rows`` adds, in two
+# sweeps instead of one and over rows transposed once per fit: 2.3x its CPU seconds (1M geo rows
+# at 2^22, six passes: 0.91 against 0.39). From three threads on they take less time; with two,
+# the one-sweep kernel is as fast or faster, and gives the same bits.
+THREADED_MIN_JOBS = 3
 
 
 @dataclass(frozen=True)
 class Polish(Solver):
     """``passes`` majorized prox-gradient steps; ``measure``: also report the objective (one
-    more pass); ``accelerated=False``: plain steps, each a descent step."""
+    more pass); ``accelerated=False``: plain steps, each a descent step; ``n_jobs``: threads for
+    the sums over rows from ``THREADED_MIN_JOBS`` on (the same bits for any number)."""
 
     passes: int
     measure: bool = False
     accelerated: bool = True
+    n_jobs: int = 1
 
     def applies(self, loss: Loss) -> bool:
         return self.passes > 0 and loss.curvature_bound > 0.0
@@ -46,13 +56,22 @@ class Polish(Solver):
         momentum = _polish.new_momentum(float(intercept))
         sums = np.zeros(_polish.N_SUMS)
         lb = 0.0
+        # the last rows summed on threads, with their transpose: rows in memory come back every
+        # pass; a streamed pass brings new rows, and only one block of them is held
+        summer: PassSums | None = None
         for done in range(self.passes):
             curvature = bound if done == 0 else 0.0  # the bound depends on the data only
             _polish.reset(rec, curvature, sums)
             b = float(momentum[_polish.M_B])
             with opened(blocks()) as each:
                 for rows in each:
-                    _polish.add_rows(*rows.arrays, rec, b, loss.code, curvature, False, sums)
+                    if self.n_jobs >= THREADED_MIN_JOBS:
+                        if summer is None or summer.rows is not rows:
+                            summer = None
+                            summer = PassSums(rows, self.n_jobs)
+                        summer.add(rec, b, loss.code, curvature, sums)
+                    else:
+                        _polish.add_rows(*rows.arrays, rec, b, loss.code, curvature, False, sums)
             if sums[_polish.SUM_WEIGHT] <= 0.0:
                 return Solution(intercept, 0)
             _, gb, lb_new = _polish.finish(rec, curvature, sums)
@@ -62,17 +81,22 @@ class Polish(Solver):
             _polish.prox_step(rec, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
         weights[:] = rec[:, 0]
         b = float(momentum[_polish.M_B])
-        objective = mean_loss(blocks, weights, b, loss) + penalty.value(weights) if self.measure else None
+        objective = None
+        if self.measure:
+            objective = mean_loss(blocks, weights, b, loss, self.n_jobs) + penalty.value(weights)
         return Solution(b, self.passes, objective)
 
 
-def mean_loss(blocks: Blocks, weights: np.ndarray, intercept: float, loss: Loss) -> float:
+def mean_loss(blocks: Blocks, weights: np.ndarray, intercept: float, loss: Loss, n_jobs: int = 1) -> float:
     """Mean weighted loss at (weights, intercept) over the rows of ``blocks``; a slot of -1 (a
-    column unseen in training) weighs 0."""
+    column unseen in training) weighs 0. ``n_jobs`` threads give the same bits as one."""
     loss_sum = total = 0.0
     with opened(blocks()) as each:
         for rows in each:
-            part, weight = _polish.loss_sums(*rows.arrays, weights, float(intercept), loss.code)
+            if n_jobs > 1:
+                part, weight = loss_sums(rows, weights, float(intercept), loss.code, n_jobs)
+            else:
+                part, weight = _polish.loss_sums(*rows.arrays, weights, float(intercept), loss.code)
             loss_sum += part
             total += weight
     return loss_sum / total if total > 0.0 else 0.0

@@ -147,6 +147,9 @@ class SGD(Optimizer):
     def intercept(self, scalars: np.ndarray) -> float:
         return float(scalars[_sgd.S_BIAS])
 
+    def settle(self, records: np.ndarray, n_slots: int, scalars: np.ndarray) -> int:
+        return int(_sgd.sgd_settle(records, n_slots, scalars, self.hyper, self.mode))
+
     def set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
                     intercept: float) -> None:
         _sgd.sgd_set_weights(records, n_slots, scalars, weights)

@@ -23,6 +23,7 @@ from . import _state
 from .optimizer import Optimizer
 from .polish import mean_loss
 from .rows import Rows, buffers, gather_rows
+from .shards import ShardedEpochs
 from .slots import DenseMap, SlotMap
 from .solver import Blocks, Solution, Solver
 
@@ -63,7 +64,9 @@ class Trainer:
     """An optimizer's state over the slots of the columns seen so far.
 
     ``layout`` is ``"sparse"`` (slots for the columns seen) or ``"dense"`` (slot == column;
-    needs ``width``).
+    needs ``width``). ``n_jobs`` > 1: passes of more than ``DIRECT_ROWS`` rows train on that
+    many threads (:mod:`.shards`; deterministic for a given ``n_jobs``), the polish's sums and
+    losses too (the same bits for any ``n_jobs``).
 
     >>> from widecross.losses import LOSSES
     >>> from widecross.train.sgd import SGD, SGDParams
@@ -75,8 +78,11 @@ class Trainer:
     ([0.5, -0.75], -0.25)
     """
 
-    def __init__(self, optimizer: Optimizer, layout: str = "sparse", width: int | None = None) -> None:
+    def __init__(self, optimizer: Optimizer, layout: str = "sparse", width: int | None = None,
+                 n_jobs: int = 1) -> None:
         self.optimizer = optimizer
+        self.n_jobs = n_jobs
+        self._sharded: ShardedEpochs | None = None  # the threads' buffers, made on first use
         if layout == "sparse":
             self.slot_map: SlotMap | DenseMap = SlotMap()
         elif layout == "dense":
@@ -126,7 +132,9 @@ class Trainer:
         ``NonFiniteError`` with the state partly updated: callers that must survive it take a
         ``snapshot`` first.
         """
-        if order is None:
+        if self.n_jobs > 1 and (rows.n_rows if order is None else order.shape[0]) > DIRECT_ROWS:
+            self._run_sharded(rows, order)
+        elif order is None:
             self._run(rows, np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64), 0)
         elif order.shape[0] <= DIRECT_ROWS:
             self._run(rows, order, 0)
@@ -149,6 +157,16 @@ class Trainer:
             self.scalars[_state.LOSS_SUM], self.scalars[_state.WEIGHT_SUM] = loss_sum, weight_sum
         loss_sum, weight_sum = self.last_sums()
         return loss_sum / weight_sum if weight_sum > 0 else 0.0
+
+    def _run_sharded(self, rows: Rows, order: np.ndarray | None) -> None:
+        if order is None:
+            order = np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
+        sharded = self._sharded
+        if sharded is None or sharded.optimizer is not self.optimizer or sharded.n_jobs != self.n_jobs:
+            sharded = self._sharded = ShardedEpochs(self.optimizer, self.n_jobs)
+        bad = sharded.run(rows, order, self.records, self.scalars)
+        if bad >= 0:
+            raise NonFiniteError(bad)
 
     def _run(self, rows: Rows, order: np.ndarray, offset: int) -> None:
         bad = self.optimizer.run_epoch(rows, order, self.records, self.scalars)
@@ -193,12 +211,21 @@ class Trainer:
         return True
 
     def copy(self) -> Trainer:
-        """An independent copy of the state (not of the cached model)."""
+        """An independent copy of the state (not of the cached model, nor of the threads' buffers)."""
         published, self.published = self.published, None
         try:
             return copy.deepcopy(self)
         finally:
             self.published = published
+
+    def release(self) -> None:
+        """Drop the threads' buffers (tens of MB per thread); the next threaded pass makes new ones."""
+        self._sharded = None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_sharded"] = None  # buffers, not state: never copied or pickled
+        return state
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -241,7 +268,7 @@ class Trainer:
 
     def mean_loss(self, rows: Rows) -> float:
         """Mean weighted loss of the current model on ``rows`` (from ``rows`` or ``lookup``)."""
-        return mean_loss(lambda: (rows,), self.slot_weights(), self.intercept(), self.optimizer.loss)
+        return mean_loss(lambda: (rows,), self.slot_weights(), self.intercept(), self.optimizer.loss, self.n_jobs)
 
 
 def _weights(sw: np.ndarray | None) -> np.ndarray:

@@ -1,0 +1,350 @@
+"""Threads: speed-up of the default fit, featurizing and prediction with n_jobs=2 against 1, and
+what the mixed epochs cost in held-out log-loss and objective.
+
+    nice -n 10 python benchmarks/bench_threads.py     # 1M and 2M rows, 2^22 and exact, 3 rounds
+    python benchmarks/bench_threads.py --quick        # 40k rows, one round (a smoke test)
+
+Rows are generated houses (``data_gen``); the held-out set is 200k other houses of the same world.
+For each size and width: ``spec.transform``, the default ``WideClassifier(spec).fit`` (5 epochs,
+6 polish passes; featurizing included) and ``predict_proba`` run with n_jobs=1 and n_jobs=2
+alternately, ``--repeats`` times; medians of wall and CPU seconds are reported side by side.
+Transform and prediction must give the same bytes for both (checked), every repeated fit the same
+model for its n_jobs (checked). Quality at more threads (4, 8, 16 shards) is measured on the
+first size at the exact width: it does not depend on the hardware.
+
+The load average is recorded before and after: on a shared machine, wall-time speed-ups are
+depressed by the other processes. The 1..16-thread curve is a *model* fitted to the 2-thread run
+(see ``model_curve``), not a measurement. Goals: fit wall n_jobs=2 <= 0.58x of n_jobs=1,
+held-out log-loss within 0.002, objective within 0.5 %, transform and predict >= 1.8x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+import numpy as np  # noqa: E402
+
+from benchmarks.common import format_table, peak_rss_mb, save_results  # noqa: E402
+
+GOALS = {"fit_wall_ratio": 0.58, "log_loss_diff": 0.002, "objective_rel_diff": 0.005, "speedup": 1.8}
+MODEL_THREADS = (1, 2, 4, 8, 16)
+SERVER_BANDWIDTH_GBS = 100.0  # assumed sustained memory bandwidth of a 16-core server socket
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+    except OSError:
+        return "n/a"
+
+
+class MainThreadClock:
+    """CPU seconds of the calling thread: the serial part of a run whose parallel work happens in
+    pool threads (the caller only waits for them)."""
+
+    def __enter__(self) -> MainThreadClock:
+        self.start = time.thread_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.thread_time() - self.start
+
+
+def timed(fn: Callable[[], Any]) -> dict[str, Any]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    with MainThreadClock() as main:
+        result = fn()
+    return {"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0, "main_cpu": main.seconds,
+            "result": result}
+
+
+def side_by_side(fns: dict[int, Callable[[], Any]], repeats: int) -> dict[int, list[dict[str, Any]]]:
+    """Run each n_jobs' function in turn, ``repeats`` rounds (old and new alternated)."""
+    runs: dict[int, list[dict[str, Any]]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            runs[k].append(timed(fn))
+    return runs
+
+
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+class MergeClock:
+    """Wall seconds and rounds of the shards' merges (wraps ``ShardedEpochs._merge``)."""
+
+    def __init__(self) -> None:
+        from widecross.train import shards
+
+        self.shards, self.original = shards, shards.ShardedEpochs._merge
+        self.seconds, self.rounds, self.lock = 0.0, 0, threading.Lock()
+
+    def __enter__(self) -> MergeClock:
+        original = self.original
+
+        def merge(engine: Any, *args: Any) -> None:
+            start = time.perf_counter()
+            original(engine, *args)
+            with self.lock:
+                self.seconds += time.perf_counter() - start
+                self.rounds += 1
+
+        self.shards.ShardedEpochs._merge = merge  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shards.ShardedEpochs._merge = self.original  # type: ignore[method-assign]
+
+
+def fit_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int) -> dict[str, Any]:
+    import widecross as wc
+
+    marks: list[float] = []
+    # a fixed l1 (the former default): the threads' speed and mixing, not the l1 search, are measured
+    clf = wc.WideClassifier(spec, l1=1e-6, random_state=0, n_jobs=n_jobs)
+    clf.set_epoch_callback(lambda epoch, rows, loss: marks.append(time.perf_counter()))
+    start = time.perf_counter()
+    clf.fit(train, y)
+    end = time.perf_counter()
+    return {"clf": clf, "epochs_end": marks[-1] - start, "polish": end - marks[-1]}
+
+
+def quality(clf: Any, test: dict[str, np.ndarray], y_test: np.ndarray) -> dict[str, float]:
+    from widecross.metrics import log_loss
+
+    model = clf.model_
+    return {"log_loss": log_loss(y_test, model.predict_proba(test)[:, 1]), "objective": float(clf.objective_),
+            "nnz": int(model.nnz)}
+
+
+def model_key(clf: Any) -> bytes:
+    model = clf.model_
+    return model.indices.tobytes() + model.values.tobytes() + np.float64(model.intercept).tobytes()
+
+
+def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Transform, fit and predict at one size and width; one result row per part."""
+    import widecross as wc
+
+    spec = wc.geo_spec(bits=bits)
+    width = "exact" if bits is None else f"2^{bits}"
+    train, y, test, y_test = data["train"], data["y"], data["test"], data["y_test"]
+    rows: list[dict[str, Any]] = []
+    base = {"rows": n_rows, "width": width}
+
+    transforms = side_by_side({k: (lambda k=k: spec.transform(train, n_jobs=k)) for k in (1, 2)}, args.repeats)
+    same = all(_csr_bytes(r["result"]) == _csr_bytes(transforms[1][0]["result"]) for k in (1, 2) for r in transforms[k])
+    rows.append(_speed_row(base, "transform", transforms, same))
+    del transforms
+
+    merges = MergeClock()
+    with merges:
+        fits = side_by_side({k: (lambda k=k: fit_once(spec, train, y, k)) for k in (1, 2)}, args.repeats)
+    q = {k: quality(fits[k][0]["result"]["clf"], test, y_test) for k in (1, 2)}
+    deterministic = all(model_key(r["result"]["clf"]) == model_key(fits[k][0]["result"]["clf"])
+                        for k in (1, 2) for r in fits[k])
+    fit_row = _speed_row(base, "fit (default, 5 epochs + polish)", fits, deterministic)
+    fit_row.update({
+        "examples_per_s_1": 5 * n_rows / median(fits[1], "wall"), "examples_per_s_2": 5 * n_rows / median(fits[2], "wall"),
+        "log_loss_1": q[1]["log_loss"], "log_loss_2": q[2]["log_loss"],
+        "log_loss_diff": q[2]["log_loss"] - q[1]["log_loss"],
+        "objective_1": q[1]["objective"], "objective_2": q[2]["objective"],
+        "objective_rel_diff": (q[2]["objective"] - q[1]["objective"]) / q[1]["objective"],
+        "nnz_1": q[1]["nnz"], "nnz_2": q[2]["nnz"],
+        "epochs_wall_1": statistics.median(r["result"]["epochs_end"] for r in fits[1]),
+        "epochs_wall_2": statistics.median(r["result"]["epochs_end"] for r in fits[2]),
+        "polish_wall_1": statistics.median(r["result"]["polish"] for r in fits[1]),
+        "polish_wall_2": statistics.median(r["result"]["polish"] for r in fits[2]),
+        "merge_wall_per_fit_2": merges.seconds / args.repeats, "merge_rounds_per_fit_2": merges.rounds // args.repeats,
+    })
+    rows.append(fit_row)
+    model = fits[1][0]["result"]["clf"].model_
+    del fits
+
+    predicts = side_by_side({k: (lambda k=k: model.predict_proba(train, n_jobs=k)) for k in (1, 2)}, args.repeats)
+    same = all(r["result"].tobytes() == predicts[1][0]["result"].tobytes() for k in (1, 2) for r in predicts[k])
+    rows.append(_speed_row(base, "predict_proba (raw columns)", predicts, same))
+    return rows
+
+
+def _csr_bytes(X: Any) -> bytes:
+    return X.indptr.tobytes() + X.indices.tobytes() + X.data.tobytes()
+
+
+def _speed_row(base: dict[str, Any], part: str, runs: dict[int, list[dict[str, Any]]], same: bool) -> dict[str, Any]:
+    w1, w2 = median(runs[1], "wall"), median(runs[2], "wall")
+    c1, c2 = median(runs[1], "cpu"), median(runs[2], "cpu")
+    return {**base, "part": part, "wall_1": w1, "wall_2": w2, "wall_ratio": w2 / w1, "speedup": w1 / w2,
+            "cpu_1": c1, "cpu_2": c2, "main_cpu_2": median(runs[2], "main_cpu"), "identical": same}
+
+
+def quality_at(n_rows: int, jobs: list[int], data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Held-out log-loss and objective of the default fit with K shards (exact width)."""
+    import widecross as wc
+
+    spec = wc.geo_spec(bits=None)
+    rows = []
+    for k in jobs:
+        clf = fit_once(spec, data["train"], data["y"], k)["clf"]
+        rows.append({"rows": n_rows, "width": "exact", "n_jobs": k, **quality(clf, data["test"], data["y_test"])})
+    first = rows[0]
+    for row in rows:
+        row["log_loss_diff"] = row["log_loss"] - first["log_loss"]
+        row["objective_rel_diff"] = (row["objective"] - first["objective"]) / first["objective"]
+    return rows
+
+
+def calibration(repeats: int) -> dict[str, Any]:
+    """How much a second thread can give on this machine right now: a compute-only compiled loop
+    (no memory traffic, the GIL released) called twice, in one thread and on two. On a calm
+    2-core machine the speed-up is ~2.0; less means the cores are shared with other work."""
+    from widecross._jit import jit
+    from widecross._parallel import run_tasks
+
+    @jit
+    def spin(n):  # noqa: ANN001
+        s = 0.0
+        for i in range(n):
+            s += (i % 7) * 0.5
+        return s
+
+    spin(10)
+    n = 10**8
+    runs = side_by_side({1: lambda: [spin(n), spin(n)], 2: lambda: run_tasks([lambda: spin(n)] * 2, 2)}, repeats)
+    return _speed_row({"rows": 0, "width": "-"}, "calibration: compute-only loop, 2 calls", runs, True)
+
+
+def copy_bandwidth_gbs(mb: int = 256) -> float:
+    """This machine's memory copy rate (read + write bytes per second), best of 3."""
+    a = np.ones(mb * 2**20 // 8)
+    b = np.empty_like(a)
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        np.copyto(b, a)
+        best = max(best, 2 * a.nbytes / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def model_curve(fit_row: dict[str, Any], bytes_per_example: float) -> list[dict[str, Any]]:
+    """A model, not a measurement: T(K) = S + P / K from the 2-thread run's CPU seconds.
+
+    ``S``: CPU of the calling thread in the 2-thread fit (featurizing's column checks, the
+    epochs' per-round glue and scalar mix, the polish's ordered sums and prox steps: the serial
+    part). ``P``: every other CPU second of that run (shards, merges by slot range, row blocks),
+    which includes what sharding costs over one thread and is assumed to divide over K threads
+    at the same cost per row (each shard keeps 262,144 rows per round). One thread is the serial
+    run as measured. The curve is capped by memory bandwidth: ``bytes_per_example`` (estimated)
+    over an assumed ``SERVER_BANDWIDTH_GBS``.
+    """
+    t1 = fit_row["cpu_1"]
+    serial = fit_row["main_cpu_2"]
+    parallel = max(fit_row["cpu_2"] - serial, 0.0)
+    examples = 5 * fit_row["rows"]
+    floor = examples * bytes_per_example / (SERVER_BANDWIDTH_GBS * 1e9)
+    curve = []
+    for k in MODEL_THREADS:
+        t = t1 if k == 1 else max(serial + parallel / k, floor)
+        curve.append({"rows": fit_row["rows"], "width": fit_row["width"], "threads": k, "model_seconds": t,
+                      "model_speedup": t1 / t, "model_examples_per_s": examples / t,
+                      "model_bandwidth_gbs": examples * bytes_per_example / t / 1e9})
+    return curve
+
+
+def bytes_per_example(entries_per_row: float, unique_per_row: float) -> float:
+    """Memory traffic of one example in one epoch, in bytes: each entry's training record read
+    and written back (two 64-byte lines), the row gathered (its line and its entries), and each
+    slot a shard touches copied in and merged out (two lines each way)."""
+    return entries_per_row * 128 + 64 + entries_per_row * 4 + unique_per_row * 256
+
+
+def plot(curves: list[dict[str, Any]], measured: list[dict[str, Any]], quick: bool, results_dir: Path | None) -> Path:
+    from benchmarks.plotting import new_figure, save_png, style
+
+    fig, ax = new_figure()
+    keys = sorted({(c["rows"], c["width"]) for c in curves})
+    for i, key in enumerate(keys):
+        points = [c for c in curves if (c["rows"], c["width"]) == key]
+        ax.plot([c["threads"] for c in points], [c["model_speedup"] for c in points],
+                label=f"model: fit, {key[0]:,} rows, {key[1]}", **style("widecross", i))
+    for i, row in enumerate(r for r in measured if r["part"].startswith("fit")):
+        ax.plot([1, 2], [1.0, row["speedup"]], label=f"measured (loaded): fit, {row['rows']:,} rows, {row['width']}",
+                **style("vw", i))
+    ax.plot(MODEL_THREADS, MODEL_THREADS, color="gray", linestyle=":", label="linear")
+    ax.set_xlabel("threads")
+    ax.set_ylabel("speed-up over one thread")
+    ax.set_title("widecross fit: speed-up vs threads (1..16 modelled from 2 cores)")
+    ax.legend(fontsize=6)
+    return save_png(fig, "threads_speedup", quick=quick, results_dir=results_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="40k rows, 2^22 only, one round")
+    p.add_argument("--rows", type=int, nargs="+", default=None)
+    p.add_argument("--widths", nargs="+", default=None, help="bits, or 'exact'")
+    p.add_argument("--test-rows", type=int, default=None)
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--quality-jobs", type=int, nargs="*", default=None, help="shard counts for the quality table")
+    p.add_argument("--results-dir", type=Path, default=None)
+    args = p.parse_args(argv)
+    quick = args.quick
+    args.rows = args.rows or ([40_000] if quick else [1_000_000, 2_000_000])
+    widths = [None if w == "exact" else int(w) for w in (args.widths or (["22"] if quick else ["22", "exact"]))]
+    args.test_rows = args.test_rows or (20_000 if quick else 200_000)
+    args.repeats = args.repeats or (1 if quick else 3)
+    quality_jobs = args.quality_jobs if args.quality_jobs is not None else ([] if quick else [1, 2, 4, 8, 16])
+
+    from data_gen import generate_housing
+
+    load_before = loadavg()
+    bandwidth = copy_bandwidth_gbs(64 if quick else 256)
+    rows: list[dict[str, Any]] = []
+    quality_rows: list[dict[str, Any]] = []
+    test = generate_housing(args.test_rows, seed=1)
+    rows.append(calibration(args.repeats))
+    print(format_table(rows), flush=True)
+    for n in args.rows:
+        train = generate_housing(n, seed=0)
+        data = {"train": {"lat": train["lat"], "lon": train["lon"]}, "y": train["label"],
+                "test": {"lat": test["lat"], "lon": test["lon"]}, "y_test": test["label"]}
+        del train
+        for bits in widths:
+            rows += case(n, bits, args, data)
+            print(format_table(rows[-3:]), flush=True)
+        if quality_jobs and n == args.rows[0]:
+            quality_rows = quality_at(n, quality_jobs, data)
+            print(format_table(quality_rows), flush=True)
+    load_after = loadavg()
+
+    calibration_speedup = rows[0]["speedup"]
+    fit_rows = [r for r in rows if r["part"].startswith("fit")]
+    per_example = bytes_per_example(5.0, 1.26)
+    curves = [c for r in fit_rows for c in model_curve(r, per_example)]
+    print(format_table(curves), flush=True)
+    params = {"rows": args.rows, "widths": [w or "exact" for w in widths], "repeats": args.repeats,
+              "test_rows": args.test_rows, "goals": GOALS, "loadavg_before": load_before, "loadavg_after": load_after,
+              "machine_note": "2-core shared machine: wall-time speed-ups are depressed by other processes",
+              "calibration_speedup_2_threads": calibration_speedup, "copy_bandwidth_gbs": bandwidth, "assumed_server_bandwidth_gbs": SERVER_BANDWIDTH_GBS,
+              "bytes_per_example_estimate": per_example, "peak_rss_mb": peak_rss_mb(),
+              "model_note": "threads > 2: a model (T(K) = S + P/K from the 2-thread CPU seconds, bandwidth-capped), "
+                            "not a measurement"}
+    save_results("bench_threads", rows, params, quick=quick, results_dir=args.results_dir)
+    save_results("bench_threads_quality", quality_rows, params, quick=quick, results_dir=args.results_dir)
+    save_results("bench_threads_model", curves, params, quick=quick, results_dir=args.results_dir)
+    png = plot(curves, rows, quick, args.results_dir)
+    print(f"load average before {load_before}, after {load_after}; copy bandwidth {bandwidth:.1f} GB/s; plot {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

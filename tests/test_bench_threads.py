@@ -1,0 +1,32 @@
+"""The threads benchmark runs end to end in quick mode and records what the note reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_bench_threads_quick(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_threads.py"), "--quick", "--rows", "8000", "--test-rows",
+         "2000", "--quality-jobs", "1", "3", "--results-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "bench_threads.quick.json").read_text())
+    assert "loadavg_before" in result["params"] and "not a measurement" in result["params"]["model_note"]
+    parts = {row["part"]: row for row in result["rows"]}
+    assert set(parts) == {"calibration: compute-only loop, 2 calls", "transform", "fit (default, 5 epochs + polish)",
+                          "predict_proba (raw columns)"}
+    assert all(row["identical"] for row in parts.values())  # same bytes for both n_jobs, same model on repeat
+    fit = parts["fit (default, 5 epochs + polish)"]
+    assert fit["wall_1"] > 0 and fit["wall_2"] > 0 and 0 < fit["log_loss_1"] < 1 and fit["objective_1"] > 0
+    quality = json.loads((tmp_path / "bench_threads_quality.quick.json").read_text())["rows"]
+    assert [row["n_jobs"] for row in quality] == [1, 3] and quality[0]["log_loss_diff"] == 0
+    model = json.loads((tmp_path / "bench_threads_model.quick.json").read_text())["rows"]
+    assert [row["threads"] for row in model] == [1, 2, 4, 8, 16] and model[0]["model_speedup"] == 1
+    assert (tmp_path / "threads_speedup.quick.png").stat().st_size > 0

@@ -1,0 +1,178 @@
+"""The exact parts on threads (``widecross._parallel``): featurizing, scoring, the polish and the
+losses give the same bits for n_jobs 1, 2, 3 and 7, the same first error, and the polish's
+threaded sums agree with a dense NumPy gradient.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import widecross as wc
+from widecross._parallel import BLOCK_ROWS, check_jobs, row_blocks, run_blocks, run_tasks
+from widecross.losses import LOSSES
+from widecross.model.sparse import PREDICT_CHUNK_ROWS
+from widecross.train import Penalty, Polish, Rows
+from widecross.train import _polish
+from widecross.train.blocksums import PassSums, loss_sums
+from widecross.train.polish import mean_loss
+
+JOBS = (1, 2, 3, 7)
+
+
+def points(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"lat": rng.uniform(-90, 90, n), "lon": rng.uniform(-180, 180, n)}
+
+
+def test_blocks_are_fixed_and_results_come_in_block_order():
+    assert row_blocks(10, 4) == [(0, 4), (4, 8), (8, 10)] and row_blocks(0, 4) == []
+    seen = []
+    lock = threading.Lock()
+
+    def task(start, stop):
+        with lock:
+            seen.append(start)
+        return start, stop
+
+    for n_jobs in JOBS:
+        assert run_blocks(task, 10, n_jobs, 3) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    # a task that itself asks for threads runs its blocks inline instead of waiting for the pool
+    assert run_tasks([lambda: run_blocks(lambda a, b: b - a, 5, 2, 2)] * 3, 2) == [[2, 2, 1]] * 3
+
+
+def test_the_first_failing_block_in_order_raises():
+    def task(start, stop):
+        if start >= 4:
+            raise ValueError(f"block {start}")
+        return start
+
+    for n_jobs in JOBS:
+        with pytest.raises(ValueError, match="block 4"):
+            run_blocks(task, 12, n_jobs, 2)
+
+
+def test_check_jobs():
+    assert check_jobs(None) == 1 and check_jobs(np.int64(3)) == 3 and check_jobs(-1) >= 1
+    for bad in (0, -2, 2.0, "1", False):
+        with pytest.raises(ValueError, match="n_jobs must be a positive integer or -1"):
+            check_jobs(bad, "X")
+
+
+def csr_key(X):
+    return (X.indptr.tobytes(), X.indices.tobytes(), X.data.tobytes(), X.indices.dtype, X.shape, X.has_canonical_format)
+
+
+@pytest.mark.parametrize("bits", [None, 10, 22])
+def test_transform_is_the_same_matrix_for_any_n_jobs(bits):
+    # 2^10 columns: hashed rows often merge features, so blocks must close the gaps they leave
+    data = points(2 * BLOCK_ROWS + 1234, seed=bits or 0)
+    spec = wc.geo_spec(bits=bits)
+    keys = {n: csr_key(spec.transform(data, n_jobs=n)) for n in JOBS}
+    assert all(k == keys[1] for k in keys.values())
+    if bits == 10:
+        assert spec.transform(data).nnz < 5 * len(data["lat"])  # the case with gaps did happen
+
+
+def test_transform_reports_the_first_bad_row_for_any_n_jobs():
+    data = points(2 * BLOCK_ROWS + 10)
+    data["lat"][[BLOCK_ROWS + 7, 2 * BLOCK_ROWS + 3]] = [95.0, np.nan]
+    messages = set()
+    for n in JOBS:
+        with pytest.raises(ValueError) as err:
+            wc.geo_spec(bits=20).transform(data, n_jobs=n)
+        messages.add(str(err.value))
+    assert len(messages) == 1 and f"first at row {BLOCK_ROWS + 7}" in messages.pop()
+
+
+@pytest.fixture(scope="module")
+def model_and_rows():
+    spec = wc.geo_spec(bits=20)
+    rng = np.random.default_rng(1)
+    idx = np.unique(rng.integers(0, spec.n_features, 30_000))
+    model = wc.SparseModel(idx, rng.normal(0, 0.5, idx.size), -0.3, spec.n_features, "logistic", spec=spec)
+    return model, points(PREDICT_CHUNK_ROWS + BLOCK_ROWS + 99, seed=2)
+
+
+def test_predictions_are_the_same_for_any_n_jobs(model_and_rows):
+    model, data = model_and_rows
+    X = model.spec.transform(data)
+    expected = model.decision_function(X)
+    # a plain reference: the dense dot product of each row with the weights
+    w = np.zeros(model.n_features)
+    w[model.indices] = model.values
+    np.testing.assert_allclose(expected[:500], X[:500] @ w + model.intercept, rtol=1e-12)
+    for n in JOBS:
+        assert model.decision_function(X, n_jobs=n).tobytes() == expected.tobytes()
+        assert model.decision_function(data, n_jobs=n).tobytes() == expected.tobytes()
+        assert model.predict_proba(data, n_jobs=n).tobytes() == model.predict_proba(X).tobytes()
+    clf = wc.WideClassifier(model.spec, l1=1e-6, n_jobs=3, epochs=1, polish=1, random_state=0)
+    clf.fit({k: v[:3000] for k, v in data.items()}, (data["lat"][:3000] > 0).astype(int))
+    assert clf.predict_proba(data).tobytes() == clf.model_.predict_proba(data).tobytes()
+
+
+def test_scoring_errors_are_the_serial_ones(model_and_rows):
+    model, data = model_and_rows
+    X = model.spec.transform(data).astype(np.float64)
+    X.indices = X.indices.astype(np.int64)
+    X.indices[X.indptr[[BLOCK_ROWS + 5, 2 * BLOCK_ROWS + 1]]] = model.n_features + 7  # rows of two blocks
+    messages = set()
+    for n in JOBS:
+        with pytest.raises(ValueError) as err:
+            model.decision_function(X, n_jobs=n)
+        messages.add(str(err.value))
+    # the validation of sparse input finds it before any block is scored
+    assert messages == {f"X: row {BLOCK_ROWS + 5}: column index {model.n_features + 7} is outside [0, {model.n_features})"}
+
+
+def polish_rows(seed, n=3 * BLOCK_ROWS // 2, width=5000, values=False, weighted=False):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 8, n)
+    X = sp.csr_matrix((rng.normal(size=lengths.sum()) if values else np.ones(lengths.sum()),
+                       rng.integers(0, width, lengths.sum()), np.concatenate([[0], np.cumsum(lengths)])),
+                      shape=(n, width))
+    X.sum_duplicates()
+    if not values:
+        X.data[:] = 1.0
+    y = (rng.random(n) < 0.35).astype(np.float64)
+    sw = rng.uniform(0.2, 3.0, n) if weighted else np.empty(0)
+    rows = Rows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data if values else np.empty(0), y, sw)
+    return X, rows, rng.normal(0, 0.05, width)
+
+
+@pytest.mark.parametrize("values, weighted", [(False, False), (True, True)])
+def test_threaded_pass_sums_are_the_serial_ones_and_the_dense_gradient(values, weighted):
+    X, rows, w = polish_rows(3, values=values, weighted=weighted)
+    loss = LOSSES["logistic"]
+    serial = np.zeros((w.size, 3))
+    serial[:, 0] = w
+    sums = np.zeros(_polish.N_SUMS)
+    _polish.add_rows(*rows.arrays, serial, 0.2, loss.code, 1.0, False, sums)
+    s = rows.sw if weighted else np.ones(X.shape[0])
+    margin = X @ w + 0.2
+    g = s * (1 / (1 + np.exp(-margin)) - rows.y)  # dense reference of the unscaled gradient
+    np.testing.assert_allclose(serial[:, 1], X.T @ g, rtol=1e-10, atol=1e-12)
+    for n in JOBS[1:]:
+        rec = np.zeros((w.size, 3))
+        rec[:, 0] = w
+        threaded = np.zeros(_polish.N_SUMS)
+        PassSums(rows, n).add(rec, 0.2, loss.code, 1.0, threaded)
+        assert rec.tobytes() == serial.tobytes() and threaded.tobytes() == sums.tobytes()
+        assert loss_sums(rows, w, 0.2, loss.code, n) == _polish.loss_sums(*rows.arrays, w, 0.2, loss.code)
+        unseen = rows._replace(slots=np.where(rows.slots % 5 == 0, -1, rows.slots).astype(np.int32))  # held-out rows
+        assert loss_sums(unseen, w, 0.2, loss.code, n) == _polish.loss_sums(*unseen.arrays, w, 0.2, loss.code)
+
+
+def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs():
+    _, rows, w0 = polish_rows(5, weighted=True)
+    results = set()
+    for n in JOBS:
+        w = w0.copy()
+        solution = Polish(4, measure=True, n_jobs=n).solve(lambda: (rows, rows), w, 0.1, Penalty(1e-4, 1e-5),
+                                                          LOSSES["logistic"])
+        results.add((w.tobytes(), solution.intercept, solution.objective,
+                     mean_loss(lambda: (rows,), w, 0.3, LOSSES["logistic"], n)))
+    assert len(results) == 1
