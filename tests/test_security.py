@@ -35,10 +35,10 @@ FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "job
                      "jsonpickle", "copyreg"}
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__", "execfile", "input"}
 # Modules a model file goes through between ``load(path)`` and a prediction.
-LOAD_PATH = {"widecross/__init__.py", "widecross/export.py", "widecross/model.py", "widecross/features.py",
-             "widecross/_feature_defs.py", "widecross/_keyrecord.py", "widecross/_hashing.py", "widecross/_validation.py",
-             "widecross/_rice.py", "widecross/_values.py", "widecross/_lookup.py", "widecross/_jit.py",
-             "widecross/_version.py"}
+LOAD_PATH = {"widecross/__init__.py", "widecross/export.py", "widecross/model.py", "widecross/_hashing.py",
+             "widecross/_text.py", "widecross/_validation.py", "widecross/_rice.py", "widecross/_values.py",
+             "widecross/_lookup.py", "widecross/_jit.py", "widecross/_version.py"} | {
+    p.relative_to(REPO).as_posix() for p in (REPO / "widecross" / "features").glob("*.py")}
 
 
 def parse(path: Path) -> ast.Module:

@@ -41,10 +41,13 @@ MISSING_TAG = np.uint64(0x165667B19E3779F9)
 # Columns of the per-component integer parameters (``comp_i``) and float parameters (``comp_f``).
 KIND, SRC, NB, WRAP, POLICY, EDGE_LO = range(6)
 START, STOP, SCALE = range(3)
-# Component kinds.
-UNIFORM, EDGES, IDS = 0, 1, 2
-# Out-of-range policies.
+# Component kinds: uniform buckets, buckets between edges, precomputed ids (categoricals), a
+# numeric value (id 0, the value multiplies the entry), several ids per row (tokens).
+UNIFORM, EDGES, IDS, VALUE, MULTI = range(5)
+# Out-of-range policies of buckets; a numeric component's missing-value policy.
 ERROR, CLIP, BUCKET = 0, 1, 2
+MISSING_ERROR, MISSING_ZERO = 0, 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @jit
@@ -120,19 +123,25 @@ def _bucket(x, c, comp_f, comp_i, edges):
 
 @jit
 def bucket_block(values, ids, comp_f, comp_i, edges, out, bad):
-    """Bucket ids of every component for a block of rows.
+    """Bucket ids of every single-valued component for a block of rows.
 
     ``values``: (n_numeric_columns, m) float64; ``ids``: (n_categorical, m) int64 precomputed
-    categorical ids; ``out``: (n_components, m) int64. ``bad[c]`` receives the first row of the
-    block whose value component ``c`` rejects (callers initialise it to -1).
+    categorical ids; ``out``: (n_components, m) int64 (numeric components get id 0, token
+    components -1: they have no single id). ``bad[c]`` receives the first row of the block whose
+    value component ``c`` rejects (callers initialise it to -1).
     """
     n_comps = comp_i.shape[0]
     m = out.shape[1]
     for c in range(n_comps):
         src = comp_i[c, SRC]
-        if comp_i[c, KIND] == IDS:
+        kind = comp_i[c, KIND]
+        if kind == IDS:
             for i in range(m):
                 out[c, i] = ids[src, i]
+            continue
+        if kind == VALUE or kind == MULTI:
+            for i in range(m):
+                out[c, i] = 0 if kind == VALUE else -1
             continue
         for i in range(m):
             b = _bucket(values[src, i], c, comp_f, comp_i, edges)
@@ -143,69 +152,332 @@ def bucket_block(values, ids, comp_f, comp_i, edges, out, bad):
             out[c, i] = b
 
 
+@jit(inline="always")
+def _value(x, c, comp_f, comp_i):
+    """Value of numeric component ``c`` for input ``x``: ``(x - center) * inv_scale``; NaN if rejected."""
+    if x != x:
+        if comp_i[c, POLICY] == MISSING_ZERO:
+            return 0.0
+        return x
+    v = (x - comp_f[c, START]) * comp_f[c, SCALE]
+    if abs(v) > FLOAT32_MAX:  # infinite input, or beyond what the float32 matrix holds
+        return np.nan
+    return v
+
+
+@jit(inline="always")
+def _row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad):
+    """Id and value of every single-valued component for block row ``i``; rejects go to ``bad``."""
+    for c in range(comp_i.shape[0]):
+        src = comp_i[c, SRC]
+        kind = comp_i[c, KIND]
+        if kind == IDS:
+            bucket[c] = ids[src, i]
+        elif kind == VALUE:
+            bucket[c] = 0
+            v = _value(values[src, i], c, comp_f, comp_i)
+            if v != v:
+                if bad[c] < 0:
+                    bad[c] = i
+                v = 0.0
+            cvalue[c] = v
+        elif kind == MULTI:
+            bucket[c] = -1
+        else:
+            b = _bucket(values[src, i], c, comp_f, comp_i, edges)
+            if b < 0:
+                if bad[c] < 0:
+                    bad[c] = i
+                b = 0
+            bucket[c] = b
+
+
+@jit(inline="always")
+def _multi_entries(f, row, plan, multi, bucket, cvalue, cursor, first, last, key_ids, key_vals):
+    """Every id tuple of feature ``f`` in input row ``row`` with its value (the product of the
+    component values), into ``key_ids[k, :arity]`` and ``key_vals[k]``; returns their number.
+
+    A feature crossing token components has one tuple per combination of their tokens (an
+    odometer over the components' token ranges, last component fastest); a row with no token in
+    one of them has none.
+    """
+    comp_i = plan[1]
+    feat_slots, slot_comp = plan[3], plan[4]
+    multi_ptr, multi_ids = multi
+    lo, hi = feat_slots[f], feat_slots[f + 1]
+    for s in range(lo, hi):
+        c = slot_comp[s]
+        if comp_i[c, KIND] == MULTI:
+            src = comp_i[c, SRC]
+            first[s] = multi_ptr[src, row]
+            last[s] = multi_ptr[src, row + 1]
+            if first[s] == last[s]:
+                return 0
+            cursor[s] = first[s]
+    n = 0
+    while True:
+        v = 1.0
+        for s in range(lo, hi):
+            c = slot_comp[s]
+            if comp_i[c, KIND] == MULTI:
+                key_ids[n, s - lo] = multi_ids[cursor[s]]
+            else:
+                key_ids[n, s - lo] = bucket[c]
+                v *= cvalue[c]
+        key_vals[n] = v
+        n += 1
+        s = hi - 1
+        while s >= lo:
+            if comp_i[slot_comp[s], KIND] == MULTI:
+                cursor[s] += 1
+                if cursor[s] < last[s]:
+                    break
+                cursor[s] = first[s]
+            s -= 1
+        if s < lo:
+            return n
+
+
+@jit(inline="always")
+def _column(f, ids, plan):
+    """Column of the id tuple ``ids`` of feature ``f``: exact mixed radix, or the hash chain."""
+    feat_slots, slot_radix, feat_base, shift = plan[3], plan[5], plan[6], plan[8]
+    lo, hi = feat_slots[f], feat_slots[f + 1]
+    if shift == 0:
+        local = np.int64(0)
+        for s in range(lo, hi):
+            local = local * slot_radix[s] + ids[s - lo]
+        return np.int64(feat_base[f]) + local
+    h = feat_base[f]
+    for s in range(lo, hi):
+        h = mix64(h ^ np.uint64(ids[s - lo]))
+    return np.int64(h >> np.uint64(shift))
+
+
 @jit
-def fill_block(values, ids, comp_f, comp_i, edges, feat_slots, slot_comp, slot_radix, feat_base, shift,
-               indices, data, indptr, row_out, pos, bad):
+def _sort_pairs(cols, vals, n):
+    """Sort ``cols[:n]`` ascending, carrying ``vals`` along (rows with many token entries)."""
+    order = np.argsort(cols[:n], kind="mergesort")
+    c = cols[:n].copy()
+    v = vals[:n].copy()
+    for j in range(n):
+        cols[j] = c[order[j]]
+        vals[j] = v[order[j]]
+
+
+@jit(inline="always")
+def _insert(cols, vals, n, col, v, move_values):
+    """Insert ``(col, v)`` into the sorted ``cols[:n]`` (rows hold a handful of features)."""
+    j = n
+    while j > 0 and cols[j - 1] > col:
+        cols[j] = cols[j - 1]
+        if move_values:
+            vals[j] = vals[j - 1]
+        j -= 1
+    cols[j] = col
+    if move_values:
+        vals[j] = v
+
+
+@jit(inline="always")
+def _write_row(cols, vals, n, indices, data, pos, signed):
+    """Append the sorted ``cols[:n]`` to the CSR, equal columns merged (values summed), and with
+    ``signed`` values (numeric features) the sums that cancel to zero dropped."""
+    first = pos
+    for j in range(n):
+        v = vals[j] if signed else 1.0
+        if pos > first and indices[pos - 1] == cols[j]:
+            data[pos - 1] += v
+        else:
+            indices[pos] = cols[j]
+            data[pos] = v
+            pos += 1
+    if not signed:
+        return pos
+    kept = first
+    for j in range(first, pos):
+        if data[j] != 0:
+            indices[kept] = indices[j]
+            data[kept] = data[j]
+            kept += 1
+    return kept
+
+
+@jit(inline="always")
+def _single_entries(plan, bucket, cvalue, cols, vals, has_values, insert):
+    """The entries of the features without token components, in ``cols``/``vals``; with
+    ``insert``, kept sorted (hashed columns), else in feature order. Returns their number."""
+    feat_slots, slot_comp, slot_radix, feat_base, feat_multi = plan[3], plan[4], plan[5], plan[6], plan[7]
+    exact = plan[8] == 0
+    sh = np.uint64(plan[8])
+    n = 0
+    for f in range(feat_multi.shape[0]):
+        if feat_multi[f]:
+            continue
+        v = 1.0
+        if has_values:
+            for s in range(feat_slots[f], feat_slots[f + 1]):
+                v *= cvalue[slot_comp[s]]
+            if v == 0.0:
+                continue
+        if exact:
+            local = np.int64(0)
+            for s in range(feat_slots[f], feat_slots[f + 1]):
+                local = local * slot_radix[s] + bucket[slot_comp[s]]
+            col = np.int64(feat_base[f]) + local
+        else:
+            h = feat_base[f]
+            for s in range(feat_slots[f], feat_slots[f + 1]):
+                h = mix64(h ^ np.uint64(bucket[slot_comp[s]]))
+            col = np.int64(h >> sh)
+        if insert:
+            _insert(cols, vals, n, col, v, has_values)
+        else:
+            cols[n] = col
+            vals[n] = v
+        n += 1
+    return n
+
+
+@jit
+def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
     """Write the CSR rows ``row_out .. row_out + m - 1`` for one block of input rows.
 
-    Features are described by slots: feature ``f`` crosses the components
-    ``slot_comp[feat_slots[f]:feat_slots[f + 1]]``. With ``shift == 0`` (exact indexing) its
-    column is ``feat_base[f] + mixed-radix(bucket ids, slot_radix)``, already increasing with
-    ``f``; otherwise (hashing into ``2**(64 - shift)`` columns) it is the top bits of the chained
-    ``mix64`` starting from ``feat_base[f]``, and each row's few columns are insertion-sorted and
-    equal columns merged (their values summed) so that the CSR is canonical.
-    Returns the new number of stored entries. Rejected values are reported through ``bad`` as in
-    :func:`bucket_block`.
+    ``plan`` = ``(comp_f, comp_i, edges, feat_slots, slot_comp, slot_radix, feat_base, feat_multi,
+    shift)``: feature ``f`` crosses the components ``slot_comp[feat_slots[f]:feat_slots[f + 1]]``.
+    With ``shift == 0`` (exact indexing) its column is ``feat_base[f] + mixed-radix(ids,
+    slot_radix)``, increasing with ``f``; otherwise (hashing into ``2**(64 - shift)`` columns)
+    it is the top bits of the chained ``mix64`` starting from ``feat_base[f]``. Token components
+    (``multi`` = ``(row_ptr (n_token_components, n_rows + 1), token ids)``, rows counted from
+    the start of the call) give one entry per token combination. An entry's value is the
+    product of its numeric components' values (1 without any); zero values are left out. Each
+    row's entries are sorted and equal columns merged (values summed): the CSR is canonical.
+    ``out`` = ``(indices, data, indptr)``. Returns the new number of stored entries. Rejected
+    values are reported through ``bad`` as in :func:`bucket_block`.
     """
+    comp_f, comp_i, edges, feat_slots, slot_comp, feat_multi = plan[0], plan[1], plan[2], plan[3], plan[4], plan[7]
+    slot_radix, feat_base = plan[5], plan[6]
+    indices, data, indptr = out
+    exact = plan[8] == 0
+    sh = np.uint64(plan[8])
     n_comps = comp_i.shape[0]
-    n_feats = feat_base.shape[0]
-    m = values.shape[1]
-    buckets = np.empty(n_comps, dtype=np.int64)
-    cols = np.empty(n_feats, dtype=np.int64)
-    sh = np.uint64(shift)
-    one = np.float32(1.0)
-    for i in range(m):
-        for c in range(n_comps):
-            src = comp_i[c, SRC]
-            if comp_i[c, KIND] == IDS:
-                buckets[c] = ids[src, i]
-            else:
-                b = _bucket(values[src, i], c, comp_f, comp_i, edges)
-                if b < 0:
-                    if bad[c] < 0:
-                        bad[c] = i
-                    b = 0
-                buckets[c] = b
-        if shift == 0:
+    n_feats = feat_multi.shape[0]
+    width = max(slot_comp.shape[0], 1)
+    has_values = False
+    any_multi = False
+    for c in range(n_comps):
+        has_values = has_values or comp_i[c, KIND] == VALUE
+        any_multi = any_multi or comp_i[c, KIND] == MULTI
+    bucket = np.empty(n_comps, dtype=np.int64)
+    cvalue = np.ones(n_comps, dtype=np.float64)
+    cursor = np.empty(width, dtype=np.int64)
+    first = np.empty(width, dtype=np.int64)
+    last = np.empty(width, dtype=np.int64)
+    most = 0  # the most token entries of one row of the block: scratch sized once
+    if any_multi:
+        for i in range(values.shape[1]):
+            need = 0
             for f in range(n_feats):
-                local = np.int64(0)
-                for s in range(feat_slots[f], feat_slots[f + 1]):
-                    local = local * slot_radix[s] + buckets[slot_comp[s]]
-                indices[pos] = np.int64(feat_base[f]) + local
-                data[pos] = one
-                pos += 1
-        else:
+                if feat_multi[f]:
+                    need += _count_row(f, row_out + i, plan, multi)
+            most = max(most, need)
+    cols = np.empty(n_feats + most, dtype=np.int64)
+    vals = np.ones(n_feats + most, dtype=np.float64)
+    key_ids = np.empty((most, width), dtype=np.int64)
+    key_vals = np.empty(most, dtype=np.float64)
+    for i in range(values.shape[1]):
+        _row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
+        row = row_out + i
+        if exact or any_multi or has_values:
+            n = _single_entries(plan, bucket, cvalue, cols, vals, has_values, not (exact or any_multi))
+        else:  # the common hashed case: one entry of value 1 per feature, kept sorted as it goes
+            n = 0
             for f in range(n_feats):
                 h = feat_base[f]
                 for s in range(feat_slots[f], feat_slots[f + 1]):
-                    h = mix64(h ^ np.uint64(buckets[slot_comp[s]]))
+                    h = mix64(h ^ np.uint64(bucket[slot_comp[s]]))
                 col = np.int64(h >> sh)
-                # Insertion sort: rows hold a handful of features.
-                j = f
+                j = n
                 while j > 0 and cols[j - 1] > col:
                     cols[j] = cols[j - 1]
                     j -= 1
                 cols[j] = col
-            first = pos
+                n += 1
+        if any_multi:
             for f in range(n_feats):
-                col = cols[f]
-                if pos > first and indices[pos - 1] == col:
-                    data[pos - 1] += one
-                else:
-                    indices[pos] = col
-                    data[pos] = one
-                    pos += 1
-        indptr[row_out + i + 1] = pos
+                if not feat_multi[f]:
+                    continue
+                k = _multi_entries(f, row, plan, multi, bucket, cvalue, cursor, first, last, key_ids, key_vals)
+                for e in range(k):
+                    if key_vals[e] != 0.0:
+                        cols[n] = _column(f, key_ids[e], plan)
+                        vals[n] = key_vals[e]
+                        n += 1
+            if n <= 32:
+                for j in range(1, n):
+                    col = cols[j]
+                    v = vals[j]
+                    _insert(cols, vals, j, col, v, True)
+            else:
+                _sort_pairs(cols, vals, n)
+        pos = _write_row(cols, vals, n, indices, data, pos, has_values or any_multi)
+        indptr[row + 1] = pos
+    return pos
+
+
+@jit(inline="always")
+def _count_row(f, row, plan, multi):
+    """Entries of feature ``f`` in input row ``row``: the product of its token counts."""
+    comp_i, feat_slots, slot_comp = plan[1], plan[3], plan[4]
+    multi_ptr = multi[0]
+    count = np.int64(1)
+    for s in range(feat_slots[f], feat_slots[f + 1]):
+        c = slot_comp[s]
+        if comp_i[c, KIND] == MULTI:
+            src = comp_i[c, SRC]
+            count *= multi_ptr[src, row + 1] - multi_ptr[src, row]
+    return count
+
+
+@jit
+def count_entries(plan, multi, n_rows):
+    """Upper bound of the stored entries of ``n_rows`` rows (before merging and zeros)."""
+    total = np.int64(0)
+    for row in range(n_rows):
+        for f in range(plan[7].shape[0]):
+            total += _count_row(f, row, plan, multi) if plan[7][f] else 1
+    return total
+
+
+@jit
+def emit_keys(values, ids, multi, plan, row0, key_feat, key_ids, pos, bad):
+    """The keys (feature, id tuple) of one block of rows, one per entry ``fill_block`` would
+    make (before merging): ``key_feat[k]`` and ``key_ids[k, :arity]``; returns the new count.
+    ``row0``: the block's first row, counted from the start of the call (for token rows)."""
+    comp_f, comp_i, edges, feat_multi = plan[0], plan[1], plan[2], plan[7]
+    n_comps = comp_i.shape[0]
+    n_slots = max(plan[4].shape[0], 1)
+    bucket = np.empty(n_comps, dtype=np.int64)
+    cvalue = np.empty(n_comps, dtype=np.float64)
+    cursor = np.empty(n_slots, dtype=np.int64)
+    first = np.empty(n_slots, dtype=np.int64)
+    last = np.empty(n_slots, dtype=np.int64)
+    vals = np.empty(key_ids.shape[0], dtype=np.float64)
+    for i in range(values.shape[1]):
+        _row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
+        for f in range(feat_multi.shape[0]):
+            lo, hi = plan[3][f], plan[3][f + 1]
+            if feat_multi[f] == 0:
+                for s in range(lo, hi):
+                    key_ids[pos, s - lo] = bucket[plan[4][s]]
+                key_feat[pos] = f
+                pos += 1
+                continue
+            n = _multi_entries(f, row0 + i, plan, multi, bucket, cvalue, cursor, first, last,
+                               key_ids[pos:], vals[pos:])
+            for k in range(n):
+                key_feat[pos + k] = f
+            pos += n
     return pos
 
 
