@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -30,6 +30,10 @@ DEFAULT_MEMORY_ROWS = 20_000_000
 
 class CommandError(Exception):
     """An expected failure: reported as one line, exit code 1."""
+
+
+class UsageError(Exception):
+    """Options that do not go together: reported like argparse's errors, exit code 2."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,6 +105,8 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _parse_resolutions(text: str) -> tuple[float, ...]:
+    if text.strip().lower() == "none":
+        return ()  # no lat/lon crosses: the other feature flags (or --spec) describe the columns
     try:
         values = tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
@@ -117,6 +123,15 @@ def _parse_bits(text: str) -> int | None:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--bits takes an integer or 'exact', got {text!r}") from None
+
+
+def _parse_bbox(text: str) -> tuple[float, float, float, float]:
+    from .maps import parse_region
+
+    try:
+        return parse_region(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parse_l1_grid(text: str) -> np.ndarray:
@@ -141,19 +156,26 @@ def _parse_l1_grid(text: str) -> np.ndarray:
 
 
 def _build_spec(args: argparse.Namespace) -> Any:
-    from .features import FeatureSpec, geo_spec
+    from .features.flags import SPEC_FLAGS, ConflictingOptions, spec_from_flags
 
-    if getattr(args, "spec", None):
-        path = Path(args.spec)
+    text = None
+    if args.spec:
         try:
-            text = path.read_text()
+            text = Path(args.spec).read_text()
         except OSError as error:
-            raise CommandError(f"{path}: cannot read the spec ({error.strerror or error})") from None
-        try:
-            return FeatureSpec.from_json(text)
-        except ValueError as error:
-            raise CommandError(f"{path}: not a valid feature spec: {error}") from None
-    return geo_spec(lat=args.lat, lon=args.lon, resolutions=args.resolutions, bits=args.bits, seed=args.hash_seed)
+            raise CommandError(f"{args.spec}: cannot read the spec ({error.strerror or error})") from None
+    try:
+        return spec_from_flags(text, **{name: getattr(args, name) for name in SPEC_FLAGS})
+    except ConflictingOptions as error:
+        raise UsageError(str(error)) from None
+    except ValueError as error:
+        raise CommandError(f"{args.spec}: not a valid feature spec: {error}" if text is not None else str(error)) from None
+
+
+def _fit_spec(spec: Any, data: Any) -> None:
+    """Learn the spec's vocabularies and scales (--categorical, --tokens, --numeric COL:standard)."""
+    if spec.learns:
+        spec.fit_chunks(data) if isinstance(data, Iterator) else spec.fit(data)
 
 
 def _estimator(args: argparse.Namespace, spec: Any, loss: str) -> Any:
@@ -331,6 +353,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             _check_labels(y_all, args.target, args.data)
         train_rows, test_rows = _split_holdout(len(y_all), args.validation_fraction, args.seed)
         features = {c: data[c] for c in spec.columns}
+        _fit_spec(spec, _take(features, train_rows))
         try:
             seconds = _fit(estimator, _take(features, train_rows), y_all[train_rows], console, "train")
         except (ValueError, TypeError) as error:
@@ -345,6 +368,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             test = _take({c: data[c] for c in spec.columns}, test_rows)
             held_out = _metrics(loss, y_all[test_rows], _predict_scores(estimator.model_, test))
     else:
+        _fit_spec(spec, (chunk for _, chunk in _chunks(args.data, list(spec.columns), args.chunk_rows)))
         seconds, rows_trained, held_out = _train_streaming(estimator, files, spec, args, n_rows, console)
     model = estimator.model_
     model.save(args.output, values=args.values)
@@ -498,6 +522,7 @@ def cmd_path(args: argparse.Namespace) -> int:
     fraction = args.validation_fraction or 0.2
     train_rows, test_rows = _split_holdout(len(y_all), fraction, args.seed)
     features = {c: data[c] for c in spec.columns}
+    _fit_spec(spec, _take(features, train_rows))
     X_train = spec.transform(_take(features, train_rows))
     X_test = spec.transform(_take(features, test_rows))
     y_train, y_test = y_all[train_rows], y_all[test_rows]
@@ -623,7 +648,7 @@ def _pyplot() -> Any:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from .maps import render_weight_map
+    from .maps import margin_layers, render_weight_map
 
     console = Console(args)
     model = _load_model(args.model)
@@ -638,9 +663,18 @@ def cmd_map(args: argparse.Namespace) -> int:
         for first, chunk in _chunks(args.data, list(model.spec.columns), args.chunk_rows):
             with _RowContext(args.data, first, len(next(iter(chunk.values())))):
                 keys = model.spec.record(chunk) if keys is None else keys.update(chunk)
-    path, layers = render_weight_map(model, args.output, pixel_minutes=args.pixel_minutes, keys=keys)
-    payload = {"path": str(path), "layers": {layer.name: layer.n_cells for layer in layers}}
-    console.result(payload, f"map written to {path}: " + ", ".join(f"{layer.name} {layer.n_cells:,} cells" for layer in layers))
+    path, layers = render_weight_map(model, args.output, pixel_minutes=args.pixel_minutes, keys=keys, region=args.bbox)
+    margins = margin_layers(model, keys)
+    payload = {"path": str(path), "layers": {layer.name: layer.n_cells for layer in layers},
+               "left_out": {layer.name: layer.left_out for layer in [*layers, *margins]},
+               "marginals": {m.name: m.n_cells for m in margins}}
+    lines = [f"map written to {path}: " + ", ".join(f"{layer.name} {layer.n_cells:,} cells" for layer in layers)]
+    lines += [f"  marginal {m.name}: {m.n_cells:,} nonzero buckets (strip along the {'right' if m.axis == 'lat' else 'bottom'})"
+              for m in margins]
+    left_out = sum(payload["left_out"].values())
+    if left_out:
+        lines.append(f"  {left_out:,} nonzero cells left out: their hashed columns are shared with another recorded key")
+    console.result(payload, "\n".join(lines))
     return EXIT_OK
 
 
@@ -724,12 +758,18 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("features")
-    group.add_argument("--spec", help="a FeatureSpec JSON file (instead of the lat/lon crosses)")
-    group.add_argument("--lat", default="lat", help="latitude column (default: lat)")
-    group.add_argument("--lon", default="lon", help="longitude column (default: lon)")
-    group.add_argument("--resolutions", type=_parse_resolutions, default=(60, 10, 1), help="cross resolutions in arc-minutes (default: 60,10,1)")
-    group.add_argument("--bits", type=_parse_bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    group.add_argument("--hash-seed", type=int, default=0, help="seed of the feature hash (default: 0)")
+    # Defaults live in features.spec_from_flags: None here means "not given" (--spec refuses the rest).
+    group.add_argument("--spec", help="a FeatureSpec JSON file (schema: docs/spec.md); replaces every flag below")
+    group.add_argument("--lat", help="latitude column (default: lat)")
+    group.add_argument("--lon", help="longitude column (default: lon)")
+    group.add_argument("--resolutions", type=_parse_resolutions, help="lat x lon cross resolutions in arc-minutes, or 'none' (default: 60,10,1)")
+    group.add_argument("--bits", help="hash into 2**BITS columns, or 'exact' (default: exact)")
+    group.add_argument("--hash-seed", type=int, help="seed of the feature hash (default: 0)")
+    group.add_argument("--out-of-range", choices=("error", "clip", "bucket"), help="lat/lon outside their range or NaN: stop, clip, or one extra bucket (default: error)")
+    group.add_argument("--numeric", action="append", metavar="COL[:standard|:SCALE]", help="a real-valued column as a feature value (repeatable)")
+    group.add_argument("--categorical", action="append", metavar="COL[:MIN_COUNT]", help="a string/integer column; its vocabulary is learned from the training rows (repeatable)")
+    group.add_argument("--tokens", action="append", metavar="COL[:SEP]", help="a list column, or text split on SEP; vocabulary learned (repeatable)")
+    group.add_argument("--cross", action="append", metavar="A,B[,C]", help="crosses between groups or features: geo, or a column named above (repeatable)")
 
 
 def _add_training_flags(parser: argparse.ArgumentParser, l1: bool = True) -> None:
@@ -825,7 +865,8 @@ def build_parser() -> argparse.ArgumentParser:
     map_.add_argument("model")
     map_.add_argument("-o", "--output", required=True, help="PNG file to write")
     map_.add_argument("--data", nargs="*", help="data with the model's columns (needed for hashed models)")
-    map_.add_argument("--pixel-minutes", type=int, default=10, help="arc-minutes per pixel (default: 10)")
+    map_.add_argument("--pixel-minutes", type=float, default=None, help="arc-minutes per pixel (default: 10 for the globe, fitted to --bbox)")
+    map_.add_argument("--bbox", type=_parse_bbox, default=None, metavar="LAT0,LAT1,LON0,LON1", help="draw this region only (degrees: south, north, west, east)")
     map_.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     _add_output_flags(map_)
     map_.set_defaults(func=cmd_map)
@@ -844,7 +885,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _data_argument(args)
-    for name in ("rows", "epochs", "chunk_rows", "top", "pixel_minutes", "polish"):
+    if getattr(args, "pixel_minutes", None) is not None and not args.pixel_minutes > 0:
+        parser.error(f"--pixel-minutes must be > 0, got {args.pixel_minutes}")
+    for name in ("rows", "epochs", "chunk_rows", "top", "polish"):
         value = getattr(args, name, None)
         low = 0 if name in ("top", "polish") else 1
         if value is not None and value < low:
@@ -856,6 +899,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
+    except UsageError as error:
+        parser.error(str(error))
     except KeyboardInterrupt:
         print("widecross: interrupted", file=sys.stderr)
         return 130
