@@ -306,6 +306,8 @@ def _arrow_text(values: Any, name: str) -> Text:
     if pa.types.is_string_view(kind) or pa.types.is_binary_view(kind):
         values = values.cast(pa.large_string() if pa.types.is_string_view(kind) else pa.large_binary())
         kind = values.type
+    if pa.types.is_null(kind):  # e.g. the items of lists that are all empty
+        return Text("values", len(values), uniques=[], codes=np.full(len(values), -1, dtype=np.int64))
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         valid = _arrow_valid(values)
         filled = values.fill_null(0) if values.null_count else values

@@ -71,8 +71,9 @@ class FeatureSpec(TransformerMixin):
         for f in base:
             groups.setdefault(f.name, (f,))
         self.groups: dict[str, tuple[Feature, ...]] = groups
-        self.interactions = tuple(tuple(pair) for pair in interactions) if interactions is not None else ()
-        self._definition = base + tuple(expand_interactions(groups, self.interactions))
+        crosses = expand_interactions(groups, interactions or ())
+        self.interactions = tuple(tuple(pair) for pair in interactions or ())
+        self._definition = base + tuple(crosses)
         names = [f.name for f in self._definition]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
