@@ -1,4 +1,6 @@
-"""Numba kernels of the feature transform: bucket ids, the 64-bit mixing hash, CSR filling.
+"""Numba kernels of the feature transform: the 64-bit mixing hash, columns of id tuples, CSR rows.
+
+What each component contributes to a row (bucket ids, values, tokens) is :mod:`widecross._components`.
 
 The hash is part of the model format (a saved hashed model is only meaningful with the same
 column placement), so every constant here is pinned by known-value tests; changing any of them
@@ -6,7 +8,8 @@ means a new spec format version.
 
 - ``mix64`` is the splitmix64 finalizer (Stafford's "Mix13"), a bijection on 64-bit integers
   with full avalanche.
-- Byte strings (feature names, categorical strings) are first reduced with 64-bit FNV-1a.
+- Byte strings (feature names, categorical strings: see :mod:`widecross._text`) are first
+  reduced with 64-bit FNV-1a.
 - A feature's column for bucket ids ``(b1, ..., bk)`` is, with ``h0`` its seeded base,
   ``h = mix64(... mix64(mix64(h0 ^ b1) ^ b2) ... ^ bk)`` and ``column = h >> (64 - bits)``
   (the top bits, the best mixed ones).
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._components import IDS, KIND, MULTI, SRC, VALUE, bucket_id, multi_entries, row_components, row_multi_count
 from ._jit import jit
 
 # splitmix64 constants.
@@ -37,18 +41,6 @@ FNV_PRIME = np.uint64(0x100000001B3)
 INT_TAG = np.uint64(0x9E3779B97F4A7C15)
 STR_TAG = np.uint64(0xC2B2AE3D27D4EB4F)
 MISSING_TAG = np.uint64(0x165667B19E3779F9)
-
-# Columns of the per-component integer parameters (``comp_i``) and float parameters (``comp_f``).
-KIND, SRC, NB, WRAP, POLICY, EDGE_LO = range(6)
-START, STOP, SCALE = range(3)
-# Component kinds: uniform buckets, buckets between edges, precomputed ids (categoricals), a
-# numeric value (id 0, the value multiplies the entry), several ids per row (tokens).
-UNIFORM, EDGES, IDS, VALUE, MULTI = range(5)
-# Out-of-range policies of buckets; a numeric component's missing-value policy.
-ERROR, CLIP, BUCKET = 0, 1, 2
-MISSING_ERROR, MISSING_ZERO = 0, 1
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
 
 @jit
 def mix64(z: np.uint64) -> np.uint64:
@@ -69,56 +61,10 @@ def fnv1a64_many(buffer, offsets, out):
 
 
 @jit
-def string_keys(buffer, offsets, out):
-    """Categorical keys of UTF-8 strings: ``mix64(fnv1a64(bytes) ^ STR_TAG)``."""
-    fnv1a64_many(buffer, offsets, out)
-    for i in range(out.shape[0]):
-        out[i] = mix64(out[i] ^ STR_TAG)
-
-
-@jit
 def int_keys(values, out):
     """Categorical keys of integers: ``mix64(uint64(v) ^ INT_TAG)`` (two's complement for v < 0)."""
     for i in range(values.shape[0]):
         out[i] = mix64(np.uint64(values[i]) ^ INT_TAG)
-
-
-@jit(inline="always")
-def _bucket(x, c, comp_f, comp_i, edges):
-    """Bucket id of value ``x`` for numeric component ``c``; -1 for a value the policy rejects."""
-    start = comp_f[c, START]
-    stop = comp_f[c, STOP]
-    n = comp_i[c, NB]
-    wrap = comp_i[c, WRAP] != 0
-    if x >= start and x <= stop:  # NaN fails both comparisons
-        if comp_i[c, KIND] == UNIFORM:
-            # (x - start) * (n / (stop - start)): for 1/60-degree buckets the scale is exactly 60.
-            b = np.int64(np.floor((x - start) * comp_f[c, SCALE]))
-            if b >= n:  # x == stop, or x a hair below stop rounding up
-                b = n - 1
-        else:
-            # Largest j with edges[j] <= x among the n left edges.
-            lo = np.int64(0)
-            hi = n
-            base = comp_i[c, EDGE_LO]
-            while hi - lo > 1:
-                mid = (lo + hi) >> 1
-                if edges[base + mid] <= x:
-                    lo = mid
-                else:
-                    hi = mid
-            b = lo
-        if wrap and x == stop:  # periodic: stop is the same point as start
-            b = 0
-        return b
-    policy = comp_i[c, POLICY]
-    if policy == CLIP and x == x:
-        if wrap or x < start:
-            return np.int64(0)
-        return n - 1
-    if policy == BUCKET:
-        return n
-    return np.int64(-1)
 
 
 @jit
@@ -144,7 +90,7 @@ def bucket_block(values, ids, comp_f, comp_i, edges, out, bad):
                 out[c, i] = 0 if kind == VALUE else -1
             continue
         for i in range(m):
-            b = _bucket(values[src, i], c, comp_f, comp_i, edges)
+            b = bucket_id(values[src, i], c, comp_f, comp_i, edges)
             if b < 0:
                 if bad[c] < 0:
                     bad[c] = i
@@ -153,94 +99,10 @@ def bucket_block(values, ids, comp_f, comp_i, edges, out, bad):
 
 
 @jit(inline="always")
-def _value(x, c, comp_f, comp_i):
-    """Value of numeric component ``c`` for input ``x``: ``(x - center) * inv_scale``; NaN if rejected."""
-    if x != x:
-        if comp_i[c, POLICY] == MISSING_ZERO:
-            return 0.0
-        return x
-    v = (x - comp_f[c, START]) * comp_f[c, SCALE]
-    if abs(v) > FLOAT32_MAX:  # infinite input, or beyond what the float32 matrix holds
-        return np.nan
-    return v
-
-
-@jit(inline="always")
-def _row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad):
-    """Id and value of every single-valued component for block row ``i``; rejects go to ``bad``."""
-    for c in range(comp_i.shape[0]):
-        src = comp_i[c, SRC]
-        kind = comp_i[c, KIND]
-        if kind == IDS:
-            bucket[c] = ids[src, i]
-        elif kind == VALUE:
-            bucket[c] = 0
-            v = _value(values[src, i], c, comp_f, comp_i)
-            if v != v:
-                if bad[c] < 0:
-                    bad[c] = i
-                v = 0.0
-            cvalue[c] = v
-        elif kind == MULTI:
-            bucket[c] = -1
-        else:
-            b = _bucket(values[src, i], c, comp_f, comp_i, edges)
-            if b < 0:
-                if bad[c] < 0:
-                    bad[c] = i
-                b = 0
-            bucket[c] = b
-
-
-@jit(inline="always")
-def _multi_entries(f, row, plan, multi, bucket, cvalue, cursor, first, last, key_ids, key_vals):
-    """Every id tuple of feature ``f`` in input row ``row`` with its value (the product of the
-    component values), into ``key_ids[k, :arity]`` and ``key_vals[k]``; returns their number.
-
-    A feature crossing token components has one tuple per combination of their tokens (an
-    odometer over the components' token ranges, last component fastest); a row with no token in
-    one of them has none.
-    """
-    comp_i = plan[1]
-    feat_slots, slot_comp = plan[3], plan[4]
-    multi_ptr, multi_ids = multi
-    lo, hi = feat_slots[f], feat_slots[f + 1]
-    for s in range(lo, hi):
-        c = slot_comp[s]
-        if comp_i[c, KIND] == MULTI:
-            src = comp_i[c, SRC]
-            first[s] = multi_ptr[src, row]
-            last[s] = multi_ptr[src, row + 1]
-            if first[s] == last[s]:
-                return 0
-            cursor[s] = first[s]
-    n = 0
-    while True:
-        v = 1.0
-        for s in range(lo, hi):
-            c = slot_comp[s]
-            if comp_i[c, KIND] == MULTI:
-                key_ids[n, s - lo] = multi_ids[cursor[s]]
-            else:
-                key_ids[n, s - lo] = bucket[c]
-                v *= cvalue[c]
-        key_vals[n] = v
-        n += 1
-        s = hi - 1
-        while s >= lo:
-            if comp_i[slot_comp[s], KIND] == MULTI:
-                cursor[s] += 1
-                if cursor[s] < last[s]:
-                    break
-                cursor[s] = first[s]
-            s -= 1
-        if s < lo:
-            return n
-
-
-@jit(inline="always")
 def _column(f, ids, plan):
-    """Column of the id tuple ``ids`` of feature ``f``: exact mixed radix, or the hash chain."""
+    """Column of the id tuple ``ids`` of feature ``f``: ``feat_base[f] + mixed-radix(ids,
+    slot_radix)`` (exact, increasing with ``f``), or the top bits of the chained ``mix64`` from
+    ``feat_base[f]`` (hashed into ``2**(64 - shift)`` columns)."""
     feat_slots, slot_radix, feat_base, shift = plan[3], plan[5], plan[6], plan[8]
     lo, hi = feat_slots[f], feat_slots[f + 1]
     if shift == 0:
@@ -256,13 +118,21 @@ def _column(f, ids, plan):
 
 @jit
 def _sort_pairs(cols, vals, n):
-    """Sort ``cols[:n]`` ascending, carrying ``vals`` along (rows with many token entries)."""
-    order = np.argsort(cols[:n], kind="mergesort")
-    c = cols[:n].copy()
-    v = vals[:n].copy()
-    for j in range(n):
-        cols[j] = c[order[j]]
-        vals[j] = v[order[j]]
+    """Sort ``cols[:n]`` ascending, carrying ``vals`` along (rows with many token entries).
+
+    Shell sort (Ciura's gaps): quick for the hundreds of entries a token cross can give a row,
+    and cheap to compile, unlike NumPy's sorts inside Numba."""
+    for gap in (701, 301, 132, 57, 23, 10, 4, 1):
+        for j in range(gap, n):
+            col = cols[j]
+            v = vals[j]
+            k = j
+            while k >= gap and cols[k - gap] > col:
+                cols[k] = cols[k - gap]
+                vals[k] = vals[k - gap]
+                k -= gap
+            cols[k] = col
+            vals[k] = v
 
 
 @jit(inline="always")
@@ -304,7 +174,7 @@ def _write_row(cols, vals, n, indices, data, pos, signed):
 
 
 @jit(inline="always")
-def _single_entries(plan, bucket, cvalue, cols, vals, has_values, insert):
+def _single_entries(plan, bucket, cvalue, cols, vals, insert):
     """The entries of the features without token components, in ``cols``/``vals``; with
     ``insert``, kept sorted (hashed columns), else in feature order. Returns their number."""
     feat_slots, slot_comp, slot_radix, feat_base, feat_multi = plan[3], plan[4], plan[5], plan[6], plan[7]
@@ -315,23 +185,19 @@ def _single_entries(plan, bucket, cvalue, cols, vals, has_values, insert):
         if feat_multi[f]:
             continue
         v = 1.0
-        if has_values:
-            for s in range(feat_slots[f], feat_slots[f + 1]):
-                v *= cvalue[slot_comp[s]]
-            if v == 0.0:
-                continue
-        if exact:
-            local = np.int64(0)
-            for s in range(feat_slots[f], feat_slots[f + 1]):
+        local = np.int64(0)
+        h = feat_base[f]
+        for s in range(feat_slots[f], feat_slots[f + 1]):
+            v *= cvalue[slot_comp[s]]
+            if exact:
                 local = local * slot_radix[s] + bucket[slot_comp[s]]
-            col = np.int64(feat_base[f]) + local
-        else:
-            h = feat_base[f]
-            for s in range(feat_slots[f], feat_slots[f + 1]):
+            else:
                 h = mix64(h ^ np.uint64(bucket[slot_comp[s]]))
-            col = np.int64(h >> sh)
+        if v == 0.0:
+            continue
+        col = np.int64(feat_base[f]) + local if exact else np.int64(h >> sh)
         if insert:
-            _insert(cols, vals, n, col, v, has_values)
+            _insert(cols, vals, n, col, v, True)
         else:
             cols[n] = col
             vals[n] = v
@@ -344,15 +210,12 @@ def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
     """Write the CSR rows ``row_out .. row_out + m - 1`` for one block of input rows.
 
     ``plan`` = ``(comp_f, comp_i, edges, feat_slots, slot_comp, slot_radix, feat_base, feat_multi,
-    shift)``: feature ``f`` crosses the components ``slot_comp[feat_slots[f]:feat_slots[f + 1]]``.
-    With ``shift == 0`` (exact indexing) its column is ``feat_base[f] + mixed-radix(ids,
-    slot_radix)``, increasing with ``f``; otherwise (hashing into ``2**(64 - shift)`` columns)
-    it is the top bits of the chained ``mix64`` starting from ``feat_base[f]``. Token components
-    (``multi`` = ``(row_ptr (n_token_components, n_rows + 1), token ids)``, rows counted from
-    the start of the call) give one entry per token combination. An entry's value is the
-    product of its numeric components' values (1 without any); zero values are left out. Each
-    row's entries are sorted and equal columns merged (values summed): the CSR is canonical.
-    ``out`` = ``(indices, data, indptr)``. Returns the new number of stored entries. Rejected
+    shift)``: feature ``f`` crosses the components ``slot_comp[feat_slots[f]:feat_slots[f + 1]]``,
+    its column is :func:`_column` of their ids. Token components (``multi`` = ``(row_ptr
+    (n_token_components, n_rows + 1), token ids)``, rows counted from the start of the call) give
+    one entry per token combination; an entry's value is the product of its numeric components'
+    values (1 without any), zeros left out; each row is sorted, equal columns merged (summed).
+    ``out`` = ``(indices, data, indptr)``. Returns the new number of stored entries; rejected
     values are reported through ``bad`` as in :func:`bucket_block`.
     """
     comp_f, comp_i, edges, feat_slots, slot_comp, feat_multi = plan[0], plan[1], plan[2], plan[3], plan[4], plan[7]
@@ -376,20 +239,23 @@ def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
     most = 0  # the most token entries of one row of the block: scratch sized once
     if any_multi:
         for i in range(values.shape[1]):
-            need = 0
-            for f in range(n_feats):
-                if feat_multi[f]:
-                    need += _count_row(f, row_out + i, plan, multi)
-            most = max(most, need)
+            most = max(most, row_multi_count(row_out + i, plan, multi))
     cols = np.empty(n_feats + most, dtype=np.int64)
     vals = np.ones(n_feats + most, dtype=np.float64)
     key_ids = np.empty((most, width), dtype=np.int64)
     key_vals = np.empty(most, dtype=np.float64)
     for i in range(values.shape[1]):
-        _row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
+        row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
         row = row_out + i
-        if exact or any_multi or has_values:
-            n = _single_entries(plan, bucket, cvalue, cols, vals, has_values, not (exact or any_multi))
+        if any_multi or has_values:  # entries kept sorted: hashed ones inserted in place
+            n = _single_entries(plan, bucket, cvalue, cols, vals, not exact)
+        elif exact:  # one entry of value 1 per feature, columns increasing with the feature
+            for f in range(n_feats):
+                local = np.int64(0)
+                for s in range(feat_slots[f], feat_slots[f + 1]):
+                    local = local * slot_radix[s] + bucket[slot_comp[s]]
+                cols[f] = np.int64(feat_base[f]) + local
+            n = n_feats
         else:  # the common hashed case: one entry of value 1 per feature, kept sorted as it goes
             n = 0
             for f in range(n_feats):
@@ -404,48 +270,35 @@ def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
                 cols[j] = col
                 n += 1
         if any_multi:
+            # A few token entries are inserted into the sorted row; many are sorted in one go.
+            few = n + row_multi_count(row, plan, multi) <= 64
+            unsorted = n
             for f in range(n_feats):
                 if not feat_multi[f]:
                     continue
-                k = _multi_entries(f, row, plan, multi, bucket, cvalue, cursor, first, last, key_ids, key_vals)
+                k = multi_entries(f, row, plan, multi, bucket, cvalue, cursor, first, last, key_ids, key_vals)
                 for e in range(k):
                     if key_vals[e] != 0.0:
-                        cols[n] = _column(f, key_ids[e], plan)
-                        vals[n] = key_vals[e]
+                        col = _column(f, key_ids[e], plan)
+                        if few:
+                            _insert(cols, vals, n, col, key_vals[e], True)
+                        else:
+                            cols[n] = col
+                            vals[n] = key_vals[e]
                         n += 1
-            if n <= 32:
-                for j in range(1, n):
-                    col = cols[j]
-                    v = vals[j]
-                    _insert(cols, vals, j, col, v, True)
-            else:
+            if not few and n > unsorted:
                 _sort_pairs(cols, vals, n)
         pos = _write_row(cols, vals, n, indices, data, pos, has_values or any_multi)
         indptr[row + 1] = pos
     return pos
 
 
-@jit(inline="always")
-def _count_row(f, row, plan, multi):
-    """Entries of feature ``f`` in input row ``row``: the product of its token counts."""
-    comp_i, feat_slots, slot_comp = plan[1], plan[3], plan[4]
-    multi_ptr = multi[0]
-    count = np.int64(1)
-    for s in range(feat_slots[f], feat_slots[f + 1]):
-        c = slot_comp[s]
-        if comp_i[c, KIND] == MULTI:
-            src = comp_i[c, SRC]
-            count *= multi_ptr[src, row + 1] - multi_ptr[src, row]
-    return count
-
-
 @jit
 def count_entries(plan, multi, n_rows):
     """Upper bound of the stored entries of ``n_rows`` rows (before merging and zeros)."""
-    total = np.int64(0)
+    total = n_rows * np.int64(plan[7].shape[0] - plan[7].sum())
     for row in range(n_rows):
-        for f in range(plan[7].shape[0]):
-            total += _count_row(f, row, plan, multi) if plan[7][f] else 1
+        total += row_multi_count(row, plan, multi)
     return total
 
 
@@ -464,7 +317,7 @@ def emit_keys(values, ids, multi, plan, row0, key_feat, key_ids, pos, bad):
     last = np.empty(n_slots, dtype=np.int64)
     vals = np.empty(key_ids.shape[0], dtype=np.float64)
     for i in range(values.shape[1]):
-        _row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
+        row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
         for f in range(feat_multi.shape[0]):
             lo, hi = plan[3][f], plan[3][f + 1]
             if feat_multi[f] == 0:
@@ -473,7 +326,7 @@ def emit_keys(values, ids, multi, plan, row0, key_feat, key_ids, pos, bad):
                 key_feat[pos] = f
                 pos += 1
                 continue
-            n = _multi_entries(f, row0 + i, plan, multi, bucket, cvalue, cursor, first, last,
+            n = multi_entries(f, row0 + i, plan, multi, bucket, cvalue, cursor, first, last,
                                key_ids[pos:], vals[pos:])
             for k in range(n):
                 key_feat[pos + k] = f

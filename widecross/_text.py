@@ -210,6 +210,19 @@ def span_keys(data, starts, ends, valid, out):
 
 
 @jit
+def keys_modulo(keys, n, out):
+    """``out[i] = keys[i] mod n`` as int64 (a categorical's id with ``n_buckets``)."""
+    m = np.uint64(n)
+    if n & (n - 1) == 0:  # a power of two: a mask
+        mask = m - np.uint64(1)
+        for i in range(keys.shape[0]):
+            out[i] = np.int64(keys[i] & mask)
+    else:
+        for i in range(keys.shape[0]):
+            out[i] = np.int64(keys[i] % m)
+
+
+@jit
 def split_count(data, starts, ends, valid, sep):
     """Number of non-empty tokens of all rows split on the byte string ``sep``."""
     total = 0
@@ -277,6 +290,18 @@ def table_build(keys, table_keys, table_used, table_vals):
         table_vals[s] = i
 
 
+@jit(inline="always")
+def _probe(key, table, mask):
+    """Position stored under ``key`` in an open-addressing table, -1 if none."""
+    table_keys, table_used, table_vals = table
+    s = _slot(key, mask)
+    while table_used[s]:
+        if table_keys[s] == key:
+            return table_vals[s]
+        s = (s + 1) & np.int64(mask)
+    return -1
+
+
 @jit
 def lookup_spans(data, starts, ends, valid, keys, table, vocab, out):
     """Vocabulary position of every span (-1: missing or not in the vocabulary).
@@ -285,47 +310,28 @@ def lookup_spans(data, starts, ends, valid, keys, table, vocab, out):
     ``(bytes, starts, ends, is_text)`` of its values: a key hit counts only when the bytes agree,
     so two strings sharing a 64-bit key can never be taken for one another.
     """
-    table_keys, table_used, table_vals = table
     vbytes, vstarts, vends, is_text = vocab
-    mask = np.uint64(table_keys.shape[0] - 1)
+    mask = np.uint64(table[0].shape[0] - 1)
     for i in range(starts.shape[0]):
         out[i] = -1
         if valid.shape[0] and not valid[i]:
             continue
-        s = _slot(keys[i], mask)
-        while table_used[s]:
-            if table_keys[s] == keys[i]:
-                v = table_vals[s]
-                n = ends[i] - starts[i]
-                if is_text[v] and vends[v] - vstarts[v] == n:
-                    same = True
-                    for k in range(n):
-                        if data[starts[i] + k] != vbytes[vstarts[v] + k]:
-                            same = False
-                            break
-                    if same:
-                        out[i] = v
-                break
-            s = (s + 1) & np.int64(mask)
+        v = _probe(keys[i], table, mask)
+        if v >= 0 and is_text[v] and _same_span(data, starts[i], ends[i], vstarts[v], vends[v], vbytes):
+            out[i] = v
 
 
 @jit
 def lookup_ints(values, valid, keys, table, vocab_ints, is_text, out):
     """Vocabulary position of every integer (-1: missing or not in the vocabulary)."""
-    table_keys, table_used, table_vals = table
-    mask = np.uint64(table_keys.shape[0] - 1)
+    mask = np.uint64(table[0].shape[0] - 1)
     for i in range(values.shape[0]):
         out[i] = -1
         if valid.shape[0] and not valid[i]:
             continue
-        s = _slot(keys[i], mask)
-        while table_used[s]:
-            if table_keys[s] == keys[i]:
-                v = table_vals[s]
-                if not is_text[v] and vocab_ints[v] == values[i]:
-                    out[i] = v
-                break
-            s = (s + 1) & np.int64(mask)
+        v = _probe(keys[i], table, mask)
+        if v >= 0 and not is_text[v] and vocab_ints[v] == values[i]:
+            out[i] = v
 
 
 @jit
@@ -355,7 +361,7 @@ def distinct_spans(data, starts, ends, valid, keys):
             table_keys[s] = keys[i]
             table_first[s] = i
             n_distinct += 1
-        elif collided < 0 and not _same_span(data, starts[i], ends[i], starts[table_first[s]], ends[table_first[s]]):
+        elif collided < 0 and not _same_span(data, starts[i], ends[i], starts[table_first[s]], ends[table_first[s]], data):
             collided = i
         table_count[s] += 1
     used = table_first >= 0
@@ -363,11 +369,12 @@ def distinct_spans(data, starts, ends, valid, keys):
 
 
 @jit(inline="always")
-def _same_span(data, a0, a1, b0, b1):
+def _same_span(data, a0, a1, b0, b1, other):
+    """True when ``data[a0:a1]`` and ``other[b0:b1]`` hold the same bytes."""
     if a1 - a0 != b1 - b0:
         return False
     for k in range(a1 - a0):
-        if data[a0 + k] != data[b0 + k]:
+        if data[a0 + k] != other[b0 + k]:
             return False
     return True
 

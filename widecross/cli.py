@@ -125,6 +125,17 @@ def _parse_bits(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"--bits takes an integer or 'exact', got {text!r}") from None
 
 
+def _bits_flag(text: str) -> str:
+    """--bits as given (None stays "not given"), once the library has accepted it."""
+    from .features.flags import parse_bits
+
+    try:
+        parse_bits(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _parse_bbox(text: str) -> tuple[float, float, float, float]:
     from .maps import parse_region
 
@@ -763,13 +774,18 @@ def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lat", help="latitude column (default: lat)")
     group.add_argument("--lon", help="longitude column (default: lon)")
     group.add_argument("--resolutions", type=_parse_resolutions, help="lat x lon cross resolutions in arc-minutes, or 'none' (default: 60,10,1)")
-    group.add_argument("--bits", help="hash into 2**BITS columns, or 'exact' (default: exact)")
+    group.add_argument("--bits", type=_bits_flag, help="hash into 2**BITS columns, or 'exact' (default: exact)")
     group.add_argument("--hash-seed", type=int, help="seed of the feature hash (default: 0)")
     group.add_argument("--out-of-range", choices=("error", "clip", "bucket"), help="lat/lon outside their range or NaN: stop, clip, or one extra bucket (default: error)")
     group.add_argument("--numeric", action="append", metavar="COL[:standard|:SCALE]", help="a real-valued column as a feature value (repeatable)")
     group.add_argument("--categorical", action="append", metavar="COL[:MIN_COUNT]", help="a string/integer column; its vocabulary is learned from the training rows (repeatable)")
     group.add_argument("--tokens", action="append", metavar="COL[:SEP]", help="a list column, or text split on SEP; vocabulary learned (repeatable)")
     group.add_argument("--cross", action="append", metavar="A,B[,C]", help="crosses between groups or features: geo, or a column named above (repeatable)")
+
+
+def _add_region_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pixel-minutes", type=float, default=None, help="arc-minutes per pixel (default: 10 for the globe, fitted to --bbox)")
+    parser.add_argument("--bbox", type=_parse_bbox, default=None, metavar="LAT0,LAT1,LON0,LON1", help="draw this region only (degrees: south, north, west, east)")
 
 
 def _add_training_flags(parser: argparse.ArgumentParser, l1: bool = True) -> None:
@@ -865,8 +881,7 @@ def build_parser() -> argparse.ArgumentParser:
     map_.add_argument("model")
     map_.add_argument("-o", "--output", required=True, help="PNG file to write")
     map_.add_argument("--data", nargs="*", help="data with the model's columns (needed for hashed models)")
-    map_.add_argument("--pixel-minutes", type=float, default=None, help="arc-minutes per pixel (default: 10 for the globe, fitted to --bbox)")
-    map_.add_argument("--bbox", type=_parse_bbox, default=None, metavar="LAT0,LAT1,LON0,LON1", help="draw this region only (degrees: south, north, west, east)")
+    _add_region_flags(map_)
     map_.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     _add_output_flags(map_)
     map_.set_defaults(func=cmd_map)

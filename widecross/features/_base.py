@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import _hashing as hk
+from .. import _components as kc
 
 
 def check_name(value: Any, what: str) -> str:
@@ -75,7 +75,7 @@ class SingleColumn:
 
     column: str
     name: str
-    _kernel_kind = hk.IDS
+    _kernel_kind = kc.IDS
     learnable = False
 
     @property
@@ -93,4 +93,4 @@ class SingleColumn:
 
     def _kernel_params(self, comp_f: np.ndarray, comp_i: np.ndarray, edges: list[float]) -> None:
         """Fill this component's row of kernel parameters (``comp_f``, ``comp_i``: 1-D rows)."""
-        comp_i[hk.KIND] = self._kernel_kind
+        comp_i[kc.KIND] = self._kernel_kind

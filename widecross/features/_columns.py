@@ -191,13 +191,13 @@ def text_column(values: Any, name: str) -> Text:
         return _checked_utf8(Text("spans", array.shape[0], data=raw.reshape(-1), starts=starts, ends=ends), name)
     if kind in "iub":
         return _int_text(array)
-    if kind == "O":
-        joined = _joined_text(array, name)
-        if joined is not None:
-            return joined
+    if kind == "O":  # Arrow's conversion is the quicker; without pyarrow, CPython's join
         arrow = _object_to_arrow(array)
         if arrow is not None:
             return _arrow_text(arrow, name)
+        joined = _joined_text(array, name)
+        if joined is not None:
+            return joined
     uniques, codes = categorical_codes(array, name)  # raises the TypeError for floats and others
     return Text("values", array.shape[0], uniques=uniques, codes=codes)
 

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse
 
+from .. import _components as kc
 from .. import _hashing as hk
 from .._validation import as_float64, as_numeric
 from ._columns import Text, TokenList, text_column
@@ -56,11 +57,11 @@ class Plan:
         for i, c in enumerate(components):
             c._kernel_params(comp_f[i], comp_i[i], edges)
             if isinstance(c, Categorical):
-                comp_i[i, hk.SRC] = self.categorical.index(c)
+                comp_i[i, kc.SRC] = self.categorical.index(c)
             elif isinstance(c, Tokens):
-                comp_i[i, hk.SRC] = self.token_components.index(c)
+                comp_i[i, kc.SRC] = self.token_components.index(c)
             else:
-                comp_i[i, hk.SRC] = self.numeric_columns.index(c.column)
+                comp_i[i, kc.SRC] = self.numeric_columns.index(c.column)
         slots, slot_comp, slot_radix = [0], [], []
         for f in features:
             for c in f.components:

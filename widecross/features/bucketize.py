@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import _components as kc
 from .. import _hashing as hk
 from .._validation import as_float64
 from ._base import (
@@ -164,15 +165,15 @@ class Bucketize(SingleColumn):
         return out[0]
 
     def _kernel_params(self, comp_f: np.ndarray, comp_i: np.ndarray, edges: list[float]) -> None:
-        comp_i[hk.KIND] = hk.UNIFORM if self.boundaries is None else hk.EDGES
-        comp_i[hk.NB] = self.n_buckets
-        comp_i[hk.WRAP] = self.wrap
-        comp_i[hk.POLICY] = OUT_OF_RANGE.index(self.out_of_range)
-        comp_f[hk.START], comp_f[hk.STOP] = self.start, self.stop
+        comp_i[kc.KIND] = kc.UNIFORM if self.boundaries is None else kc.EDGES
+        comp_i[kc.NB] = self.n_buckets
+        comp_i[kc.WRAP] = self.wrap
+        comp_i[kc.POLICY] = OUT_OF_RANGE.index(self.out_of_range)
+        comp_f[kc.START], comp_f[kc.STOP] = self.start, self.stop
         if self.boundaries is None:
-            comp_f[hk.SCALE] = self.n_buckets / (self.stop - self.start)
+            comp_f[kc.SCALE] = self.n_buckets / (self.stop - self.start)
         else:
-            comp_i[hk.EDGE_LO] = len(edges)
+            comp_i[kc.EDGE_LO] = len(edges)
             edges.extend(self.boundaries)
 
     def _reject_error(self, x: np.ndarray, first_in_block: int, row0: int, chunk: int | None) -> ValueError:

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import _hashing as hk
+from .. import _text as tk
 from ._base import SingleColumn, check_int, check_name, check_policy, chunk_words, row_words
 from ._columns import Text, _value_keys, text_column
 from ._vocab import Vocabulary, normalize_vocabulary
@@ -111,7 +112,10 @@ class ValueLookup(SingleColumn):
             bad = ids < 0
             return ids, bad if bad.any() else None
         keys = text.keys()
-        ids = (keys % np.uint64(self.n_buckets)).astype(np.int64) if self.n_buckets is not None else keys.view(np.int64)
+        if self.n_buckets is None:
+            return keys.view(np.int64), text.missing()
+        ids = np.empty(keys.shape[0], dtype=np.int64)
+        tk.keys_modulo(keys, self.n_buckets, ids)
         return ids, text.missing()
 
     def _unknown_error(self, text: Text, bad: np.ndarray, row0: int, chunk: int | None, what: str = "") -> ValueError:
@@ -159,8 +163,14 @@ class ValueLookup(SingleColumn):
         return out
 
     def _lookup_key(self) -> tuple[Any, ...]:
-        vocab = None if self.vocabulary is None else tuple((type(v).__name__, v) for v in self.vocabulary)
-        return (self._kind, self.column, self.name, self.n_buckets, vocab, self.unknown, self.min_count, self.max_size)
+        # Features do not change once made: the key (a learned vocabulary can hold 10^5 values)
+        # is built once, for the equality and hashing that plans and specs do often.
+        key = self.__dict__.get("_key_cache")
+        if key is None:
+            vocab = None if self.vocabulary is None else tuple((type(v).__name__, v) for v in self.vocabulary)
+            key = (self._kind, self.column, self.name, self.n_buckets, vocab, self.unknown, self.min_count, self.max_size)
+            self._key_cache = key
+        return key
 
     def _lookup_repr(self) -> str:
         args = repr(self.column)
@@ -180,7 +190,7 @@ class ValueLookup(SingleColumn):
         return args
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._key() == other._key()
+        return other is self or type(other) is type(self) and self._key() == other._key()
 
     def __hash__(self) -> int:
         return hash(self._key())

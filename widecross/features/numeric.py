@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _hashing as hk
+from .. import _components as kc
 from .._validation import as_float64
 from ._base import SingleColumn, check_finite, check_name, check_policy, chunk_words, float_from_json, fmt, row_words
 
@@ -32,7 +32,7 @@ class Numeric(SingleColumn):
     """
 
     _kind = "numeric"
-    _kernel_kind = hk.VALUE
+    _kernel_kind = kc.VALUE
 
     def __init__(self, column: str, scale: float | str | None = None, *, center: float | None = None,
                  missing: str = "error", name: str | None = None) -> None:
@@ -81,14 +81,14 @@ class Numeric(SingleColumn):
         return out
 
     def _kernel_params(self, comp_f: np.ndarray, comp_i: np.ndarray, edges: list[float]) -> None:
-        comp_i[hk.KIND] = hk.VALUE
-        comp_i[hk.POLICY] = hk.MISSING_ZERO if self.missing == "zero" else hk.MISSING_ERROR
-        comp_f[hk.START] = self.center
-        comp_f[hk.SCALE] = 1.0 / self.scale
+        comp_i[kc.KIND] = kc.VALUE
+        comp_i[kc.POLICY] = kc.MISSING_ZERO if self.missing == "zero" else kc.MISSING_ERROR
+        comp_f[kc.START] = self.center
+        comp_f[kc.SCALE] = 1.0 / self.scale
 
     def _reject_error(self, x: np.ndarray, first_in_block: int, row0: int, chunk: int | None) -> ValueError:
         scaled = (x - self.center) / self.scale
-        rejected = ~np.isfinite(scaled) | (np.abs(scaled) > hk.FLOAT32_MAX)
+        rejected = ~np.isfinite(scaled) | (np.abs(scaled) > kc.FLOAT32_MAX)
         if self.missing == "zero":
             rejected &= ~np.isnan(x)
         rows = np.flatnonzero(rejected)

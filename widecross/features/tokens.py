@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import _hashing as hk
+from .. import _components as kc
 from .. import _text as tk
 from ._base import chunk_words, row_words
 from ._columns import TokenList, token_column
@@ -34,7 +34,7 @@ class Tokens(ValueLookup):
     """
 
     _kind = "tokens"
-    _kernel_kind = hk.MULTI
+    _kernel_kind = kc.MULTI
     _unknown_policies = ("error", "bucket", "ignore")
 
     def __init__(
