@@ -11,8 +11,8 @@ Every tool gets the same features: the 20 fields, the bid, the tags, and the 9 c
 - widecross: ``FeatureSpec({"user": ..., "ad": ..., "context": ..., "bid": [Numeric], "tags":
   [Tokens]}, bits=22, interactions=[("user", "ad")])`` reading the Arrow table (values hashed
   unfitted, as VW and FeatureHasher do), then the default ``WideClassifier`` (5 epochs +
-  polish); also with vocabularies learned by ``fit`` (min_count 5), along an l1 grid and in one
-  pass (one repeat each).
+  polish) and in one pass with per-coordinate Newton rates; also with vocabularies learned by
+  ``fit`` (min_count 5), along an l1 grid and with the dense training layout (one repeat each).
 - scikit-learn: the user's own featurization (pair strings built with pyarrow compute, string
   lists hashed by ``FeatureHasher``, the bid as one more column), then ``SGDClassifier`` with
   its defaults (L2, the "optimal" rate; its L1 at 1e-6 diverges on these rows).
@@ -207,6 +207,8 @@ def configurations(quick: bool) -> list[tuple[str, str, dict, bool]]:
     """(label, tool, params, repeated): the repeated ones get every repeat, the rest one run."""
     runs = [
         ("widecross default (l1 1e-6, 5 epochs + polish)", "widecross", {}, True),
+        ("widecross one pass, schedule='newton' (epochs=1, polish=0)", "widecross",
+         {"epochs": 1, "polish": 0, "schedule": "newton"}, True),
         ("widecross, vocabularies learned by fit", "widecross", {"learned": True}, True),
         ("scikit-learn SGDClassifier defaults (L2 1e-4), 5 epochs", "sklearn", {"options": {}, "epochs": 5}, True),
         ("scikit-learn SGDClassifier defaults (L2 1e-4), 1 epoch", "sklearn", {"options": {}, "epochs": 1}, False),
@@ -215,7 +217,12 @@ def configurations(quick: bool) -> list[tuple[str, str, dict, bool]]:
     ]
     for l1 in (1e-7, 3e-7, 3e-6, 1e-5):
         runs.append((f"widecross l1 {l1:g}", "widecross", {"l1": l1}, False))
-    runs.append(("widecross one pass (epochs=1, polish=0)", "widecross", {"epochs": 1, "polish": 0}, False))
+    runs.append(("widecross one pass, default schedule (epochs=1, polish=0)", "widecross", {"epochs": 1, "polish": 0}, False))
+    # The trainer's slot map (a column -> record table built over every entry) apart: at 2^22
+    # columns one record per column (layout="dense") gives the same model without it.
+    runs.append(("widecross one pass, newton, layout='dense'", "widecross",
+                 {"epochs": 1, "polish": 0, "schedule": "newton", "layout": "dense"}, False))
+    runs.append(("widecross default, layout='dense'", "widecross", {"layout": "dense"}, False))
     runs.append(("scikit-learn SGD L1 1e-6, 5 epochs", "sklearn", {"options": {"penalty": "l1", "alpha": 1e-6}, "epochs": 5}, False))
     runs.append(("VW -q ua --l1 1e-8, 5 passes", "vw", {"passes": 5, "args": "--l1 1e-8"}, False))
     return runs

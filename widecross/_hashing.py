@@ -42,6 +42,11 @@ INT_TAG = np.uint64(0x9E3779B97F4A7C15)
 STR_TAG = np.uint64(0xC2B2AE3D27D4EB4F)
 MISSING_TAG = np.uint64(0x165667B19E3779F9)
 
+# A hashed row is sorted by keys column << PACK_BITS | position (columns below 2**40).
+PACK_BITS = 12
+PACK_MASK = (1 << PACK_BITS) - 1
+
+
 @jit
 def mix64(z: np.uint64) -> np.uint64:
     """splitmix64 finalizer; ``mix64(np.uint64(0x9E3779B97F4A7C15)) == 0xE220A8397B1DCDAF``."""
@@ -136,30 +141,21 @@ def _sort_pairs(cols, vals, n):
 
 
 @jit(inline="always")
-def _insert(cols, vals, n, col, v, move_values):
-    """Insert ``(col, v)`` into the sorted ``cols[:n]`` (rows hold a handful of features)."""
-    j = n
-    while j > 0 and cols[j - 1] > col:
-        cols[j] = cols[j - 1]
-        if move_values:
-            vals[j] = vals[j - 1]
-        j -= 1
-    cols[j] = col
-    if move_values:
-        vals[j] = v
-
-
-@jit(inline="always")
-def _write_row(cols, vals, n, indices, data, pos, signed):
-    """Append the sorted ``cols[:n]`` to the CSR, equal columns merged (values summed), and with
-    ``signed`` values (numeric features) the sums that cancel to zero dropped."""
+def _write_row(cols, vals, keys, n, by_key, indices, data, pos, signed):
+    """Append a sorted row to the CSR (in the order of ``keys`` when ``by_key``), equal columns
+    merged (values summed), and with ``signed`` values the sums that cancel to zero dropped."""
     first = pos
     for j in range(n):
-        v = vals[j] if signed else 1.0
-        if pos > first and indices[pos - 1] == cols[j]:
+        if by_key:
+            col = keys[j] >> PACK_BITS
+            v = vals[keys[j] & PACK_MASK] if signed else 1.0
+        else:
+            col = cols[j]
+            v = vals[j] if signed else 1.0
+        if pos > first and indices[pos - 1] == col:
             data[pos - 1] += v
         else:
-            indices[pos] = cols[j]
+            indices[pos] = col
             data[pos] = v
             pos += 1
     if not signed:
@@ -174,9 +170,19 @@ def _write_row(cols, vals, n, indices, data, pos, signed):
 
 
 @jit(inline="always")
-def _single_entries(plan, bucket, cvalue, cols, vals, insert):
-    """The entries of the features without token components, in ``cols``/``vals``; with
-    ``insert``, kept sorted (hashed columns), else in feature order. Returns their number."""
+def _insert_key(keys, n, key):
+    """Insert ``key`` into the sorted ``keys[:n]`` (rows hold a few dozen entries)."""
+    j = n
+    while j > 0 and keys[j - 1] > key:
+        keys[j] = keys[j - 1]
+        j -= 1
+    keys[j] = key
+
+
+@jit(inline="always")
+def _single_entries(plan, bucket, cvalue, cols, vals, has_values):
+    """The entries of the features without token components, in feature order, into
+    ``cols``/``vals``; returns their number."""
     feat_slots, slot_comp, slot_radix, feat_base, feat_multi = plan[3], plan[4], plan[5], plan[6], plan[7]
     exact = plan[8] == 0
     sh = np.uint64(plan[8])
@@ -188,21 +194,47 @@ def _single_entries(plan, bucket, cvalue, cols, vals, insert):
         local = np.int64(0)
         h = feat_base[f]
         for s in range(feat_slots[f], feat_slots[f + 1]):
-            v *= cvalue[slot_comp[s]]
+            if has_values:
+                v *= cvalue[slot_comp[s]]
             if exact:
                 local = local * slot_radix[s] + bucket[slot_comp[s]]
             else:
                 h = mix64(h ^ np.uint64(bucket[slot_comp[s]]))
-        if v == 0.0:
-            continue
-        col = np.int64(feat_base[f]) + local if exact else np.int64(h >> sh)
-        if insert:
-            _insert(cols, vals, n, col, v, True)
-        else:
-            cols[n] = col
+        if v != 0.0:
+            cols[n] = np.int64(feat_base[f]) + local if exact else np.int64(h >> sh)
             vals[n] = v
-        n += 1
+            n += 1
     return n
+
+
+@jit(inline="always")
+def _token_entries(row, plan, multi, bucket, cvalue, scratch, cols, vals, n):
+    """Append the entries of the token features of input row ``row``; returns the new count."""
+    feat_multi = plan[7]
+    cursor, first, last, key_ids, key_vals = scratch
+    for f in range(feat_multi.shape[0]):
+        if not feat_multi[f]:
+            continue
+        k = multi_entries(f, row, plan, multi, bucket, cvalue, cursor, first, last, key_ids, key_vals)
+        for e in range(k):
+            if key_vals[e] != 0.0:
+                cols[n] = _column(f, key_ids[e], plan)
+                vals[n] = key_vals[e]
+                n += 1
+    return n
+
+
+@jit(inline="always")
+def _sorted_row(cols, vals, n, keys, packed):
+    """Sort a row's entries: with ``packed`` (hashed columns below 2**40, under 4096 entries),
+    by keys ``column << 12 | position`` (a few dozen int64 moved, values stay put); else the
+    (column, value) pairs themselves. Returns whether the keys hold the order."""
+    if packed:
+        for j in range(n):
+            _insert_key(keys, j, (cols[j] << PACK_BITS) | j)
+        return True
+    _sort_pairs(cols, vals, n)
+    return False
 
 
 @jit
@@ -218,14 +250,11 @@ def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
     ``out`` = ``(indices, data, indptr)``. Returns the new number of stored entries; rejected
     values are reported through ``bad`` as in :func:`bucket_block`.
     """
-    comp_f, comp_i, edges, feat_slots, slot_comp, feat_multi = plan[0], plan[1], plan[2], plan[3], plan[4], plan[7]
-    slot_radix, feat_base = plan[5], plan[6]
+    comp_f, comp_i, edges, feat_multi = plan[0], plan[1], plan[2], plan[7]
     indices, data, indptr = out
     exact = plan[8] == 0
-    sh = np.uint64(plan[8])
     n_comps = comp_i.shape[0]
-    n_feats = feat_multi.shape[0]
-    width = max(slot_comp.shape[0], 1)
+    width = max(plan[4].shape[0], 1)
     has_values = False
     any_multi = False
     for c in range(n_comps):
@@ -233,63 +262,27 @@ def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
         any_multi = any_multi or comp_i[c, KIND] == MULTI
     bucket = np.empty(n_comps, dtype=np.int64)
     cvalue = np.ones(n_comps, dtype=np.float64)
-    cursor = np.empty(width, dtype=np.int64)
-    first = np.empty(width, dtype=np.int64)
-    last = np.empty(width, dtype=np.int64)
     most = 0  # the most token entries of one row of the block: scratch sized once
     if any_multi:
         for i in range(values.shape[1]):
             most = max(most, row_multi_count(row_out + i, plan, multi))
-    cols = np.empty(n_feats + most, dtype=np.int64)
-    vals = np.ones(n_feats + most, dtype=np.float64)
-    key_ids = np.empty((most, width), dtype=np.int64)
-    key_vals = np.empty(most, dtype=np.float64)
+    size = feat_multi.shape[0] + most
+    cols = np.empty(size, dtype=np.int64)
+    vals = np.ones(size, dtype=np.float64)
+    keys = np.empty(size, dtype=np.int64)
+    scratch = (np.empty(width, np.int64), np.empty(width, np.int64), np.empty(width, np.int64),
+               np.empty((most, width), np.int64), np.empty(most, np.float64))
+    packed = not exact and plan[8] >= 64 - 40 and size < (1 << PACK_BITS)
     for i in range(values.shape[1]):
         row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
-        row = row_out + i
-        if any_multi or has_values:  # entries kept sorted: hashed ones inserted in place
-            n = _single_entries(plan, bucket, cvalue, cols, vals, not exact)
-        elif exact:  # one entry of value 1 per feature, columns increasing with the feature
-            for f in range(n_feats):
-                local = np.int64(0)
-                for s in range(feat_slots[f], feat_slots[f + 1]):
-                    local = local * slot_radix[s] + bucket[slot_comp[s]]
-                cols[f] = np.int64(feat_base[f]) + local
-            n = n_feats
-        else:  # the common hashed case: one entry of value 1 per feature, kept sorted as it goes
-            n = 0
-            for f in range(n_feats):
-                h = feat_base[f]
-                for s in range(feat_slots[f], feat_slots[f + 1]):
-                    h = mix64(h ^ np.uint64(bucket[slot_comp[s]]))
-                col = np.int64(h >> sh)
-                j = n
-                while j > 0 and cols[j - 1] > col:
-                    cols[j] = cols[j - 1]
-                    j -= 1
-                cols[j] = col
-                n += 1
+        n = _single_entries(plan, bucket, cvalue, cols, vals, has_values)
         if any_multi:
-            # A few token entries are inserted into the sorted row; many are sorted in one go.
-            few = n + row_multi_count(row, plan, multi) <= 64
-            unsorted = n
-            for f in range(n_feats):
-                if not feat_multi[f]:
-                    continue
-                k = multi_entries(f, row, plan, multi, bucket, cvalue, cursor, first, last, key_ids, key_vals)
-                for e in range(k):
-                    if key_vals[e] != 0.0:
-                        col = _column(f, key_ids[e], plan)
-                        if few:
-                            _insert(cols, vals, n, col, key_vals[e], True)
-                        else:
-                            cols[n] = col
-                            vals[n] = key_vals[e]
-                        n += 1
-            if not few and n > unsorted:
-                _sort_pairs(cols, vals, n)
-        pos = _write_row(cols, vals, n, indices, data, pos, has_values or any_multi)
-        indptr[row + 1] = pos
+            n = _token_entries(row_out + i, plan, multi, bucket, cvalue, scratch, cols, vals, n)
+        by_key = False
+        if not exact or any_multi:  # exact single entries already increase with the feature
+            by_key = _sorted_row(cols, vals, n, keys, packed)
+        pos = _write_row(cols, vals, keys, n, by_key, indices, data, pos, has_values or any_multi)
+        indptr[row_out + i + 1] = pos
     return pos
 
 

@@ -335,16 +335,17 @@ def lookup_ints(values, valid, keys, table, vocab_ints, is_text, out):
 
 
 @jit
-def distinct_spans(data, starts, ends, valid, keys):
-    """Distinct values of a span column: ``(first_rows, counts, collided_row)``.
+def distinct_spans(starts, ends, valid, keys):
+    """Distinct values of a span column by their 64-bit keys: ``(first_rows, counts, collided_row)``.
 
-    A growing open-addressing table on the keys; a key already held by other bytes (two strings
-    sharing a 64-bit key) is reported as ``collided_row`` (else -1) and counted with the first.
+    A growing open-addressing table of one 32-byte record per slot (key, first row + 1, count,
+    byte length): one cache line per probe, never the bytes themselves. Two values with one key
+    but different lengths are reported as ``collided_row`` (else -1); equal lengths and equal
+    64-bit keys count as one value (the vocabulary's lookups compare bytes, so such a value
+    would read as unknown, never as another).
     """
     size = 1024
-    table_keys = np.zeros(size, dtype=np.uint64)
-    table_first = np.full(size, -1, dtype=np.int64)
-    table_count = np.zeros(size, dtype=np.int64)
+    table = np.zeros((size, 4), dtype=np.int64)
     n_distinct = 0
     collided = -1
     for i in range(starts.shape[0]):
@@ -352,20 +353,21 @@ def distinct_spans(data, starts, ends, valid, keys):
             continue
         if 2 * (n_distinct + 1) > size:
             size *= 2
-            table_keys, table_first, table_count = _grow(table_keys, table_first, table_count, size)
-        mask = np.uint64(size - 1)
-        s = _slot(keys[i], mask)
-        while table_first[s] >= 0 and table_keys[s] != keys[i]:
-            s = (s + 1) & np.int64(mask)
-        if table_first[s] < 0:
-            table_keys[s] = keys[i]
-            table_first[s] = i
+            table = _grow(table, size)
+        key = np.int64(keys[i])
+        s = _slot(keys[i], np.uint64(size - 1))
+        while table[s, 1] != 0 and table[s, 0] != key:
+            s = (s + 1) & (size - 1)
+        if table[s, 1] == 0:
+            table[s, 0] = key
+            table[s, 1] = i + 1
+            table[s, 3] = ends[i] - starts[i]
             n_distinct += 1
-        elif collided < 0 and not _same_span(data, starts[i], ends[i], starts[table_first[s]], ends[table_first[s]], data):
+        elif collided < 0 and table[s, 3] != ends[i] - starts[i]:
             collided = i
-        table_count[s] += 1
-    used = table_first >= 0
-    return table_first[used], table_count[used], collided
+        table[s, 2] += 1
+    used = table[:, 1] != 0
+    return table[used, 1] - 1, table[used, 2], collided
 
 
 @jit(inline="always")
@@ -380,20 +382,16 @@ def _same_span(data, a0, a1, b0, b1, other):
 
 
 @jit
-def _grow(table_keys, table_first, table_count, size):
-    keys = np.zeros(size, dtype=np.uint64)
-    first = np.full(size, -1, dtype=np.int64)
-    count = np.zeros(size, dtype=np.int64)
+def _grow(table, size):
+    grown = np.zeros((size, 4), dtype=np.int64)
     mask = np.uint64(size - 1)
-    for j in range(table_keys.shape[0]):
-        if table_first[j] >= 0:
-            s = _slot(table_keys[j], mask)
-            while first[s] >= 0:
-                s = (s + 1) & np.int64(mask)
-            keys[s] = table_keys[j]
-            first[s] = table_first[j]
-            count[s] = table_count[j]
-    return keys, first, count
+    for j in range(table.shape[0]):
+        if table[j, 1] != 0:
+            s = _slot(np.uint64(table[j, 0]), mask)
+            while grown[s, 1] != 0:
+                s = (s + 1) & (size - 1)
+            grown[s] = table[j]
+    return grown
 
 
 @jit

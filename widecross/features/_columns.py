@@ -112,7 +112,7 @@ class Text:
         if self.kind == "ucs4":
             return self.spans().distinct()
         if self.kind == "spans":
-            first, counts, collided = tk.distinct_spans(self.data, self.starts, self.ends, self.valid, self.keys())
+            first, counts, collided = tk.distinct_spans(self.starts, self.ends, self.valid, self.keys())
             if collided >= 0:  # two strings share a 64-bit key: count them apart, value by value
                 values = self.values_at(np.flatnonzero(self.valid) if self.valid.size else np.arange(self.n))
                 uniques, inverse = np.unique(np.array(values, dtype=object).astype(str), return_inverse=True)
