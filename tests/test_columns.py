@@ -370,3 +370,61 @@ def test_real_values_reach_the_trainer_unchanged():
     via_csr = wc.WideClassifier(l1=0.0, random_state=0).fit(hand, y)
     assert via_spec.model_.values.tolist() == via_csr.model_.values.tolist()
     assert 1.6 < float(via_spec.model_.values[0]) < 2.4
+
+
+# ------------------------------------------------------------------------------------- the newcomer's table
+def test_a_learned_property_type_beats_a_colliding_hashed_one():
+    """flat and villa move the price in opposite directions: hashed together they cancel out."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.realestate import make_realestate
+    from widecross.metrics import log_loss
+
+    data = make_realestate(60_000, seed=1)
+    train = {k: v[:48_000] for k, v in data.items()}
+    test = {k: v[48_000:] for k, v in data.items()}
+    geo = list(wc.geo_spec(resolutions=(60, 10), bits=None).features)
+    scores = {}
+    for name, kind in (("hashed", Categorical("kind", 16)), ("learned", Categorical("kind", min_count=1))):
+        spec = FeatureSpec(geo + [kind], bits=None)
+        if name == "hashed":
+            with pytest.warns(UserWarning, match=r"share buckets of n_buckets=16.*'flat'.*'villa'|'villa'.*'flat'"):
+                spec.fit(train)
+        else:
+            spec.fit(train)
+        clf = wc.WideClassifier(spec, l1=1e-5, random_state=0).fit(train, train["label"])
+        scores[name] = log_loss(test["label"], clf.predict_proba(test)[:, 1])
+    base = log_loss(test["label"], np.full(12_000, train["label"].mean()))
+    assert scores["learned"] < scores["hashed"] - 0.08 and scores["hashed"] < base
+
+
+def test_fit_and_predict_take_every_table_container():
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    data = table(800, seed=11)
+    plain = {k: data[k] for k in ("kind", "area", "tags", "x")}
+    y = (data["area"] > 150).astype(int)
+    spec = FeatureSpec([Categorical("kind", min_count=1), Numeric("area", "standard"), Tokens("tags", min_count=1),
+                        Bucketize("x", 0, 10, 1)], bits=None).fit(plain)
+    forms = [pd.DataFrame(plain), pl.DataFrame(plain), pa.table(plain), pa.table(plain).to_batches()[0]]
+    expected = wc.WideClassifier(spec, random_state=0).fit(plain, y)
+    for form in forms:
+        clf = wc.WideClassifier(spec, random_state=0).fit(form, y)
+        np.testing.assert_array_equal(clf.model_.values, expected.model_.values)
+        np.testing.assert_array_equal(clf.predict_proba(form), expected.predict_proba(plain))
+        np.testing.assert_array_equal(clf.model_.predict_proba(form), expected.predict_proba(plain))
+
+
+def test_recorded_keys_describe_tokens_and_numerics():
+    spec = FeatureSpec([Tokens("tags", sep=","), Cross(Tokens("tags", sep=",", name="t2"), Numeric("area")), Numeric("area")],
+                       bits=12)
+    data = {"tags": ["pool,wifi", "wifi", ""], "area": [50.0, 70.0, 0.0]}
+    keys = spec.record(data)
+    X = spec.transform({"tags": ["wifi"], "area": [2.0]})
+    texts = sorted(t for c in X.indices for t in spec.inverse(int(c), keys))
+    wifi = f"tags hash {ref.value_key('wifi'):#018x} (seen: 'wifi')"
+    assert f"tags: {wifi}" in texts and "area: area (value)" in texts
+    assert f"t2 x area: {wifi} x area (value)" in texts

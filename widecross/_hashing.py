@@ -180,6 +180,18 @@ def _insert_key(keys, n, key):
 
 
 @jit(inline="always")
+def _exact_entries(plan, bucket, cols):
+    """Exact columns of a row without tokens or values, one per feature, increasing."""
+    feat_slots, slot_comp, slot_radix, feat_base = plan[3], plan[4], plan[5], plan[6]
+    for f in range(feat_base.shape[0]):
+        local = np.int64(0)
+        for s in range(feat_slots[f], feat_slots[f + 1]):
+            local = local * slot_radix[s] + bucket[slot_comp[s]]
+        cols[f] = np.int64(feat_base[f]) + local
+    return feat_base.shape[0]
+
+
+@jit(inline="always")
 def _single_entries(plan, bucket, cvalue, cols, vals, has_values):
     """The entries of the features without token components, in feature order, into
     ``cols``/``vals``; returns their number."""
@@ -273,9 +285,13 @@ def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
     scratch = (np.empty(width, np.int64), np.empty(width, np.int64), np.empty(width, np.int64),
                np.empty((most, width), np.int64), np.empty(most, np.float64))
     packed = not exact and plan[8] >= 64 - 40 and size < (1 << PACK_BITS)
+    plain_exact = exact and not (has_values or any_multi)  # geo rows: one increasing entry per feature
     for i in range(values.shape[1]):
         row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
-        n = _single_entries(plan, bucket, cvalue, cols, vals, has_values)
+        if plain_exact:
+            n = _exact_entries(plan, bucket, cols)
+        else:
+            n = _single_entries(plan, bucket, cvalue, cols, vals, has_values)
         if any_multi:
             n = _token_entries(row_out + i, plan, multi, bucket, cvalue, scratch, cols, vals, n)
         by_key = False
