@@ -226,7 +226,6 @@ class FeatureSpec(TransformerMixin):
     def fit_chunks(self, chunks: Iterable[Any]) -> FeatureSpec:
         """:meth:`fit` over an iterable of tables (memory bounded by one chunk); returns ``self``."""
         self._set_features(_fit.fit_features(self, chunks))
-        self._fitted = True
         return self
 
     # Inverse map ----------------------------------------------------------------------------------
