@@ -6,7 +6,6 @@ one row at a time, Python integers and floats, the documented formulas), exact a
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -305,7 +304,7 @@ def test_interactions_between_groups():
 
 # ------------------------------------------------------------------------------------- scikit-learn
 def test_spec_in_a_pipeline_and_column_transformer():
-    sklearn = pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn")
     pd = pytest.importorskip("pandas")
     from sklearn.base import clone
     from sklearn.compose import ColumnTransformer

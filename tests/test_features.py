@@ -14,11 +14,10 @@ import scipy.sparse as sp
 import reference_features as ref
 import widecross as wc
 from widecross import _hashing as hk
-from widecross import _text, _validation
+from widecross import _validation
 from widecross import features as feat
-from widecross.features import (
-    _columns, _plan, _schema, bucketize, categorical, cross, keyrecord, numeric, spec as spec_module, tokens,
-)
+from widecross.features import _plan, _schema, bucketize, categorical, cross, keyrecord, numeric, tokens
+from widecross.features import spec as spec_module
 from widecross.features import Bucketize, Categorical, Cross, FeatureSpec, KeyRecord, geo_spec
 
 RNG_SEED = 20240601
