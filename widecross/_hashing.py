@@ -180,14 +180,30 @@ def _insert_key(keys, n, key):
 
 
 @jit(inline="always")
-def _exact_entries(plan, bucket, cols):
-    """Exact columns of a row without tokens or values, one per feature, increasing."""
+def _exact_entries(plan, bucket, indices, data, pos):
+    """Write a row without tokens or values of an exact spec: one entry of value 1 per feature,
+    columns increasing with the feature (its range comes after the previous one's)."""
     feat_slots, slot_comp, slot_radix, feat_base = plan[3], plan[4], plan[5], plan[6]
     for f in range(feat_base.shape[0]):
         local = np.int64(0)
         for s in range(feat_slots[f], feat_slots[f + 1]):
             local = local * slot_radix[s] + bucket[slot_comp[s]]
-        cols[f] = np.int64(feat_base[f]) + local
+        indices[pos] = np.int64(feat_base[f]) + local
+        data[pos] = 1.0
+        pos += 1
+    return pos
+
+
+@jit(inline="always")
+def _hashed_entries(plan, bucket, cols):
+    """Hashed columns of a row without tokens or values, one per feature, sorted as they come."""
+    feat_slots, slot_comp, feat_base = plan[3], plan[4], plan[6]
+    sh = np.uint64(plan[8])
+    for f in range(feat_base.shape[0]):
+        h = feat_base[f]
+        for s in range(feat_slots[f], feat_slots[f + 1]):
+            h = mix64(h ^ np.uint64(bucket[slot_comp[s]]))
+        _insert_key(cols, f, np.int64(h >> sh))
     return feat_base.shape[0]
 
 
@@ -285,13 +301,21 @@ def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
     scratch = (np.empty(width, np.int64), np.empty(width, np.int64), np.empty(width, np.int64),
                np.empty((most, width), np.int64), np.empty(most, np.float64))
     packed = not exact and plan[8] >= 64 - 40 and size < (1 << PACK_BITS)
-    plain_exact = exact and not (has_values or any_multi)  # geo rows: one increasing entry per feature
+    if exact and not (has_values or any_multi):  # geo rows: one increasing entry per feature
+        for i in range(values.shape[1]):
+            row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
+            pos = _exact_entries(plan, bucket, indices, data, pos)
+            indptr[row_out + i + 1] = pos
+        return pos
+    if not (exact or has_values or any_multi):  # hashed geo rows: one entry of value 1 per feature
+        for i in range(values.shape[1]):
+            row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
+            pos = _write_row(cols, vals, keys, _hashed_entries(plan, bucket, cols), False, indices, data, pos, False)
+            indptr[row_out + i + 1] = pos
+        return pos
     for i in range(values.shape[1]):
         row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
-        if plain_exact:
-            n = _exact_entries(plan, bucket, cols)
-        else:
-            n = _single_entries(plan, bucket, cvalue, cols, vals, has_values)
+        n = _single_entries(plan, bucket, cvalue, cols, vals, has_values)
         if any_multi:
             n = _token_entries(row_out + i, plan, multi, bucket, cvalue, scratch, cols, vals, n)
         by_key = False
