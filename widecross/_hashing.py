@@ -266,6 +266,30 @@ def _sorted_row(cols, vals, n, keys, packed):
 
 
 @jit
+def fill_plain_block(values, ids, plan, out, row_out, pos, bad):
+    """:func:`fill_block` for specs without token or numeric components (geo specs): one entry of
+    value 1 per feature, exact columns increasing with the feature, hashed ones sorted as they
+    come. A kernel of its own: compiled (and optimized) apart from the general one."""
+    comp_f, comp_i, edges = plan[0], plan[1], plan[2]
+    indices, data, indptr = out
+    n_comps = comp_i.shape[0]
+    bucket = np.empty(n_comps, dtype=np.int64)
+    cvalue = np.ones(n_comps, dtype=np.float64)
+    cols = np.empty(plan[7].shape[0], dtype=np.int64)
+    if plan[8] == 0:
+        for i in range(values.shape[1]):
+            row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
+            pos = _exact_entries(plan, bucket, indices, data, pos)
+            indptr[row_out + i + 1] = pos
+        return pos
+    for i in range(values.shape[1]):
+        row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
+        pos = _write_row(cols, cvalue, cols, _hashed_entries(plan, bucket, cols), False, indices, data, pos, False)
+        indptr[row_out + i + 1] = pos
+    return pos
+
+
+@jit
 def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
     """Write the CSR rows ``row_out .. row_out + m - 1`` for one block of input rows.
 
@@ -301,18 +325,6 @@ def fill_block(values, ids, multi, plan, out, row_out, pos, bad):
     scratch = (np.empty(width, np.int64), np.empty(width, np.int64), np.empty(width, np.int64),
                np.empty((most, width), np.int64), np.empty(most, np.float64))
     packed = not exact and plan[8] >= 64 - 40 and size < (1 << PACK_BITS)
-    if exact and not (has_values or any_multi):  # geo rows: one increasing entry per feature
-        for i in range(values.shape[1]):
-            row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
-            pos = _exact_entries(plan, bucket, indices, data, pos)
-            indptr[row_out + i + 1] = pos
-        return pos
-    if not (exact or has_values or any_multi):  # hashed geo rows: one entry of value 1 per feature
-        for i in range(values.shape[1]):
-            row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
-            pos = _write_row(cols, vals, keys, _hashed_entries(plan, bucket, cols), False, indices, data, pos, False)
-            indptr[row_out + i + 1] = pos
-        return pos
     for i in range(values.shape[1]):
         row_components(i, values, ids, comp_f, comp_i, edges, bucket, cvalue, bad)
         n = _single_entries(plan, bucket, cvalue, cols, vals, has_values)

@@ -81,6 +81,8 @@ class Plan:
         self.kernel = (comp_f, comp_i, np.array(edges if edges else [0.0], dtype=np.float64), self.feat_slots,
                        self.slot_comp, self.slot_radix, self.feat_base, self.feat_multi, shift)
         self.max_arity = max(len(f.components) for f in features)
+        # Without token or numeric components a row is one entry of value 1 per feature.
+        self.plain = not self.token_components and not any(isinstance(c, Numeric) for c in components)
 
     # -- inputs ------------------------------------------------------------------------------------
     def inputs(self, columns: dict[str, Any], n_rows: int, row0: int, chunk: int | None, keep: bool = False) -> Inputs:
@@ -136,7 +138,10 @@ class Plan:
         for s in range(0, n_rows, BLOCK_ROWS):
             e = min(n_rows, s + BLOCK_ROWS)
             values, ids = self.block(inputs, s, e)
-            pos = hk.fill_block(values, ids, inputs.multi, self.kernel, (indices, data, indptr), s, pos, bad)
+            if self.plain:
+                pos = hk.fill_plain_block(values, ids, self.kernel, (indices, data, indptr), s, pos, bad)
+            else:
+                pos = hk.fill_block(values, ids, inputs.multi, self.kernel, (indices, data, indptr), s, pos, bad)
             if (bad >= 0).any():
                 raise self.reject_error(bad, inputs, s, row0, chunk)
         if pos < nnz_max:  # hashed rows whose features shared a column, zero values: drop the unused tail
