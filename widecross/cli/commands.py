@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..tasks import demo, scoring, summary, training
+from ..tasks import demo, scoring, summary, training, weight_map
 from .._text import size, table
 from .output import Console
 
@@ -15,12 +15,10 @@ OK = 0
 
 
 def _spec(args: argparse.Namespace) -> Any:
-    from ..features import geo_spec
-    from ..tasks.data import spec_from_file
+    from ..features.flags import SPEC_FLAGS
+    from ..tasks.data import spec_from_options
 
-    if getattr(args, "spec", None):
-        return spec_from_file(args.spec)
-    return geo_spec(lat=args.lat, lon=args.lon, resolutions=args.resolutions, bits=args.bits, seed=args.hash_seed)
+    return spec_from_options(args.spec, **{name: getattr(args, name) for name in SPEC_FLAGS})
 
 
 def _estimator(args: argparse.Namespace, spec: Any, **change: Any) -> Any:
@@ -108,17 +106,14 @@ def path(args: argparse.Namespace) -> int:
 
 
 def map_(args: argparse.Namespace) -> int:
-    from ..maps import render_weight_map
-
     model, keys = scoring.open_model(args.model), None
     if model.spec is not None and model.spec.bits is not None:
         if not args.data:
             raise ValueError(f"{args.model}: the model hashes its features into 2**{model.spec.bits} columns; "
                              "pass --data with (some of) the training data so that the cells can be recovered")
         keys = scoring.record_keys(model, args.data, args.chunk_rows)
-    out, layers = render_weight_map(model, args.output, pixel_minutes=args.pixel_minutes, keys=keys)
-    Console(args).result({"path": str(out), "layers": {layer.name: layer.n_cells for layer in layers}},
-                         f"map written to {out}: " + ", ".join(f"{layer.name} {layer.n_cells:,} cells" for layer in layers))
+    result = weight_map.draw_map(model, args.output, args.pixel_minutes, keys, args.bbox)
+    Console(args).result(result, weight_map.describe_map(result))
     return OK
 
 

@@ -8,8 +8,11 @@ from typing import Any, Callable
 import numpy as np
 
 from .._version import __version__
+from ..features.bucketize import OUT_OF_RANGE
+from ..features.flags import parse_bits
 from ..io import DEFAULT_CHUNK_ROWS
 from ..losses import LOSSES
+from ..maps import parse_region
 from ..tasks.training import DEFAULT_MEMORY_ROWS
 from ..train import OPTIMIZERS
 from ..train.sgd import SCHEDULES
@@ -18,6 +21,8 @@ VALUES = ("float32", "float16", "q8")
 
 
 def resolutions(text: str) -> tuple[float, ...]:
+    if text.strip().lower() == "none":
+        return ()  # no lat/lon crosses: the other feature flags (or --spec) describe the columns
     try:
         values = tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
@@ -34,6 +39,22 @@ def bits(text: str) -> int | None:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--bits takes an integer or 'exact', got {text!r}") from None
+
+
+def spec_bits(text: str) -> str:
+    """--bits of a spec, as given (None stays "not given": --spec refuses the feature flags)."""
+    try:
+        parse_bits(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        return parse_region(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def l1_grid(text: str) -> np.ndarray:
@@ -59,12 +80,18 @@ def l1_grid(text: str) -> np.ndarray:
 
 def _spec(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("features")
-    group.add_argument("--spec", help="a FeatureSpec JSON file (instead of the lat/lon crosses)")
-    group.add_argument("--lat", default="lat", help="latitude column (default: lat)")
-    group.add_argument("--lon", default="lon", help="longitude column (default: lon)")
-    group.add_argument("--resolutions", type=resolutions, default=(60, 10, 1), help="cross resolutions in arc-minutes (default: 60,10,1)")
-    group.add_argument("--bits", type=bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    group.add_argument("--hash-seed", type=int, default=0, help="seed of the feature hash (default: 0)")
+    # Defaults live in features.spec_from_flags: None here means "not given" (--spec refuses the rest).
+    group.add_argument("--spec", help="a FeatureSpec JSON file (schema: docs/spec.md); replaces every flag below")
+    group.add_argument("--lat", help="latitude column (default: lat)")
+    group.add_argument("--lon", help="longitude column (default: lon)")
+    group.add_argument("--resolutions", type=resolutions, help="lat x lon cross resolutions in arc-minutes, or 'none' (default: 60,10,1)")
+    group.add_argument("--bits", type=spec_bits, help="hash into 2**BITS columns, or 'exact' (default: exact)")
+    group.add_argument("--hash-seed", type=int, help="seed of the feature hash (default: 0)")
+    group.add_argument("--out-of-range", choices=OUT_OF_RANGE, help="lat/lon outside their range or NaN: stop, clip, or one extra bucket (default: error)")
+    group.add_argument("--numeric", action="append", metavar="COL[:standard|:SCALE]", help="a real-valued column as a feature value (repeatable)")
+    group.add_argument("--categorical", action="append", metavar="COL[:MIN_COUNT]", help="a string/integer column; its vocabulary is learned from the training rows (repeatable)")
+    group.add_argument("--tokens", action="append", metavar="COL[:SEP]", help="a list column, or text split on SEP; vocabulary learned (repeatable)")
+    group.add_argument("--cross", action="append", metavar="A,B[,C]", help="crosses between groups or features: geo, or a column named above (repeatable)")
 
 
 def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
@@ -143,7 +170,8 @@ def _map(p: argparse.ArgumentParser) -> None:
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.add_argument("--data", nargs="*", help="data with the model's columns (needed for hashed models)")
-    p.add_argument("--pixel-minutes", type=int, default=10, help="arc-minutes per pixel (default: 10)")
+    p.add_argument("--pixel-minutes", type=float, default=None, help="arc-minutes per pixel (default: 10 for the globe, fitted to --bbox)")
+    p.add_argument("--bbox", type=bbox, default=None, metavar="LAT0,LAT1,LON0,LON1", help="draw this region only (degrees: south, north, west, east)")
     p.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
 
 
@@ -180,7 +208,9 @@ def parse(parser: argparse.ArgumentParser, argv: Any) -> argparse.Namespace:
     data = getattr(args, "data", None)
     if isinstance(data, list) and len(data) == 1:  # one path stays a path, so that directories work
         args.data = data[0]
-    for name in ("rows", "epochs", "chunk_rows", "top", "pixel_minutes", "polish"):
+    if getattr(args, "pixel_minutes", None) is not None and not args.pixel_minutes > 0:
+        parser.error(f"--pixel-minutes must be > 0, got {args.pixel_minutes}")
+    for name in ("rows", "epochs", "chunk_rows", "top", "polish"):
         value = getattr(args, name, None)
         low = 0 if name in ("top", "polish") else 1
         if value is not None and value < low:
