@@ -610,8 +610,8 @@ def test_json_round_trip(spec):
 
 def test_json_rejects_foreign_or_future_input():
     text = geo_spec(bits=24).to_json()
-    with pytest.raises(ValueError, match="version 2 is not supported"):
-        FeatureSpec.from_json(text.replace('"version":1', '"version":2'))
+    with pytest.raises(ValueError, match="version 3 is not supported"):
+        FeatureSpec.from_json(text.replace('"version":1', '"version":3'))
     with pytest.raises(ValueError, match="not a widecross feature spec"):
         FeatureSpec.from_json('{"format": "other"}')
     with pytest.raises(ValueError, match="not valid JSON"):

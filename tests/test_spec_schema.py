@@ -84,7 +84,7 @@ def test_hand_written_specs_take_the_defaults():
     (lambda o: o["features"].append({"type": "tokens", "column": "t", "unknown": "skip"}),
      r"features\[5\].unknown: must be one of 'error', 'bucket', 'ignore'; got 'skip'"),
     (lambda o: o["features"][0]["features"].append({"type": "cross", "features": []}),
-     r"features\[0\].features\[2\]: 'type' must be one of 'bucketize', 'categorical', 'numeric', 'tokens'; got 'cross'"),
+     r"features\[0\].features\[2\]: 'type' must be one of 'bucketize', 'categorical', 'numeric', 'tokens', 'ref'; got 'cross'"),
     (lambda o: o["features"][3].update(stop=-100.0), r"features\[3\] \(bucketize\): start must be below stop"),
     (lambda o: o["features"][3].pop("n_buckets"), r"features\[3\] \(bucketize\): a bucketize needs start, stop and one of n_buckets or width"),
     (lambda o: o["features"].append({"type": "categorical", "column": "c", "vocabulary": ["a", "a"]}),
@@ -121,3 +121,87 @@ def test_the_checker_agrees_with_jsonschema_on_broken_specs():
         with pytest.raises(ValueError):
             check(obj, spec_schema())
         assert not validator.is_valid(obj), field
+
+
+def _learned_crossed(n_values: int = 300, n_others: int = 6) -> FeatureSpec:
+    """A learned vocabulary crossed with ``n_others`` learned categoricals (VW's -q of one field)."""
+    rng = np.random.default_rng(0)
+    data = {"user": [f"user-{v}" for v in rng.integers(0, n_values, 2_000)]}
+    others = [Categorical(f"ad{k}", min_count=1) for k in range(n_others)]
+    for k in range(n_others):
+        data[f"ad{k}"] = [f"a{k}-{v}" for v in rng.integers(0, 20, 2_000)]
+    spec = FeatureSpec({"user": [Categorical("user", min_count=1)], "ads": others}, bits=20, interactions=[("user", "ads")])
+    return spec.fit(data)
+
+
+def test_crosses_name_their_components_so_a_vocabulary_is_stored_once():
+    spec = _learned_crossed()
+    text = spec.to_json()
+    obj = json.loads(text)
+    assert obj["version"] == 2
+    crosses = [f for f in obj["features"] if f["type"] == "cross"]
+    assert len(crosses) == 6
+    for cross, k in zip(crosses, range(6)):
+        assert cross["features"] == [{"type": "ref", "name": "user"}, {"type": "ref", "name": f"ad{k}"}]
+    assert text.count('"user-') == len(spec.features[0].vocabulary)  # each value once, not 7 times
+    back = FeatureSpec.from_json(text)
+    assert back == spec and back.to_json() == text
+    assert back.features[-1].components[0] is back.features[0]  # the cross reads the feature itself
+
+
+def test_specs_with_components_in_full_still_read():
+    """Specs written before references (every cross repeating its components) read as the same spec."""
+    spec = _learned_crossed(n_values=40, n_others=2)
+    obj = json.loads(spec.to_json())
+    defined = {f["name"]: f for f in obj["features"] if f["type"] != "cross"}
+    for f in obj["features"]:
+        if f["type"] == "cross":
+            f["features"] = [defined[c["name"]] for c in f["features"]]
+    for version in (1, 2):  # the later kinds were first written as version 1
+        inline = json.dumps({**obj, "version": version})
+        assert FeatureSpec.from_json(inline) == spec
+        assert FeatureSpec.from_json(inline).to_json() == spec.to_json()
+    X = FeatureSpec.from_json(json.dumps(obj)).transform({"user": ["user-1", "x"], "ad0": ["a0-3", "a0-4"], "ad1": ["a1-0", "y"]})
+    np.testing.assert_array_equal(X.toarray(), spec.transform({"user": ["user-1", "x"], "ad0": ["a0-3", "a0-4"],
+                                                               "ad1": ["a1-0", "y"]}).toarray())
+
+
+def test_a_cross_differing_from_the_feature_of_its_name_is_written_in_full():
+    kind = Categorical("kind", vocabulary=["a", "b"], name="kind", unknown="bucket")
+    other = Categorical("kind", vocabulary=["a", "b", "c"], name="kind2")
+    spec = FeatureSpec([kind, Tokens("t", 8), Cross(Categorical("kind", vocabulary=["z"], name="kind"), other)], bits=12)
+    obj = json.loads(spec.to_json())
+    assert obj["version"] == 2  # tokens
+    assert obj["features"][2]["features"][0]["vocabulary"] == ["z"]  # same name, another definition: in full
+    assert obj["features"][2]["features"][1]["type"] == "categorical"  # no feature of the spec: in full
+    assert FeatureSpec.from_json(spec.to_json()) == spec
+
+
+def test_first_release_specs_stay_version_1_without_references():
+    for spec in (wc.geo_spec(bits=None), FeatureSpec([Categorical("c", vocabulary=["x"]), Bucketize("v", 0, 1, 0.5),
+                                                      Cross(Categorical("c", vocabulary=["x"]), Bucketize("v", 0, 1, 0.5))])):
+        obj = json.loads(spec.to_json())
+        assert obj["version"] == 1
+        assert "ref" not in json.dumps(obj["features"])
+
+
+@pytest.mark.parametrize("component, message", [
+    ({"type": "ref", "name": "nope"},
+     r"features\[0\] \(cross\): a cross names the feature 'nope', which is no single-column feature of this spec; known: "),
+    ({"type": "ref", "name": "lat x lon 1'"}, r"features\[0\] \(cross\): a cross names the feature \"lat x lon 1'\", which is no"),
+    ({"type": "ref"}, r"features\[0\].features\[1\]: missing field 'name'"),
+    ({"type": "ref", "name": "lat 1'", "column": "lat"}, r"features\[0\].features\[1\]: unknown field 'column'; known: name, type"),
+])
+def test_bad_references_name_the_cross(component, message):
+    obj = json.loads(wc.geo_spec(bits=20).to_json())
+    obj["version"] = 2
+    obj["features"][0]["features"][1] = component
+    with pytest.raises(ValueError, match="malformed feature spec: " + message):
+        FeatureSpec.from_json(json.dumps(obj))
+
+
+def test_unknown_versions_are_refused():
+    obj = json.loads(wc.geo_spec(bits=20).to_json())
+    for version in (0, 3, True, "2"):
+        with pytest.raises(ValueError, match="feature spec format version .* is not supported"):
+            FeatureSpec.from_json(json.dumps({**obj, "version": version}))

@@ -1,10 +1,18 @@
-"""FeatureSpec <-> JSON (format version 1), checked against ``spec.schema.json`` with clear errors.
+"""FeatureSpec <-> JSON, checked against ``spec.schema.json`` with clear errors.
 
 The JSON lists the features as the featurizer reads them (interactions written out as crosses,
-learned vocabularies and scales included), so a saved model needs nothing else. Specs that use
-only the kinds of the first release (bucketize, categorical, cross of those) are written exactly
-as that release wrote them; ``numeric`` and ``tokens`` are later kinds, which a reader that
-predates them refuses ("not a feature description").
+learned vocabularies and scales included), so a saved model needs nothing else.
+
+- Format version 1: what the first release wrote and reads: ``bucketize``, ``categorical`` and
+  crosses of them, each cross repeating its components in full. A spec that uses nothing else
+  is still written so, byte for byte.
+- Format version 2: anything later: ``numeric`` and ``tokens``, vocabularies learned by
+  ``fit`` (``min_count`` / ``max_size``), and crosses that name a component defined among the
+  spec's features (``{"type": "ref", "name": ...}``) instead of repeating it: a learned
+  vocabulary crossed with ten others is stored once, not eleven times. A reader of version 1
+  only refuses such a spec by its version number.
+
+Both versions are read, with or without references.
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ if TYPE_CHECKING:
     from .spec import FeatureSpec
 
 FORMAT = "widecross.FeatureSpec"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest this module writes; version 1 is written where it suffices
+FIRST_RELEASE_VERSION = 1
 _KINDS = {"bucketize": Bucketize, "categorical": Categorical, "numeric": Numeric, "tokens": Tokens}
 
 
@@ -36,14 +45,35 @@ def schema() -> dict[str, Any]:
 
 
 def spec_to_json(spec: FeatureSpec) -> str:
+    features = spec.features
+    version = FORMAT_VERSION if any(_after_first_release(f) for f in features) else FIRST_RELEASE_VERSION
+    defined = {f.name: f for f in features if not isinstance(f, Cross)} if version > FIRST_RELEASE_VERSION else {}
     obj = {
         "format": FORMAT,
-        "version": FORMAT_VERSION,
+        "version": version,
         "bits": spec.bits,
         "seed": spec.seed,
-        "features": [f._to_json() for f in spec.features],
+        "features": [_feature_json(f, defined) for f in features],
     }
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _after_first_release(feature: Any) -> bool:
+    """True when ``feature`` needs a reader newer than the first release's (format version 2)."""
+    if isinstance(feature, Cross):
+        return any(_after_first_release(c) for c in feature.components)
+    if isinstance(feature, (Numeric, Tokens)):
+        return True
+    return isinstance(feature, Categorical) and (feature.min_count is not None or feature.max_size is not None)
+
+
+def _feature_json(feature: Any, defined: dict[str, Any]) -> dict[str, Any]:
+    """A feature's JSON; a cross names each component that ``defined`` holds (the same
+    definition, under its name) instead of repeating it."""
+    if not isinstance(feature, Cross):
+        return feature._to_json()
+    components = [{"type": "ref", "name": c.name} if defined.get(c.name) == c else c._to_json() for c in feature.components]
+    return {"type": "cross", "name": feature.name, "features": components}
 
 
 def spec_from_json(text: str | bytes, cls: type) -> FeatureSpec:
@@ -54,18 +84,14 @@ def spec_from_json(text: str | bytes, cls: type) -> FeatureSpec:
         raise ValueError(f"feature spec is not valid JSON: {error}") from error
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ValueError(f"not a widecross feature spec (format field {obj.get('format') if isinstance(obj, dict) else None!r})")
-    if obj.get("version") != FORMAT_VERSION:
-        raise ValueError(f"feature spec format version {obj.get('version')!r} is not supported (this is {FORMAT_VERSION})")
+    if obj.get("version") not in (FIRST_RELEASE_VERSION, FORMAT_VERSION) or isinstance(obj.get("version"), bool):
+        raise ValueError(f"feature spec format version {obj.get('version')!r} is not supported "
+                         f"(this widecross reads versions {FIRST_RELEASE_VERSION} and {FORMAT_VERSION})")
     try:
         check(obj, schema())
     except ValueError as error:
         raise ValueError(f"malformed feature spec: {error}") from None
-    features = []
-    for i, feature in enumerate(obj["features"]):
-        try:
-            features.append(feature_from_json(feature))
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"malformed feature spec: features[{i}] ({feature.get('type')}): {error}") from None
+    features = _features_from_json(obj["features"])
     try:
         return cls(features, bits=obj.get("bits"), seed=obj.get("seed", 0), interactions=obj.get("interactions"))
     except (KeyError, TypeError, ValueError) as error:
@@ -73,10 +99,35 @@ def spec_from_json(text: str | bytes, cls: type) -> FeatureSpec:
         raise ValueError(f"malformed feature spec: {message}") from None
 
 
-def feature_from_json(obj: dict[str, Any]) -> Any:
-    """One feature from its (schema-checked) JSON object; optional fields take their defaults."""
+def _features_from_json(objs: list[dict[str, Any]]) -> list[Any]:
+    """The features of a (schema-checked) spec, in order: single-column ones first, so that a
+    cross may name any of them, wherever it stands."""
+    features: list[Any] = [None] * len(objs)
+    defined: dict[str, Any] = {}
+    for pass_crosses in (False, True):
+        for i, obj in enumerate(objs):
+            if (obj["type"] == "cross") != pass_crosses:
+                continue
+            try:
+                features[i] = feature_from_json(obj, defined)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"malformed feature spec: features[{i}] ({obj.get('type')}): {error}") from None
+            defined.setdefault(features[i].name, features[i])
+    return features
+
+
+def feature_from_json(obj: dict[str, Any], defined: dict[str, Any] | None = None) -> Any:
+    """One feature from its (schema-checked) JSON object; optional fields take their defaults.
+    A cross's ``{"type": "ref", "name": ...}`` component is the feature of that name in ``defined``."""
+    if obj["type"] == "ref":
+        found = (defined or {}).get(obj["name"])
+        if found is None or isinstance(found, Cross):
+            known = sorted(n for n, f in (defined or {}).items() if not isinstance(f, Cross))
+            raise ValueError(f"a cross names the feature {obj['name']!r}, which is no single-column feature of "
+                             f"this spec; known: {known}")
+        return found
     if obj["type"] == "cross":
-        return Cross(*(feature_from_json(f) for f in obj["features"]), name=obj.get("name"))
+        return Cross(*(feature_from_json(f, defined) for f in obj["features"]), name=obj.get("name"))
     if obj["type"] == "bucketize":
         return _bucketize(obj)
     if obj["type"] == "numeric":
