@@ -84,7 +84,7 @@ def spec_from_json(text: str | bytes, cls: type) -> FeatureSpec:
         raise ValueError(f"feature spec is not valid JSON: {error}") from error
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ValueError(f"not a widecross feature spec (format field {obj.get('format') if isinstance(obj, dict) else None!r})")
-    if obj.get("version") not in (FIRST_RELEASE_VERSION, FORMAT_VERSION) or isinstance(obj.get("version"), bool):
+    if obj.get("version") not in (FIRST_RELEASE_VERSION, FORMAT_VERSION):  # Python's ==: 1.0 and true are 1
         raise ValueError(f"feature spec format version {obj.get('version')!r} is not supported "
                          f"(this widecross reads versions {FIRST_RELEASE_VERSION} and {FORMAT_VERSION})")
     try:
