@@ -205,3 +205,20 @@ def test_unknown_versions_are_refused():
     for version in (0, 3, 1.5, "2"):
         with pytest.raises(ValueError, match="feature spec format version .* is not supported"):
             FeatureSpec.from_json(json.dumps({**obj, "version": version}))
+
+
+def test_a_vocabulary_too_large_for_a_model_file_is_refused_at_save_time(tmp_path):
+    """The metadata cap is checked when saving, naming the vocabulary: never an unloadable file."""
+    from widecross.export import MAX_META_BYTES
+
+    words = [f"user{i:07d}" for i in range(MAX_META_BYTES // 12)]  # 14 bytes of JSON each: above the cap
+    spec = FeatureSpec([Categorical("user", vocabulary=words, unknown="bucket", name="user"), Categorical("city", 4)])
+    model = wc.SparseModel([0], [1.0], 0.0, spec.n_features, "logistic", spec=spec)
+    path = tmp_path / "m.wcm"
+    with pytest.raises(ValueError, match=r"more than the 2,097,152 \(2 MiB\) a model file holds; the largest "
+                                         r"vocabularies: 'user' 174,762 values \(2,446,669 bytes\); hash large"):
+        model.save(path)
+    assert list(tmp_path.iterdir()) == []
+    smaller = FeatureSpec([Categorical("user", vocabulary=words[:100_000], unknown="bucket", name="user")])
+    saved = wc.SparseModel([0], [1.0], 0.0, smaller.n_features, "logistic", spec=smaller).save(path)
+    assert wc.load(saved).spec == smaller

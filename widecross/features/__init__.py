@@ -34,7 +34,7 @@ The spec is a scikit-learn transformer (``fit``, ``transform``, ``fit_transform`
 
 from __future__ import annotations
 
-from ._serialize import FORMAT, FORMAT_VERSION
+from ._serialize import FORMAT, FORMAT_VERSION, largest_vocabularies
 from ._serialize import schema as spec_schema
 from .bucketize import Bucketize
 from .categorical import Categorical
@@ -48,4 +48,4 @@ from .tokens import Tokens
 from ._columns import _value_keys as value_keys  # the categorical value hash
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MAX_BITS", "Bucketize", "Categorical", "Cross", "FeatureSpec", "KeyRecord",
-           "Numeric", "Tokens", "geo_spec", "spec_from_flags", "spec_schema", "value_keys"]
+           "Numeric", "Tokens", "geo_spec", "largest_vocabularies", "spec_from_flags", "spec_schema", "value_keys"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._schema import check
 from .bucketize import Bucketize
-from .categorical import Categorical
+from .categorical import Categorical, ValueLookup
 from .cross import Cross
 from .numeric import Numeric
 from .tokens import Tokens
@@ -56,6 +56,14 @@ def spec_to_json(spec: FeatureSpec) -> str:
         "features": [_feature_json(f, defined) for f in features],
     }
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def largest_vocabularies(spec: FeatureSpec, n: int = 3) -> list[tuple[str, int, int]]:
+    """``(name, values, bytes of JSON)`` of the ``n`` largest vocabularies ``spec`` stores: what
+    to shrink (or hash) when a spec is too large for a model file's metadata."""
+    sizes = [(f.name, len(f.vocabulary), len(json.dumps(list(f.vocabulary), separators=(",", ":"))))
+             for f in spec.features if isinstance(f, ValueLookup) and f.vocabulary is not None]
+    return sorted(sizes, key=lambda size: -size[2])[:n]
 
 
 def _after_first_release(feature: Any) -> bool:
