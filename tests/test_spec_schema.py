@@ -215,7 +215,7 @@ def test_a_vocabulary_too_large_for_a_model_file_is_refused_at_save_time(tmp_pat
     spec = FeatureSpec([Categorical("user", vocabulary=words, unknown="bucket", name="user"), Categorical("city", 4)])
     model = wc.SparseModel([0], [1.0], 0.0, spec.n_features, "logistic", spec=spec)
     path = tmp_path / "m.wcm"
-    with pytest.raises(ValueError, match=r"more than the 2,097,152 \(2 MiB\) a model file holds; the largest "
+    with pytest.raises(ValueError, match=r"more than the 2,097,152 a model file holds \(2 MiB\); the largest "
                                          r"vocabularies: 'user' 174,762 values \(2,446,669 bytes\); hash large"):
         model.save(path)
     assert list(tmp_path.iterdir()) == []

@@ -158,7 +158,7 @@ def _encode(model: Any, values: str) -> list[bytes]:
     if len(meta_bytes) > MAX_META_BYTES:
         raise ValueError(
             f"the model's spec and metadata take {len(meta_bytes):,} bytes of JSON, more than the "
-            f"{MAX_META_BYTES:,} (2 MiB) a model file holds{_largest_vocabularies(model.spec)}; hash large "
+            f"{MAX_META_BYTES:,} a model file holds (2 MiB){_largest_vocabularies(model.spec)}; hash large "
             "vocabularies (Categorical(column, n_buckets=...)), learn smaller ones (min_count=, max_size=) "
             "or keep large facts out of metadata"
         )
