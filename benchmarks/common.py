@@ -91,6 +91,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def settled_rss_mb() -> float:
+    """:func:`current_rss_mb` after freed heap memory went back to the system (glibc's
+    ``malloc_trim``): a later load then shows in the RSS instead of reusing pages freed before."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    return current_rss_mb()
+
+
 def current_rss_mb() -> float:
     """Current resident set size in MB (from /proc; 0.0 where unavailable)."""
     try:
