@@ -119,7 +119,7 @@ def column_values(draw: Any, component: Any, n: int) -> Any:
 def spec_and_data(draw: Any, max_rows: int = 40) -> tuple[FeatureSpec, dict[str, Any], int]:
     spec = draw(specs())
     n = draw(st.integers(0, max_rows))
-    components = {c.column: c for c in spec._components}
+    components = {c.column: c for f in spec.features for c in f.components}
     data = {column: column_values(draw, components[column], n) for column in spec.columns}
     return spec, data, n
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..estimators.auto import summary as auto_summary
-from ..tasks import demo, scoring, summary, training
+from ..tasks import demo, scoring, summary, training, weight_map
 from .._text import size, table
 from .output import Console, figure
 
@@ -17,12 +17,10 @@ OK = 0
 
 
 def _spec(args: argparse.Namespace) -> Any:
-    from ..features import geo_spec
-    from ..tasks.data import spec_from_file
+    from ..features.flags import SPEC_FLAGS
+    from ..tasks.data import spec_from_options
 
-    if getattr(args, "spec", None):
-        return spec_from_file(args.spec)
-    return geo_spec(lat=args.lat, lon=args.lon, resolutions=args.resolutions, bits=args.bits, seed=args.hash_seed)
+    return spec_from_options(args.spec, **{name: getattr(args, name) for name in SPEC_FLAGS})
 
 
 def _estimator(args: argparse.Namespace, spec: Any, **change: Any) -> Any:
@@ -40,6 +38,13 @@ def gen(args: argparse.Namespace) -> int:
     return OK
 
 
+def _l1_text(l1: Any, estimator: Any) -> str:
+    """How the l1 of a fit reads in a message: the number given, or what auto chose."""
+    if isinstance(l1, str):
+        return f"--l1 auto (it chose {getattr(estimator, 'l1_', float('nan')):g})"
+    return f"--l1 {l1:g}"
+
+
 def train(args: argparse.Namespace) -> int:
     console = Console(args)
     estimator = _estimator(args, _spec(args))
@@ -47,9 +52,9 @@ def train(args: argparse.Namespace) -> int:
         result = training.train_on_files(estimator, args.data, args.target, args.validation_fraction, args.seed,
                                          args.memory_rows, args.chunk_rows, bar)
     model = result.model
-    if model.nnz == 0 and args.l1 > 0:  # a warning, not --quiet's progress: always shown
-        print(f"widecross train: warning: --l1 {args.l1:g} removed every weight: the model predicts its "
-              "intercept alone; try a smaller --l1 (`widecross path` scans a grid)", file=sys.stderr)
+    if model.nnz == 0:  # a warning, not --quiet's progress: always shown
+        print(f"widecross train: warning: {_l1_text(args.l1, estimator)} removed every weight: the model predicts "
+              "its intercept alone; try a smaller --l1 (`widecross path` scans a grid)", file=sys.stderr)
     model.save(args.output, values=args.values)
     n_bytes = Path(args.output).stat().st_size
     rate = result.rows_trained / result.seconds if result.seconds > 0 else float("nan")
@@ -122,17 +127,14 @@ def path(args: argparse.Namespace) -> int:
 
 
 def map_(args: argparse.Namespace) -> int:
-    from ..maps import render_weight_map
-
     model, keys = scoring.open_model(args.model), None
     if model.spec is not None and model.spec.bits is not None:
         if not args.data:
             raise ValueError(f"{args.model}: the model hashes its features into 2**{model.spec.bits} columns; "
                              "pass --data with (some of) the training data so that the cells can be recovered")
         keys = scoring.record_keys(model, args.data, args.chunk_rows)
-    out, layers = render_weight_map(model, args.output, pixel_minutes=args.pixel_minutes, keys=keys)
-    Console(args).result({"path": str(out), "layers": {layer.name: layer.n_cells for layer in layers}},
-                         f"map written to {out}: " + ", ".join(f"{layer.name} {layer.n_cells:,} cells" for layer in layers))
+    result = weight_map.draw_map(model, args.output, args.pixel_minutes, keys, args.bbox)
+    Console(args).result(result, weight_map.describe_map(result))
     return OK
 
 

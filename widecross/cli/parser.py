@@ -6,6 +6,7 @@ import argparse
 from typing import Any, Callable
 
 from .._version import __version__
+from ..features.bucketize import OUT_OF_RANGE
 from ..io import DEFAULT_CHUNK_ROWS
 from ..losses import LOSSES
 from ..tasks.training import DEFAULT_MEMORY_ROWS
@@ -24,12 +25,18 @@ L1 = options.auto_or(PENALTY)
 
 def _spec(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("features")
-    group.add_argument("--spec", help="a FeatureSpec JSON file (instead of the lat/lon crosses)")
-    group.add_argument("--lat", default="lat", help="latitude column (default: lat)")
-    group.add_argument("--lon", default="lon", help="longitude column (default: lon)")
-    group.add_argument("--resolutions", type=options.resolutions, default=(60, 10, 1), help="cross resolutions in arc-minutes (default: 60,10,1)")
-    group.add_argument("--bits", type=options.bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    group.add_argument("--hash-seed", type=options.hash_seed, default=0, help="seed of the feature hash (default: 0)")
+    # Defaults live in features.spec_from_flags: None here means "not given" (--spec refuses the rest).
+    group.add_argument("--spec", help="a FeatureSpec JSON file (schema: docs/spec.md); replaces every option below")
+    group.add_argument("--lat", help="latitude column (default: lat)")
+    group.add_argument("--lon", help="longitude column (default: lon)")
+    group.add_argument("--resolutions", type=options.resolutions, help="lat x lon cross resolutions in arc-minutes, or 'none' (default: 60,10,1)")
+    group.add_argument("--bits", type=options.spec_bits, help="hash into 2**BITS columns, or 'exact' (default: exact)")
+    group.add_argument("--hash-seed", type=options.hash_seed, help="seed of the feature hash (default: 0)")
+    group.add_argument("--out-of-range", choices=OUT_OF_RANGE, help="lat/lon outside their range or NaN: stop, clip, or one extra bucket (default: error)")
+    group.add_argument("--numeric", action="append", metavar="COL[:standard|:SCALE]", help="a real-valued column as a feature value (repeatable)")
+    group.add_argument("--categorical", action="append", metavar="COL[:MIN_COUNT]", help="a string/integer column; its vocabulary is learned from the training rows (repeatable)")
+    group.add_argument("--tokens", action="append", metavar="COL[:SEP]", help="a list column, or text split on SEP; vocabulary learned (repeatable)")
+    group.add_argument("--cross", action="append", metavar="A,B[,C]", help="crosses between groups or features: geo, or a column named above (repeatable)")
 
 
 def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
@@ -118,7 +125,8 @@ def _map(p: argparse.ArgumentParser) -> None:
     p.add_argument("model")
     p.add_argument("-o", "--output", type=options.png_file, required=True, help="PNG file to write")
     p.add_argument("--data", nargs="*", help="data with the model's columns (needed for hashed models)")
-    p.add_argument("--pixel-minutes", type=options.pixel_minutes, default=10, help="arc-minutes per pixel (default: 10)")
+    p.add_argument("--pixel-minutes", type=options.pixel_minutes, default=None, help="arc-minutes per pixel (default: 10 for the globe, fitted to --bbox)")
+    p.add_argument("--bbox", type=options.bbox, default=None, metavar="LAT0,LAT1,LON0,LON1", help="draw this region only (degrees: south, north, west, east)")
     p.add_argument("--chunk-rows", type=AT_LEAST_1, default=DEFAULT_CHUNK_ROWS)
 
 

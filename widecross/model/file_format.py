@@ -158,7 +158,8 @@ def _encode(model: Any, values: str) -> list[bytes]:
     if len(meta_bytes) > MAX_META_BYTES:
         raise ValueError(
             f"the model's spec and metadata take {len(meta_bytes):,} bytes of JSON, more than the "
-            f"{MAX_META_BYTES:,} a model file holds; hash large vocabularies (Categorical(n_buckets=...)) "
+            f"{MAX_META_BYTES:,} a model file holds (2 MiB){_largest_vocabularies(model.spec)}; hash large "
+            "vocabularies (Categorical(column, n_buckets=...)), learn smaller ones (min_count=, max_size=) "
             "or keep large facts out of metadata"
         )
     sections = (meta_bytes, index_bytes, value_bytes)
@@ -180,6 +181,18 @@ class Decoded:
     meta: dict[str, Any]  # the META section (n_features, intercept, loss, classes, metadata, ...)
     spec: Any  # the FeatureSpec, or None
     source: dict[str, Any]  # facts about the file (SparseModel.source)
+
+
+def _largest_vocabularies(spec: Any) -> str:
+    """Where a spec's bytes are: its largest vocabularies, as words for an error message."""
+    if spec is None:
+        return ""
+    from ..features import largest_vocabularies
+
+    found = largest_vocabularies(spec)
+    if not found:
+        return ""
+    return "; the largest vocabularies: " + ", ".join(f"{name!r} {n:,} values ({size:,} bytes)" for name, n, size in found)
 
 
 def read_file(path: str | os.PathLike[str]) -> Decoded:

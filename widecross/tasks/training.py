@@ -15,7 +15,7 @@ from ..estimators.path import Choice, choose, fit_path
 from ..io import DEFAULT_CHUNK_ROWS, count_rows, dataset_files, read_columns, source_name
 from ..losses import get_loss
 from ..train import OPTIMIZERS
-from .data import check_binary_labels, chunks, named, numeric_target, take
+from .data import check_binary_labels, chunks, fit_spec, named, numeric_target, take
 
 # Data sets up to this many rows are read into memory and trained with `fit` (global shuffling
 # across all rows); larger ones stream chunk by chunk.
@@ -72,6 +72,8 @@ def train_on_files(estimator: Any, data: Any, target: str, validation_fraction: 
                 "(--memory-rows), so they stream and no rows can be held out; drop the validation fraction "
                 "(--validation-fraction; evaluate on a file kept apart) or raise --memory-rows"
             )
+        spec = estimator.spec
+        fit_spec(spec, (c.columns for c in chunks(files, list(spec.columns), chunk_rows, lambda chunk: chunk.columns)))
         classes = [0, 1] if get_loss(estimator.loss).classifier else None
         total = n_rows * (estimator.epochs + estimator.polish)  # the polish passes read the data too
         seconds = fit_reporting(estimator, files, target, bar, total, "train (streaming)", classes=classes,
@@ -90,6 +92,7 @@ def train_on_files(estimator: Any, data: Any, target: str, validation_fraction: 
         train_rows, held_rows = split_holdout(len(y), validation_fraction, np.random.default_rng(seed))
     features = {c: table[c] for c in spec.columns}
     y_train = y if train_rows is None else y[train_rows]
+    fit_spec(spec, take(features, train_rows))
     try:
         seconds = fit_reporting(estimator, take(features, train_rows), y_train, bar, estimator.epochs * len(y_train))
     except (ValueError, TypeError) as error:
@@ -130,6 +133,7 @@ def path_on_files(estimator: Any, spec: Any, data: Any, target: str, grid: Seque
         named(name, check_binary_labels, y, target)
     train_rows, held_rows = split_holdout(len(y), validation_fraction, np.random.default_rng(seed))
     features = {c: table[c] for c in spec.columns}
+    fit_spec(spec, take(features, train_rows))
     X_train, X_held = spec.transform(take(features, train_rows)), spec.transform(take(features, held_rows))
     if bar is not None:
         bar.set_total(len(grid))
