@@ -9,7 +9,7 @@ import numpy as np
 
 from .._version import __version__
 from ..io import DEFAULT_CHUNK_ROWS
-from ..losses import LOSSES
+from ..losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ..tasks.training import DEFAULT_MEMORY_ROWS
 from ..train import OPTIMIZERS
 from ..train.sgd import SCHEDULES
@@ -73,7 +73,7 @@ def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
         group.add_argument("--l1", type=float, default=1e-6, help="L1 strength on the mean loss (default: 1e-6)")
     group.add_argument("--l2", type=float, default=0.0, help="L2 strength (default: 0)")
     group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", help="(default: sgd)")
-    group.add_argument("--loss", choices=tuple(LOSSES), default="logistic", help="(default: logistic)")
+    group.add_argument("--loss", choices=CLASSIFICATION_LOSSES + REGRESSION_LOSSES, default="logistic", help="(default: logistic)")
     group.add_argument("--epochs", type=int, default=5, help="passes over the data (default: 5)")
     group.add_argument("--learning-rate", type=float, default=None, help="initial learning rate (default: the optimizer's)")
     group.add_argument("--schedule", choices=tuple(SCHEDULES), default="adagrad",

@@ -21,11 +21,15 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ..model import SparseModel
+from ..model import MulticlassModel, SparseModel
 from ..train import EpochRunner, FitParams, NonFiniteError, Polish, Trainer, resolve, visit_order
 from .inputs import as_features, as_sample_weight, as_target, generator
 from .protocol import ParamsMixin, not_fitted
 from .sources import make_source
+
+
+def _n_classes(labels: Any) -> int:
+    return 2 if labels is None else len(labels)
 
 
 class WideEstimator(ParamsMixin):
@@ -49,9 +53,10 @@ class WideEstimator(ParamsMixin):
         self._resolved_from = (values, params)
         return params
 
-    def _new_trainer(self, params: FitParams, width: int) -> Trainer:
+    def _new_trainer(self, params: FitParams, width: int, labels: Any = None) -> Trainer:
         layout = params.layout_for(width, type(self).__name__)
-        return Trainer(params.make_optimizer(), layout=layout, width=width if layout == "dense" else None)
+        return Trainer(params.make_optimizer(_n_classes(labels)), layout=layout,
+                       width=width if layout == "dense" else None)
 
     # -- training --------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None, *, classes: Any = None, chunk_rows: int | None = None,
@@ -118,9 +123,10 @@ class WideEstimator(ParamsMixin):
         if not first and width != self._model_width:
             raise ValueError(f"X has width {width} but the estimator was fitted with width {self._model_width}")
         y, labels = self._encode(as_target(y, X.shape[0], owner), fitting=first, classes=classes)
-        sw = as_sample_weight(sample_weight, X.shape[0])
+        sw = self._weigh_classes(y, as_sample_weight(sample_weight, X.shape[0]), labels if first else self._labels(),
+                                 whole=False)
         if first:
-            trainer, rng = self._new_trainer(params, width), generator(self.random_state)
+            trainer, rng = self._new_trainer(params, width, labels), generator(self.random_state)
         else:
             trainer, rng = self._trainer, self._rng
             self._continue_with(params)
@@ -179,7 +185,7 @@ class WideEstimator(ParamsMixin):
     def _changed(self, params: FitParams, width: int) -> list[str]:
         """The parameters that a fitted state cannot continue under."""
         before = self._fit_params
-        changed = [k for k in ("loss", "optimizer", "schedule") if getattr(before, k) != getattr(params, k)]
+        changed = [k for k in ("loss", "optimizer", "schedule", "multi_class") if getattr(before, k) != getattr(params, k)]
         if params.layout_for(width, type(self).__name__) != self._trainer.layout:
             changed.append("layout")
         return changed
@@ -191,7 +197,7 @@ class WideEstimator(ParamsMixin):
         changed = self._changed(params, self._model_width)
         if changed:
             raise ValueError(f"{', '.join(changed)} changed since the estimator was fitted; call fit to start over")
-        if self._trainer.reconfigure(params.make_optimizer()):
+        if self._trainer.reconfigure(params.make_optimizer(_n_classes(self._labels()))):
             self._trainer.published = None
             self._set_fit_params(params)
 
@@ -202,7 +208,7 @@ class WideEstimator(ParamsMixin):
         less than one epoch.
         """
         if not (params.warm_start and hasattr(self, "_trainer")):
-            return self._new_trainer(params, width)
+            return self._new_trainer(params, width, labels)
         name = type(self).__name__
         if width != self._model_width:
             raise ValueError(
@@ -222,7 +228,7 @@ class WideEstimator(ParamsMixin):
                 f"y has {list(labels)}; set warm_start=False to start over"
             )
         warm = self._trainer.copy()
-        warm.reconfigure(params.make_optimizer())
+        warm.reconfigure(params.make_optimizer(_n_classes(old)))
         return warm
 
     @property
@@ -249,7 +255,6 @@ class WideEstimator(ParamsMixin):
 
     def _make_model(self, trainer: Trainer, params: FitParams, width: int, labels: Any, epochs_run: int,
                     passes: int) -> SparseModel:
-        columns, values = trainer.coefficients()
         metadata = {
             "estimator": type(self).__name__,
             "params": params.recorded(),
@@ -258,6 +263,11 @@ class WideEstimator(ParamsMixin):
             "examples_seen": trainer.steps,
             "polish_passes": passes,
         }
+        columns, values = trainer.coefficients()
+        if trainer.columns > 1:
+            metadata["multi_class"] = params.multi_class
+            return MulticlassModel(columns, values, trainer.intercept(), width, trainer.optimizer.loss.name,
+                                   spec=self.spec, classes=self._model_classes(labels), metadata=metadata)
         return SparseModel(columns, values, trainer.intercept(), width, params.loss, spec=self.spec,
                            classes=self._model_classes(labels), metadata=metadata)
 
@@ -267,7 +277,8 @@ class WideEstimator(ParamsMixin):
         return self.model_.coef_
 
     @property
-    def intercept_(self) -> float:
+    def intercept_(self) -> Any:
+        """The intercept (float), or the K intercepts of a multiclass model (array of shape (K,))."""
         return self.model_.intercept
 
     def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> tuple[np.ndarray, Any]:
@@ -275,6 +286,13 @@ class WideEstimator(ParamsMixin):
 
     def _model_classes(self, labels: Any) -> Any:
         return None
+
+    def _labels(self) -> Any:
+        return getattr(self, "classes_", None)
+
+    def _weigh_classes(self, codes: np.ndarray, sw: np.ndarray, labels: Any, whole: bool) -> np.ndarray:
+        """Sample weights times the weights of the rows' classes (classifier only)."""
+        return sw
 
     def _scoring_input(self, X: Any) -> Any:
         """Validate X for prediction; raw columns go to the model (which holds the spec)."""

@@ -62,12 +62,17 @@ from typing import Callable
 import numpy as np
 
 from ..losses import LOSSES
-from . import _rice, _values
+from . import _mask, _rice, _values
 
 MAGIC = b"\x89WCM\r\n\x1a\n"
 FORMAT_VERSION = 1
 INDEX_CODEC = "rice64"
 SECTIONS = (b"META", b"INDX", b"VALS")
+# Multiclass models (K weight columns over one index set) are version 2, with a class mask
+# section: a reader of version 1 alone refuses them ("newer format") instead of misreading them.
+MULTICLASS_VERSION = 2
+MULTICLASS_SECTIONS = (b"META", b"INDX", b"MASK", b"VALS")
+LAYOUTS = {FORMAT_VERSION: SECTIONS, MULTICLASS_VERSION: MULTICLASS_SECTIONS}
 _PREAMBLE = struct.Struct("<8sII")
 _ENTRY = struct.Struct("<4sQI")
 _CRC = struct.Struct("<I")
@@ -159,12 +164,21 @@ def _encode(model: Any, values: str) -> list[bytes]:
     if model.spec is not None:
         spec = json.loads(model.spec.to_json())
     index_bytes = _rice.encode(model.indices)
-    value_bytes, facts = _values.encode(model.values, values)
+    multiclass = model.values.ndim == 2
+    if multiclass:
+        nonzero = model.values != 0
+        value_bytes, facts = _values.encode(model.values[nonzero], values)
+        facts = {**facts, "n_classes": model.n_classes, "n_indices": model.n_indices,
+                 "intercepts": model.intercept.tolist()}
+        version, tags, extra = MULTICLASS_VERSION, MULTICLASS_SECTIONS, (_mask.encode(nonzero),)
+    else:
+        value_bytes, facts = _values.encode(model.values, values)
+        facts = {**facts, "intercept": model.intercept}
+        version, tags, extra = FORMAT_VERSION, SECTIONS, ()
     meta = {
         "library_version": _library_version(),
         "n_features": model.n_features,
         "nnz": model.nnz,
-        "intercept": model.intercept,
         "loss": model.loss,
         "classes": model.classes,
         "spec": spec,
@@ -174,9 +188,9 @@ def _encode(model: Any, values: str) -> list[bytes]:
         **facts,
     }
     meta_bytes = json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    sections = (meta_bytes, index_bytes, value_bytes)
-    header = bytearray(_PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(SECTIONS)))
-    for tag, body in zip(SECTIONS, sections):
+    sections = (meta_bytes, index_bytes, *extra, value_bytes)
+    header = bytearray(_PREAMBLE.pack(MAGIC, version, len(tags)))
+    for tag, body in zip(tags, sections):
         header += _ENTRY.pack(tag, len(body), zlib.crc32(body))
     header += _CRC.pack(zlib.crc32(header))
     return [bytes(header), *sections]
@@ -193,6 +207,7 @@ class Decoded:
     meta: dict[str, Any]  # the META section (n_features, intercept, loss, classes, metadata, ...)
     spec: Any  # the FeatureSpec, or None
     source: dict[str, Any]  # facts about the file (SparseModel.source)
+    mask: np.ndarray | None = None  # multiclass: (n_indices, K), where ``values`` sit (row-major)
 
 
 def read_file(path: str | os.PathLike[str]) -> Decoded:
@@ -233,13 +248,19 @@ def _read(f: BinaryIO, size: int, name: str) -> Decoded:
         return ModelFormatError(f"{name}: {message}")
 
     version, entries = _read_header(f, size, fail)
-    (_, meta_len, meta_crc), (_, index_len, index_crc), (_, values_len, values_crc) = entries
-    meta = _parse_meta(_read_section(f, meta_len, meta_crc, "META", fail), fail)
+    (_, meta_len, meta_crc), (_, index_len, index_crc), *masks, (_, values_len, values_crc) = entries
+    meta = _parse_meta(_read_section(f, meta_len, meta_crc, "META", fail), fail, version)
     nnz, n_features = meta["nnz"], meta["n_features"]
+    n_indices = meta["n_indices"] if masks else nnz
     # Every id costs at least one bit, every value at least a 1/1032 of a byte (zlib's limit):
     # a header claiming more nonzeros than the file can hold is rejected before allocating.
-    if nnz > 8 * index_len:
-        raise fail(f"the header claims {nnz} nonzeros but the index section ({index_len} bytes) holds at most {8 * index_len}")
+    if n_indices > 8 * index_len:
+        what = "indices" if masks else "nonzeros"
+        raise fail(f"the header claims {n_indices} {what} but the index section ({index_len} bytes) holds at most "
+                   f"{8 * index_len}")
+    if masks and not _mask.possible(masks[0][1], n_indices, meta["n_classes"]):
+        raise fail(f"the header claims {n_indices} x {meta['n_classes']} weights but the class mask section has only "
+                   f"{masks[0][1]} bytes")
     value_width = _values.value_bytes(meta["value_encoding"])
     if nnz * value_width > _values.ZLIB_MAX_RATIO * values_len + 64:
         raise fail(f"the header claims {nnz} nonzeros but the values section has only {values_len} bytes")
@@ -247,10 +268,17 @@ def _read(f: BinaryIO, size: int, name: str) -> Decoded:
     index_bytes = _read_section(f, index_len, index_crc, "INDX", fail)
     index_dtype = np.int32 if n_features <= 2**31 else np.int64
     try:
-        indices = _rice.decode(np.frombuffer(index_bytes, dtype=np.uint8), nnz, n_features, index_dtype)
+        indices = _rice.decode(np.frombuffer(index_bytes, dtype=np.uint8), n_indices, n_features, index_dtype)
     except ValueError as exc:
         raise fail(str(exc)) from None
     del index_bytes
+    mask = None
+    if masks:
+        (_, mask_len, mask_crc), = masks
+        try:
+            mask = _mask.decode(_read_section(f, mask_len, mask_crc, "MASK", fail), n_indices, meta["n_classes"], nnz)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
 
     values_bytes = _read_section(f, values_len, values_crc, "VALS", fail)
     try:
@@ -266,7 +294,7 @@ def _read(f: BinaryIO, size: int, name: str) -> Decoded:
         "index_codec": meta["index_codec"],
         "library_version": meta["library_version"],
     }
-    return Decoded(name, indices, values, meta, _read_spec(meta, fail), source)
+    return Decoded(name, indices, values, meta, _read_spec(meta, fail), source, mask)
 
 
 def _read_header(f: BinaryIO, size: int, fail: Fail) -> tuple[int, list[tuple[bytes, int, int]]]:
@@ -281,15 +309,17 @@ def _read_header(f: BinaryIO, size: int, fail: Fail) -> tuple[int, list[tuple[by
     if size < _PREAMBLE.size:
         raise fail(f"truncated: {size} bytes, shorter than the {_PREAMBLE.size}-byte preamble")
     _, version, count = _PREAMBLE.unpack(head)
-    if version > FORMAT_VERSION:
+    newest = max(LAYOUTS)
+    if version > newest:
         raise fail(
             f"format version {version} is newer than this widecross ({_library_version()}) "
-            f"can read (up to version {FORMAT_VERSION}); upgrade widecross"
+            f"can read (up to version {newest}); upgrade widecross"
         )
-    if version != FORMAT_VERSION:
-        raise fail(f"unsupported format version {version} (this widecross reads version {FORMAT_VERSION})")
-    if count != len(SECTIONS):
-        bound = f"expected {len(SECTIONS)}" if count <= _MAX_SECTIONS else "corrupted"
+    if version not in LAYOUTS:
+        raise fail(f"unsupported format version {version} (this widecross reads versions {sorted(LAYOUTS)})")
+    expected_tags = LAYOUTS[version]
+    if count != len(expected_tags):
+        bound = f"expected {len(expected_tags)}" if count <= _MAX_SECTIONS else "corrupted"
         raise fail(f"the header lists {count} sections ({bound})")
     header_size = _PREAMBLE.size + _ENTRY.size * count + _CRC.size
     if size < header_size:
@@ -300,8 +330,8 @@ def _read_header(f: BinaryIO, size: int, fail: Fail) -> tuple[int, list[tuple[by
         raise fail("the header checksum does not match (corrupted header)")
     entries = [_ENTRY.unpack_from(table, i * _ENTRY.size) for i in range(count)]
     tags = tuple(tag for tag, _, _ in entries)
-    if tags != SECTIONS:
-        raise fail(f"unexpected sections {tags}, expected {SECTIONS}")
+    if tags != expected_tags:
+        raise fail(f"unexpected sections {tags}, expected {expected_tags}")
     expected_size = header_size + sum(length for _, length, _ in entries)
     if expected_size != size:
         state = "truncated" if size < expected_size else "has trailing bytes"
@@ -343,7 +373,6 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
     "library_version": (str,),
     "n_features": (int,),
     "nnz": (int,),
-    "intercept": (int, float),
     "loss": (str,),
     "classes": (list, type(None)),
     "spec": (dict, type(None)),
@@ -353,14 +382,22 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _parse_meta(data: memoryview, fail: Fail) -> dict[str, Any]:
+# the keys of one format version only: one intercept, or the multiclass facts
+_VERSION_META_TYPES: dict[int, dict[str, tuple[type, ...]]] = {
+    FORMAT_VERSION: {"intercept": (int, float)},
+    MULTICLASS_VERSION: {"n_classes": (int,), "n_indices": (int,), "intercepts": (list,)},
+}
+_MAX_CLASSES = 1 << 16
+
+
+def _parse_meta(data: memoryview, fail: Fail, version: int = FORMAT_VERSION) -> dict[str, Any]:
     try:
         meta = json.loads(bytes(data).decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # also integers past int_max_str_digits
         raise fail(f"the metadata is not valid UTF-8 JSON: {exc}") from None
     if not isinstance(meta, dict):
         raise fail(f"the metadata is a JSON {type(meta).__name__}, expected an object")
-    for key, types in _META_TYPES.items():
+    for key, types in {**_META_TYPES, **_VERSION_META_TYPES[version]}.items():
         if key not in meta:
             raise fail(f"the metadata lacks {key!r}")
         value = meta[key]
@@ -368,7 +405,9 @@ def _parse_meta(data: memoryview, fail: Fail) -> dict[str, Any]:
             raise fail(f"metadata {key!r} has the wrong type ({type(value).__name__}): {value!r:.80}")
     if not 1 <= meta["n_features"] <= 2**63 - 1:
         raise fail(f"n_features {meta['n_features']} is out of range")
-    if not 0 <= meta["nnz"] <= meta["n_features"]:
+    if version == MULTICLASS_VERSION:
+        _check_classes_meta(meta, fail)
+    elif not 0 <= meta["nnz"] <= meta["n_features"]:
         raise fail(f"nnz {meta['nnz']} is out of range for n_features {meta['n_features']}")
     if meta["loss"] not in LOSSES:
         raise fail(f"unknown loss {meta['loss']!r} (known: {', '.join(sorted(LOSSES))})")
@@ -377,6 +416,18 @@ def _parse_meta(data: memoryview, fail: Fail) -> dict[str, Any]:
     if meta["value_encoding"] not in _values.ENCODINGS:
         raise fail(f"unknown value encoding {meta['value_encoding']!r} (known: {', '.join(_values.ENCODINGS)})")
     return meta
+
+
+def _check_classes_meta(meta: dict[str, Any], fail: Fail) -> None:
+    k, n_indices, nnz = meta["n_classes"], meta["n_indices"], meta["nnz"]
+    if not 3 <= k <= _MAX_CLASSES:
+        raise fail(f"n_classes {k} is out of range (3 to {_MAX_CLASSES})")
+    if not 0 <= n_indices <= meta["n_features"]:
+        raise fail(f"n_indices {n_indices} is out of range for n_features {meta['n_features']}")
+    if not n_indices <= nnz <= n_indices * k:
+        raise fail(f"nnz {nnz} is out of range for {n_indices} indices of {k} classes")
+    if len(meta["intercepts"]) != k:
+        raise fail(f"{len(meta['intercepts'])} intercepts for {k} classes")
 
 
 def _not_a_model(head: bytes) -> str:

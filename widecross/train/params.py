@@ -28,6 +28,7 @@ LAYOUTS = ("auto", "sparse", "dense")
 # dense layout, which skips the slot map, is as fast or a little faster; wider, the width-long
 # sweeps of publishing and polishing cost more than the map saves (docs/tuning.md).
 DENSE_AUTO_MAX_WIDTH = 2**18
+MULTI_CLASS = ("ovr", "multinomial")
 FLAGS = ("shuffle", "early_stopping", "warm_start", "implicit")
 
 
@@ -55,16 +56,22 @@ class FitParams:
     shuffle: bool
     early_stopping: bool
     warm_start: bool
+    multi_class: str = "ovr"  # "ovr" or "multinomial": how more than two classes are trained
 
     def recorded(self) -> dict[str, Any]:
         """The parameters a model file records: those that shape the weights (not the layout of
-        the training state, which never changes them, nor how the fit was run)."""
-        skip = ("layout", "shuffle", "early_stopping", "warm_start")
+        the training state, which never changes them, nor how the fit was run). ``multi_class``
+        is recorded by multiclass models only (binary files stay as they were)."""
+        skip = ("layout", "shuffle", "early_stopping", "warm_start", "multi_class")
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
 
-    def make_optimizer(self) -> Optimizer:
-        """The optimizer these parameters name, with its settings."""
-        return OPTIMIZERS[self.optimizer][0].from_fit(get_loss(self.loss), self)
+    def make_optimizer(self, n_classes: int = 2) -> Optimizer:
+        """The optimizer these parameters name, with its settings, for ``n_classes`` classes:
+        one weight column up to two classes, else one per class (softmax loss with
+        ``multi_class="multinomial"``, the named binary loss per column with one-vs-rest)."""
+        columns = n_classes if n_classes > 2 else 1
+        loss = "multinomial" if columns > 1 and self.multi_class == "multinomial" else self.loss
+        return OPTIMIZERS[self.optimizer][0].from_fit(get_loss(loss), self, columns)
 
     def layout_for(self, width: int, owner: str) -> str:
         """The layout of the training state for a model of ``width`` columns."""
@@ -93,6 +100,11 @@ def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...]) -> F
     _choose(owner, "schedule", v["schedule"], tuple(SCHEDULES))
     _choose(owner, "layout", v["layout"], LAYOUTS)
     out: dict[str, Any] = dict(loss=v["loss"], optimizer=v["optimizer"], schedule=v["schedule"], layout=v["layout"])
+    if "multi_class" in v:
+        _choose(owner, "multi_class", v["multi_class"], MULTI_CLASS)
+        if v["multi_class"] == "multinomial" and v["loss"] != "logistic":
+            raise ValueError(f"{owner}: multi_class='multinomial' needs loss='logistic', got loss={v['loss']!r}")
+        out["multi_class"] = v["multi_class"]
     for key, low, low_open in (("l1", 0.0, False), ("l2", 0.0, False), ("epochs", 1, None), ("polish", 0, None),
                                ("beta", 0.0, False), ("power_t", 0.0, True), ("t0", 0.0, True),
                                ("n_iter_no_change", 1, None), ("tol", 0.0, False)):

@@ -14,17 +14,18 @@ the weights.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _state
 from .optimizer import Optimizer
+from .multiclass import class_mean_loss
 from .polish import mean_loss
 from .rows import Rows, buffers, gather_rows
 from .slots import DenseMap, SlotMap
-from .solver import Blocks, Solution, Solver
+from .solver import Blocks, Solution, Solver, opened
 
 # Passes longer than this train on rows gathered in visiting order, this many at a time: ~1.5 MB
 # of geo rows, which stay in cache while trained.
@@ -170,14 +171,32 @@ class Trainer:
         self.scalars[:] = scalars
 
     def solve(self, solver: Solver, blocks: Blocks) -> Solution:
-        """Run a batch ``solver`` on the current weights over the rows of ``blocks``, keep its result."""
+        """Run a batch ``solver`` on the current weights over the rows of ``blocks``, keep its result.
+
+        With K one-vs-rest columns the objective is a sum of K binary ones: the solver runs on
+        each column in turn, with the rows' labels read as "this class or not". The softmax loss
+        couples its columns: the solver gets all K at once.
+        """
         if not solver.applies(self.optimizer.loss):
             return Solution(self.intercept(), 0)
         weights = self.slot_weights()
-        solution = solver.solve(blocks, weights, self.intercept(), self.optimizer.penalty, self.optimizer.loss)
-        if solution.passes:
-            self.set_weights(weights, solution.intercept)
-        return solution
+        if self.columns == 1 or self.optimizer.loss.labels == "class":
+            solution = solver.solve(blocks, weights, self.intercept(), self.optimizer.penalty, self.optimizer.loss)
+            if solution.passes:
+                self.set_weights(weights, solution.intercept)
+            return solution
+        intercepts = self.intercept()
+        passes, objective = 0, 0.0
+        for k in range(self.columns):
+            column = np.ascontiguousarray(weights[:, k])
+            part = solver.solve(lambda k=k: _one_vs_rest(blocks, k), column, float(intercepts[k]),
+                                self.optimizer.penalty, self.optimizer.loss)
+            weights[:, k], intercepts[k] = column, part.intercept
+            passes = max(passes, part.passes)
+            objective = None if part.objective is None or objective is None else objective + part.objective
+        if passes:
+            self.set_weights(weights, intercepts)
+        return Solution(intercepts, passes, objective)
 
     def reconfigure(self, optimizer: Optimizer) -> bool:
         """Continue under ``optimizer``'s settings (new rates or penalties); True if any changed.
@@ -211,24 +230,32 @@ class Trainer:
         return int(self.records.nbytes + self.slot_map.nbytes)
 
     @property
+    def columns(self) -> int:
+        """Weight columns: 1, or K for a multiclass model."""
+        return self.optimizer.columns
+
+    @property
     def steps(self) -> int:
         return int(self.scalars[_state.STEPS])
 
     def slot_weights(self, out: np.ndarray | None = None) -> np.ndarray:
-        """Exact current weights per slot (float64, length ``n_slots``); the state is unchanged."""
+        """Exact current weights per slot (float64, shape (n_slots,) or (n_slots, K)); the state is
+        unchanged."""
         if out is None:
-            out = np.zeros(self.n_slots, dtype=np.float64)
+            out = np.zeros(self.n_slots if self.columns == 1 else (self.n_slots, self.columns), dtype=np.float64)
         if self.optimizer.weights(self.records, self.n_slots, self.scalars, out) < 0:
             raise NonFiniteError(-1)
         return out
 
-    def intercept(self) -> float:
+    def intercept(self) -> Any:
+        """The intercept, or the K intercepts of a multiclass state."""
         return self.optimizer.intercept(self.scalars)
 
     def coefficients(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted column ids (int64) and float64 values of the nonzero weights."""
+        """Sorted column ids (int64) and float64 values of the nonzero weights; with K columns,
+        the ids where any class is nonzero and their (n, K) weights."""
         w = self.slot_weights() if weights is None else weights
-        nz = np.flatnonzero(w)
+        nz = np.flatnonzero(w) if w.ndim == 1 else np.flatnonzero((w != 0).any(axis=1))
         columns = self.slot_map.columns_of(nz)
         order = np.argsort(columns, kind="stable")
         return columns[order], w[nz][order]
@@ -241,8 +268,17 @@ class Trainer:
 
     def mean_loss(self, rows: Rows) -> float:
         """Mean weighted loss of the current model on ``rows`` (from ``rows`` or ``lookup``)."""
+        if self.columns > 1:
+            return class_mean_loss(rows, self.slot_weights(), self.intercept(), self.optimizer.loss)
         return mean_loss(lambda: (rows,), self.slot_weights(), self.intercept(), self.optimizer.loss)
 
 
 def _weights(sw: np.ndarray | None) -> np.ndarray:
     return np.empty(0, dtype=np.float64) if sw is None else sw
+
+
+def _one_vs_rest(blocks: Blocks, k: int) -> Iterator[Rows]:
+    """The rows of ``blocks`` labelled 1 for class ``k``, 0 for the others (closing the source)."""
+    with opened(blocks()) as each:
+        for rows in each:
+            yield rows._replace(y=(rows.y == k).astype(np.float32))
