@@ -81,6 +81,7 @@ _MAX_META_BYTES = 64 << 20
 
 # Leading bytes of formats people may hand us by mistake, to say what the file looks like.
 _FOREIGN = (
+    (b"\x89WCK", "a widecross training checkpoint (WideClassifier.load_checkpoint reads it)"),
     (b"PK\x03\x04", "a zip archive (for example a NumPy .npz)"),
     (b"\x93NUMPY", "a NumPy .npy array"),
     (b"\x80", "a Python pickle"),
@@ -116,7 +117,11 @@ def save(model: Any, path: str | os.PathLike[str], values: str = "float32") -> P
     ``values``: "float32" (lossless), "float16" (about half the bytes, ~1e-3 relative error per
     weight) or "q8" (about a quarter, 256-level codebook).
     """
-    pieces = _encode(model, values)  # before touching the disk: encoding errors leave no trace
+    return write_atomic(path, _encode(model, values))  # encoded first: encoding errors leave no trace
+
+
+def write_atomic(path: str | os.PathLike[str], pieces: Sequence[bytes]) -> Path:
+    """Write ``pieces`` to ``path`` through a temporary file, fsync, rename (see :func:`save`)."""
     path = Path(path)
     directory = path.parent
     tmp = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"
@@ -188,8 +193,13 @@ def _encode(model: Any, values: str) -> list[bytes]:
         **facts,
     }
     meta_bytes = json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    sections = (meta_bytes, index_bytes, *extra, value_bytes)
-    header = bytearray(_PREAMBLE.pack(MAGIC, version, len(tags)))
+    return frame(MAGIC, version, tags, (meta_bytes, index_bytes, *extra, value_bytes))
+
+
+def frame(magic: bytes, version: int, tags: Sequence[bytes], sections: Sequence[bytes]) -> list[bytes]:
+    """The container of every widecross file: magic, version, a table of (tag, length, CRC32) per
+    section and its own CRC32, then the sections."""
+    header = bytearray(_PREAMBLE.pack(magic, version, len(tags)))
     for tag, body in zip(tags, sections):
         header += _ENTRY.pack(tag, len(body), zlib.crc32(body))
     header += _CRC.pack(zlib.crc32(header))
@@ -216,8 +226,17 @@ def read_file(path: str | os.PathLike[str]) -> Decoded:
     Memory is bounded by the file: nothing is allocated from header claims before they are
     checked against the file's actual size and checksums.
     """
+    f, size = open_regular(path)
+    with f:
+        decoded = _read(f, size, str(path))
+    decoded.source["path"] = str(path)
+    return decoded
+
+
+def open_regular(path: str | os.PathLike[str]) -> tuple[BinaryIO, int]:
+    """The open file and its size; anything but a regular file is refused before reading."""
     # O_NONBLOCK: opening a FIFO (or a device) must not wait forever for a writer; for regular
-    # files the flag changes nothing. Anything but a regular file is refused before reading.
+    # files the flag changes nothing.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
         status = os.fstat(fd)
@@ -228,10 +247,7 @@ def read_file(path: str | os.PathLike[str]) -> Decoded:
     except BaseException:
         os.close(fd)
         raise
-    with open(fd, "rb") as f:
-        decoded = _read(f, status.st_size, str(path))
-    decoded.source["path"] = str(path)
-    return decoded
+    return open(fd, "rb"), status.st_size
 
 
 def read_bytes(data: bytes | bytearray | memoryview) -> Decoded:
@@ -297,27 +313,28 @@ def _read(f: BinaryIO, size: int, name: str) -> Decoded:
     return Decoded(name, indices, values, meta, _read_spec(meta, fail), source, mask)
 
 
-def _read_header(f: BinaryIO, size: int, fail: Fail) -> tuple[int, list[tuple[bytes, int, int]]]:
+def _read_header(f: BinaryIO, size: int, fail: Fail, magic: bytes = MAGIC,
+                 layouts: dict[int, tuple[bytes, ...]] = LAYOUTS) -> tuple[int, list[tuple[bytes, int, int]]]:
     """Check magic, version, the section table and its CRC, and that the sizes add up to the file's."""
     if size == 0:
         raise fail("the file is empty (0 bytes), not a widecross model")
     head = _read_exact(f, min(size, _PREAMBLE.size))
-    if len(head) < len(MAGIC) and MAGIC.startswith(head):
+    if len(head) < len(magic) and magic.startswith(head):
         raise fail(f"truncated: {size} bytes, shorter than the {_PREAMBLE.size}-byte preamble")
-    if head[: len(MAGIC)] != MAGIC:
+    if head[: len(magic)] != magic:
         raise fail(_not_a_model(head))
     if size < _PREAMBLE.size:
         raise fail(f"truncated: {size} bytes, shorter than the {_PREAMBLE.size}-byte preamble")
     _, version, count = _PREAMBLE.unpack(head)
-    newest = max(LAYOUTS)
+    newest = max(layouts)
     if version > newest:
         raise fail(
             f"format version {version} is newer than this widecross ({_library_version()}) "
             f"can read (up to version {newest}); upgrade widecross"
         )
-    if version not in LAYOUTS:
-        raise fail(f"unsupported format version {version} (this widecross reads versions {sorted(LAYOUTS)})")
-    expected_tags = LAYOUTS[version]
+    if version not in layouts:
+        raise fail(f"unsupported format version {version} (this widecross reads versions {sorted(layouts)})")
+    expected_tags = layouts[version]
     if count != len(expected_tags):
         bound = f"expected {len(expected_tags)}" if count <= _MAX_SECTIONS else "corrupted"
         raise fail(f"the header lists {count} sections ({bound})")
@@ -350,6 +367,14 @@ def _read_spec(meta: dict[str, Any], fail: Fail) -> Any:
         return FeatureSpec.from_json(json.dumps(meta["spec"]))
     except Exception as exc:  # any failure to rebuild the spec means the file is unusable
         raise fail(f"the stored feature spec cannot be read: {type(exc).__name__}: {exc}") from None
+
+
+read_header = _read_header  # the container's checks, for the other kinds of widecross file
+
+
+def read_section(f: BinaryIO, length: int, crc: int, tag: str, fail: Fail) -> memoryview:
+    """One section's bytes, its CRC checked."""
+    return _read_section(f, length, crc, tag, fail)
 
 
 def _read_exact(f: BinaryIO, n: int) -> bytes:
