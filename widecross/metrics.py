@@ -120,3 +120,34 @@ def report(loss: Any, y: np.ndarray, prediction: np.ndarray) -> dict[str, float]
     except ValueError:  # one class only
         out["auc"] = float("nan")
     return out
+
+
+def multiclass_log_loss(codes: object, probability: object) -> float:
+    """Mean of -log p[i, codes[i]] (probabilities clipped to [1e-15, 1]).
+
+    >>> round(multiclass_log_loss([0, 2], [[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]), 6)
+    0.458128
+    """
+    c = np.asarray(codes, dtype=np.int64).ravel()
+    p = np.asarray(probability, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] != c.shape[0] or (c.size and (c.min() < 0 or c.max() >= p.shape[1])):
+        raise ValueError(f"probabilities of shape {p.shape} do not fit {c.shape[0]} class codes")
+    return float(-np.log(np.clip(p[np.arange(c.shape[0]), c], _EPS, 1.0)).mean())
+
+
+def multiclass_report(codes: np.ndarray, probability: np.ndarray, classes: Any) -> dict[str, float]:
+    """Held-out figures of K-class probabilities: log-loss, accuracy, each class's one-vs-rest
+    AUC (``auc[label]``, NaN where the class is absent) and their mean over the classes present."""
+    codes = np.asarray(codes, dtype=np.int64)
+    out = {"log_loss": multiclass_log_loss(codes, probability),
+           "accuracy": float(np.mean(np.argmax(probability, axis=1) == codes))}
+    aucs = []
+    for k, label in enumerate(classes):
+        try:
+            auc = roc_auc((codes == k).astype(np.float64), probability[:, k])
+            aucs.append(auc)
+        except ValueError:  # the class is absent (or alone)
+            auc = float("nan")
+        out[f"auc[{label}]"] = auc
+    out["macro_auc"] = float(np.mean(aucs)) if aucs else float("nan")
+    return out

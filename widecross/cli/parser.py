@@ -110,6 +110,13 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="model file to write (.wcm)")
     p.add_argument("--values", choices=VALUES, default="float32", help="weight encoding (default: float32, lossless)")
     p.add_argument("--memory-rows", type=int, default=DEFAULT_MEMORY_ROWS, help="above this many rows, stream instead of loading")
+    p.add_argument("--multi-class", choices=("ovr", "multinomial"), default=None,
+                   help="train on K >= 2 classes (any numeric labels): one-vs-rest or softmax (default: 0/1 labels)")
+    p.add_argument("--class-weight", default=None, help="'balanced', or label:weight,... (default: none)")
+    p.add_argument("--checkpoint", default=None, help="also write the training state here, to --resume from later")
+    p.add_argument("--resume", default=None,
+                   help="continue the run saved in this checkpoint on DATA, with its own parameters "
+                        "(the training options are ignored)")
     _spec(p)
     _training(p)
 

@@ -62,9 +62,12 @@ def save(est: Any, path: str | os.PathLike[str]) -> Path:
     return checkpoint_file.save(path, meta, columns, records, trainer.scalars)
 
 
-def load(cls: type, path: str | os.PathLike[str]) -> Any:
-    """The estimator of class ``cls`` that ``save`` wrote to ``path``."""
+def load(cls: type | dict[str, type], path: str | os.PathLike[str]) -> Any:
+    """The estimator of class ``cls`` (or of the class the file names among a dict of them) that
+    ``save`` wrote to ``path``."""
     meta, columns, records, scalars = checkpoint_file.load(path)
+    if isinstance(cls, dict):
+        cls = cls.get(meta.get("estimator"), object)
     try:
         return _rebuild(cls, meta, columns, records, scalars)
     except ModelFormatError:

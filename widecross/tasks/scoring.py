@@ -33,6 +33,8 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
     model = open_model(model_path)
     _needs_spec(model, model_path)
     loss = LOSSES[model.loss]
+    if getattr(model, "n_classes", 2) > 2:
+        return _evaluate_classes(model, data, target, chunk_rows, bar)
 
     def score(chunk: Any) -> tuple[np.ndarray, np.ndarray]:
         y = numeric_target(chunk.columns[target], target)
@@ -55,6 +57,35 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
     return {"rows": int(y.size), **metrics.report(loss, y, np.concatenate(predictions))}
 
 
+def _evaluate_classes(model: Any, data: Any, target: str, chunk_rows: int, bar: Any) -> dict[str, Any]:
+    """``evaluate`` of a K-class model: log-loss, accuracy, per-class AUC of its probabilities."""
+    classes = np.asarray(model.classes if model.classes is not None else np.arange(model.n_classes))
+
+    def score(chunk: Any) -> tuple[np.ndarray, np.ndarray]:
+        y = numeric_target(chunk.columns[target], target)
+        codes = np.searchsorted(classes, y).clip(0, classes.size - 1)
+        bad = classes[codes] != y
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"target {target!r} holds {y[row].item()!r}, not one of the model's classes "
+                             f"{classes.tolist()} (row {row} of the chunk)")
+        features = {c: chunk.columns[c] for c in model.spec.columns}
+        return codes, model.predict_proba(features)
+
+    if bar is not None:
+        bar.set_total(count_rows(data))
+    codes, probabilities = [], []
+    for chunk in chunks(data, [*model.spec.columns, target], chunk_rows, score):
+        codes.append(chunk.columns[0])
+        probabilities.append(chunk.columns[1])
+        if bar is not None:
+            bar.update(chunk.n_rows)
+    if not codes:
+        raise ValueError(f"{source_name(data)}: no rows")
+    y = np.concatenate(codes)
+    return {"rows": int(y.size), **metrics.multiclass_report(y, np.concatenate(probabilities), classes.tolist())}
+
+
 def predict_to_file(model_path: str | Path, data: Any, output: str | Path, keep: Sequence[str] = (),
                     chunk_rows: int = DEFAULT_CHUNK_ROWS, bar: Any = None) -> int:
     """Write ``probability`` (logistic models) and ``prediction`` for each row of a data set, with
@@ -66,7 +97,12 @@ def predict_to_file(model_path: str | Path, data: Any, output: str | Path, keep:
     def predict(chunk: Any) -> dict[str, np.ndarray]:
         features = {c: chunk.columns[c] for c in model.spec.columns}
         out = {c: chunk.columns[c] for c in keep}
-        if LOSSES[model.loss].link == "sigmoid":
+        if getattr(model, "n_classes", 2) > 2:
+            if LOSSES[model.loss].link in ("sigmoid", "softmax"):
+                proba = model.predict_proba(features)
+                labels = model.classes if model.classes is not None else range(model.n_classes)
+                out.update({f"probability_{label}": proba[:, k] for k, label in enumerate(labels)})
+        elif LOSSES[model.loss].link == "sigmoid":
             out["probability"] = model.predict_proba(features)[:, 1]
         out["prediction"] = model.predict(features)
         return out
