@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .._jit import jit
-from ._loss import class_losses
+from ._loss import class_losses, loss_derivative, loss_value
 from ._penalty import prox
 
 
@@ -88,3 +88,42 @@ def prox_step_multi(W, G, L, last, l1, l2, gb, lb, momentum, extrapolate):
         momentum[1 + k] = b_x + beta * (b_x - momentum[1 + n_classes + k])
         momentum[1 + n_classes + k] = b_x
     momentum[0] = t_next
+
+
+@jit
+def add_rows_ovr(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss, sums):
+    """``_polish.add_rows`` for K one-vs-rest columns in one pass over the rows: class ``k``'s
+    records are ``rec[k]`` (n_slots, 3), its intercept ``b[k]``, its sums ``sums[k]``, and its
+    label "class k or not"; per class the arithmetic is ``add_rows``'s, in the same order."""
+    has_data = data.shape[0] > 0
+    weighted = sw.shape[0] > 0
+    n_classes = rec.shape[0]
+    m = np.empty(n_classes)
+    g = np.empty(n_classes)
+    for r in range(indptr.shape[0] - 1):
+        start = indptr[r]
+        stop = indptr[r + 1]
+        s = sw[r] if weighted else 1.0
+        label = int(y[r])
+        for k in range(n_classes):
+            m[k] = b[k]
+        for p in range(start, stop):
+            x = data[p] if has_data else 1.0
+            for k in range(n_classes):
+                m[k] += rec[k, slots[p], 0] * x
+        k1 = s * (stop - start + 1.0)
+        for k in range(n_classes):
+            yk = 1.0 if k == label else 0.0
+            if with_loss:
+                sums[k, 1] += s * loss_value(loss, yk, m[k])
+            g[k] = s * loss_derivative(loss, yk, m[k])
+            sums[k, 0] += s
+            sums[k, 2] += g[k]
+            sums[k, 3] += k1
+        for p in range(start, stop):
+            j = slots[p]
+            x = data[p] if has_data else 1.0
+            for k in range(n_classes):
+                rec[k, j, 1] += g[k] * x
+                if curvature > 0.0:
+                    rec[k, j, 2] += k1 * x * x

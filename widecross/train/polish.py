@@ -42,8 +42,10 @@ class Polish(Solver):
         bound = loss.curvature_bound
         if not self.applies(loss):
             return Solution(intercept, 0)
-        if weights.ndim == 2:
+        if weights.ndim == 2 and loss.labels == "class":
             return self._solve_softmax(blocks, weights, np.asarray(intercept, dtype=np.float64), penalty, loss)
+        if weights.ndim == 2:
+            return self._solve_one_vs_rest(blocks, weights, np.asarray(intercept, dtype=np.float64), penalty, loss)
         rec = np.empty((weights.shape[0], 3), dtype=np.float64)  # weight, gradient, curvature bound
         rec[:, 0] = weights
         last = rec[:, 0].copy()
@@ -69,6 +71,42 @@ class Polish(Solver):
         objective = mean_loss(blocks, weights, b, loss) + penalty.value(weights) if self.measure else None
         return Solution(b, self.passes, objective)
 
+
+    def _solve_one_vs_rest(self, blocks: Blocks, weights: np.ndarray, intercepts: np.ndarray, penalty: Penalty,
+                           loss: Loss) -> Solution:
+        """K independent one-vs-rest polishes (class k's labels: "k or not") sharing each pass over
+        the rows: per class, the steps and bits of the binary polish."""
+        n_classes = weights.shape[1]
+        rec = np.empty((n_classes, weights.shape[0], 3), dtype=np.float64)
+        rec[:, :, 0] = weights.T
+        last = rec[:, :, 0].copy()
+        momenta = [_polish.new_momentum(float(b)) for b in intercepts]
+        lbs = np.zeros(n_classes)
+        for done in range(self.passes):
+            curvature = loss.curvature_bound if done == 0 else 0.0
+            sums = np.zeros((n_classes, _polish.N_SUMS))
+            for k in range(n_classes):
+                _polish.reset(rec[k], curvature, sums[k])
+            b = np.array([m[_polish.M_B] for m in momenta])
+            with opened(blocks()) as each:
+                for rows in each:
+                    _polish_multi.add_rows_ovr(*rows.arrays, rec, b, loss.code, curvature, False, sums)
+            if sums[0, _polish.SUM_WEIGHT] <= 0.0:
+                return Solution(intercepts, 0)
+            extrapolate = self.accelerated and done + 1 < self.passes
+            for k in range(n_classes):
+                _, gb, lb_new = _polish.finish(rec[k], curvature, sums[k])
+                if done == 0:
+                    lbs[k] = lb_new
+                _polish.prox_step(rec[k], last[k], penalty.l1, penalty.l2, gb, lbs[k], momenta[k], extrapolate)
+        weights[:] = rec[:, :, 0].T
+        b = np.array([m[_polish.M_B] for m in momenta])
+        objective = None
+        if self.measure:
+            from .multiclass import class_mean_loss
+
+            objective = sum(class_mean_loss(r, weights, b, loss) for r in blocks()) + penalty.value(weights.ravel())
+        return Solution(b, self.passes, objective)
 
     def _solve_softmax(self, blocks: Blocks, weights: np.ndarray, intercepts: np.ndarray, penalty: Penalty,
                        loss: Loss) -> Solution:

@@ -14,7 +14,7 @@ the weights.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,7 +25,7 @@ from .multiclass import class_mean_loss
 from .polish import mean_loss
 from .rows import Rows, buffers, gather_rows
 from .slots import DenseMap, SlotMap
-from .solver import Blocks, Solution, Solver, opened
+from .solver import Blocks, Solution, Solver
 
 # Passes longer than this train on rows gathered in visiting order, this many at a time: ~1.5 MB
 # of geo rows, which stay in cache while trained.
@@ -173,30 +173,16 @@ class Trainer:
     def solve(self, solver: Solver, blocks: Blocks) -> Solution:
         """Run a batch ``solver`` on the current weights over the rows of ``blocks``, keep its result.
 
-        With K one-vs-rest columns the objective is a sum of K binary ones: the solver runs on
-        each column in turn, with the rows' labels read as "this class or not". The softmax loss
-        couples its columns: the solver gets all K at once.
+        With K columns the solver gets them all (one-vs-rest: K independent binary problems whose
+        labels read "class k or not"; softmax: coupled columns).
         """
         if not solver.applies(self.optimizer.loss):
             return Solution(self.intercept(), 0)
         weights = self.slot_weights()
-        if self.columns == 1 or self.optimizer.loss.labels == "class":
-            solution = solver.solve(blocks, weights, self.intercept(), self.optimizer.penalty, self.optimizer.loss)
-            if solution.passes:
-                self.set_weights(weights, solution.intercept)
-            return solution
-        intercepts = self.intercept()
-        passes, objective = 0, 0.0
-        for k in range(self.columns):
-            column = np.ascontiguousarray(weights[:, k])
-            part = solver.solve(lambda k=k: _one_vs_rest(blocks, k), column, float(intercepts[k]),
-                                self.optimizer.penalty, self.optimizer.loss)
-            weights[:, k], intercepts[k] = column, part.intercept
-            passes = max(passes, part.passes)
-            objective = None if part.objective is None or objective is None else objective + part.objective
-        if passes:
-            self.set_weights(weights, intercepts)
-        return Solution(intercepts, passes, objective)
+        solution = solver.solve(blocks, weights, self.intercept(), self.optimizer.penalty, self.optimizer.loss)
+        if solution.passes:
+            self.set_weights(weights, solution.intercept)
+        return solution
 
     def reconfigure(self, optimizer: Optimizer) -> bool:
         """Continue under ``optimizer``'s settings (new rates or penalties); True if any changed.
@@ -275,10 +261,3 @@ class Trainer:
 
 def _weights(sw: np.ndarray | None) -> np.ndarray:
     return np.empty(0, dtype=np.float64) if sw is None else sw
-
-
-def _one_vs_rest(blocks: Blocks, k: int) -> Iterator[Rows]:
-    """The rows of ``blocks`` labelled 1 for class ``k``, 0 for the others (closing the source)."""
-    with opened(blocks()) as each:
-        for rows in each:
-            yield rows._replace(y=(rows.y == k).astype(np.float32))
