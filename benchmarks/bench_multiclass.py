@@ -188,11 +188,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--bands", default="3,10")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tools", default=",".join(TOOLS))
-    parser.add_argument("--quick", action="store_true", help="20k + 5k rows, one repeat, no VW unless installed")
+    parser.add_argument("--quick", action="store_true", help="20k + 5k rows (unless --train / --test say), one repeat")
+    parser.add_argument("--results-dir", default=None, help="where to write the tables (default: benchmarks/results)")
     args = parser.parse_args(argv)
     tools = tuple(t for t in args.tools.split(",") if t)
     if args.quick:
-        args.train, args.test, args.repeats = 20_000, 5_000, 1
+        given = argv or []
+        args.train = args.train if "--train" in given else 20_000
+        args.test = args.test if "--test" in given else 5_000
+        args.repeats = 1
     try:
         import vowpalwabbit  # noqa: F401
     except ImportError:
@@ -201,7 +205,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for bands in (int(b) for b in args.bands.split(",")):
         rows += measure(bands, args.train, args.test, args.repeats, tools)
     print(format_table(rows))
-    save_results("bench_multiclass", rows, vars(args), quick=args.quick)
+    save_results("bench_multiclass", rows, {**vars(args), "epochs": EPOCHS}, quick=args.quick,
+                 results_dir=Path(args.results_dir) if args.results_dir else None)
     return rows
 
 
