@@ -4,6 +4,7 @@ accuracy, per-class AUC), inspect, predict, and train --checkpoint / --resume.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,3 +68,16 @@ def test_train_resume_continues_the_checkpointed_run(bands):
     assert np.array_equal(resumed.values, est.model_.values) and np.array_equal(resumed.intercept, est.model_.intercept)
     bad = run("train", str(second), "-o", str(d / "m3.wcm"), "--resume", str(d / "m1.wcm"), *common)
     assert bad.returncode == 1 and "not a training checkpoint" in bad.stderr
+
+
+def test_map_draws_one_panel_set_per_class(bands):
+    first, _, d = bands
+    model = d / "map_model.wcm"
+    assert run("train", str(first), "--target", "band", "-o", str(model), "--multi-class", "ovr", "--epochs", "1",
+               "--quiet").returncode == 0
+    result = run("map", str(model), "-o", str(d / "bands.png"), "--pixel-minutes", "60", "--json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    paths = json.loads(result.stdout)["paths"]
+    assert sorted(paths) == ["0", "1", "2"]
+    for path in paths.values():
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -135,6 +135,17 @@ def map_(args: argparse.Namespace) -> int:
             raise ValueError(f"{args.model}: the model hashes its features into 2**{model.spec.bits} columns; "
                              "pass --data with (some of) the training data so that the cells can be recovered")
         keys = scoring.record_keys(model, args.data, args.chunk_rows)
+    if getattr(model, "n_classes", 2) > 2:  # one map per class: <output stem>_class-<label>.png
+        output = Path(args.output)
+        labels = model.classes if model.classes is not None else range(model.n_classes)
+        paths, texts = {}, []
+        for k, label in enumerate(labels):
+            out, layers = render_weight_map(model.class_model(k), output.with_name(f"{output.stem}_class-{label}.png"),
+                                            pixel_minutes=args.pixel_minutes, keys=keys)
+            paths[str(label)] = str(out)
+            texts.append(f"class {label}: {out} (" + ", ".join(f"{l.name} {l.n_cells:,}" for l in layers) + ")")
+        Console(args).result({"paths": paths}, "maps written, one per class:\n" + "\n".join(texts))
+        return OK
     out, layers = render_weight_map(model, args.output, pixel_minutes=args.pixel_minutes, keys=keys)
     Console(args).result({"path": str(out), "layers": {layer.name: layer.n_cells for layer in layers}},
                          f"map written to {out}: " + ", ".join(f"{layer.name} {layer.n_cells:,} cells" for layer in layers))

@@ -172,6 +172,14 @@ class MulticlassModel(SparseModel):
         out[found] = self.values[pos[found]]
         return out.reshape(np.shape(columns) + (self.n_classes,))
 
+    def class_model(self, k: int) -> SparseModel:
+        """Class ``k``'s column as a one-column model (its nonzero weights and intercept), e.g. to
+        draw its weight map; its decision is the class's margin."""
+        keep = self.values[:, k] != 0
+        return SparseModel(self.indices[keep], self.values[keep, k], float(self.intercept[k]), self.n_features,
+                           "squared" if self.loss == "multinomial" else self.loss, spec=self.spec,
+                           metadata={"class": k if self.classes is None else self.classes[k]})
+
     def summary(self) -> dict[str, Any]:
         """``SparseModel.summary`` plus the classes' facts and bytes per shared index."""
         out = super().summary()

@@ -43,6 +43,12 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
         features = {c: chunk.columns[c] for c in model.spec.columns}
         return y.astype(np.float64), loss.mean(model.decision_function(features))
 
+    y, predictions = _scored(model, data, target, chunk_rows, bar, score)
+    return {"rows": int(y.size), **metrics.report(loss, y, predictions)}
+
+
+def _scored(model: Any, data: Any, target: str, chunk_rows: int, bar: Any, score: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``score(chunk)``'s (targets, predictions) over every chunk of ``data``, concatenated."""
     if bar is not None:
         bar.set_total(count_rows(data))
     ys, predictions = [], []
@@ -53,8 +59,7 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
             bar.update(chunk.n_rows)
     if not ys:
         raise ValueError(f"{source_name(data)}: no rows")
-    y = np.concatenate(ys)
-    return {"rows": int(y.size), **metrics.report(loss, y, np.concatenate(predictions))}
+    return np.concatenate(ys), np.concatenate(predictions)
 
 
 def _evaluate_classes(model: Any, data: Any, target: str, chunk_rows: int, bar: Any) -> dict[str, Any]:
@@ -72,18 +77,8 @@ def _evaluate_classes(model: Any, data: Any, target: str, chunk_rows: int, bar: 
         features = {c: chunk.columns[c] for c in model.spec.columns}
         return codes, model.predict_proba(features)
 
-    if bar is not None:
-        bar.set_total(count_rows(data))
-    codes, probabilities = [], []
-    for chunk in chunks(data, [*model.spec.columns, target], chunk_rows, score):
-        codes.append(chunk.columns[0])
-        probabilities.append(chunk.columns[1])
-        if bar is not None:
-            bar.update(chunk.n_rows)
-    if not codes:
-        raise ValueError(f"{source_name(data)}: no rows")
-    y = np.concatenate(codes)
-    return {"rows": int(y.size), **metrics.multiclass_report(y, np.concatenate(probabilities), classes.tolist())}
+    codes, probabilities = _scored(model, data, target, chunk_rows, bar, score)
+    return {"rows": int(codes.size), **metrics.multiclass_report(codes, probabilities, classes.tolist())}
 
 
 def predict_to_file(model_path: str | Path, data: Any, output: str | Path, keep: Sequence[str] = (),
