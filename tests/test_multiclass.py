@@ -222,3 +222,23 @@ def test_binary_fits_are_unchanged_by_the_new_parameters():
     for other in (named, ones):
         assert np.array_equal(plain.model_.values, other.model_.values)
         assert plain.model_.metadata == other.model_.metadata
+
+
+def test_streamed_multiclass_fit_finds_the_classes_and_weighs_them(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    import data_gen
+
+    rows = data_gen.generate_housing(3000, seed=4)
+    band = np.digitize(rows["price"], np.quantile(rows["price"], [0.25, 0.5, 0.75]))
+    pq.write_table(pa.table({"lat": rows["lat"], "lon": rows["lon"], "band": band}), tmp_path / "h.parquet",
+                   row_group_size=1000)
+    spec = wc.geo_spec(bits=16)
+    clf = wc.WideClassifier(spec, epochs=2, class_weight={3: 2.0}, random_state=0)
+    clf.fit(tmp_path / "h.parquet", y="band", chunk_rows=1000)
+    assert clf.classes_.tolist() == [0, 1, 2, 3]
+    proba = clf.predict_proba({"lat": rows["lat"], "lon": rows["lon"]})
+    assert proba.shape == (3000, 4) and np.allclose(proba.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="balanced"):
+        wc.WideClassifier(spec, class_weight="balanced").fit(tmp_path / "h.parquet", y="band", chunk_rows=1000)
