@@ -93,11 +93,11 @@ def prox_step_multi(W, G, L, last, l1, l2, gb, lb, momentum, extrapolate):
 @jit
 def add_rows_ovr(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss, sums):
     """``_polish.add_rows`` for K one-vs-rest columns in one pass over the rows: class ``k``'s
-    records are ``rec[k]`` (n_slots, 3), its intercept ``b[k]``, its sums ``sums[k]``, and its
+    records are ``rec[:, k]`` (n_slots, 3), its intercept ``b[k]``, its sums ``sums[k]``, and its
     label "class k or not"; per class the arithmetic is ``add_rows``'s, in the same order."""
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
-    n_classes = rec.shape[0]
+    n_classes = rec.shape[1]
     m = np.empty(n_classes)
     g = np.empty(n_classes)
     for r in range(indptr.shape[0] - 1):
@@ -110,7 +110,7 @@ def add_rows_ovr(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss,
         for p in range(start, stop):
             x = data[p] if has_data else 1.0
             for k in range(n_classes):
-                m[k] += rec[k, slots[p], 0] * x
+                m[k] += rec[slots[p], k, 0] * x
         k1 = s * (stop - start + 1.0)
         for k in range(n_classes):
             yk = 1.0 if k == label else 0.0
@@ -124,6 +124,6 @@ def add_rows_ovr(indptr, slots, data, y, sw, rec, b, loss, curvature, with_loss,
             j = slots[p]
             x = data[p] if has_data else 1.0
             for k in range(n_classes):
-                rec[k, j, 1] += g[k] * x
+                rec[j, k, 1] += g[k] * x
                 if curvature > 0.0:
-                    rec[k, j, 2] += k1 * x * x
+                    rec[j, k, 2] += k1 * x * x

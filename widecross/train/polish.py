@@ -77,8 +77,9 @@ class Polish(Solver):
         """K independent one-vs-rest polishes (class k's labels: "k or not") sharing each pass over
         the rows: per class, the steps and bits of the binary polish."""
         n_classes = weights.shape[1]
-        rec = np.empty((n_classes, weights.shape[0], 3), dtype=np.float64)
-        rec[:, :, 0] = weights.T
+        # slot-major: a row's active column brings the records of all K classes in one place
+        rec = np.empty((weights.shape[0], n_classes, 3), dtype=np.float64)
+        rec[:, :, 0] = weights
         last = rec[:, :, 0].copy()
         momenta = [_polish.new_momentum(float(b)) for b in intercepts]
         lbs = np.zeros(n_classes)
@@ -86,7 +87,7 @@ class Polish(Solver):
             curvature = loss.curvature_bound if done == 0 else 0.0
             sums = np.zeros((n_classes, _polish.N_SUMS))
             for k in range(n_classes):
-                _polish.reset(rec[k], curvature, sums[k])
+                _polish.reset(rec[:, k], curvature, sums[k])
             b = np.array([m[_polish.M_B] for m in momenta])
             with opened(blocks()) as each:
                 for rows in each:
@@ -95,11 +96,11 @@ class Polish(Solver):
                 return Solution(intercepts, 0)
             extrapolate = self.accelerated and done + 1 < self.passes
             for k in range(n_classes):
-                _, gb, lb_new = _polish.finish(rec[k], curvature, sums[k])
+                _, gb, lb_new = _polish.finish(rec[:, k], curvature, sums[k])
                 if done == 0:
                     lbs[k] = lb_new
-                _polish.prox_step(rec[k], last[k], penalty.l1, penalty.l2, gb, lbs[k], momenta[k], extrapolate)
-        weights[:] = rec[:, :, 0].T
+                _polish.prox_step(rec[:, k], last[:, k], penalty.l1, penalty.l2, gb, lbs[k], momenta[k], extrapolate)
+        weights[:] = rec[:, :, 0]
         b = np.array([m[_polish.M_B] for m in momenta])
         objective = None
         if self.measure:
