@@ -298,3 +298,10 @@ def softmax_objective(X, y, W, b, l1, l2=0.0, sample_weight=None) -> float:
     s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     losses = np.array([softmax_loss_grad(M[i], int(y[i]))[0] for i in range(len(y))])
     return float(s @ losses / s.sum() + l1 * np.abs(W).sum() + 0.5 * l2 * (W * W).sum())
+
+
+def log_loss(y, p) -> float:
+    """Mean logistic loss of probabilities ``p`` of class 1 (clipped to [1e-15, 1 - 1e-15])."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-15, 1 - 1e-15)
+    y = np.asarray(y, dtype=np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
