@@ -167,6 +167,13 @@ def implicit_step(loss_name: str, y: float, m: float, reach: float, g: float) ->
 
 
 # -- FTRL-Proximal, one dict entry per coordinate ---------------------------------------------
+def ftrl_weight(z: float, n: float, lam1: float, lam2: float, alpha: float, beta: float) -> float:
+    """FTRL-Proximal's weight of a coordinate's (z, n), from its definition."""
+    if abs(z) <= lam1:
+        return 0.0
+    return -(z - math.copysign(lam1, z)) / ((beta + math.sqrt(n)) / alpha + lam2)
+
+
 def dict_ftrl(X, y, orders, *, loss_name="logistic", alpha=0.1, beta=1.0, l1=0.0, l2=0.0, sample_weight=None):
     """Per-coordinate FTRL-Proximal with lam = l * (sum of sample weights seen, current included).
 
@@ -181,9 +188,7 @@ def dict_ftrl(X, y, orders, *, loss_name="logistic", alpha=0.1, beta=1.0, l1=0.0
     seen = 0.0
 
     def weight(zj, nj, lam1, lam2):
-        if abs(zj) <= lam1:
-            return 0.0
-        return -(zj - math.copysign(lam1, zj)) / ((beta + math.sqrt(nj)) / alpha + lam2)
+        return ftrl_weight(zj, nj, lam1, lam2, alpha, beta)
 
     for order in orders:
         for r in order:
@@ -261,9 +266,7 @@ def dict_softmax_ftrl(X, y, orders, *, n_classes, alpha=0.1, beta=1.0, l1=0.0, l
     seen = 0.0
 
     def weight(zj, nj, lam1, lam2):
-        if abs(zj) <= lam1:
-            return 0.0
-        return -(zj - math.copysign(lam1, zj)) / ((beta + math.sqrt(nj)) / alpha + lam2)
+        return ftrl_weight(zj, nj, lam1, lam2, alpha, beta)
 
     for order in orders:
         for r in order:
