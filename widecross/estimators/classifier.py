@@ -166,7 +166,7 @@ class WideClassifier(WideEstimator):
                 found = np.unique(y)
             if y.dtype.kind == "f" and found.size > 2 and not np.all(found == np.round(found)):
                 raise ValueError(
-                    "Unknown label type: continuous. WideClassifier needs class labels; "
+                    "Unknown label type: continuous. WideClassifier needs two classes or more (class labels); "
                     "use WideRegressor for a real-valued target"
                 )
             if found.size == 1:

@@ -274,7 +274,8 @@ class SparseModel:
             raise ValueError(f"invalid CSR row pointer (indptr) at row {-status - 2 + row_offset}")
         # Finite inputs can still overflow (|x_k * w_k| near float64's limit, or inf - inf):
         # a score of inf or NaN is reported rather than returned as a prediction.
-        bad = np.flatnonzero(~np.isfinite(out).reshape(out.shape[0], -1).all(axis=1))
+        finite = np.isfinite(out) if out.ndim == 1 else np.isfinite(out).all(axis=1)  # (n,) or (n, K) scores
+        bad = np.flatnonzero(~finite)
         if bad.size:
             row = int(bad[0])
             raise ValueError(
