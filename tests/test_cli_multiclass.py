@@ -1,5 +1,5 @@
-"""The command line on K > 2 classes: train (one-vs-rest and softmax), evaluate (log-loss,
-accuracy, per-class AUC), inspect, predict, and train --checkpoint / --resume."""
+"""The command line on K > 2 classes: train (softmax; one-vs-rest is the same path), evaluate
+(log-loss, accuracy, per-class AUC), inspect, predict, map, and train --checkpoint / --resume."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from test_cli import run
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
+COMMON = ["--target", "band", "--bits", "18", "--quiet"]
 
 
 def write_bands(path, n, seed):
@@ -25,57 +26,53 @@ def write_bands(path, n, seed):
 
 
 @pytest.fixture(scope="module")
-def bands(tmp_path_factory):
+def trained(tmp_path_factory):
+    """(first data, second data, directory, the train command's JSON): a 3-band softmax model
+    trained with a held-out split and a checkpoint."""
     d = tmp_path_factory.mktemp("bands")
-    return write_bands(d / "a.parquet", 4000, 1), write_bands(d / "b.parquet", 2000, 2), d
+    first, second = write_bands(d / "a.parquet", 4000, 1), write_bands(d / "b.parquet", 2000, 2)
+    result = run("train", str(first), "-o", str(d / "m.wcm"), "--multi-class", "multinomial", "--epochs", "2",
+                 "--l1", "1e-4", "--validation-fraction", "0.2", "--checkpoint", str(d / "run.wck"), "--json",
+                 *COMMON)
+    assert result.returncode == 0, result.stderr
+    return first, second, d, json.loads(result.stdout)
 
 
-def test_train_evaluate_inspect_predict_three_classes(bands):
-    first, second, d = bands
-    for multi_class in ("ovr", "multinomial"):
-        model = d / f"{multi_class}.wcm"
-        result = run("train", str(first), "--target", "band", "-o", str(model), "--multi-class", multi_class,
-                     "--bits", "18", "--epochs", "2", "--l1", "1e-4", "--validation-fraction", "0.2", "--json", "--quiet")
-        assert result.returncode == 0, result.stderr
-        payload = json.loads(result.stdout)
-        held = payload["held_out"]
-        assert payload["n_classes"] == 3 and 0 < held["log_loss"] < np.log(3) and held["accuracy"] > 0.4, held
-        assert all(0.5 < held[f"auc[{k}]"] <= 1 for k in range(3))
-        scored = run("evaluate", str(model), str(second), "--target", "band", "--json", "--quiet")
-        assert scored.returncode == 0, scored.stderr
-        figures = json.loads(scored.stdout)
-        assert figures["rows"] == 2000 and 0 < figures["log_loss"] < np.log(3) and "auc[2]" in figures
-        shown = run("inspect", str(model), "--json", "--quiet")
-        assert shown.returncode == 0 and json.loads(shown.stdout)["n_classes"] == 3
-        out = d / f"{multi_class}_pred.parquet"
-        assert run("predict", str(model), str(second), "-o", str(out), "--quiet").returncode == 0
-        table = pq.read_table(out).to_pydict()
-        total = np.add.reduce([np.asarray(table[f"probability_{k}"]) for k in range(3)])
-        assert np.allclose(total, 1.0) and set(table["prediction"]) <= {0, 1, 2}
+def test_train_evaluate_inspect_predict_three_classes(trained):
+    _, second, d, payload = trained
+    held = payload["held_out"]
+    assert payload["n_classes"] == 3 and 0 < held["log_loss"] < np.log(3) and held["accuracy"] > 0.4, held
+    assert all(0.5 < held[f"auc[{k}]"] <= 1 for k in range(3))
+    scored = run("evaluate", str(d / "m.wcm"), str(second), "--target", "band", "--json", "--quiet")
+    assert scored.returncode == 0, scored.stderr
+    figures = json.loads(scored.stdout)
+    assert figures["rows"] == 2000 and 0 < figures["log_loss"] < np.log(3) and "auc[2]" in figures
+    shown = run("inspect", str(d / "m.wcm"), "--json", "--quiet")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["n_classes"] == 3
+    out = d / "pred.parquet"
+    assert run("predict", str(d / "m.wcm"), str(second), "-o", str(out), "--quiet").returncode == 0
+    table = pq.read_table(out).to_pydict()
+    total = np.add.reduce([np.asarray(table[f"probability_{k}"]) for k in range(3)])
+    assert np.allclose(total, 1.0) and set(table["prediction"]) <= {0, 1, 2}
 
 
-def test_train_resume_continues_the_checkpointed_run(bands):
-    first, second, d = bands
-    common = ["--target", "band", "--bits", "18", "--epochs", "1", "--quiet"]
-    assert run("train", str(first), "-o", str(d / "m1.wcm"), "--multi-class", "ovr", "--checkpoint",
-               str(d / "run.wck"), *common).returncode == 0
-    result = run("train", str(second), "-o", str(d / "m2.wcm"), "--resume", str(d / "run.wck"), *common)
+def test_train_resume_continues_the_checkpointed_run(trained):
+    _, second, d, _ = trained
+    result = run("train", str(second), "-o", str(d / "m2.wcm"), "--resume", str(d / "run.wck"), *COMMON)
     assert result.returncode == 0, result.stderr
     est = wc.WideClassifier.load_checkpoint(d / "run.wck").set_params(warm_start=True)
     table = pq.read_table(second).to_pydict()
     est.fit({"lat": np.asarray(table["lat"]), "lon": np.asarray(table["lon"])}, np.asarray(table["band"]))
     resumed = wc.load(d / "m2.wcm")
     assert np.array_equal(resumed.values, est.model_.values) and np.array_equal(resumed.intercept, est.model_.intercept)
-    bad = run("train", str(second), "-o", str(d / "m3.wcm"), "--resume", str(d / "m1.wcm"), *common)
+    bad = run("train", str(second), "-o", str(d / "m3.wcm"), "--resume", str(d / "m.wcm"), *COMMON)
     assert bad.returncode == 1 and "not a training checkpoint" in bad.stderr
 
 
-def test_map_draws_one_panel_set_per_class(bands):
-    first, _, d = bands
-    model = d / "map_model.wcm"
-    assert run("train", str(first), "--target", "band", "-o", str(model), "--multi-class", "ovr", "--epochs", "1",
-               "--quiet").returncode == 0
-    result = run("map", str(model), "-o", str(d / "bands.png"), "--pixel-minutes", "60", "--json", "--quiet")
+def test_map_draws_one_panel_set_per_class(trained):
+    first, _, d, _ = trained
+    result = run("map", str(d / "m.wcm"), "-o", str(d / "bands.png"), "--data", str(first), "--pixel-minutes", "60",
+                 "--json", "--quiet")
     assert result.returncode == 0, result.stderr
     paths = json.loads(result.stdout)["paths"]
     assert sorted(paths) == ["0", "1", "2"]
