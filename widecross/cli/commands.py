@@ -45,21 +45,40 @@ def _l1_text(l1: Any, estimator: Any) -> str:
     return f"--l1 {l1:g}"
 
 
+def _training_estimator(args: argparse.Namespace) -> tuple[Any, bool]:
+    """The estimator ``train`` fits, and whether its labels may be K classes."""
+    if args.resume:
+        from ..estimators import load_checkpoint
+
+        estimator = load_checkpoint(args.resume).set_params(warm_start=True)
+        return estimator, len(getattr(estimator, "classes_", ())) > 2 or bool(args.multi_class)
+    change = {}
+    if args.multi_class:
+        change["multi_class"] = args.multi_class
+    if args.class_weight:
+        change["class_weight"] = training.parse_class_weight(args.class_weight)
+    return _estimator(args, _spec(args), **change), bool(args.multi_class)
+
+
 def train(args: argparse.Namespace) -> int:
     console = Console(args)
-    estimator = _estimator(args, _spec(args))
+    estimator, multiclass = _training_estimator(args)
     with console.progress("train") as bar:
         result = training.train_on_files(estimator, args.data, args.target, args.validation_fraction, args.seed,
-                                         args.memory_rows, args.chunk_rows, bar)
+                                         args.memory_rows, args.chunk_rows, bar, multiclass=multiclass)
     model = result.model
     if model.nnz == 0:  # a warning, not --quiet's progress: always shown
         print(f"widecross train: warning: {_l1_text(args.l1, estimator)} removed every weight: the model predicts "
               "its intercept alone; try a smaller --l1 (`widecross path` scans a grid)", file=sys.stderr)
     model.save(args.output, values=args.values)
+    if args.checkpoint:
+        estimator.save_checkpoint(args.checkpoint)
     n_bytes = Path(args.output).stat().st_size
     rate = result.rows_trained / result.seconds if result.seconds > 0 else float("nan")
     payload = {"model": str(args.output), "rows_per_second": rate, "seconds": result.seconds,
                "n_features": int(model.n_features), "nnz": int(model.nnz), "bytes": n_bytes, "held_out": result.held_out}
+    if getattr(model, "n_classes", 2) > 2:
+        payload.update(n_classes=model.n_classes, n_indices=model.n_indices)
     lines = [
         f"trained on {args.data} ({result.rows_trained:,} example visits, {rate:,.0f} rows/s)",
         f"width {model.n_features:,}, nonzero weights {model.nnz:,} ({model.nnz / model.n_features:.4%})",
@@ -133,6 +152,16 @@ def map_(args: argparse.Namespace) -> int:
             raise ValueError(f"{args.model}: the model hashes its features into 2**{model.spec.bits} columns; "
                              "pass --data with (some of) the training data so that the cells can be recovered")
         keys = scoring.record_keys(model, args.data, args.chunk_rows)
+    if getattr(model, "n_classes", 2) > 2:  # one map per class: <output stem>_class-<label>.png
+        output = Path(args.output)
+        labels = model.classes if model.classes is not None else range(model.n_classes)
+        results = {str(label): weight_map.draw_map(model.class_model(k), output.with_name(f"{output.stem}_class-{label}.png"),
+                                                   args.pixel_minutes, keys, args.bbox)
+                   for k, label in enumerate(labels)}
+        Console(args).result({"paths": {label: str(r["path"]) for label, r in results.items()}},
+                             "maps written, one per class:\n" + "\n".join(
+                                 f"class {label}: " + weight_map.describe_map(r) for label, r in results.items()))
+        return OK
     result = weight_map.draw_map(model, args.output, args.pixel_minutes, keys, args.bbox)
     Console(args).result(result, weight_map.describe_map(result))
     return OK

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from .._version import __version__
 from ..features.bucketize import OUT_OF_RANGE
 from ..io import DEFAULT_CHUNK_ROWS
-from ..losses import LOSSES
+from ..losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ..tasks.training import DEFAULT_MEMORY_ROWS
 from ..train import OPTIMIZERS
 from ..train.sgd import SCHEDULES
@@ -46,7 +46,7 @@ def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
                            help="L1 strength on the mean loss, or 'auto': chosen along a path on held-out rows (default: auto)")
     group.add_argument("--l2", type=PENALTY, default=0.0, help="L2 strength (default: 0)")
     group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", help="(default: sgd)")
-    group.add_argument("--loss", choices=tuple(LOSSES), default="logistic", help="(default: logistic)")
+    group.add_argument("--loss", choices=CLASSIFICATION_LOSSES + REGRESSION_LOSSES, default="logistic", help="(default: logistic)")
     group.add_argument("--epochs", type=AT_LEAST_1, default=5, help="passes over the data (default: 5)")
     group.add_argument("--learning-rate", type=RATE, default=None, help="initial learning rate (default: the optimizer's)")
     group.add_argument("--schedule", choices=tuple(SCHEDULES), default="adagrad",
@@ -91,6 +91,13 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="model file to write (.wcm)")
     p.add_argument("--values", choices=VALUES, default="float32", help="weight encoding (default: float32, lossless)")
     p.add_argument("--memory-rows", type=AT_LEAST_0, default=DEFAULT_MEMORY_ROWS, help="above this many rows, stream instead of loading")
+    p.add_argument("--multi-class", choices=("ovr", "multinomial"), default=None,
+                   help="train on K >= 2 classes (any numeric labels): one-vs-rest or softmax (default: 0/1 labels)")
+    p.add_argument("--class-weight", default=None, help="'balanced', or label:weight,... (default: none)")
+    p.add_argument("--checkpoint", default=None, help="also write the training state here, to --resume from later")
+    p.add_argument("--resume", default=None,
+                   help="continue the run saved in this checkpoint on DATA, with its own parameters "
+                        "(the training options are ignored)")
     _spec(p)
     _training(p)
 

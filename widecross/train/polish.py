@@ -9,7 +9,9 @@ gap faster than plain steps (measured in ``docs/tuning.md``). The last step does
 extrapolate, so the result is a prox iterate with its exact zeros. Each pass is one sequential
 sweep over the rows plus two sweeps over the slots.
 
-Losses without a curvature bound (hinge, Poisson) have no majorizer: the polish leaves them.
+Losses without a curvature bound (hinge, Poisson) have no majorizer: the polish leaves them, and
+so it does the softmax loss (its K margins are coupled); one-vs-rest columns are polished one by
+one (``Trainer.solve``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..losses import Loss
-from . import _polish
+from . import _polish, _polish_multi
 from .blocksums import PassSums, loss_sums
 from .penalty import Penalty
 from .solver import Blocks, Solution, Solver, opened
@@ -50,6 +52,10 @@ class Polish(Solver):
         bound = loss.curvature_bound
         if not self.applies(loss):
             return Solution(intercept, 0)
+        if weights.ndim == 2 and loss.labels == "class":
+            return self._solve_softmax(blocks, weights, np.asarray(intercept, dtype=np.float64), penalty, loss)
+        if weights.ndim == 2:
+            return self._solve_one_vs_rest(blocks, weights, np.asarray(intercept, dtype=np.float64), penalty, loss)
         rec = np.empty((weights.shape[0], 3), dtype=np.float64)  # weight, gradient, curvature bound
         rec[:, 0] = weights
         last = rec[:, 0].copy()
@@ -84,6 +90,78 @@ class Polish(Solver):
         objective = None
         if self.measure:
             objective = mean_loss(blocks, weights, b, loss, self.n_jobs) + penalty.value(weights)
+        return Solution(b, self.passes, objective)
+
+
+    def _solve_one_vs_rest(self, blocks: Blocks, weights: np.ndarray, intercepts: np.ndarray, penalty: Penalty,
+                           loss: Loss) -> Solution:
+        """K independent one-vs-rest polishes (class k's labels: "k or not") sharing each pass over
+        the rows: per class, the steps and bits of the binary polish."""
+        n_classes = weights.shape[1]
+        # slot-major: a row's active column brings the records of all K classes in one place
+        rec = np.empty((weights.shape[0], n_classes, 3), dtype=np.float64)
+        rec[:, :, 0] = weights
+        last = rec[:, :, 0].copy()
+        momenta = [_polish.new_momentum(float(b)) for b in intercepts]
+        lbs = np.zeros(n_classes)
+        for done in range(self.passes):
+            curvature = loss.curvature_bound if done == 0 else 0.0
+            sums = np.zeros((n_classes, _polish.N_SUMS))
+            for k in range(n_classes):
+                _polish.reset(rec[:, k], curvature, sums[k])
+            b = np.array([m[_polish.M_B] for m in momenta])
+            with opened(blocks()) as each:
+                for rows in each:
+                    _polish_multi.add_rows_ovr(*rows.arrays, rec, b, loss.code, curvature, False, sums)
+            if sums[0, _polish.SUM_WEIGHT] <= 0.0:
+                return Solution(intercepts, 0)
+            extrapolate = self.accelerated and done + 1 < self.passes
+            for k in range(n_classes):
+                _, gb, lb_new = _polish.finish(rec[:, k], curvature, sums[k])
+                if done == 0:
+                    lbs[k] = lb_new
+                _polish.prox_step(rec[:, k], last[:, k], penalty.l1, penalty.l2, gb, lbs[k], momenta[k], extrapolate)
+        weights[:] = rec[:, :, 0]
+        b = np.array([m[_polish.M_B] for m in momenta])
+        objective = None
+        if self.measure:
+            from .multiclass import class_mean_loss
+
+            objective = sum(class_mean_loss(r, weights, b, loss) for r in blocks()) + penalty.value(weights.ravel())
+        return Solution(b, self.passes, objective)
+
+    def _solve_softmax(self, blocks: Blocks, weights: np.ndarray, intercepts: np.ndarray, penalty: Penalty,
+                       loss: Loss) -> Solution:
+        """The same steps on the K coupled columns of the softmax loss (``_polish_multi``)."""
+        n_classes = weights.shape[1]
+        W, last = weights.copy(), weights.copy()
+        G, L = np.empty_like(W), np.zeros(W.shape[0])
+        momentum = np.concatenate([[1.0], intercepts, intercepts])
+        lb = 0.0
+        for done in range(self.passes):
+            curvature = loss.curvature_bound if done == 0 else 0.0
+            G[:] = 0.0
+            gb, sums = np.zeros(n_classes), np.zeros(3)
+            with opened(blocks()) as each:
+                for rows in each:
+                    _polish_multi.add_rows_multi(*rows.arrays, W, G, L, momentum[1 : 1 + n_classes], loss.code,
+                                                 curvature, gb, sums)
+            if sums[0] <= 0.0:
+                return Solution(intercepts, 0)
+            G /= sums[0]
+            gb /= sums[0]
+            if done == 0:
+                L *= curvature / sums[0]
+                lb = sums[2] * curvature / sums[0]
+            extrapolate = self.accelerated and done + 1 < self.passes
+            _polish_multi.prox_step_multi(W, G, L, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
+        weights[:] = W
+        b = momentum[1 : 1 + n_classes].copy()
+        objective = None
+        if self.measure:
+            from .multiclass import class_mean_loss
+
+            objective = sum(class_mean_loss(r, weights, b, loss) for r in blocks()) + penalty.value(weights.ravel())
         return Solution(b, self.passes, objective)
 
 
