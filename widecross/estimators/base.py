@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from ..model import SparseModel
 from ..train import EpochRunner, FitParams, NonFiniteError, Polish, Trainer, resolve, visit_order
+from .frames import fit_dask_frame, is_dask_frame
 from .inputs import as_features, as_sample_weight, as_target, generator
 from .protocol import ParamsMixin, not_fitted
 from .sources import make_source
@@ -72,7 +73,16 @@ class WideEstimator(ParamsMixin):
         would cost one more pass).
 
         >>> clf = WideClassifier(geo_spec(bits=None)).fit("houses/", y="label")  # doctest: +SKIP
+
+        ``X`` may also be a Dask DataFrame (``dask.dataframe.read_parquet(...)``; needs a spec and
+        ``pip install widecross[dask]``): then ``y`` and ``sample_weight`` name its columns, and
+        the fit runs on the current ``distributed.Client``'s workers (see ``docs/distributed.md``).
         """
+        if is_dask_frame(X):
+            for key, value in (("chunk_rows", chunk_rows), ("buffer_rows", buffer_rows)):
+                if value is not None:
+                    raise TypeError(f"{key} applies to fitting on a data set on disk, not to a Dask DataFrame")
+            return fit_dask_frame(self, X, y, sample_weight, classes)
         params = self._params()
         source = make_source(self, X, y, sample_weight, classes, chunk_rows, buffer_rows)
         rng = generator(self.random_state)
@@ -248,14 +258,16 @@ class WideEstimator(ParamsMixin):
         return self._trainer.published
 
     def _make_model(self, trainer: Trainer, params: FitParams, width: int, labels: Any, epochs_run: int,
-                    passes: int) -> SparseModel:
-        columns, values = trainer.coefficients()
+                    passes: int, coefficients: tuple[np.ndarray, np.ndarray] | None = None,
+                    examples: int | None = None) -> SparseModel:
+        """The model of ``trainer``'s weights, or of ``coefficients`` (sorted columns, values) when given."""
+        columns, values = trainer.coefficients() if coefficients is None else coefficients
         metadata = {
             "estimator": type(self).__name__,
             "params": params.recorded(),
             "random_state": self.random_state if isinstance(self.random_state, int) else None,
             "epochs_run": epochs_run,
-            "examples_seen": trainer.steps,
+            "examples_seen": trainer.steps if examples is None else examples,
             "polish_passes": passes,
         }
         return SparseModel(columns, values, trainer.intercept(), width, params.loss, spec=self.spec,

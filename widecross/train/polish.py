@@ -15,6 +15,7 @@ Losses without a curvature bound (hinge, Poisson) have no majorizer: the polish 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -37,6 +38,16 @@ class Polish(Solver):
         return self.passes > 0 and loss.curvature_bound > 0.0
 
     def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss) -> Solution:
+        solution = self.solve_sums(RowSums(blocks), weights, intercept, penalty, loss)
+        if self.measure and solution.passes:
+            objective = mean_loss(blocks, weights, solution.intercept, loss) + penalty.value(weights)
+            return Solution(solution.intercept, solution.passes, objective)
+        return solution
+
+    def solve_sums(self, rows: PassSums, weights: np.ndarray, intercept: float, penalty: Penalty,
+                   loss: Loss) -> Solution:
+        """The polish with each pass's sums over the rows added by ``rows`` (rows in memory or on
+        disk: :class:`RowSums`; partitions on other machines: their sums, added in a fixed order)."""
         bound = loss.curvature_bound
         if not self.applies(loss):
             return Solution(intercept, 0)
@@ -44,15 +55,12 @@ class Polish(Solver):
         rec[:, 0] = weights
         last = rec[:, 0].copy()
         momentum = _polish.new_momentum(float(intercept))
-        sums = np.zeros(_polish.N_SUMS)
+        sums = new_sums()
         lb = 0.0
         for done in range(self.passes):
             curvature = bound if done == 0 else 0.0  # the bound depends on the data only
             _polish.reset(rec, curvature, sums)
-            b = float(momentum[_polish.M_B])
-            with opened(blocks()) as each:
-                for rows in each:
-                    _polish.add_rows(*rows.arrays, rec, b, loss.code, curvature, False, sums)
+            rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums)
             if sums[_polish.SUM_WEIGHT] <= 0.0:
                 return Solution(intercept, 0)
             _, gb, lb_new = _polish.finish(rec, curvature, sums)
@@ -61,9 +69,32 @@ class Polish(Solver):
             extrapolate = self.accelerated and done + 1 < self.passes
             _polish.prox_step(rec, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
         weights[:] = rec[:, 0]
-        b = float(momentum[_polish.M_B])
-        objective = mean_loss(blocks, weights, b, loss) + penalty.value(weights) if self.measure else None
-        return Solution(b, self.passes, objective)
+        return Solution(float(momentum[_polish.M_B]), self.passes)
+
+
+def new_sums() -> np.ndarray:
+    """The zeroed sums (weight, loss, intercept gradient and bound) a pass adds up besides ``rec``."""
+    return np.zeros(_polish.N_SUMS)
+
+
+class PassSums(Protocol):
+    """What one pass of the polish needs from the rows: their gradient sums at a point."""
+
+    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
+        """Add the unscaled gradient at (``rec[:, 0]``, ``intercept``) into ``rec[:, 1]``, with
+        ``curvature`` > 0 the unscaled majorizer into ``rec[:, 2]``, the rest into ``sums``."""
+
+
+@dataclass(frozen=True)
+class RowSums:
+    """The sums of a pass over row blocks (one full pass per call of ``blocks``), in their order."""
+
+    blocks: Blocks
+
+    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
+        with opened(self.blocks()) as each:
+            for rows in each:
+                _polish.add_rows(*rows.arrays, rec, intercept, loss_code, curvature, False, sums)
 
 
 def mean_loss(blocks: Blocks, weights: np.ndarray, intercept: float, loss: Loss) -> float:
