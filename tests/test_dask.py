@@ -70,6 +70,7 @@ def test_one_partition_reproduces_the_in_memory_fit_bit_for_bit(client, frame):
     cluster = wc.WideRegressor(SPEC, **kw).fit(one, y="price", sample_weight="w")
     memory = wc.WideRegressor(SPEC, **kw).fit(columns(frame), frame["price"].to_numpy(), frame["w"].to_numpy())
     assert same_model(cluster.model_, memory.model_)
+    np.testing.assert_array_equal(cluster.predict(one).compute(), memory.predict(columns(frame)))
 
 
 def test_one_shard_gives_the_same_bits_however_often_it_merges(client, frame, monkeypatch):
@@ -160,6 +161,13 @@ def test_two_workers_by_longitude_band_fit_a_good_ordinary_model(client, frame, 
     for r in fitted.cluster_["rounds"]:
         assert 0 < r["delta_bytes"] < SPEC.n_features and r["update_bytes"] < r["delta_bytes"]
     assert fitted.n_features_in_ == 2 and list(fitted.classes_) == [0, 1]
+    # scores of a Dask DataFrame: lazy Dask collections, the model's scores of each row
+    lazy = fitted.predict_proba(bands)
+    assert isinstance(lazy, dd.DataFrame) and list(lazy.columns) == ["0", "1"]
+    rows = columns(frame.sort_values("lon").reset_index(drop=True))
+    np.testing.assert_array_equal(lazy.compute().to_numpy(), fitted.predict_proba(rows))
+    assert fitted.predict(bands).compute().tolist() == fitted.predict(rows).tolist()
+    np.testing.assert_array_equal(fitted.decision_function(bands).compute(), fitted.decision_function(rows))
 
 
 def test_a_worker_restarted_mid_fit_changes_nothing(client, frame):

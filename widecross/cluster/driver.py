@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import operator
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -42,8 +43,9 @@ class ClusterFit:
     polish_passes: int
     n_rows: int
     n_shards: int
-    rounds: list[dict[str, int]] = field(default_factory=list)  # bytes moved per epoch
+    rounds: list[dict[str, float]] = field(default_factory=list)  # bytes moved and seconds per round
     polish_bytes: list[int] = field(default_factory=list)  # bytes moved per polish pass
+    shard_bytes: list[int] = field(default_factory=list)  # rows and slot map held by each shard
 
 
 @dataclass(frozen=True)
@@ -66,17 +68,20 @@ def shard_seed(seed: int, k: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(k,) if k else ())
 
 
-def _summary(data: shard.ShardData) -> tuple[np.ndarray, np.ndarray, float, int]:
-    return data.columns, data.counts, data.weight, data.n_rows
+def _summary(data: shard.ShardData) -> tuple[np.ndarray, np.ndarray, float, int, int]:
+    return data.columns, data.counts, data.weight, data.n_rows, data.nbytes
 
 
-def _start_mixer(summaries: list[tuple[np.ndarray, np.ndarray, float, int]]) -> MergedModel:
-    return MergedModel.start([(c, n, w) for c, n, w, _ in summaries])
+def _start_mixer(summaries: list[tuple[np.ndarray, np.ndarray, float, int, int]]) -> MergedModel:
+    return MergedModel.start([(c, n, w) for c, n, w, _, _ in summaries])
 
 
 def _merge(mixer: MergedModel, deltas: list[shard.Delta]) -> tuple[MergedModel, list[shard.Update], dict[str, Any]]:
+    clock = time.process_time()
     merged, updates = mixer.merge(deltas)
     stats = {
+        "merge_seconds": time.process_time() - clock,
+        "train_seconds": max(d.seconds for d in deltas),
         "delta_bytes": sum(d.nbytes for d in deltas),
         "update_bytes": sum(u.nbytes for u in updates),
         "changed": int(sum(d.changed.shape[0] for d in deltas)),
@@ -113,7 +118,8 @@ def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: P
     states = [client.submit(shard.start, d, plan.optimizer, plan.layout, plan.width, shard_seed(plan.seed, k),
                             **place[k]) for k, d in enumerate(data)]
     mixer = client.submit(_start_mixer, summaries)
-    n_rows = sum(s[3] for s in client.gather(summaries))
+    gathered = client.gather(summaries)
+    n_rows, shard_bytes = sum(s[3] for s in gathered), [s[4] for s in gathered]
     if n_rows == 0:
         raise ValueError("the DataFrame has no rows")
     del summaries
@@ -139,17 +145,17 @@ def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: P
     solution = Polish(plan.polish).solve_sums(sums, weights, final.intercept, plan.optimizer.penalty,
                                                   plan.optimizer.loss)
     return ClusterFit(final.columns, weights, solution.intercept, losses, solution.passes, n_rows, n_shards,
-                      rounds, sums.bytes)
+                      rounds, sums.bytes, shard_bytes)
 
 
 def _summaries(stats: list[Any], n_rounds: int, n_rows: int, progress: Progress | None
-               ) -> tuple[list[float], list[dict[str, int]]]:
+               ) -> tuple[list[float], list[dict[str, float]]]:
     """Each epoch's mean training loss and each round's bytes, as the rounds finish."""
     losses, rounds = [], []
     loss_sum = weight_sum = 0.0
     for i, future in enumerate(stats):
         s = future.result()
-        rounds.append({"delta_bytes": s["delta_bytes"], "update_bytes": s["update_bytes"], "changed": s["changed"]})
+        rounds.append({k: s[k] for k in ("delta_bytes", "update_bytes", "changed", "train_seconds", "merge_seconds")})
         loss_sum += s["loss_sum"]
         weight_sum += s["weight_sum"]
         if (i + 1) % n_rounds:

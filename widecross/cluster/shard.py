@@ -16,6 +16,7 @@ a point given in the shard's order of touched columns.
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -40,6 +41,12 @@ class ShardData:
     n_rows: int
     slot_map: Any  # the shard's column -> slot map (SlotMap or DenseMap), no longer changed
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the rows and the slot map held for the whole fit."""
+        arrays = [a for rows in self.parts for a in rows] + [self.touched, self.columns, self.counts]
+        return int(sum(a.nbytes for a in arrays) + self.slot_map.nbytes)
+
 
 @dataclass
 class Delta:
@@ -50,6 +57,7 @@ class Delta:
     intercept: float
     loss_sum: float
     weight_sum: float
+    seconds: float = 0.0  # CPU seconds the round's training took (for capacity planning)
 
     @property
     def nbytes(self) -> int:
@@ -122,6 +130,7 @@ def train_round(data: ShardData, state: ShardState, update: Update | None, shuff
                 count: int) -> ShardState:
     """Train ``count`` partitions from ``state`` after taking ``update``; the input state is left as it
     was. ``first``: the round opens an epoch, which visits the partitions in a fresh order."""
+    clock = time.process_time()
     trainer = _copy(state.trainer)
     rng = copy.deepcopy(state.rng)
     if update is not None:
@@ -144,7 +153,7 @@ def train_round(data: ShardData, state: ShardState, update: Update | None, shuff
     except NonFiniteError:
         raise FloatingPointError("training diverged: the weights became NaN or infinite") from None
     changed = np.flatnonzero(after != before).astype(np.int32)
-    delta = Delta(changed, after[changed], trainer.intercept(), loss_sum, weight_sum)
+    delta = Delta(changed, after[changed], trainer.intercept(), loss_sum, weight_sum, time.process_time() - clock)
     return ShardState(trainer, rng, delta, pending)
 
 

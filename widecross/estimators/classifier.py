@@ -8,6 +8,7 @@ import numpy as np
 
 from ..losses import CLASSIFICATION_LOSSES, LOSSES
 from .base import WideEstimator
+from .frames import is_dask_frame, score_frame
 from .protocol import AvailableIf, constructor
 
 
@@ -153,17 +154,26 @@ class WideClassifier(WideEstimator):
         return labels if all(isinstance(c, (str, int, float, bool)) for c in labels) else None
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Raw scores ``x . w + b`` (float64, shape (n_rows,)) from ``model_``."""
+        """Raw scores ``x . w + b`` (float64, shape (n_rows,)) from ``model_``; of a Dask
+        DataFrame: a Dask Series, computed on the cluster."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "decision_function")
         return self.model_.decision_function(self._scoring_input(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """Class labels: ``classes_[1]`` where the model's decision is > 0."""
+        """Class labels: ``classes_[1]`` where the model's decision is > 0 (a Dask Series for a
+        Dask DataFrame)."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "predict")
         d = self.decision_function(X)
         return self.classes_[(d > 0).astype(np.intp)]
 
     @AvailableIf(_probabilistic, "probabilities need loss='logistic'")
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Probabilities of ``classes_`` (shape (n_rows, 2)) from ``model_``."""
+        """Probabilities of ``classes_`` (shape (n_rows, 2)) from ``model_``; of a Dask DataFrame:
+        a Dask DataFrame with one column per class."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "predict_proba")
         return self.model_.predict_proba(self._scoring_input(X))
 
     @AvailableIf(_probabilistic, "probabilities need loss='logistic'")

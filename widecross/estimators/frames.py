@@ -124,7 +124,7 @@ def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, c
     est.n_iter_, est.loss_curve_, est.polish_passes_, est.objective_ = len(result.losses), result.losses, \
         result.polish_passes, None
     est.cluster_ = {"shards": result.n_shards, "rows": result.n_rows, "rounds": result.rounds,
-                    "polish_bytes": result.polish_bytes}
+                    "polish_bytes": result.polish_bytes, "shard_bytes": result.shard_bytes}
     trainer.published = model
     return est
 
@@ -140,3 +140,46 @@ def _progress(est: WideEstimator) -> Any:
             callback(epoch, rows, loss)
 
     return report
+
+
+def score_frame(est: WideEstimator, frame: Any, method: str) -> Any:
+    """``method``'s scores of a Dask DataFrame's rows, computed partition by partition where the
+    partitions are: a Dask Series (``predict``, ``decision_function``) or, for ``predict_proba``,
+    a Dask DataFrame with one column per class. Lazy, like any Dask collection."""
+    import pandas as pd
+
+    owner = type(est).__name__
+    if est.spec is None:
+        raise TypeError(f"{owner} needs a spec to score a Dask DataFrame: the spec names the columns to featurize")
+    model, classes = est.model_, getattr(est, "classes_", None)
+    score = _PartitionScores(model, method, None if classes is None else np.asarray(classes), tuple(est.spec.columns))
+    if method == "predict_proba":
+        meta: Any = pd.DataFrame({str(c): pd.Series(dtype=np.float64) for c in classes})
+    else:
+        dtype = classes.dtype if method == "predict" and classes is not None else np.float64
+        meta = pd.Series(dtype=dtype, name=method)
+    return frame.map_partitions(score, meta=meta)
+
+
+@dataclass(frozen=True)
+class _PartitionScores:
+    model: Any
+    method: str
+    classes: np.ndarray | None
+    columns: tuple[str, ...]
+
+    def __call__(self, frame: Any) -> Any:
+        import pandas as pd
+
+        data = {c: frame[c].to_numpy() for c in self.columns}
+        if self.method == "predict_proba":
+            proba = self.model.predict_proba(data) if len(frame) else np.empty((0, len(self.classes)))
+            return pd.DataFrame(proba, index=frame.index, columns=[str(c) for c in self.classes])
+        if self.method == "predict" and self.classes is not None:
+            decision = self.model.decision_function(data) if len(frame) else np.empty(0)
+            values = self.classes[(decision > 0).astype(np.intp)]
+        elif len(frame) == 0:
+            values = np.empty(0)
+        else:
+            values = getattr(self.model, self.method)(data)
+        return pd.Series(values, index=frame.index, name=self.method)
