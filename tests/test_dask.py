@@ -189,8 +189,14 @@ def test_a_worker_restarted_mid_fit_changes_nothing(client, frame):
     assert clean.loss_curve_ == faulted.loss_curve_
 
 
-def test_errors_name_what_is_wrong(frame):
+def test_errors_name_what_is_wrong(client, frame):
     ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    with pytest.raises(ValueError, match="no rows"):  # every partition empty
+        wc.WideRegressor(SPEC).fit(ddf[ddf["lat"] > 100], y="price")
+    bad = frame.copy()
+    bad.loc[1500 + 7, "lat"] = np.nan
+    with pytest.raises(ValueError, match="first row has index 1500: column 'lat'.* row 7"):  # raised on a worker
+        wc.WideRegressor(SPEC).fit(dd.from_pandas(bad, npartitions=2, sort=False), y="price")
     with pytest.raises(ValueError, match="no column 'target'"):
         wc.WideClassifier(SPEC).fit(ddf, y="target")
     with pytest.raises(TypeError, match="y must name one of its columns"):

@@ -26,7 +26,7 @@ from ..train import Optimizer, Rows, Trainer, visit_order
 from ..train.polish import RowSums, new_sums
 from ..train.trainer import NonFiniteError
 
-Featurize = Callable[[Any], tuple[Any, np.ndarray, np.ndarray]]  # frame -> (CSR, y, sample weights)
+Featurize = Callable[[Any], "tuple[Any, np.ndarray, np.ndarray] | None"]  # frame -> (CSR, y, sample weights)
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,9 @@ def prepare(featurize: Featurize, optimizer: Optimizer, layout: str, width: int,
     trainer = Trainer(optimizer, layout=layout, width=width if layout == "dense" else None)
     parts = []
     for frame in frames:
-        X, y, sw = featurize(frame)
-        if X.shape[0]:
-            parts.append(trainer.rows(X, y, sw, grow=False))
+        features = featurize(frame)  # None: an empty partition
+        if features is not None and features[0].shape[0]:
+            parts.append(trainer.rows(*features, grow=False))
     counts = np.zeros(trainer.slot_map.capacity if layout == "dense" else trainer.n_slots, dtype=np.float64)
     weight = 0.0
     for rows in parts:
@@ -169,7 +169,8 @@ def apply(trainer: Trainer, data: ShardData, update: Update) -> None:
 
 def delta(state: ShardState) -> Delta:
     """The delta of the round that made ``state`` (a small task, run where the state lives)."""
-    assert state.delta is not None
+    if state.delta is None:
+        raise ValueError("this shard state was not made by a round")
     return state.delta
 
 

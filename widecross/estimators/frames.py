@@ -31,7 +31,8 @@ def is_dask_frame(X: Any) -> bool:
 @dataclass(frozen=True)
 class FrameFeatures:
     """What a worker applies to each partition: (CSR, encoded target, sample weights), or None
-    for an empty partition. Errors name the column and the row within the partition."""
+    for an empty partition. Errors name the partition (its first index), the column and the row
+    within the partition."""
 
     est: Any  # an unfitted copy of the estimator: its spec and label encoding
     target: str
@@ -43,11 +44,14 @@ class FrameFeatures:
         if n == 0:
             return None
         est, owner = self.est, type(self.est).__name__
-        X, _ = as_features({c: frame[c].to_numpy() for c in est.spec.columns}, est.spec, owner, fitting=True)
-        y, _ = est._encode(as_target(frame[self.target].to_numpy(), n, owner), fitting=True, classes=self.labels)
-        sw = np.empty(0, dtype=np.float64)
-        if self.weight is not None:
-            sw = as_sample_weight(frame[self.weight].to_numpy(), n, whole=False)
+        try:
+            X, _ = as_features({c: frame[c].to_numpy() for c in est.spec.columns}, est.spec, owner, fitting=True)
+            y, _ = est._encode(as_target(frame[self.target].to_numpy(), n, owner), fitting=True, classes=self.labels)
+            sw = np.empty(0, dtype=np.float64)
+            if self.weight is not None:
+                sw = as_sample_weight(frame[self.weight].to_numpy(), n, whole=False)
+        except ValueError as exc:  # rows are counted within the partition: say which one
+            raise ValueError(f"the partition whose first row has index {frame.index[0]!r}: {exc}") from None
         return X, y, sw
 
 
