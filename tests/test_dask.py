@@ -205,5 +205,7 @@ def test_errors_name_what_is_wrong(client, frame):
         wc.WideClassifier().fit(ddf, y="label")
     with pytest.raises(ValueError, match="early_stopping is not available"):
         wc.WideClassifier(SPEC, early_stopping=True).fit(ddf, y="label")
+    with pytest.raises(FloatingPointError, match="diverged in a round of fit on the cluster.*learning_rate=1e"):
+        wc.WideRegressor(SPEC, learning_rate=1e30, schedule="constant", implicit=False).fit(ddf, y="price")
     with pytest.raises(TypeError, match="chunk_rows applies"):
         wc.WideClassifier(SPEC).fit(ddf, y="label", chunk_rows=10)

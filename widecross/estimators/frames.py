@@ -113,6 +113,8 @@ def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, c
         raise diverged(owner, Trainer(optimizer), "a round of fit on the cluster") from None
     finally:
         close()
+    if not (np.isfinite(result.weights).all() and np.isfinite(result.intercept)):
+        raise diverged(owner, Trainer(optimizer), "the polish of fit on the cluster")
     nonzero = np.flatnonzero(result.weights)
     coefficients = result.columns[nonzero], result.weights[nonzero]
     trainer = est._new_trainer(params, width)
