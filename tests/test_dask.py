@@ -65,6 +65,8 @@ def test_one_partition_reproduces_the_in_memory_fit_bit_for_bit(client, frame):
     assert same_model(cluster.model_, memory.model_) and cluster.model_.nnz > 100
     assert cluster.loss_curve_ == memory.loss_curve_ and cluster.polish_passes_ == memory.polish_passes_ == 6
     assert cluster.cluster_["shards"] == 1
+    named = wc.WideClassifier(SPEC, random_state=3).fit(one, y="label", classes=[0, 1])  # no pass for the labels
+    assert same_model(named.model_, memory.model_)
     # a regressor with sample weights, unshuffled, FTRL: the same rows in the same order, the same bits
     kw = dict(optimizer="ftrl", shuffle=False, l1=1e-5, polish=2, epochs=2)
     cluster = wc.WideRegressor(SPEC, **kw).fit(one, y="price", sample_weight="w")
