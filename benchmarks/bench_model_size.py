@@ -20,6 +20,10 @@ prediction's own buffers, which grow with the rows predicted, not with the model
 
     python benchmarks/bench_model_size.py            # 2M training rows, 500k predicted (~10 minutes)
     python benchmarks/bench_model_size.py --quick    # seconds; what the test suite runs
+
+``--quick`` loads every file one after another in one fresh process (after the baseline work of
+every tool): the same loading and scoring, one process start instead of one per file; a file's
+``load_rss_mb`` is still its own, its peak the highest so far.
 """
 
 from __future__ import annotations
@@ -115,6 +119,19 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
     return out
 
 
+def load_and_predict_each(entries: list[tuple[str, str]], test_cols: str, test_vw: str, bits: int | None) -> dict:
+    """Quick runs: the baseline of every kind in ``entries``, then each ``(kind, path)`` loaded and
+    predicted in turn, in this one process; a file's peak is the highest so far."""
+    from benchmarks.common import peak_rss_mb
+
+    for kind in dict.fromkeys(kind for kind, _ in entries):
+        load_and_predict(kind, "", test_cols, test_vw, bits, load_model=False)
+    baseline, results = peak_rss_mb(), []
+    for kind, path in entries:
+        results.append({**load_and_predict(kind, path, test_cols, test_vw, bits, load_model=True), "peak_rss_mb": peak_rss_mb()})
+    return {"baseline_rss_mb": baseline, "results": results}
+
+
 def measure(kind: str, path: str | Path, files: dict, load_model: bool = True) -> dict:
     code = (
         "import json\nfrom benchmarks.bench_model_size import load_and_predict\n"
@@ -122,6 +139,30 @@ def measure(kind: str, path: str | Path, files: dict, load_model: bool = True) -
         f"{files.get('test_vw', '')!r}, {files['bits']!r}, {load_model!r})))"
     )
     return run_python_measured(code, timeout=3600)
+
+
+def measure_one_by_one(models: list[dict], files: dict) -> list[tuple[dict, float]]:
+    """Each file loaded in a fresh process, against a baseline process per kind: (result, baseline)."""
+    baselines: dict[str, float] = {}
+    out = []
+    for entry in models:
+        kind = entry["kind"]
+        if kind not in baselines:
+            baselines[kind] = measure(kind, entry["path"], files, load_model=False)["peak_rss_mb"]
+        out.append((measure(kind, entry["path"], files), baselines[kind]))
+    return out
+
+
+def measure_together(models: list[dict], files: dict) -> list[tuple[dict, float]]:
+    """Quick runs: every file, of every tool, loaded in turn in one fresh process."""
+    entries = [(entry["kind"], str(entry["path"])) for entry in models]
+    code = (
+        "import json\nfrom benchmarks.bench_model_size import load_and_predict_each\n"
+        f"print(json.dumps(load_and_predict_each({entries!r}, {files['test_cols']!r}, "
+        f"{files.get('test_vw', '')!r}, {files['bits']!r})))"
+    )
+    res = run_python_measured(code, timeout=3600)
+    return [(one, res["baseline_rss_mb"]) for one in res["results"]]
 
 
 # ---------------------------------------------------------------------- in the parent
@@ -180,7 +221,7 @@ def save_models(files: dict, tmp: Path, epochs: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20k rows at 2^18 (for tests)")
+    parser.add_argument("--quick", action="store_true", help="10k rows at 2^18, files loaded in one process (for tests)")
     parser.add_argument("--rows", type=int, default=None, help="training rows (default 2,000,000)")
     parser.add_argument("--test-rows", type=int, default=None, help="rows predicted (default rows / 4)")
     parser.add_argument("--widths", default=None, help="comma-separated bits or 'exact' (default 22,26,exact)")
@@ -188,7 +229,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     quick = args.quick
-    n = args.rows or (20_000 if quick else 2_000_000)
+    n = args.rows or (10_000 if quick else 2_000_000)
     n_test = args.test_rows or n // 4
     widths = [None if w == "exact" else int(w) for w in (args.widths or ("18" if quick else "22,26,exact")).split(",")]
     try:
@@ -208,19 +249,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
             with open(files["test_cols"], "wb") as f:
                 np.savez(f, lat=test["lat"], lon=test["lon"], y=yt)
             models = save_models(files, tmp, args.epochs)
-            baselines = {}
-            for entry in models:
-                kind = entry["kind"]
-                if kind not in baselines:
-                    baselines[kind] = measure(kind, entry["path"], files, load_model=False)["peak_rss_mb"]
-                res = measure(kind, entry["path"], files)
+            measured = (measure_together if quick else measure_one_by_one)(models, files)
+            for entry, (res, baseline) in zip(models, measured):
                 size = Path(entry["path"]).stat().st_size
                 row = dict(width=harness.width_name(bits), model=entry["model"], format=entry["format"],
                            file_bytes=size, nnz=entry["nnz"], B_per_nnz=size / max(entry["nnz"], 1),
                            held_out_log_loss=res["log_loss"], load_predict_s=res["load_predict_s"],
                            load_rss_mb=res["load_rss_mb"], peak_rss_mb=res["peak_rss_mb"],
-                           baseline_rss_mb=baselines[kind],
-                           rss_growth_mb=res["peak_rss_mb"] - baselines[kind], rows_predicted=n_test)
+                           baseline_rss_mb=baseline,
+                           rss_growth_mb=res["peak_rss_mb"] - baseline, rows_predicted=n_test)
                 row["rss_growth_B_per_nnz"] = row["rss_growth_mb"] * 1e6 / max(entry["nnz"], 1)
                 rows.append(row)
                 print(f"{row['width']:6s} {row['model'][:40]:40s} {row['format'][:38]:38s} "

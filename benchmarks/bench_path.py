@@ -38,13 +38,14 @@ from benchmarks import harness  # noqa: E402
 from benchmarks.common import RESULTS_DIR, format_table, save_results  # noqa: E402
 
 BITS = 24
+QUICK_BITS = 18  # --quick: the same code on a narrow width (scikit-learn's coef_ is dense)
 L1_GRID = [1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 3e-5]
 VW_L1_GRID = [1e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 3e-6]  # VW --l1 units (see the module docstring)
 
 
 def path_runs(quick: bool) -> list[tuple[str, dict]]:
     """(series, run) pairs of the ``path`` section; ``l1`` of a run is its grid value."""
-    grid = L1_GRID[2::2] if quick else L1_GRID
+    grid = L1_GRID[2::4] if quick else L1_GRID
     vw_grid = VW_L1_GRID[1::3] if quick else VW_L1_GRID
     out = []
     for l1 in grid:
@@ -67,7 +68,7 @@ def l2_runs(quick: bool) -> list[tuple[str, dict]]:
 
 
 def rate_runs(quick: bool) -> list[tuple[str, dict]]:
-    rates = [0.5, 2.0] if quick else [0.25, 0.5, 1.0, 2.0]
+    rates = [2.0] if quick else [0.25, 0.5, 1.0, 2.0]
     l1s = [1e-6] if quick else [1e-6, 1e-5]
     out = []
     for l1 in l1s:
@@ -112,12 +113,12 @@ def run_section(section: str, runs: list[tuple[str, dict]], files: dict, epochs_
                   f"{r.get('vw_args', '')[:30]:30s} loss {r['log_loss']:.4f} nnz {r['nnz']:>9,}", flush=True)
 
 
-def rows_section(sizes: list[int], n_test: int, quick: bool, tmp: Path, has_vw: bool) -> list[dict]:
+def rows_section(sizes: list[int], n_test: int, quick: bool, tmp: Path, has_vw: bool, bits: int) -> list[dict]:
     out: list[dict] = []
-    grid = [1e-6, 1e-5, 1e-4] if quick else [3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4]
+    grid = [1e-5, 1e-4] if quick else [3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4]
     for n in sizes:
         train, y, test, yt = harness.housing_split(n, n_test, seed=1)
-        files = harness.prepare(train, y, test, yt, BITS, tmp / f"rows-{n}", vw=has_vw)
+        files = harness.prepare(train, y, test, yt, bits, tmp / f"rows-{n}", vw=has_vw)
         runs = [("widecross sgd (default l1 1e-6)", dict(tool="widecross", params=dict(optimizer="sgd"))),
                 ("widecross ftrl (default l1 1e-6)", dict(tool="widecross", params=dict(optimizer="ftrl"))),
                 ("sklearn SGD l1 alpha 1e-7", dict(tool="sklearn", params=dict(alpha=1e-7, eta0=0.2)))]
@@ -125,13 +126,13 @@ def rows_section(sizes: list[int], n_test: int, quick: bool, tmp: Path, has_vw: 
             runs.append(("VW --l1 1e-7", dict(tool="vw", params=dict(args="--l1 1e-7"))))
         for epochs in (1, 5):
             for series, run in runs:
-                res = harness.fit_score(dict(run, epochs=epochs, bits=BITS), files)
+                res = harness.fit_score(dict(run, epochs=epochs, bits=bits), files)
                 out.append(dict(section="rows", series=series, rows=n, epochs=epochs, log_loss=res["log_loss"],
                                 auc=res["auc"], nnz=res["nnz"]))
             best = None
             for l1 in grid:
                 res = harness.fit_score(dict(tool="widecross", params=dict(optimizer="ftrl", l1=l1), epochs=epochs,
-                                             bits=BITS), files)
+                                             bits=bits), files)
                 if best is None or res["log_loss"] < best[1]["log_loss"]:
                     best = (l1, res)
             out.append(dict(section="rows", series="widecross ftrl, best l1 of the grid", rows=n, epochs=epochs,
@@ -142,7 +143,7 @@ def rows_section(sizes: list[int], n_test: int, quick: bool, tmp: Path, has_vw: 
     return out
 
 
-def plot(rows: list[dict], quick: bool, results_dir: Path | None) -> list[Path]:
+def plot(rows: list[dict], quick: bool, results_dir: Path | None, bits: int = BITS) -> list[Path]:
     from benchmarks.plotting import new_figure, save_png, style
 
     paths = []
@@ -160,7 +161,7 @@ def plot(rows: list[dict], quick: bool, results_dir: Path | None) -> list[Path]:
     ax.set_xscale("log")
     ax.set_xlabel("nonzero weights")
     ax.set_ylabel("held-out log-loss")
-    ax.set_title(f"Regularization paths (l1 grids), 2^{BITS} columns")
+    ax.set_title(f"Regularization paths (l1 grids), 2^{bits} columns")
     losses = [r["log_loss"] for r in path_rows]
     if losses:
         ax.set_ylim(min(losses) - 0.005, min(max(losses), min(losses) + 0.12))
@@ -184,7 +185,7 @@ def plot(rows: list[dict], quick: bool, results_dir: Path | None) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small data and grids (for tests)")
+    parser.add_argument("--quick", action="store_true", help="small data and grids at 2^18 (for tests)")
     parser.add_argument("--rows", type=int, default=None, help="training rows (default 2,000,000)")
     parser.add_argument("--test-rows", type=int, default=None, help="held-out rows (default rows / 4)")
     parser.add_argument("--skip", default="", help="comma-separated sections to skip: path,l2,rates,rows")
@@ -194,10 +195,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     quick = args.quick
     if args.replot:
         saved = json.loads(((args.results_dir or RESULTS_DIR) / f"bench_path{'.quick' if quick else ''}.json").read_text())
-        for png in plot(saved["rows"], quick, args.results_dir):
+        for png in plot(saved["rows"], quick, args.results_dir, saved["params"].get("bits", BITS)):
             print(f"saved {png}")
         return saved["rows"]
-    n = args.rows or (20_000 if quick else 2_000_000)
+    n = args.rows or (3_000 if quick else 2_000_000)
+    bits = QUICK_BITS if quick else BITS
     n_test = args.test_rows or n // 4
     skip = set(filter(None, args.skip.split(",")))
     try:
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         tmp = Path(tmpdir)
         if not {"path", "l2", "rates"} <= skip:
             train, y, test, yt = harness.housing_split(n, n_test)
-            files = harness.prepare(train, y, test, yt, BITS, tmp / "main", vw=has_vw)
+            files = harness.prepare(train, y, test, yt, bits, tmp / "main", vw=has_vw)
             if "path" not in skip:
                 run_section("path", keep(path_runs(quick)), files, [1, 5], False, rows)
             if "l2" not in skip:
@@ -224,8 +226,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
             if "rates" not in skip:
                 run_section("rates", rate_runs(quick), files, [1], True, rows)
         if "rows" not in skip:
-            sizes = [5_000, 20_000] if quick else [20_000, 100_000, 500_000, 2_000_000]
-            rows += rows_section(sizes, max(n_test, 5_000) if quick else 500_000, quick, tmp, has_vw)
+            sizes = [1_000, 2_000] if quick else [20_000, 100_000, 500_000, 2_000_000]
+            rows += rows_section(sizes, max(n_test, 1_000) if quick else 500_000, quick, tmp, has_vw, bits)
     for section in ("path", "l2", "rates", "rows"):
         part = [r for r in rows if r["section"] == section]
         if part:
@@ -240,11 +242,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     nnz=r["nnz"]) for (s, e), r in best.items()]
     if summary:
         print("\n## best held-out loss per series\n" + format_table(summary))
-    params = dict(rows=n, test_rows=n_test, bits=BITS, l1_grid=L1_GRID, vw_l1_grid=VW_L1_GRID, best=summary,
+    params = dict(rows=n, test_rows=n_test, bits=bits, l1_grid=L1_GRID, vw_l1_grid=VW_L1_GRID, best=summary,
                   data="data_gen.generate_housing(seed=0), split in order; rows section seed=1")
     path = save_results("bench_path", rows, params, quick=quick, results_dir=args.results_dir)
     print(f"saved {path}")
-    for png in plot(rows, quick, args.results_dir):
+    for png in plot(rows, quick, args.results_dir, bits):
         print(f"saved {png}")
     return rows
 

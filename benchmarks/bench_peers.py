@@ -30,6 +30,11 @@ RSS / the row's) and ``ref_end_to_end_speedup``.
 
     python benchmarks/bench_peers.py            # 2M + 500k rows, 3 repeats (~45 minutes on 2 cores)
     python benchmarks/bench_peers.py --quick    # seconds; what the test suite runs
+
+``--quick`` runs every case once, one after another in the calling process (its baseline taken
+before the first run, every tool loaded): the same code and files as a full run without a process
+start per run, so its memory figures are the process's, not each run's; only the full runs
+measure.
 """
 
 from __future__ import annotations
@@ -81,6 +86,40 @@ def stage_costs(train: dict, y, bits: int | None, repeats: int, with_vw: bool, t
         _, out["write_vw_cpu_s"], _ = timed(lambda: write_vw(X, y, tmp / "stage.vw"), repeats)
         (tmp / "stage.vw").unlink()
     return out
+
+
+def affordable(runs: list[tuple[str, dict]], n: int, skipped: list[dict]) -> list[tuple[str, dict]]:
+    """The runs this machine can hold now (MemAvailable); the others are listed in ``skipped``."""
+    kept = []
+    for name, run in runs:
+        need, have = harness.estimated_mb(run, n), harness.mem_available_mb()
+        if need > 0.8 * have:
+            skipped.append(dict(tool=name, width=harness.width_name(run["bits"]), epochs=run["epochs"],
+                                reason=f"needs ~{need:,.0f} MB, {have:,.0f} MB available"))
+        else:
+            kept.append((name, run))
+    return kept
+
+
+def run_quick(runs: list[tuple[str, dict]], files: dict, baselines: dict) -> dict[tuple, list[dict]]:
+    """Quick runs: every run once, in this process, after the baseline work of every tool family
+    (that baseline stands for every family and width)."""
+    tools = {run["tool"]: run["params"] for _, run in reversed(runs)}  # the first run's params of each
+    baseline, outs = harness.run_here(tools, [(run, files[run["bits"]]) for _, run in runs])
+    for bits in files:
+        for family in tools:
+            baselines[bits, family] = baseline
+    results: dict[tuple, list[dict]] = {}
+    for (name, run), res in zip(runs, outs):
+        results[name, run["bits"], run["epochs"]] = [res]
+        report(name, run, res, "quick")
+    return results
+
+
+def report(name: str, run: dict, res: dict, tag: str) -> None:
+    print(f"[{tag}] {name:32s} {harness.width_name(run['bits']):6s} {run['epochs']} ep: "
+          f"{res['fit_cpu_s']:7.2f} CPU s  loss {res['log_loss']:.4f}  nnz {res['nnz']:>9,}  "
+          f"RSS {res['train_peak_rss_mb']:7.1f} MB", flush=True)
 
 
 def median_row(name: str, tool: str, bits: int | None, epochs: int, results: list[dict]) -> dict[str, Any]:
@@ -158,7 +197,8 @@ def plot(rows: list[dict], widths: list[int | None], quick: bool, results_dir: P
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20k rows, 2^18 (+ exact for widecross sgd), 1 repeat")
+    parser.add_argument("--quick", action="store_true",
+                        help="10k rows, 2^18 (+ exact for widecross sgd), 1 repeat, in this process")
     parser.add_argument("--rows", type=int, default=None, help="training rows (default 2,000,000)")
     parser.add_argument("--test-rows", type=int, default=None, help="held-out rows (default rows / 4)")
     parser.add_argument("--repeats", type=int, default=None, help="fresh-process runs per case (default 3)")
@@ -170,7 +210,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     quick = args.quick
-    n = args.rows or (20_000 if quick else 2_000_000)
+    n = args.rows or (10_000 if quick else 2_000_000)
     n_test = args.test_rows or n // 4
     repeats = args.repeats or (1 if quick else 3)
     widths = parse_widths(args.widths or ("18,exact" if quick else "18,22,26,exact"))
@@ -200,7 +240,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             vw_here = any(TOOLS[t][0] == "vw" for t in tools_here)
             files[bits] = harness.prepare(train, y, test, yt, bits, tmp, vw=vw_here)
             stages[bits] = stage_costs(train, y, bits, repeats, vw_here, tmp)
-            for family in sorted({TOOLS[t][0] for t in tools_here}):
+            for family in sorted({TOOLS[t][0] for t in tools_here} if not quick else ()):
                 params = next(TOOLS[t][1] for t in tools_here if TOOLS[t][0] == family)
                 baselines[bits, family] = harness.baseline_child(family, params, files[bits])
             for name in tools_here:
@@ -210,21 +250,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     tool, params = TOOLS[name]
                     runs.append((name, dict(tool=tool, params=params, epochs=epochs, bits=bits)))
             print(f"prepared {harness.width_name(bits)}: {stages[bits]}", flush=True)
-        results: dict[tuple, list[dict]] = {}
-        for rep in range(repeats):
-            for name, run in runs:
-                need, have = harness.estimated_mb(run, n), harness.mem_available_mb()
-                key = (name, run["bits"], run["epochs"])
-                if need > 0.8 * have:
-                    if rep == 0:
-                        skipped.append(dict(tool=name, width=harness.width_name(run["bits"]), epochs=run["epochs"],
-                                            reason=f"needs ~{need:,.0f} MB, {have:,.0f} MB available"))
-                    continue
-                res = harness.run_child(run, files[run["bits"]])
-                results.setdefault(key, []).append(res)
-                print(f"[{rep + 1}/{repeats}] {name:32s} {harness.width_name(run['bits']):6s} {run['epochs']} ep: "
-                      f"{res['fit_cpu_s']:7.2f} CPU s  loss {res['log_loss']:.4f}  nnz {res['nnz']:>9,}  "
-                      f"RSS {res['train_peak_rss_mb']:7.1f} MB", flush=True)
+        runs = affordable(runs, n, skipped)
+        if quick:
+            results = run_quick(runs, files, baselines)
+        else:
+            results = {}
+            for rep in range(repeats):
+                for name, run in runs:
+                    res = harness.run_child(run, files[run["bits"]])
+                    results.setdefault((name, run["bits"], run["epochs"]), []).append(res)
+                    report(name, run, res, f"{rep + 1}/{repeats}")
     for (name, bits, epochs), res in results.items():
         row = median_row(name, TOOLS[name][0], bits, epochs, res)
         row["baseline_rss_mb"] = baselines[bits, TOOLS[name][0]]

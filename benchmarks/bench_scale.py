@@ -23,6 +23,8 @@ kernels); the machine is shared, so only ratios measured side by side mean much.
 
     python benchmarks/bench_scale.py            # 1e6 and 1e7 rows (about 15 minutes)
     python benchmarks/bench_scale.py --quick    # seconds; what the test suite runs
+
+``--quick``: 10,000 rows generated once, three configurations in one process, the layouts at 2^16 and 2^20.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,10 +52,13 @@ sys.path.insert(0, {root!r})
 import numpy as np
 import data_gen
 
-cfg = json.loads({cfg!r})
+cfgs = json.loads({cfgs!r})
 
 
 def houses(n, seed):
+    if cfgs[0].get("rows_npz"):  # quick runs: the rows the parent generated (data_gen's world not loaded here)
+        with np.load(cfgs[0]["rows_npz"]) as saved:
+            return {{"lat": saved[f"lat{{seed}}"], "lon": saved[f"lon{{seed}}"]}}, saved[f"label{{seed}}"]
     # in chunks, keeping only what the model reads: the data itself is 17 bytes a row
     lat, lon, label = [], [], []
     for start in range(0, n, 1_000_000):
@@ -68,13 +74,10 @@ def hwm_mb():
     return int(line.split()[1]) / 1024.0
 
 
-train, y = houses(cfg["rows"], 0)
-out = {{}}
-if cfg["mode"] != "data":
+def fit(cfg, train, y, test, y_test):
     import widecross as wc
     from widecross.metrics import log_loss, roc_auc
 
-    test, y_test = houses(cfg["test_rows"], 1)
     spec = wc.geo_spec(bits=cfg["bits"])
     params = dict(layout=cfg["layout"], random_state=0)
     small = {{k: v[:2000] for k, v in train.items()}}
@@ -115,8 +118,21 @@ if cfg["mode"] != "data":
         )
     else:
         out["active_cells"] = slots
-out.setdefault("vm_hwm_mb", hwm_mb())
-print(json.dumps(out))
+    return out
+
+
+train, y = houses(cfgs[0]["rows"], 0)
+test = None
+results = []
+for cfg in cfgs:
+    out = {{}}
+    if cfg["mode"] != "data":
+        if test is None:
+            test, y_test = houses(cfg["test_rows"], 1)
+        out = fit(cfg, train, y, test, y_test)
+    out.setdefault("vm_hwm_mb", hwm_mb())
+    results.append(out)
+print(json.dumps({{"results": results}}))
 """
 
 CONFIGS = [
@@ -129,21 +145,38 @@ CONFIGS = [
 ]
 
 
-def run_child(cfg: dict) -> dict:
-    code = CHILD.format(root=ROOT, cfg=json.dumps(cfg))
+def run_child(cfgs: list[dict]) -> list[dict]:
+    """The configurations one after another in one fresh process (on the same generated rows)."""
+    code = CHILD.format(root=ROOT, cfgs=json.dumps(cfgs))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=7200)
     if proc.returncode != 0:
-        raise RuntimeError(f"child {cfg} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"child {cfgs} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["results"]
 
 
-def bench_exact(n_rows: int, test_rows: int, repeats: int, configs=CONFIGS) -> list[dict]:
+def bench_exact(n_rows: int, test_rows: int, repeats: int, configs=CONFIGS, quick: bool = False) -> list[dict]:
+    """A fresh process per configuration (each peak RSS its own), which generates its rows;
+    ``quick``: all in one process, on rows generated here (the same code, one start-up; the
+    peaks then only grow)."""
+    # speed is compared between the exact and dense models only; the hashed ones run once
+    cfgs = [dict(mode=mode, rows=n_rows, test_rows=test_rows, bits=bits, layout=layout,
+                 repeats=repeats if name in ("exact sparse", "dense 2^24") else 1) for name, mode, bits, layout in configs]
+    if not quick:
+        results = [run_child([cfg])[0] for cfg in cfgs]
+    else:
+        import data_gen
+
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = {}
+            for seed, n in ((0, n_rows), (1, test_rows)):
+                rows = data_gen.generate_housing(n, seed=seed)
+                saved.update({f"{k}{seed}": rows[k] for k in ("lat", "lon", "label")})
+            path = Path(tmp) / "rows.npz"
+            with open(path, "wb") as f:
+                np.savez(f, **saved)
+            results = run_child([dict(cfg, rows_npz=str(path)) for cfg in cfgs])
     out = []
-    for name, mode, bits, layout in configs:
-        # speed is compared between the exact and dense models only; the hashed ones run once
-        reps = repeats if name in ("exact sparse", "dense 2^24") else 1
-        cfg = dict(mode=mode, rows=n_rows, test_rows=test_rows, bits=bits, layout=layout, repeats=reps)
-        res = run_child(cfg)
+    for (name, mode, bits, layout), res in zip(configs, results):
         row = dict(section="exact", config=name, rows=n_rows, width=_width(bits), **res)
         row["peak_rss_mb"] = row.pop("vm_hwm_mb")
         out.append(row)
@@ -207,17 +240,17 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--skip", default="", help="comma-separated sections to skip: exact,layout")
     args = parser.parse_args(argv)
     quick = args.quick
-    sizes = args.rows or ([20_000] if quick else [1_000_000, 10_000_000])
-    test_rows = args.test_rows or (5_000 if quick else 200_000)
+    sizes = args.rows or ([10_000] if quick else [1_000_000, 10_000_000])
+    test_rows = args.test_rows or (2_000 if quick else 200_000)
     repeats = args.repeats or (1 if quick else 3)
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict] = []
     if "exact" not in skip:
         for n in sizes:
             configs = CONFIGS if not quick else [c for c in CONFIGS if c[0] in ("data only", "exact sparse", "hashed 2^20")]
-            rows += bench_exact(n, test_rows, repeats, configs)
+            rows += bench_exact(n, test_rows, repeats, configs, quick=quick)
     if "layout" not in skip:
-        rows += bench_layout(20_000 if quick else 1_000_000, (16, 20) if quick else (16, 18, 20, 22, 24), repeats)
+        rows += bench_layout(10_000 if quick else 1_000_000, (16, 20) if quick else (16, 18, 20, 22, 24), repeats)
     for section in ("exact", "layout"):
         part = [r for r in rows if r["section"] == section]
         if part:

@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import format_table, run_python_measured, save_results, timed  # noqa: E402
+from benchmarks.common import format_table, peak_rss_mb, run_python_measured, save_results, timed  # noqa: E402
 
 SKLEARN_PARAMS = dict(loss="log_loss", penalty="l1", alpha=1e-7, learning_rate="constant", eta0=0.2)
 VW_ARGS = "--loss_function logistic --l1 1e-7"
@@ -190,44 +190,59 @@ def bench_stream(train, y, bits, calls, batch, sklearn_calls) -> list[dict]:
     ]
 
 
+def rss_runs(path: str, tools: list[str]) -> list[dict]:
+    """Load the CSR saved at ``path``, then train each of ``tools`` in turn (5 epochs): seconds and
+    the process's peak RSS after each ("data only" trains nothing)."""
+    import scipy.sparse as sp
+
+    with np.load(path) as data:
+        X = sp.csr_matrix((data["data"], data["indices"], data["indptr"]), shape=tuple(data["shape"]))
+        y = data["y"]
+    results = []
+    for tool in tools:
+        t = time.perf_counter()
+        if tool == "widecross":
+            import widecross as wc
+
+            wc.WideClassifier(random_state=0).fit(X, y)
+        elif tool == "sklearn":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sklearn_sgd(max_iter=5, tol=None).fit(X, y)
+        # VmHWM belongs to this process image (it restarts at exec), whereas ru_maxrss after fork
+        # + exec starts from the parent's peak: a big parent would hide the child's own figure.
+        results.append({"seconds": time.perf_counter() - t, "vm_hwm_mb": peak_rss_mb()})
+    return results
+
+
 RSS_CHILD = """
-import json, sys, time, warnings
-import numpy as np, scipy.sparse as sp
+import json, sys
 sys.path.insert(0, {root!r})
-data = np.load({path!r})
-X = sp.csr_matrix((data["data"], data["indices"], data["indptr"]), shape=tuple(data["shape"]))
-y = data["y"]
-t = time.perf_counter()
-tool = {tool!r}
-if tool == "widecross":
-    import widecross as wc
-    wc.WideClassifier(random_state=0).fit(X, y)
-elif tool == "sklearn":
-    from sklearn.linear_model import SGDClassifier
-    warnings.simplefilter("ignore")
-    SGDClassifier(**{sk!r}, max_iter=5, tol=None, random_state=0).fit(X, y)
-seconds = time.perf_counter() - t
-# VmHWM belongs to this process image (it restarts at exec), whereas ru_maxrss after fork + exec
-# starts from the parent's peak: a big parent would hide the child's own figure.
-hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0].split()
-print(json.dumps({{"seconds": seconds, "vm_hwm_mb": int(hwm[1]) / 1024.0}}))
+from benchmarks.bench_train import rss_runs
+print(json.dumps({{"results": rss_runs({path!r}, {tools!r})}}))
 """
 
 
-def bench_rss(train, y, bits) -> list[dict]:
+def bench_rss(train, y, bits, quick: bool = False) -> list[dict]:
     """Peak RSS of fresh processes that load the same CSR from disk and train on it (5 epochs).
 
     The data is built here and saved, so that each child's peak is its loading plus training,
-    not the data generator's; "data only" loads and stops.
+    not the data generator's; "data only" loads and stops. ``quick``: the three one after another
+    in this process (the code of a full run; its peaks are then this process's, not measurements).
     """
     root = str(Path(__file__).resolve().parents[1])
     X = features(train, bits)
+    tools = ["data only", "widecross", "sklearn"]
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "csr.npz")
         np.savez(path, data=X.data, indices=X.indices, indptr=X.indptr, shape=np.array(X.shape), y=y)
-        for tool in ("data only", "widecross", "sklearn"):
-            res = run_python_measured(RSS_CHILD.format(root=root, path=path, tool=tool, sk=SKLEARN_PARAMS))
+        if quick:
+            results = rss_runs(path, tools)
+        else:
+            results = [run_python_measured(RSS_CHILD.format(root=root, path=path, tools=[tool]))["results"][0]
+                       for tool in tools]
+        for tool, res in zip(tools, results):
             out.append(dict(section="rss", tool=tool, bits=bits, rows=X.shape[0], peak_rss_mb=res["vm_hwm_mb"],
                             train_s=res["seconds"]))
     base = out[0]["peak_rss_mb"]
@@ -246,7 +261,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--skip", default="", help="comma-separated sections to skip: width,fit,stream,rss")
     args = parser.parse_args(argv)
     quick = args.quick
-    n = args.rows or (20_000 if quick else 1_000_000)
+    n = args.rows or (10_000 if quick else 1_000_000)
     repeats = args.repeats or (1 if quick else 3)
     skip = set(filter(None, args.skip.split(",")))
     data = housing(n + n // 4)
@@ -262,7 +277,7 @@ def main(argv=None) -> list[dict]:
         calls, batch = (1000, 1000) if not quick else (20, 500)
         rows += bench_stream(train, y, 26 if not quick else 22, calls, batch, 20 if not quick else 3)
     if "rss" not in skip:
-        rows += bench_rss(train, y, 26 if not quick else 20)
+        rows += bench_rss(train, y, 26 if not quick else 20, quick=quick)
     for section in ("width", "fit", "stream", "rss"):
         part = [r for r in rows if r["section"] == section]
         if part:

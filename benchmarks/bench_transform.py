@@ -1,7 +1,7 @@
 """How fast FeatureSpec.transform turns lat/lon columns into CSR, and how much memory it takes.
 
     python benchmarks/bench_transform.py            # 1M rows, median of 5 runs
-    python benchmarks/bench_transform.py --quick    # 100k rows, 2 runs (seconds)
+    python benchmarks/bench_transform.py --quick    # 100k rows, 2 runs, both specs' first calls in one process (seconds)
 
 Cases: ``geo_spec(bits=24)`` (hashed) and ``geo_spec(bits=None)`` (exact, 235.7M columns), five
 features per row. Reported per case: rows per wall-second and per CPU-second (medians; the
@@ -72,52 +72,55 @@ def traced_peak(fn: Callable[[], Any]) -> tuple[int, Any]:
     return peak, result
 
 
-# Runs in a fresh interpreter: peak RSS of one transform, with the high-water mark reset first.
-_RSS_CHILD = """
-import json, os, sys
-sys.path.insert(0, {root!r})
-from benchmarks.bench_transform import points
-import widecross as wc
+def rss_of_transform(spec: Any, n: int) -> dict[str, Any]:
+    """Peak RSS growth of one transform of ``n`` points, the high-water mark reset just before."""
 
-def status(key):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    return -1
+    def status(key: str) -> int:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+        return -1
 
-data = points({n})
-spec = wc.geo_spec(bits={bits})
-spec.transform({{"lat": data["lat"][:1000], "lon": data["lon"][:1000]}})  # compile / load kernels
-try:
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset VmHWM to the current RSS
-    reset = True
-except OSError:
-    reset = False
-before = status("VmRSS")
-X = spec.transform(data)
-peak = status("VmHWM")
-out = int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
-print(json.dumps({{"reset": reset and peak >= before, "rss_before": before, "rss_peak": peak, "output": out}}))
-"""
+    data = points(n)
+    spec.transform({"lat": data["lat"][:1000], "lon": data["lon"][:1000]})
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset VmHWM to the current RSS
+        reset = True
+    except OSError:
+        reset = False
+    before = status("VmRSS")
+    X = spec.transform(data)
+    peak = status("VmHWM")
+    return {"reset": reset and peak >= before, "rss_before": before, "rss_peak": peak, "output": csr_bytes(X)}
 
-# Runs in a fresh interpreter: first-call time of one spec with the given Numba cache directory.
-_FIRST_CALL_CHILD = """
+
+# Runs in a fresh interpreter: import time, then per spec its first-call time (kernels compiled
+# into an empty Numba cache, or loaded from the warm one) and, if asked, the peak RSS of one
+# transform of `rss_rows` points.
+_CHILD = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
 import widecross.features as wc  # numpy, scipy, numba
-t1 = time.perf_counter()
-wc.geo_spec(bits={bits}).transform({{"lat": [0.5], "lon": [0.5]}})  # kernels compiled or loaded
-t2 = time.perf_counter()
-print(json.dumps({{"import_s": t1 - t0, "first_call_s": t2 - t1}}))
+out = {{"import_s": time.perf_counter() - t0}}
+for bits in {bits!r}:
+    t1 = time.perf_counter()
+    spec = wc.geo_spec(bits=bits)
+    spec.transform({{"lat": [0.5], "lon": [0.5]}})  # kernels compiled or loaded
+    out[f"first_call_s {{bits}}"] = time.perf_counter() - t1
+    if {rss_rows}:
+        from benchmarks.bench_transform import rss_of_transform
+        out[f"rss {{bits}}"] = rss_of_transform(spec, {rss_rows})
+print(json.dumps(out))
 """
 
 
-def first_call(root: str, bits: int | None, cold: bool) -> dict[str, Any]:
-    """First-call time in a fresh process: with an empty Numba cache (compile) or the warm one."""
-    code = _FIRST_CALL_CHILD.format(root=root, bits=bits)
+def fresh_process(root: str, bits: list[int | None], cold: bool, rss_rows: int = 0) -> dict[str, Any]:
+    """First calls of the specs in a fresh process: with an empty Numba cache (compile) or the
+    warm one; with ``rss_rows``, the peak RSS of a transform of that many points of each spec."""
+    code = _CHILD.format(root=root, bits=bits, rss_rows=rss_rows)
     if not cold:
         return run_child(code)
     with tempfile.TemporaryDirectory() as cache:
@@ -134,7 +137,7 @@ def run_child(code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100k rows, 2 repeats (seconds)")
+    parser.add_argument("--quick", action="store_true", help="100k rows, 2 repeats, one fresh process for both specs")
     parser.add_argument("--rows", type=int, default=None, help="rows per run (default 1,000,000; quick 100,000)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per case, median reported (default 5)")
     parser.add_argument("--results-dir", type=Path, default=None, help="where to save JSON (default benchmarks/results)")
@@ -147,16 +150,23 @@ def main(argv: list[str] | None = None) -> int:
 
     data = points(n)
     rows: list[dict[str, Any]] = []
-    for bits in (24, None):
+    cases = [24, None]
+    # One fresh process per case (a second spec in the same process finds kernels compiled or
+    # loaded by the first); --quick: one for both, the second case's first call is then a lower bound.
+    groups = [cases] if args.quick else [[bits] for bits in cases]
+    warm, cold = {}, {}
+    for group in groups:
+        warm.update(fresh_process(root, group, cold=False, rss_rows=n))
+        cold.update(fresh_process(root, group, cold=True))
+    for bits in cases:
         spec = wc.geo_spec(bits=bits)
         spec.transform({"lat": data["lat"][:1000], "lon": data["lon"][:1000]})
         wall, cpu, X = measure(lambda: spec.transform(data), repeats)
         output = csr_bytes(X)
         del X
         peak, X = traced_peak(lambda: spec.transform(data))
-        rss = run_child(_RSS_CHILD.format(root=root, n=n, bits=bits))
+        rss = warm[f"rss {bits}"]
         rss_ratio = (rss["rss_peak"] - rss["rss_before"]) / rss["output"] if rss["reset"] else None
-        warm = first_call(root, bits, cold=False)
         rows.append({
             "case": f"geo_spec(bits={bits}).transform",
             "rows": n,
@@ -168,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             "traced_peak_mb": peak / 1e6,
             "traced_peak_over_output": peak / output,
             "rss_growth_over_output": rss_ratio,
-            "compile_s": first_call(root, bits, cold=True)["first_call_s"],
-            "cached_first_call_s": warm["first_call_s"],
+            "compile_s": cold[f"first_call_s {bits}"],
+            "cached_first_call_s": warm[f"first_call_s {bits}"],
             "import_s": warm["import_s"],
         })
         del X

@@ -7,6 +7,7 @@ by side in one run: the machines are shared and noisy.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import platform
@@ -56,11 +57,13 @@ def machine_info() -> dict[str, Any]:
                     break
     except OSError:
         pass
-    for name in ("scipy", "numba", "sklearn", "vowpalwabbit", "pyarrow"):
+    # Installed versions from the package metadata: importing scikit-learn or pyarrow just to
+    # read a version string costs seconds.
+    for name, distribution in (("scipy", "scipy"), ("numba", "numba"), ("sklearn", "scikit-learn"),
+                               ("vowpalwabbit", "vowpalwabbit"), ("pyarrow", "pyarrow")):
         try:
-            module = __import__(name)
-            info[name] = getattr(module, "__version__", "?")
-        except ImportError:
+            info[name] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
             pass
     try:
         import widecross

@@ -15,7 +15,8 @@ A *run* is a plain dict, so that it can cross into a child process as JSON::
 
 ``fit_score(run, files)`` trains on the training files and scores the held-out ones: CPU and wall
 seconds of training alone, held-out log-loss and AUC, nonzero weights, and the process's peak
-resident memory right after training (meaningful in a fresh process: see ``run_child``).
+resident memory right after training (meaningful in a fresh process: see ``run_child``; quick
+runs stay in the calling process, ``run_here``).
 For VW, ``l1_mean`` is a mean-objective l1 (widecross's and scikit-learn's meaning) turned into
 VW FTRL's ``--l1``, which applies to the loss summed over every example it processes.
 """
@@ -115,8 +116,21 @@ def scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
 
 def objective(X: sp.csr_matrix, y: np.ndarray, w: np.ndarray, b: float, l1: float, l2: float = 0.0) -> float:
     """The mean objective of design.md (logistic loss), for any tool's weights."""
-    m = X @ w + b
-    return float(np.mean(np.logaddexp(0.0, m) - y * m) + l1 * np.abs(w).sum() + 0.5 * l2 * float(w @ w))
+    return _mean_objective(X @ w + b, y, w, l1, l2)
+
+
+def sparse_objective(X: sp.csr_matrix, y: np.ndarray, indices: np.ndarray, values: np.ndarray, b: float, l1: float,
+                     l2: float = 0.0) -> float:
+    """``objective`` of the weights ``values`` at columns ``indices``, zero elsewhere: the margins
+    read a lazily zeroed vector of the width at the active columns only, the penalties the nonzeros."""
+    w = np.zeros(X.shape[1])
+    w[indices] = values
+    return _mean_objective(X @ w + b, y, np.asarray(values, dtype=np.float64), l1, l2)
+
+
+def _mean_objective(margin: np.ndarray, y: np.ndarray, weights: np.ndarray, l1: float, l2: float) -> float:
+    loss = np.mean(np.logaddexp(0.0, margin) - y * margin)
+    return float(loss + l1 * np.abs(weights).sum() + 0.5 * l2 * float(weights @ weights))
 
 
 def liblinear_optimum(X: sp.csr_matrix, y: np.ndarray, l1: float) -> tuple[np.ndarray, float]:
@@ -267,11 +281,9 @@ def fit_score(run: dict, files: dict, keep_model: str | Path | None = None, with
             out["estimator"] = est
         out["nnz"] = int(np.count_nonzero(values))
         if with_objective:
-            w = np.zeros(X.shape[1])
-            w[indices] = values
             l1 = run["params"].get("l1", run["params"].get("alpha", 0.0))
             l2 = run["params"].get("l2", 0.0)
-            out["objective"] = objective(X, y, w, intercept, l1, l2)
+            out["objective"] = sparse_objective(X, y, indices, values, intercept, l1, l2)
     out["examples_per_cpu_s"] = run["epochs"] * files["n_train"] / out["fit_cpu_s"]
     return out
 
@@ -282,25 +294,32 @@ def run_child(run: dict, files: dict, timeout: float = 7200) -> dict:
     return run_python_measured(code, timeout=timeout)
 
 
-BASELINE_CHILD = """
-import json
-tool = {tool!r}
-if tool == "vw":
-    import vowpalwabbit  # noqa: F401  (VW reads its data from the file while it trains)
-else:
-    from benchmarks.harness import load_csr, _fit_sklearn, _fit_widecross
-    X, y = load_csr({train!r})
-    # The tiny first fit of fit_score: compiled kernels count in the baseline, not in training.
+def load_tool(tool: str, params: dict, train: str) -> None:
+    """All a run does but train: import the tool, load its data, fit 256 rows (the tiny first fit
+    of ``fit_score``: compiled kernels count in the baseline, not in training)."""
+    if tool == "vw":
+        import vowpalwabbit  # noqa: F401  (VW reads its data from the file while it trains)
+        return
+    X, y = load_csr(train)
     fit = _fit_widecross if tool == "widecross" else _fit_sklearn
-    fit({{"params": {params!r}, "epochs": 1}}, X[:256], y[:256])
-print(json.dumps({{}}))
-"""
+    fit({"params": params, "epochs": 1}, X[:256], y[:256])
 
 
 def baseline_child(tool: str, params: dict, files: dict) -> float:
     """Peak RSS of a process that loads a tool and its data and fits 256 rows: all but training."""
-    code = BASELINE_CHILD.format(tool=tool, params=params, train=files["train"])
+    code = f"import json\nfrom benchmarks.harness import load_tool\nload_tool({tool!r}, {params!r}, {files['train']!r})\nprint('{{}}')"
     return run_python_measured(code)["peak_rss_mb"]
+
+
+def run_here(tools: dict[str, dict], jobs: list[tuple[dict, dict]]) -> tuple[float, list[dict]]:
+    """Quick runs: the baseline work of every tool in ``tools`` (name -> params of one of its
+    runs), then every run of ``jobs`` (``(run, files)``), in this process: the code of a full run
+    without a process start per run. Returns the baseline peak RSS and each run's ``fit_score``;
+    memory figures are then this process's high-water mark, not a run's own."""
+    for tool, params in tools.items():
+        load_tool(tool, params, jobs[0][1]["train"])
+    baseline = peak_rss_mb()
+    return baseline, [fit_score(run, files) for run, files in jobs]
 
 
 def mem_available_mb() -> float:

@@ -216,3 +216,10 @@ def objective(X, y, w, b, l1, l2, loss_name="logistic", sample_weight=None) -> f
     s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     losses = np.array([loss(loss_name, yi, mi) for yi, mi in zip(y, m)])
     return float(s @ losses / s.sum() + l1 * np.abs(w).sum() + 0.5 * l2 * w @ w)
+
+
+def log_loss(y, p) -> float:
+    """Mean logistic loss of probabilities ``p`` of class 1 (clipped to [1e-15, 1 - 1e-15])."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-15, 1 - 1e-15)
+    y = np.asarray(y, dtype=np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))

@@ -5,7 +5,7 @@ Layers, lowest first; a module may import its own layer and the ones listed for 
 | layer      | modules                                                        | may import                     |
 |------------|----------------------------------------------------------------|--------------------------------|
 | core       | _jit, _prefetch, _version, losses, metrics, _text, _png,       | core                           |
-|            | _progress                                                      |                                |
+|            | _progress, _csr_check, _csr_scan, _atomic_file                 |                                |
 | features   | features, _feature_defs, _keyrecord, _hashing, _validation     | core                           |
 | model      | model/*, export                                                | core, features                 |
 | io         | io/*                                                           | core                           |
@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "widecross"
 
 LAYERS = {
-    "core": {"_jit", "_prefetch", "_version", "losses", "metrics", "_text", "_png", "_progress"},
+    "core": {"_jit", "_prefetch", "_version", "losses", "metrics", "_text", "_png", "_progress", "_csr_check", "_csr_scan",
+             "_atomic_file"},
     "features": {"features", "_feature_defs", "_keyrecord", "_hashing", "_validation"},
     "model": {"model", "export"},
     "io": {"io"},

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks import bench_data_gen, plot_sample_map
 
 
-def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / name), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-def test_bench_data_gen_quick(tmp_path):
-    pytest.importorskip("pyarrow")
-    proc = run_script("bench_data_gen.py", "--quick", "--rows", "20000", "--results-dir", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
-    assert "rows_per_cpu_s" in proc.stdout
+def test_bench_data_gen_quick(tmp_path, capsys):
+    assert bench_data_gen.main(["--quick", "--rows", "10000", "--results-dir", str(tmp_path)]) == 0
+    assert "rows_per_cpu_s" in capsys.readouterr().out
     result = json.loads((tmp_path / "data_gen.quick.json").read_text())
-    assert result["quick"] is True and result["params"]["rows"] == 20_000
+    assert result["quick"] is True and result["params"]["rows"] == 10_000
     cases = {row["case"]: row for row in result["rows"]}
     assert "generate_housing (one call)" in cases and "write_parquet (chunks of 1M)" in cases
     assert all(row["rows_per_cpu_s"] > 0 for row in result["rows"])
@@ -60,10 +46,9 @@ def read_png(path: Path) -> np.ndarray:
     return raw[:, 1:].reshape(height, width, 3)
 
 
-def test_plot_sample_map_tiny(tmp_path):
+def test_plot_sample_map_tiny(tmp_path, capsys):
     out = tmp_path / "map.png"
-    proc = run_script("plot_sample_map.py", "--rows", "3000", "--width", "360", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
+    assert plot_sample_map.main(["--rows", "3000", "--width", "360", "--out", str(out)]) == 0
     image = read_png(out)
     assert image.shape == (180, 360, 3)
     # Houses are drawn in the warm ramp (red channel well above blue), only on land pixels.
@@ -74,5 +59,7 @@ def test_plot_sample_map_tiny(tmp_path):
     # North is up: the top rows (Arctic) hold no houses; the band 20-60 N holds the most.
     assert warm[:20].sum() == 0
     assert warm[30:70].sum() > warm[110:150].sum()
-    bad = run_script("plot_sample_map.py", "--rows", "10", "--width", "7", "--out", str(out))
-    assert bad.returncode == 2 and "--width" in bad.stderr
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as bad:
+        plot_sample_map.main(["--rows", "10", "--width", "7", "--out", str(out)])
+    assert bad.value.code == 2 and "--width" in capsys.readouterr().err

@@ -77,7 +77,7 @@ def test_bench_path_quick(tmp_path):
 
 def test_bench_peers_without_vowpalwabbit_skips_its_rows(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "vowpalwabbit", None)  # import raises ImportError
-    rows = bench_peers.main(["--quick", "--widths", "18", "--epochs", "1", "--tools", "widecross ftrl,VW --l1 1e-7",
+    rows = bench_peers.main(["--quick", "--rows", "2000", "--widths", "18", "--epochs", "1", "--tools", "widecross ftrl,VW --l1 1e-7",
                              "--results-dir", str(tmp_path)])
     assert [r["tool"] for r in rows] == ["widecross ftrl"]
     assert "vowpalwabbit is not installed" in capsys.readouterr().out

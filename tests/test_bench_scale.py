@@ -29,6 +29,7 @@ def test_bench_stream_quick(tmp_path):
     rows = bench_stream.main(["--quick", "--results-dir", str(tmp_path), "--data", str(tmp_path / "houses.parquet")])
     assert [r["config"] for r in rows] == ["read + featurize", "fit streamed"]
     fit = rows[1]
-    assert "failed" not in fit and fit["rows"] == fit["data_rows"] == 200_000
+    assert "failed" not in fit and fit["rows"] == fit["data_rows"] == 20_000 and fit["chunk_rows"] < 20_000
+    assert rows[0]["rows"] == 20_000  # the reader alone saw every row too
     assert fit["limit_gb"] == 4 and 0 < fit["log_loss"] < 1 and fit["peak_rss_mb"] < 4096
     assert (tmp_path / "bench_stream.quick.md").exists()

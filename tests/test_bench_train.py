@@ -21,7 +21,7 @@ def test_bench_train_quick(tmp_path):
 
 
 def test_bench_convergence_quick(tmp_path):
-    rows = bench_convergence.main(["--quick", "--results-dir", str(tmp_path), "--rows", "8000", "--epochs", "2"])
+    rows = bench_convergence.main(["--quick", "--results-dir", str(tmp_path), "--rows", "2000", "--epochs", "2"])
     assert {(r["l1"], r["optimizer"]) for r in rows} == {(l1, o) for l1 in (1e-5, 1e-6) for o in ("sgd", "ftrl")}
     for r in rows:
         assert r["gap"] > -1e-3 and r["gap_polished"] > -1e-3  # nothing beats the optimum

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks import bench_transform
 
 
-def test_bench_transform_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_transform.py"), "--quick", "--rows", "20000",
-         "--repeats", "1", "--results-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "rows_per_s" in proc.stdout and "peak" in proc.stdout
+def test_bench_transform_quick(tmp_path, capsys):
+    assert bench_transform.main(["--quick", "--rows", "20000", "--repeats", "1", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "rows_per_s" in out and "peak" in out
     result = json.loads((tmp_path / "transform.quick.json").read_text())
     assert result["quick"] is True and result["params"]["rows"] == 20_000
     cases = {row["case"]: row for row in result["rows"]}

@@ -13,8 +13,6 @@ import pytest
 
 import data_gen
 
-pytest.importorskip("pyarrow")
-
 
 def run(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
@@ -94,11 +92,12 @@ def test_train_single_pass_flags_reach_the_estimator(houses, workdir):
     expected = wc.WideClassifier(spec, schedule="newton", epochs=1, polish=0, random_state=0)
     expected.fit({"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
     assert wc.load(out).nnz == expected.model_.nnz
+    assert out.read_bytes() == expected.model_.save(workdir / "one_pass_expected.wcm").read_bytes()
     polished = workdir / "polished.wcm"
     assert run(*args, "--schedule", "newton", "-o", str(polished)).returncode == 0
     assert wc.load(polished).nnz < wc.load(out).nnz  # the default polish zeroes weights
     bad = run(*args, "--polish", "-1", "-o", str(workdir / "bad.wcm"))
-    assert bad.returncode == 2 and "--polish must be >= 0" in bad.stderr
+    assert bad.returncode == 2 and "--polish: must be an integer >= 0" in bad.stderr
     assert run(*args, "--schedule", "nope", "-o", str(workdir / "bad.wcm")).returncode == 2
 
 
@@ -121,6 +120,15 @@ def test_evaluate(model_path, houses):
     payload = json.loads(result.stdout)
     assert payload["rows"] == 6000
     assert 0.5 < payload["auc"] <= 1.0 and 0 < payload["log_loss"] < 0.75
+    from sklearn import metrics as skm
+
+    from widecross import load
+
+    data = data_gen.generate_housing(6000, seed=3)
+    p = load(model_path).predict_proba({"lat": data["lat"], "lon": data["lon"]})[:, 1]
+    assert payload["log_loss"] == pytest.approx(skm.log_loss(data["label"], p), rel=1e-9)
+    assert payload["auc"] == pytest.approx(skm.roc_auc_score(data["label"], p), rel=1e-9)
+    assert payload["accuracy"] == pytest.approx(skm.accuracy_score(data["label"], p > 0.5), rel=1e-12)
 
 
 def test_predict(model_path, houses, workdir):
@@ -229,5 +237,5 @@ def test_data_errors_name_the_file_row(workdir):
 
 def test_gen_rejects_unknown_suffix(workdir):
     result = run("gen", "--rows", "10", "-o", str(workdir / "x.txt"))
-    assert result.returncode == 1 and ".parquet" in result.stderr
+    assert result.returncode == 2 and ".parquet" in result.stderr  # an invalid option value
     assert not (workdir / "x.txt").exists()

@@ -417,8 +417,8 @@ def test_bad_rows_are_flagged_exactly():
 
 
 def read_parquet_columns(path: Path) -> dict[str, np.ndarray]:
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     table = pq.read_table(path)
     out = {}
     for name in table.column_names:
@@ -432,7 +432,7 @@ def read_parquet_columns(path: Path) -> dict[str, np.ndarray]:
 
 
 def test_write_parquet_round_trip(tmp_path):
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq
     path = data_gen.write_parquet(tmp_path / "h.parquet", 10_000, seed=6, world_seed=1, chunk_rows=3000, bad_fraction=0.05)
     assert path == tmp_path / "h.parquet"
     assert pq.ParquetFile(path).num_row_groups == 4  # bounded memory: one row group per chunk
@@ -442,7 +442,6 @@ def test_write_parquet_round_trip(tmp_path):
 
 
 def test_write_parquet_is_atomic(tmp_path, monkeypatch):
-    pytest.importorskip("pyarrow")
     import data_gen.io as io
 
     path = tmp_path / "h.parquet"
@@ -564,7 +563,7 @@ def test_generate_sparse_dense_rows_and_edges():
 
 
 def test_generate_sparse_support_is_recoverable_by_l1():
-    linear_model = pytest.importorskip("sklearn.linear_model")
+    from sklearn import linear_model
     X, y, w = data_gen.generate_sparse(3000, 60, nnz_per_row=15, n_informative=6, seed=1, loss="squared", noise=0.1)
     fit = linear_model.Lasso(alpha=0.02, fit_intercept=False).fit(X.toarray(), y)
     assert np.array_equal(np.flatnonzero(np.abs(fit.coef_) > 1e-3), np.flatnonzero(w))
@@ -575,6 +574,5 @@ def test_generate_sparse_support_is_recoverable_by_l1():
 
 @pytest.mark.parametrize("module", ["data_gen", "data_gen.housing", "data_gen.io", "data_gen.sparse", "data_gen._world"])
 def test_docstring_examples(module):
-    pytest.importorskip("pyarrow")
     result = doctest.testmod(sys.modules[module] if module in sys.modules else __import__(module, fromlist=["_"]))
     assert result.attempted > 0 and result.failed == 0

@@ -451,7 +451,7 @@ def test_docstring_examples_run():
 
     names = ("estimators.classifier", "estimators.regressor", "estimators.path", "estimators.inputs", "train.sgd",
              "train.ftrl", "train.rows", "train.trainer", "train.params", "train.penalty", "train.optimizers",
-             "train.shuffle", "losses", "export", "model.file_format", "_text")
+             "train.shuffle", "losses", "export", "model.file_format", "_text", "cli.options")
     for module in (importlib.import_module(f"widecross.{name}") for name in names):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0, module.__name__

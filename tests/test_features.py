@@ -368,7 +368,7 @@ def test_feature_ids_do_not_depend_on_position():
 
 
 def test_categorical_ids_match_reference_for_every_input_form():
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa
     values = ["oslo", "lima", "oslo", "", "東京"]
     hashed = Categorical("city")
     modded = Categorical("city", 13)
@@ -398,7 +398,7 @@ def test_categorical_missing_and_unknown_values():
     hashed = Categorical("city", unknown="bucket")
     np.testing.assert_array_equal(hashed.ids(["a", None]), ref_ids(hashed, ["a", None]))
     assert hashed.describe(int(hashed.ids([None])[0])) == "city missing"
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa
     with pytest.raises(ValueError, match="row 1"):
         Categorical("city", 8).ids(pa.array(["a", None]))
     with pytest.raises(TypeError, match=r"categorical column 'city' holds floating point"):
@@ -453,7 +453,7 @@ def test_wide_exact_spec_uses_int64_indices():
 
 
 def test_input_forms_give_identical_matrices():
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa
     pts = geo_points(100, seed=12)
     spec = geo_spec(bits=20)
     expected = spec.transform(pts)
@@ -485,14 +485,14 @@ def test_input_forms_give_identical_matrices():
 
 
 def test_pandas_dataframe():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     pts = geo_points(50, seed=13)
     spec = geo_spec(bits=20)
     assert_same_csr(spec.transform(pd.DataFrame(pts)), spec.transform(pts))
 
 
 def test_arrow_nulls_are_reported_as_nan_rows():
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa
     table = pa.table({"lat": pa.array([1.0, None, 2.0]), "lon": pa.array([0.0, 0.0, None])})
     with pytest.raises(ValueError, match=r"column 'lat': 1 value .*row 1 \(nan\)"):
         geo_spec(bits=20).transform(table)

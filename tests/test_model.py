@@ -313,7 +313,9 @@ def test_raw_columns_equal_transform_then_csr(geo_model, monkeypatch):
 
 
 def test_raw_columns_pyarrow_and_pandas(geo_model, monkeypatch):
-    pa = pytest.importorskip("pyarrow")
+    import pandas as pd
+    import pyarrow as pa
+
     rng = np.random.default_rng(9)
     cols = geo_columns(rng, 900)
     expected = geo_model.decision_function(cols)
@@ -322,10 +324,6 @@ def test_raw_columns_pyarrow_and_pandas(geo_model, monkeypatch):
     np.testing.assert_array_equal(geo_model.decision_function(table), expected)
     chunked = pa.concat_tables([table.slice(0, 300), table.slice(300)])
     np.testing.assert_array_equal(geo_model.decision_function(chunked), expected)
-    try:
-        import pandas as pd
-    except ImportError:
-        return
     frame = pd.DataFrame(cols, index=np.arange(900)[::-1])  # positional slicing despite the index
     np.testing.assert_array_equal(geo_model.decision_function(frame), expected)
 

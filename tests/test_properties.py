@@ -13,7 +13,6 @@ Examples are derandomized (the same cases on every run, as CI wants); set
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -32,7 +31,6 @@ from widecross.export import ModelFormatError, dumps, loads
 from widecross.features import Bucketize, Categorical, Cross, FeatureSpec, geo_spec
 from widecross.model import LOSSES, SparseModel
 
-HAS_ESTIMATORS = importlib.util.find_spec("widecross.estimators") is not None
 EXPLORE = os.environ.get("WIDECROSS_HYPOTHESIS") == "explore"
 
 
@@ -181,7 +179,6 @@ def test_any_coordinates_on_the_globe_are_valid(resolutions, bits, lat, data):
     assert np.all(np.isfinite(model.decision_function({"lat": lat, "lon": lon})))
 
 
-@pytest.mark.skipif(not HAS_ESTIMATORS, reason="widecross.estimators is not in this checkout yet")
 @profile(30)
 @given(
     n=st.integers(20, 300),

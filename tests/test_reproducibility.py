@@ -10,7 +10,6 @@ depend on ``hash()`` or set order) and in the thread counts of Numba and the BLA
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,13 +20,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-HAS_ESTIMATORS = importlib.util.find_spec("widecross.estimators") is not None
 
 CHILD = textwrap.dedent('''
     import hashlib, json, os, sys
     import numpy as np
     import data_gen
     import widecross as wc
+    from widecross.estimators import WideClassifier, WideRegressor
 
     out, seed = sys.argv[1], int(sys.argv[2])
     os.makedirs(out, exist_ok=True)
@@ -44,26 +43,18 @@ CHILD = textwrap.dedent('''
     facts["keys"] = len(keys)
 
     models = {}
-    if HAS_ESTIMATORS:
-        from widecross.estimators import WideClassifier, WideRegressor
-
-        models["sgd_adagrad_exact"] = WideClassifier(exact, l1=1e-5, epochs=2, random_state=seed).fit(data, y).model_
-        models["sgd_constant_hashed"] = WideClassifier(hashed, l1=1e-6, schedule="constant", epochs=2,
-                                                       random_state=seed).fit(data, y).model_
-        models["ftrl_hashed"] = WideClassifier(hashed, optimizer="ftrl", l1=1e-5, epochs=2, random_state=seed).fit(data, y).model_
-        stream = WideClassifier(hashed, l1=1e-6, random_state=seed)
-        for start in range(0, 12_000, 4_000):
-            part = {k: v[start : start + 4_000] for k, v in data.items()}
-            stream.partial_fit(part, y[start : start + 4_000], classes=[0, 1])
-        models["partial_fit_stream"] = stream.model_
-        models["regressor_invscaling"] = WideRegressor(hashed, l1=1e-6, schedule="invscaling", epochs=2,
-                                                       random_state=seed).fit(data, np.log(rows["price"])).model_
-        models["no_spec_csr"] = WideClassifier(l1=1e-6, epochs=2, random_state=seed).fit(X, y).model_
-    else:  # without the trainer: a model built from the data by plain NumPy
-        rng = np.random.default_rng(seed)
-        columns = np.unique(X.indices)
-        models["from_data"] = wc.SparseModel(columns, rng.normal(size=columns.size), 0.5, hashed.n_features,
-                                             "logistic", spec=hashed)
+    models["sgd_adagrad_exact"] = WideClassifier(exact, l1=1e-5, epochs=2, random_state=seed).fit(data, y).model_
+    models["sgd_constant_hashed"] = WideClassifier(hashed, l1=1e-6, schedule="constant", epochs=2,
+                                                   random_state=seed).fit(data, y).model_
+    models["ftrl_hashed"] = WideClassifier(hashed, optimizer="ftrl", l1=1e-5, epochs=2, random_state=seed).fit(data, y).model_
+    stream = WideClassifier(hashed, l1=1e-6, random_state=seed)
+    for start in range(0, 12_000, 4_000):
+        part = {k: v[start : start + 4_000] for k, v in data.items()}
+        stream.partial_fit(part, y[start : start + 4_000], classes=[0, 1])
+    models["partial_fit_stream"] = stream.model_
+    models["regressor_invscaling"] = WideRegressor(hashed, l1=1e-6, schedule="invscaling", epochs=2,
+                                                   random_state=seed).fit(data, np.log(rows["price"])).model_
+    models["no_spec_csr"] = WideClassifier(l1=1e-6, epochs=2, random_state=seed).fit(X, y).model_
     for name, model in models.items():
         for encoding in ("float32", "float16", "q8"):
             model.save(os.path.join(out, f"{name}.{encoding}.wcm"), values=encoding)
@@ -84,7 +75,7 @@ def child_env(hash_seed: str, threads: str) -> dict[str, str]:
 def run_children(tmp_path: Path, configs: list[tuple[str, str, str, int]]) -> list[tuple[dict, Path]]:
     """Run one child per (label, hash seed, threads, training seed), concurrently."""
     script = tmp_path / "child.py"
-    script.write_text(f"HAS_ESTIMATORS = {HAS_ESTIMATORS}\n" + CHILD)
+    script.write_text(CHILD)
     procs = []
     for label, hash_seed, threads, seed in configs:
         out = tmp_path / label
@@ -137,9 +128,7 @@ def test_the_same_model_saves_to_the_same_bytes_in_process(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_ESTIMATORS, reason="widecross.estimators is not in this checkout yet")
 def test_cli_train_is_reproducible_across_processes(tmp_path):
-    pytest.importorskip("pyarrow")
     import data_gen
 
     data = tmp_path / "houses.parquet"

@@ -39,7 +39,7 @@ LOAD_PATH = {"widecross/__init__.py", "widecross/export.py", "widecross/model/__
              "widecross/model/file_format.py", "widecross/model/inputs.py", "widecross/losses.py", "widecross/features.py",
              "widecross/_feature_defs.py", "widecross/_keyrecord.py", "widecross/_hashing.py", "widecross/_validation.py",
              "widecross/model/_rice.py", "widecross/model/_values.py", "widecross/model/_lookup.py", "widecross/_jit.py",
-             "widecross/_version.py"}
+             "widecross/_version.py", "widecross/_csr_check.py", "widecross/_csr_scan.py", "widecross/_atomic_file.py"}
 
 
 def parse(path: Path) -> ast.Module:

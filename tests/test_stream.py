@@ -13,6 +13,8 @@ import threading
 import tracemalloc
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,10 +26,6 @@ from widecross.train import Rows, ShuffleBuffer
 from widecross.metrics import log_loss
 from widecross.estimators import WideClassifier, WideRegressor
 from widecross.io import write_table
-
-pytest.importorskip("pyarrow")
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 
 N = 9000
 SPEC = wc.geo_spec(bits=None)

@@ -4,7 +4,7 @@ at once gives exactly the serial answers; the scoring kernels are compiled to re
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -15,7 +15,6 @@ import pytest
 import widecross as wc
 from widecross.model import SparseModel
 
-HAS_ESTIMATORS = importlib.util.find_spec("widecross.estimators") is not None
 N_THREADS = 8
 
 
@@ -135,7 +134,6 @@ def test_concurrent_errors_stay_in_their_thread(loaded):
                 np.testing.assert_array_equal(result, expected)
 
 
-@pytest.mark.skipif(not HAS_ESTIMATORS, reason="widecross.estimators is not in this checkout yet")
 def test_concurrent_predictions_of_one_fitted_estimator():
     import data_gen
     from widecross.estimators import WideClassifier

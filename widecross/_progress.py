@@ -5,6 +5,7 @@ Off when stderr is not a terminal (logs and pipes stay clean) or when the caller
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import IO
@@ -36,7 +37,7 @@ class Progress:
         self.interval = interval
         self.done = 0
         self.start = time.perf_counter()
-        self._last_draw = 0.0
+        self._last_draw = -math.inf  # the first update draws at once
         self._postfix: dict[str, float | str] = {}
         self._width = 0
 
@@ -46,8 +47,11 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def set_total(self, total: int | None) -> None:
+    def set_total(self, total: int | None, label: str | None = None) -> None:
+        """The amount of work, and (unless None) a new label: what the work turned out to be."""
         self.total = total
+        if label is not None:
+            self.label = label
 
     def update(self, n: int, **postfix: float | str) -> None:
         self.done += n

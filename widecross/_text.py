@@ -29,6 +29,8 @@ def value(v: Any, float_format: str = ".4g") -> str:
 
 
 def _cell(v: Any) -> str:
+    if v is None:  # a figure the data leaves undefined (widecross.metrics.UNDEFINED)
+        return "undefined"
     return value(v, ".3g" if isinstance(v, float) and v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6) else ".4f")
 
 

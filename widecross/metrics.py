@@ -105,18 +105,23 @@ def r2_score(y_true: object, y_pred: object, sample_weight: object | None = None
     return 1.0 - ss_res / ss_tot
 
 
-def report(loss: Any, y: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
+# Figures of report() that some targets leave undefined (None there), and why.
+UNDEFINED = {"auc": "the target holds one class", "r2": "the target is constant"}
+
+
+def report(loss: Any, y: np.ndarray, prediction: np.ndarray) -> dict[str, float | None]:
     """The held-out figures of a model with ``loss`` (a :class:`widecross.losses.Loss`) from its
     mean predictions: log-loss, AUC and accuracy of probabilities; accuracy and AUC of scores
-    (hinge); RMSE, MAE and R^2 of a regression."""
+    (hinge); RMSE, MAE and R^2 of a regression. AUC of a target with one class and R^2 of a
+    constant target are undefined: None (see ``UNDEFINED``), never a number that looks measured."""
+    out: dict[str, float | None]
     if loss.link == "sigmoid":
         out = {"log_loss": log_loss(y, prediction), "accuracy": accuracy(y, (prediction > 0.5).astype(y.dtype))}
     elif loss.classifier:
         out = {"accuracy": accuracy(y, (prediction > 0).astype(y.dtype))}
     else:
-        return {"rmse": rmse(y, prediction), "mae": mae(y, prediction), "r2": r2_score(y, prediction)}
-    try:
-        out["auc"] = roc_auc(y, prediction)
-    except ValueError:  # one class only
-        out["auc"] = float("nan")
+        out = {"rmse": rmse(y, prediction), "mae": mae(y, prediction)}
+        out["r2"] = r2_score(y, prediction) if np.var(y) > 0 else None
+        return out
+    out["auc"] = roc_auc(y, prediction) if 0 < np.count_nonzero(y > 0.5) < y.size else None
     return out

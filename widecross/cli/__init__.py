@@ -1,9 +1,10 @@
 """The ``widecross`` command line: demo, gen, train, evaluate, predict, inspect, path, map.
 
-It parses (:mod:`.parser`), calls the library's tasks (:mod:`widecross.tasks`) and prints
-(:mod:`.output`); nothing else. Results go to stdout (``--json`` for machines); progress goes to
-stderr, only on a terminal and never with ``--quiet``. Exit codes: 0 success, 1 a data or model
-error (one line naming the file, column or row), 2 a usage error.
+It parses (:mod:`.parser`, with the option types of :mod:`.options`), calls the library's tasks
+(:mod:`widecross.tasks`) and prints (:mod:`.output`); nothing else. Results go to stdout (``--json``
+for machines); progress goes to stderr, only on a terminal and never with ``--quiet``. Exit codes:
+0 success, 1 a data or model error (one line naming the file, column or row; an unforeseen error is
+one line too, never a traceback), 2 a usage error, including every invalid option value.
 
 >>> main(["inspect", "model.wcm"])  # doctest: +SKIP
 """
@@ -37,4 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ERRORS as error:  # ModelFormatError is a ValueError
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
         print(f"widecross {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as error:  # a bug of ours: still one line, never a traceback
+        print(f"widecross {args.command}: internal error ({type(error).__name__}): {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from ..tasks import demo, scoring, summary, training
 from .._text import size, table
-from .output import Console
+from .output import Console, figure
 
 OK = 0
 
@@ -45,6 +46,9 @@ def train(args: argparse.Namespace) -> int:
         result = training.train_on_files(estimator, args.data, args.target, args.validation_fraction, args.seed,
                                          args.memory_rows, args.chunk_rows, bar)
     model = result.model
+    if model.nnz == 0 and args.l1 > 0:  # a warning, not --quiet's progress: always shown
+        print(f"widecross train: warning: --l1 {args.l1:g} removed every weight: the model predicts its "
+              "intercept alone; try a smaller --l1 (`widecross path` scans a grid)", file=sys.stderr)
     model.save(args.output, values=args.values)
     n_bytes = Path(args.output).stat().st_size
     rate = result.rows_trained / result.seconds if result.seconds > 0 else float("nan")
@@ -56,7 +60,7 @@ def train(args: argparse.Namespace) -> int:
         f"model written to {args.output} ({size(n_bytes)}, {args.values})",
     ]
     if result.held_out:
-        lines.append("held-out " + ", ".join(f"{k} {v:.4f}" for k, v in result.held_out.items()))
+        lines.append("held-out " + ", ".join(f"{k} {figure(k, v, 4)}" for k, v in result.held_out.items()))
     console.result(payload, "\n".join(lines))
     return OK
 
@@ -65,7 +69,7 @@ def evaluate(args: argparse.Namespace) -> int:
     console = Console(args)
     with console.progress("evaluate") as bar:
         result = scoring.evaluate(args.model, args.data, args.target, args.chunk_rows, bar)
-    console.result(result, "\n".join(f"{k:>10}  {v:,}" if isinstance(v, int) else f"{k:>10}  {v:.6f}" for k, v in result.items()))
+    console.result(result, "\n".join(f"{k:>10}  {figure(k, v, 6)}" for k, v in result.items()))
     return OK
 
 

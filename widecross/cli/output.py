@@ -29,5 +29,15 @@ class Console:
         print(json.dumps(payload, indent=2, default=_json_default) if self.as_json else text)
 
 
+def figure(key: str, value: Any, digits: int) -> str:
+    """A reported figure: integers with separators, floats to ``digits`` places, and the ones the
+    data leaves undefined (None, see ``widecross.metrics.UNDEFINED``) saying why."""
+    if value is None:
+        from ..metrics import UNDEFINED
+
+        return f"undefined ({UNDEFINED[key]})" if key in UNDEFINED else "undefined"
+    return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}f}"
+
+
 def _json_default(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v.tolist() if isinstance(v, np.ndarray) else str(v)

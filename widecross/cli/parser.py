@@ -5,56 +5,20 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-import numpy as np
-
 from .._version import __version__
 from ..io import DEFAULT_CHUNK_ROWS
 from ..losses import LOSSES
 from ..tasks.training import DEFAULT_MEMORY_ROWS
 from ..train import OPTIMIZERS
 from ..train.sgd import SCHEDULES
+from . import options
 
 VALUES = ("float32", "float16", "q8")
 
 
-def resolutions(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"resolutions must be comma-separated minutes, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("resolutions must name at least one resolution")
-    return tuple(int(v) if v == int(v) else v for v in values)
-
-
-def bits(text: str) -> int | None:
-    if text.lower() in ("exact", "none"):
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--bits takes an integer or 'exact', got {text!r}") from None
-
-
-def l1_grid(text: str) -> np.ndarray:
-    """``start:stop:count`` (log-spaced, either order) or a comma-separated list, strongest first."""
-    try:
-        if ":" in text:
-            start, stop, count = text.split(":")
-            low, high, n = float(start), float(stop), int(count)
-            if low <= 0 or high <= 0 or n < 2:
-                raise ValueError
-            grid = np.geomspace(low, high, n)
-        else:
-            grid = np.array([float(v) for v in text.split(",")])
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--l1 takes start:stop:count with positive bounds and count >= 2 (e.g. 1e-8:1e-3:12) "
-            f"or a comma-separated list, got {text!r}"
-        ) from None
-    if np.any(grid < 0) or not np.all(np.isfinite(grid)):
-        raise argparse.ArgumentTypeError(f"--l1 values must be finite and >= 0, got {text!r}")
-    return np.sort(grid)[::-1]  # strongest first: warm starts then add weights gradually
+# Option types (see .options): an invalid value is a usage error, exit code 2, naming the option.
+AT_LEAST_0, AT_LEAST_1 = options.int_at_least(0), options.int_at_least(1)
+PENALTY, RATE = options.real(0), options.real(0, above=True)
 
 
 def _spec(parser: argparse.ArgumentParser) -> None:
@@ -62,46 +26,46 @@ def _spec(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--spec", help="a FeatureSpec JSON file (instead of the lat/lon crosses)")
     group.add_argument("--lat", default="lat", help="latitude column (default: lat)")
     group.add_argument("--lon", default="lon", help="longitude column (default: lon)")
-    group.add_argument("--resolutions", type=resolutions, default=(60, 10, 1), help="cross resolutions in arc-minutes (default: 60,10,1)")
-    group.add_argument("--bits", type=bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    group.add_argument("--hash-seed", type=int, default=0, help="seed of the feature hash (default: 0)")
+    group.add_argument("--resolutions", type=options.resolutions, default=(60, 10, 1), help="cross resolutions in arc-minutes (default: 60,10,1)")
+    group.add_argument("--bits", type=options.bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
+    group.add_argument("--hash-seed", type=options.hash_seed, default=0, help="seed of the feature hash (default: 0)")
 
 
 def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
     group = parser.add_argument_group("training")
     if l1:
-        group.add_argument("--l1", type=float, default=1e-6, help="L1 strength on the mean loss (default: 1e-6)")
-    group.add_argument("--l2", type=float, default=0.0, help="L2 strength (default: 0)")
+        group.add_argument("--l1", type=PENALTY, default=1e-6, help="L1 strength on the mean loss (default: 1e-6)")
+    group.add_argument("--l2", type=PENALTY, default=0.0, help="L2 strength (default: 0)")
     group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", help="(default: sgd)")
     group.add_argument("--loss", choices=tuple(LOSSES), default="logistic", help="(default: logistic)")
-    group.add_argument("--epochs", type=int, default=5, help="passes over the data (default: 5)")
-    group.add_argument("--learning-rate", type=float, default=None, help="initial learning rate (default: the optimizer's)")
+    group.add_argument("--epochs", type=AT_LEAST_1, default=5, help="passes over the data (default: 5)")
+    group.add_argument("--learning-rate", type=RATE, default=None, help="initial learning rate (default: the optimizer's)")
     group.add_argument("--schedule", choices=tuple(SCHEDULES), default="adagrad",
                        help="SGD's rates; newton: per-coordinate Newton, for one pass over large data (--epochs 1 --polish 0) (default: adagrad)")
-    group.add_argument("--polish", type=int, default=6, help="batch polish passes after the epochs (default: 6)")
-    group.add_argument("--seed", type=int, default=0, help="shuffling and split seed (default: 0)")
-    group.add_argument("--validation-fraction", type=float, default=0.0, help="share of rows held out and reported (default: 0)")
-    group.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows read at a time")
+    group.add_argument("--polish", type=AT_LEAST_0, default=6, help="batch polish passes after the epochs (default: 6)")
+    group.add_argument("--seed", type=AT_LEAST_0, default=0, help="shuffling and split seed (default: 0)")
+    group.add_argument("--validation-fraction", type=options.real(0, below=1), default=0.0, help="share of rows held out and reported (default: 0)")
+    group.add_argument("--chunk-rows", type=AT_LEAST_1, default=DEFAULT_CHUNK_ROWS, help="rows read at a time")
 
 
 def _demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rows", type=int, default=1_000_000, help="rows to generate, 20%% held out (default: 1,000,000)")
+    p.add_argument("--rows", type=options.int_at_least(2), default=1_000_000, help="rows to generate, 20%% held out (default: 1,000,000)")
     p.add_argument("--out", default="widecross_demo", help="output directory (default: widecross_demo)")
-    p.add_argument("--bits", type=bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    p.add_argument("--l1", type=float, default=1e-6, help="(default: 1e-6)")
+    p.add_argument("--bits", type=options.bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
+    p.add_argument("--l1", type=PENALTY, default=1e-6, help="(default: 1e-6)")
     p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=AT_LEAST_1, default=5)
     p.add_argument("--values", choices=VALUES, default="float16", help="weight encoding in the file (default: float16)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=AT_LEAST_0, default=0)
 
 
 def _gen(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rows", type=int, required=True)
-    p.add_argument("-o", "--out", required=True, help="output file (.parquet or .csv)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--world-seed", type=int, default=0)
-    p.add_argument("--bad-fraction", type=float, default=0.0, help="share of rows with NaN/inf/out-of-range coordinates")
-    p.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    p.add_argument("--rows", type=AT_LEAST_1, required=True)
+    p.add_argument("-o", "--out", type=options.table_file, required=True, help="output file (.parquet or .csv)")
+    p.add_argument("--seed", type=AT_LEAST_0, default=0)
+    p.add_argument("--world-seed", type=AT_LEAST_0, default=0)
+    p.add_argument("--bad-fraction", type=options.real(0, up_to=1), default=0.0, help="share of rows with NaN/inf/out-of-range coordinates")
+    p.add_argument("--chunk-rows", type=AT_LEAST_1, default=DEFAULT_CHUNK_ROWS)
 
 
 def _train(p: argparse.ArgumentParser) -> None:
@@ -109,7 +73,7 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", required=True, help="label column (0/1 for logistic)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.wcm)")
     p.add_argument("--values", choices=VALUES, default="float32", help="weight encoding (default: float32, lossless)")
-    p.add_argument("--memory-rows", type=int, default=DEFAULT_MEMORY_ROWS, help="above this many rows, stream instead of loading")
+    p.add_argument("--memory-rows", type=AT_LEAST_0, default=DEFAULT_MEMORY_ROWS, help="above this many rows, stream instead of loading")
     _spec(p)
     _training(p)
 
@@ -118,33 +82,33 @@ def _scoring(p: argparse.ArgumentParser, output: bool) -> None:
     p.add_argument("model")
     p.add_argument("data", nargs="+")
     if output:
-        p.add_argument("-o", "--output", required=True, help="output file (.parquet or .csv)")
+        p.add_argument("-o", "--output", type=options.table_file, required=True, help="output file (.parquet or .csv)")
         p.add_argument("--keep", nargs="*", help="input columns to copy to the output (e.g. an id)")
     else:
         p.add_argument("--target", required=True)
-    p.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    p.add_argument("--chunk-rows", type=AT_LEAST_1, default=DEFAULT_CHUNK_ROWS)
 
 
 def _inspect(p: argparse.ArgumentParser) -> None:
     p.add_argument("model")
-    p.add_argument("--top", type=int, default=10, help="how many of the largest weights to list (default: 10)")
+    p.add_argument("--top", type=AT_LEAST_0, default=10, help="how many of the largest weights to list (default: 10)")
 
 
 def _path(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", nargs="+")
     p.add_argument("--target", required=True)
-    p.add_argument("--l1", type=l1_grid, default=l1_grid("1e-8:1e-3:12"), help="start:stop:count (log-spaced) or a list (default: 1e-8:1e-3:12)")
-    p.add_argument("--png", default=None, help="write the path plot here (and *_weights.png: L1 vs L2 weights)")
+    p.add_argument("--l1", type=options.l1_grid, default=options.l1_grid("1e-8:1e-3:12"), help="start:stop:count (log-spaced) or a list (default: 1e-8:1e-3:12)")
+    p.add_argument("--png", type=options.png_file, default=None, help="write the path plot here (and *_weights.png: L1 vs L2 weights)")
     _spec(p)
     _training(p, l1=False)
 
 
 def _map(p: argparse.ArgumentParser) -> None:
     p.add_argument("model")
-    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("-o", "--output", type=options.png_file, required=True, help="PNG file to write")
     p.add_argument("--data", nargs="*", help="data with the model's columns (needed for hashed models)")
-    p.add_argument("--pixel-minutes", type=int, default=10, help="arc-minutes per pixel (default: 10)")
-    p.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    p.add_argument("--pixel-minutes", type=options.pixel_minutes, default=10, help="arc-minutes per pixel (default: 10)")
+    p.add_argument("--chunk-rows", type=AT_LEAST_1, default=DEFAULT_CHUNK_ROWS)
 
 
 COMMANDS: tuple[tuple[str, str, str, Callable[[argparse.ArgumentParser], None]], ...] = (
@@ -175,17 +139,9 @@ def build_parser(run: dict[str, Callable[[argparse.Namespace], int]]) -> argpars
 
 
 def parse(parser: argparse.ArgumentParser, argv: Any) -> argparse.Namespace:
-    """Parse ``argv`` and check the ranges argparse cannot (exit 2 with a usage message)."""
+    """Parse ``argv``; an invalid value exits with a usage message (code 2) naming the option."""
     args = parser.parse_args(argv)
     data = getattr(args, "data", None)
     if isinstance(data, list) and len(data) == 1:  # one path stays a path, so that directories work
         args.data = data[0]
-    for name in ("rows", "epochs", "chunk_rows", "top", "pixel_minutes", "polish"):
-        value = getattr(args, name, None)
-        low = 0 if name in ("top", "polish") else 1
-        if value is not None and value < low:
-            parser.error(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
-    fraction = getattr(args, "validation_fraction", None)
-    if fraction is not None and not 0.0 <= fraction < 1.0:
-        parser.error(f"--validation-fraction must be in [0, 1), got {fraction}")
     return args

@@ -11,11 +11,20 @@ name, runs ``epochs`` passes of it over the rows of a source (in memory, or stre
 nonzero weights as float32; ``predict*`` go through it, so a saved and reloaded model predicts
 exactly the same. ``partial_fit`` runs one pass over the given rows and never polishes; with
 ``polish=0``, ``fit`` equals the same sequence of ``partial_fit`` calls bit for bit.
+
+Threads: ``fit`` and ``partial_fit`` on one estimator are serialized by a lock of its own (it is
+neither pickled nor copied: each copy or clone gets a fresh one), so calls from several threads
+run one after another and no row is lost; which thread goes first is up to the threads.
+``predict*``, ``decision_function`` and ``score`` from many threads at once run in parallel
+(the kernels release the GIL) and return the same bits as serial calls; during a
+``partial_fit`` they see the model as it was before the call.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -29,11 +38,37 @@ from .protocol import ParamsMixin, not_fitted
 from .sources import make_source
 
 
+def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` under the estimator's lock (see "Threads" in the module docstring)."""
+
+    @functools.wraps(method)
+    def locked(self: WideEstimator, *args: Any, **kwargs: Any) -> Any:
+        with self._state_lock():
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class WideEstimator(ParamsMixin):
     """Shared machinery; see WideClassifier / WideRegressor for the parameters."""
 
     _losses: tuple[str, ...] = ()
     spec: Any
+
+    # -- threads ---------------------------------------------------------------------------------
+    def _state_lock(self) -> threading.RLock:
+        """The lock serializing changes of the training state; made on first use, not in
+        ``__init__`` (which stores parameters only)."""
+        lock = self.__dict__.get("_lock")
+        if lock is None:
+            lock = self.__dict__.setdefault("_lock", threading.RLock())  # atomic: one lock wins
+        return lock
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A lock cannot be pickled, and a copy must not share it: copies make their own.
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
 
     # -- parameters ------------------------------------------------------------------------------
     def _params(self) -> FitParams:
@@ -55,6 +90,7 @@ class WideEstimator(ParamsMixin):
         return Trainer(params.make_optimizer(), layout=layout, width=width if layout == "dense" else None)
 
     # -- training --------------------------------------------------------------------------------
+    @_serialized
     def fit(self, X: Any, y: Any, sample_weight: Any = None, *, classes: Any = None, chunk_rows: int | None = None,
             buffer_rows: int | None = None) -> Any:
         """Fit from scratch: ``epochs`` shuffled passes, then the batch polish. Returns self.
@@ -115,6 +151,7 @@ class WideEstimator(ParamsMixin):
         trainer.published = model
         return self
 
+    @_serialized
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
         """One pass over the given rows, continuing from the current state. Returns self.
 
@@ -250,12 +287,17 @@ class WideEstimator(ParamsMixin):
             raise not_fitted(type(self).__name__)
         # cached on the trainer (not in the estimator's __dict__): predicting never mutates the
         # estimator, and partial_fit only invalidates, so streaming calls stay O(batch)
-        if self._trainer.published is None:
-            labels = getattr(self, "classes_", None)
-            self._trainer.published = self._make_model(
-                self._trainer, self._fit_params, self._model_width, labels, self.n_iter_, self.polish_passes_
-            )
-        return self._trainer.published
+        model = self._trainer.published
+        if model is None:
+            with self._state_lock():  # not while a partial_fit moves the state (or its arrays)
+                trainer = self._trainer
+                if trainer.published is None:
+                    labels = getattr(self, "classes_", None)
+                    trainer.published = self._make_model(
+                        trainer, self._fit_params, self._model_width, labels, self.n_iter_, self.polish_passes_
+                    )
+                model = trainer.published
+        return model
 
     def _make_model(self, trainer: Trainer, params: FitParams, width: int, labels: Any, epochs_run: int,
                     passes: int, coefficients: tuple[np.ndarray, np.ndarray] | None = None,

@@ -9,6 +9,7 @@ import numpy as np
 from ..losses import CLASSIFICATION_LOSSES, LOSSES
 from .base import WideEstimator
 from .frames import is_dask_frame, score_frame
+from .inputs import scoring_target
 from .protocol import AvailableIf, constructor
 
 
@@ -187,8 +188,6 @@ class WideClassifier(WideEstimator):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """(Weighted) accuracy of ``predict(X)``."""
         pred = self.predict(X)
-        y = np.asarray(y).ravel()
+        y, sw = scoring_target(y, sample_weight, pred.shape[0], type(self).__name__)
         hit = (pred == y).astype(np.float64)
-        if sample_weight is None:
-            return float(hit.mean())
-        return float(np.average(hit, weights=np.asarray(sample_weight, dtype=np.float64)))
+        return float(hit.mean() if sw.size == 0 else np.average(hit, weights=sw))

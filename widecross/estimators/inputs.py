@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._csr_check import checked_csr
+
 
 class DataConversionWarning(UserWarning):
     """A column-vector ``y`` was raveled (the name scikit-learn's checks look for)."""
@@ -22,8 +24,8 @@ class DataConversionWarning(UserWarning):
 def as_features(X: Any, spec: Any, owner: str, fitting: bool, expected: int | None = None) -> tuple[sp.csr_matrix, int]:
     """Canonical CSR (float values, no duplicates) of ``X`` and the model width; never modifies X.
 
-    With a ``spec``, ``X`` is raw columns; without, a sparse matrix or 2-D array whose width must
-    be ``expected`` (the fitted one) when given.
+    With a ``spec``, ``X`` is raw columns; without, a sparse matrix (any SciPy format) or 2-D
+    array whose width must be ``expected`` (the fitted one) when given.
     """
     if spec is not None:
         if sp.issparse(X) or isinstance(X, np.ndarray) and X.dtype.names is None:
@@ -32,26 +34,16 @@ def as_features(X: Any, spec: Any, owner: str, fitting: bool, expected: int | No
                 f"pyarrow Table with columns {list(spec.columns)}), got {type(X).__name__}"
             )
         X = spec.transform(X)
-    if sp.issparse(X):
-        X = sp.csr_matrix(X)  # a copy-free view when already CSR
-        if X.data.dtype.kind not in "fiub":
-            raise ValueError(f"X must hold real numbers, got dtype {X.data.dtype}")
-    else:
+    if not sp.issparse(X):
         X = sp.csr_matrix(_dense(X).astype(np.float64, copy=False))
+    # Every index a kernel will read is checked here, in O(nnz), whatever the format (and even
+    # for the spec's own output): in range, a valid row pointer, no duplicates, finite values.
+    X = checked_csr(X)
     n, d = X.shape
     if d == 0:
         raise ValueError(f"Found array with 0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required.")
     if fitting and n == 0:
         raise ValueError(f"Found array with 0 sample(s) (shape=(0, {d})) while a minimum of 1 is required.")
-    if X.data.dtype.kind != "f":
-        X = X.astype(np.float64)
-    if X.nnz and not np.isfinite(X.data).all():
-        bad = int(np.flatnonzero(~np.isfinite(X.data))[0])
-        row = int(np.searchsorted(X.indptr, bad, side="right")) - 1
-        raise ValueError(f"Input X contains NaN or infinity (row {row}, column {int(X.indices[bad])}: {X.data[bad]})")
-    if not X.has_canonical_format:
-        X = X.copy()
-        X.sum_duplicates()  # the kernels assume each column at most once per row
     if spec is not None:
         return X, int(spec.n_features)
     if expected is not None and d != expected:
@@ -97,6 +89,16 @@ def as_sample_weight(sample_weight: Any, n: int, whole: bool = True) -> np.ndarr
     if whole and sw.sum() <= 0:
         raise ValueError("sample_weight sums to zero: nothing to learn from")
     return sw
+
+
+def scoring_target(y: Any, sample_weight: Any, n: int, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` and the sample weights of ``score`` (empty: unweighted), checked against ``n`` rows."""
+    if n == 0:
+        raise ValueError("score needs at least one row, X has none")
+    labels = None if y is None else np.asarray(y)
+    if labels is not None and labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels.ravel()  # a column of labels, as scikit-learn's scorers pass: no warning
+    return as_target(labels, n, owner), as_sample_weight(sample_weight, n)
 
 
 def as_target(y: Any, n: int, owner: str) -> np.ndarray:

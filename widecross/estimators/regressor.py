@@ -10,6 +10,7 @@ from ..losses import LOSSES, REGRESSION_LOSSES
 from ..metrics import r2_score
 from .base import WideEstimator
 from .frames import is_dask_frame, score_frame
+from .inputs import scoring_target
 from .protocol import constructor
 
 
@@ -57,4 +58,5 @@ class WideRegressor(WideEstimator):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """(Weighted) coefficient of determination R^2 of ``predict(X)``."""
         prediction = self.predict(X)
-        return r2_score(np.asarray(y, dtype=np.float64).ravel(), prediction, sample_weight)
+        y, sw = scoring_target(y, sample_weight, prediction.shape[0], type(self).__name__)
+        return r2_score(y.astype(np.float64), prediction, None if sw.size == 0 else sw)

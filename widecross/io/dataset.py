@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .files import column_names, dataset_files, kind, pyarrow, row_groups
+from .files import column_names, dataset_files, kind, naming, pyarrow, row_groups
 from .prefetch import prefetched
 from .read import iter_chunks, rechunked
 
@@ -115,14 +115,18 @@ def _unit_chunks(unit: Unit, columns: Sequence[str], chunk_rows: int) -> Iterato
     if unit.row_group < 0:
         parts = iter_chunks(unit.path, columns, chunk_rows)  # a CSV file: front to back
     else:
-        reader = pyarrow().parquet.ParquetFile(unit.path)
-        batches = reader.iter_batches(batch_size=chunk_rows, row_groups=[unit.row_group], columns=list(columns))
-        parts = rechunked(batches, columns, chunk_rows)
+        parts = rechunked(_row_group_batches(unit, columns, chunk_rows), columns, chunk_rows)
     first = unit.first_row
     for part in parts:
         n = len(part[columns[0]])
         yield Chunk(unit.path, first, n, part)
         first += n
+
+
+def _row_group_batches(unit: Unit, columns: Sequence[str], chunk_rows: int) -> Iterator[Any]:
+    with naming(unit.path):
+        reader = pyarrow().parquet.ParquetFile(unit.path)
+        yield from reader.iter_batches(batch_size=chunk_rows, row_groups=[unit.row_group], columns=list(columns))
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:

@@ -7,9 +7,10 @@ metadata is read through ``pyarrow.dataset``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
@@ -29,6 +30,22 @@ def pyarrow() -> Any:
     except ImportError as error:  # pragma: no cover - exercised only without the extra
         raise ImportError("reading Parquet/CSV needs pyarrow: pip install 'widecross[parquet]'") from error
     return pyarrow
+
+
+@contextlib.contextmanager
+def naming(*paths: Path) -> Iterator[None]:
+    """Prefix pyarrow's errors ("Empty CSV file", "Parquet magic bytes not found") with the file
+    they are about: the one of ``paths`` that they mention, else the first."""
+    pa = pyarrow()
+    try:
+        yield
+    except pa.ArrowException as error:
+        text = str(error)
+        path = next((p for p in paths if str(p) in text), paths[0])
+        if text.startswith(f"{path}: "):
+            raise
+        kind = OSError if isinstance(error, OSError) else ValueError
+        raise kind(f"{path}: {text}") from None
 
 
 def kind(path: Path) -> str:
@@ -85,10 +102,11 @@ def dataset_files(source: Any) -> list[Path]:
 def column_names(path: Path) -> list[str]:
     """Column names of one data file, read from its header/metadata only."""
     pa = pyarrow()
-    if kind(path) == "parquet":
-        return list(pa.parquet.ParquetFile(path).schema_arrow.names)
-    with pa.csv.open_csv(path) as reader:
-        return list(reader.schema.names)
+    with naming(path):
+        if kind(path) == "parquet":
+            return list(pa.parquet.ParquetFile(path).schema_arrow.names)
+        with pa.csv.open_csv(path) as reader:
+            return list(reader.schema.names)
 
 
 def parquet_dataset(files: list[Path]) -> Any:
@@ -101,11 +119,13 @@ def count_rows(source: Any) -> int | None:
     files = dataset_files(source)
     if any(kind(path) != "parquet" for path in files):
         return None
-    return int(parquet_dataset(files).count_rows())
+    with naming(*files):
+        return int(parquet_dataset(files).count_rows())
 
 
 def row_groups(path: Path) -> list[tuple[int, int]]:
     """(index, rows) of each row group of one Parquet file, in file order (from its metadata)."""
-    fragment = next(iter(parquet_dataset([path]).get_fragments()))
-    groups = [part.row_groups[0] for part in fragment.split_by_row_group()]
+    with naming(path):
+        fragment = next(iter(parquet_dataset([path]).get_fragments()))
+        groups = [part.row_groups[0] for part in fragment.split_by_row_group()]
     return [(int(group.id), int(group.num_rows)) for group in groups]

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .files import DEFAULT_CHUNK_ROWS, column_names, dataset_files, kind, pyarrow
+from .files import DEFAULT_CHUNK_ROWS, column_names, dataset_files, kind, naming, pyarrow
 
 
 def to_numpy(column: Any) -> np.ndarray:
@@ -38,12 +38,13 @@ def _batches(path: Path, columns: Sequence[str], chunk_rows: int) -> Iterator[An
     missing = [c for c in columns if c not in available]
     if missing:
         raise KeyError(f"{path}: missing column(s) {missing}; available: {available}")
-    if kind(path) == "parquet":
-        yield from pa.parquet.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
-        return
-    convert = pa.csv.ConvertOptions(include_columns=list(columns))
-    with pa.csv.open_csv(path, convert_options=convert) as reader:
-        yield from reader
+    with naming(path):
+        if kind(path) == "parquet":
+            yield from pa.parquet.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=list(columns))
+            return
+        convert = pa.csv.ConvertOptions(include_columns=list(columns))
+        with pa.csv.open_csv(path, convert_options=convert) as reader:
+            yield from reader
 
 
 def iter_chunks(source: Any, columns: Sequence[str], chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[dict[str, np.ndarray]]:

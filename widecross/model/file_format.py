@@ -18,7 +18,7 @@ Byte layout (format version 1; all integers little-endian)::
           classes (2 labels or null), spec (the FeatureSpec's JSON or null), metadata (training
           facts), index_codec ("rice64"), value_encoding ("float32" | "float16" | "q8") and the
           value codec's facts (value_scale_exp for float16, codebook_size for q8).
-    INDX  the sorted column ids, gaps Rice-coded in blocks of 64 (see widecross._rice): about
+    INDX  the sorted column ids, gaps Rice-coded in blocks of 64 (see widecross.model._rice): about
           log2(e * width / nnz) bits per id, ~1.1 bytes at 2**24 columns and 1e5 nonzeros.
     VALS  float32: zlib of the 4 byte planes of the float32 weights (lossless, bit-exact);
           float16: zlib of the 2 byte planes of float16(w / 2**value_scale_exp);
@@ -28,7 +28,16 @@ Loading checks, in this order, before allocating anything sized by the header: m
 (a newer file gets an error naming both versions), section count, table CRC, that the file size
 equals header + sections exactly, each section's CRC, the JSON, and that nnz fits the section
 sizes (every id costs at least one bit). Every decoding failure becomes a ``ModelFormatError``
-(a ``ValueError``) naming the file and the problem. Nothing is ever unpickled.
+(a ``ValueError``) naming the file and the problem, hostile values behind valid checksums
+included (a 400-digit intercept, a nesting too deep). Nothing is ever unpickled.
+
+Memory bound: loading a file of S bytes allocates at most 160 x S bytes plus 2 MiB, whatever it
+holds (tested on the worst cases). The worst is the densest index: consecutive ids cost one bit
+each in the file (64 ids per 70 bits) but 8 + 4 + 1 bytes each in memory (int64 id, float32
+weight, directory), plus the decoder's temporaries: 110 x S measured for q8 values over 2**40
+columns. The META section holds at most ``MAX_META_BYTES`` (2 MiB), checked before it is read
+and when saving; its JSON becomes Python objects of at most ~40 bytes per byte (nested empty
+lists: 35 x measured), so the metadata costs at most ~80 MB, never hundreds.
 
 The model object itself lives in :mod:`widecross.model.sparse`; this module writes any object
 with its attributes (``indices``, ``values``, ``intercept``, ``n_features``, ``loss``, ``spec``,
@@ -49,18 +58,16 @@ import errno
 import io
 import json
 import os
-import secrets
 import stat
 import struct
 import zlib
-from pathlib import Path
-from typing import Any, BinaryIO, Sequence
-
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 
+from .._atomic_file import write_atomically
 from ..losses import LOSSES
 from . import _rice, _values
 
@@ -72,7 +79,10 @@ _PREAMBLE = struct.Struct("<8sII")
 _ENTRY = struct.Struct("<4sQI")
 _CRC = struct.Struct("<I")
 _MAX_SECTIONS = 64  # bound on the table read before anything is trusted
-_MAX_META_BYTES = 64 << 20
+# The metadata is parsed into Python objects, which cost up to ~40 bytes per byte of JSON
+# (nested empty lists); the cap bounds that to ~80 MB. A geo spec takes ~1.3 KB, a Categorical
+# vocabulary of 200,000 words ~1.9 MB; larger vocabularies belong in a hashed Categorical.
+MAX_META_BYTES = 2 << 20
 
 # Leading bytes of formats people may hand us by mistake, to say what the file looks like.
 _FOREIGN = (
@@ -107,49 +117,20 @@ def save(model: Any, path: str | os.PathLike[str], values: str = "float32") -> P
     The bytes go to a temporary file in the same directory, which is flushed, fsynced and then
     renamed over ``path`` (and the directory fsynced), so a crash or error never leaves a partial
     file under ``path``; on error the temporary file is removed and any previous file is intact.
+    Only a regular file is ever replaced (a directory or a device under ``path`` is an error);
+    temporary files that killed writers left beside ``path`` are removed (see
+    ``widecross._atomic_file``).
 
     ``values``: "float32" (lossless), "float16" (about half the bytes, ~1e-3 relative error per
     weight) or "q8" (about a quarter, 256-level codebook).
     """
     pieces = _encode(model, values)  # before touching the disk: encoding errors leave no trace
-    path = Path(path)
-    directory = path.parent
-    tmp = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_all(f, pieces)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
-    return path
+    return write_atomically(path, lambda f: _write_all(f, pieces))
 
 
 def _write_all(f: BinaryIO, pieces: Sequence[bytes]) -> None:
     for piece in pieces:
         f.write(piece)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable; some platforms cannot open directories, which is harmless."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _encode(model: Any, values: str) -> list[bytes]:
@@ -174,6 +155,12 @@ def _encode(model: Any, values: str) -> list[bytes]:
         **facts,
     }
     meta_bytes = json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    if len(meta_bytes) > MAX_META_BYTES:
+        raise ValueError(
+            f"the model's spec and metadata take {len(meta_bytes):,} bytes of JSON, more than the "
+            f"{MAX_META_BYTES:,} a model file holds; hash large vocabularies (Categorical(n_buckets=...)) "
+            "or keep large facts out of metadata"
+        )
     sections = (meta_bytes, index_bytes, value_bytes)
     header = bytearray(_PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(SECTIONS)))
     for tag, body in zip(SECTIONS, sections):
@@ -255,7 +242,7 @@ def _read(f: BinaryIO, size: int, name: str) -> Decoded:
     values_bytes = _read_section(f, values_len, values_crc, "VALS", fail)
     try:
         values = _values.decode(values_bytes, nnz, meta["value_encoding"], meta)
-    except (ValueError, TypeError, MemoryError) as exc:
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
         raise fail(f"bad values section: {exc}") from None
     del values_bytes
     source = {
@@ -306,18 +293,19 @@ def _read_header(f: BinaryIO, size: int, fail: Fail) -> tuple[int, list[tuple[by
     if expected_size != size:
         state = "truncated" if size < expected_size else "has trailing bytes"
         raise fail(f"{state}: the header describes {expected_size} bytes but the file has {size}")
-    if entries[0][1] > _MAX_META_BYTES:
-        raise fail(f"the metadata section is {entries[0][1]} bytes, more than the {_MAX_META_BYTES} allowed")
+    if entries[0][1] > MAX_META_BYTES:
+        raise fail(f"the metadata section is {entries[0][1]:,} bytes, more than the {MAX_META_BYTES:,} allowed")
     return version, entries
 
 
 def _read_spec(meta: dict[str, Any], fail: Fail) -> Any:
     if meta["spec"] is None:
         return None
+    spec_json = json.dumps(meta.pop("spec"))  # frees the parsed tree before it is parsed again
     try:
         from ..features import FeatureSpec
 
-        return FeatureSpec.from_json(json.dumps(meta["spec"]))
+        return FeatureSpec.from_json(spec_json)
     except Exception as exc:  # any failure to rebuild the spec means the file is unusable
         raise fail(f"the stored feature spec cannot be read: {type(exc).__name__}: {exc}") from None
 
@@ -366,6 +354,10 @@ def _parse_meta(data: memoryview, fail: Fail) -> dict[str, Any]:
         value = meta[key]
         if not isinstance(value, types) or isinstance(value, bool):
             raise fail(f"metadata {key!r} has the wrong type ({type(value).__name__}): {value!r:.80}")
+    try:  # a JSON integer of 400 digits is valid JSON, and no float (finiteness: see SparseModel)
+        float(meta["intercept"])
+    except OverflowError:
+        raise fail(f"the intercept is a {len(str(abs(meta['intercept'])))}-digit integer, beyond any float") from None
     if not 1 <= meta["n_features"] <= 2**63 - 1:
         raise fail(f"n_features {meta['n_features']} is out of range")
     if not 0 <= meta["nnz"] <= meta["n_features"]:

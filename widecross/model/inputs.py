@@ -10,9 +10,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .._csr_check import checked_csr
+
 
 def is_columns(X: Any) -> bool:
     """Raw columns: a mapping, a structured array, a DataFrame or a pyarrow Table / RecordBatch."""
+    if type(X).__module__.startswith("scipy.sparse"):  # a dok_matrix is a dict, not columns
+        return False
     if isinstance(X, Mapping):
         return True
     if isinstance(X, np.ndarray):
@@ -35,28 +39,13 @@ def slice_columns(columns: dict[str, Any], start: int, stop: int) -> dict[str, A
     return {name: _slice_column(value, start, stop) for name, value in columns.items()}
 
 
-def check_csr_values(csr: Any) -> None:
-    """Real, finite feature values: NaN or inf would turn into NaN scores (or silently vanish
-    where the weight is zero), and complex values would lose their imaginary part."""
-    data = csr.data
-    if data.dtype.kind not in "biuf":
-        raise TypeError(f"X must hold real numbers (bool, integer or float), got dtype {data.dtype}")
-    if data.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(data))
-        if bad.size:
-            k = int(bad[0])
-            row = int(np.searchsorted(csr.indptr, k, side="right")) - 1
-            raise ValueError(
-                f"X holds {bad.size} non-finite value{'s' if bad.size > 1 else ''}; first at row {row}, "
-                f"column {int(csr.indices[k])} ({data[k]})"
-            )
-
-
 def as_csr(X: Any) -> Any:
+    """``X`` as a validated CSR matrix (see :mod:`widecross._csr_check`): indices in range, a
+    valid row pointer and finite real values, checked before any kernel (SciPy's included)."""
     import scipy.sparse
 
     if scipy.sparse.issparse(X):
-        return X if X.format == "csr" else X.tocsr()
+        return checked_csr(X, canonical=False)
     arr = np.asarray(X)
     if arr.ndim != 2:
         raise TypeError(
@@ -65,4 +54,4 @@ def as_csr(X: Any) -> Any:
         )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"X must hold real numbers (bool, integer or float), got dtype {arr.dtype}")
-    return scipy.sparse.csr_matrix(arr)
+    return checked_csr(scipy.sparse.csr_matrix(arr), canonical=False)

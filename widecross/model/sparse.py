@@ -18,7 +18,7 @@ import numpy as np
 
 from ..losses import LOSSES
 from . import _lookup, file_format
-from .inputs import as_csr, check_csr_values, is_columns, slice_columns
+from .inputs import as_csr, is_columns, slice_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import scipy.sparse
@@ -94,7 +94,7 @@ class SparseModel:
                 raise ValueError("internal: unexpected array types for a checked model")
             self.indices, self.values = indices, values
             self._setup(meta["intercept"], meta["loss"], decoded.spec, meta["classes"], meta["metadata"])
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise file_format.ModelFormatError(f"{decoded.name}: inconsistent model: {exc}") from None
         self.source = decoded.source
         return self
@@ -195,7 +195,6 @@ class SparseModel:
             raise ValueError(
                 f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
             )
-        check_csr_values(csr)
         out = np.empty(csr.shape[0], dtype=np.float64)
         self._score_csr(csr, out)
         return out

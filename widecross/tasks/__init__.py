@@ -1,7 +1,7 @@
 """What the command line does, as library functions.
 
 Each task reads data and models through the library, reports progress to an optional bar
-(anything with ``set_total(n)`` and ``update(n, **figures)``) and returns plain results; the
+(anything with ``set_total(n, label=None)`` and ``update(n, **figures)``) and returns plain results; the
 command line (:mod:`widecross.cli`) only parses, calls them and prints.
 
 - :mod:`.data`: feature specs from files, targets and labels checked with the file and row;

@@ -37,14 +37,16 @@ class TrainResult:
     model: Any  # the fitted SparseModel
     seconds: float
     rows_trained: int  # example visits
-    held_out: dict[str, float] = field(default_factory=dict)
+    held_out: dict[str, float | None] = field(default_factory=dict)  # None: undefined (metrics.UNDEFINED)
 
 
-def fit_reporting(estimator: Any, X: Any, y: Any, bar: Any = None, total: int | None = None, **fit: Any) -> float:
-    """``estimator.fit(X, y, **fit)`` reporting each epoch's rows to ``bar``; returns seconds."""
+def fit_reporting(estimator: Any, X: Any, y: Any, bar: Any = None, total: int | None = None, label: str | None = None,
+                  **fit: Any) -> float:
+    """``estimator.fit(X, y, **fit)`` reporting each epoch's rows to ``bar`` (relabelled ``label``
+    unless None); returns seconds."""
     start = time.perf_counter()
     if bar is not None:
-        bar.set_total(total)
+        bar.set_total(total, label)
         estimator.set_epoch_callback(lambda epoch, rows, loss: bar.update(rows, loss=float(loss)))
     try:
         estimator.fit(X, y, **fit)
@@ -59,13 +61,21 @@ def train_on_files(estimator: Any, data: Any, target: str, validation_fraction: 
                    bar: Any = None) -> TrainResult:
     """Fit ``estimator`` (with a spec) on a data set: read into memory when it holds at most
     ``memory_rows`` rows (then ``validation_fraction`` of them, drawn with ``seed``, are held out
-    and scored), else streamed in chunks of ``chunk_rows`` (see ``WideClassifier.fit``)."""
+    and scored), else streamed in chunks of ``chunk_rows`` (see ``WideClassifier.fit``), which
+    reads every row: a ``validation_fraction`` is then an error, not a split silently dropped."""
     files = dataset_files(data)
     n_rows = count_rows(files)
     if n_rows is not None and n_rows > memory_rows:
+        if validation_fraction > 0:
+            raise ValueError(
+                f"{source_name(data)}: {n_rows:,} rows are more than the {memory_rows:,} held in memory "
+                "(--memory-rows), so they stream and no rows can be held out; drop the validation fraction "
+                "(--validation-fraction; evaluate on a file kept apart) or raise --memory-rows"
+            )
         classes = [0, 1] if get_loss(estimator.loss).classifier else None
         total = n_rows * (estimator.epochs + estimator.polish)  # the polish passes read the data too
-        seconds = fit_reporting(estimator, files, target, bar, total, classes=classes, chunk_rows=chunk_rows)
+        seconds = fit_reporting(estimator, files, target, bar, total, "train (streaming)", classes=classes,
+                                chunk_rows=chunk_rows)
         return TrainResult(estimator.model_, seconds, n_rows * estimator.epochs)
     name, loss = source_name(data), get_loss(estimator.loss)
     spec = estimator.spec
