@@ -10,8 +10,11 @@ Layers, lowest first; a module may import its own layer and the ones listed for 
 | model      | model/*, export                                                | core, features                 |
 | io         | io/*                                                           | core                           |
 | train      | train/*                                                        | core, io                       |
+| cluster    | cluster/* (Dask: never imported at module level from outside)  | core, features, model, io,     |
+|            |                                                                | train                          |
 | estimators | estimators/*                                                   | core, features, model, io,     |
-|            |                                                                | train (not its kernels)        |
+|            |                                                                | train (not its kernels),       |
+|            |                                                                | cluster (inside functions)     |
 | app        | tasks/*, cli/*, maps, _raster, _map_figure, plots, __init__,   | everything above               |
 |            | __main__                                                       |                                |
 
@@ -38,6 +41,7 @@ LAYERS = {
     "model": {"model", "export"},
     "io": {"io"},
     "train": {"train"},
+    "cluster": {"cluster"},
     "estimators": {"estimators"},
     "app": {"tasks", "cli", "maps", "_raster", "_map_figure", "plots", "__init__", "__main__"},
 }
@@ -47,7 +51,8 @@ ALLOWED = {
     "model": {"core", "features", "model"},
     "io": {"core", "io"},
     "train": {"core", "io", "train"},
-    "estimators": {"core", "features", "model", "io", "train", "estimators"},
+    "cluster": {"core", "features", "model", "io", "train", "cluster"},
+    "estimators": {"core", "features", "model", "io", "train", "cluster", "estimators"},
     "app": set(LAYERS),
 }
 MAX_MODULE_LINES = 500
@@ -256,3 +261,29 @@ def test_no_module_or_function_is_too_long():
                     (exempt if kernel else problems).append(f"{rel}::{node.name}")
     assert problems == []
     assert exempt == KERNELS_OVER_THE_LIMIT  # a new long kernel is a decision: name it here
+
+
+def test_only_the_cluster_package_imports_dask_and_only_when_asked():
+    """Dask is an optional extra: no module outside widecross.cluster imports it, and the cluster
+    package itself is imported only inside functions (when fit is given a Dask DataFrame)."""
+    problems = []
+    for module in MODULES:
+        inside = module == "widecross.cluster" or module.startswith("widecross.cluster.")
+        for target, line, top in imports(module):
+            if target.split(".")[0] in ("dask", "distributed") and (not inside or top):
+                problems.append(f"{module}:{line} imports {target}")
+            if not inside and target.startswith("widecross.cluster") and top:
+                problems.append(f"{module}:{line} imports {target} at module level")
+    assert problems == []
+
+
+def test_fitting_in_memory_never_loads_dask():
+    code = (
+        "import sys, numpy as np, widecross as wc\n"
+        "spec = wc.geo_spec(lat='lat', lon='lon', resolutions=(60,), bits=10)\n"
+        "wc.WideClassifier(spec, epochs=1, polish=1).fit({'lat': [1.0, 2.0], 'lon': [3.0, 4.0]}, [0, 1])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

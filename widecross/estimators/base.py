@@ -38,6 +38,7 @@ from ..train.params import is_auto
 from ..train.sgd import PLAIN_SCHEDULES
 from . import checkpoint
 from .auto import PATH_ROWS, select_l1, summary
+from .frames import fit_dask_frame, is_dask_frame
 from .inputs import as_features, as_sample_weight, as_target, generator
 from .protocol import ParamsMixin, not_fitted
 from .sources import SIZE_ROWS, make_source
@@ -141,7 +142,16 @@ class WideEstimator(ParamsMixin):
         would cost one more pass).
 
         >>> clf = WideClassifier(geo_spec(bits=None)).fit("houses/", y="label")  # doctest: +SKIP
+
+        ``X`` may also be a Dask DataFrame (``dask.dataframe.read_parquet(...)``; needs a spec and
+        ``pip install widecross[dask]``): then ``y`` and ``sample_weight`` name its columns, and
+        the fit runs on the current ``distributed.Client``'s workers (see ``docs/distributed.md``).
         """
+        if is_dask_frame(X):
+            for key, value in (("chunk_rows", chunk_rows), ("buffer_rows", buffer_rows)):
+                if value is not None:
+                    raise TypeError(f"{key} applies to fitting on a data set on disk, not to a Dask DataFrame")
+            return fit_dask_frame(self, X, y, sample_weight, classes)
         self._params()  # parameter errors before any data is read
         source = make_source(self, X, y, sample_weight, classes, chunk_rows, buffer_rows)
         sample = source.sample(PATH_ROWS if is_auto(self.l1) else SIZE_ROWS)
@@ -367,16 +377,18 @@ class WideEstimator(ParamsMixin):
         return model
 
     def _make_model(self, trainer: Trainer, params: FitParams, width: int, labels: Any, epochs_run: int,
-                    passes: int) -> SparseModel:
+                    passes: int, coefficients: tuple[np.ndarray, np.ndarray] | None = None,
+                    examples: int | None = None) -> SparseModel:
+        """The model of ``trainer``'s weights, or of ``coefficients`` (sorted columns, values) when given."""
         metadata = {
             "estimator": type(self).__name__,
             "params": params.recorded(),
             "random_state": self.random_state if isinstance(self.random_state, int) else None,
             "epochs_run": epochs_run,
-            "examples_seen": trainer.steps,
+            "examples_seen": trainer.steps if examples is None else examples,
             "polish_passes": passes,
         }
-        columns, values = trainer.coefficients()
+        columns, values = trainer.coefficients() if coefficients is None else coefficients
         if trainer.columns > 1:
             metadata["multi_class"] = params.multi_class
             return MulticlassModel(columns, values, trainer.intercept(), width, trainer.optimizer.loss.name,

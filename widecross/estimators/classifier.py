@@ -8,6 +8,7 @@ import numpy as np
 
 from ..losses import CLASSIFICATION_LOSSES, LOSSES
 from .base import WideEstimator
+from .frames import is_dask_frame, score_frame
 from .inputs import scoring_target
 from .protocol import CLASSIFIER_PARAMETERS, AvailableIf, constructor
 
@@ -225,12 +226,16 @@ class WideClassifier(WideEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Raw scores ``x . w + b`` from ``model_``: float64 of shape (n_rows,) for two classes,
-        (n_rows, K) for more."""
+        (n_rows, K) for more; of a Dask DataFrame: a Dask Series, computed on the cluster."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "decision_function")
         return self.model_.decision_function(self._scoring_input(X), self._jobs())
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels: ``classes_[1]`` where the decision is > 0; with K > 2 classes, the class
-        of the largest decision."""
+        of the largest decision (a Dask Series for a Dask DataFrame)."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "predict")
         d = self.decision_function(X)
         if d.ndim == 2:
             return self.classes_[np.argmax(d, axis=1)]
@@ -238,7 +243,10 @@ class WideClassifier(WideEstimator):
 
     @AvailableIf(_probabilistic, "probabilities need loss='logistic'")
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Probabilities of ``classes_`` (shape (n_rows, K), rows summing to 1) from ``model_``."""
+        """Probabilities of ``classes_`` (shape (n_rows, K), rows summing to 1) from ``model_``; of
+        a Dask DataFrame: a Dask DataFrame with one column per class."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "predict_proba")
         return self.model_.predict_proba(self._scoring_input(X), self._jobs())
 
     @AvailableIf(_probabilistic, "probabilities need loss='logistic'")
