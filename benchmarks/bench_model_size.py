@@ -59,7 +59,7 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
     model, so that compiled code is resident): the difference of the peaks is the model's."""
     import time
 
-    from benchmarks.common import current_rss_mb
+    from benchmarks.common import current_rss_mb, settled_rss_mb
     from benchmarks.harness import scores
 
     out: dict[str, Any] = {}
@@ -71,7 +71,7 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
 
         if load_model:
             preds = Path(path).with_suffix(".preds")
-            t, before = time.perf_counter(), current_rss_mb()
+            before, t = settled_rss_mb(), time.perf_counter()
             ws = vowpalwabbit.Workspace(f"-t -i {path} -d {test_vw} -p {preds} --link logistic --quiet")
             out["load_rss_mb"] = current_rss_mb() - before  # the model is loaded, no row read yet
             ws.run_parser()
@@ -85,7 +85,7 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
 
         wc.SparseModel([0], [1.0], 0.0, spec.n_features, "logistic", spec=spec).predict_proba(few)
         if load_model:
-            t, before = time.perf_counter(), current_rss_mb()
+            before, t = settled_rss_mb(), time.perf_counter()
             model = wc.load(path)
             out["load_s"], out["load_rss_mb"] = time.perf_counter() - t, current_rss_mb() - before
             proba = model.predict_proba(cols)[:, 1]
@@ -97,7 +97,7 @@ def load_and_predict(kind: str, path: str, test_cols: str, test_vw: str, bits: i
     spec.transform(few)
     if not load_model:
         return out
-    t, before = time.perf_counter(), current_rss_mb()
+    before, t = settled_rss_mb(), time.perf_counter()
     if kind == "sklearn pickle":
         with open(path, "rb") as f:
             est = pickle.load(f)  # our own file, written by this benchmark a moment ago

@@ -135,12 +135,50 @@ def run_child(code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+_BEFORE_CHILD = """
+import json, time, statistics
+import widecross as wc
+from benchmarks.bench_transform import points
+data = points({n})
+spec = wc.geo_spec(bits={bits})
+spec.transform({{"lat": data["lat"][:1000], "lon": data["lon"][:1000]}})
+times = []
+for _ in range({repeats}):
+    c0 = time.process_time(); spec.transform(data); times.append(time.process_time() - c0)
+print(json.dumps({{"cpu_s": statistics.median(times)}}))
+"""
+
+
+def compare_before(revision: str, data: dict[str, np.ndarray], n: int, repeats: int) -> list[dict[str, Any]]:
+    """CPU rows/s of the geo transforms at ``revision`` and now, alternated twice (medians)."""
+    import widecross as wc
+
+    out = []
+    for bits in (24, None):
+        spec = wc.geo_spec(bits=bits)
+        old, new = [], []
+        for _ in range(2):
+            old.append(run_child_at(revision, _BEFORE_CHILD.format(n=n, bits=bits, repeats=repeats)))
+            new.append(measure(lambda: spec.transform(data), repeats)[1])
+        out.append({"case": f"geo_spec(bits={bits}).transform at {revision} vs now", "rows": n,
+                    "rows_per_cpu_s_before": n / statistics.median(old), "rows_per_cpu_s": n / statistics.median(new),
+                    "now_over_before": statistics.median(old) / statistics.median(new)})
+    return out
+
+
+def run_child_at(revision: str, code: str) -> float:
+    from benchmarks.common import run_at_revision
+
+    return run_at_revision(revision, code)["cpu_s"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="100k rows, 2 repeats, one fresh process for both specs")
     parser.add_argument("--rows", type=int, default=None, help="rows per run (default 1,000,000; quick 100,000)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per case, median reported (default 5)")
     parser.add_argument("--results-dir", type=Path, default=None, help="where to save JSON (default benchmarks/results)")
+    parser.add_argument("--before", default=None, help="also time the geo transforms of this git revision, alternated")
     args = parser.parse_args(argv)
     n = args.rows or (100_000 if args.quick else 1_000_000)
     repeats = args.repeats or (2 if args.quick else 5)
@@ -196,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     rows.append({"case": "geo_spec(bits=24).record", "rows": len(sample["lat"]), "wall_s": wall,
                  "rows_per_s": len(sample["lat"]) / wall, "rows_per_cpu_s": len(sample["lat"]) / cpu,
                  "nnz": len(keys)})
+
+    if args.before:
+        rows += compare_before(args.before, data, n, repeats)
 
     columns_shown = ["case", "rows", "rows_per_s", "rows_per_cpu_s", "output_mb", "traced_peak_over_output",
                      "rss_growth_over_output", "compile_s", "cached_first_call_s"]

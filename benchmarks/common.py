@@ -91,6 +91,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def settled_rss_mb() -> float:
+    """:func:`current_rss_mb` after freed heap memory went back to the system (glibc's
+    ``malloc_trim``): a later load then shows in the RSS instead of reusing pages freed before."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    return current_rss_mb()
+
+
 def current_rss_mb() -> float:
     """Current resident set size in MB (from /proc; 0.0 where unavailable)."""
     try:
@@ -201,3 +215,32 @@ def save_results(
     os.replace(tmp, path)
     (directory / f"{stem}.md").write_text(format_table(rows) + "\n")
     return path
+
+
+# Prepended to a child's code by run_at_revision: the exported package comes first on sys.path
+# and an editable install (which maps "widecross" to the working tree) is bypassed.
+_REVISION_PREAMBLE = """
+import sys
+sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+sys.path.insert(0, {src!r})
+import widecross
+assert widecross.__file__.startswith({src!r}), widecross.__file__
+sys.path.insert(1, {root!r})
+"""
+
+
+def run_at_revision(revision: str, code: str, timeout: float = 3600) -> dict[str, Any]:
+    """Run ``code`` with the ``widecross`` package of git ``revision`` (exported to a temporary
+    directory); like :func:`run_python_measured`, it prints one JSON object as its last line.
+    This is how a benchmark times the code before a change side by side with the code after."""
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="revision-") as src:
+        archive = subprocess.run(["git", "archive", revision, "widecross"], cwd=root, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", src], input=archive.stdout, check=True)
+        full = _REVISION_PREAMBLE.format(src=src, root=str(root)) + code
+        proc = subprocess.run([sys.executable, "-c", full], capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"benchmark child at {revision} failed:\n{proc.stderr[-3000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])

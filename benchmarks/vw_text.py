@@ -38,21 +38,24 @@ def _put_int(out: np.ndarray, pos: int, value: int) -> int:
 
 
 @jit
-def _format_rows(indptr, indices, values, positive, out) -> int:
-    """Write every row as ``[-]1 | col[:value] ...``; returns the bytes written.
+def _format_rows(indptr, indices, values, labels, out) -> int:
+    """Write every row as ``label | col[:value] ...`` (``label`` an integer: -1 / 1 for a binary
+    task, the class 1..K for ``--oaa``); returns the bytes written.
 
     ``out`` must hold the worst case (see ``_bound``). Values are whole numbers (collisions of a
     hashed spec add 1s), written only when they differ from 1.
     """
     pos = 0
     for r in range(indptr.size - 1):
-        if not positive[r]:
+        label = labels[r]
+        if label < 0:
             out[pos] = _MINUS
             pos += 1
-        out[pos] = 49  # "1"
-        out[pos + 1] = _SPACE
-        out[pos + 2] = _BAR
-        pos += 3
+            label = -label
+        pos = _put_int(out, pos, label)
+        out[pos] = _SPACE
+        out[pos + 1] = _BAR
+        pos += 2
         for k in range(indptr[r], indptr[r + 1]):
             out[pos] = _SPACE
             pos = _put_int(out, pos + 1, indices[k])
@@ -75,21 +78,23 @@ def _check(X: sp.csr_matrix, y: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
     return X, y
 
 
-def vw_bytes(X: sp.csr_matrix, y: np.ndarray) -> bytes:
-    """The VW text of rows ``X`` with labels ``y`` (truthy -> 1, else -1)."""
+def vw_bytes(X: sp.csr_matrix, y: np.ndarray, classes: bool = False) -> bytes:
+    """The VW text of rows ``X`` with labels ``y`` (truthy -> 1, else -1; with ``classes``, the
+    class codes 0..K-1 written as VW's 1..K)."""
     X, y = _check(X, y)
-    # <= 20 digits per index, ":" and 20 per value, the space; 5 bytes of label and newline.
-    out = np.empty(5 * X.shape[0] + 42 * X.nnz, dtype=np.uint8)
-    n = _format_rows(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data.astype(np.float64),
-                     y.astype(bool), out)
+    labels = y.astype(np.int64) + 1 if classes else np.where(y.astype(bool), 1, -1).astype(np.int64)
+    # <= 20 digits per index, ":" and 20 per value, the space; 24 bytes of label and newline.
+    out = np.empty(24 * X.shape[0] + 42 * X.nnz, dtype=np.uint8)
+    n = _format_rows(X.indptr.astype(np.int64), X.indices.astype(np.int64), X.data.astype(np.float64), labels, out)
     return out[:n].tobytes()
 
 
-def write_vw(X: sp.csr_matrix, y: np.ndarray, path: str | Path, chunk_rows: int = 500_000) -> Path:
+def write_vw(X: sp.csr_matrix, y: np.ndarray, path: str | Path, chunk_rows: int = 500_000,
+             classes: bool = False) -> Path:
     """Write ``X``, ``y`` as a VW text file at ``path`` (in chunks: bounded extra memory)."""
     path = Path(path)
     X, y = _check(X, y)
     with open(path, "wb") as f:
         for start in range(0, X.shape[0], chunk_rows):
-            f.write(vw_bytes(X[start : start + chunk_rows], y[start : start + chunk_rows]))
+            f.write(vw_bytes(X[start : start + chunk_rows], y[start : start + chunk_rows], classes))
     return path

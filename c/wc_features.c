@@ -258,7 +258,13 @@ int wci_collect_components(wci_spec_parse *p, size_t obj, int depth)
     if (wcj_type(d, obj) != J_OBJECT || !wcj_get(d, obj, "type", &v) || wcj_type(d, v) != J_STRING)
         return wci_spec_fail(p, "not a feature description");
     if (wcj_string_is(d, v, "bucketize", 9) || wcj_string_is(d, v, "categorical", 11)) return push_slot(p, obj);
-    if (!wcj_string_is(d, v, "cross", 5)) return wci_spec_fail(p, "not a feature description (unknown type)");
+    if (!wcj_string_is(d, v, "cross", 5)) {
+        /* numeric, tokens, a cross's ref (version 2 kinds written as version 1 by early writers) */
+        char q[96];
+        return wci_spec_fail(p, "feature type %s is not supported: this reader computes bucketize, "
+                                "categorical and cross features only",
+                             wci_quoted(q, sizeof q, d->s + v + 1, wcj_skip(d, v) - v - 2));
+    }
     if (depth > JSON_MAX_DEPTH) return wci_spec_fail(p, "crosses nested too deeply");
     if (!wcj_get(d, obj, "features", &v) || wcj_type(d, v) != J_ARRAY)
         return wci_spec_fail(p, "a Cross needs an array of 'features'");

@@ -286,6 +286,11 @@ int wci_parse_spec(wc_model *m, const jdoc *d, size_t spec, uint64_t n_features,
     if (wcj_type(d, v) != J_TRUE) {
         if (wcj_type(d, v) != J_NUMBER) return wci_spec_fail(&p, "feature spec format version is not 1");
         if (!wcj_number(d, v, &num)) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
+        if (num.is_int ? !num.big && !num.negative && num.magnitude == 2 : num.value == 2.0)
+            return wci_spec_fail(&p, "feature spec format version 2 is not supported: this reader computes "
+                                     "version 1 (bucketize, categorical and their crosses); version 2 adds "
+                                     "numeric and tokens columns, vocabularies learned by fit and crosses "
+                                     "naming their components");
         if (num.is_int ? num.big || num.negative || num.magnitude != 1 : num.value != 1.0)
             return wci_spec_fail(&p, "feature spec format version is not 1");
     }

@@ -167,6 +167,13 @@ def implicit_step(loss_name: str, y: float, m: float, reach: float, g: float) ->
 
 
 # -- FTRL-Proximal, one dict entry per coordinate ---------------------------------------------
+def ftrl_weight(z: float, n: float, lam1: float, lam2: float, alpha: float, beta: float) -> float:
+    """FTRL-Proximal's weight of a coordinate's (z, n), from its definition."""
+    if abs(z) <= lam1:
+        return 0.0
+    return -(z - math.copysign(lam1, z)) / ((beta + math.sqrt(n)) / alpha + lam2)
+
+
 def dict_ftrl(X, y, orders, *, loss_name="logistic", alpha=0.1, beta=1.0, l1=0.0, l2=0.0, sample_weight=None):
     """Per-coordinate FTRL-Proximal with lam = l * (sum of sample weights seen, current included).
 
@@ -181,9 +188,7 @@ def dict_ftrl(X, y, orders, *, loss_name="logistic", alpha=0.1, beta=1.0, l1=0.0
     seen = 0.0
 
     def weight(zj, nj, lam1, lam2):
-        if abs(zj) <= lam1:
-            return 0.0
-        return -(zj - math.copysign(lam1, zj)) / ((beta + math.sqrt(nj)) / alpha + lam2)
+        return ftrl_weight(zj, nj, lam1, lam2, alpha, beta)
 
     for order in orders:
         for r in order:
@@ -216,6 +221,86 @@ def objective(X, y, w, b, l1, l2, loss_name="logistic", sample_weight=None) -> f
     s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     losses = np.array([loss(loss_name, yi, mi) for yi, mi in zip(y, m)])
     return float(s @ losses / s.sum() + l1 * np.abs(w).sum() + 0.5 * l2 * w @ w)
+
+
+# -- multinomial (softmax) training, written from the definitions --------------------------------
+def softmax_loss_grad(m: np.ndarray, label: int) -> tuple[float, np.ndarray]:
+    """Softmax loss -log p_label of margins ``m`` and its gradient p - onehot (plain NumPy)."""
+    p = np.exp(m - m.max())
+    p /= p.sum()
+    onehot = np.zeros_like(m)
+    onehot[label] = 1.0
+    return float(-np.log(p[label])), p - onehot
+
+
+def eager_softmax_sgd(X, y, orders, *, n_classes, eta0=0.1, l1=0.0, l2=0.0, adaptive=False, delta=1.0,
+                      sample_weight=None):
+    """Dense eager FOBOS on the softmax loss, K weight columns: every step applies the penalty
+    flow to every weight. ``adaptive``: AdaGrad per weight (and per intercept). Returns (W, b)."""
+    Xd = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)
+    n, d = Xd.shape
+    s_all = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    W, G, b, Gb = np.zeros((d, n_classes)), np.zeros((d, n_classes)), np.zeros(n_classes), np.zeros(n_classes)
+    for order in orders:
+        for r in order:
+            x, s = Xd[r], s_all[r]
+            _, g = softmax_loss_grad(x @ W + b, int(y[r]))
+            if adaptive:
+                G = G + (s * np.outer(x, g)) ** 2
+                Gb = Gb + (s * g) ** 2
+                rate, rate_b = eta0 / (delta + np.sqrt(G)), eta0 / (delta + np.sqrt(Gb))
+            else:
+                rate, rate_b = np.full((d, n_classes), eta0), np.full(n_classes, eta0)
+            a = rate * s
+            W = penalty_flow(W - a * np.outer(x, g), a, l1, l2)
+            b = b - rate_b * s * g
+    return W, b
+
+
+def dict_softmax_ftrl(X, y, orders, *, n_classes, alpha=0.1, beta=1.0, l1=0.0, l2=0.0):
+    """FTRL-Proximal on the softmax loss, one dict entry per (column, class). Returns (W, b)."""
+    X = X.tocsr()
+    z: dict[tuple[int, int], float] = {}
+    nn: dict[tuple[int, int], float] = {}
+    bz, bn = [0.0] * n_classes, [0.0] * n_classes
+    seen = 0.0
+
+    def weight(zj, nj, lam1, lam2):
+        return ftrl_weight(zj, nj, lam1, lam2, alpha, beta)
+
+    for order in orders:
+        for r in order:
+            r = int(r)
+            cols = X.indices[X.indptr[r] : X.indptr[r + 1]].tolist()
+            vals = X.data[X.indptr[r] : X.indptr[r + 1]].tolist()
+            seen += 1.0
+            ws = {(j, k): weight(z.get((j, k), 0.0), nn.get((j, k), 0.0), l1 * seen, l2 * seen)
+                  for j in cols for k in range(n_classes)}
+            b = [weight(bz[k], bn[k], 0.0, 0.0) for k in range(n_classes)]
+            m = np.array([b[k] + sum(ws[j, k] * v for j, v in zip(cols, vals)) for k in range(n_classes)])
+            _, g = softmax_loss_grad(m, int(y[r]))
+            for k in range(n_classes):
+                for j, v in zip(cols, vals):
+                    gj = g[k] * v
+                    nj = nn.get((j, k), 0.0)
+                    sigma = (math.sqrt(nj + gj * gj) - math.sqrt(nj)) / alpha
+                    z[j, k] = z.get((j, k), 0.0) + gj - sigma * ws[j, k]
+                    nn[j, k] = nj + gj * gj
+                sigma = (math.sqrt(bn[k] + g[k] ** 2) - math.sqrt(bn[k])) / alpha
+                bz[k] += g[k] - sigma * b[k]
+                bn[k] += g[k] ** 2
+    W = np.zeros((X.shape[1], n_classes))
+    for (j, k), zj in z.items():
+        W[j, k] = weight(zj, nn[j, k], l1 * seen, l2 * seen)
+    return W, np.array([weight(bz[k], bn[k], 0.0, 0.0) for k in range(n_classes)])
+
+
+def softmax_objective(X, y, W, b, l1, l2=0.0, sample_weight=None) -> float:
+    """Mean softmax loss + l1 |W|_1 + l2/2 |W|^2 (plain NumPy)."""
+    M = np.asarray(X @ W) + b
+    s = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    losses = np.array([softmax_loss_grad(M[i], int(y[i]))[0] for i in range(len(y))])
+    return float(s @ losses / s.sum() + l1 * np.abs(W).sum() + 0.5 * l2 * (W * W).sum())
 
 
 def log_loss(y, p) -> float:

@@ -8,6 +8,7 @@ features' public attributes (start, stop, n_buckets, boundaries, wrap, policies,
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from typing import Any, Sequence
 
@@ -74,7 +75,17 @@ def bucketize_id(feature: Any, x: float) -> int:
     return b
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars as the Python values they hold."""
+    if isinstance(value, np.str_):
+        return str(value)
+    if isinstance(value, (np.integer, np.bool_)):
+        return int(value)
+    return value
+
+
 def categorical_id(feature: Any, value: Any) -> int:
+    value = _plain(value)
     missing = value is None or (isinstance(value, float) and math.isnan(value))
     if feature.vocabulary is not None:
         vocab = list(feature.vocabulary)
@@ -100,9 +111,56 @@ def component_id(component: Any, value: Any) -> int:
     return categorical_id(component, value)
 
 
+def numeric_value(feature: Any, x: Any) -> float:
+    """The value of a Numeric: ``(x - center) / scale``; NaN/None -> 0 under missing="zero"."""
+    missing = x is None or (isinstance(x, float) and math.isnan(x))
+    if missing:
+        if feature.missing == "zero":
+            return 0.0
+        raise Rejected(x)
+    x = float(x)
+    if math.isinf(x):
+        raise Rejected(x)
+    return (x - feature.center) / feature.scale
+
+
+def tokens_of(feature: Any, value: Any) -> list[Any]:
+    """The tokens of one row: a list as it is (missing items dropped), or text split on ``sep``."""
+    if value is None:
+        return []
+    if feature.sep is not None:
+        return [t for t in str(value).split(feature.sep) if t != ""]
+    return [_plain(t) for t in value if t is not None]
+
+
+def token_ids(feature: Any, value: Any) -> list[int]:
+    ids = []
+    for token in tokens_of(feature, value):
+        if feature.vocabulary is not None and not any(type(v) is type(token) and v == token for v in feature.vocabulary):
+            if feature.unknown == "ignore":
+                continue
+            if feature.unknown == "error":
+                raise Rejected(token)
+        ids.append(categorical_id(feature, token))
+    return ids
+
+
+def component_entries(component: Any, value: Any) -> list[tuple[int, float]]:
+    """The (id, value) entries one component contributes to a row."""
+    kind = type(component).__name__
+    if kind == "Numeric":
+        return [(0, numeric_value(component, value))]
+    if kind == "Tokens":
+        return [(i, 1.0) for i in token_ids(component, value)]
+    return [(component_id(component, value), 1.0)]
+
+
 def component_size(component: Any) -> int:
-    if type(component).__name__ == "Bucketize":
+    kind = type(component).__name__
+    if kind == "Bucketize":
         return component.n_buckets + (component.out_of_range == "bucket")
+    if kind == "Numeric":
+        return 1
     base = len(component.vocabulary) if component.vocabulary is not None else component.n_buckets
     return base + (component.unknown == "bucket")
 
@@ -131,13 +189,20 @@ def exact_column(features: Sequence[Any], f: int, ids: Sequence[int]) -> int:
 
 
 def row_columns(features: Sequence[Any], bits: int | None, seed: int, row: dict[str, Any]) -> dict[int, float]:
-    """Column -> value of one row (values summed where hashed features collide)."""
+    """Column -> value of one row: per feature, every combination of its components' entries
+    (one each, several for tokens), valued by the product of their values; zero values are
+    left out, equal columns (hashed collisions, repeated tokens) summed, zero sums dropped."""
     out: dict[int, float] = {}
     for f, feature in enumerate(features):
-        ids = [component_id(c, row[c.column]) for c in components(feature)]
-        col = exact_column(features, f, ids) if bits is None else hashed_column(feature.name, ids, bits, seed)
-        out[col] = out.get(col, 0.0) + 1.0
-    return out
+        per_component = [component_entries(c, row[c.column]) for c in components(feature)]
+        for combo in itertools.product(*per_component):
+            ids = [i for i, _ in combo]
+            value = math.prod(v for _, v in combo)
+            if value == 0:
+                continue
+            col = exact_column(features, f, ids) if bits is None else hashed_column(feature.name, ids, bits, seed)
+            out[col] = out.get(col, 0.0) + value
+    return {c: v for c, v in out.items() if v != 0}
 
 
 def transform(features: Sequence[Any], bits: int | None, seed: int, data: dict[str, Sequence[Any]]) -> scipy.sparse.csr_matrix:
@@ -152,7 +217,7 @@ def transform(features: Sequence[Any], bits: int | None, seed: int, data: dict[s
             rows.append(i)
             cols.append(col)
             vals.append(value)
-    return scipy.sparse.csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=(n, width))
+    return scipy.sparse.csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=(n, width), dtype=np.float32)
 
 
 def expected_distinct(u: int, m: int) -> float:

@@ -66,3 +66,10 @@ def test_defaults_and_errors_are_named():
         wc.WideClassifier(optimizer="cd", l1=0.003, tol=0.0).fit(X, y)
     with pytest.raises(ValueError, match=r"unknown optimizer 'newton'; choose one of \['sgd', 'ftrl', 'cd'\]"):
         wc.WideClassifier(optimizer="newton").fit(X, y)
+
+
+def test_three_classes_are_refused_by_name():
+    X, _ = random_problem(25, n=150)
+    labels = np.arange(150) % 3
+    with pytest.raises(ValueError, match="optimizer='cd' .* not 3 classes; use optimizer='sgd'"):
+        wc.WideClassifier(optimizer="cd", l1=0.003).fit(X, labels)

@@ -436,7 +436,7 @@ def test_newer_version_names_both_versions(small_model):
     data = bytearray(dumps(small_model))
     data[8:12] = struct.pack("<I", 7)
     err = _raises_format_error(bytes(data), match="newer")
-    assert "version 7" in str(err) and "up to version 1" in str(err) and "upgrade" in str(err)
+    assert "version 7" in str(err) and "up to version 2" in str(err) and "upgrade" in str(err)
     data[8:12] = struct.pack("<I", 0)
     _raises_format_error(bytes(data), match="unsupported format version 0")
 

@@ -13,9 +13,11 @@ import scipy.sparse as sp
 
 import reference_features as ref
 import widecross as wc
-from widecross import _feature_defs, _keyrecord, _validation
 from widecross import _hashing as hk
+from widecross import _validation
 from widecross import features as feat
+from widecross.features import _plan, _schema, bucketize, categorical, cross, keyrecord, numeric, tokens
+from widecross.features import spec as spec_module
 from widecross.features import Bucketize, Categorical, Cross, FeatureSpec, KeyRecord, geo_spec
 
 RNG_SEED = 20240601
@@ -48,9 +50,10 @@ def geo_points(n, seed=RNG_SEED):
     return {"lat": rng.uniform(-90, 90, n), "lon": rng.uniform(-180, 180, n)}
 
 
-@pytest.mark.parametrize("module", [feat, _feature_defs, _keyrecord, _validation, hk], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [feat, bucketize, categorical, cross, keyrecord, numeric, spec_module, tokens,
+                                    _schema, _validation, hk], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
-    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(module, extraglobs=vars(feat), optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -427,7 +430,7 @@ def test_chunked_equals_whole_and_block_boundaries(monkeypatch):
         parts = list(spec.transform_chunks(chunks))
         assert [p.shape[0] for p in parts] == [1, 0, 332, 666, 1]
         assert_same_csr(sp.vstack(parts, format="csr"), whole)
-        monkeypatch.setattr(feat, "_BLOCK_ROWS", 7)
+        monkeypatch.setattr(_plan, "BLOCK_ROWS", 7)
         assert_same_csr(spec.transform(data), whole)
         monkeypatch.undo()
 
@@ -607,8 +610,8 @@ def test_json_round_trip(spec):
 
 def test_json_rejects_foreign_or_future_input():
     text = geo_spec(bits=24).to_json()
-    with pytest.raises(ValueError, match="version 2 is not supported"):
-        FeatureSpec.from_json(text.replace('"version":1', '"version":2'))
+    with pytest.raises(ValueError, match="version 3 is not supported"):
+        FeatureSpec.from_json(text.replace('"version":1', '"version":3'))
     with pytest.raises(ValueError, match="not a widecross feature spec"):
         FeatureSpec.from_json('{"format": "other"}')
     with pytest.raises(ValueError, match="not valid JSON"):

@@ -77,6 +77,24 @@ def test_transform_is_the_same_matrix_for_any_n_jobs(bits):
         assert spec.transform(data).nnz < 5 * len(data["lat"])  # the case with gaps did happen
 
 
+@pytest.mark.parametrize("tokens", [False, True])
+def test_transform_with_numeric_categorical_and_token_columns_is_the_same_for_any_n_jobs(tokens):
+    # the general fill kernel (numeric values, categoricals, a cross); token lists vary the row
+    # length and take the one-thread path: the same matrix either way
+    n = 2 * BLOCK_ROWS + 77
+    rng = np.random.default_rng(5)
+    data = {"area": rng.gamma(2.0, 50.0, n), "kind": rng.choice(["flat", "house", "villa", "barn"], n),
+            **points(n, seed=5)}
+    features = [wc.Numeric("area", scale="standard"), wc.Categorical("kind"),
+                wc.Cross(wc.Categorical("kind"), wc.Bucketize("lat", -90, 90, 180))]
+    if tokens:
+        data["words"] = [list(rng.choice(["sea", "view", "old", "new"], rng.integers(0, 4))) for _ in range(n)]
+        features.append(wc.Tokens("words"))
+    spec = wc.FeatureSpec(features, bits=18).fit(data)
+    keys = {k: csr_key(spec.transform(data, n_jobs=k)) for k in JOBS}
+    assert all(k == keys[1] for k in keys.values())
+
+
 def test_transform_reports_the_first_bad_row_for_any_n_jobs():
     data = points(2 * BLOCK_ROWS + 10)
     data["lat"][[BLOCK_ROWS + 7, 2 * BLOCK_ROWS + 3]] = [95.0, np.nan]

@@ -42,7 +42,7 @@ def test_the_values_kept_their_meaning():
     assert estimators.OPTIMIZERS == ("sgd", "ftrl") and estimators.SCHEDULES == ("adagrad", "newton", "constant", "invscaling")
     assert estimators.DEFAULT_CHUNK_ROWS == 1_000_000 and estimators.DENSE_AUTO_MAX_WIDTH == 2**18
     assert estimators.CLASSIFICATION_LOSSES == ("logistic", "hinge") and estimators.REGRESSION_LOSSES == ("squared", "poisson")
-    assert sorted(model.LOSSES) == sorted(export.LOSSES) == ["hinge", "logistic", "poisson", "squared"]
+    assert sorted(model.LOSSES) == sorted(export.LOSSES) == ["hinge", "logistic", "multinomial", "poisson", "squared"]
     assert export.load is wc.load and model.SparseModel is wc.SparseModel
     cli = importlib.import_module("widecross.cli")
     assert callable(cli.main) and cli.main.__module__ == "widecross.cli"  # the console script's entry point

@@ -36,10 +36,11 @@ FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "job
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__", "execfile", "input"}
 # Modules a model file goes through between ``load(path)`` and a prediction.
 LOAD_PATH = {"widecross/__init__.py", "widecross/export.py", "widecross/model/__init__.py", "widecross/model/sparse.py",
-             "widecross/model/file_format.py", "widecross/model/inputs.py", "widecross/losses.py", "widecross/features.py",
-             "widecross/_feature_defs.py", "widecross/_keyrecord.py", "widecross/_hashing.py", "widecross/_validation.py",
+             "widecross/model/file_format.py", "widecross/model/inputs.py", "widecross/losses.py",
+             "widecross/_hashing.py", "widecross/_components.py", "widecross/_strings.py", "widecross/_validation.py",
              "widecross/model/_rice.py", "widecross/model/_values.py", "widecross/model/_lookup.py", "widecross/_jit.py",
-             "widecross/_version.py", "widecross/_csr_check.py", "widecross/_csr_scan.py", "widecross/_atomic_file.py"}
+             "widecross/_version.py", "widecross/_csr_check.py", "widecross/_csr_scan.py", "widecross/_atomic_file.py"} | {
+    p.relative_to(REPO).as_posix() for p in (REPO / "widecross" / "features").glob("*.py")}
 
 
 def parse(path: Path) -> ast.Module:

@@ -634,8 +634,12 @@ def test_estimator_rejects_bad_data(houses):
         ("missing column", {"lat": X["lat"]}, y, {}, KeyError, ["'lon'"]),
         ("complex column", {"lat": X["lat"].astype(complex), "lon": X["lon"]}, y, {}, TypeError, ["column 'lat'"]),
     ]
+    # three classes are a multiclass problem for fit; partial_fit told classes=[0, 1] still refuses them
+    multiclass = {"labels outside 0/1", "string labels of three kinds"}
     for name, data, labels, kwargs, error, fragments in cases:
-        for method in ("fit", "partial_fit"):
+        if name in multiclass:
+            assert len(_classifier().fit(data, labels).classes_) == 3, name
+        for method in ("partial_fit",) if name in multiclass else ("fit", "partial_fit"):
             clf = _classifier()
             extra = {"classes": [0, 1]} if method == "partial_fit" and name != "one class only" else {}
             try:

@@ -26,6 +26,8 @@ _PUBLIC = {
     "FeatureSpec": "features",
     "geo_spec": "features",
     "KeyRecord": "features",
+    "Numeric": "features",
+    "Tokens": "features",
     "WideClassifier": "estimators",
     "WideRegressor": "estimators",
     "SparseModel": "model",

@@ -70,6 +70,8 @@ def _length(values: Any, name: str) -> int:
         return len(values)
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise TypeError(f"column {name!r} must be a 1-D array-like, got {type(values).__name__}")
+    if isinstance(values, (list, tuple)) and all(isinstance(v, (list, tuple, type(None))) for v in values):
+        return len(values)  # one list per row (token lists): what each row holds is the column kind's to judge
     array = np.asarray(values, dtype=object)
     if array.ndim != 1:
         raise ValueError(f"column {name!r} must be 1-D, got shape {array.shape}")

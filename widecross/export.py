@@ -12,7 +12,9 @@ from __future__ import annotations
 from .losses import LOSSES
 from .model.file_format import (FORMAT_VERSION, INDEX_CODEC, MAGIC, MAX_META_BYTES, SECTIONS, ModelFormatError, dumps,
                                 save)
-from .model.sparse import SparseModel, inspect_file, load, loads
+from .model.loading import inspect_file, load, loads
+from .model.multiclass import MulticlassModel
+from .model.sparse import SparseModel
 
-__all__ = ["FORMAT_VERSION", "INDEX_CODEC", "LOSSES", "MAGIC", "MAX_META_BYTES", "ModelFormatError", "SECTIONS",
-           "SparseModel", "dumps", "inspect_file", "load", "loads", "save"]
+__all__ = ["FORMAT_VERSION", "INDEX_CODEC", "LOSSES", "MAGIC", "MAX_META_BYTES", "ModelFormatError", "MulticlassModel",
+           "SECTIONS", "SparseModel", "dumps", "inspect_file", "load", "loads", "save"]

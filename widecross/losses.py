@@ -8,6 +8,13 @@ Margins are ``m = x . w + b``.
 | squared  | real     | (m - y)^2 / 2          | m - y               | m                   | 1               |
 | hinge    | {0, 1}   | max(0, 1 - (2y - 1) m) | -(2y-1) if margin<1 | m (a score)         | none            |
 | poisson  | y >= 0   | e^m - y m              | e^m - y             | e^m                 | none            |
+| multinomial | 0..K-1 | logsumexp(m) - m_y   | softmax(m)_k - [k=y] | softmax(m)         | 1/2             |
+
+The multinomial (softmax) loss has K margins ``m_k = x . w_k + b_k``, one per class; its
+curvature bound is Boehning's (the Hessian in the margins is below (I - 11'/K) / 2). A
+multiclass fit with ``multi_class="ovr"`` uses a binary loss (logistic, hinge) on each of its
+K columns, the class against the rest; ``multi_class="multinomial"`` this one. It is not one of
+the ``loss=`` choices: the estimators pick it from ``multi_class``.
 
 A :class:`Loss` record holds every fact about a loss that Python code needs: the estimators
 (which losses a classifier takes, the label domain), the batch polish (the curvature bound its
@@ -33,6 +40,7 @@ LOGISTIC = 0
 SQUARED = 1
 HINGE = 2
 POISSON = 3
+MULTINOMIAL = 4
 
 
 @dataclass(frozen=True)
@@ -41,13 +49,18 @@ class Loss:
 
     name: str
     code: int  # what the kernels branch on
-    link: str  # "sigmoid", "identity" or "exp": the mean prediction of a margin
+    link: str  # "sigmoid", "identity", "exp" or "softmax": the mean prediction of margins
     curvature_bound: float  # sup of d^2 loss / d m^2; 0 where there is none
-    labels: str  # "binary" ({0, 1} after encoding), "real" or "count" (y >= 0)
+    labels: str  # "binary" ({0, 1} after encoding), "class" (0..K-1), "real" or "count" (y >= 0)
     classifier: bool
 
     def mean(self, margin: np.ndarray) -> np.ndarray:
-        """The mean prediction of margins: P(class 1), the value, or the rate."""
+        """The mean prediction of margins: P(class 1), the value, the rate, or (softmax, margins
+        of shape (n, K)) the class probabilities."""
+        if self.link == "softmax":
+            from scipy.special import softmax
+
+            return softmax(margin, axis=-1)
         if self.link == "sigmoid":
             from scipy.special import expit
 
@@ -67,8 +80,10 @@ LOSSES: dict[str, Loss] = {
     "squared": Loss("squared", SQUARED, "identity", 1.0, "real", False),
     "hinge": Loss("hinge", HINGE, "identity", 0.0, "binary", True),
     "poisson": Loss("poisson", POISSON, "exp", 0.0, "count", False),
+    "multinomial": Loss("multinomial", MULTINOMIAL, "softmax", 0.5, "class", True),
 }
-CLASSIFICATION_LOSSES = tuple(name for name, loss in LOSSES.items() if loss.classifier)
+# what ``loss=`` may say (the multinomial loss comes with ``multi_class="multinomial"``)
+CLASSIFICATION_LOSSES = tuple(name for name, loss in LOSSES.items() if loss.classifier and loss.labels == "binary")
 REGRESSION_LOSSES = tuple(name for name, loss in LOSSES.items() if not loss.classifier)
 
 

@@ -1,37 +1,46 @@
-"""Weight maps: the nonzero weights of every latitude x longitude cross, drawn on the globe.
+"""Weight maps: the nonzero weights of every latitude x longitude cross, drawn on the globe or a region.
 
 Each cross (1 degree, 10', 1', ...) becomes one equirectangular panel: land in light grey with
 darker coastlines (from the 1' land mask shipped in ``widecross/data``), positive weights in red,
-negative in blue, intensity by magnitude. Cells finer than a pixel are pooled by the weight of
-largest magnitude, so a lone strong 1' cell stays visible. Exact specs map columns to cells by
-arithmetic; hashed specs need the keys recorded from data (``spec.record(data)``), and a column
-shared by several cells paints all of them.
+negative in blue, intensity by magnitude. The marginal buckets of the crosses' latitude and
+longitude columns (the 1' marginals of ``geo_spec``) are drawn as strips along each panel's
+right (latitude) and bottom (longitude) edges. ``region=(lat0, lat1, lon0, lon1)`` zooms in,
+with pixels small enough that the region fills the panel (a 1-degree city is 1,200 pixels wide).
 
->>> render_weight_map(model, "map.png")  # doctest: +SKIP
+Exact specs map columns to cells by arithmetic. Hashed specs need the keys recorded from data
+(``spec.record(data)``); a column that recorded keys share (a hash collision, or a cell of
+another feature) cannot be told apart, so only the cells whose column no other observed key
+shares are drawn, and the number left out is reported (``left_out``). That number depends on
+the data recorded: more data, more keys, more shared columns.
+
+>>> render_weight_map(model, "map.png", region=(48.6, 49.1, 2.0, 2.7))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from ._png import write_png
+from ._raster import COAST, GLOBE, LAND, NEGATIVE, OCEAN, POSITIVE, colorize, grid_shape, land_mask, rasterize, rasterize_strip
 
-OCEAN = np.array([248, 250, 253], dtype=np.float64)
-LAND = np.array([225, 225, 222], dtype=np.float64)
-COAST = np.array([150, 150, 150], dtype=np.float64)
-POSITIVE = np.array([200, 20, 30], dtype=np.float64)
-NEGATIVE = np.array([25, 70, 200], dtype=np.float64)
+__all__ = ["COAST", "GeoLayer", "LAND", "MarginLayer", "NEGATIVE", "OCEAN", "POSITIVE", "colorize", "geo_layers", "land_mask", "margin_layers", "parse_region",
+           "rasterize", "render_weight_map"]
+
+# A zoomed region is drawn this many pixels wide (fewer if that would make it too tall).
+REGION_WIDTH_PX, REGION_HEIGHT_PX = 1600, 1000
 
 
 @dataclass
 class GeoLayer:
-    """The weighted cells of one lat x lon cross: degree bounds and weight per nonzero."""
+    """The weighted cells of one lat x lon cross: degree bounds and weight per nonzero.
+
+    ``left_out``: nonzero cells of a hashed model not drawn, their column being shared."""
 
     name: str
     lat_low: np.ndarray
@@ -39,26 +48,60 @@ class GeoLayer:
     lon_low: np.ndarray
     lon_high: np.ndarray
     weight: np.ndarray
+    left_out: int = 0
 
     @property
     def n_cells(self) -> int:
         return int(self.weight.size)
 
 
-def _is_lat_lon_cross(feature: Any) -> bool:
+@dataclass
+class MarginLayer:
+    """The weighted buckets of one marginal (``axis`` "lat" or "lon"): bounds and weights."""
+
+    name: str
+    axis: str
+    low: np.ndarray
+    high: np.ndarray
+    weight: np.ndarray
+    left_out: int = 0
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.weight.size)
+
+
+def parse_region(text: str | Sequence[float]) -> tuple[float, float, float, float]:
+    """``"lat0,lat1,lon0,lon1"`` (or a 4-sequence) as a checked region; ``ValueError`` otherwise.
+
+    >>> parse_region("24.5,49.5,-125,-66.9")
+    (24.5, 49.5, -125.0, -66.9)
+    """
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    try:
+        lat0, lat1, lon0, lon1 = (float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"a region is lat0,lat1,lon0,lon1 in degrees (south, north, west, east), got {text!r}") from None
+    if not (-90 <= lat0 < lat1 <= 90 and -180 <= lon0 < lon1 <= 180) or not all(map(math.isfinite, (lat0, lat1, lon0, lon1))):
+        raise ValueError(f"a region needs -90 <= lat0 < lat1 <= 90 and -180 <= lon0 < lon1 <= 180, got {text!r}")
+    return lat0, lat1, lon0, lon1
+
+
+def _lat_lon(feature: Any) -> bool:
     components = getattr(feature, "components", ())
     if len(components) != 2 or not all(getattr(c, "boundaries", 0) is None for c in components):
         return False
     lat, lon = components
     return (
-        getattr(lat, "start", None) is not None
+        getattr(lat, "start", None) is not None and getattr(lon, "start", None) is not None
         and -90 <= lat.start and lat.stop <= 90
         and -180 <= lon.start and lon.stop <= 180
     )
 
 
-def geo_layers(model: Any, keys: Any = None) -> list[GeoLayer]:
-    """The lat x lon crosses of ``model.spec`` with the cells of its nonzero weights."""
+def _decoded(model: Any, keys: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(feature, buckets, weight, shared)`` of the model's nonzero weights; ``shared`` marks the
+    keys of hashed columns that other recorded keys share (exact specs: none)."""
     spec = model.spec
     if spec is None:
         raise ValueError("this model has no feature spec: nothing ties its columns to places")
@@ -66,111 +109,89 @@ def geo_layers(model: Any, keys: Any = None) -> list[GeoLayer]:
     values = np.asarray(model.values, dtype=np.float64)
     if spec.bits is None:
         feature, buckets = spec.decode(columns)
-        weight = values
-    else:
-        if keys is None:
-            raise ValueError(
-                f"this model hashes into 2**{spec.bits} columns: drawing it needs the keys seen in "
-                "data (pass data to record them)"
-            )
-        position, feature, buckets = keys.decode(columns)
-        weight = values[position]
+        return feature, buckets, values, np.zeros(values.size, dtype=bool)
+    if keys is None:
+        raise ValueError(
+            f"this model hashes into 2**{spec.bits} columns: drawing it needs the keys seen in "
+            "data (pass data to record them)"
+        )
+    position, feature, buckets = keys.decode(columns)
+    shared = np.bincount(position, minlength=columns.size)[position] > 1
+    return feature, buckets, values[position], shared
+
+
+def geo_layers(model: Any, keys: Any = None) -> list[GeoLayer]:
+    """The lat x lon crosses of ``model.spec`` with the cells of its nonzero weights."""
+    feature, buckets, weight, shared = _decoded(model, keys)
     layers = []
-    for f, feat in enumerate(spec.features):
-        if not _is_lat_lon_cross(feat):
+    for f, feat in enumerate(model.spec.features):
+        if not _lat_lon(feat):
             continue
-        rows = feature == f
+        mine = feature == f
+        rows = mine & ~shared
         lat_c, lon_c = feat.components
         lat_low, lat_high = lat_c.edges(buckets[rows, 0])
         lon_low, lon_high = lon_c.edges(buckets[rows, 1])
-        layers.append(GeoLayer(feat.name, lat_low, lat_high, lon_low, lon_high, weight[rows]))
+        layers.append(GeoLayer(feat.name, lat_low, lat_high, lon_low, lon_high, weight[rows], int((mine & shared).sum())))
     if not layers:
         raise ValueError("the model's spec has no latitude x longitude cross to draw")
     return layers
 
 
-def land_mask(pixel_minutes: int) -> np.ndarray | None:
-    """(rows, cols) boolean land grid at ``pixel_minutes`` per pixel, north first; None if absent."""
-    try:
-        source = resources.files("widecross").joinpath("data/land_minute.npz")
-        with resources.as_file(source) as path, np.load(path, allow_pickle=False) as data:
-            bits = data["bits"]
-    except (FileNotFoundError, OSError, KeyError):
-        return None
-    # Unpack a band of pixel rows at a time: the whole 1' grid unpacked is 233 MB.
-    rows, cols = bits.shape[0] // pixel_minutes, bits.shape[1] * 8 // pixel_minutes
-    band = max(1, 600 // pixel_minutes)
-    out = np.empty((rows, cols), dtype=bool)
-    for start in range(0, rows, band):
-        stop = min(rows, start + band)
-        block = np.unpackbits(bits[start * pixel_minutes : stop * pixel_minutes], axis=1)
-        out[start:stop] = block.reshape(stop - start, pixel_minutes, cols, pixel_minutes).any(axis=(1, 3))
-    return out[::-1]  # the file is south first; images are north first
+def margin_layers(model: Any, keys: Any = None) -> list[MarginLayer]:
+    """The nonzero buckets of the spec's own bucketizers of the crosses' latitude and longitude
+    columns (the marginals), in spec order."""
+    spec = model.spec
+    crosses = [f for f in spec.features if _lat_lon(f)]
+    axes = {c.components[0].column: "lat" for c in crosses} | {c.components[1].column: "lon" for c in crosses}
+    feature, buckets, weight, shared = _decoded(model, keys)
+    out = []
+    for f, feat in enumerate(spec.features):
+        column = getattr(feat, "column", None)
+        if column not in axes or getattr(feat, "boundaries", 0) is not None or not hasattr(feat, "edges"):
+            continue
+        mine = feature == f
+        rows = mine & ~shared & (buckets[:, 0] < feat.n_buckets)  # the out-of-range bucket has no place
+        low, high = feat.edges(buckets[rows, 0])
+        out.append(MarginLayer(feat.name, axes[column], low, high, weight[rows], int((mine & shared).sum())))
+    return out
 
 
-def rasterize(layer: GeoLayer, pixel_minutes: int) -> np.ndarray:
-    """(rows, cols) float64 grid, north first: per pixel the covering weight of largest magnitude."""
-    rows, cols = 180 * 60 // pixel_minutes, 360 * 60 // pixel_minutes
-    grid = np.zeros(rows * cols)
-    if layer.n_cells == 0:
-        return grid.reshape(rows, cols)
-    per_degree = 60.0 / pixel_minutes
-    # Pixel rectangles [r0, r1) x [c0, c1); a cell smaller than a pixel covers the one it starts in.
-    r0 = np.floor((90.0 - layer.lat_high) * per_degree + 1e-9).astype(np.int64)
-    r1 = np.maximum(np.ceil((90.0 - layer.lat_low) * per_degree - 1e-9).astype(np.int64), r0 + 1)
-    c0 = np.floor((layer.lon_low + 180.0) * per_degree + 1e-9).astype(np.int64)
-    c1 = np.maximum(np.ceil((layer.lon_high + 180.0) * per_degree - 1e-9).astype(np.int64), c0 + 1)
-    r0, r1 = np.clip(r0, 0, rows - 1), np.clip(r1, 1, rows)
-    c0, c1 = np.clip(c0, 0, cols - 1), np.clip(c1, 1, cols)
-    heights, widths = r1 - r0, c1 - c0
-    counts = heights * widths
-    cell = np.repeat(np.arange(layer.n_cells), counts)
-    offset = np.arange(cell.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    pixel = (r0[cell] + offset // widths[cell]) * cols + c0[cell] + offset % widths[cell]
-    value = layer.weight[cell]
-    # Keep, per pixel, the value of largest magnitude: sort by (pixel, |value|), take the last.
-    order = np.lexsort((np.abs(value), pixel))
-    pixel, value = pixel[order], value[order]
-    last = np.r_[pixel[1:] != pixel[:-1], True]
-    grid[pixel[last]] = value[last]
-    return grid.reshape(rows, cols)
-
-
-def colorize(grid: np.ndarray, land: np.ndarray | None, scale: float | None = None) -> np.ndarray:
-    """RGB uint8 image: background land/ocean/coast, weights blended in by sign and magnitude."""
-    image = np.empty(grid.shape + (3,))
-    image[:] = OCEAN
-    if land is not None:
-        image[land] = LAND
-        coast = land & ~(
-            np.roll(land, 1, 0) & np.roll(land, -1, 0) & np.roll(land, 1, 1) & np.roll(land, -1, 1)
-        )
-        image[coast] = COAST
-    magnitude = np.abs(grid)
-    if scale is None:
-        nonzero = magnitude[magnitude > 0]
-        scale = float(np.quantile(nonzero, 0.98)) if nonzero.size else 1.0
-    strength = np.sqrt(np.clip(magnitude / max(scale, 1e-300), 0.0, 1.0))[..., None]
-    strength = np.where(magnitude[..., None] > 0, 0.25 + 0.75 * strength, 0.0)
-    color = np.where(grid[..., None] > 0, POSITIVE, NEGATIVE)
-    image = image * (1 - strength) + color * strength
-    return np.round(image).astype(np.uint8)
+def _pixel_minutes(pixel_minutes: float | None, region: tuple[float, float, float, float] | None) -> float:
+    if region is None:
+        if pixel_minutes is None:
+            return 10
+        if pixel_minutes < 1 or 10800 % pixel_minutes:
+            raise ValueError(f"pixel_minutes must divide 10800 (180 degrees), got {pixel_minutes}")
+        return pixel_minutes
+    if pixel_minutes is not None:
+        if not pixel_minutes > 0:
+            raise ValueError(f"pixel_minutes must be positive, got {pixel_minutes}")
+        return pixel_minutes
+    lat0, lat1, lon0, lon1 = region
+    return max((lon1 - lon0) * 60 / REGION_WIDTH_PX, (lat1 - lat0) * 60 / REGION_HEIGHT_PX)
 
 
 def render_weight_map(
-    model: Any, path: str | os.PathLike[str], pixel_minutes: int = 10, keys: Any = None
+    model: Any, path: str | os.PathLike[str], pixel_minutes: float | None = None, keys: Any = None,
+    region: Sequence[float] | str | None = None,
 ) -> tuple[Path, list[GeoLayer]]:
     """Draw every lat x lon cross of ``model`` as a panel of one PNG; returns the path and layers.
 
-    ``pixel_minutes`` sets the resolution (10 -> 2160 x 1080 pixels a panel). With matplotlib
-    installed the panels get titles; without it the PNG is written directly, panels stacked from
-    the coarsest cross down.
+    ``region``: ``(lat0, lat1, lon0, lon1)`` to draw (default the globe). ``pixel_minutes``:
+    arc-minutes per pixel (default 10 for the globe, 2160 x 1080 pixels a panel; for a region,
+    what makes it about 1,600 pixels wide). Marginal strips along the panels' edges. With
+    matplotlib the panels get titles and axes; without it the PNG is written directly.
     """
-    if 10800 % pixel_minutes or pixel_minutes < 1:
-        raise ValueError(f"pixel_minutes must divide 10800 (180 degrees), got {pixel_minutes}")
+    box = GLOBE if region is None else parse_region(region)
+    pixel_minutes = _pixel_minutes(pixel_minutes, None if region is None else box)
     layers = geo_layers(model, keys)
-    land = land_mask(pixel_minutes)
-    images = [colorize(rasterize(layer, pixel_minutes), land) for layer in layers]
+    margins = margin_layers(model, keys)
+    land = land_mask(pixel_minutes, box)
+    images = [colorize(rasterize(layer, pixel_minutes, box), land) for layer in layers]
+    strips = {m.axis: m for m in margins}
+    lat_strip = rasterize_strip(strips["lat"], pixel_minutes, box) if "lat" in strips else None
+    lon_strip = rasterize_strip(strips["lon"], pixel_minutes, box) if "lon" in strips else None
     path = Path(path)
     try:
         import matplotlib
@@ -178,25 +199,36 @@ def render_weight_map(
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        gap = np.full((8, images[0].shape[1], 3), 255, dtype=np.uint8)
-        stacked = np.concatenate([part for image in images for part in (image, gap)][:-1])
-        return write_png(path, stacked), layers
-    aspect = images[0].shape[0] / images[0].shape[1]
-    figure, axes = plt.subplots(len(images), 1, figsize=(12, 12 * aspect * len(images) + 0.5 * len(images)))
-    for axis, image, layer in zip(np.atleast_1d(axes), images, layers):
-        axis.imshow(image, extent=(-180, 180, -90, 90), interpolation="nearest")
-        positive = int((layer.weight > 0).sum())
-        axis.set_title(
-            f"{layer.name}: {layer.n_cells:,} nonzero cells ({positive:,} positive in red, "
-            f"{layer.n_cells - positive:,} negative in blue)",
-            fontsize=10,
-        )
-        axis.set_xticks(range(-180, 181, 60))
-        axis.set_yticks(range(-90, 91, 30))
-        axis.tick_params(labelsize=7)
-    figure.tight_layout()
+        return write_png(path, _stack(images, lat_strip, lon_strip)), layers
+    from ._map_figure import draw_panels
+
+    figure = draw_panels(plt, images, layers, box, lat_strip, lon_strip, strips)
     tmp = path.with_name(path.name + ".tmp.png")
     figure.savefig(tmp, dpi=110)
     plt.close(figure)
     os.replace(tmp, path)
     return path, layers
+
+
+def _stack(images: list[np.ndarray], lat_strip: np.ndarray | None, lon_strip: np.ndarray | None) -> np.ndarray:
+    """Panels one below the other, each with its strips (12 pixels) right and below."""
+    width = 12
+    parts = []
+    for image in images:
+        rows, cols = image.shape[:2]
+        right = colorize(np.repeat(lat_strip[:, None], width, axis=1), None) if lat_strip is not None else None
+        below = colorize(np.repeat(lon_strip[None, :], width, axis=0), None) if lon_strip is not None else None
+        panel = np.full((rows + width + 2, cols + width + 2, 3), 255, dtype=np.uint8)
+        panel[:rows, :cols] = image
+        if right is not None:
+            panel[:rows, cols + 2:] = right
+        if below is not None:
+            panel[rows + 2:, :cols] = below
+        parts += [panel, np.full((8, cols + width + 2, 3), 255, dtype=np.uint8)]
+    return np.concatenate(parts[:-1])
+
+
+def region_shape(region: Sequence[float] | str, pixel_minutes: float | None = None) -> tuple[int, int]:
+    """Pixels (rows, cols) of one panel of ``region`` at ``pixel_minutes`` (default: fitted)."""
+    box = parse_region(region)
+    return grid_shape(box, _pixel_minutes(pixel_minutes, box))

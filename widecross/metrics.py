@@ -125,3 +125,34 @@ def report(loss: Any, y: np.ndarray, prediction: np.ndarray) -> dict[str, float 
         return out
     out["auc"] = roc_auc(y, prediction) if 0 < np.count_nonzero(y > 0.5) < y.size else None
     return out
+
+
+def multiclass_log_loss(codes: object, probability: object) -> float:
+    """Mean of -log p[i, codes[i]] (probabilities clipped to [1e-15, 1]).
+
+    >>> round(multiclass_log_loss([0, 2], [[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]), 6)
+    0.458128
+    """
+    c = np.asarray(codes, dtype=np.int64).ravel()
+    p = np.asarray(probability, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] != c.shape[0] or (c.size and (c.min() < 0 or c.max() >= p.shape[1])):
+        raise ValueError(f"probabilities of shape {p.shape} do not fit {c.shape[0]} class codes")
+    return float(-np.log(np.clip(p[np.arange(c.shape[0]), c], _EPS, 1.0)).mean())
+
+
+def multiclass_report(codes: np.ndarray, probability: np.ndarray, classes: Any) -> dict[str, float | None]:
+    """Held-out figures of K-class probabilities: log-loss, accuracy, each class's one-vs-rest
+    AUC (``auc[label]``; None where undefined: the class absent, or alone) and their mean over
+    the classes where it is defined (``macro_auc``)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    out: dict[str, float | None] = {"log_loss": multiclass_log_loss(codes, probability),
+                                    "accuracy": float(np.mean(np.argmax(probability, axis=1) == codes))}
+    aucs = []
+    for k, label in enumerate(classes):
+        positive = codes == k
+        auc = roc_auc(positive.astype(np.float64), probability[:, k]) if 0 < positive.sum() < codes.size else None
+        if auc is not None:
+            aucs.append(auc)
+        out[f"auc[{label}]"] = auc
+    out["macro_auc"] = float(np.mean(aucs)) if aucs else None
+    return out

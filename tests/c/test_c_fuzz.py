@@ -105,6 +105,10 @@ def test_fuzzed_files_load_in_c_exactly_when_they_load_in_python(c_build, tmp_pa
     for (name, _, blob), fields in zip(cases + [("valid", b"", f) for f in files], results):
         expected = _python_summary(blob)
         status = int(fields[0])
+        if expected is not None and _spec_version(blob) == 2:  # (a version hit by an edit) read by Python only
+            if status != 3:
+                disagreements.append((name, "C reads a format version 2 spec", fields[:6]))
+            continue
         if expected is None:
             if status not in (3, 4, 5):
                 disagreements.append((name, "C loads what Python rejects", fields[:6]))
@@ -112,6 +116,11 @@ def test_fuzzed_files_load_in_c_exactly_when_they_load_in_python(c_build, tmp_pa
             disagreements.append((name, fields[:9], expected))
     assert not disagreements, disagreements[:5]
     assert sum(int(f[0]) == 0 for f in results) > len(files) + 20  # mutated files that still load
+
+
+def _spec_version(blob: bytes) -> object:
+    spec = _sections(blob)[0].get("spec")
+    return spec.get("version") if isinstance(spec, dict) else None
 
 
 def _sections(blob: bytes) -> tuple[dict, bytes, bytes]:
@@ -202,8 +211,8 @@ def forged_files() -> list[tuple[str, bytes, int, bool]]:
         ("lone surrogate name, exact spec", _seal(lone.encode(), index, values), 0, True),
         ("lone surrogate name, hashed spec", _seal(lone_hashed.encode(), b"", empty_values), 3, False),
         ("spec version true", _seal({**meta, "spec": {**spec, "version": True}}, index, values), 0, True),
-        ("a vocabulary given as an object", _seal(as_dict, index, values), 3, True),
-        ("a feature name of null", _seal(unnamed, index, values), 3, True),
+        ("a vocabulary given as an object", _seal(as_dict, index, values), 3, False),  # both check the schema now
+        ("a feature name of null", _seal(unnamed, index, values), 3, False),
         ("buckets narrower than doubles", wc.export.dumps(narrow_buckets_model()), 3, True),
     ]
     return cases

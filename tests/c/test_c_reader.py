@@ -243,3 +243,80 @@ def test_the_example_file_in_the_format_document(c_build, tmp_path):
     (tmp_path / "example.wcm").write_bytes(blob)
     done = run_c(c_build["wcpredict"], "--info", tmp_path / "example.wcm")
     assert done.returncode == 0 and b"nnz: 3" in done.stdout and b"intercept: 0.25" in done.stdout, done.stderr
+
+
+# ---------------------------------------------------------------------- specs of later kinds
+def _later_kinds() -> dict[str, Any]:
+    from widecross.features import Categorical, FeatureSpec, Numeric, Tokens
+
+    city = Categorical("city", vocabulary=["Oslo", "Lima"], unknown="bucket", name="city")
+    return {
+        "numeric": FeatureSpec([city, Numeric("area", 10.0)]),
+        "tokens": FeatureSpec([Categorical("city", 4), Tokens("tags", 8, sep=",")], bits=12),
+        "learned": FeatureSpec([Categorical("city", min_count=1), Categorical("code", 3)], bits=None,
+                               interactions=[("city", "code%3")]).fit({"city": ["Oslo", "Lima"], "code": [1, 2]}),
+    }
+
+
+def _with_spec_version(path: Path, version: int) -> bytes:
+    from benchmarks.fuzz_load import canonical, seal, sections
+
+    meta, index, values = sections(path.read_bytes())
+    obj = json.loads(meta)
+    obj["spec"]["version"] = version
+    return seal([canonical(obj), index, values])
+
+
+def test_specs_of_later_kinds_are_refused_not_misread(c_build, tmp_path):
+    """The C reader computes format version 1 specs (bucketize, categorical, their crosses): a
+    version 2 spec (numeric, tokens, a learned vocabulary, crosses naming their components) and a
+    later kind under version 1 (as early writers put them) are refused with a clear error, one
+    line, exit code 1, while Python reads the same files."""
+    rows = b"city,code,area,tags\nOslo,1,50,\"a,b\"\n"
+    for name, spec in _later_kinds().items():
+        path = wc.SparseModel([0], [1.0], 0.0, spec.n_features, "logistic", spec=spec).save(tmp_path / f"{name}.wcm")
+        assert wc.load(path).spec == spec and json.loads(spec.to_json())["version"] == 2
+        done = run_c(c_build["wcpredict_checked"], path, stdin=rows)
+        message = done.stderr.decode()
+        assert done.returncode == 1 and message.count("\n") == 1, message
+        assert "feature spec format version 2 is not supported" in message and "numeric and tokens" in message
+        if name == "learned":
+            continue  # under version 1 a learned vocabulary is a vocabulary: below
+        as_v1 = tmp_path / f"{name}_v1.wcm"
+        as_v1.write_bytes(_with_spec_version(path, 1))
+        assert wc.load(as_v1).spec == spec
+        done = run_c(c_build["wcpredict_checked"], as_v1, stdin=rows)
+        message = done.stderr.decode()
+        assert done.returncode == 1 and f"feature type '{name}' is not supported" in message, message
+
+
+def test_a_cross_naming_its_components_is_refused_under_version_1(c_build, tmp_path):
+    spec = _later_kinds()["learned"]
+    path = wc.SparseModel([0], [1.0], 0.0, spec.n_features, "logistic", spec=spec).save(tmp_path / "ref.wcm")
+    (tmp_path / "ref_v1.wcm").write_bytes(_with_spec_version(path, 1))
+    assert "ref" in json.dumps(json.loads(spec.to_json())["features"])
+    done = run_c(c_build["wcpredict_checked"], tmp_path / "ref_v1.wcm", stdin=b"city,code\nOslo,1\n")
+    assert done.returncode == 1 and "feature type 'ref' is not supported" in done.stderr.decode(), done.stderr
+
+
+def test_a_learned_vocabulary_in_full_reads_as_the_vocabulary_it_is(c_build, tmp_path):
+    """A version 1 file whose categorical kept its min_count (and crosses repeat it): the C reader
+    computes it, with Python's numbers."""
+    from benchmarks.fuzz_load import canonical, seal, sections
+
+    spec = _later_kinds()["learned"]
+    path = wc.SparseModel(np.arange(spec.n_features), np.linspace(-1, 1, spec.n_features), 0.1, spec.n_features,
+                          "logistic", spec=spec).save(tmp_path / "learned.wcm")
+    meta, index, values = sections(path.read_bytes())
+    obj = json.loads(meta)
+    defined = {f["name"]: f for f in obj["spec"]["features"] if f["type"] != "cross"}
+    for feature in obj["spec"]["features"]:
+        if feature["type"] == "cross":
+            feature["features"] = [defined[c["name"]] if c["type"] == "ref" else c for c in feature["features"]]
+    obj["spec"]["version"] = 1
+    (tmp_path / "inline.wcm").write_bytes(seal([canonical(obj), index, values]))
+    model = wc.load(tmp_path / "inline.wcm")
+    assert model.spec == spec
+    got = predictions(c_build, tmp_path / "inline.wcm", b"city,code\nOslo,1\nLima,2\nRome,1\n")
+    expected = model.decision_function({"city": ["Oslo", "Lima", "Rome"], "code": [1, 2, 1]})
+    np.testing.assert_allclose(got[:, 0], expected, rtol=1e-6, atol=1e-6)

@@ -15,6 +15,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from ..features.flags import ConflictingOptions
 from .commands import RUN
 from .parser import build_parser as _build_parser
 from .parser import parse
@@ -29,9 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 data/model error, 2 usage error)."""
-    args = parse(build_parser(), argv)
+    parser = build_parser()
+    args = parse(parser, argv)
     try:
         return args.func(args)
+    except ConflictingOptions as error:  # options that do not go together: a usage error
+        parser.error(str(error))
     except KeyboardInterrupt:
         print("widecross: interrupted", file=sys.stderr)
         return 130

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..estimators.auto import summary as auto_summary
-from ..tasks import demo, scoring, summary, training
+from ..tasks import demo, scoring, summary, training, weight_map
 from ..train.params import default_epochs
 from .._text import size, table
 from .output import Console, figure
@@ -18,12 +18,10 @@ OK = 0
 
 
 def _spec(args: argparse.Namespace) -> Any:
-    from ..features import geo_spec
-    from ..tasks.data import spec_from_file
+    from ..features.flags import SPEC_FLAGS
+    from ..tasks.data import spec_from_options
 
-    if getattr(args, "spec", None):
-        return spec_from_file(args.spec)
-    return geo_spec(lat=args.lat, lon=args.lon, resolutions=args.resolutions, bits=args.bits, seed=args.hash_seed)
+    return spec_from_options(args.spec, **{name: getattr(args, name) for name in SPEC_FLAGS})
 
 
 def _estimator(args: argparse.Namespace, spec: Any, **change: Any) -> Any:
@@ -45,21 +43,47 @@ def gen(args: argparse.Namespace) -> int:
     return OK
 
 
+def _l1_text(l1: Any, estimator: Any) -> str:
+    """How the l1 of a fit reads in a message: the number given, or what auto chose."""
+    if isinstance(l1, str):
+        return f"--l1 auto (it chose {getattr(estimator, 'l1_', float('nan')):g})"
+    return f"--l1 {l1:g}"
+
+
+def _training_estimator(args: argparse.Namespace) -> tuple[Any, bool]:
+    """The estimator ``train`` fits, and whether its labels may be K classes."""
+    if args.resume:
+        from ..estimators import load_checkpoint
+
+        estimator = load_checkpoint(args.resume).set_params(warm_start=True)
+        return estimator, len(getattr(estimator, "classes_", ())) > 2 or bool(args.multi_class)
+    change = {}
+    if args.multi_class:
+        change["multi_class"] = args.multi_class
+    if args.class_weight:
+        change["class_weight"] = training.parse_class_weight(args.class_weight)
+    return _estimator(args, _spec(args), **change), bool(args.multi_class)
+
+
 def train(args: argparse.Namespace) -> int:
     console = Console(args)
-    estimator = _estimator(args, _spec(args))
+    estimator, multiclass = _training_estimator(args)
     with console.progress("train") as bar:
         result = training.train_on_files(estimator, args.data, args.target, args.validation_fraction, args.seed,
-                                         args.memory_rows, args.chunk_rows, bar)
+                                         args.memory_rows, args.chunk_rows, bar, multiclass=multiclass)
     model = result.model
-    if model.nnz == 0 and args.l1 > 0:  # a warning, not --quiet's progress: always shown
-        print(f"widecross train: warning: --l1 {args.l1:g} removed every weight: the model predicts its "
-              "intercept alone; try a smaller --l1 (`widecross path` scans a grid)", file=sys.stderr)
+    if model.nnz == 0:  # a warning, not --quiet's progress: always shown
+        print(f"widecross train: warning: {_l1_text(args.l1, estimator)} removed every weight: the model predicts "
+              "its intercept alone; try a smaller --l1 (`widecross path` scans a grid)", file=sys.stderr)
     model.save(args.output, values=args.values)
+    if args.checkpoint:
+        estimator.save_checkpoint(args.checkpoint)
     n_bytes = Path(args.output).stat().st_size
     rate = result.rows_trained / result.seconds if result.seconds > 0 else float("nan")
     payload = {"model": str(args.output), "rows_per_second": rate, "seconds": result.seconds,
                "n_features": int(model.n_features), "nnz": int(model.nnz), "bytes": n_bytes, "held_out": result.held_out}
+    if getattr(model, "n_classes", 2) > 2:
+        payload.update(n_classes=model.n_classes, n_indices=model.n_indices)
     lines = [
         f"trained on {args.data} ({result.rows_trained:,} example visits, {rate:,.0f} rows/s)",
         f"width {model.n_features:,}, nonzero weights {model.nnz:,} ({model.nnz / model.n_features:.4%})",
@@ -127,17 +151,24 @@ def path(args: argparse.Namespace) -> int:
 
 
 def map_(args: argparse.Namespace) -> int:
-    from ..maps import render_weight_map
-
     model, keys = scoring.open_model(args.model), None
     if model.spec is not None and model.spec.bits is not None:
         if not args.data:
             raise ValueError(f"{args.model}: the model hashes its features into 2**{model.spec.bits} columns; "
                              "pass --data with (some of) the training data so that the cells can be recovered")
         keys = scoring.record_keys(model, args.data, args.chunk_rows)
-    out, layers = render_weight_map(model, args.output, pixel_minutes=args.pixel_minutes, keys=keys)
-    Console(args).result({"path": str(out), "layers": {layer.name: layer.n_cells for layer in layers}},
-                         f"map written to {out}: " + ", ".join(f"{layer.name} {layer.n_cells:,} cells" for layer in layers))
+    if getattr(model, "n_classes", 2) > 2:  # one map per class: <output stem>_class-<label>.png
+        output = Path(args.output)
+        labels = model.classes if model.classes is not None else range(model.n_classes)
+        results = {str(label): weight_map.draw_map(model.class_model(k), output.with_name(f"{output.stem}_class-{label}.png"),
+                                                   args.pixel_minutes, keys, args.bbox)
+                   for k, label in enumerate(labels)}
+        Console(args).result({"paths": {label: str(r["path"]) for label, r in results.items()}},
+                             "maps written, one per class:\n" + "\n".join(
+                                 f"class {label}: " + weight_map.describe_map(r) for label, r in results.items()))
+        return OK
+    result = weight_map.draw_map(model, args.output, args.pixel_minutes, keys, args.bbox)
+    Console(args).result(result, weight_map.describe_map(result))
     return OK
 
 

@@ -91,7 +91,10 @@ def _geo_checked(**options: Any) -> None:
 
 
 def resolutions(text: str) -> tuple[float, ...]:
-    """Comma-separated cross resolutions in arc-minutes, each one geo_spec accepts."""
+    """Comma-separated cross resolutions in arc-minutes, each one geo_spec accepts, or 'none'
+    (no lat/lon crosses: the other feature options, or --spec, describe the columns)."""
+    if text.strip().lower() == "none":
+        return ()
     try:
         values = tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
@@ -122,12 +125,31 @@ def hash_seed(text: str) -> int:
     return seed
 
 
-def pixel_minutes(text: str) -> int:
-    """Arc-minutes per map pixel: a divisor of 10800 (180 degrees)."""
-    value = int_at_least(1)(text)
-    if 10800 % value:
-        raise argparse.ArgumentTypeError(f"must divide 10800 (the minutes of 180 degrees), got {value}")
-    return value
+def spec_bits(text: str) -> str:
+    """:func:`bits` of a feature spec, returned as given: an option left out stays None, so that
+    ``--spec`` can refuse every feature option given with it (``features.spec_from_flags``)."""
+    bits(text)
+    return text
+
+
+def pixel_minutes(text: str) -> float:
+    """Arc-minutes per map pixel (a fraction zooms into a region): 10800 (180 degrees) must be a
+    whole number of pixels."""
+    value = real(0, above=True)(text)
+    pixels = 10800 / value
+    if abs(pixels - round(pixels)) > 1e-9 * pixels:
+        raise argparse.ArgumentTypeError(f"must divide 10800 (the minutes of 180 degrees), got {text}")
+    return int(value) if value == int(value) else value
+
+
+def bbox(text: str) -> tuple[float, float, float, float]:
+    """A map region ``LAT0,LAT1,LON0,LON1`` in degrees (see ``maps.parse_region``)."""
+    from ..maps import parse_region
+
+    try:
+        return parse_region(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def file_type(*suffixes: str) -> Callable[[str], str]:

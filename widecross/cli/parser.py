@@ -6,8 +6,9 @@ import argparse
 from typing import Any, Callable
 
 from .._version import __version__
+from ..features.bucketize import OUT_OF_RANGE
 from ..io import DEFAULT_CHUNK_ROWS
-from ..losses import LOSSES
+from ..losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ..tasks.training import DEFAULT_MEMORY_ROWS
 from ..train import CHOICES as OPTIMIZERS
 from ..train.sgd import SCHEDULES
@@ -24,12 +25,18 @@ L1 = options.auto_or(PENALTY)
 
 def _spec(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("features")
-    group.add_argument("--spec", help="a FeatureSpec JSON file (instead of the lat/lon crosses)")
-    group.add_argument("--lat", default="lat", help="latitude column (default: lat)")
-    group.add_argument("--lon", default="lon", help="longitude column (default: lon)")
-    group.add_argument("--resolutions", type=options.resolutions, default=(60, 10, 1), help="cross resolutions in arc-minutes (default: 60,10,1)")
-    group.add_argument("--bits", type=options.bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
-    group.add_argument("--hash-seed", type=options.hash_seed, default=0, help="seed of the feature hash (default: 0)")
+    # Defaults live in features.spec_from_flags: None here means "not given" (--spec refuses the rest).
+    group.add_argument("--spec", help="a FeatureSpec JSON file (schema: docs/spec.md); replaces every option below")
+    group.add_argument("--lat", help="latitude column (default: lat)")
+    group.add_argument("--lon", help="longitude column (default: lon)")
+    group.add_argument("--resolutions", type=options.resolutions, help="lat x lon cross resolutions in arc-minutes, or 'none' (default: 60,10,1)")
+    group.add_argument("--bits", type=options.spec_bits, help="hash into 2**BITS columns, or 'exact' (default: exact)")
+    group.add_argument("--hash-seed", type=options.hash_seed, help="seed of the feature hash (default: 0)")
+    group.add_argument("--out-of-range", choices=OUT_OF_RANGE, help="lat/lon outside their range or NaN: stop, clip, or one extra bucket (default: error)")
+    group.add_argument("--numeric", action="append", metavar="COL[:standard|:SCALE]", help="a real-valued column as a feature value (repeatable)")
+    group.add_argument("--categorical", action="append", metavar="COL[:MIN_COUNT]", help="a string/integer column; its vocabulary is learned from the training rows (repeatable)")
+    group.add_argument("--tokens", action="append", metavar="COL[:SEP]", help="a list column, or text split on SEP; vocabulary learned (repeatable)")
+    group.add_argument("--cross", action="append", metavar="A,B[,C]", help="crosses between groups or features: geo, or a column named above (repeatable)")
 
 
 def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
@@ -40,7 +47,7 @@ def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
     group.add_argument("--l2", type=PENALTY, default=0.0, help="L2 strength (default: 0)")
     group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd",
                        help="cd: SGD passes, then the exact L1 / elastic-net solver in place of the polish (default: sgd)")
-    group.add_argument("--loss", choices=tuple(LOSSES), default="logistic", help="(default: logistic)")
+    group.add_argument("--loss", choices=CLASSIFICATION_LOSSES + REGRESSION_LOSSES, default="logistic", help="(default: logistic)")
     group.add_argument("--epochs", type=AT_LEAST_1, default=None, help="passes over the data (default: 5; 1 with --optimizer cd)")
     group.add_argument("--learning-rate", type=RATE, default=None, help="initial learning rate (default: the optimizer's)")
     group.add_argument("--schedule", choices=tuple(SCHEDULES), default="adagrad",
@@ -85,6 +92,13 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="model file to write (.wcm)")
     p.add_argument("--values", choices=VALUES, default="float32", help="weight encoding (default: float32, lossless)")
     p.add_argument("--memory-rows", type=AT_LEAST_0, default=DEFAULT_MEMORY_ROWS, help="above this many rows, stream instead of loading")
+    p.add_argument("--multi-class", choices=("ovr", "multinomial"), default=None,
+                   help="train on K >= 2 classes (any numeric labels): one-vs-rest or softmax (default: 0/1 labels)")
+    p.add_argument("--class-weight", default=None, help="'balanced', or label:weight,... (default: none)")
+    p.add_argument("--checkpoint", default=None, help="also write the training state here, to --resume from later")
+    p.add_argument("--resume", default=None,
+                   help="continue the run saved in this checkpoint on DATA, with its own parameters "
+                        "(the training options are ignored)")
     _spec(p)
     _training(p)
 
@@ -119,7 +133,8 @@ def _map(p: argparse.ArgumentParser) -> None:
     p.add_argument("model")
     p.add_argument("-o", "--output", type=options.png_file, required=True, help="PNG file to write")
     p.add_argument("--data", nargs="*", help="data with the model's columns (needed for hashed models)")
-    p.add_argument("--pixel-minutes", type=options.pixel_minutes, default=10, help="arc-minutes per pixel (default: 10)")
+    p.add_argument("--pixel-minutes", type=options.pixel_minutes, default=None, help="arc-minutes per pixel (default: 10 for the globe, fitted to --bbox)")
+    p.add_argument("--bbox", type=options.bbox, default=None, metavar="LAT0,LAT1,LON0,LON1", help="draw this region only (degrees: south, north, west, east)")
     p.add_argument("--chunk-rows", type=AT_LEAST_1, default=DEFAULT_CHUNK_ROWS)
 
 

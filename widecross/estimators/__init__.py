@@ -20,6 +20,9 @@ from ..train.ftrl import FTRL_DEFAULT_ALPHA, FTRL_MAX_DEFAULT_ALPHA, default_alp
 from ..train.sgd import ADAGRAD_MAX_DEFAULT_RATE, DEFAULT_RATE, default_learning_rate
 from ..train.sgd import SCHEDULES as _SCHEDULES
 from ..train.params import DENSE_MAX_WIDTH
+from typing import Any
+
+from . import checkpoint
 from .base import WideEstimator
 from .classifier import WideClassifier
 from .inputs import DataConversionWarning
@@ -27,11 +30,16 @@ from .protocol import EstimatorNotFittedError, NotFittedError
 from .regressor import WideRegressor
 
 OPTIMIZERS = tuple(_OPTIMIZERS)
+
+
+def load_checkpoint(path: Any) -> WideEstimator:
+    """The WideClassifier or WideRegressor a checkpoint holds (``ModelFormatError`` if bad)."""
+    return checkpoint.load({"WideClassifier": WideClassifier, "WideRegressor": WideRegressor}, path)
 SCHEDULES = tuple(_SCHEDULES)
 
 __all__ = [
     "ADAGRAD_MAX_DEFAULT_RATE", "CLASSIFICATION_LOSSES", "DEFAULT_CHUNK_ROWS", "DEFAULT_RATE", "DENSE_AUTO_MAX_WIDTH",
     "DENSE_MAX_WIDTH", "DataConversionWarning", "REGRESSION_LOSSES",
     "EstimatorNotFittedError", "FTRL_DEFAULT_ALPHA", "FTRL_MAX_DEFAULT_ALPHA", "LAYOUTS", "NotFittedError", "OPTIMIZERS",
-    "SCHEDULES", "WideClassifier", "WideEstimator", "WideRegressor", "default_alpha", "default_learning_rate",
+    "SCHEDULES", "WideClassifier", "WideEstimator", "WideRegressor", "default_alpha", "default_learning_rate", "load_checkpoint",
 ]

@@ -61,6 +61,10 @@ class Selection:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# l1="auto" for more than two classes: the fixed default of the releases before auto
+MULTICLASS_L1 = 1e-6
+
+
 def path_generator(random_state: Any) -> np.random.Generator:
     """The path's own generator: the fit's row orders stay those of a fit with the l1 given."""
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) and random_state >= 0:
@@ -115,6 +119,10 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
     rng = path_generator(est.random_state)
     if n < MIN_ROWS:
         return Selection(STREAM_L1, _empty_path(), time.process_time() - start, {"reason": "too few rows"})
+    if est._kind == "classifier" and np.unique(y).size > 2:
+        # the held-out path scores one margin per row; K-column models keep the former default
+        return Selection(MULTICLASS_L1, _empty_path(), time.process_time() - start,
+                         {"reason": "more than two classes: the l1 path is binary for now"})
     folds = _folds(n, est.validation_fraction, est.cv, rng)
     if est._kind == "classifier" and any(np.unique(y[train]).size < 2 for train, _ in folds):
         return Selection(STREAM_L1, _empty_path(), time.process_time() - start, {"reason": "one class"})

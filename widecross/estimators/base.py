@@ -33,11 +33,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._parallel import check_jobs
-from ..model import SparseModel
+from ..model import MulticlassModel, SparseModel
 from ..train import EpochRunner, FitParams, NonFiniteError, Trainer, resolve, visit_order
 from ..train.params import is_auto
 from ..train.sgd import PLAIN_SCHEDULES
+from . import checkpoint
 from .auto import PATH_ROWS, select_l1, summary
+from .frames import fit_dask_frame, is_dask_frame
 from .inputs import as_features, as_sample_weight, as_target, generator
 from .protocol import ParamsMixin, not_fitted
 from .sources import SIZE_ROWS, make_source
@@ -46,6 +48,10 @@ from .sources import SIZE_ROWS, make_source
 # partial_fit's default rates follow the rows' size when its first batch has at least this many
 # rows, else keep the tuned ones: a few rows say little about the rest
 SIZE_MIN_ROWS = 100
+
+
+def _n_classes(labels: Any) -> int:
+    return 2 if labels is None else len(labels)
 
 
 def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -112,10 +118,10 @@ class WideEstimator(ParamsMixin):
         """Threads that ``n_jobs`` asks for (featurizing and scoring use them too)."""
         return check_jobs(getattr(self, "n_jobs", 1), type(self).__name__)
 
-    def _new_trainer(self, params: FitParams, width: int) -> Trainer:
+    def _new_trainer(self, params: FitParams, width: int, labels: Any = None) -> Trainer:
         layout = params.layout_for(width, type(self).__name__)
-        return Trainer(params.make_optimizer(), layout=layout, width=width if layout == "dense" else None,
-                       n_jobs=params.n_jobs)
+        return Trainer(params.make_optimizer(_n_classes(labels)), layout=layout,
+                       width=width if layout == "dense" else None, n_jobs=params.n_jobs)
 
     # -- training --------------------------------------------------------------------------------
     @_serialized
@@ -137,7 +143,16 @@ class WideEstimator(ParamsMixin):
         would cost one more pass).
 
         >>> clf = WideClassifier(geo_spec(bits=None)).fit("houses/", y="label")  # doctest: +SKIP
+
+        ``X`` may also be a Dask DataFrame (``dask.dataframe.read_parquet(...)``; needs a spec and
+        ``pip install widecross[dask]``): then ``y`` and ``sample_weight`` name its columns, and
+        the fit runs on the current ``distributed.Client``'s workers (see ``docs/distributed.md``).
         """
+        if is_dask_frame(X):
+            for key, value in (("chunk_rows", chunk_rows), ("buffer_rows", buffer_rows)):
+                if value is not None:
+                    raise TypeError(f"{key} applies to fitting on a data set on disk, not to a Dask DataFrame")
+            return fit_dask_frame(self, X, y, sample_weight, classes)
         self._params()  # parameter errors before any data is read
         source = make_source(self, X, y, sample_weight, classes, chunk_rows, buffer_rows)
         sample = source.sample(PATH_ROWS if is_auto(self.l1) else SIZE_ROWS)
@@ -205,9 +220,10 @@ class WideEstimator(ParamsMixin):
         if not first and width != self._model_width:
             raise ValueError(f"X has width {width} but the estimator was fitted with width {self._model_width}")
         y, labels = self._encode(as_target(y, X.shape[0], owner), fitting=first, classes=classes)
-        sw = as_sample_weight(sample_weight, X.shape[0])
+        sw = self._weigh_classes(y, as_sample_weight(sample_weight, X.shape[0]), labels if first else self._labels(),
+                                 whole=False)
         if first:
-            trainer, rng = self._new_trainer(params, width), generator(self.random_state)
+            trainer, rng = self._new_trainer(params, width, labels), generator(self.random_state)
         else:
             trainer, rng = self._trainer, self._rng
             self._continue_with(params)
@@ -245,6 +261,25 @@ class WideEstimator(ParamsMixin):
             raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
         self._epoch_callback = callback
 
+    # -- checkpoints -----------------------------------------------------------------------------
+    @_serialized  # not while a partial_fit in another thread moves the state
+    def save_checkpoint(self, path: Any) -> Any:
+        """Write the whole training state to ``path`` (atomically), to resume in any process.
+
+        Holds what the model file leaves out: the optimizer's records of the touched columns
+        (AdaGrad / curvature sums, FTRL's z and n, clocks), its step counts, the random generator,
+        the parameters and fitted attributes. ``load_checkpoint`` and training on give the same
+        model, bit for bit, as never stopping. Returns the path.
+
+        >>> clf.save_checkpoint("run.wck"); clf = WideClassifier.load_checkpoint("run.wck")  # doctest: +SKIP
+        """
+        return checkpoint.save(self, path)
+
+    @classmethod
+    def load_checkpoint(cls, path: Any) -> Any:
+        """The estimator ``save_checkpoint`` wrote (``ModelFormatError`` for a bad file)."""
+        return checkpoint.load(cls, path)
+
     # -- state -----------------------------------------------------------------------------------
     def _publish(self, trainer: Trainer, rng: np.random.Generator, params: FitParams, width: int, labels: Any) -> None:
         if labels is not None:
@@ -267,7 +302,7 @@ class WideEstimator(ParamsMixin):
     def _changed(self, params: FitParams, width: int) -> list[str]:
         """The parameters that a fitted state cannot continue under."""
         before = self._fit_params
-        changed = [k for k in ("loss", "optimizer", "schedule") if getattr(before, k) != getattr(params, k)]
+        changed = [k for k in ("loss", "optimizer", "schedule", "multi_class") if getattr(before, k) != getattr(params, k)]
         if params.layout_for(width, type(self).__name__) != self._trainer.layout:
             changed.append("layout")
         return changed
@@ -280,7 +315,7 @@ class WideEstimator(ParamsMixin):
         changed = self._changed(params, self._model_width)
         if changed:
             raise ValueError(f"{', '.join(changed)} changed since the estimator was fitted; call fit to start over")
-        if self._trainer.reconfigure(params.make_optimizer()):
+        if self._trainer.reconfigure(params.make_optimizer(_n_classes(self._labels()))):
             self._trainer.published = None
             self._set_fit_params(params)
 
@@ -291,7 +326,7 @@ class WideEstimator(ParamsMixin):
         less than one epoch.
         """
         if not (params.warm_start and hasattr(self, "_trainer")):
-            return self._new_trainer(params, width)
+            return self._new_trainer(params, width, labels)
         name = type(self).__name__
         if width != self._model_width:
             raise ValueError(
@@ -312,7 +347,7 @@ class WideEstimator(ParamsMixin):
             )
         warm = self._trainer.copy()
         warm.n_jobs = params.n_jobs
-        warm.reconfigure(params.make_optimizer())
+        warm.reconfigure(params.make_optimizer(_n_classes(old)))
         return warm
 
     @property
@@ -343,16 +378,22 @@ class WideEstimator(ParamsMixin):
         return model
 
     def _make_model(self, trainer: Trainer, params: FitParams, width: int, labels: Any, epochs_run: int,
-                    passes: int) -> SparseModel:
-        columns, values = trainer.coefficients()
+                    passes: int, coefficients: tuple[np.ndarray, np.ndarray] | None = None,
+                    examples: int | None = None) -> SparseModel:
+        """The model of ``trainer``'s weights, or of ``coefficients`` (sorted columns, values) when given."""
         metadata = {
             "estimator": type(self).__name__,
             "params": params.recorded(),
             "random_state": self.random_state if isinstance(self.random_state, int) else None,
             "epochs_run": epochs_run,
-            "examples_seen": trainer.steps,
+            "examples_seen": trainer.steps if examples is None else examples,
             "polish_passes": passes,
         }
+        columns, values = trainer.coefficients() if coefficients is None else coefficients
+        if trainer.columns > 1:
+            metadata["multi_class"] = params.multi_class
+            return MulticlassModel(columns, values, trainer.intercept(), width, trainer.optimizer.loss.name,
+                                   spec=self.spec, classes=self._model_classes(labels), metadata=metadata)
         return SparseModel(columns, values, trainer.intercept(), width, params.loss, spec=self.spec,
                            classes=self._model_classes(labels), metadata=metadata)
 
@@ -362,7 +403,8 @@ class WideEstimator(ParamsMixin):
         return self.model_.coef_
 
     @property
-    def intercept_(self) -> float:
+    def intercept_(self) -> Any:
+        """The intercept (float), or the K intercepts of a multiclass model (array of shape (K,))."""
         return self.model_.intercept
 
     def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> tuple[np.ndarray, Any]:
@@ -370,6 +412,13 @@ class WideEstimator(ParamsMixin):
 
     def _model_classes(self, labels: Any) -> Any:
         return None
+
+    def _labels(self) -> Any:
+        return getattr(self, "classes_", None)
+
+    def _weigh_classes(self, codes: np.ndarray, sw: np.ndarray, labels: Any, whole: bool) -> np.ndarray:
+        """Sample weights times the weights of the rows' classes (classifier only)."""
+        return sw
 
     def _scoring_input(self, X: Any) -> Any:
         """Validate X for prediction; raw columns go to the model (which holds the spec)."""

@@ -1,4 +1,4 @@
-"""WideClassifier: a binary linear classifier on sparse, wide features."""
+"""WideClassifier: a linear classifier on sparse, wide features, for two classes or more."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import numpy as np
 
 from ..losses import CLASSIFICATION_LOSSES, LOSSES
 from .base import WideEstimator
+from .frames import is_dask_frame, score_frame
 from .inputs import scoring_target
-from .protocol import AvailableIf, constructor
+from .protocol import CLASSIFIER_PARAMETERS, AvailableIf, constructor
 
 
 def _probabilistic(est: Any) -> bool:
@@ -17,8 +18,45 @@ def _probabilistic(est: Any) -> bool:
     return loss is not None and loss.link == "sigmoid"
 
 
+def class_weights(class_weight: Any, labels: np.ndarray, codes: np.ndarray | None) -> np.ndarray | None:
+    """The weight of each class (float64, one per label), or None for ``class_weight=None``.
+
+    A dict maps labels to weights (unnamed classes weigh 1); "balanced" weighs class ``k`` by
+    ``n / (K n_k)`` from the class codes of the rows (scikit-learn's rule).
+
+    >>> class_weights("balanced", np.array(["a", "b"]), np.array([0, 0, 0, 1])).tolist()
+    [0.6666666666666666, 2.0]
+    """
+    if class_weight is None:
+        return None
+    n_classes = len(labels)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        if codes is None:
+            raise ValueError("class_weight='balanced' needs the labels of all rows at once: it is not available for "
+                             "partial_fit or a data set on disk; pass a dict of class weights")
+        counts = np.bincount(codes.astype(np.int64), minlength=n_classes).astype(np.float64)
+        return np.where(counts > 0, codes.shape[0] / (n_classes * np.maximum(counts, 1.0)), 1.0)
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict of class -> weight, got {class_weight!r}")
+    out = np.ones(n_classes)
+    known = {(c.item() if isinstance(c, np.generic) else c): k for k, c in enumerate(labels)}
+    for label, weight in class_weight.items():
+        key = label.item() if isinstance(label, np.generic) else label
+        if key not in known:
+            raise ValueError(f"class_weight names the class {label!r}, which is not one of the classes {list(known)}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer, np.floating)) or \
+                not np.isfinite(weight) or weight < 0:
+            raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0, got {weight!r}")
+        out[known[key]] = float(weight)
+    return out
+
+
 class WideClassifier(WideEstimator):
-    """Binary linear classifier on sparse, wide features (logistic loss by default).
+    """Linear classifier on sparse, wide features (logistic loss by default), for K >= 2 classes.
+
+    Two classes train one weight column. More train K columns in one state, every row read once
+    for all of them: one-vs-rest by default (column k is the binary model of class k against the
+    rest), or the softmax (multinomial) loss with ``multi_class="multinomial"``.
 
     Parameters
     ----------
@@ -90,6 +128,14 @@ class WideClassifier(WideEstimator):
         Training state: records for the touched columns only (a hash map gives them slots;
         memory grows with the columns seen, never with the width), or a record for every column
         (slot == column). Same weights either way; "auto" is dense up to 2^18 columns.
+    multi_class : {"ovr", "multinomial"}
+        With more than two classes: one-vs-rest columns (probabilities: the K sigmoids,
+        normalized to sum to 1, as scikit-learn's one-vs-rest) or one softmax model. The
+        end-of-fit polish runs on each one-vs-rest column in turn, on the K softmax columns
+        together. Two classes always train the one binary model.
+    class_weight : None, dict or "balanced"
+        Weights of the classes, multiplying the sample weights of their rows: a dict of
+        label -> weight (others weigh 1), or "balanced" (``n / (K n_k)``; ``fit`` in memory only).
     warm_start : bool
         ``fit`` continues from the fitted weights, intercept and optimizer state (AdaGrad sums,
         FTRL's z and n) instead of zero, under the current parameters: e.g. along an l1 grid,
@@ -107,9 +153,9 @@ class WideClassifier(WideEstimator):
     Attributes
     ----------
     model_ : SparseModel
-    classes_ : ndarray of shape (2,)
-    coef_ : scipy.sparse.csr_matrix of shape (1, n_features)
-    intercept_ : float
+    classes_ : ndarray of shape (K,), sorted
+    coef_ : scipy.sparse.csr_matrix of shape (1, n_features), or (K, n_features) for K > 2
+    intercept_ : float, or ndarray of shape (K,) for K > 2
     n_features_in_ : int
     n_iter_ : int (epochs run by ``fit``, plus one per ``partial_fit``)
     t_ : int (examples processed)
@@ -137,7 +183,7 @@ class WideClassifier(WideEstimator):
     _kind = "classifier"
     _losses = CLASSIFICATION_LOSSES
 
-    __init__ = constructor("logistic")
+    __init__ = constructor("logistic", CLASSIFIER_PARAMETERS)
 
     def _encode(self, y: np.ndarray, fitting: bool, classes: Any = None) -> np.ndarray:
         """Labels -> {0.0, 1.0} by position in ``classes_`` (set when fitting)."""
@@ -154,55 +200,71 @@ class WideClassifier(WideEstimator):
                 found = np.unique(y)
             if y.dtype.kind == "f" and found.size > 2 and not np.all(found == np.round(found)):
                 raise ValueError(
-                    "Unknown label type: continuous. WideClassifier needs two classes; "
+                    "Unknown label type: continuous. WideClassifier needs two classes or more (class labels); "
                     "use WideRegressor for a real-valued target"
                 )
             if found.size == 1:
                 raise ValueError(
-                    f"y has only one class ({found[0]!r}): a classifier needs exactly two classes "
-                    "(partial_fit accepts classes=[negative, positive] for a batch holding one)"
+                    f"y has only one class ({found[0]!r}): a classifier needs at least two classes "
+                    "(partial_fit accepts classes=[...] for a batch holding fewer)"
                 )
-            if found.size != 2:
-                raise ValueError(
-                    f"Only binary classification is supported. y has {found.size} classes "
-                    f"({found[:5].tolist()}...); WideClassifier needs exactly two"
-                    if found.size > 2
-                    else "y is empty: a classifier needs exactly two classes"
-                )
+            if found.size == 0:
+                raise ValueError("y is empty: a classifier needs at least two classes")
         else:
             found = self.classes_
             if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), found):
                 raise ValueError(f"classes={list(classes)} differ from the classes seen before {found.tolist()}")
-        codes = np.clip(np.searchsorted(found, y), 0, 1)
+        codes = np.clip(np.searchsorted(found, y), 0, found.size - 1)
         bad = found[codes] != y
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             value = y[i].item() if isinstance(y[i], np.generic) else y[i]
             raise ValueError(f"y[{i}] = {value!r} is not one of the classes {found.tolist()}")
-        # 0/1 are exact in float32: half the memory of the label stream
+        # class codes are exact in float32 (up to 2^24 classes): half the memory of the label stream
         return codes.astype(np.float32), (found if fitting else None)
+
+    def _weigh_classes(self, codes: np.ndarray, sw: np.ndarray, labels: Any, whole: bool) -> np.ndarray:
+        weights = class_weights(self.class_weight, labels, codes if whole else None)
+        if weights is None:
+            return sw
+        out = weights[codes.astype(np.int64)]
+        return out * sw if sw.size else out
 
     def _model_classes(self, labels: Any):
         labels = [c.item() if isinstance(c, np.generic) else c for c in labels]
         return labels if all(isinstance(c, (str, int, float, bool)) for c in labels) else None
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Raw scores ``x . w + b`` (float64, shape (n_rows,)) from ``model_``."""
+        """Raw scores ``x . w + b`` from ``model_``: float64 of shape (n_rows,) for two classes,
+        (n_rows, K) for more; of a Dask DataFrame: a Dask Series, computed on the cluster."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "decision_function")
         return self.model_.decision_function(self._scoring_input(X), self._jobs())
 
     def predict(self, X: Any) -> np.ndarray:
-        """Class labels: ``classes_[1]`` where the model's decision is > 0."""
+        """Class labels: ``classes_[1]`` where the decision is > 0; with K > 2 classes, the class
+        of the largest decision (a Dask Series for a Dask DataFrame)."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "predict")
         d = self.decision_function(X)
+        if d.ndim == 2:
+            return self.classes_[np.argmax(d, axis=1)]
         return self.classes_[(d > 0).astype(np.intp)]
 
     @AvailableIf(_probabilistic, "probabilities need loss='logistic'")
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Probabilities of ``classes_`` (shape (n_rows, 2)) from ``model_``."""
+        """Probabilities of ``classes_`` (shape (n_rows, K), rows summing to 1) from ``model_``; of
+        a Dask DataFrame: a Dask DataFrame with one column per class."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "predict_proba")
         return self.model_.predict_proba(self._scoring_input(X), self._jobs())
 
     @AvailableIf(_probabilistic, "probabilities need loss='logistic'")
     def predict_log_proba(self, X: Any) -> np.ndarray:
         d = self.decision_function(X)
+        if d.ndim == 2:
+            with np.errstate(divide="ignore"):
+                return np.log(self.model_.probabilities(d))
         out = np.empty((d.shape[0], 2))
         out[:, 1] = -np.logaddexp(0.0, -d)
         out[:, 0] = -np.logaddexp(0.0, d)

@@ -24,16 +24,22 @@ PARAMETERS: dict[str, Any] = dict(
 )
 
 
-def constructor(loss: str) -> Callable[..., None]:
-    """An ``__init__(self, spec=None, *, loss=loss, ...)`` that stores every parameter as given."""
+# the classifier's own parameters, after the shared ones
+CLASSIFIER_PARAMETERS: dict[str, Any] = dict(multi_class="ovr", class_weight=None)
+
+
+def constructor(loss: str, extra: dict[str, Any] | None = None) -> Callable[..., None]:
+    """An ``__init__(self, spec=None, *, loss=loss, ...)`` that stores every parameter as given
+    (the shared ones, then ``extra``)."""
     kw = inspect.Parameter.KEYWORD_ONLY
+    table = {**PARAMETERS, **(extra or {})}
     signature = inspect.Signature(
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
          inspect.Parameter("spec", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
-        + [inspect.Parameter(name, kw, default=loss if name == "loss" else default) for name, default in PARAMETERS.items()]
+        + [inspect.Parameter(name, kw, default=loss if name == "loss" else default) for name, default in table.items()]
     )
 
-    defaults = {"spec": None, **PARAMETERS, "loss": loss}
+    defaults = {"spec": None, **table, "loss": loss}
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         if len(args) > 1 or args and "spec" in kwargs or not kwargs.keys() <= defaults.keys():
@@ -136,7 +142,7 @@ class ParamsMixin:
         tags = Tags(
             estimator_type=self._kind,
             target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(multi_class=False) if self._kind == "classifier" else None,
+            classifier_tags=ClassifierTags(multi_class=True) if self._kind == "classifier" else None,
             regressor_tags=RegressorTags() if self._kind == "regressor" else None,
         )
         tags.input_tags.sparse = True

@@ -9,6 +9,7 @@ import numpy as np
 from ..losses import LOSSES, REGRESSION_LOSSES
 from ..metrics import r2_score
 from .base import WideEstimator
+from .frames import is_dask_frame, score_frame
 from .inputs import scoring_target
 from .protocol import constructor
 
@@ -48,7 +49,10 @@ class WideRegressor(WideEstimator):
         return yy, None
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted mean: the decision (squared) or its exponential (Poisson), from ``model_``."""
+        """Predicted mean: the decision (squared) or its exponential (Poisson), from ``model_`` (a
+        Dask Series for a Dask DataFrame, computed on the cluster)."""
+        if is_dask_frame(X):
+            return score_frame(self, X, "predict")
         return self.model_.predict(self._scoring_input(X), self._jobs())
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:

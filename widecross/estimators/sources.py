@@ -53,7 +53,7 @@ class MemorySource:
         self.X, self.width = as_features(X, est.spec, type(est).__name__, fitting=True, n_jobs=est._jobs())
         n = self.X.shape[0]
         self.y, self.labels = est._encode(as_target(y, n, type(est).__name__), fitting=True)
-        self.sw = as_sample_weight(sample_weight, n)
+        self.sw = est._weigh_classes(self.y, as_sample_weight(sample_weight, n), self.labels, whole=True)
         self.name = "X"
         self.n_rows = n
         self.validation: Rows | None = None
@@ -171,7 +171,7 @@ class StreamSource:
         sw = np.empty(0, dtype=np.float64)
         if data.weight is not None:
             sw = as_sample_weight(columns[data.weight], X.shape[0], whole=False)
-        return X, y, sw
+        return X, y, est._weigh_classes(y, sw, self.labels, whole=False)
 
     def _training_rows(self, chunk: Chunk) -> Rows:
         # the reader thread alone inserts into the slot map; the records grow in the trainer's thread

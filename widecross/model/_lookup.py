@@ -108,3 +108,36 @@ def gather_weights(columns, model_idx, model_val, directory, shift, n_features, 
         m = _find(c, model_idx, directory, shift)
         out[j] = model_val[m] if m >= 0 else 0.0
     return np.int64(-1)
+
+
+@jit
+def decision_csr_multi(indptr, col, data, model_idx, model_val, directory, shift, n_features, intercepts, out):
+    """``out[i, k] = intercepts[k] + sum_p data[p] * W[col[p], k]``: K classes' scores of each CSR
+    row, each active column looked up once for all K (``model_val`` is (n_stored, K)).
+
+    Return codes as :func:`decision_csr`.
+    """
+    n_rows = out.shape[0]
+    n_classes = out.shape[1]
+    nnz_x = col.shape[0]
+    if indptr.shape[0] != n_rows + 1 or indptr[0] != 0:
+        return np.int64(-2)
+    for i in range(n_rows):
+        start = np.int64(indptr[i])
+        stop = np.int64(indptr[i + 1])
+        if stop < start or stop > nnz_x:
+            return np.int64(-2 - i)
+        for k in range(n_classes):
+            out[i, k] = 0.0
+        for p in range(start, stop):
+            c = np.int64(col[p])
+            if c < 0 or c >= n_features:
+                return np.int64(p)
+            m = _find(c, model_idx, directory, shift)
+            if m >= 0:
+                x = np.float64(data[p])
+                for k in range(n_classes):
+                    out[i, k] += x * np.float64(model_val[m, k])
+        for k in range(n_classes):
+            out[i, k] += intercepts[k]
+    return np.int64(-1)

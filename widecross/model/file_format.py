@@ -69,12 +69,17 @@ import numpy as np
 
 from .._atomic_file import write_atomically
 from ..losses import LOSSES
-from . import _rice, _values
+from . import _mask, _rice, _values
 
 MAGIC = b"\x89WCM\r\n\x1a\n"
 FORMAT_VERSION = 1
 INDEX_CODEC = "rice64"
 SECTIONS = (b"META", b"INDX", b"VALS")
+# Multiclass models (K weight columns over one index set) are version 2, with a class mask
+# section: a reader of version 1 alone refuses them ("newer format") instead of misreading them.
+MULTICLASS_VERSION = 2
+MULTICLASS_SECTIONS = (b"META", b"INDX", b"MASK", b"VALS")
+LAYOUTS = {FORMAT_VERSION: SECTIONS, MULTICLASS_VERSION: MULTICLASS_SECTIONS}
 _PREAMBLE = struct.Struct("<8sII")
 _ENTRY = struct.Struct("<4sQI")
 _CRC = struct.Struct("<I")
@@ -86,6 +91,7 @@ MAX_META_BYTES = 2 << 20
 
 # Leading bytes of formats people may hand us by mistake, to say what the file looks like.
 _FOREIGN = (
+    (b"\x89WCK", "a widecross training checkpoint (WideClassifier.load_checkpoint reads it)"),
     (b"PK\x03\x04", "a zip archive (for example a NumPy .npz)"),
     (b"\x93NUMPY", "a NumPy .npy array"),
     (b"\x80", "a Python pickle"),
@@ -124,7 +130,11 @@ def save(model: Any, path: str | os.PathLike[str], values: str = "float32") -> P
     ``values``: "float32" (lossless), "float16" (about half the bytes, ~1e-3 relative error per
     weight) or "q8" (about a quarter, 256-level codebook).
     """
-    pieces = _encode(model, values)  # before touching the disk: encoding errors leave no trace
+    return write_atomic(path, _encode(model, values))  # encoded first: encoding errors leave no trace
+
+
+def write_atomic(path: str | os.PathLike[str], pieces: Sequence[bytes]) -> Path:
+    """Write ``pieces`` to ``path`` atomically (see :func:`save`): model files and checkpoints."""
     return write_atomically(path, lambda f: _write_all(f, pieces))
 
 
@@ -140,12 +150,21 @@ def _encode(model: Any, values: str) -> list[bytes]:
     if model.spec is not None:
         spec = json.loads(model.spec.to_json())
     index_bytes = _rice.encode(model.indices)
-    value_bytes, facts = _values.encode(model.values, values)
+    multiclass = model.values.ndim == 2
+    if multiclass:
+        nonzero = model.values != 0
+        value_bytes, facts = _values.encode(model.values[nonzero], values)
+        facts = {**facts, "n_classes": model.n_classes, "n_indices": model.n_indices,
+                 "intercepts": model.intercept.tolist()}
+        version, tags, extra = MULTICLASS_VERSION, MULTICLASS_SECTIONS, (_mask.encode(nonzero),)
+    else:
+        value_bytes, facts = _values.encode(model.values, values)
+        facts = {**facts, "intercept": model.intercept}
+        version, tags, extra = FORMAT_VERSION, SECTIONS, ()
     meta = {
         "library_version": _library_version(),
         "n_features": model.n_features,
         "nnz": model.nnz,
-        "intercept": model.intercept,
         "loss": model.loss,
         "classes": model.classes,
         "spec": spec,
@@ -158,12 +177,18 @@ def _encode(model: Any, values: str) -> list[bytes]:
     if len(meta_bytes) > MAX_META_BYTES:
         raise ValueError(
             f"the model's spec and metadata take {len(meta_bytes):,} bytes of JSON, more than the "
-            f"{MAX_META_BYTES:,} a model file holds; hash large vocabularies (Categorical(n_buckets=...)) "
+            f"{MAX_META_BYTES:,} a model file holds (2 MiB){_largest_vocabularies(model.spec)}; hash large "
+            "vocabularies (Categorical(column, n_buckets=...)), learn smaller ones (min_count=, max_size=) "
             "or keep large facts out of metadata"
         )
-    sections = (meta_bytes, index_bytes, value_bytes)
-    header = bytearray(_PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(SECTIONS)))
-    for tag, body in zip(SECTIONS, sections):
+    return frame(MAGIC, version, tags, (meta_bytes, index_bytes, *extra, value_bytes))
+
+
+def frame(magic: bytes, version: int, tags: Sequence[bytes], sections: Sequence[bytes]) -> list[bytes]:
+    """The container of every widecross file: magic, version, a table of (tag, length, CRC32) per
+    section and its own CRC32, then the sections."""
+    header = bytearray(_PREAMBLE.pack(magic, version, len(tags)))
+    for tag, body in zip(tags, sections):
         header += _ENTRY.pack(tag, len(body), zlib.crc32(body))
     header += _CRC.pack(zlib.crc32(header))
     return [bytes(header), *sections]
@@ -180,6 +205,19 @@ class Decoded:
     meta: dict[str, Any]  # the META section (n_features, intercept, loss, classes, metadata, ...)
     spec: Any  # the FeatureSpec, or None
     source: dict[str, Any]  # facts about the file (SparseModel.source)
+    mask: np.ndarray | None = None  # multiclass: (n_indices, K), where ``values`` sit (row-major)
+
+
+def _largest_vocabularies(spec: Any) -> str:
+    """Where a spec's bytes are: its largest vocabularies, as words for an error message."""
+    if spec is None:
+        return ""
+    from ..features import largest_vocabularies
+
+    found = largest_vocabularies(spec)
+    if not found:
+        return ""
+    return "; the largest vocabularies: " + ", ".join(f"{name!r} {n:,} values ({size:,} bytes)" for name, n, size in found)
 
 
 def read_file(path: str | os.PathLike[str]) -> Decoded:
@@ -188,8 +226,17 @@ def read_file(path: str | os.PathLike[str]) -> Decoded:
     Memory is bounded by the file: nothing is allocated from header claims before they are
     checked against the file's actual size and checksums.
     """
+    f, size = open_regular(path)
+    with f:
+        decoded = _read(f, size, str(path))
+    decoded.source["path"] = str(path)
+    return decoded
+
+
+def open_regular(path: str | os.PathLike[str]) -> tuple[BinaryIO, int]:
+    """The open file and its size; anything but a regular file is refused before reading."""
     # O_NONBLOCK: opening a FIFO (or a device) must not wait forever for a writer; for regular
-    # files the flag changes nothing. Anything but a regular file is refused before reading.
+    # files the flag changes nothing.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
         status = os.fstat(fd)
@@ -200,10 +247,7 @@ def read_file(path: str | os.PathLike[str]) -> Decoded:
     except BaseException:
         os.close(fd)
         raise
-    with open(fd, "rb") as f:
-        decoded = _read(f, status.st_size, str(path))
-    decoded.source["path"] = str(path)
-    return decoded
+    return open(fd, "rb"), status.st_size
 
 
 def read_bytes(data: bytes | bytearray | memoryview) -> Decoded:
@@ -220,13 +264,19 @@ def _read(f: BinaryIO, size: int, name: str) -> Decoded:
         return ModelFormatError(f"{name}: {message}")
 
     version, entries = _read_header(f, size, fail)
-    (_, meta_len, meta_crc), (_, index_len, index_crc), (_, values_len, values_crc) = entries
-    meta = _parse_meta(_read_section(f, meta_len, meta_crc, "META", fail), fail)
+    (_, meta_len, meta_crc), (_, index_len, index_crc), *masks, (_, values_len, values_crc) = entries
+    meta = _parse_meta(_read_section(f, meta_len, meta_crc, "META", fail), fail, version)
     nnz, n_features = meta["nnz"], meta["n_features"]
+    n_indices = meta["n_indices"] if masks else nnz
     # Every id costs at least one bit, every value at least a 1/1032 of a byte (zlib's limit):
     # a header claiming more nonzeros than the file can hold is rejected before allocating.
-    if nnz > 8 * index_len:
-        raise fail(f"the header claims {nnz} nonzeros but the index section ({index_len} bytes) holds at most {8 * index_len}")
+    if n_indices > 8 * index_len:
+        what = "indices" if masks else "nonzeros"
+        raise fail(f"the header claims {n_indices} {what} but the index section ({index_len} bytes) holds at most "
+                   f"{8 * index_len}")
+    if masks and not _mask.possible(masks[0][1], n_indices, meta["n_classes"]):
+        raise fail(f"the header claims {n_indices} x {meta['n_classes']} weights but the class mask section has only "
+                   f"{masks[0][1]} bytes")
     value_width = _values.value_bytes(meta["value_encoding"])
     if nnz * value_width > _values.ZLIB_MAX_RATIO * values_len + 64:
         raise fail(f"the header claims {nnz} nonzeros but the values section has only {values_len} bytes")
@@ -234,10 +284,17 @@ def _read(f: BinaryIO, size: int, name: str) -> Decoded:
     index_bytes = _read_section(f, index_len, index_crc, "INDX", fail)
     index_dtype = np.int32 if n_features <= 2**31 else np.int64
     try:
-        indices = _rice.decode(np.frombuffer(index_bytes, dtype=np.uint8), nnz, n_features, index_dtype)
+        indices = _rice.decode(np.frombuffer(index_bytes, dtype=np.uint8), n_indices, n_features, index_dtype)
     except ValueError as exc:
         raise fail(str(exc)) from None
     del index_bytes
+    mask = None
+    if masks:
+        (_, mask_len, mask_crc), = masks
+        try:
+            mask = _mask.decode(_read_section(f, mask_len, mask_crc, "MASK", fail), n_indices, meta["n_classes"], nnz)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
 
     values_bytes = _read_section(f, values_len, values_crc, "VALS", fail)
     try:
@@ -253,30 +310,33 @@ def _read(f: BinaryIO, size: int, name: str) -> Decoded:
         "index_codec": meta["index_codec"],
         "library_version": meta["library_version"],
     }
-    return Decoded(name, indices, values, meta, _read_spec(meta, fail), source)
+    return Decoded(name, indices, values, meta, _read_spec(meta, fail), source, mask)
 
 
-def _read_header(f: BinaryIO, size: int, fail: Fail) -> tuple[int, list[tuple[bytes, int, int]]]:
+def _read_header(f: BinaryIO, size: int, fail: Fail, magic: bytes = MAGIC,
+                 layouts: dict[int, tuple[bytes, ...]] = LAYOUTS) -> tuple[int, list[tuple[bytes, int, int]]]:
     """Check magic, version, the section table and its CRC, and that the sizes add up to the file's."""
     if size == 0:
         raise fail("the file is empty (0 bytes), not a widecross model")
     head = _read_exact(f, min(size, _PREAMBLE.size))
-    if len(head) < len(MAGIC) and MAGIC.startswith(head):
+    if len(head) < len(magic) and magic.startswith(head):
         raise fail(f"truncated: {size} bytes, shorter than the {_PREAMBLE.size}-byte preamble")
-    if head[: len(MAGIC)] != MAGIC:
+    if head[: len(magic)] != magic:
         raise fail(_not_a_model(head))
     if size < _PREAMBLE.size:
         raise fail(f"truncated: {size} bytes, shorter than the {_PREAMBLE.size}-byte preamble")
     _, version, count = _PREAMBLE.unpack(head)
-    if version > FORMAT_VERSION:
+    newest = max(layouts)
+    if version > newest:
         raise fail(
             f"format version {version} is newer than this widecross ({_library_version()}) "
-            f"can read (up to version {FORMAT_VERSION}); upgrade widecross"
+            f"can read (up to version {newest}); upgrade widecross"
         )
-    if version != FORMAT_VERSION:
-        raise fail(f"unsupported format version {version} (this widecross reads version {FORMAT_VERSION})")
-    if count != len(SECTIONS):
-        bound = f"expected {len(SECTIONS)}" if count <= _MAX_SECTIONS else "corrupted"
+    if version not in layouts:
+        raise fail(f"unsupported format version {version} (this widecross reads versions {sorted(layouts)})")
+    expected_tags = layouts[version]
+    if count != len(expected_tags):
+        bound = f"expected {len(expected_tags)}" if count <= _MAX_SECTIONS else "corrupted"
         raise fail(f"the header lists {count} sections ({bound})")
     header_size = _PREAMBLE.size + _ENTRY.size * count + _CRC.size
     if size < header_size:
@@ -287,8 +347,8 @@ def _read_header(f: BinaryIO, size: int, fail: Fail) -> tuple[int, list[tuple[by
         raise fail("the header checksum does not match (corrupted header)")
     entries = [_ENTRY.unpack_from(table, i * _ENTRY.size) for i in range(count)]
     tags = tuple(tag for tag, _, _ in entries)
-    if tags != SECTIONS:
-        raise fail(f"unexpected sections {tags}, expected {SECTIONS}")
+    if tags != expected_tags:
+        raise fail(f"unexpected sections {tags}, expected {expected_tags}")
     expected_size = header_size + sum(length for _, length, _ in entries)
     if expected_size != size:
         state = "truncated" if size < expected_size else "has trailing bytes"
@@ -308,6 +368,14 @@ def _read_spec(meta: dict[str, Any], fail: Fail) -> Any:
         return FeatureSpec.from_json(spec_json)
     except Exception as exc:  # any failure to rebuild the spec means the file is unusable
         raise fail(f"the stored feature spec cannot be read: {type(exc).__name__}: {exc}") from None
+
+
+read_header = _read_header  # the container's checks, for the other kinds of widecross file
+
+
+def read_section(f: BinaryIO, length: int, crc: int, tag: str, fail: Fail) -> memoryview:
+    """One section's bytes, its CRC checked."""
+    return _read_section(f, length, crc, tag, fail)
 
 
 def _read_exact(f: BinaryIO, n: int) -> bytes:
@@ -331,7 +399,6 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
     "library_version": (str,),
     "n_features": (int,),
     "nnz": (int,),
-    "intercept": (int, float),
     "loss": (str,),
     "classes": (list, type(None)),
     "spec": (dict, type(None)),
@@ -341,26 +408,39 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _parse_meta(data: memoryview, fail: Fail) -> dict[str, Any]:
+# the keys of one format version only: one intercept, or the multiclass facts
+_VERSION_META_TYPES: dict[int, dict[str, tuple[type, ...]]] = {
+    FORMAT_VERSION: {"intercept": (int, float)},
+    MULTICLASS_VERSION: {"n_classes": (int,), "n_indices": (int,), "intercepts": (list,)},
+}
+_MAX_CLASSES = 1 << 16
+
+
+def _parse_meta(data: memoryview, fail: Fail, version: int = FORMAT_VERSION) -> dict[str, Any]:
     try:
         meta = json.loads(bytes(data).decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # also integers past int_max_str_digits
         raise fail(f"the metadata is not valid UTF-8 JSON: {exc}") from None
     if not isinstance(meta, dict):
         raise fail(f"the metadata is a JSON {type(meta).__name__}, expected an object")
-    for key, types in _META_TYPES.items():
+    for key, types in {**_META_TYPES, **_VERSION_META_TYPES[version]}.items():
         if key not in meta:
             raise fail(f"the metadata lacks {key!r}")
         value = meta[key]
         if not isinstance(value, types) or isinstance(value, bool):
             raise fail(f"metadata {key!r} has the wrong type ({type(value).__name__}): {value!r:.80}")
-    try:  # a JSON integer of 400 digits is valid JSON, and no float (finiteness: see SparseModel)
-        float(meta["intercept"])
-    except OverflowError:
-        raise fail(f"the intercept is a {len(str(abs(meta['intercept'])))}-digit integer, beyond any float") from None
+    for intercept in meta["intercepts"] if version == MULTICLASS_VERSION else [meta["intercept"]]:
+        if isinstance(intercept, bool) or not isinstance(intercept, (int, float)):
+            raise fail(f"an intercept is not a number: {intercept!r:.80}")
+        try:  # a JSON integer of 400 digits is valid JSON, and no float (finiteness: see SparseModel)
+            float(intercept)
+        except OverflowError:
+            raise fail(f"the intercept is a {len(str(abs(intercept)))}-digit integer, beyond any float") from None
     if not 1 <= meta["n_features"] <= 2**63 - 1:
         raise fail(f"n_features {meta['n_features']} is out of range")
-    if not 0 <= meta["nnz"] <= meta["n_features"]:
+    if version == MULTICLASS_VERSION:
+        _check_classes_meta(meta, fail)
+    elif not 0 <= meta["nnz"] <= meta["n_features"]:
         raise fail(f"nnz {meta['nnz']} is out of range for n_features {meta['n_features']}")
     if meta["loss"] not in LOSSES:
         raise fail(f"unknown loss {meta['loss']!r} (known: {', '.join(sorted(LOSSES))})")
@@ -369,6 +449,18 @@ def _parse_meta(data: memoryview, fail: Fail) -> dict[str, Any]:
     if meta["value_encoding"] not in _values.ENCODINGS:
         raise fail(f"unknown value encoding {meta['value_encoding']!r} (known: {', '.join(_values.ENCODINGS)})")
     return meta
+
+
+def _check_classes_meta(meta: dict[str, Any], fail: Fail) -> None:
+    k, n_indices, nnz = meta["n_classes"], meta["n_indices"], meta["nnz"]
+    if not 3 <= k <= _MAX_CLASSES:
+        raise fail(f"n_classes {k} is out of range (3 to {_MAX_CLASSES})")
+    if not 0 <= n_indices <= meta["n_features"]:
+        raise fail(f"n_indices {n_indices} is out of range for n_features {meta['n_features']}")
+    if not n_indices <= nnz <= n_indices * k:
+        raise fail(f"nnz {nnz} is out of range for {n_indices} indices of {k} classes")
+    if len(meta["intercepts"]) != k:
+        raise fail(f"{len(meta['intercepts'])} intercepts for {k} classes")
 
 
 def _not_a_model(head: bytes) -> str:

@@ -22,7 +22,7 @@ def is_columns(X: Any) -> bool:
     if isinstance(X, np.ndarray):
         return X.dtype.names is not None  # a structured array: named columns
     return hasattr(X, "column_names") and hasattr(X, "num_rows") or (
-        hasattr(X, "columns") and hasattr(X, "iloc")
+        hasattr(X, "columns") and (hasattr(X, "iloc") or hasattr(X, "get_column"))  # pandas, polars
     )
 
 

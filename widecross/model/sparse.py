@@ -102,7 +102,7 @@ class SparseModel:
 
     def _setup(
         self,
-        intercept: float,
+        intercept: Any,
         loss: str,
         spec: FeatureSpec | None,
         classes: Sequence[Any] | None,
@@ -114,21 +114,32 @@ class SparseModel:
                 raise ValueError(
                     f"n_features={self.n_features} does not match spec.n_features={int(spec_width)}"
                 )
-        try:
-            self.intercept = float(intercept)
-        except (TypeError, ValueError):
-            raise TypeError(f"intercept must be a number, got {intercept!r}") from None
-        if not math.isfinite(self.intercept):
-            raise ValueError(f"intercept must be finite, got {self.intercept}")
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+        self.intercept = self._check_intercept(intercept)
+        self._check_loss(loss)
         self.loss = loss
         self.spec = spec
-        self.classes = _check_classes(classes, loss)
+        self.classes = _check_classes(classes, loss, self.n_classes)
         self.metadata = _check_metadata(metadata)
         self._directory, self._shift = _lookup.build_directory(self.indices, self.n_features)
         # Facts about the file this model was loaded from (set by widecross.export.load).
         self.source: dict[str, Any] | None = None
+
+    n_classes = 2  # the labels a classifier's ``classes`` names (a regressor has none)
+
+    @staticmethod
+    def _check_intercept(intercept: Any) -> Any:
+        try:
+            value = float(intercept)
+        except (TypeError, ValueError):
+            raise TypeError(f"intercept must be a number, got {intercept!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"intercept must be finite, got {value}")
+        return value
+
+    @staticmethod
+    def _check_loss(loss: str) -> None:
+        if loss not in LOSSES or LOSSES[loss].link == "softmax":  # one margin per row here
+            raise ValueError(f"loss must be one of {sorted(k for k, v in LOSSES.items() if v.link != 'softmax')}, got {loss!r}")
 
     # ------------------------------------------------------------------ properties
     @property
@@ -186,7 +197,7 @@ class SparseModel:
             from .._validation import get_columns
 
             columns, n_rows = get_columns(X, self.spec.columns)
-            out = np.empty(n_rows, dtype=np.float64)
+            out = self._new_scores(n_rows)
             if n_jobs > 1 and n_rows > PREDICT_CHUNK_ROWS:
                 self._score_columns(columns, n_rows, out, n_jobs)
                 return out
@@ -201,7 +212,7 @@ class SparseModel:
             raise ValueError(
                 f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
             )
-        out = np.empty(csr.shape[0], dtype=np.float64)
+        out = self._new_scores(csr.shape[0])
         if n_jobs > 1 and out.shape[0] > BLOCK_ROWS:  # as_csr checked the row pointer: blocks can be cut
             run_blocks(lambda s, e: self._score_rows(_RowBlock(csr, s, e), out[s:e], s), out.shape[0], n_jobs)
             _check_finite(out, 0)
@@ -221,6 +232,9 @@ class SparseModel:
             self._score_csr(csr, out[start:stop], row_offset=start)
 
         run_blocks(chunk, n_rows, n_jobs, PREDICT_CHUNK_ROWS)
+
+    def _new_scores(self, n_rows: int) -> np.ndarray:
+        return np.empty(n_rows, dtype=np.float64)
 
     def predict_proba(self, X: Any, n_jobs: int = 1) -> np.ndarray:
         """Class probabilities, shape (n_rows, 2): column 1 is P(class ``classes[1]``)."""
@@ -277,18 +291,7 @@ class SparseModel:
         data = csr.data
         if data.dtype not in (np.float32, np.float64):
             data = data.astype(np.float64)
-        status = _lookup.decision_csr(
-            indptr,
-            indices,
-            data,
-            self.indices,
-            self.values,
-            self._directory,
-            np.int64(self._shift),
-            np.int64(self.n_features),
-            self.intercept,
-            out,
-        )
+        status = self._score_kernel(indptr, indices, data, out)
         if status >= 0:
             row = int(np.searchsorted(indptr, status, side="right")) - 1 + row_offset
             raise ValueError(
@@ -296,6 +299,10 @@ class SparseModel:
             )
         if status <= -2:
             raise ValueError(f"invalid CSR row pointer (indptr) at row {-status - 2 + row_offset}")
+
+    def _score_kernel(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, out: np.ndarray) -> int:
+        return _lookup.decision_csr(indptr, indices, data, self.indices, self.values, self._directory,
+                                    np.int64(self._shift), np.int64(self.n_features), self.intercept, out)
 
     # ------------------------------------------------------------------ export
     def save(self, path: str | os.PathLike[str], values: str = "float32") -> Path:
@@ -336,7 +343,8 @@ class SparseModel:
 def _check_finite(out: np.ndarray, row_offset: int) -> None:
     # Finite inputs can still overflow (|x_k * w_k| near float64's limit, or inf - inf):
     # a score of inf or NaN is reported rather than returned as a prediction.
-    bad = np.flatnonzero(~np.isfinite(out))
+    finite = np.isfinite(out) if out.ndim == 1 else np.isfinite(out).all(axis=1)  # (n,) or (n, K) scores
+    bad = np.flatnonzero(~finite)
     if bad.size:
         row = int(bad[0])
         raise ValueError(
@@ -410,19 +418,21 @@ def _check_weights(indices: Any, values: Any, n_features: int) -> tuple[np.ndarr
     return np.array(idx, dtype=index_dtype), np.ascontiguousarray(val32)
 
 
-def _check_classes(classes: Sequence[Any] | None, loss: str) -> list[Any] | None:
+def _check_classes(classes: Sequence[Any] | None, loss: str, n_classes: int = 2) -> list[Any] | None:
     if classes is None:
         return None
     if not LOSSES[loss].classifier:
         raise ValueError(f"classes are only meaningful for classifiers; loss {loss!r} is a regression loss")
     labels = [c.item() if isinstance(c, np.generic) else c for c in classes]
-    if len(labels) != 2:
-        raise ValueError(f"classes must hold exactly 2 labels, got {len(labels)}: {labels!r}")
+    if len(labels) != n_classes:
+        raise ValueError(f"classes must hold exactly {n_classes} labels, got {len(labels)}: {labels!r}")
     for c in labels:
         if not isinstance(c, (str, int, float, bool)):
             raise TypeError(f"class labels must be str, int, float or bool, got {type(c).__name__}: {c!r}")
-    if labels[0] == labels[1]:
+    if n_classes == 2 and labels[0] == labels[1]:
         raise ValueError(f"the 2 class labels must differ, got {labels!r}")
+    if len({(type(c), c) for c in labels}) != len(labels):
+        raise ValueError(f"the {n_classes} class labels must differ, got {labels!r}")
     return labels
 
 
@@ -440,20 +450,3 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"metadata[{key!r}] is not JSON-serializable: {exc}") from None
     return out
-
-
-# ---------------------------------------------------------------------- files
-def load(path: str | os.PathLike[str]) -> SparseModel:
-    """Read a model file written by :meth:`SparseModel.save`; raises ``ModelFormatError`` if it is
-    bad (see :mod:`widecross.model.file_format`)."""
-    return SparseModel._from_decoded(file_format.read_file(path))
-
-
-def loads(data: bytes | bytearray | memoryview) -> SparseModel:
-    """Read a model from the bytes of a model file (see :func:`load`)."""
-    return SparseModel._from_decoded(file_format.read_bytes(data))
-
-
-def inspect_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load ``path`` (fully verified) and return its :meth:`SparseModel.summary`."""
-    return load(path).summary()

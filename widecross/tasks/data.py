@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -13,19 +13,33 @@ from ..io.dataset import Chunk, prepared
 T = TypeVar("T")
 
 
-def spec_from_file(path: str | Path) -> Any:
-    """The :class:`~widecross.FeatureSpec` stored as JSON in ``path``."""
-    from ..features import FeatureSpec
+def spec_from_options(path: str | Path | None = None, **flags: Any) -> Any:
+    """The :class:`~widecross.FeatureSpec` of the command line's feature options: the JSON file
+    ``path`` (``--spec``), or the feature ``flags`` (see :func:`widecross.features.spec_from_flags`,
+    whose ``ConflictingOptions`` error passes through: options that cannot go together)."""
+    from ..features.flags import ConflictingOptions, spec_from_flags
 
-    path = Path(path)
+    text = None
+    if path is not None:
+        try:
+            text = Path(path).read_text()
+        except OSError as error:
+            raise ValueError(f"{path}: cannot read the spec ({error.strerror or error})") from None
     try:
-        text = path.read_text()
-    except OSError as error:
-        raise ValueError(f"{path}: cannot read the spec ({error.strerror or error})") from None
-    try:
-        return FeatureSpec.from_json(text)
+        return spec_from_flags(text, **flags)
+    except ConflictingOptions:
+        raise
     except ValueError as error:
+        if text is None:
+            raise
         raise ValueError(f"{path}: not a valid feature spec: {error}") from None
+
+
+def fit_spec(spec: Any, columns: Any) -> None:
+    """Learn ``spec``'s vocabularies and scales (when it has any) from the training ``columns``:
+    a mapping of columns, or an iterator of such chunks (a data set too large for memory)."""
+    if spec.learns:
+        spec.fit_chunks(columns) if isinstance(columns, Iterator) else spec.fit(columns)
 
 
 def numeric_target(values: np.ndarray, column: str) -> np.ndarray:

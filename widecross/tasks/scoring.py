@@ -34,6 +34,8 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
     model = open_model(model_path)
     _needs_spec(model, model_path)
     loss = LOSSES[model.loss]
+    if getattr(model, "n_classes", 2) > 2:
+        return _evaluate_classes(model, data, target, chunk_rows, bar)
 
     def score(chunk: Any) -> tuple[np.ndarray, np.ndarray]:
         y = numeric_target(chunk.columns[target], target)
@@ -42,6 +44,12 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
         features = {c: chunk.columns[c] for c in model.spec.columns}
         return y.astype(np.float64), loss.mean(model.decision_function(features, n_jobs))
 
+    y, predictions = _scored(model, data, target, chunk_rows, bar, score)
+    return {"rows": int(y.size), **metrics.report(loss, y, predictions)}
+
+
+def _scored(model: Any, data: Any, target: str, chunk_rows: int, bar: Any, score: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``score(chunk)``'s (targets, predictions) over every chunk of ``data``, concatenated."""
     if bar is not None:
         bar.set_total(count_rows(data))
     ys, predictions = [], []
@@ -52,8 +60,26 @@ def evaluate(model_path: str | Path, data: Any, target: str, chunk_rows: int = D
             bar.update(chunk.n_rows)
     if not ys:
         raise ValueError(f"{source_name(data)}: no rows")
-    y = np.concatenate(ys)
-    return {"rows": int(y.size), **metrics.report(loss, y, np.concatenate(predictions))}
+    return np.concatenate(ys), np.concatenate(predictions)
+
+
+def _evaluate_classes(model: Any, data: Any, target: str, chunk_rows: int, bar: Any) -> dict[str, Any]:
+    """``evaluate`` of a K-class model: log-loss, accuracy, per-class AUC of its probabilities."""
+    classes = np.asarray(model.classes if model.classes is not None else np.arange(model.n_classes))
+
+    def score(chunk: Any) -> tuple[np.ndarray, np.ndarray]:
+        y = numeric_target(chunk.columns[target], target)
+        codes = np.searchsorted(classes, y).clip(0, classes.size - 1)
+        bad = classes[codes] != y
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"target {target!r} holds {y[row].item()!r}, not one of the model's classes "
+                             f"{classes.tolist()} (row {row} of the chunk)")
+        features = {c: chunk.columns[c] for c in model.spec.columns}
+        return codes, model.predict_proba(features)
+
+    codes, probabilities = _scored(model, data, target, chunk_rows, bar, score)
+    return {"rows": int(codes.size), **metrics.multiclass_report(codes, probabilities, classes.tolist())}
 
 
 def predict_to_file(model_path: str | Path, data: Any, output: str | Path, keep: Sequence[str] = (),
@@ -68,7 +94,12 @@ def predict_to_file(model_path: str | Path, data: Any, output: str | Path, keep:
     def predict(chunk: Any) -> dict[str, np.ndarray]:
         features = {c: chunk.columns[c] for c in model.spec.columns}
         out = {c: chunk.columns[c] for c in keep}
-        if LOSSES[model.loss].link == "sigmoid":
+        if getattr(model, "n_classes", 2) > 2:
+            if LOSSES[model.loss].link in ("sigmoid", "softmax"):
+                proba = model.predict_proba(features, n_jobs)
+                labels = model.classes if model.classes is not None else range(model.n_classes)
+                out.update({f"probability_{label}": proba[:, k] for k, label in enumerate(labels)})
+        elif LOSSES[model.loss].link == "sigmoid":
             out["probability"] = model.predict_proba(features, n_jobs)[:, 1]
         out["prediction"] = model.predict(features, n_jobs)
         return out

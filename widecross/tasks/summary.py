@@ -16,14 +16,20 @@ def top_weights(model: Any, k: int) -> list[dict[str, Any]]:
     """The ``k`` weights of largest magnitude: column, weight and (exact specs) its cells."""
     if model.nnz == 0 or k <= 0:
         return []
-    order = np.argsort(-np.abs(model.values), kind="stable")[:k]
+    values = model.values.reshape(model.values.shape[0], -1)  # (n_indices, K): one column unless multiclass
+    order = np.argsort(-np.abs(values).ravel(), kind="stable")[:k]
+    labels = getattr(model, "classes", None) or list(range(values.shape[1]))
     rows = []
-    for i in order:
+    for position in order:
+        i, k_class = divmod(int(position), values.shape[1])
         column = int(model.indices[i])
         meaning = ""
         if model.spec is not None and model.spec.bits is None:
             meaning = "; ".join(model.spec.inverse(column))
-        rows.append({"column": column, "weight": float(model.values[i]), "meaning": meaning})
+        row = {"column": column, "weight": float(values[i, k_class]), "meaning": meaning}
+        if values.shape[1] > 1:
+            row = {"class": labels[k_class], **row}
+        rows.append(row)
     return rows
 
 
@@ -44,5 +50,5 @@ def describe_text(model: Any, payload: dict[str, Any]) -> str:
         lines.append(f"{'training':>22}  {facts}")
     top = payload["top_weights"]
     if top:
-        lines += ["", f"top {len(top)} weights by magnitude:", table(top, ["column", "weight", "meaning"])]
+        lines += ["", f"top {len(top)} weights by magnitude:", table(top, list(top[0]))]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from ..estimators.path import Choice, choose, fit_path
 from ..io import DEFAULT_CHUNK_ROWS, count_rows, dataset_files, read_columns, source_name
 from ..losses import get_loss
 from ..train import optimizer_class
-from .data import check_binary_labels, chunks, named, numeric_target, take
+from .data import check_binary_labels, chunks, fit_spec, named, numeric_target, take
 
 # Data sets up to this many rows are read into memory and trained with `fit` (global shuffling
 # across all rows); larger ones stream chunk by chunk.
@@ -30,6 +30,26 @@ def make_estimator(spec: Any, loss: str = "logistic", rate: float | None = None,
     if get_loss(loss).classifier:
         return WideClassifier(spec, loss=loss, **params)
     return WideRegressor(spec, loss=loss, **params)
+
+
+def parse_class_weight(text: str) -> Any:
+    """``--class-weight``: "balanced", or ``label:weight,...`` with numeric labels.
+
+    >>> parse_class_weight("0:1,2:3.5")
+    {0: 1.0, 2: 3.5}
+    """
+    if text == "balanced":
+        return text
+    out: dict[Any, float] = {}
+    for item in text.split(","):
+        label, sep, weight = item.partition(":")
+        try:
+            out[int(label) if label.strip().lstrip("-").isdigit() else float(label)] = float(weight)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--class-weight must be 'balanced' or label:weight,... (numbers), got {text!r}")
+    return out
 
 
 @dataclass
@@ -58,11 +78,12 @@ def fit_reporting(estimator: Any, X: Any, y: Any, bar: Any = None, total: int | 
 
 def train_on_files(estimator: Any, data: Any, target: str, validation_fraction: float = 0.0, seed: int = 0,
                    memory_rows: int = DEFAULT_MEMORY_ROWS, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                   bar: Any = None) -> TrainResult:
+                   bar: Any = None, multiclass: bool = False) -> TrainResult:
     """Fit ``estimator`` (with a spec) on a data set: read into memory when it holds at most
     ``memory_rows`` rows (then ``validation_fraction`` of them, drawn with ``seed``, are held out
     and scored), else streamed in chunks of ``chunk_rows`` (see ``WideClassifier.fit``), which
-    reads every row: a ``validation_fraction`` is then an error, not a split silently dropped."""
+    reads every row: a ``validation_fraction`` is then an error, not a split silently dropped.
+    Classifier labels are 0/1 unless ``multiclass`` (then any numeric labels, K >= 2 classes)."""
     files = dataset_files(data)
     n_rows = count_rows(files)
     if n_rows is not None and n_rows > memory_rows:
@@ -72,7 +93,9 @@ def train_on_files(estimator: Any, data: Any, target: str, validation_fraction: 
                 "(--memory-rows), so they stream and no rows can be held out; drop the validation fraction "
                 "(--validation-fraction; evaluate on a file kept apart) or raise --memory-rows"
             )
-        classes = [0, 1] if get_loss(estimator.loss).classifier else None
+        spec = estimator.spec
+        fit_spec(spec, (c.columns for c in chunks(files, list(spec.columns), chunk_rows, lambda chunk: chunk.columns)))
+        classes = [0, 1] if get_loss(estimator.loss).classifier and not multiclass else None
         total = n_rows * (estimator.epochs + estimator.polish)  # the polish passes read the data too
         seconds = fit_reporting(estimator, files, target, bar, total, "train (streaming)", classes=classes,
                                 chunk_rows=chunk_rows)
@@ -83,13 +106,14 @@ def train_on_files(estimator: Any, data: Any, target: str, validation_fraction: 
     if len(table[target]) == 0:
         raise ValueError(f"{name}: no rows")
     y = named(name, numeric_target, table[target], target)
-    if loss.classifier:
+    if loss.classifier and not multiclass:
         named(name, check_binary_labels, y, target)
     train_rows, held_rows = None, None
     if validation_fraction > 0:
         train_rows, held_rows = split_holdout(len(y), validation_fraction, np.random.default_rng(seed))
     features = {c: table[c] for c in spec.columns}
     y_train = y if train_rows is None else y[train_rows]
+    fit_spec(spec, take(features, train_rows))
     try:
         seconds = fit_reporting(estimator, take(features, train_rows), y_train, bar, estimator.epochs * len(y_train))
     except (ValueError, TypeError) as error:
@@ -100,9 +124,20 @@ def train_on_files(estimator: Any, data: Any, target: str, validation_fraction: 
         raise type(error)(f"{name}: {error}") from None
     result = TrainResult(estimator.model_, seconds, len(y_train) * estimator.epochs)
     if held_rows is not None:
-        mean = loss.mean(result.model.decision_function(take(features, held_rows)))
-        result.held_out = metrics.report(loss, y[held_rows], mean)
+        result.held_out = held_out_report(result.model, loss, take(features, held_rows), y[held_rows])
     return result
+
+
+def held_out_report(model: Any, loss: Any, features: Any, y: np.ndarray) -> dict[str, float]:
+    """``metrics.report`` of a binary or regression model; log-loss, accuracy and per-class AUC
+    of a K-class one."""
+    if getattr(model, "n_classes", 2) > 2:
+        classes = np.asarray(model.classes)
+        codes = np.searchsorted(classes, y).clip(0, classes.size - 1)
+        known = classes[codes] == y  # held-out rows of a class unseen in training cannot be scored
+        return metrics.multiclass_report(codes[known], model.predict_proba(take(features, np.flatnonzero(known))),
+                                         classes.tolist())
+    return metrics.report(loss, y, loss.mean(model.decision_function(features)))
 
 
 @dataclass
@@ -130,6 +165,7 @@ def path_on_files(estimator: Any, spec: Any, data: Any, target: str, grid: Seque
         named(name, check_binary_labels, y, target)
     train_rows, held_rows = split_holdout(len(y), validation_fraction, np.random.default_rng(seed))
     features = {c: table[c] for c in spec.columns}
+    fit_spec(spec, take(features, train_rows))
     X_train, X_held = spec.transform(take(features, train_rows)), spec.transform(take(features, held_rows))
     if bar is not None:
         bar.set_total(len(grid))

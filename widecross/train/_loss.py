@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from .._jit import jit
-from ..losses import HINGE, LOGISTIC, POISSON, SQUARED
+from ..losses import HINGE, LOGISTIC, MULTINOMIAL, POISSON, SQUARED
 
 
 @jit
@@ -122,3 +122,55 @@ def implicit_derivative(code: int, y: float, m: float, reach: float, g: float) -
     if reach * (e + abs(y)) > 1.0 + abs(u):
         return (m - u) / reach
     return e - y
+
+
+@jit
+def class_losses(code: int, label: int, m, g) -> float:
+    """Loss of the K margins ``m`` of a row of class ``label``; their derivatives into ``g``.
+
+    ``code`` MULTINOMIAL: the softmax loss ``logsumexp(m) - m[label]`` and ``g_k = p_k - [k =
+    label]``; any other (one-vs-rest): class k's binary loss on margin ``m_k`` with label
+    ``[k = label]``, summed over the classes, each term computed exactly as the binary kernels do.
+    """
+    total = 0.0
+    n = m.shape[0]
+    if code == MULTINOMIAL:
+        top = m[0]
+        for k in range(1, n):
+            if m[k] > top:
+                top = m[k]
+        z = 0.0
+        for k in range(n):
+            g[k] = math.exp(m[k] - top)
+            z += g[k]
+        for k in range(n):
+            g[k] = g[k] / z - (1.0 if k == label else 0.0)
+        return math.log(z) + top - m[label]
+    for k in range(n):
+        value, gk = loss_and_derivative(code, 1.0 if k == label else 0.0, m[k])
+        total += value
+        g[k] = gk
+    return total
+
+
+@jit
+def class_curvature(code: int, label: int, k: int, m: float, g: float) -> float:
+    """d^2 loss / d m_k^2 of class ``k``'s margin (the diagonal of the softmax Hessian,
+    ``p_k (1 - p_k)``, or the binary loss's curvature)."""
+    yk = 1.0 if k == label else 0.0
+    if code == MULTINOMIAL:
+        p = g + yk
+        return p * (1.0 - p)
+    return curvature(code, yk, m, g)
+
+
+@jit
+def class_implicit_derivative(code: int, label: int, k: int, m: float, reach: float, g: float) -> float:
+    """The implicit step's derivative for class ``k`` (see ``implicit_derivative``); the softmax
+    takes the logistic form on its diagonal: ``g / (1 + reach p_k (1 - p_k))``."""
+    yk = 1.0 if k == label else 0.0
+    if code == MULTINOMIAL:
+        if g == 0.0 or reach <= 0.0:
+            return g
+        return g / (1.0 + reach * class_curvature(code, label, k, m, g))
+    return implicit_derivative(code, yk, m, reach, g)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..losses import Loss
-from . import _ftrl
+from . import _ftrl, _ftrl_multi
 from .optimizer import Optimizer
 from .rows import Rows
 
@@ -50,8 +50,8 @@ class FTRL(Optimizer):
     rate_param = "alpha"
 
     @classmethod
-    def from_fit(cls, loss: Loss, fit: FitParams) -> FTRL:
-        return cls(loss, FTRLParams(fit.alpha, fit.beta, fit.l1, fit.l2))
+    def from_fit(cls, loss: Loss, fit: FitParams, columns: int = 1) -> FTRL:
+        return cls(loss, FTRLParams(fit.alpha, fit.beta, fit.l1, fit.l2), columns)
 
     def _hyper(self) -> np.ndarray:
         p = self.params
@@ -63,16 +63,20 @@ class FTRL(Optimizer):
     def rate(self) -> float:
         return self.params.alpha
 
-    def run_epoch(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
+    def _run_epoch(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
         return int(_ftrl.ftrl_epoch(*rows.arrays, order, records, scalars, self.hyper, self.loss.code))
 
-    def weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, out: np.ndarray) -> int:
+    def _run_multi(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
+        return int(_ftrl_multi.ftrl_multi_epoch(*rows.arrays, order, records, scalars, self.hyper, self.loss.code,
+                                                self.columns))
+
+    def _weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, out: np.ndarray) -> int:
         return int(_ftrl.ftrl_weights(records, n_slots, scalars, self.hyper, out))
 
-    def intercept(self, scalars: np.ndarray) -> float:
+    def _intercept(self, scalars: np.ndarray) -> float:
         return float(_ftrl.ftrl_intercept(scalars, self.hyper))
 
-    def set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
+    def _set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
                     intercept: float) -> None:
         _ftrl.ftrl_set_weights(records, n_slots, scalars, self.hyper, weights)
         _ftrl.ftrl_set_intercept(scalars, self.hyper, float(intercept))

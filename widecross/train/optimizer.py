@@ -10,6 +10,12 @@ slots only and put the updated rows back) without knowing which optimizer made t
 An optimizer owns no state itself: every method takes the arrays it works on. A
 :class:`~widecross.train.trainer.Trainer` holds them and calls these methods; it never asks which
 optimizer it runs.
+
+A multiclass model is ``columns`` = K weight columns in the same state: a slot's record holds
+the K classes' fields side by side (class ``k`` at ``k * F .. k * F + F - 1``), the scalars hold
+the shared clock and then two intercept scalars per class, and one pass over a row updates all K
+columns (the ``_multi`` kernels). Reading and replacing weights works column by column through
+the binary kernels, on a view of the class's fields.
 """
 
 from __future__ import annotations
@@ -40,15 +46,18 @@ class Optimizer(ABC):
     fields: ClassVar[tuple[str, ...]]
     rate_param: ClassVar[str]
 
-    def __init__(self, loss: Loss, params: Any) -> None:
+    def __init__(self, loss: Loss, params: Any, columns: int = 1) -> None:
         self.loss = loss
         self.params = params
+        self.columns = int(columns)  # weight columns: 1 (binary, regression) or K classes
+        if self.columns < 1:
+            raise ValueError(f"columns must be >= 1, got {columns}")
         self.hyper = self._hyper()  # the kernel's settings, as a float64 vector
 
     @classmethod
     @abstractmethod
-    def from_fit(cls, loss: Loss, fit: FitParams) -> Optimizer:
-        """The optimizer an estimator's resolved parameters ask for."""
+    def from_fit(cls, loss: Loss, fit: FitParams, columns: int = 1) -> Optimizer:
+        """The optimizer an estimator's resolved parameters ask for (``columns`` weight columns)."""
 
     @abstractmethod
     def _hyper(self) -> np.ndarray: ...
@@ -56,39 +65,90 @@ class Optimizer(ABC):
     # -- state -----------------------------------------------------------------------------------
     @property
     def record_width(self) -> int:
-        return len(self.fields)
+        return len(self.fields) * self.columns
 
     def new_records(self, capacity: int) -> np.ndarray:
         """Zeroed records for ``capacity`` slots."""
         return np.zeros((capacity, self.record_width), dtype=np.float64)
 
     def new_scalars(self) -> np.ndarray:
-        return np.zeros(_state.N_SCALARS, dtype=np.float64)
+        extra = 2 * self.columns if self.columns > 1 else 0
+        return np.zeros(_state.N_SCALARS + extra, dtype=np.float64)
+
+    def class_records(self, records: np.ndarray, k: int) -> np.ndarray:
+        """A view of class ``k``'s fields in every record (the layout of a one-column state)."""
+        width = len(self.fields)
+        return records[:, k * width : (k + 1) * width]
+
+    @staticmethod
+    def class_scalars(scalars: np.ndarray, k: int) -> np.ndarray:
+        """A one-column scalar vector of class ``k`` (a copy): the shared ones, its intercept pair."""
+        out = scalars[: _state.N_SCALARS].copy()
+        out[2:4] = scalars[_state.N_SCALARS + 2 * k : _state.N_SCALARS + 2 * k + 2]
+        return out
 
     # -- training and reading --------------------------------------------------------------------
-    @abstractmethod
     def run_epoch(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
         """Visit ``rows`` in ``order`` once, updating the state in place.
 
         Returns -1, or the position in ``order`` of the first example whose update was not finite
         (the state is then partly updated). The loss and weight sums of the call are left in
-        ``scalars[_state.LOSS_SUM]`` and ``scalars[_state.WEIGHT_SUM]``.
+        ``scalars[_state.LOSS_SUM]`` and ``scalars[_state.WEIGHT_SUM]``. With K columns the
+        labels are class codes 0..K-1.
         """
+        if self.columns == 1:
+            return self._run_epoch(rows, order, records, scalars)
+        return self._run_multi(rows, order, records, scalars)
 
     @abstractmethod
+    def _run_epoch(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int: ...
+
+    @abstractmethod
+    def _run_multi(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int: ...
+
     def weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, out: np.ndarray) -> int:
-        """Exact current weights of slots ``[0, n_slots)`` into ``out``, the state unchanged.
+        """Exact current weights of slots ``[0, n_slots)`` into ``out`` (shape (n_slots,), or
+        (n_slots, K) with K columns), the state unchanged.
 
         Returns the number of nonzero weights, or -1 if any is not finite.
         """
+        if self.columns == 1:
+            return self._weights(records, n_slots, scalars, out)
+        total = 0
+        for k in range(self.columns):
+            nnz = self._weights(self.class_records(records, k), n_slots, scalars, out[:, k])
+            if nnz < 0:
+                return -1
+            total += nnz
+        return total
 
-    @abstractmethod
-    def intercept(self, scalars: np.ndarray) -> float: ...
+    def intercept(self, scalars: np.ndarray) -> Any:
+        """The intercept (a float), or with K columns the K intercepts (float64 array)."""
+        if self.columns == 1:
+            return self._intercept(scalars)
+        return np.array([self._intercept(self.class_scalars(scalars, k)) for k in range(self.columns)])
 
-    @abstractmethod
     def set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
-                    intercept: float) -> None:
+                    intercept: Any) -> None:
         """Make the state describe ``weights`` and ``intercept`` (e.g. after a batch solver)."""
+        if self.columns == 1:
+            self._set_weights(records, n_slots, scalars, weights, intercept)
+            return
+        for k in range(self.columns):
+            one = self.class_scalars(scalars, k)
+            column = np.ascontiguousarray(weights[:, k])
+            self._set_weights(self.class_records(records, k), n_slots, one, column, float(intercept[k]))
+            scalars[_state.N_SCALARS + 2 * k : _state.N_SCALARS + 2 * k + 2] = one[2:4]
+
+    @abstractmethod
+    def _weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, out: np.ndarray) -> int: ...
+
+    @abstractmethod
+    def _intercept(self, scalars: np.ndarray) -> float: ...
+
+    @abstractmethod
+    def _set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
+                     intercept: float) -> None: ...
 
     # -- mixing the runs of several shards (see ``shards``) ---------------------------------------
     def settle(self, records: np.ndarray, n_slots: int, scalars: np.ndarray) -> int:
@@ -113,10 +173,14 @@ class Optimizer(ABC):
 
     def describe(self) -> dict[str, Any]:
         """The parameter record: JSON-able, enough to rebuild the optimizer (``OPTIMIZERS``)."""
-        return {"optimizer": self.name, "loss": self.loss.name, **dataclasses.asdict(self.params)}
+        record = {"optimizer": self.name, "loss": self.loss.name, **dataclasses.asdict(self.params)}
+        if self.columns > 1:
+            record["columns"] = self.columns
+        return record
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.loss == self.loss and other.params == self.params
+        return (type(other) is type(self) and other.loss == self.loss and other.params == self.params
+                and other.columns == self.columns)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -38,4 +38,5 @@ def optimizer_from_record(record: dict[str, Any]) -> Optimizer:
     fields = dict(record)
     kind, params = OPTIMIZERS[fields.pop("optimizer")]
     loss = get_loss(fields.pop("loss"))
-    return kind(loss, params(**fields))
+    columns = fields.pop("columns", 1)
+    return kind(loss, params(**fields), columns)

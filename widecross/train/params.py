@@ -24,14 +24,15 @@ from .optimizer import Optimizer
 from .optimizers import CHOICES, EXACT, optimizer_class
 from .polish import Polish
 from .sgd import SCHEDULES, default_learning_rate, row_scale
-from .solver import Solver
 from .slots import DENSE_MAX_WIDTH
+from .solver import Solver
 
 LAYOUTS = ("auto", "sparse", "dense")
 # layout="auto" keeps a record per column up to this width (6 MB of AdaGrad records): there the
 # dense layout, which skips the slot map, is as fast or a little faster; wider, the width-long
 # sweeps of publishing and polishing cost more than the map saves (docs/tuning.md).
 DENSE_AUTO_MAX_WIDTH = 2**18
+MULTI_CLASS = ("ovr", "multinomial")
 FLAGS = ("shuffle", "early_stopping", "warm_start", "implicit")
 # epochs=None: fit runs this many passes; partial_fit's default rates follow one pass
 DEFAULT_EPOCHS = 5
@@ -74,21 +75,31 @@ class FitParams:
     early_stopping: bool
     warm_start: bool
     n_jobs: int = 1
+    multi_class: str = "ovr"  # "ovr" or "multinomial": how more than two classes are trained
 
     def recorded(self) -> dict[str, Any]:
         """The parameters a model file records: those that shape the weights (not the layout of
         the training state, which never changes them, nor how the fit was run). ``n_jobs`` shapes
         the stochastic epochs when above 1 (their shards), and is recorded then only: a one-thread
-        fit records what it always did."""
-        skip = ("layout", "shuffle", "early_stopping", "warm_start", "n_jobs")
+        fit records what it always did. ``multi_class`` is recorded by multiclass models only
+        (binary files stay as they were)."""
+        skip = ("layout", "shuffle", "early_stopping", "warm_start", "n_jobs", "multi_class")
         recorded = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
         if self.n_jobs > 1:
             recorded["n_jobs"] = self.n_jobs
         return recorded
 
-    def make_optimizer(self) -> Optimizer:
-        """The optimizer these parameters name, with its settings (``"cd"``: SGD's epochs)."""
-        return optimizer_class(self.optimizer).from_fit(get_loss(self.loss), self)
+    def make_optimizer(self, n_classes: int = 2) -> Optimizer:
+        """The optimizer these parameters name, with its settings, for ``n_classes`` classes:
+        one weight column up to two classes, else one per class (softmax loss with
+        ``multi_class="multinomial"``, the named binary loss per column with one-vs-rest).
+        ``"cd"`` trains its epochs with SGD."""
+        columns = n_classes if n_classes > 2 else 1
+        if columns > 1 and self.optimizer == EXACT:
+            raise ValueError(f"optimizer='cd' (the exact solver) fits one weight column: two classes or a "
+                             f"target, not {n_classes} classes; use optimizer='sgd' for a multiclass model")
+        loss = "multinomial" if columns > 1 and self.multi_class == "multinomial" else self.loss
+        return optimizer_class(self.optimizer).from_fit(get_loss(loss), self, columns)
 
     def make_solver(self, measure: bool) -> Solver:
         """The batch solver that ends ``fit``: the exact one to ``tol`` for ``"cd"``, else the
@@ -137,6 +148,11 @@ def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...], *, l
         given["epochs"] = default_epochs(v["optimizer"])
     if v["tol"] is None:
         given["tol"] = CD_TOL if exact_fit else EARLY_STOPPING_TOL
+    if "multi_class" in v:
+        _choose(owner, "multi_class", v["multi_class"], MULTI_CLASS)
+        if v["multi_class"] == "multinomial" and v["loss"] != "logistic":
+            raise ValueError(f"{owner}: multi_class='multinomial' needs loss='logistic', got loss={v['loss']!r}")
+        out["multi_class"] = v["multi_class"]
     for key, low, low_open in (("l1", 0.0, False), ("l2", 0.0, False), ("epochs", 1, None), ("polish", 0, None),
                                ("beta", 0.0, False), ("power_t", 0.0, True), ("t0", 0.0, True),
                                ("n_iter_no_change", 1, None), ("tol", 0.0, False)):

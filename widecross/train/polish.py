@@ -9,17 +9,20 @@ gap faster than plain steps (measured in ``docs/tuning.md``). The last step does
 extrapolate, so the result is a prox iterate with its exact zeros. Each pass is one sequential
 sweep over the rows plus two sweeps over the slots.
 
-Losses without a curvature bound (hinge, Poisson) have no majorizer: the polish leaves them.
+Losses without a curvature bound (hinge, Poisson) have no majorizer: the polish leaves them, and
+so it does the softmax loss (its K margins are coupled); one-vs-rest columns are polished one by
+one (``Trainer.solve``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from ..losses import Loss
-from . import _polish
+from . import _polish, _polish_multi
 from .blocksums import PassSums, loss_sums
 from .penalty import Penalty
 from .solver import Blocks, Solution, Solver, opened
@@ -47,6 +50,22 @@ class Polish(Solver):
         return self.passes > 0 and loss.curvature_bound > 0.0
 
     def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss) -> Solution:
+        if not self.applies(loss):
+            return Solution(intercept, 0)
+        if weights.ndim == 2 and loss.labels == "class":
+            return self._solve_softmax(blocks, weights, np.asarray(intercept, dtype=np.float64), penalty, loss)
+        if weights.ndim == 2:
+            return self._solve_one_vs_rest(blocks, weights, np.asarray(intercept, dtype=np.float64), penalty, loss)
+        solution = self.solve_sums(RowSums(blocks, self.n_jobs), weights, intercept, penalty, loss)
+        if self.measure and solution.passes:
+            objective = mean_loss(blocks, weights, solution.intercept, loss, self.n_jobs) + penalty.value(weights)
+            return Solution(solution.intercept, solution.passes, objective)
+        return solution
+
+    def solve_sums(self, rows: SumSource, weights: np.ndarray, intercept: float, penalty: Penalty,
+                   loss: Loss) -> Solution:
+        """The polish with each pass's sums over the rows added by ``rows`` (rows in memory or on
+        disk: :class:`RowSums`; partitions on other machines: their sums, added in a fixed order)."""
         bound = loss.curvature_bound
         if not self.applies(loss):
             return Solution(intercept, 0)
@@ -54,24 +73,12 @@ class Polish(Solver):
         rec[:, 0] = weights
         last = rec[:, 0].copy()
         momentum = _polish.new_momentum(float(intercept))
-        sums = np.zeros(_polish.N_SUMS)
+        sums = new_sums()
         lb = 0.0
-        # the last rows summed on threads, with their transpose: rows in memory come back every
-        # pass; a streamed pass brings new rows, and only one block of them is held
-        summer: PassSums | None = None
         for done in range(self.passes):
             curvature = bound if done == 0 else 0.0  # the bound depends on the data only
             _polish.reset(rec, curvature, sums)
-            b = float(momentum[_polish.M_B])
-            with opened(blocks()) as each:
-                for rows in each:
-                    if self.n_jobs >= THREADED_MIN_JOBS:
-                        if summer is None or summer.rows is not rows:
-                            summer = None
-                            summer = PassSums(rows, self.n_jobs)
-                        summer.add(rec, b, loss.code, curvature, sums)
-                    else:
-                        _polish.add_rows(*rows.arrays, rec, b, loss.code, curvature, False, sums)
+            rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums)
             if sums[_polish.SUM_WEIGHT] <= 0.0:
                 return Solution(intercept, 0)
             _, gb, lb_new = _polish.finish(rec, curvature, sums)
@@ -80,11 +87,113 @@ class Polish(Solver):
             extrapolate = self.accelerated and done + 1 < self.passes
             _polish.prox_step(rec, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
         weights[:] = rec[:, 0]
-        b = float(momentum[_polish.M_B])
+        return Solution(float(momentum[_polish.M_B]), self.passes)
+
+    def _solve_one_vs_rest(self, blocks: Blocks, weights: np.ndarray, intercepts: np.ndarray, penalty: Penalty,
+                           loss: Loss) -> Solution:
+        """K independent one-vs-rest polishes (class k's labels: "k or not") sharing each pass over
+        the rows: per class, the steps and bits of the binary polish."""
+        n_classes = weights.shape[1]
+        # slot-major: a row's active column brings the records of all K classes in one place
+        rec = np.empty((weights.shape[0], n_classes, 3), dtype=np.float64)
+        rec[:, :, 0] = weights
+        last = rec[:, :, 0].copy()
+        momenta = [_polish.new_momentum(float(b)) for b in intercepts]
+        lbs = np.zeros(n_classes)
+        for done in range(self.passes):
+            curvature = loss.curvature_bound if done == 0 else 0.0
+            sums = np.zeros((n_classes, _polish.N_SUMS))
+            for k in range(n_classes):
+                _polish.reset(rec[:, k], curvature, sums[k])
+            b = np.array([m[_polish.M_B] for m in momenta])
+            with opened(blocks()) as each:
+                for rows in each:
+                    _polish_multi.add_rows_ovr(*rows.arrays, rec, b, loss.code, curvature, False, sums)
+            if sums[0, _polish.SUM_WEIGHT] <= 0.0:
+                return Solution(intercepts, 0)
+            extrapolate = self.accelerated and done + 1 < self.passes
+            for k in range(n_classes):
+                _, gb, lb_new = _polish.finish(rec[:, k], curvature, sums[k])
+                if done == 0:
+                    lbs[k] = lb_new
+                _polish.prox_step(rec[:, k], last[:, k], penalty.l1, penalty.l2, gb, lbs[k], momenta[k], extrapolate)
+        weights[:] = rec[:, :, 0]
+        b = np.array([m[_polish.M_B] for m in momenta])
         objective = None
         if self.measure:
-            objective = mean_loss(blocks, weights, b, loss, self.n_jobs) + penalty.value(weights)
+            from .multiclass import class_mean_loss
+
+            objective = sum(class_mean_loss(r, weights, b, loss) for r in blocks()) + penalty.value(weights.ravel())
         return Solution(b, self.passes, objective)
+
+    def _solve_softmax(self, blocks: Blocks, weights: np.ndarray, intercepts: np.ndarray, penalty: Penalty,
+                       loss: Loss) -> Solution:
+        """The same steps on the K coupled columns of the softmax loss (``_polish_multi``)."""
+        n_classes = weights.shape[1]
+        W, last = weights.copy(), weights.copy()
+        G, L = np.empty_like(W), np.zeros(W.shape[0])
+        momentum = np.concatenate([[1.0], intercepts, intercepts])
+        lb = 0.0
+        for done in range(self.passes):
+            curvature = loss.curvature_bound if done == 0 else 0.0
+            G[:] = 0.0
+            gb, sums = np.zeros(n_classes), np.zeros(3)
+            with opened(blocks()) as each:
+                for rows in each:
+                    _polish_multi.add_rows_multi(*rows.arrays, W, G, L, momentum[1 : 1 + n_classes], loss.code,
+                                                 curvature, gb, sums)
+            if sums[0] <= 0.0:
+                return Solution(intercepts, 0)
+            G /= sums[0]
+            gb /= sums[0]
+            if done == 0:
+                L *= curvature / sums[0]
+                lb = sums[2] * curvature / sums[0]
+            extrapolate = self.accelerated and done + 1 < self.passes
+            _polish_multi.prox_step_multi(W, G, L, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
+        weights[:] = W
+        b = momentum[1 : 1 + n_classes].copy()
+        objective = None
+        if self.measure:
+            from .multiclass import class_mean_loss
+
+            objective = sum(class_mean_loss(r, weights, b, loss) for r in blocks()) + penalty.value(weights.ravel())
+        return Solution(b, self.passes, objective)
+
+
+
+def new_sums() -> np.ndarray:
+    """The zeroed sums (weight, loss, intercept gradient and bound) a pass adds up besides ``rec``."""
+    return np.zeros(_polish.N_SUMS)
+
+
+class SumSource(Protocol):
+    """What one pass of the polish needs from the rows: their gradient sums at a point."""
+
+    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
+        """Add the unscaled gradient at (``rec[:, 0]``, ``intercept``) into ``rec[:, 1]``, with
+        ``curvature`` > 0 the unscaled majorizer into ``rec[:, 2]``, the rest into ``sums``."""
+
+
+class RowSums:
+    """The sums of a pass over row blocks (one full pass per call of ``blocks``), in their order;
+    from ``THREADED_MIN_JOBS`` threads on over the rows transposed once (rows in memory come back
+    every pass; a streamed pass brings new rows, and only one block of them is held)."""
+
+    def __init__(self, blocks: Blocks, n_jobs: int = 1) -> None:
+        self.blocks, self.n_jobs = blocks, n_jobs
+        self._summer: PassSums | None = None
+
+    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
+        with opened(self.blocks()) as each:
+            for rows in each:
+                if self.n_jobs >= THREADED_MIN_JOBS:
+                    if self._summer is None or self._summer.rows is not rows:
+                        self._summer = None
+                        self._summer = PassSums(rows, self.n_jobs)
+                    self._summer.add(rec, intercept, loss_code, curvature, sums)
+                else:
+                    _polish.add_rows(*rows.arrays, rec, intercept, loss_code, curvature, False, sums)
 
 
 def mean_loss(blocks: Blocks, weights: np.ndarray, intercept: float, loss: Loss, n_jobs: int = 1) -> float:

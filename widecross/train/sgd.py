@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..losses import Loss
-from . import _sgd
+from . import _sgd, _sgd_multi
 from .optimizer import Optimizer
 from .rows import Rows
 
@@ -104,18 +104,18 @@ class SGD(Optimizer):
     name = "sgd"
     rate_param = "learning_rate"
 
-    def __init__(self, loss: Loss, params: SGDParams) -> None:
+    def __init__(self, loss: Loss, params: SGDParams, columns: int = 1) -> None:
         if params.decay not in DECAYS or params.rates not in RATES:
             raise ValueError(f"unknown decay {params.decay!r} or rates {params.rates!r}")
         self.decay = DECAYS[params.decay]
         self.mode = RATES[params.rates]
-        super().__init__(loss, params)
+        super().__init__(loss, params, columns)
 
     @classmethod
-    def from_fit(cls, loss: Loss, fit: FitParams) -> SGD:
+    def from_fit(cls, loss: Loss, fit: FitParams, columns: int = 1) -> SGD:
         decay, rates = SCHEDULES[fit.schedule]
         return cls(loss, SGDParams(fit.learning_rate, fit.l1, fit.l2, decay, rates, fit.power_t, fit.t0,
-                                   DELTA.get(fit.schedule, 1.0), fit.implicit))
+                                   DELTA.get(fit.schedule, 1.0), fit.implicit), columns)
 
     @property
     def fields(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -138,19 +138,23 @@ class SGD(Optimizer):
         schedule = next((k for k, v in SCHEDULES.items() if v == (self.params.decay, self.params.rates)), None)
         return (f"{text} (schedule {schedule!r})" if schedule else text), hint
 
-    def run_epoch(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
+    def _run_epoch(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
         return int(_sgd.sgd_epoch(*rows.arrays, order, records, scalars, self.hyper, self.loss.code, self.decay, self.mode))
 
-    def weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, out: np.ndarray) -> int:
+    def _run_multi(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
+        return int(_sgd_multi.sgd_multi_epoch(*rows.arrays, order, records, scalars, self.hyper, self.loss.code,
+                                              self.decay, self.mode, self.columns))
+
+    def _weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, out: np.ndarray) -> int:
         return int(_sgd.sgd_weights(records, n_slots, scalars, self.hyper, self.mode, out))
 
-    def intercept(self, scalars: np.ndarray) -> float:
+    def _intercept(self, scalars: np.ndarray) -> float:
         return float(scalars[_sgd.S_BIAS])
 
     def settle(self, records: np.ndarray, n_slots: int, scalars: np.ndarray) -> int:
         return int(_sgd.sgd_settle(records, n_slots, scalars, self.hyper, self.mode))
 
-    def set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
+    def _set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
                     intercept: float) -> None:
         _sgd.sgd_set_weights(records, n_slots, scalars, weights)
         scalars[_sgd.S_BIAS] = intercept

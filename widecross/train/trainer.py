@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from . import _state
 from .optimizer import Optimizer
+from .multiclass import class_mean_loss
 from .polish import mean_loss
 from .rows import Rows, buffers, gather_rows
 from .shards import ShardedEpochs
@@ -188,7 +189,11 @@ class Trainer:
         self.scalars[:] = scalars
 
     def solve(self, solver: Solver, blocks: Blocks) -> Solution:
-        """Run a batch ``solver`` on the current weights over the rows of ``blocks``, keep its result."""
+        """Run a batch ``solver`` on the current weights over the rows of ``blocks``, keep its result.
+
+        With K columns the solver gets them all (one-vs-rest: K independent binary problems whose
+        labels read "class k or not"; softmax: coupled columns).
+        """
         if not solver.applies(self.optimizer.loss):
             return Solution(self.intercept(), 0)
         weights = self.slot_weights()
@@ -238,24 +243,32 @@ class Trainer:
         return int(self.records.nbytes + self.slot_map.nbytes)
 
     @property
+    def columns(self) -> int:
+        """Weight columns: 1, or K for a multiclass model."""
+        return self.optimizer.columns
+
+    @property
     def steps(self) -> int:
         return int(self.scalars[_state.STEPS])
 
     def slot_weights(self, out: np.ndarray | None = None) -> np.ndarray:
-        """Exact current weights per slot (float64, length ``n_slots``); the state is unchanged."""
+        """Exact current weights per slot (float64, shape (n_slots,) or (n_slots, K)); the state is
+        unchanged."""
         if out is None:
-            out = np.zeros(self.n_slots, dtype=np.float64)
+            out = np.zeros(self.n_slots if self.columns == 1 else (self.n_slots, self.columns), dtype=np.float64)
         if self.optimizer.weights(self.records, self.n_slots, self.scalars, out) < 0:
             raise NonFiniteError(-1)
         return out
 
-    def intercept(self) -> float:
+    def intercept(self) -> Any:
+        """The intercept, or the K intercepts of a multiclass state."""
         return self.optimizer.intercept(self.scalars)
 
     def coefficients(self, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted column ids (int64) and float64 values of the nonzero weights."""
+        """Sorted column ids (int64) and float64 values of the nonzero weights; with K columns,
+        the ids where any class is nonzero and their (n, K) weights."""
         w = self.slot_weights() if weights is None else weights
-        nz = np.flatnonzero(w)
+        nz = np.flatnonzero(w) if w.ndim == 1 else np.flatnonzero((w != 0).any(axis=1))
         columns = self.slot_map.columns_of(nz)
         order = np.argsort(columns, kind="stable")
         return columns[order], w[nz][order]
@@ -268,6 +281,8 @@ class Trainer:
 
     def mean_loss(self, rows: Rows) -> float:
         """Mean weighted loss of the current model on ``rows`` (from ``rows`` or ``lookup``)."""
+        if self.columns > 1:
+            return class_mean_loss(rows, self.slot_weights(), self.intercept(), self.optimizer.loss)
         return mean_loss(lambda: (rows,), self.slot_weights(), self.intercept(), self.optimizer.loss, self.n_jobs)
 
 

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._feature_defs import Categorical, Component
-from ._validation import get_columns
+from .._validation import get_columns
+from .categorical import ValueLookup
 
 if TYPE_CHECKING:
-    from .features import FeatureSpec
+    from ._plan import Inputs
+    from .spec import FeatureSpec
 
 
 class KeyRecord:
@@ -52,48 +53,53 @@ class KeyRecord:
 
     def update(self, data: Any) -> KeyRecord:
         """Add the keys of ``data`` (a table with the spec's columns); returns ``self``."""
+        plan = self.spec._fitted_plan()
         columns, n_rows = get_columns(data, self.spec.columns)
-        numeric, cat_ids, cat_values = self.spec._inputs(columns, 0, None)
-        self._add(numeric, cat_ids, cat_values, n_rows, 0, None)
+        self._add(plan.inputs(columns, n_rows, 0, None, keep=True), 0, None)
         return self
 
-    def _add(self, numeric: list[np.ndarray], cat_ids: list[np.ndarray], cat_values: list[tuple[list[Any], np.ndarray]],
-             n_rows: int, row0: int, chunk: int | None) -> None:
+    def _add(self, inputs: Inputs, row0: int, chunk: int | None) -> None:
         spec = self.spec
-        buckets = spec._buckets_from(numeric, cat_ids, n_rows, row0, chunk)
+        plan = spec._fitted_plan()
+        key_feat, key_ids = plan.keys(inputs, row0, chunk)
+        order = np.argsort(key_feat, kind="stable")
+        bounds = np.searchsorted(key_feat[order], np.arange(len(spec.features) + 1))
         for f in range(len(spec.features)):
-            lo, hi = spec._feat_slots[f], spec._feat_slots[f + 1]
-            ids = buckets[spec._slot_comp[lo:hi]]
+            lo, hi = plan.feat_slots[f], plan.feat_slots[f + 1]
+            ids = key_ids[order[bounds[f]:bounds[f + 1]], : hi - lo]
             if spec._packable[f]:
-                code = np.zeros(n_rows, dtype=np.int64)
-                for j, radix in enumerate(spec._slot_radix[lo:hi]):
-                    code = code * radix + ids[j]
+                code = np.zeros(ids.shape[0], dtype=np.int64)
+                for j, radix in enumerate(plan.slot_radix[lo:hi]):
+                    code = code * radix + ids[:, j]
                 self._keys[f] = np.union1d(self._keys[f], code)
             else:
-                self._keys[f] = np.unique(np.concatenate([self._keys[f], ids.T]), axis=0)
+                self._keys[f] = np.unique(np.concatenate([self._keys[f], ids]), axis=0)
         self._table = None
-        for c, (uniques, unique_ids) in zip(spec._categorical, cat_values):
-            seen = self._values.setdefault(spec._components.index(c), {})
-            for value, i in zip(uniques, unique_ids.tolist()):
+        sources = [*zip(plan.categorical, inputs.texts), *zip(plan.token_components, (t.tokens for t in inputs.tokens))]
+        for c, text in sources:
+            seen = self._values.setdefault(plan.components.index(c), {})
+            uniques, _ = text.distinct()
+            for value, i in zip(uniques, c.value_ids(uniques).tolist()):
                 if c.vocabulary is None or i >= 0:  # -1: outside the vocabulary
                     seen.setdefault(i, set()).add(value)
 
     def _materialize(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._table is None:
             spec = self.spec
+            plan = spec._fitted_plan()
             cols, feats, blocks = [], [], []
             for f, keys in enumerate(self._keys):
-                lo, hi = spec._feat_slots[f], spec._feat_slots[f + 1]
+                lo, hi = plan.feat_slots[f], plan.feat_slots[f + 1]
                 if spec._packable[f]:
                     tuples = np.empty((keys.size, hi - lo), dtype=np.int64)
                     rest = keys
                     for j in range(hi - lo - 1, -1, -1):
-                        radix = spec._slot_radix[lo + j]
+                        radix = plan.slot_radix[lo + j]
                         tuples[:, j] = rest % radix
                         rest = rest // radix
                 else:
                     tuples = keys
-                block = np.full((tuples.shape[0], spec._max_arity), -1, dtype=np.int64)
+                block = np.full((tuples.shape[0], plan.max_arity), -1, dtype=np.int64)
                 block[:, : hi - lo] = tuples
                 cols.append(spec._feature_columns(f, tuples))
                 feats.append(np.full(tuples.shape[0], f, dtype=np.int64))
@@ -103,10 +109,10 @@ class KeyRecord:
             self._table = (columns[order], feature[order], buckets[order])
         return self._table
 
-    def _seen(self, component: Component, bucket_id: int) -> set[Any] | None:
-        if not isinstance(component, Categorical):
+    def _seen(self, component: Any, bucket_id: int) -> set[Any] | None:
+        if not isinstance(component, ValueLookup):
             return None
-        return self._values.get(self.spec._components.index(component), {}).get(bucket_id)
+        return self._values.get(self.spec._fitted_plan().components.index(component), {}).get(bucket_id)
 
     def decode(self, columns: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(position, feature_idx, bucket_ids)`` of every recorded key in the given columns.

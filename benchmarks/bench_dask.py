@@ -1,0 +1,161 @@
+"""Training on a Dask cluster from partitioned Parquet, against the single-machine default fit.
+
+1. Generates ``--rows`` houses (default 2e6; held out: 2e5 of another seed) and writes them as
+   ``--partitions`` Parquet files (default 16) twice: (a) rows in random order, (b) sorted by
+   longitude, so that each file is a longitude band (the realistic, geographic case).
+2. Fits ``WideClassifier(geo_spec(bits=22), random_state=0)`` with every other parameter at its
+   default: in memory (the reference), and on ``dd.read_parquet`` of (a) and (b) on a
+   LocalCluster of ``--workers`` worker processes (default 2, one thread each), then (a) on one
+   worker (the wall-time baseline), then (a) at 2^30 columns and at the exact width (235.7M
+   columns) for the bytes moved per round.
+
+Reported per fit: held-out log-loss and its difference from the reference, wall seconds, CPU
+seconds of the client and the workers, the bytes moved per round (shards' deltas to the merge,
+updates back) and per polish pass, the busiest shard's training CPU per round and the merge's,
+the rows and slot map each shard holds. ``/proc/loadavg`` before and after.
+
+    nice -n 10 python benchmarks/bench_dask.py          # 2e6 rows: about 10 minutes on 2 cores
+    python benchmarks/bench_dask.py --quick             # seconds; what the test suite runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import format_table, save_results  # noqa: E402
+
+
+def write_partitions(frame, directory: Path, n_parts: int) -> Path:
+    """``frame``'s rows, in their order, as ``n_parts`` Parquet files of (nearly) equal length."""
+    directory.mkdir(parents=True, exist_ok=True)
+    bounds = np.linspace(0, len(frame), n_parts + 1).astype(int)
+    for i in range(n_parts):
+        frame.iloc[bounds[i]:bounds[i + 1]].to_parquet(directory / f"part-{i:04d}.parquet", index=False)
+    return directory
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split(" 1")[0].strip()
+    except OSError:
+        return "n/a"
+
+
+def cluster_fit(client, path: Path, bits, test: dict, yt: np.ndarray, **params) -> dict:
+    import dask.dataframe as dd
+
+    import widecross as wc
+    from widecross.metrics import log_loss
+
+    before = client.run(_cpu)
+    wall, cpu = time.perf_counter(), time.process_time()
+    est = wc.WideClassifier(wc.geo_spec(bits=bits), random_state=0, **params)
+    est.fit(dd.read_parquet(str(path)), y="label")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    after = client.run(_cpu)
+    info = est.cluster_
+    rounds = info["rounds"]
+    return dict(
+        log_loss=log_loss(yt, est.predict_proba(test)[:, 1]), nnz=est.model_.nnz, wall_s=wall, client_cpu_s=cpu,
+        worker_cpu_s=sum(after[w] - before.get(w, 0.0) for w in after), shards=info["shards"], rounds=len(rounds),
+        delta_mb_per_round=np.mean([r["delta_bytes"] for r in rounds]) / 2**20,
+        delta_mb_per_worker_round=np.mean([r["delta_bytes"] for r in rounds]) / info["shards"] / 2**20,
+        update_mb_per_round=np.mean([r["update_bytes"] for r in rounds]) / 2**20,
+        changed_per_round=int(np.mean([r["changed"] for r in rounds])),
+        polish_mb_per_pass=float(np.mean(info["polish_bytes"])) / 2**20 if info["polish_bytes"] else 0.0,
+        train_cpu_s_per_round=float(np.median([r["train_seconds"] for r in rounds])),
+        merge_cpu_s_per_round=float(np.median([r["merge_seconds"] for r in rounds])),
+        shard_mb=max(info["shard_bytes"]) / 2**20,
+    )
+
+
+def warm_up(client) -> None:
+    """One tiny fit, so that the workers' kernels are loaded before anything is timed."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    import widecross as wc
+
+    tiny = pd.DataFrame({"lat": np.linspace(-60, 60, 400), "lon": np.linspace(-170, 170, 400),
+                         "label": np.arange(400) % 2})
+    wc.WideClassifier(wc.geo_spec(bits=18), epochs=1, polish=1).fit(dd.from_pandas(tiny, npartitions=4), y="label")
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small data (for tests)")
+    parser.add_argument("--rows", type=int, default=None, help="training rows (default 2e6)")
+    parser.add_argument("--partitions", type=int, default=None, help="Parquet files per layout (default 16)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--results-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    n = args.rows or (10_000 if quick else 2_000_000)
+    n_parts = args.partitions or (4 if quick else 16)
+    n_test = 2_000 if quick else 200_000
+
+    import pandas as pd
+    from distributed import Client, LocalCluster
+
+    import widecross as wc
+    from data_gen import generate_housing
+    from widecross.metrics import log_loss
+
+    load_before = loadavg()
+    d, t = generate_housing(n, seed=0), generate_housing(n_test, seed=1)
+    frame = pd.DataFrame({"lat": d["lat"], "lon": d["lon"], "label": d["label"]})
+    test, yt = {"lat": t["lat"], "lon": t["lon"]}, t["label"]
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        layouts = {
+            "random": write_partitions(frame.sample(frac=1.0, random_state=0), Path(tmp) / "random", n_parts),
+            "longitude band": write_partitions(frame.sort_values("lon", kind="stable"), Path(tmp) / "band", n_parts),
+        }
+        wall, cpu = time.perf_counter(), time.process_time()
+        ref = wc.WideClassifier(wc.geo_spec(bits=22), random_state=0).fit(
+            {"lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy()}, frame["label"].to_numpy())
+        reference = log_loss(yt, ref.predict_proba(test)[:, 1])
+        rows.append(dict(fit="in memory (reference)", partitions="-", width="2^22", workers=1, log_loss=reference,
+                         nnz=ref.model_.nnz, wall_s=time.perf_counter() - wall, client_cpu_s=time.process_time() - cpu))
+        del ref
+        runs = [(args.workers, "random", 22), (args.workers, "longitude band", 22), (1, "random", 22),
+                (args.workers, "random", 30), (args.workers, "random", None)]
+        for workers in sorted({w for w, _, _ in runs}, reverse=True):
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                              silence_logs=40) as cluster, Client(cluster) as client:
+                warm_up(client)
+                for w, layout, bits in runs:
+                    if w != workers:
+                        continue
+                    row = dict(fit="dask", partitions=layout, width="exact" if bits is None else f"2^{bits}",
+                               workers=workers)
+                    row.update(cluster_fit(client, layouts[layout], bits, test, yt))
+                    row["vs_reference"] = row["log_loss"] - reference if bits == 22 else None
+                    rows.append(row)
+                    print({k: v for k, v in row.items()}, flush=True)
+    params = dict(rows=n, test_rows=n_test, partitions=n_parts, workers=args.workers,
+                  estimator="WideClassifier(geo_spec(bits), random_state=0), other parameters default",
+                  loadavg_before=load_before, loadavg_after=loadavg(), machine_note="2-core shared machine")
+    print(format_table(rows))
+    print(f"/proc/loadavg before: {load_before}; after: {params['loadavg_after']}")
+    out = save_results("bench_dask", rows, params, quick=quick, results_dir=args.results_dir)
+    print(f"saved {out}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

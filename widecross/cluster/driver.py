@@ -1,0 +1,209 @@
+"""Fit on a Dask cluster: the graph of rounds, the merges and the distributed polish.
+
+Every step is a task whose result depends on its inputs alone:
+
+- ``prepare`` (per shard): read and featurize the shard's partitions, where they are read;
+- ``train_round`` (per shard and epoch): the shard's state after one local epoch, from its state
+  before and the merged values it was sent; ``delta`` takes the round's sparse delta out of it;
+- ``merge`` (per epoch): the merged model and each shard's update, from the previous merged
+  model and the deltas, added in shard order.
+
+The whole graph of the epochs is submitted at once and the client only waits for each epoch's
+small summary; a worker lost in the middle is recomputed by Dask from its partitions and the
+rounds before (each a pure function of its inputs), so the model is the same as without the
+fault. The polish then runs from the client: each pass sends each shard the point on its own
+columns and adds the shards' gradient sums in shard order (a pass whose tasks fail is run again).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..train import Optimizer, Polish
+from . import shard
+from .merge import MergedModel
+
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass
+class ClusterFit:
+    """What a distributed fit produced: the merged (and polished) model, and what it cost."""
+
+    columns: np.ndarray  # int64 sorted columns of the merged model (zeros included)
+    weights: np.ndarray  # float64
+    intercept: float
+    losses: list[float]  # mean progressive training loss of each epoch
+    polish_passes: int
+    n_rows: int
+    n_shards: int
+    rounds: list[dict[str, float]] = field(default_factory=list)  # bytes moved and seconds per round
+    polish_bytes: list[int] = field(default_factory=list)  # bytes moved per polish pass
+    shard_bytes: list[int] = field(default_factory=list)  # rows and slot map held by each shard
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to train: the optimizer and its state layout, passes, shuffling, the fit's seed."""
+
+    optimizer: Optimizer
+    layout: str
+    width: int
+    epochs: int
+    polish: int
+    shuffle: bool
+    seed: int
+    rounds_per_epoch: int = 1  # merges per epoch (at most the partitions of a shard)
+
+
+def shard_seed(seed: int, k: int) -> np.random.SeedSequence:
+    """Shard ``k``'s generator seed: shard 0 draws what an in-memory fit with ``seed`` draws, so
+    one shard reproduces it; the others get independent streams."""
+    return np.random.SeedSequence(seed, spawn_key=(k,) if k else ())
+
+
+def _summary(data: shard.ShardData) -> tuple[np.ndarray, np.ndarray, float, int, int]:
+    return data.columns, data.counts, data.weight, data.n_rows, data.nbytes
+
+
+def _start_mixer(summaries: list[tuple[np.ndarray, np.ndarray, float, int, int]]) -> MergedModel:
+    return MergedModel.start([(c, n, w) for c, n, w, _, _ in summaries])
+
+
+def _merge(mixer: MergedModel, deltas: list[shard.Delta]) -> tuple[MergedModel, list[shard.Update], dict[str, Any]]:
+    clock = time.process_time()
+    merged, updates = mixer.merge(deltas)
+    stats = {
+        "merge_seconds": time.process_time() - clock,
+        "train_seconds": max(d.seconds for d in deltas),
+        "delta_bytes": sum(d.nbytes for d in deltas),
+        "update_bytes": sum(u.nbytes for u in updates),
+        "changed": int(sum(d.changed.shape[0] for d in deltas)),
+        "loss_sum": float(sum(d.loss_sum for d in deltas)),
+        "weight_sum": float(sum(d.weight_sum for d in deltas)),
+    }
+    return merged, updates, stats
+
+
+def _pick(merged: tuple[MergedModel, list[shard.Update], dict[str, Any]], k: int) -> shard.Update:
+    return merged[1][k]
+
+
+def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: Plan,
+              progress: Progress | None = None) -> ClusterFit:
+    """Train on ``parts`` (a DataFrame's partitions as Dask delayed objects) on ``client``'s workers.
+
+    Partition ``i`` belongs to shard ``i % K``, K = min(workers, partitions): each shard holds
+    partitions from all over the data set, which mixing handles best.
+    """
+    import dask
+
+    workers = sorted(client.scheduler_info()["workers"])
+    if not workers:
+        raise RuntimeError("the Dask cluster has no workers")
+    n_shards = max(1, min(len(workers), len(parts)))
+    place = [dict(workers=[workers[k]], allow_other_workers=True) for k in range(n_shards)]
+    data = []
+    for k in range(n_shards):
+        prepared = dask.delayed(shard.prepare, pure=True)(featurize, plan.optimizer, plan.layout, plan.width,
+                                                          *parts[k::n_shards])
+        data.append(client.compute(prepared, **place[k]))
+    summaries = [client.submit(_summary, d, **place[k]) for k, d in enumerate(data)]
+    states = [client.submit(shard.start, d, plan.optimizer, plan.layout, plan.width, shard_seed(plan.seed, k),
+                            **place[k]) for k, d in enumerate(data)]
+    mixer = client.submit(_start_mixer, summaries)
+    gathered = client.gather(summaries)
+    n_rows, shard_bytes = sum(s[3] for s in gathered), [s[4] for s in gathered]
+    if n_rows == 0:
+        raise ValueError("the DataFrame has no rows")
+    del summaries
+    shard_parts = [len(parts[k::n_shards]) for k in range(n_shards)]
+    n_rounds = max(1, min(plan.rounds_per_epoch, max(shard_parts)))
+    counts = [[len(c) for c in np.array_split(np.arange(p), n_rounds)] for p in shard_parts]
+    updates: list[Any] = [None] * n_shards
+    stats = []
+    for epoch in range(plan.epochs):
+        for r in range(n_rounds):
+            states = [client.submit(shard.train_round, d, s, u, plan.shuffle, r == 0, counts[k][r], **place[k])
+                      for k, (d, s, u) in enumerate(zip(data, states, updates))]
+            deltas = [client.submit(shard.delta, s, **place[k]) for k, s in enumerate(states)]
+            merged = client.submit(_merge, mixer, deltas)
+            mixer = client.submit(operator.getitem, merged, 0)
+            updates = [client.submit(_pick, merged, k, **place[k]) for k in range(n_shards)]
+            stats.append(client.submit(operator.getitem, merged, 2))
+    losses, rounds = _summaries(stats, n_rounds, n_rows, progress)
+    final: MergedModel = mixer.result()
+    del states, updates, merged, stats
+    weights = final.weights.copy()
+    sums = ShardSums(client, data, final.positions)
+    solution = Polish(plan.polish).solve_sums(sums, weights, final.intercept, plan.optimizer.penalty,
+                                                  plan.optimizer.loss)
+    return ClusterFit(final.columns, weights, solution.intercept, losses, solution.passes, n_rows, n_shards,
+                      rounds, sums.bytes, shard_bytes)
+
+
+def _summaries(stats: list[Any], n_rounds: int, n_rows: int, progress: Progress | None
+               ) -> tuple[list[float], list[dict[str, float]]]:
+    """Each epoch's mean training loss and each round's bytes, as the rounds finish."""
+    losses, rounds = [], []
+    loss_sum = weight_sum = 0.0
+    for i, future in enumerate(stats):
+        s = future.result()
+        rounds.append({k: s[k] for k in ("delta_bytes", "update_bytes", "changed", "train_seconds", "merge_seconds")})
+        loss_sum += s["loss_sum"]
+        weight_sum += s["weight_sum"]
+        if (i + 1) % n_rounds:
+            continue
+        loss = loss_sum / weight_sum if weight_sum > 0 else 0.0
+        if not math.isfinite(loss):
+            raise FloatingPointError("training diverged: the training loss became NaN or infinite")
+        losses.append(loss)
+        loss_sum = weight_sum = 0.0
+        if progress is not None:
+            progress(len(losses) - 1, n_rows, loss)
+    return losses, rounds
+
+
+class ShardSums:
+    """A polish pass over the shards: each gets the point on its columns, returns its sums; they
+    are added in shard order (the same bits for any placement of the shards)."""
+
+    RETRIES = 2
+
+    def __init__(self, client: Any, data: list[Any], positions: tuple[np.ndarray, ...]) -> None:
+        self.client, self.data, self.positions = client, data, positions
+        self.bytes: list[int] = []
+
+    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
+        for attempt in range(self.RETRIES + 1):
+            try:
+                parts = self._pass(rec, intercept, loss_code, curvature)
+                break
+            except FloatingPointError:
+                raise
+            except Exception:  # a worker lost during the pass: run it again on the ones left
+                if attempt == self.RETRIES:
+                    raise
+        moved = 0
+        for pos, (gradient, curvatures, part_sums) in zip(self.positions, parts):
+            rec[pos, 1] += gradient
+            if curvatures is not None:
+                rec[pos, 2] += curvatures
+                moved += curvatures.nbytes
+            sums += part_sums
+            moved += 2 * gradient.nbytes + part_sums.nbytes  # the point out, the gradient back
+        self.bytes.append(moved)
+
+    def _pass(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float) -> list[Any]:
+        futures = []
+        for k, (d, pos) in enumerate(zip(self.data, self.positions)):
+            # no placement: the shards' rows may have moved since a worker was lost
+            point = self.client.scatter(rec[pos, 0], hash=False)
+            futures.append(self.client.submit(shard.polish_sums, d, point, intercept, loss_code, curvature, pure=False))
+        return self.client.gather(futures)

@@ -1,0 +1,187 @@
+"""What a worker does with its shard: pure functions of (partitions, state in) -> state out.
+
+A *shard* is the partitions one worker trains on. :func:`prepare` featurizes them once into
+slot-indexed :class:`~widecross.train.Rows` (one block per partition, one slot map for the
+shard) and counts, per touched column, the sample weight of the rows that touch it: the weight
+of the shard's value in the merge. A round (:func:`train_round`) starts from a copy of the
+shard's state, applies the merged values the driver sent (the coordinates it shares with other
+shards whose value changed), visits the partitions in a fresh order with rows shuffled within
+each, and keeps the sparse delta of the coordinates that moved. Nothing is modified in place, so
+a round run twice (Dask recomputing a lost result) gives the same bits.
+
+The polish's pass (:func:`polish_sums`) is the gradient and curvature sums of the shard's rows at
+a point given in the shard's order of touched columns.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..train import Optimizer, Rows, Trainer, visit_order
+from ..train.polish import RowSums, new_sums
+from ..train.trainer import NonFiniteError
+
+Featurize = Callable[[Any], "tuple[Any, np.ndarray, np.ndarray] | None"]  # frame -> (CSR, y, sample weights)
+
+
+@dataclass(frozen=True)
+class ShardData:
+    """A shard's rows, read-only after :func:`prepare`."""
+
+    parts: tuple[Rows, ...]  # one block per partition, in the shard's partition order
+    touched: np.ndarray  # int32 slots of the columns the rows touch (all slots but dense layouts' idle ones)
+    columns: np.ndarray  # int64 column of each touched slot
+    counts: np.ndarray  # float64 sample weight of the rows touching each touched slot
+    weight: float  # sample weight of all rows (the intercept's merge weight)
+    n_rows: int
+    slot_map: Any  # the shard's column -> slot map (SlotMap or DenseMap), no longer changed
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the rows and the slot map held for the whole fit."""
+        arrays = [a for rows in self.parts for a in rows] + [self.touched, self.columns, self.counts]
+        return int(sum(a.nbytes for a in arrays) + self.slot_map.nbytes)
+
+
+@dataclass
+class Delta:
+    """What a round reports: touched positions whose weight changed, their values, the intercept."""
+
+    changed: np.ndarray  # int32 positions into ShardData.touched
+    values: np.ndarray  # float64
+    intercept: float
+    loss_sum: float
+    weight_sum: float
+    seconds: float = 0.0  # CPU seconds the round's training took (for capacity planning)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.changed.nbytes + self.values.nbytes + 8)
+
+
+@dataclass
+class ShardState:
+    """A shard's training state between rounds and the delta of the round that made it."""
+
+    trainer: Trainer
+    rng: np.random.Generator
+    delta: Delta | None = field(default=None)
+    pending: tuple[int, ...] = ()  # partitions the current epoch has still to visit, in order
+
+
+@dataclass(frozen=True)
+class Update:
+    """The merged values a shard must take: positions into its touched slots, values, intercept."""
+
+    changed: np.ndarray  # int32
+    values: np.ndarray  # float64
+    intercept: float
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.changed.nbytes + self.values.nbytes + 8)
+
+
+def prepare(featurize: Featurize, optimizer: Optimizer, layout: str, width: int, *frames: Any) -> ShardData:
+    """Featurize a shard's partitions (``frames``, in order) and map them to one slot map."""
+    trainer = Trainer(optimizer, layout=layout, width=width if layout == "dense" else None)
+    parts = []
+    for frame in frames:
+        features = featurize(frame)  # None: an empty partition
+        if features is not None and features[0].shape[0]:
+            parts.append(trainer.rows(*features, grow=False))
+    counts = np.zeros(trainer.slot_map.capacity if layout == "dense" else trainer.n_slots, dtype=np.float64)
+    weight = 0.0
+    for rows in parts:
+        if rows.sw.shape[0]:
+            per_entry = np.repeat(rows.sw, np.diff(rows.indptr))
+            counts += np.bincount(rows.slots, weights=per_entry, minlength=counts.shape[0])
+            weight += float(rows.sw.sum())
+        else:
+            counts += np.bincount(rows.slots, minlength=counts.shape[0])
+            weight += float(rows.n_rows)
+    touched = np.flatnonzero(counts > 0).astype(np.int32) if layout == "dense" else np.arange(counts.shape[0], dtype=np.int32)
+    columns = trainer.slot_map.columns_of(touched)
+    return ShardData(tuple(parts), touched, columns, counts[touched], weight, sum(p.n_rows for p in parts),
+                     trainer.slot_map)
+
+
+def start(data: ShardData, optimizer: Optimizer, layout: str, width: int, seed: np.random.SeedSequence) -> ShardState:
+    """The state before the first round: zero records for the shard's slots, its own generator."""
+    trainer = Trainer(optimizer, layout=layout, width=width if layout == "dense" else None)
+    trainer.slot_map = data.slot_map
+    trainer.grow()
+    return ShardState(trainer, np.random.default_rng(seed))
+
+
+def _copy(trainer: Trainer) -> Trainer:
+    # records and scalars change in a round; the slot map and the optimizer never do
+    out = copy.copy(trainer)
+    out.records, out.scalars, out.published = trainer.records.copy(), trainer.scalars.copy(), None
+    return out
+
+
+def train_round(data: ShardData, state: ShardState, update: Update | None, shuffle: bool, first: bool,
+                count: int) -> ShardState:
+    """Train ``count`` partitions from ``state`` after taking ``update``; the input state is left as it
+    was. ``first``: the round opens an epoch, which visits the partitions in a fresh order."""
+    clock = time.process_time()
+    trainer = _copy(state.trainer)
+    rng = copy.deepcopy(state.rng)
+    if update is not None:
+        apply(trainer, data, update)
+    before = trainer.slot_weights()[data.touched]
+    pending = state.pending
+    if first:
+        n = len(data.parts)
+        pending = tuple(int(p) for p in (rng.permutation(n) if shuffle and n > 1 else range(n)))
+    order, pending = pending[:count], pending[count:]
+    loss_sum = weight_sum = 0.0
+    try:
+        for p in order:
+            rows = data.parts[p]
+            trainer.epoch(rows, visit_order(rng, rows.n_rows, True) if shuffle else None)
+            part, weight = trainer.last_sums()
+            loss_sum += part
+            weight_sum += weight
+        after = trainer.slot_weights()[data.touched]
+    except NonFiniteError:
+        raise FloatingPointError("training diverged: the weights became NaN or infinite") from None
+    changed = np.flatnonzero(after != before).astype(np.int32)
+    delta = Delta(changed, after[changed], trainer.intercept(), loss_sum, weight_sum, time.process_time() - clock)
+    return ShardState(trainer, rng, delta, pending)
+
+
+def apply(trainer: Trainer, data: ShardData, update: Update) -> None:
+    """Set the updated coordinates (and the intercept) in place, leaving every other record as it is."""
+    if update.changed.shape[0] == 0 and update.intercept == trainer.intercept():
+        return
+    slots = data.touched[update.changed]
+    records = trainer.records[slots]
+    trainer.optimizer.set_weights(records, slots.shape[0], trainer.scalars, update.values, update.intercept)
+    trainer.records[slots] = records
+
+
+def delta(state: ShardState) -> Delta:
+    """The delta of the round that made ``state`` (a small task, run where the state lives)."""
+    if state.delta is None:
+        raise ValueError("this shard state was not made by a round")
+    return state.delta
+
+
+def polish_sums(data: ShardData, point: np.ndarray, intercept: float, loss_code: int,
+                curvature: float) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The shard's unscaled gradient (and with ``curvature`` > 0 majorizer) at ``point`` (per
+    touched slot), added over its partitions in order, and the pass's other sums."""
+    n_slots = data.slot_map.n
+    rec = np.zeros((n_slots, 3), dtype=np.float64)
+    rec[data.touched, 0] = point
+    sums = new_sums()
+    RowSums(lambda: data.parts).add(rec, intercept, loss_code, curvature, sums)
+    gradient = rec[data.touched, 1]
+    return gradient, (rec[data.touched, 2] if curvature > 0.0 else None), sums
