@@ -59,7 +59,13 @@ MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 KERNEL_DECORATORS = {"jit", "njit", "intrinsic"}
 # compiled kernels allowed past MAX_FUNCTION_LINES: one hot loop, not split across calls
-KERNELS_OVER_THE_LIMIT = ["widecross/train/_sgd.py::sgd_epoch", "widecross/train/_sgd_multi.py::sgd_multi_epoch"]
+KERNELS_OVER_THE_LIMIT = [
+    # one coordinate-descent sweep: per column, its coupling through the rows, the prox step and
+    # the update of the rows' moves, in one loop that reads each column's rows once
+    "widecross/train/_cd.py::cd_sweep",
+    "widecross/train/_sgd.py::sgd_epoch",
+    "widecross/train/_sgd_multi.py::sgd_multi_epoch",
+]
 
 
 def module_name(path: Path) -> str:

@@ -268,3 +268,18 @@ def test_gen_rejects_unknown_suffix(workdir):
     result = run("gen", "--rows", "10", "-o", str(workdir / "x.txt"))
     assert result.returncode == 2 and ".parquet" in result.stderr  # an invalid option value
     assert not (workdir / "x.txt").exists()
+
+
+def test_train_with_the_exact_solver(houses, workdir):
+    """--optimizer cd: one SGD pass (its default), then the exact solver: the estimator's model."""
+    import widecross as wc
+
+    out = workdir / "cd.wcm"
+    result = run("train", str(houses), "--target", "label", "--optimizer", "cd", "--l1", "1e-4", "--bits", "18",
+                 "--json", "--quiet", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = {k: v for k, v in data_gen.generate_housing(6000, seed=3).items() if k in ("lat", "lon", "label")}
+    expected = wc.WideClassifier(wc.geo_spec(bits=18), optimizer="cd", l1=1e-4, random_state=0)
+    expected.fit({"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
+    assert expected.n_iter_ == 1 and json.loads(result.stdout)["nnz"] == expected.model_.nnz > 0
+    assert out.read_bytes() == expected.model_.save(workdir / "cd_expected.wcm").read_bytes()

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..estimators.auto import summary as auto_summary
 from ..tasks import demo, scoring, summary, training, weight_map
+from ..train.params import default_epochs
 from .._text import size, table
 from .output import Console, figure
 
@@ -24,9 +25,13 @@ def _spec(args: argparse.Namespace) -> Any:
 
 
 def _estimator(args: argparse.Namespace, spec: Any, **change: Any) -> Any:
-    params = dict(l1=args.l1, l2=args.l2, optimizer=args.optimizer, epochs=args.epochs,
+    params = dict(l1=args.l1, l2=args.l2, optimizer=args.optimizer, epochs=_epochs(args),
                   random_state=args.seed, schedule=args.schedule, polish=args.polish, n_jobs=args.jobs)
     return training.make_estimator(spec, args.loss, rate=args.learning_rate, **{**params, **change})
+
+
+def _epochs(args: argparse.Namespace) -> int:
+    return default_epochs(args.optimizer) if args.epochs is None else args.epochs
 
 
 def gen(args: argparse.Namespace) -> int:
@@ -170,7 +175,7 @@ def map_(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     console = Console(args)
     with console.progress("train") as bar:
-        report = demo.demo(args.out, args.rows, args.bits, args.l1, args.optimizer, args.epochs, args.values, args.seed,
+        report = demo.demo(args.out, args.rows, args.bits, args.l1, args.optimizer, _epochs(args), args.values, args.seed,
                            bar, console.note)
     console.result(report, demo.describe(report))
     return OK

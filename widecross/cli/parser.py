@@ -10,7 +10,7 @@ from ..features.bucketize import OUT_OF_RANGE
 from ..io import DEFAULT_CHUNK_ROWS
 from ..losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from ..tasks.training import DEFAULT_MEMORY_ROWS
-from ..train import OPTIMIZERS
+from ..train import CHOICES as OPTIMIZERS
 from ..train.sgd import SCHEDULES
 from . import options
 
@@ -45,9 +45,10 @@ def _training(parser: argparse.ArgumentParser, l1: bool = True) -> None:
         group.add_argument("--l1", type=L1, default="auto",
                            help="L1 strength on the mean loss, or 'auto': chosen along a path on held-out rows (default: auto)")
     group.add_argument("--l2", type=PENALTY, default=0.0, help="L2 strength (default: 0)")
-    group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", help="(default: sgd)")
+    group.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd",
+                       help="cd: SGD passes, then the exact L1 / elastic-net solver in place of the polish (default: sgd)")
     group.add_argument("--loss", choices=CLASSIFICATION_LOSSES + REGRESSION_LOSSES, default="logistic", help="(default: logistic)")
-    group.add_argument("--epochs", type=AT_LEAST_1, default=5, help="passes over the data (default: 5)")
+    group.add_argument("--epochs", type=AT_LEAST_1, default=None, help="passes over the data (default: 5; 1 with --optimizer cd)")
     group.add_argument("--learning-rate", type=RATE, default=None, help="initial learning rate (default: the optimizer's)")
     group.add_argument("--schedule", choices=tuple(SCHEDULES), default="adagrad",
                        help="SGD's rates; newton: per-coordinate Newton, for one pass over large data (--epochs 1 --polish 0) (default: adagrad)")
@@ -71,7 +72,7 @@ def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bits", type=options.bits, default=None, help="hash into 2**BITS columns, or 'exact' (default: exact)")
     p.add_argument("--l1", type=L1, default="auto", help="a number, or 'auto': chosen on held-out rows (default: auto)")
     p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd")
-    p.add_argument("--epochs", type=AT_LEAST_1, default=5)
+    p.add_argument("--epochs", type=AT_LEAST_1, default=None, help="(default: 5; 1 with --optimizer cd)")
     p.add_argument("--values", choices=VALUES, default="float16", help="weight encoding in the file (default: float16)")
     p.add_argument("--seed", type=AT_LEAST_0, default=0)
 

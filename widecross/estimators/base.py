@@ -7,7 +7,8 @@ Both minimize the same objective, whatever the optimizer::
 ``fit`` resolves the parameters (:func:`widecross.train.resolve`), builds the optimizer they
 name, runs ``epochs`` passes of it over the rows of a source (in memory, or streamed from disk:
 :mod:`.sources`) through the one epoch loop, then the batch polish
-(:class:`~widecross.train.Polish`), and publishes a :class:`~widecross.model.SparseModel` of the
+(:class:`~widecross.train.Polish`; with ``optimizer="cd"`` the exact solver,
+:class:`~widecross.train.exact.Exact`), and publishes a :class:`~widecross.model.SparseModel` of the
 nonzero weights as float32; ``predict*`` go through it, so a saved and reloaded model predicts
 exactly the same. ``partial_fit`` runs one pass over the given rows and never polishes; with
 ``polish=0``, ``fit`` equals the same sequence of ``partial_fit`` calls bit for bit.
@@ -33,7 +34,7 @@ import scipy.sparse as sp
 
 from .._parallel import check_jobs
 from ..model import MulticlassModel, SparseModel
-from ..train import EpochRunner, FitParams, NonFiniteError, Polish, Trainer, resolve, visit_order
+from ..train import EpochRunner, FitParams, NonFiniteError, Trainer, resolve, visit_order
 from ..train.params import is_auto
 from ..train.sgd import PLAIN_SCHEDULES
 from . import checkpoint
@@ -171,9 +172,9 @@ class WideEstimator(ParamsMixin):
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
         trainer.release()  # the epochs' thread buffers: not needed by the polish
-        polish = Polish(params.polish, measure=source.measures_objective, n_jobs=params.n_jobs)
+        solver = params.make_solver(measure=source.measures_objective)
         try:
-            solution = trainer.solve(polish, lambda: source.solver_blocks(len(losses), losses[-1]))
+            solution = trainer.solve(solver, lambda: source.solver_blocks(len(losses), losses[-1]))
         except NonFiniteError:  # weights beyond float32 read at the start of the polish
             raise runner.diverged("the polish of fit") from None
         if solution.objective is not None and not math.isfinite(solution.objective):

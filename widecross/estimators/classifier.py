@@ -64,8 +64,14 @@ class WideClassifier(WideEstimator):
         With a spec, ``X`` is raw columns (dict / DataFrame / pyarrow Table) featurized by
         ``spec.transform``; without, ``X`` is a sparse matrix or a 2-D array of features.
     loss : {"logistic", "hinge"}
-    optimizer : {"sgd", "ftrl"}
-        Lazy proximal SGD (exact catch-up of the penalty) or FTRL-Proximal.
+    optimizer : {"sgd", "ftrl", "cd"}
+        Lazy proximal SGD (exact catch-up of the penalty), FTRL-Proximal, or the exact solver:
+        ``"cd"`` runs ``epochs`` SGD passes (None: 1), then, in place of the polish, proximal
+        Newton steps with coordinate descent on working sets of columns until the largest KKT
+        violation is ``tol`` times the penalty's gradient (:mod:`widecross.train.exact`): the
+        optimum of the objective, for the logistic and squared losses. It needs l1 > 0 or
+        l2 > 0 and holds all the rows at once (also those of a data set on disk);
+        ``partial_fit`` runs SGD passes.
     l1 : "auto" or float
         L1 strength of the mean objective (see the module docstring). ``"auto"`` (default):
         chosen on held-out rows along a warm-started path from the smallest l1 that zeroes every
@@ -98,7 +104,7 @@ class WideClassifier(WideEstimator):
         FTRL-Proximal's per-coordinate rate alpha / (beta + sqrt(n_j)); alpha None picks
         ``default_alpha(epochs)``: 0.4 x epochs up to 2.0 (from 5 epochs on).
     epochs : int or None
-        Passes over the data in ``fit`` (None: 5). The default rates follow it; with None,
+        Passes over the data in ``fit`` (None: 5; 1 with ``optimizer="cd"``). The default rates follow it; with None,
         each ``partial_fit`` call takes one pass's rates.
     polish : int
         Batch polish passes at the end of ``fit`` (0: none): accelerated majorized
@@ -112,6 +118,10 @@ class WideClassifier(WideEstimator):
     early_stopping : bool
         Hold out ``validation_fraction`` of the rows and stop when their loss has not improved by
         ``tol`` for ``n_iter_no_change`` epochs.
+    tol : float or None
+        Early stopping's least improvement (None: 1e-4); with ``optimizer="cd"``, the exact
+        solver's stopping rule, its largest KKT violation relative to the penalty's gradient
+        (None: 1e-3).
     verbose : int
         Print the mean training loss of each epoch to stderr.
     layout : {"auto", "sparse", "dense"}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..train import Trainer
+from ..train import EXACT, Trainer
 from ..train.epochs import diverged
 from ..train.params import is_auto
 from .inputs import as_features, as_sample_weight, as_target, generator
@@ -106,6 +106,9 @@ def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, c
     # the held-out l1 path runs in memory; on a cluster "auto" is the former fixed default for now
     l1 = CLUSTER_L1 if is_auto(est.l1) else None
     params = est._params(l1)
+    if params.optimizer == EXACT:
+        raise ValueError(f"{owner}: optimizer='cd' is not available on a Dask DataFrame (the exact solver holds "
+                         "every row in one process); use optimizer='sgd'")
     width = int(est.spec.n_features)
     optimizer = params.make_optimizer()
     plan = driver.Plan(optimizer, params.layout_for(width, owner), width, params.epochs, params.polish, params.shuffle,

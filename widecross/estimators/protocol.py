@@ -19,7 +19,7 @@ import numpy as np
 PARAMETERS: dict[str, Any] = dict(
     loss=None, optimizer="sgd", l1="auto", l2=0.0, learning_rate=None, schedule="adagrad", implicit=True,
     power_t=0.5, t0=1e4, alpha=None, beta=1.0, epochs=None, polish=6, shuffle=True, random_state=None,
-    early_stopping=False, validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, verbose=0, layout="auto",
+    early_stopping=False, validation_fraction=0.1, n_iter_no_change=3, tol=None, verbose=0, layout="auto",
     warm_start=False, cv=None, n_jobs=1,
 )
 

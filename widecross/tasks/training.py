@@ -14,7 +14,7 @@ from ..estimators.inputs import split_holdout
 from ..estimators.path import Choice, choose, fit_path
 from ..io import DEFAULT_CHUNK_ROWS, count_rows, dataset_files, read_columns, source_name
 from ..losses import get_loss
-from ..train import OPTIMIZERS
+from ..train import optimizer_class
 from .data import check_binary_labels, chunks, fit_spec, named, numeric_target, take
 
 # Data sets up to this many rows are read into memory and trained with `fit` (global shuffling
@@ -26,7 +26,7 @@ def make_estimator(spec: Any, loss: str = "logistic", rate: float | None = None,
     """A WideClassifier or WideRegressor (by the loss) with ``params``; ``rate`` sets the step
     size of the optimizer named in ``params`` (SGD's learning_rate, FTRL's alpha)."""
     if rate is not None:
-        params[OPTIMIZERS[params.get("optimizer", "sgd")][0].rate_param] = rate
+        params[optimizer_class(params.get("optimizer", "sgd")).rate_param] = rate
     if get_loss(loss).classifier:
         return WideClassifier(spec, loss=loss, **params)
     return WideRegressor(spec, loss=loss, **params)

@@ -10,6 +10,7 @@ The pieces, each in its own module (compiled kernels in the ``_``-prefixed ones)
 - :mod:`.slots`: the column -> slot map (state only for the columns seen);
 - :mod:`.optimizer`, :mod:`.sgd`, :mod:`.ftrl`: stochastic optimizers over per-slot records;
 - :mod:`.solver`, :mod:`.polish`: batch solvers over all rows (the end-of-fit polish);
+- :mod:`.exact` / ``_newton``, ``_cd``: the exact L1 / elastic-net solver (``optimizer="cd"``);
 - :mod:`.blocksums` / ``_rowsums``: the polish's sums and losses over row blocks on threads;
 - :mod:`.shards` / ``_shard``, :mod:`.mixing`: stochastic epochs on threads (iterative
   parameter mixing of sparse shard updates);
@@ -22,9 +23,10 @@ The pieces, each in its own module (compiled kernels in the ``_``-prefixed ones)
 from __future__ import annotations
 
 from .epochs import EpochRunner
+from .exact import Exact
 from .ftrl import FTRL, FTRLParams
 from .optimizer import Optimizer
-from .optimizers import OPTIMIZERS, optimizer_from_record
+from .optimizers import CHOICES, EXACT, OPTIMIZERS, optimizer_class, optimizer_from_record
 from .params import DENSE_AUTO_MAX_WIDTH, LAYOUTS, FitParams, resolve
 from .penalty import Penalty
 from .polish import Polish
@@ -35,7 +37,7 @@ from .solver import Solution, Solver
 from .trainer import NonFiniteError, Trainer
 
 __all__ = [
-    "DENSE_AUTO_MAX_WIDTH", "EpochRunner", "FTRL", "FTRLParams", "FitParams", "LAYOUTS", "NonFiniteError", "OPTIMIZERS",
+    "CHOICES", "DENSE_AUTO_MAX_WIDTH", "EXACT", "EpochRunner", "Exact", "FTRL", "FTRLParams", "FitParams", "LAYOUTS", "NonFiniteError", "OPTIMIZERS",
     "Optimizer", "Penalty", "Polish", "Rows", "SGD", "SGDParams", "ShuffleBuffer", "Solution", "Solver", "Trainer",
-    "optimizer_from_record", "resolve", "visit_order",
+    "optimizer_class", "optimizer_from_record", "resolve", "visit_order",
 ]

@@ -10,6 +10,21 @@ from .optimizer import Optimizer
 from .sgd import SGD, SGDParams
 
 OPTIMIZERS: dict[str, tuple[type[Optimizer], type]] = {"sgd": (SGD, SGDParams), "ftrl": (FTRL, FTRLParams)}
+# ``optimizer="cd"``: SGD's epochs (its state holds the weights), then the exact solver
+# (:class:`~widecross.train.exact.Exact`) in place of the polish
+EXACT = "cd"
+EXACT_STATE = "sgd"
+# what ``optimizer=`` may say
+CHOICES: tuple[str, ...] = (*OPTIMIZERS, EXACT)
+
+
+def optimizer_class(name: str) -> type[Optimizer]:
+    """The stochastic optimizer that ``optimizer=name`` trains with (``"cd"``: SGD).
+
+    >>> optimizer_class("cd").rate_param
+    'learning_rate'
+    """
+    return OPTIMIZERS[EXACT_STATE if name == EXACT else name][0]
 
 
 def optimizer_from_record(record: dict[str, Any]) -> Optimizer:

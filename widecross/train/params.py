@@ -18,11 +18,14 @@ import numpy as np
 
 from .._parallel import check_jobs
 from ..losses import get_loss
+from . import exact
 from .ftrl import default_alpha
 from .optimizer import Optimizer
-from .optimizers import OPTIMIZERS
+from .optimizers import CHOICES, EXACT, optimizer_class
+from .polish import Polish
 from .sgd import SCHEDULES, default_learning_rate, row_scale
 from .slots import DENSE_MAX_WIDTH
+from .solver import Solver
 
 LAYOUTS = ("auto", "sparse", "dense")
 # layout="auto" keeps a record per column up to this width (6 MB of AdaGrad records): there the
@@ -33,6 +36,16 @@ MULTI_CLASS = ("ovr", "multinomial")
 FLAGS = ("shuffle", "early_stopping", "warm_start", "implicit")
 # epochs=None: fit runs this many passes; partial_fit's default rates follow one pass
 DEFAULT_EPOCHS = 5
+# optimizer="cd" with epochs=None: SGD passes before the exact solve. One epoch's warm start
+# took 0.77x the CPU seconds of a solve from zero at l1 = 1e-6 and 1.01x at 1e-5 (200k generated
+# rows at 2^22, benchmarks/bench_cd_start.py).
+CD_EPOCHS = 1
+# tol=None: early stopping's least improvement; for optimizer="cd" the exact solver's largest KKT
+# violation relative to the penalty's gradient. On the same rows 1e-3 and 1e-2 reach the same
+# objective to 2e-8 relative (1e-2 in 0.6x the time at l1 = 1e-6); 1e-4 took 10x the time of
+# 1e-3 there for the same objective, so 1e-3 keeps a margin at a moderate cost.
+EARLY_STOPPING_TOL = 1e-4
+CD_TOL = 1e-3
 # l1="auto" where nothing has been chosen on held-out rows (partial_fit before any fit): one
 # pass of SGD is regularized by its few steps, and a weak l1 keeps what it learns
 STREAM_L1 = 1e-7
@@ -80,10 +93,21 @@ class FitParams:
     def make_optimizer(self, n_classes: int = 2) -> Optimizer:
         """The optimizer these parameters name, with its settings, for ``n_classes`` classes:
         one weight column up to two classes, else one per class (softmax loss with
-        ``multi_class="multinomial"``, the named binary loss per column with one-vs-rest)."""
+        ``multi_class="multinomial"``, the named binary loss per column with one-vs-rest).
+        ``"cd"`` trains its epochs with SGD."""
         columns = n_classes if n_classes > 2 else 1
+        if columns > 1 and self.optimizer == EXACT:
+            raise ValueError(f"optimizer='cd' (the exact solver) fits one weight column: two classes or a "
+                             f"target, not {n_classes} classes; use optimizer='sgd' for a multiclass model")
         loss = "multinomial" if columns > 1 and self.multi_class == "multinomial" else self.loss
-        return OPTIMIZERS[self.optimizer][0].from_fit(get_loss(loss), self, columns)
+        return optimizer_class(self.optimizer).from_fit(get_loss(loss), self, columns)
+
+    def make_solver(self, measure: bool) -> Solver:
+        """The batch solver that ends ``fit``: the exact one to ``tol`` for ``"cd"``, else the
+        polish (``measure``: it also reports the objective)."""
+        if self.optimizer == EXACT:
+            return exact.Exact(tol=self.tol)
+        return Polish(self.polish, measure=measure, n_jobs=self.n_jobs)
 
     def layout_for(self, width: int, owner: str) -> str:
         """The layout of the training state for a model of ``width`` columns."""
@@ -113,15 +137,18 @@ def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...], *, l
     """
     v = values
     _choose(owner, "loss", v["loss"], losses)
-    _choose(owner, "optimizer", v["optimizer"], tuple(OPTIMIZERS))
+    _choose(owner, "optimizer", v["optimizer"], CHOICES)
     _choose(owner, "schedule", v["schedule"], tuple(SCHEDULES))
     _choose(owner, "layout", v["layout"], LAYOUTS)
     out: dict[str, Any] = dict(loss=v["loss"], optimizer=v["optimizer"], schedule=v["schedule"], layout=v["layout"])
     given = dict(v)
     if is_auto(v["l1"]):
         given["l1"] = STREAM_L1 if l1 is None else l1
+    exact_fit = v["optimizer"] == EXACT
     if v["epochs"] is None:
-        given["epochs"] = DEFAULT_EPOCHS
+        given["epochs"] = default_epochs(v["optimizer"])
+    if v["tol"] is None:
+        given["tol"] = CD_TOL if exact_fit else EARLY_STOPPING_TOL
     if "multi_class" in v:
         _choose(owner, "multi_class", v["multi_class"], MULTI_CLASS)
         if v["multi_class"] == "multinomial" and v["loss"] != "logistic":
@@ -149,7 +176,27 @@ def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...], *, l
             raise ValueError(f"{owner}: {flag} must be True or False, got {v[flag]!r}")
         out[flag] = bool(v[flag])
     out["n_jobs"] = check_jobs(v.get("n_jobs", 1), owner)
+    if out["optimizer"] == EXACT:
+        _check_exact(owner, out)
     return FitParams(**out)
+
+
+def _check_exact(owner: str, out: dict[str, Any]) -> None:
+    """What the exact solver needs: its loss, a penalty (the optimum may not exist without one)
+    and a tolerance it can reach."""
+    if out["loss"] not in exact.LOSSES:
+        raise ValueError(f"{owner}: optimizer='cd' (the exact solver) takes loss in {list(exact.LOSSES)}, "
+                         f"not {out['loss']!r}; use optimizer='sgd' for it")
+    if out["l1"] == 0.0 and out["l2"] == 0.0:
+        raise ValueError(f"{owner}: optimizer='cd' needs a penalty (l1 > 0 or l2 > 0): without one the "
+                         "optimum may not exist")
+    if out["tol"] <= 0.0:
+        raise ValueError(f"{owner}: optimizer='cd' needs tol > 0 (its stopping rule), got {out['tol']!r}")
+
+
+def default_epochs(optimizer: str) -> int:
+    """The passes of ``fit`` that ``epochs=None`` stands for."""
+    return CD_EPOCHS if optimizer == EXACT else DEFAULT_EPOCHS
 
 
 def is_auto(value: Any) -> bool:

@@ -1,0 +1,470 @@
+"""Kernels of the exact L1 / elastic-net solver: column view, row passes, coordinate descent.
+
+The driver (:mod:`.exact`) minimizes the mean objective of the trainers::
+
+    F(w, b) = sum_i a_i loss(y_i, x_i . w + b) + l1 ||w||_1 + l2/2 ||w||^2,   a_i = s_i / sum s
+
+by proximal Newton steps on a working set of columns. The rows' state lives in one (n, 3)
+float64 array ``rows``: ``[a_i loss'(m_i), a_i loss''(m_i), xd_i]``, where ``m`` are the margins
+at the Newton centre and ``xd = X_ws delta`` the move of the coordinate-descent iterate. A
+column's entries then read one 24-byte record per row: one cache miss, not three.
+
+The data are the slot-indexed CSR of the trainers (slots in ``[0, n_slots)``, ``data`` empty when
+every value is one) and its column-major copy, built here in O(nnz + n_slots): nothing is
+sized by the model width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._jit import jit
+from .._prefetch import prefetch_row
+from ..losses import LOGISTIC, SQUARED
+from ._loss import curvature, loss_and_derivative, loss_derivative, loss_value
+from ._penalty import prox
+
+# rows[i, ...]
+R_GRAD = 0  # a_i loss'(m_i)
+R_HESS = 1  # a_i loss''(m_i)
+R_MOVE = 2  # (X_ws delta)_i
+
+# model[...]: the intercept's part of the quadratic model of one Newton step
+Q_DB = 0  # the intercept's move
+Q_T = 1  # sum_i a_i loss''(m_i) (X_ws delta)_i, kept up to date as delta changes
+Q_GB = 2  # the loss's derivative in the intercept at the centre
+Q_HB = 3  # its second derivative
+N_MODEL = 4
+
+AHEAD = 8  # entries of a column read this far ahead are requested early (their rows are scattered)
+
+
+# -- the column view ---------------------------------------------------------------------------
+@jit
+def count_columns(indptr, slots, col_ptr, last_row):
+    """Entries per slot into ``col_ptr[1:]`` (zeroed by the caller); returns the number of
+    entries that repeat a slot earlier in their row (the column view needs them summed first).
+    ``last_row`` (n_slots, filled with -1) is scratch."""
+    repeats = 0
+    for r in range(indptr.shape[0] - 1):
+        for p in range(indptr[r], indptr[r + 1]):
+            j = slots[p]
+            if last_row[j] == r:
+                repeats += 1
+            else:
+                last_row[j] = r
+                col_ptr[j + 1] += 1
+    for j in range(col_ptr.shape[0] - 1):
+        col_ptr[j + 1] += col_ptr[j]
+    return repeats
+
+
+@jit
+def fill_columns(indptr, slots, data, col_ptr, col_rows, col_data):
+    """Column-major copy of a slot CSR without repeated slots: rows ascend within a column."""
+    has_data = data.shape[0] > 0
+    fill = col_ptr[:-1].copy()
+    for r in range(indptr.shape[0] - 1):
+        for p in range(indptr[r], indptr[r + 1]):
+            j = slots[p]
+            q = fill[j]
+            col_rows[q] = r
+            if has_data:
+                col_data[q] = data[p]
+            fill[j] = q + 1
+
+
+# -- row passes ----------------------------------------------------------------------------------
+@jit
+def margins(indptr, slots, data, w, b, out):
+    """``out[i] = x_i . w + b``."""
+    has_data = data.shape[0] > 0
+    n = indptr.shape[0] - 1
+    for r in range(n):
+        if r + 4 < n:
+            for p in range(indptr[r + 4], indptr[r + 5]):
+                prefetch_row(w, slots[p])
+        m = b
+        for p in range(indptr[r], indptr[r + 1]):
+            m += w[slots[p]] * (data[p] if has_data else 1.0)
+        out[r] = m
+
+
+@jit
+def newton_rows(y, sw, scale, m, loss, rows):
+    """Fill ``rows`` at margins ``m`` (``xd`` zeroed); returns (mean loss, its derivative and
+    second derivative in the intercept). ``a_i = sw[i] * scale`` (``scale`` alone if ``sw`` is empty)."""
+    weighted = sw.shape[0] > 0
+    total = 0.0
+    gb = 0.0
+    hb = 0.0
+    for i in range(m.shape[0]):
+        a = sw[i] * scale if weighted else scale
+        f, g = loss_and_derivative(loss, y[i], m[i])
+        h = curvature(loss, y[i], m[i], g)
+        total += a * f
+        rows[i, R_GRAD] = a * g
+        rows[i, R_HESS] = a * h
+        rows[i, R_MOVE] = 0.0
+        gb += a * g
+        hb += a * h
+    return total, gb, hb
+
+
+@jit
+def center_intercept(y, sw, scale, m, loss, max_iter):
+    """Move ``m`` (in place) by the shift ``d`` that zeroes ``sum_i a_i loss'(m_i + d)``: the
+    exact intercept for the current weights. Returns ``d``.
+
+    Squared loss: one step. Logistic: Newton's method on an increasing function of ``d``, kept
+    inside a bracket of the root (bisection when a step leaves it), so it cannot diverge.
+    """
+    weighted = sw.shape[0] > 0
+    n = m.shape[0]
+    d = 0.0
+    lo = -math.inf
+    hi = math.inf
+    for _ in range(max_iter):
+        g = 0.0
+        h = 0.0
+        for i in range(n):
+            a = sw[i] * scale if weighted else scale
+            gi = loss_derivative(loss, y[i], m[i] + d)
+            g += a * gi
+            h += a * curvature(loss, y[i], m[i] + d, gi)
+        if g > 0.0:
+            hi = d
+        elif g < 0.0:
+            lo = d
+        else:
+            break
+        step = g / h if h > 0.0 else math.inf
+        nxt = d - step
+        if not (lo < nxt < hi):
+            if math.isinf(lo) or math.isinf(hi):
+                nxt = d - math.copysign(1.0, g) * max(1.0, 2.0 * abs(d))
+            else:
+                nxt = 0.5 * (lo + hi)
+        done = abs(nxt - d) <= 1e-12 * (1.0 + abs(d))  # Newton: the next step would be ~1e-24
+        d = nxt
+        if done or loss == SQUARED:
+            break
+    for i in range(n):
+        m[i] += d
+    return d
+
+
+@jit
+def conjugate(loss, y, v):
+    """``loss*(v) = sup_m v m - loss(y, m)``, at the ``v`` of a dual point (see ``dual_loss``)."""
+    if loss == LOGISTIC:
+        q = v + y  # in [0, 1] for the dual points the solver builds
+        out = 0.0
+        if q > 0.0:
+            out += q * math.log(q)
+        if q < 1.0:
+            out += (1.0 - q) * math.log1p(-q)
+        return out
+    return 0.5 * v * v + y * v  # squared
+
+
+@jit
+def dual_loss(y, sw, scale, m, loss, s):
+    """The loss part of the dual objective at the point ``s * a_i loss'(m_i)``:
+    ``-sum_i a_i loss*(s loss'(m_i))``."""
+    weighted = sw.shape[0] > 0
+    total = 0.0
+    for i in range(m.shape[0]):
+        a = sw[i] * scale if weighted else scale
+        if a > 0.0:
+            total -= a * conjugate(loss, y[i], s * loss_derivative(loss, y[i], m[i]))
+    return total
+
+
+@jit
+def loss_change(loss, y, m, d):
+    """``loss(y, m + d) - loss(y, m)``, accurate to rounding of the *change* (not of the loss):
+    the line search compares changes far below the loss's own rounding near the optimum."""
+    if loss == SQUARED:
+        return d * (m - y + 0.5 * d)
+    if abs(d) > 1.0:
+        return loss_value(loss, y, m + d) - loss_value(loss, y, m)
+    # log(1 + e^(m+d)) - log(1 + e^m) = log1p(p expm1(d)), p = sigmoid(m), from the side where
+    # p <= 1/2 (for m > 0: softplus(m) = m + softplus(-m))
+    if m <= 0.0:
+        e = math.exp(m)
+        return math.log1p(e / (1.0 + e) * math.expm1(d)) - y * d
+    e = math.exp(-m)
+    return d + math.log1p(e / (1.0 + e) * math.expm1(-d)) - y * d
+
+
+@jit
+def step_rows(y, sw, scale, m, rows, db, t, loss):
+    """Move the margins to ``m + t (xd + db)`` and fill the Newton rows' derivatives there
+    (``xd`` is kept, for ``undo_step``). Returns (the change of the mean loss, G_b, H_b at the
+    new margins): a line search trial and the next Newton model's rows in one pass."""
+    weighted = sw.shape[0] > 0
+    change = 0.0
+    gb = 0.0
+    hb = 0.0
+    for i in range(m.shape[0]):
+        a = sw[i] * scale if weighted else scale
+        d = t * (rows[i, R_MOVE] + db)
+        change += a * loss_change(loss, y[i], m[i], d)
+        mi = m[i] + d
+        m[i] = mi
+        g = loss_derivative(loss, y[i], mi)
+        h = curvature(loss, y[i], mi, g)
+        rows[i, R_GRAD] = a * g
+        rows[i, R_HESS] = a * h
+        gb += a * g
+        hb += a * h
+    return change, gb, hb
+
+
+@jit
+def undo_step(m, rows, db, t):
+    for i in range(m.shape[0]):
+        m[i] -= t * (rows[i, R_MOVE] + db)
+
+
+@jit
+def clear_moves(rows):
+    for i in range(rows.shape[0]):
+        rows[i, R_MOVE] = 0.0
+
+
+@jit
+def shift_rows(m, rows, d):
+    """Shift the margins by ``d`` and the rows' first derivatives to first order (``d`` small:
+    the error, O(d^2), is far below what the derivatives are used for)."""
+    for i in range(m.shape[0]):
+        m[i] += d
+        rows[i, R_GRAD] += rows[i, R_HESS] * d
+
+
+@jit
+def penalty_change(w, ws, delta, t, l1, l2):
+    """The penalty's change from ``w[ws]`` to ``w[ws] + t delta``, coordinate by coordinate."""
+    a = 0.0
+    q = 0.0
+    for k in range(ws.shape[0]):
+        v = w[ws[k]]
+        u = v + t * delta[k]
+        a += abs(u) - abs(v)
+        q += t * delta[k] * (u + v)
+    return l1 * a + 0.5 * l2 * q
+
+
+@jit
+def gradient(col_ptr, col_rows, col_data, rows, out):
+    """``out[j] = sum_i x_ij a_i loss'(m_i)`` for every slot: the loss's full gradient."""
+    has_data = col_data.shape[0] > 0
+    nnz = col_rows.shape[0]
+    for j in range(col_ptr.shape[0] - 1):
+        g = 0.0
+        for p in range(col_ptr[j], col_ptr[j + 1]):
+            if p + 4 * AHEAD < nnz:
+                prefetch_row(rows, col_rows[p + 4 * AHEAD])
+            g += rows[col_rows[p], R_GRAD] * (col_data[p] if has_data else 1.0)
+        out[j] = g
+
+
+@jit
+def _prefetch_column(col_ptr, col_rows, rows, j):
+    stop = min(col_ptr[j + 1], col_ptr[j] + AHEAD)
+    for p in range(col_ptr[j], stop):
+        prefetch_row(rows, col_rows[p])
+
+
+@jit
+def violation(w, g, l1, l2):
+    """Distance of ``-g`` (the loss's gradient) to the penalty's subdifferential at ``w``."""
+    if w > 0.0:
+        return abs(g + l2 * w + l1)
+    if w < 0.0:
+        return abs(g + l2 * w - l1)
+    return max(abs(g) - l1, 0.0)
+
+
+@jit
+def violations(w, grad, l1, l2, out):
+    """Per-slot KKT violation (``violation``) into ``out``; returns its maximum."""
+    worst = 0.0
+    for j in range(w.shape[0]):
+        v = violation(w[j], grad[j], l1, l2)
+        out[j] = v
+        if v > worst:
+            worst = v
+    return worst
+
+
+@jit
+def cd_sweep(sel, ws, col_ptr, col_rows, col_data, rows, w, g, hdiag, cvec, reach, delta, model, l1, l2, moved,
+             fresh, max_move):
+    """One sweep of coordinate descent, over the working-set positions ``sel``, on the proximal
+    Newton model of the working set ``ws``::
+
+        q(delta, db) = g . delta + G_b db + 1/2 sum_i a_i loss''(m_i) ((X_ws delta)_i + db)^2
+                       + l1 ||w + delta||_1 + l2/2 ||w + delta||^2 - (the same at delta = 0)
+
+    ``delta`` (per working-set column) and ``rows[:, R_MOVE]`` (= X_ws delta) are updated in
+    place, ``model`` holds the intercept's terms (``Q_*``). After each coordinate the intercept
+    takes its exact minimizer, ``db = -(G_b + T) / H_b`` with ``T = sum_k cvec[k] delta[k]``:
+    O(1), because the rows never hold ``db`` (the columns add ``db cvec[k]`` to their
+    gradient instead).
+
+    A ``fresh`` sweep (the first on a new model) also computes each column's model terms while
+    it reads its rows: the loss gradient ``g``, the Hessian's diagonal ``hdiag``, the coupling
+    to the intercept ``cvec[k] = sum_i x_ij a_i loss''(m_i)`` and ``reach[k] = max_move /
+    max_i |x_ij|``, which bounds the coordinate's move in one model (a trust region on the
+    margins): where the loss is nearly flat (rows whose logistic probability is saturated) its
+    quadratic model is too, and predicts steps that the line search would have to halve dozens
+    of times. The minimizer of a convex function of one variable over an interval is its
+    unconstrained minimizer clipped, so each coordinate step stays exact.
+
+    Returns (the largest coordinate move times its curvature: the size of the model's
+    prox-gradient step, in the units of a gradient, 0 at the model's optimum; and for a
+    ``fresh`` sweep the largest KKT violation at the centre, else 0). The move of each
+    coordinate goes into ``moved[k]``.
+    """
+    has_data = col_data.shape[0] > 0
+    db = model[Q_DB]
+    t_sum = model[Q_T]
+    gb = model[Q_GB]
+    hb = model[Q_HB]
+    n_sel = sel.shape[0]
+    worst = 0.0
+    centre = 0.0
+    for q in range(n_sel):
+        k = sel[q]
+        j = ws[k]
+        if q + 1 < n_sel:
+            _prefetch_column(col_ptr, col_rows, rows, ws[sel[q + 1]])
+        start = col_ptr[j]
+        stop = col_ptr[j + 1]
+        coupling = 0.0
+        if fresh:
+            gj = 0.0
+            hj = 0.0
+            cj = 0.0
+            top = 0.0
+            for p in range(start, stop):
+                if p + AHEAD < stop:
+                    prefetch_row(rows, col_rows[p + AHEAD])
+                i = col_rows[p]
+                x = col_data[p] if has_data else 1.0
+                xh = x * rows[i, R_HESS]
+                gj += x * rows[i, R_GRAD]
+                cj += xh
+                hj += x * xh
+                coupling += xh * rows[i, R_MOVE]
+                top = max(top, abs(x))
+            g[k] = gj
+            hdiag[k] = hj
+            cvec[k] = cj
+            reach[k] = max_move / top if top > 0.0 else math.inf
+            centre = max(centre, violation(w[j], gj, l1, l2))
+        else:
+            for p in range(start, stop):
+                if p + AHEAD < stop:
+                    prefetch_row(rows, col_rows[p + AHEAD])
+                i = col_rows[p]
+                coupling += (col_data[p] if has_data else 1.0) * rows[i, R_HESS] * rows[i, R_MOVE]
+        grad = g[k] + db * cvec[k] + coupling
+        z = w[j] + delta[k]
+        h = hdiag[k]
+        denom = h + l2
+        if denom <= 0.0:
+            new = 0.0  # a column without values: only the penalty sees it
+        else:
+            new = prox(h * z - grad, h, l1, l2)
+            limit = reach[k]
+            if new > w[j] + limit:
+                new = w[j] + limit
+            elif new < w[j] - limit:
+                new = w[j] - limit
+        step = new - z
+        v = abs(step) * denom
+        moved[k] = v
+        if v > worst:
+            worst = v
+        if step != 0.0:
+            delta[k] += step
+            for p in range(start, stop):
+                i = col_rows[p]
+                rows[i, R_MOVE] += step * (col_data[p] if has_data else 1.0)
+            t_sum += step * cvec[k]
+            if hb > 0.0:
+                db = -(gb + t_sum) / hb
+    model[Q_DB] = db
+    model[Q_T] = t_sum
+    return worst, centre
+
+
+@jit
+def ray_quadratic(rows, before, db, ddb):
+    """The model's quadratic term along the ray through the last sweep's move: with
+    ``e = X delta + db`` now and ``f`` its change over the sweep (``before``: X delta before it),
+    returns ``(sum h e^2, sum h e f, sum h f^2)``, so that at ``t`` sweeps further it is
+    ``A + 2 t B + t^2 C``."""
+    a = 0.0
+    b = 0.0
+    c = 0.0
+    for i in range(before.shape[0]):
+        e = rows[i, R_MOVE] + db
+        f = rows[i, R_MOVE] - before[i] + ddb
+        h = rows[i, R_HESS]
+        a += h * e * e
+        b += h * e * f
+        c += h * f * f
+    return a, b, c
+
+
+@jit
+def ray_linear(sel, ws, w, g, delta, step, t, l1, l2):
+    """``g . (t step) + penalty(w + delta + t step) - penalty(w + delta)`` over positions ``sel``
+    (``step`` indexed like ``sel``)."""
+    lin = 0.0
+    a = 0.0
+    q = 0.0
+    for r in range(sel.shape[0]):
+        k = sel[r]
+        v = w[ws[k]] + delta[k]
+        u = v + t * step[r]
+        lin += g[k] * t * step[r]
+        a += abs(u) - abs(v)
+        q += t * step[r] * (u + v)
+    return lin + l1 * a + 0.5 * l2 * q
+
+
+@jit
+def dual_penalty(grad, s, l1, l2):
+    """``R*(-s grad)`` of the elastic net: ``sum_j max(s |grad_j| - l1, 0)^2 / (2 l2)``; for
+    l2 = 0 (the lasso) 0 if every ``s |grad_j| <= l1``, else infinity."""
+    total = 0.0
+    for j in range(grad.shape[0]):
+        e = s * abs(grad[j]) - l1
+        if e > 0.0:
+            if l2 <= 0.0:
+                return math.inf
+            total += e * e
+    return total / (2.0 * l2) if total > 0.0 else 0.0
+
+
+@jit
+def apply_step(w, ws, delta, t):
+    for k in range(ws.shape[0]):
+        w[ws[k]] += t * delta[k]
+
+
+@jit
+def model_decrease(w, ws, g, delta, gb, db, l1, l2):
+    """The first-order decrease of the objective along (delta, db), with the penalty's exact
+    change: the Armijo term of Tseng and Yun's line search (also liblinear's newGLMNET)."""
+    lin = gb * db
+    for k in range(ws.shape[0]):
+        lin += g[k] * delta[k]
+    return lin + penalty_change(w, ws, delta, 1.0, l1, l2)
