@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import widecross as wc
+
 from test_estimators import model_bytes, sparse_problem
 from widecross import WideClassifier, WideRegressor
 from widecross.estimators.auto import l1_max, summary
@@ -156,3 +158,26 @@ def test_auto_on_a_data_set_on_disk_and_with_ftrl(tmp_path):
     ftrl = WideClassifier(spec, optimizer="ftrl", epochs=2, random_state=0).fit(
         {"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
     assert ftrl.l1_ > 0 and ftrl.model_.nnz > 0 and ftrl.learning_rate_ == 0.8  # FTRL's alpha for 2 passes
+
+
+def test_auto_on_more_than_two_classes_beats_the_class_frequencies():
+    """K classes: the path scores held-out rows by the cross-entropy of the class probabilities
+    and starts at the largest one-vs-rest threshold, for both ways of training K columns."""
+    rng = np.random.default_rng(3)
+    n, d = 6000, 400
+    X = sp.random(n, d, density=0.02, format="csr", random_state=4, data_rvs=lambda k: np.ones(k))
+    signal = np.asarray(X[:, :12].sum(axis=1)).ravel()
+    y = np.minimum((signal + rng.random(n) * 1.5).astype(int), 2)
+    train, held = slice(0, 4500), slice(4500, None)
+    frequencies = np.bincount(y[train], minlength=3) / 4500
+    constant = -np.mean(np.log(frequencies[y[held]]))
+    for multi_class in ("ovr", "multinomial"):
+        clf = wc.WideClassifier(multi_class=multi_class, random_state=0).fit(X[train], y[train])
+        proba = clf.predict_proba(X[held])
+        ours = -np.mean(np.log(proba[np.arange(proba.shape[0]), y[held]]))
+        assert ours < constant - 0.02, (multi_class, ours, constant)
+        path = clf.l1_path_
+        # the path starts where (nearly) every weight is zero: l1_max is exact at the optimum, the
+        # stochastic fit on that threshold may keep one weight
+        assert path["l1"].size >= 3 and np.all(np.diff(path["l1"]) < 0) and path["nnz"][0] <= 1 < path["nnz"][-1]
+        assert np.isfinite(path["held_out_loss"]).all()

@@ -61,8 +61,9 @@ class Selection:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# l1="auto" for more than two classes: the fixed default of the releases before auto
-MULTICLASS_L1 = 1e-6
+# l1="auto" where the held-out path does not run (a Dask DataFrame): the fixed default of the
+# releases before auto
+FIXED_L1 = 1e-6
 
 
 def path_generator(random_state: Any) -> np.random.Generator:
@@ -119,10 +120,6 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
     rng = path_generator(est.random_state)
     if n < MIN_ROWS:
         return Selection(STREAM_L1, _empty_path(), time.process_time() - start, {"reason": "too few rows"})
-    if est._kind == "classifier" and np.unique(y).size > 2:
-        # the held-out path scores one margin per row; K-column models keep the former default
-        return Selection(MULTICLASS_L1, _empty_path(), time.process_time() - start,
-                         {"reason": "more than two classes: the l1 path is binary for now"})
     folds = _folds(n, est.validation_fraction, est.cv, rng)
     if est._kind == "classifier" and any(np.unique(y[train]).size < 2 for train, _ in folds):
         return Selection(STREAM_L1, _empty_path(), time.process_time() - start, {"reason": "one class"})
@@ -134,7 +131,11 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
         n_path = train.size
         Xt, yt, st = X[train], y[train], _take(sw, train)
         if grid is None:  # one grid for every fold: the first fold's l1_max
-            top = l1_max(Xt, yt, st, est.loss)
+            # K classes: the largest of the one-vs-rest thresholds (the softmax's gradient at the
+            # intercepts alone has the same per-class form)
+            classes = np.unique(y) if est._kind == "classifier" else ()
+            top = (max(l1_max(Xt, (yt == k).astype(np.float64), st, est.loss) for k in classes) if len(classes) > 2
+                   else l1_max(Xt, yt, st, est.loss))
             if not top > 0:
                 return Selection(0.0, _empty_path(), time.process_time() - start, {"reason": "no feature varies"})
             count = int(math.floor(math.log(MIN_RATIO) / math.log(STEP))) + 1

@@ -106,14 +106,21 @@ def _rebuild(cls: type, meta: dict[str, Any], columns: np.ndarray, records: np.n
     for key in FITTED:
         setattr(est, key, meta["fitted"][key])
     resolved = meta.get("resolved") or {}
-    for key, attribute in (("l1_", "l1_"), ("stream_entries", "_stream_entries")):
-        value = resolved.get(key)
-        if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-            raise ValueError(f"the checkpoint's {key} must be a finite number >= 0 or null, got {value!r}")
-        if value is not None or key == "stream_entries":
-            setattr(est, attribute, None if value is None else float(value))
+    l1 = _optional_number(resolved, "l1_")
+    if l1 is not None:
+        est.l1_ = l1
+    est._stream_entries = _optional_number(resolved, "stream_entries")
     est.loss_curve_ = list(est.loss_curve_)
     return est
+
+
+def _optional_number(resolved: dict[str, Any], key: str) -> float | None:
+    value = resolved.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"the checkpoint's {key} must be a finite number >= 0 or null, got {value!r}")
+    return float(value)
 
 
 def _restore_state(trainer: Trainer, width: int, columns: np.ndarray, records: np.ndarray,

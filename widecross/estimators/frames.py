@@ -17,6 +17,7 @@ import numpy as np
 from ..train import EXACT, Trainer
 from ..train.epochs import diverged
 from ..train.params import is_auto
+from .auto import FIXED_L1
 from .inputs import as_features, as_sample_weight, as_target, generator
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,9 +93,6 @@ def _seed(random_state: Any) -> int:
     return int(generator(random_state).integers(0, 2**63))
 
 
-# l1="auto" on a Dask DataFrame: the fixed default of the releases before auto
-CLUSTER_L1 = 1e-6
-
 
 def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, classes: Any) -> Any:
     """``est.fit(frame, y=...)`` on the current Dask cluster (see ``WideEstimator.fit``)."""
@@ -104,7 +102,7 @@ def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, c
     _check(est, frame, y, sample_weight)
     owner = type(est).__name__
     # the held-out l1 path runs in memory; on a cluster "auto" is the former fixed default for now
-    l1 = CLUSTER_L1 if is_auto(est.l1) else None
+    l1 = FIXED_L1 if is_auto(est.l1) else None
     params = est._params(l1)
     if params.optimizer == EXACT:
         raise ValueError(f"{owner}: optimizer='cd' is not available on a Dask DataFrame (the exact solver holds "

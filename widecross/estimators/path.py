@@ -85,8 +85,13 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         model = estimator.model_
         margin = model.decision_function(X_held)
-        mean, se = _mean_and_se(pointwise_loss(loss, y_held, margin), held_weight)
-        held = report(loss, y_held, loss.mean(margin))
+        if margin.ndim == 2:  # K classes: the cross-entropy of the model's class probabilities
+            chosen = model.probabilities(margin)[np.arange(margin.shape[0]), np.asarray(y_held, dtype=np.intp)]
+            mean, se = _mean_and_se(-np.log(np.maximum(chosen, np.finfo(np.float64).tiny)), held_weight)
+            held = {}
+        else:
+            mean, se = _mean_and_se(pointwise_loss(loss, y_held, margin), held_weight)
+            held = report(loss, y_held, loss.mean(margin))
         points.append({"l1": float(l1), "nnz": int(model.nnz), "seconds": seconds, "cpu_seconds": cpu,
                        "loss": mean, "loss_se": se, **held})
         if on_fit is not None:
