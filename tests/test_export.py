@@ -231,7 +231,7 @@ def test_float16_relative_error_and_no_zeros():
     assert np.all(err <= np.maximum(2.0**-11 * np.abs(m.values), 2.0**-24 * scale) * (1 + 1e-9))
 
 
-@pytest.mark.parametrize("magnitude", [1e-40, 1e-20, 1.0, 6e4, 1e30, 3e38])
+@pytest.mark.parametrize("magnitude", [1e-40, 1e-20, 1.0, 6e4, 1e30, 3e38, float(np.finfo(np.float32).max)])
 def test_float16_any_magnitude(magnitude):
     v = np.array([magnitude, -magnitude / 3, magnitude / 1000], dtype=np.float32)
     v = v[v != 0]

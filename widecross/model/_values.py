@@ -102,6 +102,11 @@ def _encode_float16(values: np.ndarray) -> tuple[bytes, dict[str, Any]]:
     else:
         scale_exp = 0
     half = np.ldexp(values.astype(np.float64), -scale_exp).astype(np.float16)
+    # Within a half ulp of float32's largest value a weight rounds up to 2**15 * 2**113 = 2**128,
+    # which decodes to inf and makes the file unloadable: keep it one float16 step smaller.
+    beyond = np.abs(np.ldexp(half.astype(np.float64), scale_exp)) > np.finfo(np.float32).max
+    if np.any(beyond):
+        half[beyond] = np.nextafter(half[beyond], np.float16(0))
     lost = half == 0
     if np.any(lost):
         tiny = np.float16(2.0**-24)  # smallest float16 subnormal
