@@ -68,7 +68,10 @@ class PassSums:
             self.parts = None
             self.parts = _SlotParts(rows, head, rec.shape[0], self.n_jobs)
         parts = self.parts
-        np.copyto(parts.weights, rec[:, 0])  # the tail's threads read the weights here, not in rec
+        def copy(lo: int, hi: int) -> None:  # the tail's threads read the weights here, not in rec
+            np.copyto(parts.weights[lo:hi], rec[lo:hi, 0])
+
+        run_blocks(copy, rec.shape[0], self.n_jobs, SLOT_BLOCK)
 
         def head_sweep() -> None:
             indptr, slots, data, y, sw = rows.arrays
