@@ -16,7 +16,7 @@ from widecross._parallel import BLOCK_ROWS, check_jobs, row_blocks, run_blocks, 
 from widecross.losses import LOSSES
 from widecross.model.sparse import PREDICT_CHUNK_ROWS
 from widecross.train import Penalty, Polish, Rows
-from widecross.train import _polish
+from widecross.train import _polish, blocksums
 from widecross.features._plan import _close_gaps
 from widecross.train.blocksums import PassSums, loss_sums
 from widecross.train.polish import mean_loss
@@ -216,9 +216,10 @@ def test_threaded_pass_sums_are_the_serial_ones_and_the_dense_gradient(values, w
 
 
 @pytest.mark.parametrize("values, blocks", [(False, "two"), (True, "one"), (False, "read again")])
-def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs(values, blocks):
+def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs(values, blocks, monkeypatch):
     # the head rows' one sweep, the tail's terms and per-slot-range sums, the per-slot steps on
     # slot blocks: the one-thread bits, over one block of rows, two, or rows read anew each pass
+    monkeypatch.setattr(blocksums, "SLOT_BLOCK", 1024)  # several slot blocks on the threads
     _, rows, w0 = polish_rows(5, values=values, weighted=True)
     passes = {"one": lambda: (rows,), "two": lambda: (rows, rows),
               "read again": lambda: (Rows(*(a.copy() for a in rows)),)}[blocks]
