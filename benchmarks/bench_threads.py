@@ -58,20 +58,104 @@ class MainThreadClock:
         self.seconds = time.thread_time() - self.start
 
 
-def timed(fn: Callable[[], Any]) -> dict[str, Any]:
+class TaskClock:
+    """Per-thread CPU seconds of the row blocks' and slot ranges' tasks (``_parallel.run_tasks``,
+    wherever it was imported): per call, each thread's task CPU summed; ``critical`` adds the
+    slowest thread's of every call that ran on the pool (the calling thread's serial CPU is
+    added by the caller); ``inline`` the task CPU of calls that ran on the calling thread.
+
+    ``scheduled=True``: every task runs on the calling thread, one after the other (no other
+    thread competes with it for the core or the caches), and ``critical`` adds, per call, when
+    the last task would end if its ``n_jobs`` threads took the tasks in order, each the next one
+    when free (the pool's order): a two-thread wall time that a loaded machine does not distort,
+    short only of what the two threads cost each other in memory bandwidth."""
+
+    def __init__(self, scheduled: bool = False) -> None:
+        self.scheduled = scheduled
+        self.critical = self.inline = self.tasks = 0.0
+        self.per_thread: dict[int, float] = {}
+
+    def __enter__(self) -> TaskClock:
+        from widecross import _parallel
+
+        self.original = original = _parallel.run_tasks
+        self.modules = [m for name, m in list(sys.modules.items())
+                        if name.startswith("widecross") and getattr(m, "run_tasks", None) is original]
+        self.was_inside = getattr(_parallel._inside, "flag", False)
+        if self.scheduled:
+            _parallel._inside.flag = True  # run_tasks calls its tasks in order, here
+
+        def run_tasks(tasks: Any, n_jobs: int) -> Any:
+            spent: list[tuple[int, float]] = []
+            lock = threading.Lock()
+
+            def clocked(task: Callable[[], Any]) -> Callable[[], Any]:
+                def run() -> Any:
+                    start = time.thread_time()
+                    try:
+                        return task()
+                    finally:
+                        with lock:
+                            spent.append((threading.get_ident(), time.thread_time() - start))
+                return run
+
+            try:
+                return original([clocked(t) for t in tasks], n_jobs)
+            finally:
+                self._add(spent, n_jobs)
+
+        for m in self.modules:
+            m.run_tasks = run_tasks
+        return self
+
+    def _add(self, spent: list[tuple[int, float]], n_jobs: int) -> None:
+        self.tasks += sum(seconds for _, seconds in spent)
+        if self.scheduled:
+            self.inline += sum(seconds for _, seconds in spent)
+            free = [0.0] * max(min(n_jobs, len(spent)), 1)
+            for _, seconds in spent:  # in submission order: the next task to the first thread free
+                free[free.index(min(free))] += seconds
+            self.critical += max(free)
+            return
+        by_thread: dict[int, float] = {}
+        for ident, seconds in spent:
+            by_thread[ident] = by_thread.get(ident, 0.0) + seconds
+            self.per_thread[ident] = self.per_thread.get(ident, 0.0) + seconds
+        if set(by_thread) == {threading.get_ident()}:
+            self.inline += by_thread[threading.get_ident()]
+        elif by_thread:
+            self.critical += max(by_thread.values())
+
+    def __exit__(self, *exc: object) -> None:
+        from widecross import _parallel
+
+        _parallel._inside.flag = self.was_inside
+        for m in self.modules:
+            m.run_tasks = self.original
+
+
+def timed(fn: Callable[[], Any], scheduled: bool = False) -> dict[str, Any]:
     w0, c0 = time.perf_counter(), time.process_time()
-    with MainThreadClock() as main:
+    with MainThreadClock() as main, TaskClock(scheduled) as tasks:
         result = fn()
+    threads = sorted(tasks.per_thread.values(), reverse=True)
+    # the calling thread's CPU without the tasks it ran itself, plus each call's slowest thread
+    critical = main.seconds - tasks.inline + tasks.critical if scheduled else main.seconds + tasks.critical
     return {"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0, "main_cpu": main.seconds,
-            "result": result}
+            "critical_cpu": critical, "thread_cpu": threads, "result": result}
 
 
-def side_by_side(fns: dict[int, Callable[[], Any]], repeats: int) -> dict[int, list[dict[str, Any]]]:
-    """Run each n_jobs' function in turn, ``repeats`` rounds (old and new alternated)."""
-    runs: dict[int, list[dict[str, Any]]] = {k: [] for k in fns}
+def side_by_side(fns: dict[int, Callable[[], Any]], repeats: int,
+                 scheduled: bool = False) -> dict[Any, list[dict[str, Any]]]:
+    """Run each n_jobs' function in turn, ``repeats`` rounds (old and new alternated); with
+    ``scheduled``, the two-thread function a third time in each round, its tasks on the calling
+    thread (``TaskClock``), under the key "scheduled"."""
+    runs: dict[Any, list[dict[str, Any]]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
             runs[k].append(timed(fn))
+        if scheduled:
+            runs.setdefault("scheduled", []).append(timed(fns[2], scheduled=True))
     return runs
 
 
@@ -141,8 +225,8 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
     rows: list[dict[str, Any]] = []
     base = {"rows": n_rows, "width": width}
 
-    transforms = side_by_side({k: (lambda k=k: spec.transform(train, n_jobs=k)) for k in (1, 2)}, args.repeats)
-    same = all(_csr_bytes(r["result"]) == _csr_bytes(transforms[1][0]["result"]) for k in (1, 2) for r in transforms[k])
+    transforms = side_by_side({k: (lambda k=k: spec.transform(train, n_jobs=k)) for k in (1, 2)}, args.repeats, True)
+    same = all(_csr_bytes(r["result"]) == _csr_bytes(transforms[1][0]["result"]) for k in transforms for r in transforms[k])
     rows.append(_speed_row(base, "transform", transforms, same))
     del transforms
 
@@ -169,11 +253,51 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
     rows.append(fit_row)
     model = fits[1][0]["result"]["clf"].model_
     del fits
+    rows.append(polish_row(base, fit_before_polish(spec, data)[1], args.repeats))
 
-    predicts = side_by_side({k: (lambda k=k: model.predict_proba(train, n_jobs=k)) for k in (1, 2)}, args.repeats)
-    same = all(r["result"].tobytes() == predicts[1][0]["result"].tobytes() for k in (1, 2) for r in predicts[k])
+    predicts = side_by_side({k: (lambda k=k: model.predict_proba(train, n_jobs=k)) for k in (1, 2)}, args.repeats, True)
+    same = all(r["result"].tobytes() == predicts[1][0]["result"].tobytes() for k in predicts for r in predicts[k])
     rows.append(_speed_row(base, "predict_proba (raw columns)", predicts, same))
     return rows
+
+
+def fit_before_polish(spec: Any, data: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The default fit on one thread, and what its polish started from (solver, rows, weights,
+    intercept, penalty, loss)."""
+    import widecross as wc
+    from widecross.train import polish
+
+    caught: dict[str, Any] = {}
+    original = polish.Polish.solve
+
+    def solve(solver: Any, blocks: Any, weights: np.ndarray, *args: Any) -> Any:
+        caught.update(solver=solver, blocks=blocks, weights=weights.copy(), args=args)
+        return original(solver, blocks, weights, *args)
+
+    polish.Polish.solve = solve  # type: ignore[method-assign]
+    try:
+        clf = wc.WideClassifier(spec, l1=1e-6, random_state=0).fit(data["train"], data["y"])
+    finally:
+        polish.Polish.solve = original  # type: ignore[method-assign]
+    return clf, caught
+
+
+def polish_row(base: dict[str, Any], caught: dict[str, Any], repeats: int) -> dict[str, Any]:
+    """The end-of-fit polish alone (its passes and the objective's), n_jobs=1 against 2, from
+    the weights the default fit's epochs left on one thread (:func:`fit_before_polish`)."""
+    from widecross.train import Polish
+
+    solver = caught["solver"]
+
+    def run(n_jobs: int) -> bytes:
+        weights = caught["weights"].copy()
+        job = Polish(solver.passes, measure=solver.measure, accelerated=solver.accelerated, n_jobs=n_jobs)
+        solution = job.solve(caught["blocks"], weights, *caught["args"])
+        return weights.tobytes() + np.float64(solution.intercept).tobytes() + np.float64(solution.objective).tobytes()
+
+    runs = side_by_side({k: (lambda k=k: run(k)) for k in (1, 2)}, repeats, scheduled=True)
+    same = all(r["result"] == runs[1][0]["result"] for k in runs for r in runs[k])
+    return _speed_row(base, f"polish ({solver.passes} passes + objective)", runs, same)
 
 
 def _csr_bytes(X: Any) -> bytes:
@@ -181,10 +305,21 @@ def _csr_bytes(X: Any) -> bytes:
 
 
 def _speed_row(base: dict[str, Any], part: str, runs: dict[int, list[dict[str, Any]]], same: bool) -> dict[str, Any]:
+    """Medians of wall and CPU seconds; ``cpu_speedup``: one thread's CPU over the two-thread
+    run's critical path (the calling thread's CPU plus, per pool call, its slowest thread's task
+    CPU): the wall speed-up on two otherwise idle cores, which load does not distort."""
     w1, w2 = median(runs[1], "wall"), median(runs[2], "wall")
     c1, c2 = median(runs[1], "cpu"), median(runs[2], "cpu")
-    return {**base, "part": part, "wall_1": w1, "wall_2": w2, "wall_ratio": w2 / w1, "speedup": w1 / w2,
-            "cpu_1": c1, "cpu_2": c2, "main_cpu_2": median(runs[2], "main_cpu"), "identical": same}
+    critical = median(runs[2], "critical_cpu")
+    threads = [statistics.median(r["thread_cpu"][i] if i < len(r["thread_cpu"]) else 0.0 for r in runs[2])
+               for i in range(2)]
+    row = {**base, "part": part, "wall_1": w1, "wall_2": w2, "wall_ratio": w2 / w1, "speedup": w1 / w2,
+           "cpu_1": c1, "cpu_2": c2, "cpu_ratio": c2 / c1, "main_cpu_2": median(runs[2], "main_cpu"),
+           "critical_cpu_2": critical, "cpu_speedup": c1 / critical, "thread_cpu_2": threads, "identical": same}
+    if "scheduled" in runs:  # the two-thread run's tasks one after the other, scheduled on two threads
+        work, path = median(runs["scheduled"], "cpu"), median(runs["scheduled"], "critical_cpu")
+        row.update({"work_2": work, "work_ratio": work / c1, "scheduled_cpu_2": path, "scheduled_speedup": c1 / path})
+    return row
 
 
 def quality_at(n_rows: int, jobs: list[int], data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -207,8 +342,8 @@ def calibration(repeats: int) -> dict[str, Any]:
     """How much a second thread can give on this machine right now: a compute-only compiled loop
     (no memory traffic, the GIL released) called twice, in one thread and on two. On a calm
     2-core machine the speed-up is ~2.0; less means the cores are shared with other work."""
+    from widecross import _parallel
     from widecross._jit import jit
-    from widecross._parallel import run_tasks
 
     @jit
     def spin(n):  # noqa: ANN001
@@ -219,7 +354,7 @@ def calibration(repeats: int) -> dict[str, Any]:
 
     spin(10)
     n = 10**8
-    runs = side_by_side({1: lambda: [spin(n), spin(n)], 2: lambda: run_tasks([lambda: spin(n)] * 2, 2)}, repeats)
+    runs = side_by_side({1: lambda: [spin(n), spin(n)], 2: lambda: _parallel.run_tasks([lambda: spin(n)] * 2, 2)}, repeats)
     return _speed_row({"rows": 0, "width": "-"}, "calibration: compute-only loop, 2 calls", runs, True)
 
 
@@ -319,8 +454,9 @@ def main(argv: list[str] | None = None) -> int:
                 "test": {"lat": test["lat"], "lon": test["lon"]}, "y_test": test["label"]}
         del train
         for bits in widths:
-            rows += case(n, bits, args, data)
-            print(format_table(rows[-3:]), flush=True)
+            added = case(n, bits, args, data)
+            rows += added
+            print(format_table(added), flush=True)
         if quality_jobs and n == args.rows[0]:
             quality_rows = quality_at(n, quality_jobs, data)
             print(format_table(quality_rows), flush=True)

@@ -21,8 +21,9 @@ def test_bench_threads_quick(tmp_path):
     assert "loadavg_before" in result["params"] and "not a measurement" in result["params"]["model_note"]
     parts = {row["part"]: row for row in result["rows"]}
     assert set(parts) == {"calibration: compute-only loop, 2 calls", "transform", "fit (default, 5 epochs + polish)",
-                          "predict_proba (raw columns)"}
+                          "polish (6 passes + objective)", "predict_proba (raw columns)"}
     assert all(row["identical"] for row in parts.values())  # same bytes for both n_jobs, same model on repeat
+    assert all(row["critical_cpu_2"] > 0 for part, row in parts.items() if not part.startswith("calibration"))
     fit = parts["fit (default, 5 epochs + polish)"]
     assert fit["wall_1"] > 0 and fit["wall_2"] > 0 and 0 < fit["log_loss_1"] < 1 and fit["objective_1"] > 0
     quality = json.loads((tmp_path / "bench_threads_quality.quick.json").read_text())["rows"]
@@ -30,3 +31,19 @@ def test_bench_threads_quick(tmp_path):
     model = json.loads((tmp_path / "bench_threads_model.quick.json").read_text())["rows"]
     assert [row["threads"] for row in model] == [1, 2, 4, 8, 16] and model[0]["model_speedup"] == 1
     assert (tmp_path / "threads_speedup.quick.png").stat().st_size > 0
+
+
+def test_bench_threads_exact_quick(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_threads_exact.py"), "--quick", "--rows", "6000",
+         "--results-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads((tmp_path / "bench_threads_exact.quick.json").read_text())["rows"]
+    parts = {row["part"]: row for row in rows}
+    assert set(parts) == {"calibration: compute-only loop, 2 calls", "transform", "polish (6 passes + objective)",
+                          "predict_proba (raw columns)"}
+    assert all(row["identical"] for row in rows)  # the same bytes for both n_jobs and the scheduled run
+    polish = parts["polish (6 passes + objective)"]
+    assert polish["work_ratio"] > 0 and 0 < polish["scheduled_cpu_2"] <= polish["work_2"]

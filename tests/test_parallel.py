@@ -16,7 +16,8 @@ from widecross._parallel import BLOCK_ROWS, check_jobs, row_blocks, run_blocks, 
 from widecross.losses import LOSSES
 from widecross.model.sparse import PREDICT_CHUNK_ROWS
 from widecross.train import Penalty, Polish, Rows
-from widecross.train import _polish
+from widecross.train import _polish, blocksums
+from widecross.features._plan import _close_gaps
 from widecross.train.blocksums import PassSums, loss_sums
 from widecross.train.polish import mean_loss
 
@@ -93,6 +94,36 @@ def test_transform_with_numeric_categorical_and_token_columns_is_the_same_for_an
     spec = wc.FeatureSpec(features, bits=18).fit(data)
     keys = {k: csr_key(spec.transform(data, n_jobs=k)) for k in JOBS}
     assert all(k == keys[1] for k in keys.values())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_closing_the_gaps_between_blocks_is_the_concatenation_of_their_rows(seed):
+    # blocks filled from their first possible entry (3 per row), rows shorter than that (merged
+    # features): closed up on threads (shifts shorter than every block) or in order (a one-row
+    # block shorter than a shift), always the rows one after the other
+    rng = np.random.default_rng(seed)
+    width, sizes = 3, [int(v) for v in rng.integers(1, 9, 7)]
+    sizes[3] = 1
+    n_rows = sum(sizes)
+    lengths = rng.integers(0 if seed else 2, width + 1, n_rows)
+    expected = [rng.integers(0, 1000, k).astype(np.int32) for k in lengths]
+    for n_jobs in JOBS:
+        indices = np.full(n_rows * width, -1, dtype=np.int32)
+        indptr = np.zeros(n_rows + 1, dtype=np.int32)
+        blocks, start = [], 0
+        for size in sizes:
+            pos = start * width
+            for r in range(start, start + size):
+                indices[pos : pos + lengths[r]] = expected[r]
+                pos += lengths[r]
+                indptr[r + 1] = pos
+            blocks.append((start, start + size, start * width, pos))
+            start += size
+        data = indices.astype(np.float32) / 2
+        end = _close_gaps((indices, data, indptr), blocks, n_jobs)
+        assert end == lengths.sum() and indptr.tolist() == np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        assert indices[:end].tolist() == np.concatenate(expected).tolist()
+        assert (data[:end] == indices[:end] / 2).all()
 
 
 def test_transform_reports_the_first_bad_row_for_any_n_jobs():
@@ -184,13 +215,26 @@ def test_threaded_pass_sums_are_the_serial_ones_and_the_dense_gradient(values, w
         assert loss_sums(unseen, w, 0.2, loss.code, n) == _polish.loss_sums(*unseen.arrays, w, 0.2, loss.code)
 
 
-def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs():
-    _, rows, w0 = polish_rows(5, weighted=True)
+@pytest.mark.parametrize("values, blocks", [(False, "two"), (True, "one"), (False, "read again")])
+def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs(values, blocks, monkeypatch):
+    # the head rows' one sweep, the tail's terms and per-slot-range sums, the per-slot steps on
+    # slot blocks: the one-thread bits, over one block of rows, two, or rows read anew each pass
+    monkeypatch.setattr(blocksums, "SLOT_BLOCK", 1024)  # several slot blocks on the threads
+    _, rows, w0 = polish_rows(5, values=values, weighted=True)
+    passes = {"one": lambda: (rows,), "two": lambda: (rows, rows),
+              "read again": lambda: (Rows(*(a.copy() for a in rows)),)}[blocks]
     results = set()
     for n in JOBS:
         w = w0.copy()
-        solution = Polish(4, measure=True, n_jobs=n).solve(lambda: (rows, rows), w, 0.1, Penalty(1e-4, 1e-5),
-                                                          LOSSES["logistic"])
+        solution = Polish(4, measure=True, n_jobs=n).solve(passes, w, 0.1, Penalty(1e-4, 1e-5), LOSSES["logistic"])
         results.add((w.tobytes(), solution.intercept, solution.objective,
                      mean_loss(lambda: (rows,), w, 0.3, LOSSES["logistic"], n)))
     assert len(results) == 1
+    assert np.count_nonzero(w) < w.size  # the l1 zeroed weights: the prox's exact zeros were compared too
+
+
+def test_threaded_pass_sums_reject_rows_whose_slots_are_outside_the_records():
+    _, rows, w = polish_rows(6)
+    rec = np.zeros((w.size - 1, 3))  # one slot short
+    with pytest.raises(ValueError, match=r"polish: rows have slots outside \[0, 4999\)"):
+        PassSums(rows, 2).add(rec, 0.0, LOSSES["logistic"].code, 1.0, np.zeros(_polish.N_SUMS))

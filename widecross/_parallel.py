@@ -4,7 +4,9 @@ Featurization, prediction, loss evaluation and the polish's sums split their row
 whose boundaries depend on the number of rows only (:data:`BLOCK_ROWS`), never on ``n_jobs``;
 each block's result is computed alone and the caller combines them in block order. Whatever the
 number of threads, every block does the same arithmetic and the combination the same sequence of
-operations: the bits of the result do not depend on ``n_jobs``.
+operations: the bits of the result do not depend on ``n_jobs``. (Where each row's result is its
+own, as in featurizing and scoring, or where each sum keeps its order of additions, as in the
+polish's sums split by slot range, a split that follows ``n_jobs`` keeps the bits too.)
 
 Threads come from one :class:`concurrent.futures.ThreadPoolExecutor` per thread count, over
 Numba kernels compiled with ``nogil=True`` (see ``_jit``). Not Numba's own ``parallel=True``:

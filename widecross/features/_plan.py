@@ -11,7 +11,7 @@ import scipy.sparse
 
 from .. import _components as kc
 from .. import _hashing as hk
-from .._parallel import BLOCK_ROWS as THREAD_BLOCK_ROWS, row_blocks, run_blocks
+from .._parallel import row_blocks, run_blocks, run_tasks
 from .._validation import as_float64, as_numeric
 from ._columns import Text, TokenList, text_column
 from .bucketize import Bucketize
@@ -23,6 +23,9 @@ _INT32_MAX = 2**31 - 1
 _INT64_MAX = 2**63 - 1
 # Rows per kernel call: the stacked input block stays in cache and call overhead stays negligible.
 BLOCK_ROWS = 8192
+# Rows per task on threads: ~3 ms each, enough tasks that two threads end together (the matrix
+# does not depend on it: each row is filled alone)
+THREAD_BLOCK_ROWS = 2 * 8192
 
 
 @dataclass
@@ -173,20 +176,14 @@ class Plan:
         """``_fill_rows`` over fixed row blocks on threads, each writing from its rows' first
         possible entry (``width`` per row); then the blocks are closed up in order (hashed rows may
         merge entries): the same arrays as one thread, and the first error in row order."""
-        done = run_blocks(lambda s, e: self._fill_rows(inputs, s, e, s * width, arrays), inputs.n_rows, n_jobs)
+        done = run_blocks(lambda s, e: self._fill_rows(inputs, s, e, s * width, arrays), inputs.n_rows, n_jobs,
+                          THREAD_BLOCK_ROWS)
         for _, failed in done:
             if failed is not None:
                 raise self.reject_error(failed[0], inputs, failed[1], row0, chunk)
-        indices, data, indptr = arrays
-        pos = 0
-        for (start, stop), (end, _) in zip(row_blocks(inputs.n_rows), done):
-            first = start * width
-            if first != pos:  # move the block's entries down to close the gap
-                indices[pos : pos + end - first] = indices[first:end]
-                data[pos : pos + end - first] = data[first:end]
-                indptr[start + 1 : stop + 1] -= first - pos
-            pos += end - first
-        return pos
+        blocks = row_blocks(inputs.n_rows, THREAD_BLOCK_ROWS)
+        return _close_gaps(arrays, [(start, stop, start * width, end) for (start, stop), (end, _) in zip(blocks, done)],
+                           n_jobs)
 
     def keys(self, inputs: Inputs, row0: int, chunk: int | None) -> tuple[np.ndarray, np.ndarray]:
         """``(feature, ids)`` of every entry of the table: ``ids`` is (n, max_arity), -1 padded."""
@@ -203,3 +200,45 @@ class Plan:
             if (bad >= 0).any():
                 raise self.reject_error(bad, inputs, s, row0, chunk)
         return key_feat[:pos], key_ids[:pos]
+
+
+def _close_gaps(arrays: tuple[np.ndarray, np.ndarray, np.ndarray], blocks: list[tuple[int, int, int, int]],
+                n_jobs: int) -> int:
+    """Move each block's entries down to follow the previous block's; returns the entries' end.
+
+    ``blocks``: (first row, end row, first entry, end entry) of each, in order. Block k moves
+    down by the gaps before it, ``shift_k``: it writes ``[first_k - shift_k, end_k - shift_k)``,
+    which overlaps only the last ``shift_{k-1}`` entries of the block before. With those tails
+    copied aside first, every block moves at once on the threads (when every shift is shorter
+    than every block; else, as with one thread, in order)."""
+    indices, data, _ = arrays
+    shifts, pos = [], 0
+    for _, _, first, end in blocks:
+        shifts.append(first - pos)
+        pos += end - first
+    if not any(shifts):
+        return pos
+    if n_jobs == 1 or max(shifts) > min(end - first for _, _, first, end in blocks):
+        for block, shift in zip(blocks, shifts):
+            _move(arrays, *block, shift, None)
+        return pos
+    tails = [(indices[end - shift : end].copy(), data[end - shift : end].copy())
+             for (_, _, _, end), shift in zip(blocks, shifts)]
+    run_tasks([lambda b=b, shift=shift, tail=tail: _move(arrays, *b, shift, tail)
+               for b, shift, tail in zip(blocks, shifts, tails)], n_jobs)
+    return pos
+
+
+def _move(arrays: tuple[np.ndarray, np.ndarray, np.ndarray], start: int, stop: int, first: int, end: int, shift: int,
+          tail: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """Block ``start..stop-1``'s entries ``[first, end)`` down by ``shift``; with ``tail``, its last
+    ``shift`` entries come from there (the block after may have written over them)."""
+    if shift == 0:
+        return
+    indices, data, indptr = arrays
+    keep = end - first - (shift if tail is not None else 0)
+    indices[first - shift : first - shift + keep] = indices[first : first + keep]
+    data[first - shift : first - shift + keep] = data[first : first + keep]
+    if tail is not None:
+        indices[end - 2 * shift : end - shift], data[end - 2 * shift : end - shift] = tail
+    indptr[start + 1 : stop + 1] -= shift

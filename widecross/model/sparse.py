@@ -243,10 +243,19 @@ class SparseModel:
                 f"predict_proba needs loss='logistic'; this model's loss is {self.loss!r} "
                 "(use predict or decision_function)"
             )
-        p1 = LOSSES[self.loss].mean(self.decision_function(X, n_jobs))
-        proba = np.empty((p1.shape[0], 2), dtype=np.float64)
-        proba[:, 1] = p1
-        proba[:, 0] = 1.0 - p1
+        n_jobs = check_jobs(n_jobs, "predict_proba")
+        scores = self.decision_function(X, n_jobs)
+        proba = np.empty((scores.shape[0], 2), dtype=np.float64)
+
+        def fill(start: int, stop: int) -> None:
+            p1 = LOSSES[self.loss].mean(scores[start:stop])  # elementwise: the same bits in any block
+            proba[start:stop, 1] = p1
+            proba[start:stop, 0] = 1.0 - p1
+
+        if n_jobs > 1:
+            run_blocks(fill, scores.shape[0], n_jobs)  # the link and the output's first touch on threads
+        else:
+            fill(0, scores.shape[0])
         return proba
 
     def predict(self, X: Any, n_jobs: int = 1) -> np.ndarray:

@@ -43,10 +43,17 @@ N_MOMENTUM = 3
 @jit
 def reset(rec, curvature, sums):
     """Start a pass: zero the gradients (and the curvature bounds when ``curvature`` > 0)."""
-    rec[:, 1] = 0.0
-    if curvature > 0.0:
-        rec[:, 2] = 0.0
+    reset_range(rec, curvature, 0, rec.shape[0])
     sums[:] = 0.0
+
+
+@jit
+def reset_range(rec, curvature, lo, hi):
+    """``reset`` of slots ``[lo, hi)`` only (slot ranges on threads), without the sums."""
+    for j in range(lo, hi):
+        rec[j, 1] = 0.0
+        if curvature > 0.0:
+            rec[j, 2] = 0.0
 
 
 @jit
@@ -97,12 +104,25 @@ def finish(rec, curvature, sums):
     total = sums[SUM_WEIGHT]
     if total <= 0.0:
         return 0.0, 0.0, 0.0
+    finish_range(rec, curvature, total, 0, rec.shape[0])
+    return finish_sums(curvature, sums)
+
+
+@jit
+def finish_range(rec, curvature, total, lo, hi):
+    """``finish`` of slots ``[lo, hi)`` only (slot ranges on threads), ``total`` > 0."""
     scale = curvature / total
-    for j in range(rec.shape[0]):
+    for j in range(lo, hi):
         rec[j, 1] /= total
         if curvature > 0.0:
             rec[j, 2] *= scale
-    return sums[SUM_LOSS] / total, sums[SUM_GB] / total, sums[SUM_LB] * scale
+
+
+@jit
+def finish_sums(curvature, sums):
+    """``finish``'s result from the sums alone: (mean loss, intercept gradient, L_b)."""
+    total = sums[SUM_WEIGHT]
+    return sums[SUM_LOSS] / total, sums[SUM_GB] / total, sums[SUM_LB] * (curvature / total)
 
 
 @jit
@@ -128,16 +148,39 @@ def prox_step(rec, last, l1, l2, gb, lb, momentum, extrapolate):
     is ``x`` itself: a plain step, which never increases the objective. ``rec[:, 0]`` always
     ends on a point whose zeros are exact where ``x`` has them and ``last`` too.
     """
+    turn = prox_range(rec, last, l1, l2, 0, rec.shape[0], np.empty(0))  # add the terms up
+    beta = momentum_step(turn, gb, lb, momentum, extrapolate)
+    extrapolate_range(rec, last, beta, 0, rec.shape[0])
+
+
+@jit
+def prox_range(rec, last, l1, l2, lo, hi, terms):
+    """The prox iterates ``x`` of slots ``[lo, hi)`` into ``rec[:, 1]``; returns the sum of
+    their momentum test terms ``(point - x) (x - last)`` in slot order or, with ``terms``
+    sized, stores each in ``terms[j]`` instead (slot ranges on threads: the caller adds them in
+    slot order, for the same bits)."""
+    keep = terms.shape[0] > 0
     turn = 0.0
-    for j in range(rec.shape[0]):
+    for j in range(lo, hi):
         point = rec[j, 0]
         lj = rec[j, 2]
         if lj <= 0.0:
             x = point  # column never stored with a nonzero value: the loss ignores it
         else:
             x = prox(lj * point - rec[j, 1], lj, l1, l2)
-        turn += (point - x) * (x - last[j])
+        term = (point - x) * (x - last[j])
+        if keep:
+            terms[j] = term
+        else:
+            turn += term
         rec[j, 1] = x
+    return turn
+
+
+@jit
+def momentum_step(turn, gb, lb, momentum, extrapolate):
+    """The intercept's prox step and FISTA's t for the next point, given the slots' momentum
+    test sum ``turn``; updates ``momentum`` and returns the slots' extrapolation factor."""
     b_point = momentum[M_B]
     b_x = b_point - gb / lb if lb > 0.0 else b_point
     turn += (b_point - b_x) * (b_x - momentum[M_B_LAST])
@@ -146,13 +189,29 @@ def prox_step(rec, last, l1, l2, gb, lb, momentum, extrapolate):
         t = 1.0
     t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
     beta = (t - 1.0) / t_next if extrapolate else 0.0
-    for j in range(rec.shape[0]):
-        x = rec[j, 1]
-        rec[j, 0] = x + beta * (x - last[j])
-        last[j] = x
     momentum[M_B] = b_x + beta * (b_x - momentum[M_B_LAST])
     momentum[M_B_LAST] = b_x
     momentum[M_T] = t_next
+    return beta
+
+
+@jit
+def extrapolate_range(rec, last, beta, lo, hi):
+    """The next point ``x + beta (x - last)`` of slots ``[lo, hi)`` from the prox iterates in
+    ``rec[:, 1]``; ``last`` becomes ``x``."""
+    for j in range(lo, hi):
+        x = rec[j, 1]
+        rec[j, 0] = x + beta * (x - last[j])
+        last[j] = x
+
+
+@jit
+def ordered_sum(values):
+    """``values`` added in order from 0.0 (the same bits as a running sum over them)."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
 
 
 @jit(inline="always")

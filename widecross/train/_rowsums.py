@@ -1,17 +1,21 @@
 """Kernels of the polish's sums split for threads, with the serial sums' bits.
 
 ``_polish.add_rows`` makes one sweep: each row's margin, then its gradient added into the
-records of its columns. Split into three steps, the same additions happen in the same order:
+records of its columns. Every slot's sums add its rows in row order, and so do the scalar sums;
+any split that keeps those orders gives the same bits. The threaded pass splits the rows in two:
 
-1. :func:`row_terms`, over any rows ``[lo, hi)``: each row's weighted loss derivative (and loss)
-   at the current point, into per-row arrays. Rows are independent: threads take row blocks.
-2. :func:`ordered_sums`: the scalar sums (weight, loss, intercept gradient and curvature) in row
-   order, one cheap sequential sweep.
-3. :func:`scatter_columns`, over any slot range: each slot's gradient and curvature bound, adding
-   its rows in row order from the transposed rows (:func:`transpose`: each slot's entries in row
-   order). Slots are independent: threads take slot ranges.
+1. the *head* (the first rows) goes through ``_polish.add_rows`` itself on one thread, while
+2. :func:`row_terms` computes, on row blocks on the other threads, each *tail* row's weighted
+   loss derivative (and loss) at the current point into per-row arrays (rows are independent;
+   the weights are read from a copy, the head's thread writes only the sums);
+3. :func:`ordered_sums` continues the scalar sums (weight, loss, intercept gradient and
+   curvature) over the tail in row order, one cheap sequential sweep (beside step 4);
+4. :func:`scatter_entries`, one slot range per task: each slot's gradient and curvature bound
+   from the tail rows, in row order, after the head's (the tail's entries are split by slot
+   range once per fit: :func:`count_parts`, :func:`split_by_slot`).
 
-Every sum is therefore added in row order, as in the one-sweep kernel, whatever the threads.
+The head saves the tail's second random access per entry (the one-sweep kernel finds the
+record it just read); its length balances step 1 against step 2 (see ``blocksums``).
 """
 
 from __future__ import annotations
@@ -40,16 +44,17 @@ def row_terms(indptr, slots, data, y, sw, weights, b, loss, want_loss, lo, hi, g
 
 
 @jit
-def ordered_sums(indptr, sw, g, loss_terms, want_loss, k1_out, sums):
-    """Add the rows' weight, loss, intercept gradient and curvature term to ``sums`` (the
-    ``_polish.SUM_*`` layout) in row order; each row's ``s (k + 1)`` into ``k1_out`` if sized."""
+def ordered_sums(indptr, sw, g, loss_terms, want_loss, lo, k1_out, sums):
+    """Add the weight, loss, intercept gradient and curvature term of rows ``lo`` to the last to
+    ``sums`` (the ``_polish.SUM_*`` layout) in row order; each row's ``s (k + 1)`` into
+    ``k1_out`` if sized."""
     weighted = sw.shape[0] > 0
     keep_k1 = k1_out.shape[0] > 0
     total = sums[0]
     loss_sum = sums[1]
     gb = sums[2]
     lb = sums[3]
-    for r in range(indptr.shape[0] - 1):
+    for r in range(lo, indptr.shape[0] - 1):
         s = sw[r] if weighted else 1.0
         if want_loss:
             loss_sum += loss_terms[r]
@@ -65,38 +70,58 @@ def ordered_sums(indptr, sw, g, loss_terms, want_loss, k1_out, sums):
     sums[3] = lb
 
 
+@jit(inline="always")
+def _range_of(j, bounds):
+    # the slot range of slot j: compares, no lookup table to miss in cache
+    t = 0
+    for k in range(1, bounds.shape[0] - 1):
+        t += j >= bounds[k]
+    return t
+
+
 @jit
-def transpose(indptr, slots, col_ptr, col_rows, col_pos):
-    """Each slot's entries in row order: rows ``col_rows[col_ptr[j]:col_ptr[j + 1]]`` (and their
-    entry positions into ``col_pos``, if sized). ``col_ptr`` has one more entry than the slots
-    and comes zeroed; a counting sort, O(entries + slots)."""
-    keep_pos = col_pos.shape[0] > 0
-    for p in range(slots.shape[0]):
-        col_ptr[slots[p] + 1] += 1
-    for j in range(col_ptr.shape[0] - 1):
-        col_ptr[j + 1] += col_ptr[j]
-    for r in range(indptr.shape[0] - 1):
+def count_parts(indptr, slots, bounds, lo, hi, counts):
+    """``counts[t]``: the entries of rows ``[lo, hi)`` whose slot is in range ``t``, slots
+    ``[bounds[t], bounds[t + 1])``. Returns how many slots lie outside ``[0, bounds[-1])``."""
+    outside = 0
+    for p in range(indptr[lo], indptr[hi]):
+        j = slots[p]
+        if j < 0 or j >= bounds[-1]:
+            outside += 1
+        else:
+            counts[_range_of(j, bounds)] += 1
+    return outside
+
+
+@jit
+def split_by_slot(indptr, slots, data, bounds, lo, hi, fill, part_rows, part_slots, part_data):
+    """Copy the entries of rows ``[lo, hi)`` into their slot ranges' parts (``bounds`` as in
+    :func:`count_parts`, every slot inside), in row order: range ``t`` gets the next entries
+    from ``fill[t]`` on of ``part_rows`` (the row), ``part_slots`` and, if sized, ``part_data``."""
+    has_data = part_data.shape[0] > 0
+    for r in range(lo, hi):
         for p in range(indptr[r], indptr[r + 1]):
             j = slots[p]
-            q = col_ptr[j]
-            col_rows[q] = r
-            if keep_pos:
-                col_pos[q] = p
-            col_ptr[j] = q + 1
-    for j in range(col_ptr.shape[0] - 1, 0, -1):  # the fill moved each start to the next one's
-        col_ptr[j] = col_ptr[j - 1]
-    col_ptr[0] = 0
+            t = _range_of(j, bounds)
+            q = fill[t]
+            part_rows[q] = r
+            part_slots[q] = j
+            if has_data:
+                part_data[q] = data[p]
+            fill[t] = q + 1
 
 
 @jit
-def scatter_columns(col_ptr, col_rows, col_pos, data, g, k1, rec, curvature, lo, hi):
-    """For slots ``[lo, hi)``: ``rec[j, 1] += g[r] x_rj`` and, with ``curvature`` > 0,
-    ``rec[j, 2] += k1[r] x_rj^2``, over the slot's rows in row order."""
-    has_data = data.shape[0] > 0
-    for j in range(lo, hi):
-        for e in range(col_ptr[j], col_ptr[j + 1]):
-            r = col_rows[e]
-            x = data[col_pos[e]] if has_data else 1.0
-            rec[j, 1] += g[r] * x
-            if curvature > 0.0:
-                rec[j, 2] += k1[r] * x * x
+def scatter_entries(part_rows, part_slots, part_data, g, k1, rec, curvature, first, stop, head):
+    """For the entries ``[first, stop)`` of one slot range (in row order):
+    ``rec[j, 1] += g[r] x_rj`` and, with ``curvature`` > 0, ``rec[j, 2] += k1[r - head] x_rj^2``."""
+    has_data = part_data.shape[0] > 0
+    for e in range(first, stop):
+        if e + 16 < stop:  # the slots ahead are known: request their records early
+            prefetch_row(rec, part_slots[e + 16])
+        r = part_rows[e]
+        j = part_slots[e]
+        x = part_data[e] if has_data else 1.0
+        rec[j, 1] += g[r] * x
+        if curvature > 0.0:
+            rec[j, 2] += k1[r - head] * x * x

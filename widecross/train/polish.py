@@ -23,16 +23,16 @@ import numpy as np
 
 from ..losses import Loss
 from . import _polish, _polish_multi
-from .blocksums import PassSums, loss_sums
+from .blocksums import PassSums, SlotSweeps, loss_sums
 from .penalty import Penalty
 from .solver import Blocks, Solution, Solver, opened
 
 
-# The threaded sums (``blocksums.PassSums``) add exactly what ``_polish.add_rows`` adds, in two
-# sweeps instead of one and over rows transposed once per fit: 2.3x its CPU seconds (1M geo rows
-# at 2^22, six passes: 0.91 against 0.39). From three threads on they take less time; with two,
-# the one-sweep kernel is as fast or faster, and gives the same bits.
-THREADED_MIN_JOBS = 3
+# The threaded sums (``blocksums.PassSums``) add exactly what ``_polish.add_rows`` adds: the head
+# rows through that kernel on one thread while the others compute the tail rows' terms, then the
+# tail's per-slot sums on slot ranges. About 1.1x the one sweep's CPU seconds (1M generated rows
+# at 2^22), so from two threads on they take less time, with the same bits.
+THREADED_MIN_JOBS = 2
 
 
 @dataclass(frozen=True)
@@ -74,18 +74,19 @@ class Polish(Solver):
         last = rec[:, 0].copy()
         momentum = _polish.new_momentum(float(intercept))
         sums = new_sums()
+        sweeps = SlotSweeps(rec.shape[0], self.n_jobs)
         lb = 0.0
         for done in range(self.passes):
             curvature = bound if done == 0 else 0.0  # the bound depends on the data only
-            _polish.reset(rec, curvature, sums)
+            sweeps.reset(rec, curvature, sums)
             rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums)
             if sums[_polish.SUM_WEIGHT] <= 0.0:
                 return Solution(intercept, 0)
-            _, gb, lb_new = _polish.finish(rec, curvature, sums)
+            _, gb, lb_new = sweeps.finish(rec, curvature, sums)
             if done == 0:
                 lb = lb_new
             extrapolate = self.accelerated and done + 1 < self.passes
-            _polish.prox_step(rec, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
+            sweeps.prox_step(rec, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
         weights[:] = rec[:, 0]
         return Solution(float(momentum[_polish.M_B]), self.passes)
 
@@ -177,8 +178,8 @@ class SumSource(Protocol):
 
 class RowSums:
     """The sums of a pass over row blocks (one full pass per call of ``blocks``), in their order;
-    from ``THREADED_MIN_JOBS`` threads on over the rows transposed once (rows in memory come back
-    every pass; a streamed pass brings new rows, and only one block of them is held)."""
+    from ``THREADED_MIN_JOBS`` threads on over the rows split by slot range once (rows in memory
+    come back every pass; a streamed pass brings new rows, and only one block of them is held)."""
 
     def __init__(self, blocks: Blocks, n_jobs: int = 1) -> None:
         self.blocks, self.n_jobs = blocks, n_jobs
