@@ -96,18 +96,18 @@ def test_the_merge_against_a_per_coordinate_reference():
     each column; a column of one shard keeps that shard's bits; updates only where a shard differs."""
     start = MergedModel.start([(np.array([2, 5, 9]), np.array([1.0, 3.0, 2.0]), 6.0),
                                (np.array([5, 7]), np.array([1.0, 4.0]), 2.0)])
-    start = dataclasses.replace(start, weights=np.array([0.5, 1.0, 0.0, -1.0]))
-    deltas = [shard.Delta(np.array([0, 1], np.int32), np.array([0.1, 2.0]), 0.3, 0.0, 0.0),
-              shard.Delta(np.array([1], np.int32), np.array([0.7 / 3]), -0.5, 0.0, 0.0)]
+    start = dataclasses.replace(start, fields=np.array([[0.5], [1.0], [0.0], [-1.0]]))
+    deltas = [shard.Delta(np.array([0, 1], np.int32), np.array([[0.1], [2.0]]), np.array([0.3]), 0.0, 0.0),
+              shard.Delta(np.array([1], np.int32), np.array([[0.7 / 3]]), np.array([-0.5]), 0.0, 0.0)]
     merged, updates = start.merge(deltas)
     values = {2: [(1.0, 0.1)], 5: [(3.0, 2.0), (1.0, 1.0)], 7: [(4.0, 0.7 / 3)], 9: [(2.0, -1.0)]}
     expected = {c: sum(w * v for w, v in pairs) / sum(w for w, _ in pairs) for c, pairs in values.items()}
     assert merged.columns.tolist() == [2, 5, 7, 9]
-    np.testing.assert_allclose(merged.weights, [expected[c] for c in (2, 5, 7, 9)], rtol=1e-15)
-    assert merged.weights[2] == 0.7 / 3 and merged.weights[0] == 0.1  # one shard: its exact value
-    assert merged.intercept == pytest.approx((6 * 0.3 + 2 * -0.5) / 8, rel=1e-15)
+    np.testing.assert_allclose(merged.fields[:, 0], [expected[c] for c in (2, 5, 7, 9)], rtol=1e-15)
+    assert merged.fields[2, 0] == 0.7 / 3 and merged.fields[0, 0] == 0.1  # one shard: its exact value
+    assert merged.scalars[0] == pytest.approx((6 * 0.3 + 2 * -0.5) / 8, rel=1e-15)
     assert updates[0].changed.tolist() == [1] and updates[1].changed.tolist() == [0]  # column 5 only
-    assert updates[0].values[0] == updates[1].values[0] == merged.weights[1]
+    assert updates[0].values[0, 0] == updates[1].values[0, 0] == merged.fields[1, 0]
 
 
 def test_the_distributed_polish_sums_equal_the_in_memory_ones(frame):
