@@ -208,15 +208,33 @@ def test_errors_name_what_is_wrong(client, frame):
     with pytest.raises(ValueError, match="early_stopping is not available"):
         wc.WideClassifier(SPEC, early_stopping=True).fit(ddf, y="label")
     with pytest.raises(FloatingPointError, match="diverged in a round of fit on the cluster.*learning_rate=1e"):
+        wc.WideRegressor(SPEC, learning_rate=1e30, schedule="constant", implicit=False, l1=1e-6).fit(ddf, y="price")
+    with pytest.raises(FloatingPointError, match="learning_rate=1e"):  # l1="auto": the path diverges first
         wc.WideRegressor(SPEC, learning_rate=1e30, schedule="constant", implicit=False).fit(ddf, y="price")
     with pytest.raises(TypeError, match="chunk_rows applies"):
         wc.WideClassifier(SPEC).fit(ddf, y="label", chunk_rows=10)
 
 
-def test_auto_l1_and_more_than_two_classes_on_a_cluster(client, frame):
-    one = dd.from_pandas(frame, npartitions=1, sort=False)
-    est = wc.WideClassifier(SPEC, epochs=1, polish=0, random_state=0).fit(one, y="label")
-    assert est.l1_ == 1e-6  # "auto" on a cluster: the former fixed default
-    three = dd.from_pandas(frame.assign(label=np.arange(len(frame)) % 3), npartitions=1, sort=False)
-    with pytest.raises(ValueError, match="two classes for now"):
-        wc.WideClassifier(SPEC, random_state=0).fit(three, y="label")
+def test_auto_l1_and_three_classes_on_two_workers(client, frame):
+    """l1="auto" on a cluster: the path on a sample of all partitions (here every row), the
+    in-memory choice; three classes one-vs-rest on two workers: about the in-memory quality."""
+    parts = dd.from_pandas(frame, npartitions=4, sort=False)
+    auto = wc.WideClassifier(SPEC, epochs=2, polish=2, random_state=0).fit(parts, y="label")
+    memory = wc.WideClassifier(SPEC, epochs=2, polish=2, random_state=0).fit(columns(frame), frame["label"].to_numpy())
+    assert auto.cluster_["shards"] == 2 and auto.l1_ != 1e-6
+    assert auto.l1_path_["path_rows"] == memory.l1_path_["path_rows"] and auto.l1_ == memory.l1_  # the same rows
+    bands = frame.assign(band=frame["label"] + (frame["lat"] > 20))  # 3 classes: the label and the place
+    test = houses(2000, 1)
+    yt = (test["label"] + (test["lat"] > 20)).to_numpy()
+    kw = dict(l1=1e-4, random_state=0)
+    fitted = wc.WideClassifier(SPEC, **kw).fit(dd.from_pandas(bands, npartitions=4, sort=False), y="band")
+    in_memory = wc.WideClassifier(SPEC, **kw).fit(columns(bands), bands["band"].to_numpy())
+    assert fitted.cluster_["shards"] == 2 and list(fitted.classes_) == [0, 1, 2]
+
+    def loss(p):
+        p = p / p.sum(axis=1, keepdims=True)
+        return float(-np.mean(np.log(np.clip(p[np.arange(len(yt)), yt], 1e-15, 1))))
+
+    prior = loss(np.tile(np.bincount(bands["band"], minlength=3) / len(bands), (len(yt), 1)))
+    ours, reference = loss(fitted.predict_proba(columns(test))), loss(in_memory.predict_proba(columns(test)))
+    assert ours < prior - 0.02 and ours < reference + 0.02

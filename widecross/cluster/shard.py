@@ -174,14 +174,16 @@ def delta(state: ShardState) -> Delta:
     return state.delta
 
 
-def polish_sums(data: ShardData, point: np.ndarray, intercept: float, loss_code: int,
-                curvature: float) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def polish_sums(data: ShardData, point: np.ndarray, intercept: float, loss_code: int, curvature: float,
+                label: int = -1) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """The shard's unscaled gradient (and with ``curvature`` > 0 majorizer) at ``point`` (per
-    touched slot), added over its partitions in order, and the pass's other sums."""
+    touched slot), added over its partitions in order, and the pass's other sums. ``label`` >= 0:
+    of the binary labels "class ``label`` or not" (a one-vs-rest column of K classes)."""
     n_slots = data.slot_map.n
     rec = np.zeros((n_slots, 3), dtype=np.float64)
     rec[data.touched, 0] = point
     sums = new_sums()
-    RowSums(lambda: data.parts).add(rec, intercept, loss_code, curvature, sums)
+    parts = data.parts if label < 0 else [r._replace(y=(r.y == label).astype(np.float64)) for r in data.parts]
+    RowSums(lambda: parts).add(rec, intercept, loss_code, curvature, sums)
     gradient = rec[data.touched, 1]
     return gradient, (rec[data.touched, 2] if curvature > 0.0 else None), sums
