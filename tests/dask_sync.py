@@ -1,11 +1,37 @@
-"""A synchronous stand-in for a Dask client: the cluster's graph run in this process, in order."""
+"""What the Dask tests share: the spec and generated houses, a model comparison, and a synchronous
+stand-in for a Dask client (the cluster's graph run in this process, in order)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+
+import widecross as wc
 
 from widecross.cluster import client as cluster_client
 from widecross.cluster import driver
+
+SPEC = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10), bits=None)
+
+
+def houses(n: int, seed: int):
+    """Generated houses as a pandas DataFrame: lat, lon, label, a price target, sample weights."""
+    import pandas as pd
+    from data_gen import generate_housing
+
+    d = generate_housing(n, seed=seed)
+    return pd.DataFrame({"lat": d["lat"], "lon": d["lon"], "label": d["label"],
+                         "price": np.log(d["price"]) - 12.0, "w": 0.5 + (np.arange(n) % 3)})
+
+
+def columns(df) -> dict:
+    return {"lat": df["lat"].to_numpy(), "lon": df["lon"].to_numpy()}
+
+
+def same_model(a: wc.SparseModel, b: wc.SparseModel) -> bool:
+    return (np.array_equal(a.indices, b.indices) and np.array_equal(a.values, b.values)
+            and np.array_equal(a.intercept, b.intercept))
+
 
 class Future:
     def __init__(self, value):

@@ -2,7 +2,7 @@
 for a client (the graph of a fit without worker processes; a LocalCluster fit is in test_dask.py).
 
 References: the in-memory fit of the same rows in the same order (one partition: the same bits,
-one-vs-rest with its polish, multinomial without one; ``l1="auto"``: the same path, the same l1);
+one-vs-rest and multinomial with their polish; ``l1="auto"``: the same path, the same l1);
 the same seeded fit twice (the sample that chooses l1 is reproducible).
 """
 
@@ -14,35 +14,21 @@ import pytest
 pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")
 
-import dask_sync  # noqa: E402
 import widecross as wc  # noqa: E402
+from dask_sync import SPEC, columns, houses, on, same_model as same  # noqa: E402,F401
 from widecross.estimators import frames  # noqa: E402
-
-SPEC = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10), bits=None)
-on = dask_sync.on
 
 
 @pytest.fixture(scope="module")
 def frame():
-    from data_gen import generate_housing
-
-    d = generate_housing(2000, seed=3)
-    band = np.digitize(d["price"], np.quantile(d["price"], [0.33, 0.67]))  # 3 classes: cheap, middle, dear
-    return pd.DataFrame({"lat": d["lat"], "lon": d["lon"], "label": d["label"], "band": band})
-
-
-def columns(df):
-    return {"lat": df["lat"].to_numpy(), "lon": df["lon"].to_numpy()}
-
-
-def same(a, b) -> bool:
-    return (np.array_equal(a.indices, b.indices) and np.array_equal(a.values, b.values)
-            and np.array_equal(a.intercept, b.intercept))
+    f = houses(2000, 3)
+    return f.assign(band=np.digitize(f["price"], np.quantile(f["price"], [0.33, 0.67])))  # cheap, middle, dear
 
 
 @pytest.mark.parametrize("kw", [dict(multi_class="ovr", epochs=2, polish=3),
                                 dict(multi_class="ovr", optimizer="ftrl", epochs=2, polish=2),
-                                dict(multi_class="multinomial", epochs=2, polish=0)])
+                                dict(multi_class="multinomial", epochs=2, polish=0),
+                                dict(multi_class="multinomial", epochs=1, polish=3)])
 def test_k_classes_on_one_partition_reproduce_the_in_memory_fit_bit_for_bit(on, frame, kw):
     on(1)
     one = dd.from_pandas(frame, npartitions=1, sort=False)
@@ -53,12 +39,6 @@ def test_k_classes_on_one_partition_reproduce_the_in_memory_fit_bit_for_bit(on, 
     assert cluster.loss_curve_ == memory.loss_curve_ and cluster.polish_passes_ == memory.polish_passes_
     np.testing.assert_array_equal(cluster.predict_proba(columns(frame)), memory.predict_proba(columns(frame)))
     assert list(cluster.classes_) == [0, 1, 2]
-
-
-def test_the_softmax_polish_is_refused_by_name(on, frame):
-    on(1)
-    with pytest.raises(ValueError, match="multinomial.*polish=0"):
-        wc.WideClassifier(SPEC, multi_class="multinomial").fit(dd.from_pandas(frame, npartitions=1), y="band")
 
 
 def test_auto_l1_on_one_partition_is_the_in_memory_default_fit(on, frame):

@@ -14,28 +14,15 @@ import pytest
 pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")
 
-import dask_sync  # noqa: E402
 import widecross as wc  # noqa: E402
+from dask_sync import SPEC, houses, on, same_model as same  # noqa: E402,F401
 from widecross.cluster import driver, ranges, shard  # noqa: E402
 from widecross.cluster.merge import MergedModel  # noqa: E402
-
-SPEC = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10), bits=None)
-
-
-on = dask_sync.on
 
 
 @pytest.fixture(scope="module")
 def frame():
-    from data_gen import generate_housing
-
-    d = generate_housing(2400, seed=0)
-    return pd.DataFrame({"lat": d["lat"], "lon": d["lon"], "label": d["label"], "w": 0.5 + (np.arange(2400) % 3)})
-
-
-def same(a, b) -> bool:
-    return (np.array_equal(a.indices, b.indices) and np.array_equal(a.values, b.values)
-            and np.array_equal(a.intercept, b.intercept))
+    return houses(2400, 0)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "ftrl"])

@@ -27,8 +27,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..train import Optimizer, Polish
+from ..train import Optimizer
 from . import mixed, ranges, shard
+from .polish import polish
 from .merge import MergedModel
 
 Progress = Callable[[int, int, float], None]
@@ -209,31 +210,9 @@ def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: P
     columns, fields, positions = ranges.assemble(models, client.gather(splits))
     del states, updates, stats, mixers
     weights, intercept = mixed.to_model(plan.optimizer, fields, models[0].scalars)
-    intercept, passes, polish_bytes = _polish(client, data, positions, plan, weights, intercept)
+    intercept, passes, polish_bytes = polish(client, data, positions, plan.polish, plan.optimizer, weights, intercept)
     return ClusterFit(columns, weights, intercept, losses, passes, n_rows, n_shards, rounds, polish_bytes, shard_bytes,
                       (fields, models[0].scalars))
-
-
-def _polish(client: Any, data: list[Any], positions: list[np.ndarray], plan: Plan, weights: np.ndarray,
-            intercept: Any) -> tuple[Any, int, list[int]]:
-    """The end-of-fit polish over the shards' rows (``weights`` updated in place): the binary
-    polish, or with K one-vs-rest columns class k's binary polish on the labels "k or not" in
-    turn (per class the arithmetic of the in-memory one-vs-rest polish, which shares its passes)."""
-    optimizer, polish = plan.optimizer, Polish(plan.polish)
-    if optimizer.columns == 1:
-        sums = ShardSums(client, data, positions)
-        solution = polish.solve_sums(sums, weights, intercept, optimizer.penalty, optimizer.loss)
-        return solution.intercept, solution.passes, sums.bytes
-    if optimizer.loss.labels == "class" or not polish.applies(optimizer.loss):
-        return intercept, 0, []  # the softmax polish is refused by the estimator before the fit
-    intercepts, moved, passes = np.array(intercept, dtype=np.float64), [], 0
-    for k in range(optimizer.columns):
-        column = np.ascontiguousarray(weights[:, k])
-        sums = ShardSums(client, data, positions, label=k)
-        solution = polish.solve_sums(sums, column, float(intercepts[k]), optimizer.penalty, optimizer.loss)
-        weights[:, k], intercepts[k], passes = column, solution.intercept, solution.passes
-        moved = [a + b for a, b in zip(moved, sums.bytes)] if moved else list(sums.bytes)
-    return intercepts, passes, moved
 
 
 def _summaries(stats: list[Any], n_rounds: int, n_rows: int, progress: Progress | None
@@ -257,44 +236,3 @@ def _summaries(stats: list[Any], n_rounds: int, n_rows: int, progress: Progress 
         if progress is not None:
             progress(len(losses) - 1, n_rows, loss)
     return losses, rounds
-
-
-class ShardSums:
-    """A polish pass over the shards: each gets the point on its columns, returns its sums; they
-    are added in shard order (the same bits for any placement of the shards). ``label`` >= 0: the
-    rows' labels are "class ``label`` or not" (a one-vs-rest column)."""
-
-    RETRIES = 2
-
-    def __init__(self, client: Any, data: list[Any], positions: list[np.ndarray], label: int = -1) -> None:
-        self.client, self.data, self.positions, self.label = client, data, positions, label
-        self.bytes: list[int] = []
-
-    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
-        for attempt in range(self.RETRIES + 1):
-            try:
-                parts = self._pass(rec, intercept, loss_code, curvature)
-                break
-            except FloatingPointError:
-                raise
-            except Exception:  # a worker lost during the pass: run it again on the ones left
-                if attempt == self.RETRIES:
-                    raise
-        moved = 0
-        for pos, (gradient, curvatures, part_sums) in zip(self.positions, parts):
-            rec[pos, 1] += gradient
-            if curvatures is not None:
-                rec[pos, 2] += curvatures
-                moved += curvatures.nbytes
-            sums += part_sums
-            moved += 2 * gradient.nbytes + part_sums.nbytes  # the point out, the gradient back
-        self.bytes.append(moved)
-
-    def _pass(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float) -> list[Any]:
-        futures = []
-        for k, (d, pos) in enumerate(zip(self.data, self.positions)):
-            # no placement: the shards' rows may have moved since a worker was lost
-            point = self.client.scatter(rec[pos, 0], hash=False)
-            futures.append(self.client.submit(shard.polish_sums, d, point, intercept, loss_code, curvature, self.label,
-                                              pure=False))
-        return self.client.gather(futures)

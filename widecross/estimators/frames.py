@@ -119,9 +119,6 @@ def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, c
         selection, entries = _auto_l1(est, client, parts, featurize, seed, labels)
         params = est._params(None if selection is None else selection.l1, entries)
         optimizer = params.make_optimizer(_n_classes(labels))
-        if optimizer.columns > 1 and optimizer.loss.labels == "class" and params.polish > 0:
-            raise ValueError(f"{owner}: multi_class='multinomial' on a Dask DataFrame needs polish=0 for now (the "
-                             "softmax polish runs in memory only); or use multi_class='ovr'")
         plan = driver.Plan(optimizer, params.layout_for(width, owner), width, params.epochs, params.polish,
                            params.shuffle, seed)
         try:
