@@ -45,7 +45,8 @@ class MergedModel:
 
     columns: np.ndarray  # int64, sorted: every column of the range some shard touches
     positions: tuple[np.ndarray, ...]  # per shard: position in ``columns`` of each touched slot
-    counts: tuple[np.ndarray, ...]  # per shard: merge weight (> 0) of each touched slot
+    orders: tuple[np.ndarray, ...]  # per shard: its touched slots in the order of their positions
+    counts: tuple[np.ndarray, ...]  # per shard, in that order: merge weight (> 0) of each touched slot
     shard_weights: np.ndarray  # per shard: total sample weight (the scalars' merge weight)
     fields: np.ndarray  # float64 (n_columns, f) merged fields
     scalars: np.ndarray  # float64 merged scalars
@@ -56,9 +57,13 @@ class MergedModel:
         """From each shard's (touched columns, their merge weights, total weight); fields 0."""
         columns = np.unique(np.concatenate([c for c, _, _ in shards])) if shards else np.empty(0, np.int64)
         positions = tuple(np.searchsorted(columns, c) for c, _, _ in shards)
-        counts = tuple(np.maximum(n, _TINY) for _, n, _ in shards)
-        return cls(columns.astype(np.int64), positions, counts, np.array([w for _, _, w in shards], dtype=np.float64),
-                   np.zeros((columns.shape[0], n_fields)), np.zeros(n_scalars))
+        # merge_into reads each shard's ids in order: sorted once here, not every round
+        orders = tuple(np.argsort(p, kind="stable") for p in positions)
+        counts = tuple(np.ascontiguousarray(np.maximum(n, _TINY)[o], dtype=np.float64)
+                       for (_, n, _), o in zip(shards, orders))
+        return cls(columns.astype(np.int64), positions, orders, counts,
+                   np.array([w for _, _, w in shards], dtype=np.float64), np.zeros((columns.shape[0], n_fields)),
+                   np.zeros(n_scalars))
 
     def merge(self, deltas: list[Delta]) -> tuple[MergedModel, list[Update]]:
         """The merged model after a round, and what each shard must take from it."""
@@ -68,10 +73,8 @@ class MergedModel:
             v[d.changed] = d.values
             values.append(v)
         merged = self.fields.copy()
-        orders = [np.argsort(p, kind="stable") for p in self.positions]  # merge_into reads ids in order
-        merge_into(merged, [p[o] for p, o in zip(self.positions, orders)],
-                   [np.ascontiguousarray(v[o]) for v, o in zip(values, orders)],
-                   [np.ascontiguousarray(c[o], dtype=np.float64) for c, o in zip(self.counts, orders)])
+        merge_into(merged, [p[o] for p, o in zip(self.positions, self.orders)],
+                   [np.ascontiguousarray(v[o]) for v, o in zip(values, self.orders)], list(self.counts))
         scalars = _mean([d.scalars for d in deltas], self.shard_weights)
         updates = []
         for pos, v in zip(self.positions, values):
