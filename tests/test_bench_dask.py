@@ -17,6 +17,8 @@ def test_bench_dask_quick(tmp_path):
     assert [(r["partitions"], r["width"], r["workers"]) for r in rows] == [
         ("-", "2^22", 1), ("random", "2^22", 2), ("longitude band", "2^22", 2), ("random", "2^30", 2),
         ("random", "exact", 2), ("random", "2^22", 1)]
+    assert all(m["same_bits"] and m["ranges_cpu_s"] > 0 for m in
+               json.loads((tmp_path / "bench_dask.quick.json").read_text())["params"]["merge_rates"])
     for row in rows[1:]:
         assert 0 < row["log_loss"] < 1 and row["rounds"] == 5 and row["delta_mb_per_round"] > 0
         assert row["shards"] == row["workers"] and row["worker_cpu_s"] > 0

@@ -26,20 +26,12 @@ from widecross.train import Polish, Trainer  # noqa: E402
 from widecross.train.polish import RowSums  # noqa: E402
 from widecross.train.sgd import SGD, SGDParams  # noqa: E402
 
-SPEC = wc.geo_spec(lat="lat", lon="lon", resolutions=(60, 10), bits=None)
-
-
-def houses(n: int, seed: int):
-    from data_gen import generate_housing
-
-    d = generate_housing(n, seed=seed)
-    return pd.DataFrame({"lat": d["lat"], "lon": d["lon"], "label": d["label"],
-                         "price": np.log(d["price"]) - 12.0, "w": 0.5 + (np.arange(n) % 3)})
+from dask_sync import SPEC, columns, houses, same_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=50) as cluster, distributed.Client(cluster) as c:
         yield c
 
@@ -47,15 +39,6 @@ def client():
 @pytest.fixture(scope="module")
 def frame():
     return houses(3000, 0)
-
-
-def columns(df):
-    return {"lat": df["lat"].to_numpy(), "lon": df["lon"].to_numpy()}
-
-
-def same_model(a: wc.SparseModel, b: wc.SparseModel) -> bool:
-    return (np.array_equal(a.indices, b.indices) and np.array_equal(a.values, b.values)
-            and a.intercept == b.intercept)
 
 
 def test_one_partition_reproduces_the_in_memory_fit_bit_for_bit(client, frame):
@@ -96,18 +79,18 @@ def test_the_merge_against_a_per_coordinate_reference():
     each column; a column of one shard keeps that shard's bits; updates only where a shard differs."""
     start = MergedModel.start([(np.array([2, 5, 9]), np.array([1.0, 3.0, 2.0]), 6.0),
                                (np.array([5, 7]), np.array([1.0, 4.0]), 2.0)])
-    start = dataclasses.replace(start, weights=np.array([0.5, 1.0, 0.0, -1.0]))
-    deltas = [shard.Delta(np.array([0, 1], np.int32), np.array([0.1, 2.0]), 0.3, 0.0, 0.0),
-              shard.Delta(np.array([1], np.int32), np.array([0.7 / 3]), -0.5, 0.0, 0.0)]
+    start = dataclasses.replace(start, fields=np.array([[0.5], [1.0], [0.0], [-1.0]]))
+    deltas = [shard.Delta(np.array([0, 1], np.int32), np.array([[0.1], [2.0]]), np.array([0.3]), 0.0, 0.0),
+              shard.Delta(np.array([1], np.int32), np.array([[0.7 / 3]]), np.array([-0.5]), 0.0, 0.0)]
     merged, updates = start.merge(deltas)
     values = {2: [(1.0, 0.1)], 5: [(3.0, 2.0), (1.0, 1.0)], 7: [(4.0, 0.7 / 3)], 9: [(2.0, -1.0)]}
     expected = {c: sum(w * v for w, v in pairs) / sum(w for w, _ in pairs) for c, pairs in values.items()}
     assert merged.columns.tolist() == [2, 5, 7, 9]
-    np.testing.assert_allclose(merged.weights, [expected[c] for c in (2, 5, 7, 9)], rtol=1e-15)
-    assert merged.weights[2] == 0.7 / 3 and merged.weights[0] == 0.1  # one shard: its exact value
-    assert merged.intercept == pytest.approx((6 * 0.3 + 2 * -0.5) / 8, rel=1e-15)
+    np.testing.assert_allclose(merged.fields[:, 0], [expected[c] for c in (2, 5, 7, 9)], rtol=1e-15)
+    assert merged.fields[2, 0] == 0.7 / 3 and merged.fields[0, 0] == 0.1  # one shard: its exact value
+    assert merged.scalars[0] == pytest.approx((6 * 0.3 + 2 * -0.5) / 8, rel=1e-15)
     assert updates[0].changed.tolist() == [1] and updates[1].changed.tolist() == [0]  # column 5 only
-    assert updates[0].values[0] == updates[1].values[0] == merged.weights[1]
+    assert updates[0].values[0, 0] == updates[1].values[0, 0] == merged.fields[1, 0]
 
 
 def test_the_distributed_polish_sums_equal_the_in_memory_ones(frame):
@@ -208,15 +191,36 @@ def test_errors_name_what_is_wrong(client, frame):
     with pytest.raises(ValueError, match="early_stopping is not available"):
         wc.WideClassifier(SPEC, early_stopping=True).fit(ddf, y="label")
     with pytest.raises(FloatingPointError, match="diverged in a round of fit on the cluster.*learning_rate=1e"):
+        wc.WideRegressor(SPEC, learning_rate=1e30, schedule="constant", implicit=False, l1=1e-6).fit(ddf, y="price")
+    with pytest.raises(FloatingPointError, match="learning_rate=1e"):  # l1="auto": the path diverges first
         wc.WideRegressor(SPEC, learning_rate=1e30, schedule="constant", implicit=False).fit(ddf, y="price")
     with pytest.raises(TypeError, match="chunk_rows applies"):
         wc.WideClassifier(SPEC).fit(ddf, y="label", chunk_rows=10)
 
 
-def test_auto_l1_and_more_than_two_classes_on_a_cluster(client, frame):
-    one = dd.from_pandas(frame, npartitions=1, sort=False)
-    est = wc.WideClassifier(SPEC, epochs=1, polish=0, random_state=0).fit(one, y="label")
-    assert est.l1_ == 1e-6  # "auto" on a cluster: the former fixed default
-    three = dd.from_pandas(frame.assign(label=np.arange(len(frame)) % 3), npartitions=1, sort=False)
-    with pytest.raises(ValueError, match="two classes for now"):
-        wc.WideClassifier(SPEC, random_state=0).fit(three, y="label")
+def test_auto_l1_and_three_classes_on_two_workers(client, frame):
+    """l1="auto" on a cluster: the path on a sample of all partitions (here every row), the
+    in-memory choice; three classes on two workers (one-vs-rest, multinomial): about the
+    in-memory quality."""
+    parts = dd.from_pandas(frame, npartitions=4, sort=False)
+    auto = wc.WideClassifier(SPEC, epochs=2, polish=2, random_state=0).fit(parts, y="label")
+    memory = wc.WideClassifier(SPEC, epochs=2, polish=2, random_state=0).fit(columns(frame), frame["label"].to_numpy())
+    assert auto.cluster_["shards"] == 2 and auto.l1_ != 1e-6
+    assert auto.l1_path_["path_rows"] == memory.l1_path_["path_rows"] and auto.l1_ == memory.l1_  # the same rows
+    bands = frame.assign(band=frame["label"] + (frame["lat"] > 20))  # 3 classes: the label and the place
+    test = houses(2000, 1)
+    yt = (test["label"] + (test["lat"] > 20)).to_numpy()
+    parts = dd.from_pandas(bands, npartitions=4, sort=False)
+
+    def loss(p):
+        p = p / p.sum(axis=1, keepdims=True)
+        return float(-np.mean(np.log(np.clip(p[np.arange(len(yt)), yt], 1e-15, 1))))
+
+    prior = loss(np.tile(np.bincount(bands["band"], minlength=3) / len(bands), (len(yt), 1)))
+    for multi_class in ("ovr", "multinomial"):
+        kw = dict(l1=1e-4, random_state=0, multi_class=multi_class)
+        fitted = wc.WideClassifier(SPEC, **kw).fit(parts, y="band")
+        in_memory = wc.WideClassifier(SPEC, **kw).fit(columns(bands), bands["band"].to_numpy())
+        assert fitted.cluster_["shards"] == 2 and list(fitted.classes_) == [0, 1, 2] and fitted.polish_passes_ == 6
+        ours, reference = loss(fitted.predict_proba(columns(test))), loss(in_memory.predict_proba(columns(test)))
+        assert ours < prior - 0.02 and ours < reference + 0.02, multi_class

@@ -5,7 +5,11 @@ Dask DataFrame; nothing else in widecross imports this package, so Dask stays an
 (``pip install widecross[dask]``).
 
 - :mod:`.shard`: what a worker does with its partitions (pure functions of their inputs);
-- :mod:`.merge`: the per-coordinate weighted merge of the shards' deltas;
-- :mod:`.driver`: the graph of rounds, its summaries, and the polish run across the shards;
+- :mod:`.mixed`: what each optimizer's state contributes to the merge (SGD's weights, FTRL's z, n);
+- :mod:`.merge`: the per-coordinate weighted merge of the shards' deltas over a range of columns;
+- :mod:`.ranges`: the columns cut into ranges, a shard's delta split by range (the reduce-scatter);
+- :mod:`.driver`: the graph of rounds and its summaries;
+- :mod:`.polish`: the end-of-fit polish over the shards' sums (binary, one-vs-rest, softmax);
+- :mod:`.sample`: a seeded sample of the rows (what ``l1="auto"`` chooses on);
 - :mod:`.client`: the Dask client to use, and a DataFrame's partitions.
 """

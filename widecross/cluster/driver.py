@@ -5,8 +5,10 @@ Every step is a task whose result depends on its inputs alone:
 - ``prepare`` (per shard): read and featurize the shard's partitions, where they are read;
 - ``train_round`` (per shard and epoch): the shard's state after one local epoch, from its state
   before and the merged values it was sent; ``delta`` takes the round's sparse delta out of it;
-- ``merge`` (per epoch): the merged model and each shard's update, from the previous merged
-  model and the deltas, added in shard order.
+- ``piece`` (per shard, round and range): the part of a shard's delta in a range of column ids;
+- ``merge`` (per round and range): the range's merged model and each shard's update, from its
+  previous merged model and the shards' pieces, added in shard order (a reduce-scatter: see
+  :mod:`.ranges`); ``join`` (per shard) puts a shard's updates from the ranges together.
 
 The whole graph of the epochs is submitted at once and the client only waits for each epoch's
 small summary; a worker lost in the middle is recomputed by Dask from its partitions and the
@@ -25,8 +27,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..train import Optimizer, Polish
-from . import shard
+from ..train import Optimizer
+from . import mixed, ranges, shard
+from .polish import polish
 from .merge import MergedModel
 
 Progress = Callable[[int, int, float], None]
@@ -46,6 +49,7 @@ class ClusterFit:
     rounds: list[dict[str, float]] = field(default_factory=list)  # bytes moved and seconds per round
     polish_bytes: list[int] = field(default_factory=list)  # bytes moved per polish pass
     shard_bytes: list[int] = field(default_factory=list)  # rows and slot map held by each shard
+    merged: tuple[np.ndarray, np.ndarray] | None = None  # the merged fields and scalars (:mod:`.mixed`)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Plan:
     shuffle: bool
     seed: int
     rounds_per_epoch: int = 1  # merges per epoch (at most the partitions of a shard)
+    merge_ranges: int = 0  # merge tasks, each over a range of column ids (0: one per shard)
 
 
 def shard_seed(seed: int, k: int) -> np.random.SeedSequence:
@@ -68,12 +73,21 @@ def shard_seed(seed: int, k: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(k,) if k else ())
 
 
-def _summary(data: shard.ShardData) -> tuple[np.ndarray, np.ndarray, float, int, int]:
-    return data.columns, data.counts, data.weight, data.n_rows, data.nbytes
+def _summary(data: shard.ShardData, n_ranges: int) -> tuple[int, int, np.ndarray]:
+    return data.n_rows, data.nbytes, ranges.sample_columns(data.columns, n_ranges)
 
 
-def _start_mixer(summaries: list[tuple[np.ndarray, np.ndarray, float, int, int]]) -> MergedModel:
-    return MergedModel.start([(c, n, w) for c, n, w, _, _ in summaries])
+def _split(data: shard.ShardData, bounds: np.ndarray) -> ranges.Split:
+    return ranges.Split.of(data.columns, bounds)
+
+
+def _range_summary(data: shard.ShardData, split: ranges.Split, r: int) -> tuple[np.ndarray, np.ndarray, float]:
+    part = split.ranges[r]
+    return data.columns[part], data.counts[part], data.weight
+
+
+def _start_range(summaries: list[tuple[np.ndarray, np.ndarray, float]], n_fields: int, n_scalars: int) -> MergedModel:
+    return MergedModel.start(summaries, n_fields, n_scalars)
 
 
 def _merge(mixer: MergedModel, deltas: list[shard.Delta]) -> tuple[MergedModel, list[shard.Update], dict[str, Any]]:
@@ -91,8 +105,65 @@ def _merge(mixer: MergedModel, deltas: list[shard.Delta]) -> tuple[MergedModel, 
     return merged, updates, stats
 
 
+def _round_stats(*per_range: dict[str, Any]) -> dict[str, Any]:
+    """A round's figures from its ranges' merges: bytes and columns add up, the merge's critical
+    path is the slowest range (``merge_seconds``), its CPU the sum (``merge_cpu_seconds``)."""
+    out = dict(per_range[0])
+    for key in ("delta_bytes", "update_bytes", "changed"):
+        out[key] = sum(s[key] for s in per_range)
+    out["merge_seconds"] = max(s["merge_seconds"] for s in per_range)
+    out["merge_cpu_seconds"] = sum(s["merge_seconds"] for s in per_range)
+    return out
+
+
 def _pick(merged: tuple[MergedModel, list[shard.Update], dict[str, Any]], k: int) -> shard.Update:
     return merged[1][k]
+
+
+@dataclass
+class _Graph:
+    """The futures of a fit: shards' data, splits and states, the ranges' merged models."""
+
+    client: Any
+    data: list[Any]
+    splits: list[Any]
+    shard_place: list[dict[str, Any]]
+    range_place: list[dict[str, Any]]
+
+    def submit(self, fn: Callable[..., Any], *args: Any, shard: int | None = None, rng: int | None = None) -> Any:
+        place = self.shard_place[shard] if shard is not None else self.range_place[rng] if rng is not None else {}
+        return self.client.submit(fn, *args, **place)
+
+    def start(self, plan: Plan) -> tuple[list[Any], list[Any]]:
+        """Each shard's first state and each range's merged model (zero)."""
+        n_ranges, n_shards = len(self.range_place), len(self.data)
+        optimizer = plan.optimizer
+        states = [self.submit(shard.start, d, optimizer, plan.layout, plan.width, shard_seed(plan.seed, k), shard=k)
+                  for k, d in enumerate(self.data)]
+        mixers = []
+        for r in range(n_ranges):
+            parts = [self.submit(_range_summary, self.data[k], self.splits[k], r, shard=k) for k in range(n_shards)]
+            mixers.append(self.submit(_start_range, parts, mixed.n_fields(optimizer), mixed.n_scalars(optimizer),
+                                      rng=r))
+        return states, mixers
+
+    def round(self, states: list[Any], updates: list[Any], mixers: list[Any], plan: Plan, first: bool,
+              counts: list[int]) -> tuple[list[Any], list[Any], list[Any], Any]:
+        """Submit one round: train, split the deltas by range, merge each range, join the updates."""
+        n_ranges, n_shards = len(self.range_place), len(self.data)
+        states = [self.submit(shard.train_round, d, s, u, plan.shuffle, first, counts[k], shard=k)
+                  for k, (d, s, u) in enumerate(zip(self.data, states, updates))]
+        deltas = [self.submit(shard.delta, s, shard=k) for k, s in enumerate(states)]
+        pieces = [[d] if n_ranges == 1 else [self.submit(ranges.piece, self.splits[k], d, r, shard=k)
+                                             for r in range(n_ranges)] for k, d in enumerate(deltas)]
+        merged = [self.submit(_merge, mixers[r], [pieces[k][r] for k in range(n_shards)], rng=r)
+                  for r in range(n_ranges)]
+        mixers = [self.submit(operator.getitem, m, 0, rng=r) for r, m in enumerate(merged)]
+        picks = [[self.submit(_pick, m, k, shard=k) for m in merged] for k in range(n_shards)]
+        updates = [p[0] if n_ranges == 1 else self.submit(ranges.join, self.splits[k], *p, shard=k)
+                   for k, p in enumerate(picks)]
+        stats = self.submit(_round_stats, *[self.submit(operator.getitem, m, 2, rng=r) for r, m in enumerate(merged)])
+        return states, updates, mixers, stats
 
 
 def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: Plan,
@@ -100,7 +171,8 @@ def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: P
     """Train on ``parts`` (a DataFrame's partitions as Dask delayed objects) on ``client``'s workers.
 
     Partition ``i`` belongs to shard ``i % K``, K = min(workers, partitions): each shard holds
-    partitions from all over the data set, which mixing handles best.
+    partitions from all over the data set, which mixing handles best. The merge runs as
+    ``plan.merge_ranges`` range tasks (default: one per shard), range ``r`` on worker ``r``.
     """
     import dask
 
@@ -108,21 +180,21 @@ def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: P
     if not workers:
         raise RuntimeError("the Dask cluster has no workers")
     n_shards = max(1, min(len(workers), len(parts)))
-    place = [dict(workers=[workers[k]], allow_other_workers=True) for k in range(n_shards)]
+    n_ranges = max(1, plan.merge_ranges or n_shards)
+    place = [dict(workers=[workers[k % len(workers)]], allow_other_workers=True) for k in range(max(n_shards, n_ranges))]
     data = []
     for k in range(n_shards):
         prepared = dask.delayed(shard.prepare, pure=True)(featurize, plan.optimizer, plan.layout, plan.width,
                                                           *parts[k::n_shards])
         data.append(client.compute(prepared, **place[k]))
-    summaries = [client.submit(_summary, d, **place[k]) for k, d in enumerate(data)]
-    states = [client.submit(shard.start, d, plan.optimizer, plan.layout, plan.width, shard_seed(plan.seed, k),
-                            **place[k]) for k, d in enumerate(data)]
-    mixer = client.submit(_start_mixer, summaries)
-    gathered = client.gather(summaries)
-    n_rows, shard_bytes = sum(s[3] for s in gathered), [s[4] for s in gathered]
+    summaries = client.gather([client.submit(_summary, d, n_ranges, **place[k]) for k, d in enumerate(data)])
+    n_rows, shard_bytes = sum(s[0] for s in summaries), [s[1] for s in summaries]
     if n_rows == 0:
         raise ValueError("the DataFrame has no rows")
-    del summaries
+    bounds = ranges.range_bounds([s[2] for s in summaries], n_ranges)
+    splits = [client.submit(_split, d, bounds, **place[k]) for k, d in enumerate(data)]
+    graph = _Graph(client, data, splits, place[:n_shards], place[:n_ranges])
+    states, mixers = graph.start(plan)
     shard_parts = [len(parts[k::n_shards]) for k in range(n_shards)]
     n_rounds = max(1, min(plan.rounds_per_epoch, max(shard_parts)))
     counts = [[len(c) for c in np.array_split(np.arange(p), n_rounds)] for p in shard_parts]
@@ -130,22 +202,17 @@ def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: P
     stats = []
     for epoch in range(plan.epochs):
         for r in range(n_rounds):
-            states = [client.submit(shard.train_round, d, s, u, plan.shuffle, r == 0, counts[k][r], **place[k])
-                      for k, (d, s, u) in enumerate(zip(data, states, updates))]
-            deltas = [client.submit(shard.delta, s, **place[k]) for k, s in enumerate(states)]
-            merged = client.submit(_merge, mixer, deltas)
-            mixer = client.submit(operator.getitem, merged, 0)
-            updates = [client.submit(_pick, merged, k, **place[k]) for k in range(n_shards)]
-            stats.append(client.submit(operator.getitem, merged, 2))
+            states, updates, mixers, round_stats = graph.round(states, updates, mixers, plan, r == 0,
+                                                               [c[r] for c in counts])
+            stats.append(round_stats)
     losses, rounds = _summaries(stats, n_rounds, n_rows, progress)
-    final: MergedModel = mixer.result()
-    del states, updates, merged, stats
-    weights = final.weights.copy()
-    sums = ShardSums(client, data, final.positions)
-    solution = Polish(plan.polish).solve_sums(sums, weights, final.intercept, plan.optimizer.penalty,
-                                                  plan.optimizer.loss)
-    return ClusterFit(final.columns, weights, solution.intercept, losses, solution.passes, n_rows, n_shards,
-                      rounds, sums.bytes, shard_bytes)
+    models: list[MergedModel] = client.gather(mixers)
+    columns, fields, positions = ranges.assemble(models, client.gather(splits))
+    del states, updates, stats, mixers
+    weights, intercept = mixed.to_model(plan.optimizer, fields, models[0].scalars)
+    intercept, passes, polish_bytes = polish(client, data, positions, plan.polish, plan.optimizer, weights, intercept)
+    return ClusterFit(columns, weights, intercept, losses, passes, n_rows, n_shards, rounds, polish_bytes, shard_bytes,
+                      (fields, models[0].scalars))
 
 
 def _summaries(stats: list[Any], n_rounds: int, n_rows: int, progress: Progress | None
@@ -155,7 +222,8 @@ def _summaries(stats: list[Any], n_rounds: int, n_rows: int, progress: Progress 
     loss_sum = weight_sum = 0.0
     for i, future in enumerate(stats):
         s = future.result()
-        rounds.append({k: s[k] for k in ("delta_bytes", "update_bytes", "changed", "train_seconds", "merge_seconds")})
+        rounds.append({k: s[k] for k in ("delta_bytes", "update_bytes", "changed", "train_seconds", "merge_seconds",
+                                          "merge_cpu_seconds")})
         loss_sum += s["loss_sum"]
         weight_sum += s["weight_sum"]
         if (i + 1) % n_rounds:
@@ -168,42 +236,3 @@ def _summaries(stats: list[Any], n_rounds: int, n_rows: int, progress: Progress 
         if progress is not None:
             progress(len(losses) - 1, n_rows, loss)
     return losses, rounds
-
-
-class ShardSums:
-    """A polish pass over the shards: each gets the point on its columns, returns its sums; they
-    are added in shard order (the same bits for any placement of the shards)."""
-
-    RETRIES = 2
-
-    def __init__(self, client: Any, data: list[Any], positions: tuple[np.ndarray, ...]) -> None:
-        self.client, self.data, self.positions = client, data, positions
-        self.bytes: list[int] = []
-
-    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
-        for attempt in range(self.RETRIES + 1):
-            try:
-                parts = self._pass(rec, intercept, loss_code, curvature)
-                break
-            except FloatingPointError:
-                raise
-            except Exception:  # a worker lost during the pass: run it again on the ones left
-                if attempt == self.RETRIES:
-                    raise
-        moved = 0
-        for pos, (gradient, curvatures, part_sums) in zip(self.positions, parts):
-            rec[pos, 1] += gradient
-            if curvatures is not None:
-                rec[pos, 2] += curvatures
-                moved += curvatures.nbytes
-            sums += part_sums
-            moved += 2 * gradient.nbytes + part_sums.nbytes  # the point out, the gradient back
-        self.bytes.append(moved)
-
-    def _pass(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float) -> list[Any]:
-        futures = []
-        for k, (d, pos) in enumerate(zip(self.data, self.positions)):
-            # no placement: the shards' rows may have moved since a worker was lost
-            point = self.client.scatter(rec[pos, 0], hash=False)
-            futures.append(self.client.submit(shard.polish_sums, d, point, intercept, loss_code, curvature, pure=False))
-        return self.client.gather(futures)

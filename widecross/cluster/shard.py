@@ -25,6 +25,7 @@ import numpy as np
 from ..train import Optimizer, Rows, Trainer, visit_order
 from ..train.polish import RowSums, new_sums
 from ..train.trainer import NonFiniteError
+from . import mixed
 
 Featurize = Callable[[Any], "tuple[Any, np.ndarray, np.ndarray] | None"]  # frame -> (CSR, y, sample weights)
 
@@ -48,20 +49,21 @@ class ShardData:
         return int(sum(a.nbytes for a in arrays) + self.slot_map.nbytes)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Delta:
-    """What a round reports: touched positions whose weight changed, their values, the intercept."""
+    """What a round reports: touched positions whose mixed fields changed (:mod:`.mixed`), their
+    values, the mixed scalars (the intercept; FTRL's weight seen and intercept ``z``, ``n``)."""
 
     changed: np.ndarray  # int32 positions into ShardData.touched
-    values: np.ndarray  # float64
-    intercept: float
+    values: np.ndarray  # float64 (n_changed, fields)
+    scalars: np.ndarray  # float64
     loss_sum: float
     weight_sum: float
     seconds: float = 0.0  # CPU seconds the round's training took (for capacity planning)
 
     @property
     def nbytes(self) -> int:
-        return int(self.changed.nbytes + self.values.nbytes + 8)
+        return int(self.changed.nbytes + self.values.nbytes + self.scalars.nbytes)
 
 
 @dataclass
@@ -76,15 +78,15 @@ class ShardState:
 
 @dataclass(frozen=True)
 class Update:
-    """The merged values a shard must take: positions into its touched slots, values, intercept."""
+    """The merged values a shard must take: positions into its touched slots, values, scalars."""
 
     changed: np.ndarray  # int32
-    values: np.ndarray  # float64
-    intercept: float
+    values: np.ndarray  # float64 (n_changed, fields)
+    scalars: np.ndarray  # float64
 
     @property
     def nbytes(self) -> int:
-        return int(self.changed.nbytes + self.values.nbytes + 8)
+        return int(self.changed.nbytes + self.values.nbytes + self.scalars.nbytes)
 
 
 def prepare(featurize: Featurize, optimizer: Optimizer, layout: str, width: int, *frames: Any) -> ShardData:
@@ -135,7 +137,7 @@ def train_round(data: ShardData, state: ShardState, update: Update | None, shuff
     rng = copy.deepcopy(state.rng)
     if update is not None:
         apply(trainer, data, update)
-    before = trainer.slot_weights()[data.touched]
+    before = mixed.read(trainer, data.touched)
     pending = state.pending
     if first:
         n = len(data.parts)
@@ -149,22 +151,20 @@ def train_round(data: ShardData, state: ShardState, update: Update | None, shuff
             part, weight = trainer.last_sums()
             loss_sum += part
             weight_sum += weight
-        after = trainer.slot_weights()[data.touched]
+        after = mixed.read(trainer, data.touched)
     except NonFiniteError:
         raise FloatingPointError("training diverged: the weights became NaN or infinite") from None
-    changed = np.flatnonzero(after != before).astype(np.int32)
-    delta = Delta(changed, after[changed], trainer.intercept(), loss_sum, weight_sum, time.process_time() - clock)
+    changed = np.flatnonzero((after != before).any(axis=1)).astype(np.int32)
+    delta = Delta(changed, after[changed], mixed.read_scalars(trainer), loss_sum, weight_sum,
+                  time.process_time() - clock)
     return ShardState(trainer, rng, delta, pending)
 
 
 def apply(trainer: Trainer, data: ShardData, update: Update) -> None:
-    """Set the updated coordinates (and the intercept) in place, leaving every other record as it is."""
-    if update.changed.shape[0] == 0 and update.intercept == trainer.intercept():
+    """Set the updated coordinates (and the scalars) in place, leaving every other record as it is."""
+    if update.changed.shape[0] == 0 and np.array_equal(update.scalars, mixed.read_scalars(trainer)):
         return
-    slots = data.touched[update.changed]
-    records = trainer.records[slots]
-    trainer.optimizer.set_weights(records, slots.shape[0], trainer.scalars, update.values, update.intercept)
-    trainer.records[slots] = records
+    mixed.write(trainer, data.touched[update.changed], update.values, update.scalars)
 
 
 def delta(state: ShardState) -> Delta:
@@ -174,14 +174,16 @@ def delta(state: ShardState) -> Delta:
     return state.delta
 
 
-def polish_sums(data: ShardData, point: np.ndarray, intercept: float, loss_code: int,
-                curvature: float) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def polish_sums(data: ShardData, point: np.ndarray, intercept: float, loss_code: int, curvature: float,
+                label: int = -1) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """The shard's unscaled gradient (and with ``curvature`` > 0 majorizer) at ``point`` (per
-    touched slot), added over its partitions in order, and the pass's other sums."""
+    touched slot), added over its partitions in order, and the pass's other sums. ``label`` >= 0:
+    of the binary labels "class ``label`` or not" (a one-vs-rest column of K classes)."""
     n_slots = data.slot_map.n
     rec = np.zeros((n_slots, 3), dtype=np.float64)
     rec[data.touched, 0] = point
     sums = new_sums()
-    RowSums(lambda: data.parts).add(rec, intercept, loss_code, curvature, sums)
+    parts = data.parts if label < 0 else [r._replace(y=(r.y == label).astype(np.float64)) for r in data.parts]
+    RowSums(lambda: parts).add(rec, intercept, loss_code, curvature, sums)
     gradient = rec[data.touched, 1]
     return gradient, (rec[data.touched, 2] if curvature > 0.0 else None), sums

@@ -17,7 +17,7 @@ import numpy as np
 from ..train import EXACT, Trainer
 from ..train.epochs import diverged
 from ..train.params import is_auto
-from .auto import FIXED_L1
+from .auto import PATH_ROWS, Selection, select_l1, summary
 from .inputs import as_features, as_sample_weight, as_target, generator
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,56 +95,96 @@ def _seed(random_state: Any) -> int:
 
 
 def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, classes: Any) -> Any:
-    """``est.fit(frame, y=...)`` on the current Dask cluster (see ``WideEstimator.fit``)."""
-    from ..cluster.client import connect, partitions
+    """``est.fit(frame, y=...)`` on the current Dask cluster (see ``WideEstimator.fit``).
+
+    ``l1="auto"``: the in-memory path (:func:`.auto.select_l1`) on a seeded sample of at most
+    ``auto.PATH_ROWS`` rows drawn from all partitions, its choice scaled to the total rows as in
+    memory; then the fit on the cluster with that l1.
+    """
     from ..cluster import driver
+    from ..cluster.client import connect, partitions
 
     _check(est, frame, y, sample_weight)
     owner = type(est).__name__
-    # the held-out l1 path runs in memory; on a cluster "auto" is the former fixed default for now
-    l1 = FIXED_L1 if is_auto(est.l1) else None
-    params = est._params(l1)
-    if params.optimizer == EXACT:
+    if est._params().optimizer == EXACT:
         raise ValueError(f"{owner}: optimizer='cd' is not available on a Dask DataFrame (the exact solver holds "
                          "every row in one process); use optimizer='sgd'")
-    width = int(est.spec.n_features)
-    optimizer = params.make_optimizer()
-    plan = driver.Plan(optimizer, params.layout_for(width, owner), width, params.epochs, params.polish, params.shuffle,
-                _seed(est.random_state))
     labels = _labels(est, frame, y, classes)
-    if labels is not None and len(labels) > 2:
-        raise ValueError(f"{owner}: a Dask DataFrame fit trains two classes for now; the target {y!r} has "
-                         f"{len(labels)}: fit K classes in memory or from files on disk")
     featurize = FrameFeatures(type(est)(**est.get_params()), y, sample_weight, labels)
     columns = [*est.spec.columns, y] + ([sample_weight] if sample_weight is not None else [])
+    width, seed = int(est.spec.n_features), _seed(est.random_state)
     client, close = connect()
     try:
-        result = driver.fit_frame(client, partitions(frame, columns), featurize, plan, _progress(est))
-    except FloatingPointError:
-        raise diverged(owner, Trainer(optimizer), "a round of fit on the cluster") from None
+        parts = partitions(frame, columns)
+        selection, entries = _auto_l1(est, client, parts, featurize, seed, labels)
+        params = est._params(None if selection is None else selection.l1, entries)
+        optimizer = params.make_optimizer(_n_classes(labels))
+        plan = driver.Plan(optimizer, params.layout_for(width, owner), width, params.epochs, params.polish,
+                           params.shuffle, seed)
+        try:
+            result = driver.fit_frame(client, parts, featurize, plan, _progress(est))
+        except FloatingPointError:
+            raise diverged(owner, Trainer(optimizer), "a round of fit on the cluster") from None
     finally:
         close()
-    if not (np.isfinite(result.weights).all() and np.isfinite(result.intercept)):
-        raise diverged(owner, Trainer(optimizer), "the polish of fit on the cluster")
-    nonzero = np.flatnonzero(result.weights)
-    coefficients = result.columns[nonzero], result.weights[nonzero]
-    trainer = est._new_trainer(params, width)
-    weights = np.zeros(trainer.n_slots if trainer.layout == "dense" else nonzero.shape[0])
-    slots = trainer.slot_map.map(coefficients[0])
+    _publish(est, result, params, width, labels, selection)
+    return est
+
+
+def _n_classes(labels: Any) -> int:
+    return 2 if labels is None else len(labels)
+
+
+def _auto_l1(est: WideEstimator, client: Any, parts: list[Any], featurize: FrameFeatures, seed: int,
+             labels: Any) -> tuple[Selection | None, float | None]:
+    """``l1="auto"``: the path's choice on a sample of the rows, and the rows' mean entries (what
+    the default rates follow); (None, None) for an l1 given."""
+    if not is_auto(est.l1):
+        return None, None
+    from ..cluster.sample import sample_rows
+
+    X, y, sw, n_total = sample_rows(client, parts, featurize, PATH_ROWS, seed)
+    entries = est._row_entries(X)
+    rate = est._params(entries=entries).make_optimizer(_n_classes(labels)).rate
+    selection = select_l1(est, X, y, sw, rate, n_total, bool(est.verbose))
+    if est.verbose:
+        print(summary(selection.path, selection.l1), file=sys.stderr)
+    return selection, entries
+
+
+def _publish(est: WideEstimator, result: Any, params: Any, width: int, labels: Any, selection: Selection | None) -> None:
+    """The merged (and polished) model as the estimator's fitted state."""
+    from ..cluster import mixed
+
+    owner = type(est).__name__
+    trainer = est._new_trainer(params, width, labels)
+    if not (np.isfinite(result.weights).all() and np.isfinite(result.intercept).all()):
+        raise diverged(owner, trainer, "the polish of fit on the cluster")
+    w = result.weights
+    # the state is the merged one (FTRL: its z and n), then the polished weights as in memory
+    slots = trainer.slot_map.map(result.columns)
     trainer.grow()
-    weights[slots] = coefficients[1]
-    trainer.set_weights(weights, result.intercept)
+    mixed.write(trainer, slots, *result.merged)
+    if result.polish_passes:
+        weights = np.zeros((trainer.n_slots,) + w.shape[1:])
+        weights[slots] = w
+        trainer.set_weights(weights, result.intercept)
+    nonzero = np.flatnonzero(w) if w.ndim == 1 else np.flatnonzero((w != 0).any(axis=1))
+    coefficients = result.columns[nonzero], w[nonzero]
     model = est._make_model(trainer, params, width, labels, len(result.losses), result.polish_passes,
                             coefficients=coefficients, examples=result.n_rows * len(result.losses))
     est._publish(trainer, generator(est.random_state), params, width, labels)
     est.l1_ = params.l1
+    if selection is not None:
+        est.l1_path_ = selection.path
+    elif hasattr(est, "l1_path_"):
+        del est.l1_path_
     est.t_ = result.n_rows * len(result.losses)
     est.n_iter_, est.loss_curve_, est.polish_passes_, est.objective_ = len(result.losses), result.losses, \
         result.polish_passes, None
     est.cluster_ = {"shards": result.n_shards, "rows": result.n_rows, "rounds": result.rounds,
                     "polish_bytes": result.polish_bytes, "shard_bytes": result.shard_bytes}
     trainer.published = model
-    return est
 
 
 def _progress(est: WideEstimator) -> Any:

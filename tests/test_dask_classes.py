@@ -1,0 +1,74 @@
+"""K classes and ``l1="auto"`` on a Dask DataFrame, run in this process on a synchronous stand-in
+for a client (the graph of a fit without worker processes; a LocalCluster fit is in test_dask.py).
+
+References: the in-memory fit of the same rows in the same order (one partition: the same bits,
+one-vs-rest and multinomial with their polish; ``l1="auto"``: the same path, the same l1);
+the same seeded fit twice (the sample that chooses l1 is reproducible).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+dd = pytest.importorskip("dask.dataframe")
+
+import widecross as wc  # noqa: E402
+from dask_sync import SPEC, columns, houses, on, same_model as same  # noqa: E402,F401
+from widecross.estimators import frames  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def frame():
+    f = houses(2000, 3)
+    return f.assign(band=np.digitize(f["price"], np.quantile(f["price"], [0.33, 0.67])))  # cheap, middle, dear
+
+
+@pytest.mark.parametrize("kw", [dict(multi_class="ovr", epochs=2, polish=3),
+                                dict(multi_class="ovr", optimizer="ftrl", epochs=2, polish=2),
+                                dict(multi_class="multinomial", epochs=2, polish=0),
+                                dict(multi_class="multinomial", epochs=1, polish=3)])
+def test_k_classes_on_one_partition_reproduce_the_in_memory_fit_bit_for_bit(on, frame, kw):
+    on(1)
+    one = dd.from_pandas(frame, npartitions=1, sort=False)
+    cluster = wc.WideClassifier(SPEC, l1=1e-5, random_state=2, **kw).fit(one, y="band")
+    memory = wc.WideClassifier(SPEC, l1=1e-5, random_state=2, **kw).fit(columns(frame), frame["band"].to_numpy())
+    assert type(cluster.model_) is type(memory.model_) and cluster.model_.values.shape[1] == 3
+    assert same(cluster.model_, memory.model_) and cluster.model_.nnz > 100
+    assert cluster.loss_curve_ == memory.loss_curve_ and cluster.polish_passes_ == memory.polish_passes_
+    np.testing.assert_array_equal(cluster.predict_proba(columns(frame)), memory.predict_proba(columns(frame)))
+    assert list(cluster.classes_) == [0, 1, 2]
+
+
+def test_auto_l1_on_one_partition_is_the_in_memory_default_fit(on, frame):
+    """All rows fit in the path's budget: the sample is every row in order, so the path, its
+    choice and the fit are those of the in-memory default fit, bit for bit."""
+    on(1)
+    one = dd.from_pandas(frame, npartitions=1, sort=False)
+    cluster = wc.WideClassifier(SPEC, epochs=2, polish=2, random_state=4).fit(one, y="label")
+    memory = wc.WideClassifier(SPEC, epochs=2, polish=2, random_state=4).fit(columns(frame), frame["label"].to_numpy())
+    assert cluster.l1_ == memory.l1_ and cluster.l1_ != 1e-6
+    for key in ("l1", "held_out_loss", "nnz"):
+        np.testing.assert_array_equal(cluster.l1_path_[key], memory.l1_path_[key])
+    assert same(cluster.model_, memory.model_)
+
+
+def test_auto_l1_samples_the_partitions_reproducibly_and_scales_to_all_rows(on, frame, monkeypatch):
+    monkeypatch.setattr(frames, "PATH_ROWS", 900)  # fewer than the 2,000 rows: a sample
+    parts = dd.from_pandas(frame, npartitions=4, sort=False)
+    kw = dict(epochs=1, polish=1)
+    on(2)
+    a = wc.WideClassifier(SPEC, random_state=7, **kw).fit(parts, y="label")
+    b = wc.WideClassifier(SPEC, random_state=7, **kw).fit(parts, y="label")
+    c = wc.WideClassifier(SPEC, random_state=8, **kw).fit(parts, y="label")
+    assert a.l1_ == b.l1_ and same(a.model_, b.model_)
+    np.testing.assert_array_equal(a.l1_path_["held_out_loss"], b.l1_path_["held_out_loss"])
+    assert not np.array_equal(a.l1_path_["held_out_loss"], c.l1_path_["held_out_loss"])  # another sample
+    path = a.l1_path_
+    assert path["path_rows"] + path["held_out_rows"] == 900
+    # the choice on the sample's training rows, scaled to all 2,000 rows as in memory
+    assert path["rows_scale"] == pytest.approx((path["path_rows"] / 2000) ** 0.75, rel=1e-12)
+    assert a.l1_ == pytest.approx(path["l1"][path["chosen"]] * path["rows_scale"], rel=1e-12)
+    with pytest.raises(AttributeError):
+        wc.WideClassifier(SPEC, l1=1e-5, random_state=7, **kw).fit(parts, y="label").l1_path_
