@@ -72,3 +72,17 @@ def test_auto_l1_samples_the_partitions_reproducibly_and_scales_to_all_rows(on, 
     assert a.l1_ == pytest.approx(path["l1"][path["chosen"]] * path["rows_scale"], rel=1e-12)
     with pytest.raises(AttributeError):
         wc.WideClassifier(SPEC, l1=1e-5, random_state=7, **kw).fit(parts, y="label").l1_path_
+
+
+@pytest.mark.parametrize("class_weight", [{0: 3.0, 2: 0.5}, "balanced"])
+def test_class_weight_on_one_partition_is_the_in_memory_fit(on, frame, class_weight):
+    """class_weight reaches the rows on the cluster as in memory ("balanced" counts the classes
+    on the cluster first): one partition gives the same bits, and not those of an unweighted fit."""
+    on(1)
+    one = dd.from_pandas(frame, npartitions=1, sort=False)
+    kw = dict(l1=1e-5, epochs=2, polish=2, random_state=2, class_weight=class_weight)
+    cluster = wc.WideClassifier(SPEC, **kw).fit(one, y="band")
+    memory = wc.WideClassifier(SPEC, **kw).fit(columns(frame), frame["band"].to_numpy())
+    assert same(cluster.model_, memory.model_)
+    plain = wc.WideClassifier(SPEC, **{**kw, "class_weight": None}).fit(columns(frame), frame["band"].to_numpy())
+    assert not same(cluster.model_, plain.model_)

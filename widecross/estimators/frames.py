@@ -40,6 +40,7 @@ class FrameFeatures:
     target: str
     weight: str | None
     labels: Any
+    class_weights: np.ndarray | None = None  # one per label (WideClassifier's class_weight), or None
 
     def __call__(self, frame: Any) -> tuple[Any, np.ndarray, np.ndarray] | None:
         n = len(frame)
@@ -52,6 +53,9 @@ class FrameFeatures:
             sw = np.empty(0, dtype=np.float64)
             if self.weight is not None:
                 sw = as_sample_weight(frame[self.weight].to_numpy(), n, whole=False)
+            if self.class_weights is not None:  # the in-memory rule: the class's weight times the row's
+                by_class = self.class_weights[y.astype(np.int64)]
+                sw = by_class * sw if sw.size else by_class
         except ValueError as exc:  # rows are counted within the partition: say which one
             raise ValueError(f"the partition whose first row has index {frame.index[0]!r}: {exc}") from None
         return X, y, sw
@@ -85,6 +89,20 @@ def _labels(est: WideEstimator, frame: Any, y: str, classes: Any) -> Any:
     return est._encode(np.asarray(classes), fitting=True, classes=classes)[1]
 
 
+def _class_weights(est: WideEstimator, frame: Any, y: str, labels: Any) -> np.ndarray | None:
+    """``class_weight`` as one weight per label; "balanced" counts the classes on the cluster
+    first (``n / (K n_k)``, as in memory)."""
+    from .classifier import class_weights  # the classifier module imports this one
+
+    if labels is None or getattr(est, "class_weight", None) is None:
+        return None
+    if isinstance(est.class_weight, str) and est.class_weight == "balanced":
+        found = frame[y].value_counts().compute()
+        counts = np.array([float(found.get(label, 0)) for label in labels])
+        return np.where(counts > 0, counts.sum() / (len(labels) * np.maximum(counts, 1.0)), 1.0)
+    return class_weights(est.class_weight, labels, None)
+
+
 def _seed(random_state: Any) -> int:
     if random_state is None:
         return int(np.random.SeedSequence().entropy)
@@ -110,7 +128,8 @@ def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, c
         raise ValueError(f"{owner}: optimizer='cd' is not available on a Dask DataFrame (the exact solver holds "
                          "every row in one process); use optimizer='sgd'")
     labels = _labels(est, frame, y, classes)
-    featurize = FrameFeatures(type(est)(**est.get_params()), y, sample_weight, labels)
+    featurize = FrameFeatures(type(est)(**est.get_params()), y, sample_weight, labels,
+                              _class_weights(est, frame, y, labels))
     columns = [*est.spec.columns, y] + ([sample_weight] if sample_weight is not None else [])
     width, seed = int(est.spec.n_features), _seed(est.random_state)
     client, close = connect()
