@@ -28,8 +28,12 @@ from trainers import ftrl, sgd
 
 
 def random_problem(seed, n=600, width=80, values=False, weighted=False):
+    """Common columns (about 36 rows each: shared by the shards) and rare ones (about 3 rows
+    each: often one shard's alone)."""
     rng = np.random.default_rng(seed)
-    X = sp.random(n, width, density=0.06, random_state=seed, format="csr", dtype=np.float64)
+    common = sp.random(n, width, density=0.06, random_state=seed, format="csr", dtype=np.float64)
+    rare = sp.csr_matrix((rng.uniform(0.5, 1.5, n), (np.arange(n), rng.integers(0, n // 3, n))), shape=(n, n // 3))
+    X = sp.hstack([common, rare], format="csr")
     if not values:
         X.data[:] = 1.0
     X.sort_indices()

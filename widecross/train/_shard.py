@@ -21,7 +21,9 @@ _MARK = -3
 
 @jit
 def find_owners(indptr, slots, shard_of, owner):
-    """``owner[s]``: -1 (untouched), the one shard whose rows touch slot ``s``, or ``SHARED``."""
+    """``owner[s]``: -1 (untouched), the one shard whose rows touch slot ``s``, or ``SHARED``.
+    Returns the number of shared slots."""
+    n_shared = 0
     for r in range(indptr.shape[0] - 1):
         k = shard_of[r]
         for p in range(indptr[r], indptr[r + 1]):
@@ -29,8 +31,10 @@ def find_owners(indptr, slots, shard_of, owner):
             o = owner[s]
             if o == -1:
                 owner[s] = k
-            elif o != k:
+            elif o != k and o != SHARED:
                 owner[s] = SHARED
+                n_shared += 1
+    return n_shared
 
 
 @jit
@@ -47,15 +51,15 @@ def number_shared(owner, union):
 
 
 @jit
-def localize_shard(indptr, slots, rows, owner, union, local_of, mine, ids, shared_pos, shared_counts, local_slots):
+def localize_shard(indptr, slots, rows, n_shards, owner, union, mine, ids, shared_pos, shared_counts, local_slots):
     """The local ids of the entries of one shard's ``rows`` into ``local_slots`` (at the entries'
     places); returns (shared, local ids). ``ids[l]``: local ``l``'s slot; the first ``shared`` are
     its shared slots, at positions ``shared_pos`` of ``union``, touched by ``shared_counts`` of
     its entries.
 
-    ``owner`` comes from ``number_shared``; ``mine`` (one int32 per shared slot, all -1) is this
-    shard's; ``local_of`` (one int32 per slot, all -1) is written for the slots this shard alone
-    touches, which no other shard writes, and left all -1."""
+    ``owner`` comes from ``number_shared``: the shard turns the ``owner`` of each slot that it
+    alone touches (no other shard reads or writes it) into ``n_shards`` + its local id. ``mine``
+    (one int32 per shared slot, all -1) is this shard's."""
     for i in range(rows.shape[0]):
         for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
             o = owner[slots[p]]
@@ -77,16 +81,14 @@ def localize_shard(indptr, slots, rows, owner, union, local_of, mine, ids, share
             if o <= SHARED:
                 j = mine[SHARED - o]
                 shared_counts[j] += 1.0
+            elif o < n_shards:
+                j = n_local
+                owner[s] = n_shards + j
+                ids[n_local] = s
+                n_local += 1
             else:
-                j = local_of[s]
-                if j < 0:
-                    j = n_local
-                    local_of[s] = j
-                    ids[n_local] = s
-                    n_local += 1
+                j = o - n_shards
             local_slots[p] = j
-    for j in range(n_shared, n_local):
-        local_of[ids[j]] = -1
     return n_shared, n_local
 
 
@@ -176,6 +178,14 @@ def apply_mix(local, shared_pos, holders, base, stamp_fields, clock):
                 local[j, f] = base[u, f]
             for f in stamp_fields:
                 local[j, f] = clock
+
+
+@jit
+def restamp(local, first, stamp_fields, clock):
+    """Stamp records ``local[first:]`` (settled) at ``clock``."""
+    for j in range(first, local.shape[0]):
+        for f in stamp_fields:
+            local[j, f] = clock
 
 
 @jit

@@ -77,15 +77,12 @@ class _Plan:
         for k in range(n_jobs):
             self.shard_of[rows_of[k]] = k
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
-        owner = np.full(n_slots, -1, dtype=np.int32)
-        _shard.find_owners(rows.indptr, rows.slots, self.shard_of, owner)
-        union = np.empty(n_slots, dtype=np.int64)
-        self.union = union[: _shard.number_shared(owner, union)].copy()
-        del union
-        local_of = np.full(n_slots, -1, dtype=np.int32)
+        owner = np.full(n_slots, -1, dtype=np.int32)  # the one array as long as the state, while dealing
+        self.union = np.empty(_shard.find_owners(rows.indptr, rows.slots, self.shard_of, owner), dtype=np.int64)
+        _shard.number_shared(owner, self.union)
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
-        parts = _run_tasks([_call(self._localize, rows, mine, owner, local_of) for mine in rows_of], n_jobs, phases)
-        del owner, local_of, rows_of
+        parts = _run_tasks([_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases)
+        del owner, rows_of
         self.local_offsets = np.cumsum([0] + [p[0].shape[0] for p in parts]).astype(np.int64)
         self.shared_offsets = np.cumsum([0] + [p[1].shape[0] for p in parts]).astype(np.int64)
         self.ids = np.concatenate([p[0] for p in parts])
@@ -100,14 +97,15 @@ class _Plan:
         self.holders = np.zeros(n_union, dtype=np.int32)
         self.single = np.empty(n_union, dtype=np.int64)
         self.orders = np.empty(n, dtype=order.dtype)
+        self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
         self.blocks = [(n * b // n_jobs, n * (b + 1) // n_jobs) for b in range(n_jobs)]
         self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
 
-    def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray, local_of: np.ndarray) -> tuple:
+    def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray) -> tuple:
         n_entries = int(np.diff(rows.indptr)[mine].sum()) if mine.shape[0] else 0
         ids, pos = np.empty(n_entries, dtype=np.int64), np.empty(min(n_entries, self.union.shape[0]), dtype=np.int64)
         counts = np.empty(pos.shape[0])
-        n_shared, n_local = _shard.localize_shard(rows.indptr, rows.slots, mine, owner, self.union, local_of,
+        n_shared, n_local = _shard.localize_shard(rows.indptr, rows.slots, mine, self.n_jobs, owner, self.union,
                                                   np.full(self.union.shape[0], -1, dtype=np.int32), ids, pos, counts,
                                                   self.local_slots)
         return ids[:n_local].copy(), pos[:n_shared].copy(), counts[:n_shared].copy()
@@ -228,8 +226,13 @@ class ShardedEpochs:
             return -1
         plan = self._plan_for(rows, order, records.shape[0])
         plan.split(order)
-        plan.on_ranges(lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]))
-        plan.holders[:] = 0
+        # The shards' states still hold what the last pass wrote, unless the state was replaced
+        # (the trainer drops the plan when it sets weights) or its scalars changed.
+        resume = plan.written is not None and plan.written[0] is records and plan.written[1].tobytes() == scalars.tobytes()
+        plan.written = None
+        if not resume:
+            plan.on_ranges(lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]))
+            plan.holders[:] = 0
         start = scalars.copy()
         for shard in self.shards:
             shard.scalars = start.copy()
@@ -240,7 +243,7 @@ class ShardedEpochs:
         mixed, sums = start, np.zeros(2)
         for r in range(n_rounds):
             spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
-            tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 else None)
+            tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None, r == 0)
                      for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
             bad = self._after(_run_tasks(tasks, self.n_jobs, self.phase_cpu))
             if bad >= 0:
@@ -261,6 +264,7 @@ class ShardedEpochs:
         plan.on_ranges(lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps, at))
         scalars[:] = mixed
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
+        plan.written = records, scalars.copy()
         return -1
 
     @staticmethod
@@ -273,18 +277,25 @@ class ShardedEpochs:
         return int(np.flatnonzero(order == bad)[0])
 
     def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
-                    fresh: np.ndarray | None):  # type: ignore[no-untyped-def]
-        return lambda: self._train(shard, plan, lo, hi, mixed, fresh)
+                    records: np.ndarray | None, first: bool):  # type: ignore[no-untyped-def]
+        return lambda: self._train(shard, plan, lo, hi, mixed, records, first)
 
-    def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, fresh: np.ndarray | None) -> int:
-        """One round of one shard; returns -1 or a row whose update was not finite."""
+    def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
+               first: bool) -> int:
+        """One round of one shard; returns -1 or a row whose update was not finite.
+
+        The first round of a pass copies the shard's records in (``records``), or, when the
+        shard still holds what the last pass wrote back, takes the last mix and stamps its own
+        slots (settled then) at the pass's clock."""
         own = shard.scalars
         clock = self.optimizer.clock_scalar
-        if fresh is not None:  # the pass's first round: the state as the pass found it
-            _shard.copy_in(fresh, shard.ids, shard.local)
+        if records is not None:
+            _shard.copy_in(records, shard.ids, shard.local)
         else:
             _shard.apply_mix(shard.local, shard.shared_pos, plan.holders, plan.base, self.stamps,
                              own[clock] if clock >= 0 else 0.0)
+            if first and clock >= 0:
+                _shard.restamp(shard.local, shard.n_shared, self.stamps, own[clock])
         own_clock = own[clock] if clock >= 0 else 0.0
         own[:] = mixed
         if clock >= 0:
