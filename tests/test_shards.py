@@ -8,7 +8,9 @@ shares with another shard; a shared slot counted by one shard this round takes t
 several the rows-weighted mean of their moves, and every shard holding it continues from it
 (stamped at its own clock); at the end of the pass each shard settles what it touched, a shared
 slot takes the mean of the shards' copies weighted by the rows of each that touch it, and
-everything is written back stamped at the mean clock. Nothing of the engine (local ids, the
+everything is written back stamped at the mean clock (the engine may leave a shard's own SGD
+weights owing their penalty, so weights are compared, not SGD's weight and stamp fields). Nothing
+of the engine (local ids, the
 grouped rows, the mix kernels) is shared with it.
 """
 
@@ -144,7 +146,11 @@ def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows):
     for again in orders:  # a second pass, in another order, starts from a mixed state
         assert sharded.run(rows_e, again, engine.records, engine.scalars) == -1
         reference_pass(reference, rows_r, again, order, n_jobs, shard_rows)
-        np.testing.assert_allclose(engine.records, reference.records, rtol=1e-13, atol=1e-15)
+        # the same weights; SGD's idle weights may still owe their penalty (a stamp in the past)
+        np.testing.assert_allclose(engine.slot_weights(), reference.slot_weights(), rtol=1e-13, atol=1e-15)
+        lazy = [0, *engine.optimizer.stamp_fields] if engine.optimizer.stamp_fields else []
+        rest = [f for f in range(engine.records.shape[1]) if f not in lazy]
+        np.testing.assert_allclose(engine.records[:, rest], reference.records[:, rest], rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(engine.scalars[:4], reference.scalars[:4], rtol=1e-13, atol=1e-15)
     # the state held per thread is the records of the slots its rows touch, never the whole state
     n = X.shape[0]

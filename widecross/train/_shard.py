@@ -181,19 +181,21 @@ def apply_mix(local, shared_pos, holders, base, stamp_fields, clock):
 
 
 @jit
-def restamp(local, first, stamp_fields, clock):
-    """Stamp records ``local[first:]`` (settled) at ``clock``."""
+def shift_stamps(local, first, stamp_fields, shift):
+    """Move the stamps of records ``local[first:]`` by ``shift``: into another clock's frame,
+    owing the same penalty."""
     for j in range(first, local.shape[0]):
         for f in stamp_fields:
-            local[j, f] = clock
+            local[j, f] += shift
 
 
 @jit
-def write_back(records, ids, local, first, stamp_fields, clock):
-    """``records[ids[l]] = local[l]`` for ``l >= first``, stamped at ``clock``."""
+def write_back(records, ids, local, first, stamp_fields, clock, shift):
+    """``records[ids[l]] = local[l]`` for ``l >= first``, stamped at ``clock``, or with stamps
+    moved by ``shift`` (``clock`` < 0)."""
     for j in range(first, ids.shape[0]):
         s = ids[j]
         for f in range(records.shape[1]):
             records[s, f] = local[j, f]
         for f in stamp_fields:
-            records[s, f] = clock
+            records[s, f] = clock if clock >= 0.0 else local[j, f] + shift

@@ -2,9 +2,9 @@
 
 **Once per set of rows** (a fit's rows come back every epoch: the work is done once per fit) the
 rows are dealt to K shards: shard ``k`` gets the rows at positions ``n k / K`` to
-``n (k + 1) / K`` of the first pass's order (a random, balanced partition). Each shard's rows are
-copied once with their slots renamed to *local* ids (``_shard``): a shard owns a state of the
-records of the slots its rows touch, O(those slots), never as long as the whole state. A slot
+``n (k + 1) / K`` of the first pass's order (a random, balanced partition). Each entry's slot is
+renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a shard owns a
+state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
 touched by rows of two shards or more is *shared*; the others belong to one shard alone.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
@@ -15,20 +15,22 @@ its clock: no penalty still owed). Between rounds only the shared slots are mixe
 takes the mean of the shards' moves weighted by the rows of the round that touched it (every
 field: SGD's weight, stamp and rate sum; FTRL's ``z`` and ``n``), or the record of the one shard
 whose rows touched it, and every shard continues from that record; a slot of one shard is never
-copied. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's weight seen and
+mixed. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's weight seen and
 the intercept's ``z`` and ``n``) take the mean of the shards' moves weighted by their rows, the
-count of examples adds up. At the end of the pass each shard settles its whole state, a shared
+count of examples adds up. At the end of the pass each shard settles its shared slots, a shared
 slot takes the mean of the shards' copies weighted by the rows of each shard that touch it (the
 copies differ only by the penalty each shard's clock owed them since their last mix), and
-everything is written back into the state.
+everything is written back into the state. A pass that finds the state as the last one left it
+resumes from the shards' own copies instead of copying the records in again.
 
 **Clocks** (SGD): each shard keeps its own clock, advanced by its own rows only, and its records
 are stamped in it: the penalty a slot of one shard owes is what that shard's run owes it, with
 no work for it at the mixes. A mixed record is settled, so it is stamped at each shard's own
 clock. The invariant: in every shard, a record's weight is ``flow(w, r (clock_k - stamp))`` at
-its shard's clock; at the end of a pass the state's clock advances by the rows-weighted mean of
-the shards' advances and every record written back is stamped at it, settled. FTRL's records
-need no clock.
+its shard's clock ``clock_k``; at the end of a pass the state's clock ``C`` advances by the
+rows-weighted mean of the shards' advances, a shared record is written back settled and stamped
+at ``C``, a shard's own record with its stamp moved by ``C - clock_k`` (it owes the same
+penalty, and its weight needs no catch-up now). FTRL's records need no clock.
 
 Which rows a shard gets and in which order depend on the first order, the pass's order and K
 only, the kernels are serial and the mixes add shards in shard order: the same (orders, K) give
@@ -172,6 +174,7 @@ class _Shard:
         self.shared_pos = plan.shared_pos[shared]
         self.counts = plan.round_counts[shared]
         self.scalars = np.empty(0)
+        self.last_clock = 0.0  # the shard's clock at the end of the last pass
         self.buffer: Rows | None = None
 
     def gather(self, lo: int, hi: int) -> Rows:
@@ -261,7 +264,8 @@ class ShardedEpochs:
         if bad >= 0:
             return self._position(plan, bad, order, scalars, sums)
         plan.mix(plan.fixed_counts)
-        plan.on_ranges(lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps, at))
+        plan.on_ranges(lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps,
+                                                        at, 0.0))
         scalars[:] = mixed
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
         plan.written = records, scalars.copy()
@@ -294,8 +298,8 @@ class ShardedEpochs:
         else:
             _shard.apply_mix(shard.local, shard.shared_pos, plan.holders, plan.base, self.stamps,
                              own[clock] if clock >= 0 else 0.0)
-            if first and clock >= 0:
-                _shard.restamp(shard.local, shard.n_shared, self.stamps, own[clock])
+            if first and clock >= 0:  # from the shard's last clock into the pass's
+                _shard.shift_stamps(shard.local, shard.n_shared, self.stamps, own[clock] - shard.last_clock)
         own_clock = own[clock] if clock >= 0 else 0.0
         own[:] = mixed
         if clock >= 0:
@@ -315,16 +319,15 @@ class ShardedEpochs:
         return lambda: self._finish(shard, plan, records, at)
 
     def _finish(self, shard: _Shard, plan: _Plan, records: np.ndarray, at: float) -> int:
-        """Settle a shard's whole state and write its own slots back, stamped at ``at``."""
+        """Settle a shard's shared slots and write its own slots back, their stamps moved from the
+        shard's clock to the state's ``at`` (they owe the same penalty there)."""
         clock = self.optimizer.clock_scalar
-        _shard.apply_mix(shard.local, shard.shared_pos, plan.holders, plan.base, self.stamps,
-                         shard.scalars[clock] if clock >= 0 else 0.0)
-        bad = -1
-        if self.optimizer.settle(shard.local, shard.local.shape[0], shard.scalars) >= 0:
-            bad = int(shard.order[shard.n_rows - 1])
-        else:
-            _shard.write_back(records, shard.ids, shard.local, shard.n_shared, self.stamps, at)
-        return bad
+        shard.last_clock = shard.scalars[clock] if clock >= 0 else 0.0
+        _shard.apply_mix(shard.local, shard.shared_pos, plan.holders, plan.base, self.stamps, shard.last_clock)
+        if self.optimizer.settle(shard.local, shard.n_shared, shard.scalars) >= 0:
+            return int(shard.order[shard.n_rows - 1])
+        _shard.write_back(records, shard.ids, shard.local, shard.n_shared, self.stamps, -1.0, at - shard.last_clock)
+        return -1
 
 
 def _mix_scalars(base: np.ndarray, moved: list[tuple[np.ndarray, float]]) -> np.ndarray:
