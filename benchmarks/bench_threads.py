@@ -2,6 +2,7 @@
 what the mixed epochs cost in held-out log-loss and objective.
 
     nice -n 10 python benchmarks/bench_threads.py     # 1M and 2M rows, 2^22 and exact, 3 rounds
+    python benchmarks/bench_threads.py --rows 1000000 --widths 22 --quality-jobs   # one case, ~1 min
     python benchmarks/bench_threads.py --quick        # 40k rows, one round (a smoke test)
 
 Rows are generated houses (``data_gen``); the held-out set is 200k other houses of the same world.
@@ -12,8 +13,13 @@ Transform and prediction must give the same bytes for both (checked), every repe
 model for its n_jobs (checked). Quality at more threads (4, 8, 16 shards) is measured on the
 first size at the exact width: it does not depend on the hardware.
 
-The load average is recorded before and after: on a shared machine, wall-time speed-ups are
-depressed by the other processes. The 1..16-thread curve is a *model* fitted to the 2-thread run
+The fit row also times the epoch loop alone (``loop_*``: from its start to the last epoch's end,
+without featurizing and slot mapping) and splits its CPU into the calling thread's and the
+threads' tasks, with the critical path (calling thread + slowest task of each parallel phase):
+CPU figures that other processes on the machine do not distort, unlike wall times.
+
+The load average is recorded before and after, with a compute-only calibration loop's 2-thread
+speed-up: on a shared machine, wall-time speed-ups are depressed by the other processes. The 1..16-thread curve is a *model* fitted to the 2-thread run
 (see ``model_curve``), not a measurement. Goals: fit wall n_jobs=2 <= 0.58x of n_jobs=1,
 held-out log-loss within 0.002, objective within 0.5 %, transform and predict >= 1.8x.
 """
@@ -163,43 +169,67 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-class MergeClock:
-    """Wall seconds and rounds of the shards' merges (wraps ``ShardedEpochs._merge``)."""
+class EpochClock:
+    """Where the stochastic epochs spend CPU. Wraps ``EpochRunner.run`` to note when the epoch loop
+    starts (wall, process CPU, calling thread's CPU), and ``ShardedEpochs.run`` to add up, over
+    each parallel phase of a pass (dealing the rows, the rounds, the mixes), all tasks' thread CPU
+    and the slowest task's: the *critical path* of the epochs is the calling thread's CPU plus the
+    slowest tasks', what the wall time would be with a free core per thread."""
 
     def __init__(self) -> None:
-        from widecross.train import shards
+        from widecross.train import epochs, shards
 
-        self.shards, self.original = shards, shards.ShardedEpochs._merge
-        self.seconds, self.rounds, self.lock = 0.0, 0, threading.Lock()
+        self.modules = epochs, shards
+        self.originals = epochs.EpochRunner.run, shards.ShardedEpochs.run
+        self.start: tuple[float, float, float] | None = None
+        self.pool_cpu = self.slowest_cpu = 0.0
+        self.passes = 0
 
-    def __enter__(self) -> MergeClock:
-        original = self.original
+    def __enter__(self) -> EpochClock:
+        runner_run, sharded_run = self.originals
 
-        def merge(engine: Any, *args: Any) -> None:
-            start = time.perf_counter()
-            original(engine, *args)
-            with self.lock:
-                self.seconds += time.perf_counter() - start
-                self.rounds += 1
+        def run_epochs(runner: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.start is None:
+                self.start = now()
+            return runner_run(runner, *args, **kwargs)
 
-        self.shards.ShardedEpochs._merge = merge  # type: ignore[method-assign]
+        def run_pass(engine: Any, *args: Any) -> int:
+            bad = sharded_run(engine, *args)
+            self.pool_cpu += sum(sum(phase) for phase in engine.phase_cpu)
+            self.slowest_cpu += sum(max(phase) for phase in engine.phase_cpu if phase)
+            self.passes += 1
+            return bad
+
+        self.modules[0].EpochRunner.run = run_epochs  # type: ignore[method-assign]
+        self.modules[1].ShardedEpochs.run = run_pass  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.shards.ShardedEpochs._merge = self.original  # type: ignore[method-assign]
+        self.modules[0].EpochRunner.run, self.modules[1].ShardedEpochs.run = self.originals  # type: ignore[method-assign]
+
+
+def now() -> tuple[float, float, float]:
+    """(wall, process CPU, calling thread's CPU) seconds."""
+    return time.perf_counter(), time.process_time(), time.thread_time()
 
 
 def fit_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int) -> dict[str, Any]:
     import widecross as wc
 
-    marks: list[float] = []
+    marks: list[tuple[float, float, float]] = []
     # a fixed l1 (the former default): the threads' speed and mixing, not the l1 search, are measured
     clf = wc.WideClassifier(spec, l1=1e-6, random_state=0, n_jobs=n_jobs)
-    clf.set_epoch_callback(lambda epoch, rows, loss: marks.append(time.perf_counter()))
-    start = time.perf_counter()
-    clf.fit(train, y)
-    end = time.perf_counter()
-    return {"clf": clf, "epochs_end": marks[-1] - start, "polish": end - marks[-1]}
+    clf.set_epoch_callback(lambda epoch, rows, loss: marks.append(now()))
+    start = now()
+    with EpochClock() as clock:
+        clf.fit(train, y)
+    end = now()
+    first, last = clock.start, marks[-1]
+    assert first is not None
+    loop_main = last[2] - first[2]
+    return {"clf": clf, "epochs_end": last[0] - start[0], "polish": end[0] - last[0],
+            "loop_wall": last[0] - first[0], "loop_cpu": last[1] - first[1], "loop_main_cpu": loop_main,
+            "loop_pool_cpu": clock.pool_cpu, "loop_critical_cpu": loop_main + clock.slowest_cpu}
 
 
 def quality(clf: Any, test: dict[str, np.ndarray], y_test: np.ndarray) -> dict[str, float]:
@@ -230,9 +260,7 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
     rows.append(_speed_row(base, "transform", transforms, same))
     del transforms
 
-    merges = MergeClock()
-    with merges:
-        fits = side_by_side({k: (lambda k=k: fit_once(spec, train, y, k)) for k in (1, 2)}, args.repeats)
+    fits = side_by_side({k: (lambda k=k: fit_once(spec, train, y, k)) for k in (1, 2)}, args.repeats)
     q = {k: quality(fits[k][0]["result"]["clf"], test, y_test) for k in (1, 2)}
     deterministic = all(model_key(r["result"]["clf"]) == model_key(fits[k][0]["result"]["clf"])
                         for k in (1, 2) for r in fits[k])
@@ -244,11 +272,7 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
         "objective_1": q[1]["objective"], "objective_2": q[2]["objective"],
         "objective_rel_diff": (q[2]["objective"] - q[1]["objective"]) / q[1]["objective"],
         "nnz_1": q[1]["nnz"], "nnz_2": q[2]["nnz"],
-        "epochs_wall_1": statistics.median(r["result"]["epochs_end"] for r in fits[1]),
-        "epochs_wall_2": statistics.median(r["result"]["epochs_end"] for r in fits[2]),
-        "polish_wall_1": statistics.median(r["result"]["polish"] for r in fits[1]),
-        "polish_wall_2": statistics.median(r["result"]["polish"] for r in fits[2]),
-        "merge_wall_per_fit_2": merges.seconds / args.repeats, "merge_rounds_per_fit_2": merges.rounds // args.repeats,
+        **_epoch_figures(fits),
     })
     rows.append(fit_row)
     model = fits[1][0]["result"]["clf"].model_
@@ -298,6 +322,23 @@ def polish_row(base: dict[str, Any], caught: dict[str, Any], repeats: int) -> di
     runs = side_by_side({k: (lambda k=k: run(k)) for k in (1, 2)}, repeats, scheduled=True)
     same = all(r["result"] == runs[1][0]["result"] for k in runs for r in runs[k])
     return _speed_row(base, f"polish ({solver.passes} passes + objective)", runs, same)
+
+def _epoch_figures(fits: dict[int, list[dict[str, Any]]]) -> dict[str, float]:
+    """Medians of the epochs' figures; ``loop_*``: the epoch loop alone (from its start to the last
+    epoch's end: no featurizing, no slot mapping), ``critical``: see ``EpochClock``."""
+    def med(k: int, key: str) -> float:
+        return statistics.median(r["result"][key] for r in fits[k])
+
+    out = {f"{key}_{k}": med(k, name) for k in (1, 2) for key, name in
+           (("epochs_wall", "epochs_end"), ("polish_wall", "polish"), ("loop_wall", "loop_wall"), ("loop_cpu", "loop_cpu"))}
+    out.update({
+        "epochs_wall_ratio": out["epochs_wall_2"] / out["epochs_wall_1"], "loop_wall_ratio": out["loop_wall_2"] / out["loop_wall_1"],
+        "loop_cpu_ratio": out["loop_cpu_2"] / out["loop_cpu_1"],
+        "loop_main_cpu_2": med(2, "loop_main_cpu"), "loop_pool_cpu_2": med(2, "loop_pool_cpu"),
+        "loop_critical_cpu_2": med(2, "loop_critical_cpu"),
+    })
+    out["loop_critical_ratio"] = out["loop_critical_cpu_2"] / out["loop_cpu_1"]
+    return out
 
 
 def _csr_bytes(X: Any) -> bytes:
@@ -373,26 +414,34 @@ def copy_bandwidth_gbs(mb: int = 256) -> float:
 def model_curve(fit_row: dict[str, Any], bytes_per_example: float) -> list[dict[str, Any]]:
     """A model, not a measurement: T(K) = S + P / K from the 2-thread run's CPU seconds.
 
-    ``S``: CPU of the calling thread in the 2-thread fit (featurizing's column checks, the
-    epochs' per-round glue and scalar mix, the polish's ordered sums and prox steps: the serial
-    part). ``P``: every other CPU second of that run (shards, merges by slot range, row blocks),
-    which includes what sharding costs over one thread and is assumed to divide over K threads
-    at the same cost per row (each shard keeps 262,144 rows per round). One thread is the serial
-    run as measured. The curve is capped by memory bandwidth: ``bytes_per_example`` (estimated)
-    over an assumed ``SERVER_BANDWIDTH_GBS``.
+    The whole fit: ``S`` is the CPU of the calling thread in the 2-thread fit (featurizing's
+    column checks, the slot map, the polish's serial steps), ``P`` every other CPU second of
+    that run (shards, mixes, row blocks). The epochs alone (``model_epochs_*``): ``S`` is the
+    calling thread's CPU in the epoch loop (the pass's orders, the scalar mix), ``P`` the tasks'
+    CPU (dealing rows once, rounds, mixes of the shared slots, writing back). ``P`` includes what
+    sharding costs over one thread and is assumed to divide over K threads at the same cost per
+    row (the shared slots grow somewhat with K: the model is optimistic there). One thread is
+    the serial run as measured. The curve is capped by memory bandwidth: ``bytes_per_example``
+    (estimated) over an assumed ``SERVER_BANDWIDTH_GBS``.
     """
-    t1 = fit_row["cpu_1"]
-    serial = fit_row["main_cpu_2"]
-    parallel = max(fit_row["cpu_2"] - serial, 0.0)
     examples = 5 * fit_row["rows"]
     floor = examples * bytes_per_example / (SERVER_BANDWIDTH_GBS * 1e9)
+    fit = _amdahl(fit_row["cpu_1"], fit_row["main_cpu_2"], fit_row["cpu_2"] - fit_row["main_cpu_2"], floor)
+    loop = _amdahl(fit_row["loop_cpu_1"], fit_row["loop_main_cpu_2"], fit_row["loop_pool_cpu_2"], floor)
     curve = []
     for k in MODEL_THREADS:
-        t = t1 if k == 1 else max(serial + parallel / k, floor)
+        t, e = fit(k), loop(k)
         curve.append({"rows": fit_row["rows"], "width": fit_row["width"], "threads": k, "model_seconds": t,
-                      "model_speedup": t1 / t, "model_examples_per_s": examples / t,
-                      "model_bandwidth_gbs": examples * bytes_per_example / t / 1e9})
+                      "model_speedup": fit(1) / t, "model_examples_per_s": examples / t,
+                      "model_bandwidth_gbs": examples * bytes_per_example / t / 1e9,
+                      "model_epochs_seconds": e, "model_epochs_speedup": loop(1) / e,
+                      "model_epochs_examples_per_s": examples / e})
     return curve
+
+
+def _amdahl(one: float, serial: float, parallel: float, floor: float) -> Callable[[int], float]:
+    """T(1) = ``one`` (measured), T(K) = max(S + P / K, floor) for K > 1."""
+    return lambda k: one if k == 1 else max(serial + max(parallel, 0.0) / k, floor)
 
 
 def bytes_per_example(entries_per_row: float, unique_per_row: float) -> float:
@@ -402,7 +451,14 @@ def bytes_per_example(entries_per_row: float, unique_per_row: float) -> float:
     return entries_per_row * 128 + 64 + entries_per_row * 4 + unique_per_row * 256
 
 
-def plot(curves: list[dict[str, Any]], measured: list[dict[str, Any]], quick: bool, results_dir: Path | None) -> Path:
+def load_label(calibration_speedup: float) -> str:
+    """How loaded the run was, from the compute-only loop's 2-thread speed-up (~2.0 when calm)."""
+    state = "calm" if calibration_speedup >= 1.8 else "loaded"
+    return f"{state}: compute-only loop {calibration_speedup:.2f}x on 2 threads"
+
+
+def plot(curves: list[dict[str, Any]], measured: list[dict[str, Any]], quick: bool, results_dir: Path | None,
+         load: str) -> Path:
     from benchmarks.plotting import new_figure, save_png, style
 
     fig, ax = new_figure()
@@ -411,8 +467,10 @@ def plot(curves: list[dict[str, Any]], measured: list[dict[str, Any]], quick: bo
         points = [c for c in curves if (c["rows"], c["width"]) == key]
         ax.plot([c["threads"] for c in points], [c["model_speedup"] for c in points],
                 label=f"model: fit, {key[0]:,} rows, {key[1]}", **style("widecross", i))
+        ax.plot([c["threads"] for c in points], [c["model_epochs_speedup"] for c in points],
+                label=f"model: epochs alone, {key[0]:,} rows, {key[1]}", **{**style("widecross", i), "linestyle": "--"})
     for i, row in enumerate(r for r in measured if r["part"].startswith("fit")):
-        ax.plot([1, 2], [1.0, row["speedup"]], label=f"measured (loaded): fit, {row['rows']:,} rows, {row['width']}",
+        ax.plot([1, 2], [1.0, row["speedup"]], label=f"measured ({load}): fit, {row['rows']:,} rows, {row['width']}",
                 **style("vw", i))
     ax.plot(MODEL_THREADS, MODEL_THREADS, color="gray", linestyle=":", label="linear")
     ax.set_xlabel("threads")
@@ -470,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     params = {"rows": args.rows, "widths": [w or "exact" for w in widths], "repeats": args.repeats,
               "test_rows": args.test_rows, "goals": GOALS, "loadavg_before": load_before, "loadavg_after": load_after,
               "machine_note": "2-core shared machine: wall-time speed-ups are depressed by other processes",
+              "load": load_label(calibration_speedup),
               "calibration_speedup_2_threads": calibration_speedup, "copy_bandwidth_gbs": bandwidth, "assumed_server_bandwidth_gbs": SERVER_BANDWIDTH_GBS,
               "bytes_per_example_estimate": per_example, "peak_rss_mb": peak_rss_mb(),
               "model_note": "threads > 2: a model (T(K) = S + P/K from the 2-thread CPU seconds, bandwidth-capped), "
@@ -477,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     save_results("bench_threads", rows, params, quick=quick, results_dir=args.results_dir)
     save_results("bench_threads_quality", quality_rows, params, quick=quick, results_dir=args.results_dir)
     save_results("bench_threads_model", curves, params, quick=quick, results_dir=args.results_dir)
-    png = plot(curves, rows, quick, args.results_dir)
+    png = plot(curves, rows, quick, args.results_dir, load_label(calibration_speedup))
     print(f"load average before {load_before}, after {load_after}; copy bandwidth {bandwidth:.1f} GB/s; plot {png}")
     return 0
 

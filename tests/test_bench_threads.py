@@ -26,10 +26,14 @@ def test_bench_threads_quick(tmp_path):
     assert all(row["critical_cpu_2"] > 0 for part, row in parts.items() if not part.startswith("calibration"))
     fit = parts["fit (default, 5 epochs + polish)"]
     assert fit["wall_1"] > 0 and fit["wall_2"] > 0 and 0 < fit["log_loss_1"] < 1 and fit["objective_1"] > 0
+    # the epoch loop's CPU split: the calling thread's, the tasks', and the critical path between
+    assert fit["loop_pool_cpu_2"] > 0 and fit["loop_main_cpu_2"] > 0 and fit["loop_cpu_1"] > 0
+    assert fit["loop_main_cpu_2"] < fit["loop_critical_cpu_2"] <= fit["loop_main_cpu_2"] + fit["loop_pool_cpu_2"]
     quality = json.loads((tmp_path / "bench_threads_quality.quick.json").read_text())["rows"]
     assert [row["n_jobs"] for row in quality] == [1, 3] and quality[0]["log_loss_diff"] == 0
     model = json.loads((tmp_path / "bench_threads_model.quick.json").read_text())["rows"]
     assert [row["threads"] for row in model] == [1, 2, 4, 8, 16] and model[0]["model_speedup"] == 1
+    assert model[0]["model_epochs_speedup"] == 1 and model[-1]["model_epochs_seconds"] > 0
     assert (tmp_path / "threads_speedup.quick.png").stat().st_size > 0
 
 

@@ -1,10 +1,12 @@
-"""Kernels of a shard's round: its rows' slots renamed into a small local state, and back.
+"""Kernels of the sharded epochs: each shard's rows renamed once into a small local state, the
+shards' orders of a pass, and the mix of the slots that several shards share.
 
-A shard trains on a copy of the records of the slots its rows touch, indexed by *local* ids
-``0..n_local-1`` (first appearance first), so that its state is O(slots touched), never as long
-as the whole state. The renaming goes through an open-addressing table keyed by slot (the same
-Fibonacci hashing and linear probing as the column -> slot map), which the shard keeps between
-rounds and clears in O(touched).
+A shard trains on its own copy of the records of the slots its rows touch, indexed by *local*
+ids, so that its state is O(slots it touches), never as long as the whole state. Local ids put
+the *shared* slots (touched by rows of two shards or more) first, in increasing slot order, then
+the slots the shard alone touches in order of first appearance: the shared ones of every shard
+are then a prefix of its state, and walking them in local order walks the union of shared slots
+in order too (``shared_pos`` is increasing), which is what keeps the mix sequential.
 """
 
 from __future__ import annotations
@@ -12,97 +14,188 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from .._prefetch import prefetch_row
-from .slots import EMPTY, _home, _shift
 
-_AHEAD = 32
+SHARED = -2  # ``owner`` of a slot touched by two shards or more
+_MARK = -3
 
 
 @jit
-def localize(slots, n_entries, table, ids, counts, buckets, local, records, state):
-    """Local ids of ``slots[:n_entries]`` into ``local``; ``ids[l]`` is local ``l``'s slot,
-    ``counts[l]`` the entries (rows) that touch it, ``buckets[l]`` its bucket in ``table``
-    ((capacity, 2) int32, all EMPTY, capacity a power of two), ``state[l]`` a copy of its
-    record in ``records``. Returns the number of local ids, or ``-1 - n`` when the table would
-    get more than half full after ``n`` of them (the caller clears those, grows the table and
-    starts again). The bucket and the record of the entry ``_AHEAD`` on are requested now."""
-    cap = table.shape[0]
-    mask = cap - 1
-    shift = _shift(cap)
-    limit = cap // 2
+def find_owners(indptr, slots, shard_of, owner):
+    """``owner[s]``: -1 (untouched), the one shard whose rows touch slot ``s``, or ``SHARED``.
+    Returns the number of shared slots."""
+    n_shared = 0
+    for r in range(indptr.shape[0] - 1):
+        k = shard_of[r]
+        for p in range(indptr[r], indptr[r + 1]):
+            s = slots[p]
+            o = owner[s]
+            if o == -1:
+                owner[s] = k
+            elif o != k and o != SHARED:
+                owner[s] = SHARED
+                n_shared += 1
+    return n_shared
+
+
+@jit
+def number_shared(owner, union):
+    """The shared slots in increasing order into ``union``; ``owner[s]`` of the ``u``-th becomes
+    ``SHARED - u``. Returns how many."""
+    n = 0
+    for s in range(owner.shape[0]):
+        if owner[s] == SHARED:
+            union[n] = s
+            owner[s] = SHARED - n
+            n += 1
+    return n
+
+
+@jit
+def localize_shard(indptr, slots, rows, n_shards, owner, union, mine, ids, shared_pos, shared_counts, local_slots):
+    """The local ids of the entries of one shard's ``rows`` into ``local_slots`` (at the entries'
+    places); returns (shared, local ids). ``ids[l]``: local ``l``'s slot; the first ``shared`` are
+    its shared slots, at positions ``shared_pos`` of ``union``, touched by ``shared_counts`` of
+    its entries.
+
+    ``owner`` comes from ``number_shared``: the shard turns the ``owner`` of each slot that it
+    alone touches (no other shard reads or writes it) into ``n_shards`` + its local id. ``mine``
+    (one int32 per shared slot, all -1) is this shard's."""
+    for i in range(rows.shape[0]):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+            o = owner[slots[p]]
+            if o <= SHARED:
+                mine[SHARED - o] = _MARK
     n_local = 0
-    for p in range(n_entries):
-        if p + _AHEAD < n_entries:
-            prefetch_row(table, _home(slots[p + _AHEAD], shift))
-            prefetch_row(records, slots[p + _AHEAD])
-        c = slots[p]
-        h = _home(c, shift)
-        while True:
-            k = table[h, 0]
-            if k == c:
-                j = table[h, 1]
-                counts[j] += 1.0
-                local[p] = j
-                break
-            if k == EMPTY:
-                if n_local >= limit:
-                    return -1 - n_local
-                table[h, 0] = c
-                table[h, 1] = n_local
-                ids[n_local] = c
-                counts[n_local] = 1.0
-                buckets[n_local] = h
-                for f in range(records.shape[1]):
-                    state[n_local, f] = records[c, f]
-                local[p] = n_local
+    for u in range(mine.shape[0]):
+        if mine[u] == _MARK:
+            mine[u] = n_local
+            ids[n_local] = union[u]
+            shared_pos[n_local] = u
+            shared_counts[n_local] = 0.0
+            n_local += 1
+    n_shared = n_local
+    for i in range(rows.shape[0]):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+            s = slots[p]
+            o = owner[s]
+            if o <= SHARED:
+                j = mine[SHARED - o]
+                shared_counts[j] += 1.0
+            elif o < n_shards:
+                j = n_local
+                owner[s] = n_shards + j
+                ids[n_local] = s
                 n_local += 1
-                break
-            h = (h + 1) & mask
-    return n_local
+            else:
+                j = o - n_shards
+            local_slots[p] = j
+    return n_shared, n_local
 
 
 @jit
-def clear(table, buckets, n_local):
-    """Empty the buckets ``localize`` filled: O(touched), not O(capacity)."""
-    for local in range(n_local):
-        table[buckets[local], 0] = EMPTY
-
-
-_DIGIT = 11  # radix sort digit: 2,048 buckets, a count table that stays in L1
+def count_split(order, shard_of, lo, hi, counts):
+    """How many of the rows ``order[lo:hi]`` each shard holds."""
+    for i in range(lo, hi):
+        counts[shard_of[order[i]]] += 1
 
 
 @jit
-def sorted_by_slot(ids, local, counts, n_local, out_ids, out_local, out_counts):
-    """``ids[:n_local]`` in increasing order with their records and counts (an LSD radix sort
-    of (slot, local id) pairs, as many passes as the largest slot needs): what
-    ``mixing.merge_into`` takes."""
-    keys = ids[:n_local].copy()
-    order = np.arange(n_local)
-    spare_keys = np.empty(n_local, dtype=np.int64)
-    spare = np.empty(n_local, dtype=np.int64)
-    largest = 0
-    for i in range(n_local):
-        largest = max(largest, keys[i])
-    mask = 2**_DIGIT - 1
-    shift = 0
-    while shift == 0 or (largest >> shift) > 0:
-        starts = np.zeros(mask + 2, dtype=np.int64)
-        for i in range(n_local):
-            starts[((keys[i] >> shift) & mask) + 1] += 1
-        for d in range(mask + 1):
-            starts[d + 1] += starts[d]
-        for i in range(n_local):
-            d = (keys[i] >> shift) & mask
-            q = starts[d]
-            spare_keys[q] = keys[i]
-            spare[q] = order[i]
-            starts[d] = q + 1
-        keys, spare_keys = spare_keys, keys
-        order, spare = spare, order
-        shift += _DIGIT
-    for i in range(n_local):
-        j = order[i]
-        out_ids[i] = keys[i]
-        out_counts[i] = counts[j]
-        for f in range(local.shape[1]):
-            out_local[i, f] = local[j, f]
+def split_order(order, shard_of, lo, hi, fill, out):
+    """The rows ``order[lo:hi]`` appended to their shard's part of ``out`` (shard ``k``'s next
+    place: ``fill[k]``), in the order they come."""
+    for i in range(lo, hi):
+        r = order[i]
+        k = shard_of[r]
+        out[fill[k]] = r
+        fill[k] += 1
+
+
+@jit
+def copy_in(records, ids, local):
+    """``local[l] = records[ids[l]]``: a shard's copy of its slots' records."""
+    for j in range(ids.shape[0]):
+        for f in range(records.shape[1]):
+            local[j, f] = records[ids[j], f]
+
+
+@jit
+def count_shared(slots, n_entries, n_shared, counts):
+    """Add the entries ``slots[:n_entries]`` (local ids) that touch a shared slot to ``counts``."""
+    for p in range(n_entries):
+        j = slots[p]
+        if j < n_shared:
+            counts[j] += 1.0
+
+
+@jit
+def mix_shared(local, local_offsets, shared_offsets, shared_pos, counts, lo, hi, base, holders, single, total, move):
+    """Mix the shards' copies of the shared slots ``lo <= u < hi`` into ``base`` (one row per
+    shared slot, the state they all started from); ``holders[u]``: how many shards had a count
+    > 0 for it.
+
+    The weight of shard ``k``'s copy is its count (rows that touched the slot); a slot one shard
+    alone counted takes that copy exactly, one that several counted moves by the weighted mean
+    of their moves, one that none counted keeps ``base``. Shards are added in shard order."""
+    n_fields = base.shape[1]
+    for u in range(lo, hi):
+        holders[u] = 0
+    for k in range(local_offsets.shape[0] - 1):
+        first = local_offsets[k]
+        mine = shared_pos[shared_offsets[k]:shared_offsets[k + 1]]
+        start = shared_offsets[k] + np.searchsorted(mine, lo)
+        stop = shared_offsets[k] + np.searchsorted(mine, hi)
+        for g in range(start, stop):
+            c = counts[g]
+            if c > 0.0:
+                u = shared_pos[g]
+                row = first + g - shared_offsets[k]
+                if holders[u] == 0:
+                    single[u] = row
+                    total[u] = 0.0
+                    for f in range(n_fields):
+                        move[u, f] = 0.0
+                holders[u] += 1
+                total[u] += c
+                for f in range(n_fields):
+                    move[u, f] += c * (local[row, f] - base[u, f])
+    for u in range(lo, hi):
+        if holders[u] == 1:
+            for f in range(n_fields):
+                base[u, f] = local[single[u], f]
+        elif holders[u] > 1:
+            for f in range(n_fields):
+                base[u, f] = base[u, f] + move[u, f] / total[u]
+
+
+@jit
+def apply_mix(local, shared_pos, holders, base, stamp_fields, clock):
+    """Give a shard's copies of the shared slots mixed last (``holders > 0``) their mixed
+    record, stamped at the shard's ``clock`` (the record is settled: it owes no penalty)."""
+    for j in range(shared_pos.shape[0]):
+        u = shared_pos[j]
+        if holders[u] > 0:
+            for f in range(base.shape[1]):
+                local[j, f] = base[u, f]
+            for f in stamp_fields:
+                local[j, f] = clock
+
+
+@jit
+def shift_stamps(local, first, stamp_fields, shift):
+    """Move the stamps of records ``local[first:]`` by ``shift``: into another clock's frame,
+    owing the same penalty."""
+    for j in range(first, local.shape[0]):
+        for f in stamp_fields:
+            local[j, f] += shift
+
+
+@jit
+def write_back(records, ids, local, first, stamp_fields, clock, shift):
+    """``records[ids[l]] = local[l]`` for ``l >= first``, stamped at ``clock``, or with stamps
+    moved by ``shift`` (``clock`` < 0)."""
+    for j in range(first, ids.shape[0]):
+        s = ids[j]
+        for f in range(records.shape[1]):
+            records[s, f] = local[j, f]
+        for f in stamp_fields:
+            records[s, f] = clock if clock >= 0.0 else local[j, f] + shift

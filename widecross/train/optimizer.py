@@ -45,6 +45,9 @@ class Optimizer(ABC):
     name: ClassVar[str]
     fields: ClassVar[tuple[str, ...]]
     rate_param: ClassVar[str]
+    # The scalar of a clock that records are stamped with (-1: none): shards that train apart
+    # keep their own clock, and their records are re-stamped when they meet (see ``shards``).
+    clock_scalar: ClassVar[int] = -1
 
     def __init__(self, loss: Loss, params: Any, columns: int = 1) -> None:
         self.loss = loss
@@ -151,6 +154,11 @@ class Optimizer(ABC):
                      intercept: float) -> None: ...
 
     # -- mixing the runs of several shards (see ``shards``) ---------------------------------------
+    @property
+    def stamp_fields(self) -> tuple[int, ...]:
+        """The fields of a record that hold a stamp of the ``clock_scalar`` clock."""
+        return ()
+
     def settle(self, records: np.ndarray, n_slots: int, scalars: np.ndarray) -> int:
         """Make records ``[0, n_slots)`` describe their weights at the current scalars alone (no
         penalty still owed), so that records of shards can be averaged. Returns -1, or the first

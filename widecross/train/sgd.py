@@ -103,6 +103,7 @@ class SGD(Optimizer):
 
     name = "sgd"
     rate_param = "learning_rate"
+    clock_scalar = _sgd.S_CLOCK
 
     def __init__(self, loss: Loss, params: SGDParams, columns: int = 1) -> None:
         if params.decay not in DECAYS or params.rates not in RATES:
@@ -151,8 +152,16 @@ class SGD(Optimizer):
     def _intercept(self, scalars: np.ndarray) -> float:
         return float(scalars[_sgd.S_BIAS])
 
+    @property
+    def stamp_fields(self) -> tuple[int, ...]:
+        return tuple(k * len(self.fields) + 1 for k in range(self.columns))
+
     def settle(self, records: np.ndarray, n_slots: int, scalars: np.ndarray) -> int:
-        return int(_sgd.sgd_settle(records, n_slots, scalars, self.hyper, self.mode))
+        for k in range(self.columns):  # the classes share the clock
+            bad = int(_sgd.sgd_settle(self.class_records(records, k), n_slots, scalars, self.hyper, self.mode))
+            if bad >= 0:
+                return bad
+        return -1
 
     def _set_weights(self, records: np.ndarray, n_slots: int, scalars: np.ndarray, weights: np.ndarray,
                     intercept: float) -> None:

@@ -1,178 +1,345 @@
-"""Stochastic epochs on K threads: shards of each round trained apart, then mixed.
+"""Stochastic epochs on K threads: row shards trained apart, their shared slots mixed each round.
 
-A pass over rows in a given order goes by *rounds* of ``K x SHARD_ROWS`` rows. A round's rows
-are cut into K consecutive shards; each thread gathers its shard's rows, copies the records of
-the slots they touch into a local state (``_shard``: O(slots touched), never as long as the
-state), runs the optimizer's own epoch kernel on them from the round's starting state, settles
-the result (SGD brings its touched weights up to the shard's clock: no penalty still owed) and
-sorts it by slot. Then the shards are mixed into the state (:mod:`.mixing`, slot ranges on
-threads): each touched slot's record takes the mean of the shards' moves weighted by the rows
-that touched it (every field: SGD's weight, stamp and rate sum; FTRL's ``z`` and ``n``, from
-which its weights, exact zeros included, follow), a slot one shard alone touched takes that
-shard's record, and the optimizer's running scalars (SGD's clock, intercept and its rate sum;
-FTRL's weight seen, which sets the threshold, and the intercept's ``z`` and ``n``) take the mean
-of the shards' moves weighted by their rows; the count of examples adds up. The mixed model is
-the weighted mean of the shards' models, the classic iterative parameter mixing.
+**Once per set of rows** (a fit's rows come back every epoch: the work is done once per fit) the
+rows are dealt to K shards: shard ``k`` gets the rows at positions ``n k / K`` to
+``n (k + 1) / K`` of the first pass's order (a random, balanced partition). Each entry's slot is
+renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a shard owns a
+state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
+touched by rows of two shards or more is *shared*; the others belong to one shard alone.
 
-Which rows a shard gets depends on the order and on K only, the kernels are serial and the mix
-adds shards in shard order: the same (order, K) gives the same bits, however the threads run.
+**Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
+order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
+trains the ``r``-th R-th of its rows in round ``r``, on its own thread, with the optimizer's own
+epoch kernel on its local state; then settles its shared slots (SGD brings their weights up to
+its clock: no penalty still owed). Between rounds only the shared slots are mixed: a shared slot
+takes the mean of the shards' moves weighted by the rows of the round that touched it (every
+field: SGD's weight, stamp and rate sum; FTRL's ``z`` and ``n``), or the record of the one shard
+whose rows touched it, and every shard continues from that record; a slot of one shard is never
+mixed. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's weight seen and
+the intercept's ``z`` and ``n``) take the mean of the shards' moves weighted by their rows, the
+count of examples adds up. At the end of the pass each shard settles its shared slots, a shared
+slot takes the mean of the shards' copies weighted by the rows of each shard that touch it (the
+copies differ only by the penalty each shard's clock owed them since their last mix), and
+everything is written back into the state. A pass that finds the state as the last one left it
+resumes from the shards' own copies instead of copying the records in again.
 
-``SHARD_ROWS``: 262,144 rows per shard and round. Measured on 1M generated geo rows at the exact
-width (default fit; one thread: objective 0.45065, held-out log-loss 0.46875): 65,536 rows gave
-0.45083 / 0.46972 at 2 threads and 0.45220 / 0.47025 at 4; 262,144 gave 0.45067 / 0.46904 and
-0.45134 / 0.46906 (shared weights are averaged less often). A shard's rows also touch fewer
-distinct slots per row (1.26 against 1.80), which is what copying in, sorting and merging cost.
+**Clocks** (SGD): each shard keeps its own clock, advanced by its own rows only, and its records
+are stamped in it: the penalty a slot of one shard owes is what that shard's run owes it, with
+no work for it at the mixes. A mixed record is settled, so it is stamped at each shard's own
+clock. The invariant: in every shard, a record's weight is ``flow(w, r (clock_k - stamp))`` at
+its shard's clock ``clock_k``; at the end of a pass the state's clock ``C`` advances by the
+rows-weighted mean of the shards' advances, a shared record is written back settled and stamped
+at ``C``, a shard's own record with its stamp moved by ``C - clock_k`` (it owes the same
+penalty, and its weight needs no catch-up now). FTRL's records need no clock.
+
+Which rows a shard gets and in which order depend on the first order, the pass's order and K
+only, the kernels are serial and the mixes add shards in shard order: the same (orders, K) give
+the same bits, however the threads run.
+
+Why rows are dealt at random and not by place: dealing each row to the shard of its most
+frequent slot (its coarsest cell), shards balanced by rows, halved the shared slots on 1M
+generated geo rows at 2^22 (97,490 against 201,906) but cost held-out log-loss after the default
+fit: +0.0014 at 2 threads and +0.0034 at 4 over one thread, against +0.0005 and +0.0005 for the
+random deal (a shard alone then trains most slots, with the penalty of its own rows only).
+
+``SHARD_ROWS``: 524,288 rows per shard and round. On the same rows (default fit, l1 1e-6; one
+thread: held-out log-loss 0.46972, objective 0.450425), 2 threads gave 0.46993 / 0.450620 with
+524,288 (one mix per pass) and 0.47022 / 0.450546 with 262,144 (two).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import time
 
 import numpy as np
 
 from .._parallel import run_tasks
 from . import _shard, _state
-from .mixing import merge_into, mix
 from .optimizer import Optimizer
 from .rows import Rows, buffers, gather_rows
 
-SHARD_ROWS = 262_144
-_ENTRIES_PER_ROW = 16  # first guess at a gathered shard's entries; grown when rows are longer
+SHARD_ROWS = 524_288
+_ENTRIES_PER_ROW = 16  # first guess at a round's entries per row; grown when rows are longer
 
 
-@dataclass
-class _Result:
-    ids: np.ndarray  # slots touched (int64)
-    records: np.ndarray  # their trained, settled records
-    counts: np.ndarray  # rows of the shard touching each (float64)
-    scalars: np.ndarray
-    n_rows: int
-    bad: int  # -1, or the position in the pass's order of the first non-finite update
+class _Plan:
+    """Rows dealt to shards and renamed to local ids; the shards' states and the shared slots'."""
+
+    def __init__(self, rows: Rows, order: np.ndarray, n_jobs: int, n_slots: int, n_fields: int,
+                 phases: list[list[float]]) -> None:
+        n = rows.n_rows
+        self.phases = phases
+        self.source = (rows.indptr, rows.slots)
+        self.rows = rows
+        self.n_jobs = n_jobs
+        self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
+        cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
+        rows_of = [np.sort(order[cuts[k]:cuts[k + 1]]) for k in range(n_jobs)]  # storage order: gathers read forward
+        for k in range(n_jobs):
+            self.shard_of[rows_of[k]] = k
+        self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
+        owner = np.full(n_slots, -1, dtype=np.int32)  # the one array as long as the state, while dealing
+        self.union = np.empty(_shard.find_owners(rows.indptr, rows.slots, self.shard_of, owner), dtype=np.int64)
+        _shard.number_shared(owner, self.union)
+        self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
+        parts = _run_tasks([_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases)
+        del owner, rows_of
+        self.local_offsets = np.cumsum([0] + [p[0].shape[0] for p in parts]).astype(np.int64)
+        self.shared_offsets = np.cumsum([0] + [p[1].shape[0] for p in parts]).astype(np.int64)
+        self.ids = np.concatenate([p[0] for p in parts])
+        self.shared_pos = np.concatenate([p[1] for p in parts])
+        self.fixed_counts = np.concatenate([p[2] for p in parts])
+        self.round_counts = np.zeros_like(self.fixed_counts)
+        self.local = np.empty((self.ids.shape[0], n_fields))
+        n_union = self.union.shape[0]
+        self.base = np.empty((n_union, n_fields))
+        self.move = np.empty((n_union, n_fields))
+        self.total = np.empty(n_union)
+        self.holders = np.zeros(n_union, dtype=np.int32)
+        self.single = np.empty(n_union, dtype=np.int64)
+        self.orders = np.empty(n, dtype=order.dtype)
+        self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
+        self.blocks = [(n * b // n_jobs, n * (b + 1) // n_jobs) for b in range(n_jobs)]
+        self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
+
+    def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray) -> tuple:
+        n_entries = int(np.diff(rows.indptr)[mine].sum()) if mine.shape[0] else 0
+        ids, pos = np.empty(n_entries, dtype=np.int64), np.empty(min(n_entries, self.union.shape[0]), dtype=np.int64)
+        counts = np.empty(pos.shape[0])
+        n_shared, n_local = _shard.localize_shard(rows.indptr, rows.slots, mine, self.n_jobs, owner, self.union,
+                                                  np.full(self.union.shape[0], -1, dtype=np.int32), ids, pos, counts,
+                                                  self.local_slots)
+        return ids[:n_local].copy(), pos[:n_shared].copy(), counts[:n_shared].copy()
+
+    def serves(self, rows: Rows) -> bool:
+        return self.source[0] is rows.indptr and self.source[1] is rows.slots
+
+    def split(self, order: np.ndarray) -> None:
+        """Each shard's rows in the order they come in ``order`` into ``orders`` (shard by shard)."""
+        k = self.n_jobs
+        counts = np.zeros((k, k), dtype=np.int64)
+        _run_tasks([_call(_shard.count_split, order, self.shard_of, lo, hi, counts[b])
+                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases)
+        fill = self.row_offsets[:-1] + np.cumsum(counts, axis=0) - counts
+        _run_tasks([_call(_shard.split_order, order, self.shard_of, lo, hi, fill[b], self.orders)
+                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases)
+
+    def on_ranges(self, kernel, *args) -> None:  # type: ignore[no-untyped-def]
+        """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads."""
+        _run_tasks([_call(kernel, lo, hi, *args) for lo, hi in self.ranges if hi > lo], self.n_jobs, self.phases)
+
+    def mix(self, counts: np.ndarray) -> None:
+        self.on_ranges(self._mix, counts)
+
+    def _mix(self, lo: int, hi: int, counts: np.ndarray) -> None:
+        _shard.mix_shared(self.local, self.local_offsets, self.shared_offsets, self.shared_pos, counts, lo, hi,
+                          self.base, self.holders, self.single, self.total, self.move)
+
+
+def _call(fn, *args):  # type: ignore[no-untyped-def]
+    return lambda: fn(*args)
+
+
+def _timed(task, cpu: list[float]):  # type: ignore[no-untyped-def]
+    def timed():  # type: ignore[no-untyped-def]
+        start = time.thread_time()
+        try:
+            return task()
+        finally:
+            cpu.append(time.thread_time() - start)
+    return timed
+
+
+def _run_tasks(tasks: list, n_jobs: int, phases: list[list[float]]) -> list:
+    """``run_tasks``, noting each task's thread CPU seconds as one more phase of ``phases``."""
+    cpu: list[float] = []
+    phases.append(cpu)
+    return run_tasks([_timed(t, cpu) for t in tasks], n_jobs)
 
 
 class _Shard:
-    """One thread's buffers, kept between rounds and passes, grown when a round needs more."""
+    """One shard: views of its part of the plan, its scalars, its gather buffer."""
 
-    def __init__(self, n_fields: int) -> None:
-        self.rows: Rows | None = None
-        self.table = np.empty((0, 2), dtype=np.int32)  # (slot, local id) buckets
-        self.slots = np.empty(0, dtype=np.int32)  # the gathered rows' slots as local ids
-        self.last_local = 0  # distinct slots of the last round (0: none yet)
-        self._local_state(0, n_fields)
+    def __init__(self, plan: _Plan, k: int) -> None:
+        rows = slice(plan.row_offsets[k], plan.row_offsets[k + 1])
+        local_ids = slice(plan.local_offsets[k], plan.local_offsets[k + 1])
+        shared = slice(plan.shared_offsets[k], plan.shared_offsets[k + 1])
+        self.rows = Rows(plan.rows.indptr, plan.local_slots, plan.rows.data, plan.rows.y, plan.rows.sw)
+        self.n_rows = rows.stop - rows.start
+        self.order = plan.orders[rows]
+        self.ids = plan.ids[local_ids]
+        self.local = plan.local[local_ids]
+        self.n_shared = shared.stop - shared.start
+        self.shared_pos = plan.shared_pos[shared]
+        self.counts = plan.round_counts[shared]
+        self.scalars = np.empty(0)
+        self.last_clock = 0.0  # the shard's clock at the end of the last pass
+        self.buffer: Rows | None = None
 
-    def _local_state(self, n: int, n_fields: int) -> None:
-        self.ids = np.empty(n, dtype=np.int64)
-        self.counts = np.empty(n)
-        self.buckets = np.empty(n, dtype=np.int64)
-        self.local = np.empty((n, n_fields))
-        self.out_ids = np.empty(n, dtype=np.int64)  # the settled state, sorted by slot
-        self.out_counts = np.empty(n)
-        self.out_local = np.empty((n, n_fields))
-
-    def gather(self, rows: Rows, order: np.ndarray, lo: int, hi: int) -> Rows:
+    def gather(self, lo: int, hi: int) -> Rows:
         """Rows ``order[lo:hi]`` in that order, in this shard's buffer."""
-        m = hi - lo
+        rows, m = self.rows, hi - lo
         entries = _ENTRIES_PER_ROW * m
         while True:
-            old = self.rows
-            if (old is None or old.y.shape[0] < m or old.slots.shape[0] < entries
-                    or old.data.dtype != rows.data.dtype or old.y.dtype != rows.y.dtype
-                    or (old.data.shape[0] == 0) != (rows.data.shape[0] == 0)
-                    or (old.sw.shape[0] == 0) != (rows.sw.shape[0] == 0)):
-                self.rows = buffers(rows, m, max(entries, 0 if old is None else old.slots.shape[0]), np.int64)
-            buf = self.rows
-            if gather_rows(*rows.arrays, order, lo, hi, *buf.arrays) == hi:
+            old = self.buffer
+            if old is None or old.y.shape[0] < m or old.slots.shape[0] < entries:
+                self.buffer = buffers(rows, m, max(entries, 0 if old is None else old.slots.shape[0]), np.int64)
+            buf = self.buffer
+            if gather_rows(*rows.arrays, self.order, lo, hi, *buf.arrays) == hi:
                 return Rows(buf.indptr[: m + 1], buf.slots, buf.data, buf.y, buf.sw)
             entries = 2 * buf.slots.shape[0]  # long rows: room for twice as many entries
 
-    def localize(self, chunk: Rows, n_entries: int, records: np.ndarray) -> tuple[Rows, int]:
-        """``chunk`` with local ids for slots, and how many; the local state holds a copy of
-        their ``records``.
-
-        The table holds twice the last round's slots (rows of one shard touch about as many
-        distinct slots round after round; the first round guesses half its entries) and
-        doubles when it would get half full: sized by what the rows touch, not by their
-        entries, it misses the cache less."""
-        n_fields = records.shape[1]
-        if self.ids.shape[0] < n_entries or self.local.shape[1] != n_fields:
-            self._local_state(max(n_entries, self.ids.shape[0]), n_fields)
-        if self.slots.shape[0] < n_entries:
-            self.slots = np.empty(n_entries, dtype=np.int32)
-        want = 1 << max(4, (2 * (self.last_local or n_entries // 2)).bit_length())
-        if self.table.shape[0] < want:
-            self.table = np.full((want, 2), _shard.EMPTY, dtype=np.int32)
-        while True:
-            n_local = int(_shard.localize(chunk.slots, n_entries, self.table, self.ids, self.counts, self.buckets,
-                                          self.slots, records, self.local))
-            _shard.clear(self.table, self.buckets, n_local if n_local >= 0 else -1 - n_local)
-            if n_local >= 0:
-                break
-            self.table = np.full((2 * self.table.shape[0], 2), _shard.EMPTY, dtype=np.int32)
-        self.last_local = n_local
-        return Rows(chunk.indptr, self.slots, chunk.data, chunk.y, chunk.sw), n_local
-
 
 class ShardedEpochs:
-    """Passes of ``optimizer`` on ``n_jobs`` threads (see the module docstring)."""
+    """Passes of ``optimizer`` on ``n_jobs`` threads (see the module docstring).
+
+    ``phase_cpu``: for each parallel phase since the last ``run`` began (dealing the rows, each
+    round, each mix...), the thread CPU seconds of each of its tasks: what the benchmarks read to
+    find the critical path.
+    """
 
     def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int | None = None) -> None:
         self.optimizer = optimizer
         self.n_jobs = n_jobs
         self.shard_rows = SHARD_ROWS if shard_rows is None else shard_rows
-        self.shards = [_Shard(optimizer.record_width) for _ in range(n_jobs)]
-        self.in_order = np.arange(self.shard_rows, dtype=np.int32)
+        self.plan: _Plan | None = None
+        self.shards: list[_Shard] = []
+        self.phase_cpu: list[list[float]] = []
+        self.stamps = np.asarray(optimizer.stamp_fields, dtype=np.int64)
+        self.in_order = np.arange(0, dtype=np.int32)
+
+    def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
+        if self.plan is None or not self.plan.serves(rows) or self.plan.shard_of.shape[0] != rows.n_rows:
+            self.plan = None  # its memory first
+            self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phase_cpu)
+            self.shards = [_Shard(self.plan, k) for k in range(self.n_jobs)]
+        return self.plan
 
     def run(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
         """One pass over ``rows`` in ``order``, updating ``records`` and ``scalars`` in place.
 
-        Returns -1, or the position in ``order`` of a row whose update was not finite (the
-        rounds before it are merged). The pass's loss and weight sums are left in ``scalars``.
+        Returns -1, or the position in ``order`` of a row whose update was not finite (the state
+        may then be partly updated). The pass's loss and weight sums are left in ``scalars``.
         """
-        k, n = self.n_jobs, order.shape[0]
-        loss_sum = weight_sum = 0.0
-        lo = 0
-        while lo < n:
-            hi = min(lo + k * self.shard_rows, n)
-            cuts = [lo + (hi - lo) * s // k for s in range(k + 1)]
-            tasks = [self._task(s, rows, order, cuts[s], cuts[s + 1], records, scalars)
-                     for s in range(k) if cuts[s + 1] > cuts[s]]
-            results = run_tasks(tasks, k)
-            for result in results:
-                if result.bad >= 0:
-                    scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = loss_sum, weight_sum
-                    return result.bad
-            self._merge(results, records, scalars)
-            loss_sum += sum(float(r.scalars[_state.LOSS_SUM]) for r in results)
-            weight_sum += sum(float(r.scalars[_state.WEIGHT_SUM]) for r in results)
-            lo = hi
-        scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = loss_sum, weight_sum
+        n = order.shape[0]
+        self.phase_cpu.clear()
+        if n == 0:
+            scalars[_state.LOSS_SUM] = scalars[_state.WEIGHT_SUM] = 0.0
+            return -1
+        plan = self._plan_for(rows, order, records.shape[0])
+        plan.split(order)
+        # The shards' states still hold what the last pass wrote, unless the state was replaced
+        # (the trainer drops the plan when it sets weights) or its scalars changed.
+        resume = plan.written is not None and plan.written[0] is records and plan.written[1].tobytes() == scalars.tobytes()
+        plan.written = None
+        if not resume:
+            plan.on_ranges(lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]))
+            plan.holders[:] = 0
+        start = scalars.copy()
+        for shard in self.shards:
+            shard.scalars = start.copy()
+        n_rounds = max(1, math.ceil(n / (self.n_jobs * self.shard_rows)))
+        longest = max(-(-s.n_rows // n_rounds) for s in self.shards)
+        if self.in_order.shape[0] < longest:
+            self.in_order = np.arange(longest, dtype=np.int32)
+        mixed, sums = start, np.zeros(2)
+        for r in range(n_rounds):
+            spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
+            tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None, r == 0)
+                     for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
+            bad = self._after(_run_tasks(tasks, self.n_jobs, self.phase_cpu))
+            if bad >= 0:
+                return self._position(plan, bad, order, scalars, sums)
+            plan.mix(plan.round_counts)
+            moved = [(s.scalars, float(hi - lo)) for s, (lo, hi) in zip(self.shards, spans) if hi > lo]
+            sums += [sum(s[_state.LOSS_SUM] for s, _ in moved), sum(s[_state.WEIGHT_SUM] for s, _ in moved)]
+            mixed = _mix_scalars(mixed, moved)
+        clock = self.optimizer.clock_scalar
+        if clock >= 0:  # the state's clock: the rows-weighted mean of the shards' advances
+            mixed[clock] = _mix_scalars(start, [(s.scalars, float(s.n_rows)) for s in self.shards if s.n_rows])[clock]
+        at = float(mixed[clock]) if clock >= 0 else 0.0
+        bad = self._after(_run_tasks([self._end_task(s, plan, records, at) for s in self.shards if s.n_rows],
+                                     self.n_jobs, self.phase_cpu))
+        if bad >= 0:
+            return self._position(plan, bad, order, scalars, sums)
+        plan.mix(plan.fixed_counts)
+        plan.on_ranges(lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps,
+                                                        at, 0.0))
+        scalars[:] = mixed
+        scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
+        plan.written = records, scalars.copy()
         return -1
 
-    def _task(self, s: int, rows: Rows, order: np.ndarray, lo: int, hi: int, records: np.ndarray,
-              scalars: np.ndarray):  # type: ignore[no-untyped-def]
-        return lambda: self._train(self.shards[s], rows, order, lo, hi, records, scalars)
+    @staticmethod
+    def _after(results: list[int]) -> int:
+        return next((b for b in results if b >= 0), -1)
 
-    def _train(self, shard: _Shard, rows: Rows, order: np.ndarray, lo: int, hi: int, records: np.ndarray,
-               scalars: np.ndarray) -> _Result:
-        m = hi - lo
-        gathered = shard.gather(rows, order, lo, hi)
-        chunk, n_local = shard.localize(gathered, int(gathered.indptr[m]), records)
-        local = shard.local[:n_local]
-        own = scalars.copy()
-        bad = self.optimizer.run_epoch(chunk, self.in_order[:m], local, own)
-        if bad < 0 and self.optimizer.settle(local, n_local, own) >= 0:
-            bad = m - 1  # a weight beyond float32: reported at the shard's last row
-        if bad >= 0:
-            return _Result(shard.ids[:0], local[:0], shard.counts[:0], own, m, lo + bad)
-        _shard.sorted_by_slot(shard.ids, local, shard.counts, n_local, shard.out_ids, shard.out_local, shard.out_counts)
-        return _Result(shard.out_ids[:n_local], shard.out_local[:n_local], shard.out_counts[:n_local], own, m, -1)
+    @staticmethod
+    def _position(plan: _Plan, bad: int, order: np.ndarray, scalars: np.ndarray, sums: np.ndarray) -> int:
+        scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
+        return int(np.flatnonzero(order == bad)[0])
 
-    def _merge(self, results: list[_Result], records: np.ndarray, scalars: np.ndarray) -> None:
-        merge_into(records, [r.ids for r in results], [r.records for r in results], [r.counts for r in results],
-                   self.n_jobs)
-        steps = scalars[_state.STEPS] + sum(r.scalars[_state.STEPS] - scalars[_state.STEPS] for r in results)
-        every = np.arange(scalars.shape[0])
-        _, mixed = mix([every] * len(results), [r.scalars.reshape(-1, 1) for r in results],
-                       [scalars.reshape(-1, 1)] * len(results), [np.full(every.shape[0], float(r.n_rows)) for r in results])
-        scalars[:] = mixed[:, 0]
-        scalars[_state.STEPS] = steps
+    def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
+                    records: np.ndarray | None, first: bool):  # type: ignore[no-untyped-def]
+        return lambda: self._train(shard, plan, lo, hi, mixed, records, first)
+
+    def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
+               first: bool) -> int:
+        """One round of one shard; returns -1 or a row whose update was not finite.
+
+        The first round of a pass copies the shard's records in (``records``), or, when the
+        shard still holds what the last pass wrote back, takes the last mix and stamps its own
+        slots (settled then) at the pass's clock."""
+        own = shard.scalars
+        clock = self.optimizer.clock_scalar
+        if records is not None:
+            _shard.copy_in(records, shard.ids, shard.local)
+        else:
+            _shard.apply_mix(shard.local, shard.shared_pos, plan.holders, plan.base, self.stamps,
+                             own[clock] if clock >= 0 else 0.0)
+            if first and clock >= 0:  # from the shard's last clock into the pass's
+                _shard.shift_stamps(shard.local, shard.n_shared, self.stamps, own[clock] - shard.last_clock)
+        own_clock = own[clock] if clock >= 0 else 0.0
+        own[:] = mixed
+        if clock >= 0:
+            own[clock] = own_clock
+        shard.counts[:] = 0.0
+        bad = -1
+        if hi > lo:
+            chunk = shard.gather(lo, hi)
+            _shard.count_shared(chunk.slots, int(chunk.indptr[hi - lo]), shard.n_shared, shard.counts)
+            bad = self.optimizer.run_epoch(chunk, self.in_order[: hi - lo], shard.local, own)
+            if bad < 0 and self.optimizer.settle(shard.local, shard.n_shared, own) >= 0:
+                bad = hi - lo - 1  # a weight beyond float32: reported at the round's last row
+            bad = int(shard.order[lo + bad]) if bad >= 0 else -1
+        return bad
+
+    def _end_task(self, shard: _Shard, plan: _Plan, records: np.ndarray, at: float):  # type: ignore[no-untyped-def]
+        return lambda: self._finish(shard, plan, records, at)
+
+    def _finish(self, shard: _Shard, plan: _Plan, records: np.ndarray, at: float) -> int:
+        """Settle a shard's shared slots and write its own slots back, their stamps moved from the
+        shard's clock to the state's ``at`` (they owe the same penalty there)."""
+        clock = self.optimizer.clock_scalar
+        shard.last_clock = shard.scalars[clock] if clock >= 0 else 0.0
+        _shard.apply_mix(shard.local, shard.shared_pos, plan.holders, plan.base, self.stamps, shard.last_clock)
+        if self.optimizer.settle(shard.local, shard.n_shared, shard.scalars) >= 0:
+            return int(shard.order[shard.n_rows - 1])
+        _shard.write_back(records, shard.ids, shard.local, shard.n_shared, self.stamps, -1.0, at - shard.last_clock)
+        return -1
+
+
+def _mix_scalars(base: np.ndarray, moved: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    """The shards' scalars mixed: the rows-weighted mean of their moves (one shard's exactly), the
+    examples added up."""
+    if len(moved) == 1:
+        out = moved[0][0].copy()
+    else:
+        move, total = np.zeros_like(base), 0.0
+        for own, weight in moved:
+            move += weight * (own - base)
+            total += weight
+        out = base + move / total
+    out[_state.STEPS] = base[_state.STEPS] + sum(own[_state.STEPS] - base[_state.STEPS] for own, _ in moved)
+    return out

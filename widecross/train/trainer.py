@@ -184,6 +184,7 @@ class Trainer:
         return touched, self.records[touched].copy(), self.scalars.copy()
 
     def restore(self, snap: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self._sharded = None  # its shards' copies of the records would be stale
         touched, records, scalars = snap
         self.records[touched] = records
         self.scalars[:] = scalars
@@ -276,6 +277,7 @@ class Trainer:
     def set_weights(self, weights: np.ndarray, intercept: float) -> None:
         """Make the state describe ``weights`` (per slot) and ``intercept``; later epochs continue
         from there (SGD stamps them at the current clock, FTRL moves ``z`` to return them)."""
+        self._sharded = None  # its shards' copies of the records would be stale
         w = weights if weights.dtype == np.float64 else weights.astype(np.float64)
         self.optimizer.set_weights(self.records, self.n_slots, self.scalars, w, intercept)
 
