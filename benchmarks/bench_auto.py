@@ -18,17 +18,23 @@ Sections (one row each, CPU seconds by ``time.process_time``):
   rates, and Vowpal Wabbit one pass / 5 passes on the same columns (if ``vowpalwabbit`` is
   installed; its own defaults, no l1).
 - ``partial_fit``: one ``partial_fit`` call against ``fit(epochs=1, polish=0)`` on the same rows.
+- ``l1_rows`` (alone, ``--sections l1_rows``; results ``bench_auto_l1_rows``): how the best l1
+  falls with the rows, the rule behind ``ROWS_EXPONENT``: per workload and size, default fits
+  along a fine l1 grid (factor 10 ** (1/6), 9 values around a guess) and the vertex of the
+  parabola through the best three held-out losses (in log l1), with the exponent between sizes.
 
 Usage::
 
     python benchmarks/bench_auto.py                 # about 40 minutes on 2 cores (2M rows)
     python benchmarks/bench_auto.py --sizes 20000 200000
     python benchmarks/bench_auto.py --quick         # seconds; what the test suite runs
+    python benchmarks/bench_auto.py --sections l1_rows   # about 15 minutes
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -233,6 +239,34 @@ def partial_fit_rows(name: str, X, y, Xt, yt) -> list[dict]:
              "rate_used": est.learning_rate_, "l1": est.l1_, "loss": held_out(est, Xt, yt)} for setting, est in runs]
 
 
+# (workload, rows, a guess of the best l1: the grid's centre)
+L1_ROWS = (("geo", 250_000, 4e-6), ("geo", 500_000, 2.3e-6), ("geo", 1_000_000, 1.3e-6), ("geo", 2_000_000, 7e-7),
+           ("regional", 200_000, 3.5e-5), ("regional", 800_000, 1.1e-5), ("regional", 2_000_000, 5e-6),
+           ("ad_clicks", 200_000, 4e-6), ("ad_clicks", 1_000_000, 1.2e-6))
+
+
+def l1_rows_rows(quick: bool) -> list[dict]:
+    """The best l1 of default fits per workload and size (see the module docstring)."""
+    import widecross as wc
+    from widecross.estimators.auto import vertex
+
+    step, rows = 10 ** (1 / 6), []
+    cases = (("geo", 4000, 1e-4), ("geo", 8000, 5e-5)) if quick else L1_ROWS
+    for name, n, centre in cases:
+        data = geo(n, min(n // 2, 500_000)) if name == "geo" else split_workload(
+            {"regional": regional, "ad_clicks": ad_clicks}[name], n, min(n // 2, 500_000))
+        grid = centre * step ** np.arange(4, -5, -1)
+        losses = np.array([held_out(wc.WideClassifier(l1=float(l1), random_state=0).fit(data[0], data[1]), *data[2:])
+                           for l1 in grid])
+        best = vertex(grid, losses, int(np.argmin(losses)))
+        before = [r for r in rows if r["data"] == name]
+        exponent = math.log(before[-1]["best_l1"] / best) / math.log(n / before[-1]["rows"]) if before else None
+        rows.append({"section": "l1_rows", "data": name, "rows": n, "best_l1": best, "best_loss": float(losses.min()),
+                     "exponent_from_previous": exponent, "at_grid_edge": not 0 < int(np.argmin(losses)) < len(grid) - 1})
+        print(format_table(rows[-1:]), flush=True)
+    return rows
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small data (for tests)")
@@ -243,6 +277,10 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--sections", nargs="+", default=["auto", "cost", "rate", "partial_fit"])
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.sections == ["l1_rows"]:
+        rows = l1_rows_rows(args.quick)
+        save_results("bench_auto_l1_rows", rows, {"bits": BITS}, quick=args.quick, results_dir=args.results_dir)
+        return rows
     grid = GRID
     if args.quick:
         args.sizes, args.other_rows, args.rate_rows, args.repeats = [4000], 4000, 4000, 1
