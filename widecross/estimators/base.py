@@ -215,7 +215,7 @@ class WideEstimator(ParamsMixin):
         The default rate is the one-pass default scaled by the first batch's rows (as ``fit``'s),
         also after an ``l1="auto"`` fit that chose another for its epochs: there are no held-out
         rows here to choose on, the step that suits several epochs is not the one for one pass
-        (on 1M ad-click rows 5 epochs do best at the default, one pass at 4x it), and so one call
+        (on 1M ad-click rows 5 epochs do best at half the default, one pass at 4x it), and so one call
         stays ``fit(epochs=1, polish=0)``'s pass bit for bit.
         """
         self._params()  # parameter errors before any data is read
