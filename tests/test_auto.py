@@ -10,7 +10,7 @@ import widecross as wc
 
 from test_estimators import model_bytes, sparse_problem
 from widecross import WideClassifier, WideRegressor
-from widecross.estimators.auto import l1_max, summary
+from widecross.estimators.auto import ROWS_EXPONENT, l1_max, summary
 from widecross.train.sgd import default_learning_rate, row_scale
 
 
@@ -55,8 +55,18 @@ def test_the_path_record(fitted):
     assert path["held_out_loss"][one_se] <= path["held_out_loss"][path["best"]] + path["held_out_loss_se"][path["best"]]
     assert path["nnz"][one_se] <= path["nnz"][path["best"]]
     assert path["folds"] == 1 and path["held_out_rows"] == 300 and path["path_rows"] == 2700
-    # the chosen point, rescaled from the path's 2,700 rows to all 3,000
-    assert fitted.l1_ == pytest.approx(path["l1"][path["chosen"]] * (2700 / 3000) ** 0.75, rel=1e-12)
+    # the chosen point (refined between its neighbours: the vertex of the parabola through the
+    # three held-out losses in log l1), rescaled from the path's 2,700 rows to all 3,000
+    i = path["chosen"]
+    if 0 < i < n - 1:
+        a, b, c = path["held_out_loss"][i - 1: i + 2]
+        x = np.log(path["l1"][i - 1: i + 2])
+        top = x[1] - 0.5 * ((x[1] - x[0]) ** 2 * (b - c) - (x[1] - x[2]) ** 2 * (b - a)) / (
+            (x[1] - x[0]) * (b - c) - (x[1] - x[2]) * (b - a))
+        assert np.log(path["chosen_l1"]) == pytest.approx(top, rel=1e-9)
+    step = path["l1"][0] / path["l1"][1]
+    assert path["l1"][i] / step ** 0.5 <= path["chosen_l1"] * (1 + 1e-12) and path["chosen_l1"] <= path["l1"][i] * step ** 0.5 * (1 + 1e-12)
+    assert fitted.l1_ == pytest.approx(path["chosen_l1"] * (2700 / 3000) ** ROWS_EXPONENT, rel=1e-12)
     assert "l1 auto" in summary(path, fitted.l1_)
 
 
@@ -150,7 +160,7 @@ def test_auto_on_a_data_set_on_disk_and_with_ftrl(tmp_path):
     streamed = WideClassifier(spec, epochs=2, random_state=0).fit(path, y="label", chunk_rows=3000)
     # the path holds at most one chunk of rows: memory stays set by the chunk size
     small = WideClassifier(spec, epochs=2, random_state=0).fit(path, y="label", chunk_rows=1000)
-    assert small.l1_path_["path_rows"] == 900 and small.l1_path_["rows_scale"] == (900 / 3000) ** 0.75
+    assert small.l1_path_["path_rows"] == 900 and small.l1_path_["rows_scale"] == (900 / 3000) ** ROWS_EXPONENT
     # the path reads the whole (small) data set: the same choice as in memory, where all rows are known
     memory = WideClassifier(spec, epochs=2, random_state=0).fit({"lat": rows["lat"], "lon": rows["lon"]}, rows["label"])
     assert streamed.l1_path_["path_rows"] == memory.l1_path_["path_rows"] == 2700

@@ -16,3 +16,10 @@ def test_bench_auto_quick(tmp_path):
         assert r["auto_l1"] > 0 and r["path_points"] >= 3 and 0 < r["auto_loss"] < 1
     saved = json.loads((tmp_path / "bench_auto.quick.json").read_text())
     assert saved["quick"] is True and len(saved["rows"]) == len(rows)
+
+
+def test_bench_auto_l1_rows_quick(tmp_path):
+    rows = bench_auto.main(["--quick", "--sections", "l1_rows", "--results-dir", str(tmp_path)])
+    assert [r["rows"] for r in rows] == [4000, 8000] and all(r["best_l1"] > 0 for r in rows)
+    assert rows[0]["exponent_from_previous"] is None and rows[1]["exponent_from_previous"] is not None
+    assert (tmp_path / "bench_auto_l1_rows.quick.json").is_file()

@@ -6,13 +6,24 @@ warm-started from the previous one; it stops ``PATIENCE`` points after the lowes
 (or at ``l1_max * MIN_RATIO``). The held-out rows are ``validation_fraction`` of the rows, or
 each of ``cv`` folds in turn (then the path runs once per fold, on the same grid, and the mean
 loss per point decides), drawn from a generator derived from ``random_state``: the same seed
-gives the same choice, and the final fit draws the same row orders as a fit with that l1 given.
+gives the same choice, and the final fit draws the same row orders as a fit with that l1 (and
+rate) given.
 
 Cost. The path trains on at most ``PATH_ROWS`` rows (a seeded subsample: the held-out rows are
-cheap, they are only scored; from a data set on disk, at most one chunk of rows is sampled), one epoch and the estimator's polish passes per point. The best l1
-falls with the rows, about as ``rows ** -0.75`` on the geo crosses (the path benchmark, 100k-2M
-rows), so the l1 chosen on ``n_path`` training rows is refit on all ``n`` rows as
-``l1 * (n_path / n) ** ROWS_EXPONENT``: the refit is one default fit, the path a bounded extra.
+cheap, they are only scored; from a data set on disk, at most one chunk of rows is sampled), one
+epoch and the estimator's polish passes per point; the rate is then chosen at the chosen l1 with
+a few cold fits on the same rows (:mod:`.rates`). The refit is one default fit, the rest a
+bounded extra.
+
+Rows. The best l1 falls with the rows: the best of a fine grid of default fits (factor 1.47,
+the parabola's vertex) went on the geo crosses 4.79e-6, 2.66e-6, 1.37e-6, 6.89e-7 at 250k, 500k,
+1M, 2M rows (``rows ** -0.93``, steepening to -1.0), on the ad-click rows 3.68e-6, 8.17e-7 at
+200k, 1M (-0.93), on the regional rows 3.08e-5, 1.08e-5, 6.05e-6 at 200k, 800k, 2M (-0.71, where
+the held-out loss is flat around its best). So the l1 chosen on ``n_path`` training rows is
+refit on all ``n`` rows as ``l1 * (n_path / n) ** ROWS_EXPONENT`` with 0.9: the workloads whose
+loss is sharp around the best l1 fall about that fast, and on the flat one a too small l1
+costs little. The chosen l1 is not the grid's best point but the vertex of the parabola through
+it and its neighbours (in log l1): the grid's factor 2.15 would otherwise put it up to 1.47x off.
 
 Which point: the lowest held-out loss, not the sparsest point within one standard error of it.
 The refit sees more rows than the path did, so the best l1 for it is smaller still; the
@@ -32,9 +43,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..losses import get_loss
-from ..train.params import STREAM_L1
+from ..train.optimizers import EXACT
+from ..train.params import STREAM_L1, default_epochs
 from .inputs import generator, split_holdout
 from .path import choose, fit_path
+from .rates import RateChoice, choose_rate
 
 PATH_ROWS = 250_000  # the path trains on at most this many rows
 STEP = 10 ** (-1 / 3)  # three points per decade of l1
@@ -45,7 +58,7 @@ PATH_EPOCHS = 1  # per point, warm-started (the first point too: at l1_max it is
 # optimum, overfit less than the final fit will, and the path picks too small an l1 (2 passes
 # chose l1 2-3x below the best of a grid on 20k-200k geo rows, +1.7-2.6 % held-out loss; 6: none)
 PATH_POLISH = 6
-ROWS_EXPONENT = 0.75
+ROWS_EXPONENT = 0.9  # see "Rows" above
 SEED_TAG = 0x15
 # fewer rows hold out too few to choose on: then l1 is the one partial_fit starts with
 MIN_ROWS = 50  # the path's generator is derived from random_state and this tag
@@ -59,6 +72,7 @@ class Selection:
     path: dict[str, Any]
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    rate: float | None = None  # the rate (SGD) or alpha (FTRL) chosen with l1; None: the default
 
 
 # l1="auto" where the held-out path does not run (a Dask DataFrame): the fixed default of the
@@ -110,26 +124,30 @@ def _take(a: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
 
 
 def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: float, n_total: int | None = None,
-              verbose: bool = False) -> Selection:
+              verbose: bool = False, tune_rate: bool = True) -> Selection:
     """Choose l1 for ``est`` (an unfitted estimator's parameters) on rows ``X, y`` (encoded, e.g.
     0/1) with sample weights ``sw`` (empty: none), its rate ``rate`` resolved; ``n_total``: the
-    rows the final fit will see (default ``X.shape[0]``)."""
+    rows the final fit will see (default ``X.shape[0]``). ``tune_rate``: also choose the rate
+    at the chosen l1 (:mod:`.rates`; only where the estimator leaves it to the default and
+    trains it by SGD or FTRL), returned as ``Selection.rate`` for the final fit."""
     start = time.process_time()
     n = X.shape[0]
     n_total = n if n_total is None else n_total
     rng = path_generator(est.random_state)
     if n < MIN_ROWS:
-        return Selection(STREAM_L1, _empty_path(), time.process_time() - start, {"reason": "too few rows"})
+        return Selection(STREAM_L1, _empty_path(rate), time.process_time() - start, {"reason": "too few rows"})
     folds = _folds(n, est.validation_fraction, est.cv, rng)
     if est._kind == "classifier" and any(np.unique(y[train]).size < 2 for train, _ in folds):
-        return Selection(STREAM_L1, _empty_path(), time.process_time() - start, {"reason": "one class"})
+        return Selection(STREAM_L1, _empty_path(rate), time.process_time() - start, {"reason": "one class"})
     fold_points, n_path = [], 0
-    grid = None
+    grid, first_fold = None, None
     for train, held in folds:
         if train.size > PATH_ROWS:
             train = np.sort(rng.choice(train, PATH_ROWS, replace=False))
         n_path = train.size
         Xt, yt, st = X[train], y[train], _take(sw, train)
+        if first_fold is None:  # the rate is chosen on the first fold's rows
+            first_fold = (Xt, yt, st, X[held], y[held], _take(sw, held))
         if grid is None:  # one grid for every fold: the first fold's l1_max
             # K classes: the largest of the one-vs-rest thresholds (the softmax's gradient at the
             # intercepts alone has the same per-class form)
@@ -137,42 +155,87 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
             top = (max(l1_max(Xt, (yt == k).astype(np.float64), st, est.loss) for k in classes) if len(classes) > 2
                    else l1_max(Xt, yt, st, est.loss))
             if not top > 0:
-                return Selection(0.0, _empty_path(), time.process_time() - start, {"reason": "no feature varies"})
+                return Selection(0.0, _empty_path(rate), time.process_time() - start, {"reason": "no feature varies"})
             count = int(math.floor(math.log(MIN_RATIO) / math.log(STEP))) + 1
             grid = top * STEP ** np.arange(count)
         first = not fold_points  # later folds run the first one's points, no more
-        points = fit_path(_path_estimator(est, rate), grid, Xt, yt, X[held], y[held], sample_weight=st,
+        points = fit_path(_copy(est, rate), grid, Xt, yt, X[held], y[held], sample_weight=st,
                           held_weight=_take(sw, held), stop=_patience if first else None, epochs=PATH_EPOCHS,
                           on_fit=_printer(verbose))
         grid = grid[: len(points)]
         fold_points.append(points)
     points = _average(fold_points)
     choice = choose(points, "loss")
+    l1s, losses = np.array([p["l1"] for p in points]), np.array([p["loss"] for p in points])
+    chosen_l1 = vertex(l1s, losses, choice.best)
     scale = (n_path / n_total) ** ROWS_EXPONENT if n_total > n_path else 1.0
     path = {
-        "l1": np.array([p["l1"] for p in points]),
-        "held_out_loss": np.array([p["loss"] for p in points]),
+        "l1": l1s,
+        "held_out_loss": losses,
         "held_out_loss_se": np.array([p["loss_se"] for p in points]),
         "nnz": np.array([p["nnz"] for p in points], dtype=np.int64),
         "seconds": np.array([p["cpu_seconds"] for p in points]),
         "best": choice.best,
         "one_se": choice.one_se,
         "chosen": choice.best,
+        "chosen_l1": chosen_l1,
         "rule": "best held-out loss",
         "rows_scale": scale,
         "path_rows": int(n_path),
         "held_out_rows": int(sum(h.size for _, h in folds)),
         "folds": len(folds),
     }
-    return Selection(float(points[choice.best]["l1"]) * scale, path, time.process_time() - start)
+    steps = _tune_rate(est, rate, chosen_l1, first_fold) if tune_rate else None
+    path.update(_rate_record(rate, steps))
+    return Selection(chosen_l1 * scale, path, time.process_time() - start,
+                     rate=None if steps is None else steps.rate)
 
 
-def _path_estimator(est: Any, rate: float) -> Any:
-    """A copy of ``est``'s parameters for the path: no spec (it reads the featurized rows), the
-    rate of the full fit (the path's one-epoch warm starts would otherwise take one pass's)."""
+def vertex(l1: np.ndarray, loss: np.ndarray, best: int) -> float:
+    """The l1 of the least held-out loss between the path's points: the vertex of the parabola
+    in log l1 through the best point and its two neighbours (the grid is geometric, so they are
+    equally spaced there, and the vertex lies within half a step of the best point); the best
+    point itself at either end of the path.
+
+    >>> vertex(np.array([1e-4, 1e-5, 1e-6]), np.array([0.5, 0.4, 0.5]), 1)
+    1e-05
+    >>> round(vertex(np.array([1e-4, 1e-5, 1e-6]), np.array([0.6, 0.4, 0.5]), 1) / 1e-5, 4)
+    0.6813
+    """
+    if not 0 < best < len(loss) - 1 or not np.all(np.isfinite(loss[best - 1: best + 2])):
+        return float(l1[best])
+    before, at, after = loss[best - 1: best + 2]
+    curvature = before - 2.0 * at + after
+    offset = 0.5 * (before - after) / curvature if curvature > 0 else 0.0
+    return float(l1[best] * (l1[best + 1] / l1[best]) ** offset)
+
+
+def _tune_rate(est: Any, rate: float, l1: float, fold: tuple[Any, ...]) -> RateChoice | None:
+    """The rate chosen at ``l1`` on the path's rows (None where the rate is not left to the
+    default, or the exact solver trains: its SGD epoch barely matters)."""
+    given = est.alpha if est.optimizer == "ftrl" else est.learning_rate
+    if given is not None or est.optimizer == EXACT:
+        return None
+    epochs = default_epochs(est.optimizer) if est.epochs is None else est.epochs
+    return choose_rate(lambda r: _copy(est, r, l1=l1, epochs=epochs, polish=est.polish), rate, *fold)
+
+
+def _rate_record(default: float, steps: RateChoice | None) -> dict[str, Any]:
+    """The rate part of ``l1_path_``: the rate chosen, the default, and every candidate tried."""
+    if steps is None:
+        return {"rate": default, "rate_default": default, "rate_candidates": np.zeros(0),
+                "rate_held_out_loss": np.zeros(0), "rate_seconds": 0.0}
+    return {"rate": steps.rate, "rate_default": steps.default, "rate_candidates": steps.rates,
+            "rate_held_out_loss": steps.losses, "rate_seconds": steps.seconds}
+
+
+def _copy(est: Any, rate: float, l1: float = 1.0, epochs: int = PATH_EPOCHS, polish: int = PATH_POLISH) -> Any:
+    """A copy of ``est``'s parameters for the path (its defaults) or for a rate candidate: no
+    spec (it reads the featurized rows), the rate given (the path takes the full fit's: its
+    one-epoch warm starts would otherwise take one pass's)."""
     params = {k: v for k, v in est.get_params().items() if k != "spec"}
     seed = params["random_state"]
-    params.update(l1=1.0, epochs=PATH_EPOCHS, polish=min(PATH_POLISH, params["polish"]), verbose=0,
+    params.update(l1=l1, epochs=epochs, polish=min(polish, params["polish"]), verbose=0,
                   early_stopping=False, warm_start=False, cv=None,
                   random_state=seed if isinstance(seed, (int, np.integer)) else 0)
     params["alpha" if params["optimizer"] == "ftrl" else "learning_rate"] = rate
@@ -207,10 +270,12 @@ def _printer(verbose: bool) -> Any:
     return lambda p: print(f"l1 {p['l1']:.3g}: held-out loss {p['loss']:.5f}, {p['nnz']:,} nonzeros", file=sys.stderr)
 
 
-def _empty_path() -> dict[str, Any]:
+def _empty_path(rate: float) -> dict[str, Any]:
     return {"l1": np.zeros(0), "held_out_loss": np.zeros(0), "held_out_loss_se": np.zeros(0),
             "nnz": np.zeros(0, dtype=np.int64), "seconds": np.zeros(0), "best": -1, "one_se": -1, "chosen": -1,
-            "rule": "best held-out loss", "rows_scale": 1.0, "path_rows": 0, "held_out_rows": 0, "folds": 0}
+            "chosen_l1": 0.0,
+            "rule": "best held-out loss", "rows_scale": 1.0, "path_rows": 0, "held_out_rows": 0, "folds": 0,
+            **_rate_record(rate, None)}
 
 
 def summary(path: dict[str, Any], l1: float) -> str:
@@ -219,6 +284,8 @@ def summary(path: dict[str, Any], l1: float) -> str:
         return f"l1 auto: {l1:.3g} (no path: too few rows, one class or no feature that varies)"
     i = path["chosen"]
     rows = f", x {path['rows_scale']:.3f} for all the rows" if path["rows_scale"] != 1.0 else ""
-    return (f"l1 auto: {l1:.3g} ({path['l1'][i]:.3g} of {len(path['l1'])} values from {path['l1'][0]:.3g}, held-out "
-            f"loss {path['held_out_loss'][i]:.4f} on {path['held_out_rows']:,} rows, {path['nnz'][i]:,} nonzeros"
-            f"{rows}; path {float(np.sum(path['seconds'])):.1f} CPU-s)")
+    rate = f"; rate {path['rate']:.3g} of {path['rate_candidates'].size} tried" if path["rate_candidates"].size else ""
+    seconds = float(np.sum(path["seconds"])) + path["rate_seconds"]
+    return (f"l1 auto: {l1:.3g} ({path['chosen_l1']:.3g} next to {path['l1'][i]:.3g} of {len(path['l1'])} values from "
+            f"{path['l1'][0]:.3g}, held-out loss {path['held_out_loss'][i]:.4f} on {path['held_out_rows']:,} rows, "
+            f"{path['nnz'][i]:,} nonzeros{rows}{rate}; {seconds:.1f} CPU-s)")

@@ -87,6 +87,9 @@ class WideClassifier(WideEstimator):
         optimum in several), newton 1.0, constant 0.1, invscaling 0.5, times
         5 / (mean active entries per row) rounded to a power of 2 (the squared norm for
         constant and invscaling; ``row_scale``): a step that does not depend on the rows' size.
+        With ``l1="auto"`` and no rate given, ``fit`` chooses the rate too, on the same held-out
+        rows: the default times 2**k (k from -2 to 2) at the chosen l1
+        (:mod:`widecross.estimators.rates`); ``partial_fit`` takes the one-pass default.
         ``learning_rate_`` is the one used.
     schedule : {"adagrad", "newton", "constant", "invscaling"}
         SGD rates: per-coordinate AdaGrad eta0 / (0.1 + sqrt(G_j)); per-coordinate Newton
@@ -168,8 +171,10 @@ class WideClassifier(WideEstimator):
     state_nbytes_ : int (bytes of training state held)
     l1_ : float (the l1 in use: chosen by ``l1="auto"``, or the one given)
     l1_path_ : dict (``l1="auto"`` only: the path's ``l1``, ``held_out_loss``, ``held_out_loss_se``,
-        ``nnz``, ``seconds`` (CPU) per point; ``chosen``, ``best``, ``one_se`` indices; ``rows_scale``,
-        ``path_rows``, ``held_out_rows``, ``folds``)
+        ``nnz``, ``seconds`` (CPU) per point; ``chosen``, ``best``, ``one_se`` indices;
+        ``chosen_l1`` (refined between the points), ``rows_scale``, ``path_rows``,
+        ``held_out_rows``, ``folds``; ``rate`` chosen, ``rate_default``, ``rate_candidates``,
+        ``rate_held_out_loss``, ``rate_seconds``)
 
     Examples
     --------

@@ -48,7 +48,17 @@ def pointwise_loss(loss: Loss, y: np.ndarray, margin: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, 1.0 - (2.0 * y - 1.0) * margin)
 
 
-def _mean_and_se(values: np.ndarray, weight: np.ndarray | None) -> tuple[float, float]:
+def held_out_losses(model: Any, loss: Loss, X_held: Any, y_held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each held-out row's loss under a fitted ``model``, and the margins: the estimator's loss,
+    or with K classes the cross-entropy of the model's class probabilities."""
+    margin = model.decision_function(X_held)
+    if margin.ndim == 2:
+        chosen = model.probabilities(margin)[np.arange(margin.shape[0]), np.asarray(y_held, dtype=np.intp)]
+        return -np.log(np.maximum(chosen, np.finfo(np.float64).tiny)), margin
+    return pointwise_loss(loss, y_held, margin), margin
+
+
+def mean_and_se(values: np.ndarray, weight: np.ndarray | None) -> tuple[float, float]:
     """Weighted mean and its standard error (Kish's effective size for the weights)."""
     w = np.ones(values.size) if weight is None or weight.size == 0 else np.asarray(weight, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged model's loss counts as infinite
@@ -84,14 +94,9 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
         estimator.fit(X, y, sample_weight)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         model = estimator.model_
-        margin = model.decision_function(X_held)
-        if margin.ndim == 2:  # K classes: the cross-entropy of the model's class probabilities
-            chosen = model.probabilities(margin)[np.arange(margin.shape[0]), np.asarray(y_held, dtype=np.intp)]
-            mean, se = _mean_and_se(-np.log(np.maximum(chosen, np.finfo(np.float64).tiny)), held_weight)
-            held = {}
-        else:
-            mean, se = _mean_and_se(pointwise_loss(loss, y_held, margin), held_weight)
-            held = report(loss, y_held, loss.mean(margin))
+        rows, margin = held_out_losses(model, loss, X_held, y_held)
+        mean, se = mean_and_se(rows, held_weight)
+        held = {} if margin.ndim == 2 else report(loss, y_held, loss.mean(margin))
         points.append({"l1": float(l1), "nnz": int(model.nnz), "seconds": seconds, "cpu_seconds": cpu,
                        "loss": mean, "loss_se": se, **held})
         if on_fit is not None:

@@ -122,14 +122,16 @@ class FitParams:
 
 
 def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...], *, l1: float | None = None,
-            entries: float | None = None, one_pass: bool = False) -> FitParams:
+            entries: float | None = None, one_pass: bool = False, rate: float | None = None) -> FitParams:
     """Validate an estimator's parameters (``get_params()``) and fill in the defaults.
 
     Errors name the estimator (``owner``), the parameter and what it must be. ``l1`` is the
     value ``l1="auto"`` stands for (the one chosen on held-out rows; ``STREAM_L1`` without one).
     The default rates follow the passes (``epochs``; ``one_pass`` for ``partial_fit`` when
     ``epochs`` is None) and the rows' size: ``entries`` is the mean number of active entries
-    per row (None: the tuned 5), see :func:`widecross.train.sgd.row_scale`.
+    per row (None: the tuned 5), see :func:`widecross.train.sgd.row_scale`. ``rate``: what the
+    default rate of the optimizer (SGD's ``learning_rate``, FTRL's ``alpha``) stands for, when
+    ``l1="auto"`` chose it on held-out rows (None: the default above).
 
     >>> from widecross import WideClassifier
     >>> resolve(WideClassifier(epochs=2).get_params(), "WideClassifier", ("logistic",)).learning_rate
@@ -163,10 +165,12 @@ def resolve(values: Mapping[str, Any], owner: str, losses: tuple[str, ...], *, l
         _integer(owner, "cv", v["cv"], 2)
     passes = out["epochs"] if v["epochs"] is not None or not one_pass else 1
     scale = row_scale(entries)
-    rate = default_learning_rate(v["schedule"], passes) * scale if v["learning_rate"] is None else v["learning_rate"]
-    out["learning_rate"] = _number(owner, "learning_rate", rate, 0.0, True)
-    alpha = default_alpha(passes) * scale if v["alpha"] is None else v["alpha"]
-    out["alpha"] = _number(owner, "alpha", alpha, 0.0, True)
+    chosen = {"alpha" if v["optimizer"] == "ftrl" else "learning_rate": rate} if rate is not None else {}
+    defaults = {"learning_rate": default_learning_rate(v["schedule"], passes) * scale,
+                "alpha": default_alpha(passes) * scale}
+    for key, default in defaults.items():
+        value = chosen.get(key, default) if v[key] is None else v[key]
+        out[key] = _number(owner, key, value, 0.0, True)
     fraction = _number(owner, "validation_fraction", v["validation_fraction"], 0.0, True)
     if fraction >= 1.0:
         raise ValueError(f"{owner}: validation_fraction must be in (0, 1), got {fraction!r}")
