@@ -17,6 +17,7 @@ dd = pytest.importorskip("dask.dataframe")
 import widecross as wc  # noqa: E402
 from dask_sync import SPEC, columns, houses, on, same_model as same  # noqa: E402,F401
 from widecross.estimators import frames  # noqa: E402
+from widecross.estimators.auto import ROWS_EXPONENT  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +69,8 @@ def test_auto_l1_samples_the_partitions_reproducibly_and_scales_to_all_rows(on, 
     path = a.l1_path_
     assert path["path_rows"] + path["held_out_rows"] == 900
     # the choice on the sample's training rows, scaled to all 2,000 rows as in memory
-    assert path["rows_scale"] == pytest.approx((path["path_rows"] / 2000) ** 0.75, rel=1e-12)
-    assert a.l1_ == pytest.approx(path["l1"][path["chosen"]] * path["rows_scale"], rel=1e-12)
+    assert path["rows_scale"] == pytest.approx((path["path_rows"] / 2000) ** ROWS_EXPONENT, rel=1e-12)
+    assert a.l1_ == pytest.approx(path["chosen_l1"] * path["rows_scale"], rel=1e-12)
     with pytest.raises(AttributeError):
         wc.WideClassifier(SPEC, l1=1e-5, random_state=7, **kw).fit(parts, y="label").l1_path_
 

@@ -136,7 +136,8 @@ def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, c
     try:
         parts = partitions(frame, columns)
         selection, entries = _auto_l1(est, client, parts, featurize, seed, labels)
-        params = est._params(None if selection is None else selection.l1, entries)
+        params = est._params(None if selection is None else selection.l1, entries,
+                             rate=None if selection is None else selection.rate)
         optimizer = params.make_optimizer(_n_classes(labels))
         plan = driver.Plan(optimizer, params.layout_for(width, owner), width, params.epochs, params.polish,
                            params.shuffle, seed)
