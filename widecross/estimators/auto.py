@@ -75,10 +75,6 @@ class Selection:
     rate: float | None = None  # the rate (SGD) or alpha (FTRL) chosen with l1; None: the default
 
 
-# l1="auto" where the held-out path does not run (a Dask DataFrame): the fixed default of the
-# releases before auto
-FIXED_L1 = 1e-6
-
 
 def path_generator(random_state: Any) -> np.random.Generator:
     """The path's own generator: the fit's row orders stay those of a fit with the l1 given."""
