@@ -87,3 +87,18 @@ def test_class_weight_on_one_partition_is_the_in_memory_fit(on, frame, class_wei
     assert same(cluster.model_, memory.model_)
     plain = wc.WideClassifier(SPEC, **{**kw, "class_weight": None}).fit(columns(frame), frame["band"].to_numpy())
     assert not same(cluster.model_, plain.model_)
+
+
+def test_default_rate_with_a_given_l1_follows_the_rows_as_in_memory(on, frame):
+    """With l1 given and the rate left to its default, the rate follows the rows' mean size as
+    in memory (a sample of rows measures it): one partition gives the in-memory fit's bits."""
+    on(1)
+    one = dd.from_pandas(frame, npartitions=1, sort=False)
+    coarse = wc.geo_spec(lat="lat", lon="lon", resolutions=(60,), bits=None)
+    rows = coarse.transform(columns(frame))
+    assert not 3.6 <= rows.nnz / rows.shape[0] <= 7  # a row size whose default rate is not geo's
+    kw = dict(l1=1e-5, epochs=2, polish=1, random_state=3)
+    cluster = wc.WideClassifier(coarse, **kw).fit(one, y="label")
+    memory = wc.WideClassifier(coarse, **kw).fit(columns(frame), frame["label"].to_numpy())
+    assert cluster.learning_rate_ == memory.learning_rate_
+    assert same(cluster.model_, memory.model_)

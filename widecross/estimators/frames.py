@@ -151,6 +151,9 @@ def fit_dask_frame(est: WideEstimator, frame: Any, y: Any, sample_weight: Any, c
     return est
 
 
+ENTRIES_ROWS = 20_000  # rows sampled for the mean row size when l1 is given
+
+
 def _n_classes(labels: Any) -> int:
     return 2 if labels is None else len(labels)
 
@@ -158,11 +161,15 @@ def _n_classes(labels: Any) -> int:
 def _auto_l1(est: WideEstimator, client: Any, parts: list[Any], featurize: FrameFeatures, seed: int,
              labels: Any) -> tuple[Selection | None, float | None]:
     """``l1="auto"``: the path's choice on a sample of the rows, and the rows' mean entries (what
-    the default rates follow); (None, None) for an l1 given."""
-    if not is_auto(est.l1):
-        return None, None
+    the default rates follow); for an l1 given, no path and the mean entries of a smaller sample
+    (the default rate is a power of two of it, as in memory: ``ENTRIES_ROWS`` rows settle it)."""
     from ..cluster.sample import sample_rows
 
+    if not is_auto(est.l1):
+        given = est.alpha if est.optimizer == "ftrl" else est.learning_rate
+        if given is not None:
+            return None, None
+        return None, est._row_entries(sample_rows(client, parts, featurize, ENTRIES_ROWS, seed)[0])
     X, y, sw, n_total = sample_rows(client, parts, featurize, PATH_ROWS, seed)
     entries = est._row_entries(X)
     rate = est._params(entries=entries).make_optimizer(_n_classes(labels)).rate
