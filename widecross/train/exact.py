@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..losses import LOGISTIC, SQUARED, Loss
-from . import _cd, _newton, _penalty
+from . import _cd, _layout, _newton, _penalty
 from .penalty import Penalty
 from .rows import Rows
 from .solver import Blocks, Solution, Solver, opened
@@ -59,7 +59,8 @@ LOSSES = {"logistic": LOGISTIC, "squared": SQUARED}
 
 @dataclass(frozen=True)
 class Problem:
-    """The rows of one fit in both orientations; built once, shared by every ``solve`` on them."""
+    """The rows of one fit in both orientations; built once, shared by every ``solve`` on them.
+    The rows are renumbered for locality (``row_order[k]`` is the input row of row ``k``)."""
 
     indptr: np.ndarray  # int32 / int64, n_rows + 1
     slots: np.ndarray  # int32, nnz
@@ -73,6 +74,7 @@ class Problem:
     col_rows: np.ndarray  # int32, nnz
     col_data: np.ndarray  # like data
     columns: np.ndarray | None = None  # the input column of each slot (``csr_problem``); None: slot = column
+    row_order: np.ndarray | None = None  # input row of each row here (the rows are renumbered: ``_layout``)
 
     @property
     def n_rows(self) -> int:
@@ -196,8 +198,11 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int) -> Problem
         mean = float(np.dot(sw, y) if sw.size else y.sum()) / total
         if not 0 < mean < 1:
             raise ValueError("logistic loss needs rows of both labels (with positive weight): the intercept would diverge")
-    col_ptr, col_rows, col_data, indptr, slots, data = _columns(indptr, slots, data, n_slots)
-    return Problem(indptr, slots, data, y, sw, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data)
+    col_ptr, col_rows, col_data, indptr, slots, data, order = _columns(indptr, slots, data, n_slots)
+    y = y[order]
+    sw = sw[order] if sw.size else sw
+    return Problem(indptr, slots, data, y, sw, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data,
+                   row_order=order)
 
 
 def csr_problem(X, y, sample_weight=None, loss: str = "logistic") -> Problem:
@@ -230,9 +235,11 @@ def csr_problem(X, y, sample_weight=None, loss: str = "logistic") -> Problem:
 
 
 def _columns(indptr, slots, data, n_slots):
+    """The column view of the rows, the rows renumbered first (``_layout``): returns (col_ptr,
+    col_rows, col_data, and the CSR, repeats summed, in the new order, and that order)."""
     col_ptr = np.zeros(n_slots + 1, dtype=np.int64)
     last_row = np.full(n_slots, -1, dtype=np.int64)
-    if _cd.count_columns(indptr, slots, col_ptr, last_row):
+    if _layout.count_columns(indptr, slots, col_ptr, last_row):
         import scipy.sparse as sp  # a slot repeated within a row: sum the repeats, then count again
 
         values = data if data.size else np.ones(slots.shape[0])
@@ -241,12 +248,29 @@ def _columns(indptr, slots, data, n_slots):
         indptr, slots, data = merged.indptr, merged.indices.astype(np.int32), merged.data
         col_ptr[:] = 0
         last_row[:] = -1
-        _cd.count_columns(indptr, slots, col_ptr, last_row)
+        _layout.count_columns(indptr, slots, col_ptr, last_row)
     del last_row
+    order = _row_order(indptr, slots, col_ptr)
+    new_indptr, new_slots, new_data = np.empty_like(indptr), np.empty_like(slots), np.empty_like(data)
     col_rows = np.empty(slots.shape[0], dtype=np.int32)
-    col_data = np.empty(slots.shape[0] if data.size else 0, dtype=data.dtype if data.size else np.float64)
-    _cd.fill_columns(indptr, slots, data, col_ptr, col_rows, col_data)
-    return col_ptr, col_rows, col_data, indptr, slots, data
+    col_data = np.empty_like(data)
+    _layout.fill_columns(indptr, slots, data, order, col_ptr, new_indptr, new_slots, new_data, col_rows, col_data)
+    indptr, slots, data = new_indptr, new_slots, new_data
+    return col_ptr, col_rows, col_data, indptr, slots, data, order
+
+
+def _row_order(indptr, slots, col_ptr) -> np.ndarray:
+    """Rows sorted by their ``ORDER_DEPTH`` most frequent slots (``_layout.row_keys``), by a
+    stable counting sort per key from the last to the first: O(depth (n_rows + n_slots))."""
+    n = indptr.shape[0] - 1
+    keys = np.empty((n, _layout.ORDER_DEPTH), dtype=np.int32)
+    _layout.row_keys(indptr, slots, col_ptr, keys)
+    counts = np.empty(col_ptr.shape[0] + 1, dtype=np.int64)
+    order, spare = np.arange(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    for d in range(_layout.ORDER_DEPTH - 1, -1, -1):
+        _layout.counting_sort(np.ascontiguousarray(keys[:, d]), order, counts, spare)
+        order, spare = spare, order
+    return order
 
 
 def _start(problem: Problem, weights, intercept) -> tuple[np.ndarray, float, np.ndarray]:
@@ -320,7 +344,7 @@ def _working_set(w: np.ndarray, scores: np.ndarray, size: int) -> np.ndarray:
 def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | None = None,
           intercept: float | None = None, *, tol: float = 1e-3, max_iter: int = 100, max_newton: int = 50,
           max_sweeps: int = 200, start_size: int = 1000, growth: float = 4.0, inner: float = 0.5,
-          sweep_tol: float = 0.3) -> ExactSolution:
+          sweep_tol: float = 0.5) -> ExactSolution:
     """Minimize F on ``problem`` until the largest KKT violation is at most ``tol`` times the
     penalty's largest gradient (module docstring).
 
