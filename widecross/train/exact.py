@@ -37,8 +37,9 @@ for the logistic and squared losses, to a certified accuracy.
   each Newton model; every outer iteration then sets it to the exact minimizer for the current
   weights (``_newton.Rows.center``).
 
-Memory: the slot CSR, its column-major copy (O(nnz + n_slots)), three float64 per row and a few
-per slot; nothing is sized by the model width.
+Memory: the slot CSR (its rows renumbered so that a column's rows lie close together:
+``_layout``), its column-major copy (O(nnz + n_slots)), three float64 per row and a few per
+slot; nothing is sized by the model width.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int) -> Problem
         mean = float(np.dot(sw, y) if sw.size else y.sum()) / total
         if not 0 < mean < 1:
             raise ValueError("logistic loss needs rows of both labels (with positive weight): the intercept would diverge")
-    col_ptr, col_rows, col_data, indptr, slots, data, order = _columns(indptr, slots, data, n_slots)
+    col_ptr, col_rows, col_data, indptr, slots, data, order = _layout.column_view(indptr, slots, data, n_slots)
     y = y[order]
     sw = sw[order] if sw.size else sw
     return Problem(indptr, slots, data, y, sw, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data,
@@ -232,45 +233,6 @@ def csr_problem(X, y, sample_weight=None, loss: str = "logistic") -> Problem:
     sw = np.empty(0) if sample_weight is None else sample_weight
     p = make_problem(X.indptr, slots.astype(np.int32), X.data, y, sw, loss, columns.size)
     return replace(p, columns=columns.astype(np.int64))
-
-
-def _columns(indptr, slots, data, n_slots):
-    """The column view of the rows, the rows renumbered first (``_layout``): returns (col_ptr,
-    col_rows, col_data, and the CSR, repeats summed, in the new order, and that order)."""
-    col_ptr = np.zeros(n_slots + 1, dtype=np.int64)
-    last_row = np.full(n_slots, -1, dtype=np.int64)
-    if _layout.count_columns(indptr, slots, col_ptr, last_row):
-        import scipy.sparse as sp  # a slot repeated within a row: sum the repeats, then count again
-
-        values = data if data.size else np.ones(slots.shape[0])
-        merged = sp.csr_matrix((values, slots, indptr), shape=(indptr.shape[0] - 1, n_slots))
-        merged.sum_duplicates()
-        indptr, slots, data = merged.indptr, merged.indices.astype(np.int32), merged.data
-        col_ptr[:] = 0
-        last_row[:] = -1
-        _layout.count_columns(indptr, slots, col_ptr, last_row)
-    del last_row
-    order = _row_order(indptr, slots, col_ptr)
-    new_indptr, new_slots, new_data = np.empty_like(indptr), np.empty_like(slots), np.empty_like(data)
-    col_rows = np.empty(slots.shape[0], dtype=np.int32)
-    col_data = np.empty_like(data)
-    _layout.fill_columns(indptr, slots, data, order, col_ptr, new_indptr, new_slots, new_data, col_rows, col_data)
-    indptr, slots, data = new_indptr, new_slots, new_data
-    return col_ptr, col_rows, col_data, indptr, slots, data, order
-
-
-def _row_order(indptr, slots, col_ptr) -> np.ndarray:
-    """Rows sorted by their ``ORDER_DEPTH`` most frequent slots (``_layout.row_keys``), by a
-    stable counting sort per key from the last to the first: O(depth (n_rows + n_slots))."""
-    n = indptr.shape[0] - 1
-    keys = np.empty((n, _layout.ORDER_DEPTH), dtype=np.int32)
-    _layout.row_keys(indptr, slots, col_ptr, keys)
-    counts = np.empty(col_ptr.shape[0] + 1, dtype=np.int64)
-    order, spare = np.arange(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    for d in range(_layout.ORDER_DEPTH - 1, -1, -1):
-        _layout.counting_sort(np.ascontiguousarray(keys[:, d]), order, counts, spare)
-        order, spare = spare, order
-    return order
 
 
 def _start(problem: Problem, weights, intercept) -> tuple[np.ndarray, float, np.ndarray]:
