@@ -243,12 +243,21 @@ def _start(problem: Problem, weights, intercept) -> tuple[np.ndarray, float, np.
         if w.shape != (problem.n_slots,):
             raise ValueError(f"starting weights have shape {w.shape}, expected ({problem.n_slots},): one per slot")
         _finite("starting weights", w)
-    b = 0.0 if intercept is None else float(intercept)
+    b = float(intercept) if intercept is not None else _zero_weights_intercept(problem) if weights is None else 0.0
     if not np.isfinite(b):
         raise ValueError(f"the starting intercept must be finite, got {b}")
     m = np.empty(problem.n_rows)
     _cd.margins(problem.indptr, problem.slots, problem.data, w, b, m)
     return w, b, m
+
+
+def _zero_weights_intercept(p: Problem) -> float:
+    """The exact intercept of all-zero weights, in closed form (the mean label, or its logit):
+    a start from zero then needs no Newton iterations on the intercept."""
+    mean = float(np.dot(p.sw, p.y) * p.scale if p.sw.size else p.y.mean()) if p.n_rows else 0.0
+    if p.loss == SQUARED:
+        return mean
+    return float(np.log(mean) - np.log1p(-mean)) if 0.0 < mean < 1.0 else 0.0
 
 
 def _check_penalties(l1: float, l2: float) -> tuple[float, float]:
