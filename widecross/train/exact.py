@@ -199,11 +199,8 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int) -> Problem
         mean = float(np.dot(sw, y) if sw.size else y.sum()) / total
         if not 0 < mean < 1:
             raise ValueError("logistic loss needs rows of both labels (with positive weight): the intercept would diverge")
-    col_ptr, col_rows, col_data, indptr, slots, data, order = _layout.column_view(indptr, slots, data, n_slots)
-    y = y[order]
-    sw = sw[order] if sw.size else sw
-    return Problem(indptr, slots, data, y, sw, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data,
-                   row_order=order)
+    col_ptr, col_rows, col_data, rows, order = _layout.column_view(Rows(indptr, slots, data, y, sw), n_slots)
+    return Problem(*rows.arrays, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data, row_order=order)
 
 
 def csr_problem(X, y, sample_weight=None, loss: str = "logistic") -> Problem:
