@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -297,6 +298,7 @@ def main(argv=None) -> list[dict]:
         have_skglm = False
         print("skglm is not installed (pip install skglm): its rows are left out", flush=True)
 
+    load_start = [round(v, 2) for v in os.getloadavg()]
     X_wide, y = geo_data(n_rows, args.bits)
     X, cols = used_columns(X_wide)
     print(f"{n_rows:,} rows, {X.nnz:,} entries, {cols.size:,} columns in use of 2^{args.bits}", flush=True)
@@ -314,7 +316,8 @@ def main(argv=None) -> list[dict]:
                   liblinear_tol=args.liblinear_tol, skglm_tol=SKGLM_TOL, path_points=args.path_points,
                   path_min=smallest, data="data_gen.generate_housing(rows, seed=0)",
                   spec="geo_spec(resolutions=(60, 10, 1), bits)",
-                  machine="2-core shared machine, other work running beside (CPU seconds, not wall)")
+                  machine="2-core shared machine, other work running beside (CPU seconds, not wall)",
+                  load_average_start=load_start, load_average_end=[round(v, 2) for v in os.getloadavg()])
     path = save_results("bench_solver", rows, params, quick=args.quick, results_dir=args.results_dir)
     print(f"saved {path}")
     return rows

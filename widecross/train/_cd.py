@@ -10,7 +10,7 @@ at the Newton centre and ``xd = X_ws delta`` the move of the coordinate-descent 
 column's entries then read one 24-byte record per row: one cache miss, not three.
 
 The data are the slot-indexed CSR of the trainers (slots in ``[0, n_slots)``, ``data`` empty when
-every value is one) and its column-major copy, built here in O(nnz + n_slots): nothing is
+every value is one) and its column-major copy (:mod:`._layout`, O(nnz + n_slots)): nothing is
 sized by the model width.
 """
 
@@ -39,41 +39,6 @@ Q_HB = 3  # its second derivative
 N_MODEL = 4
 
 AHEAD = 8  # entries of a column read this far ahead are requested early (their rows are scattered)
-
-
-# -- the column view ---------------------------------------------------------------------------
-@jit
-def count_columns(indptr, slots, col_ptr, last_row):
-    """Entries per slot into ``col_ptr[1:]`` (zeroed by the caller); returns the number of
-    entries that repeat a slot earlier in their row (the column view needs them summed first).
-    ``last_row`` (n_slots, filled with -1) is scratch."""
-    repeats = 0
-    for r in range(indptr.shape[0] - 1):
-        for p in range(indptr[r], indptr[r + 1]):
-            j = slots[p]
-            if last_row[j] == r:
-                repeats += 1
-            else:
-                last_row[j] = r
-                col_ptr[j + 1] += 1
-    for j in range(col_ptr.shape[0] - 1):
-        col_ptr[j + 1] += col_ptr[j]
-    return repeats
-
-
-@jit
-def fill_columns(indptr, slots, data, col_ptr, col_rows, col_data):
-    """Column-major copy of a slot CSR without repeated slots: rows ascend within a column."""
-    has_data = data.shape[0] > 0
-    fill = col_ptr[:-1].copy()
-    for r in range(indptr.shape[0] - 1):
-        for p in range(indptr[r], indptr[r + 1]):
-            j = slots[p]
-            q = fill[j]
-            col_rows[q] = r
-            if has_data:
-                col_data[q] = data[p]
-            fill[j] = q + 1
 
 
 # -- row passes ----------------------------------------------------------------------------------
@@ -421,6 +386,20 @@ def ray_quadratic(rows, before, db, ddb):
         b += h * e * f
         c += h * f * f
     return a, b, c
+
+
+@jit
+def save_moves(rows, out):
+    for i in range(out.shape[0]):
+        out[i] = rows[i, R_MOVE]
+
+
+@jit
+def extend_moves(rows, before, t):
+    """``X delta`` moved ``t`` sweeps further along the last sweep's move (``before``: it before)."""
+    for i in range(before.shape[0]):
+        m = rows[i, R_MOVE]
+        rows[i, R_MOVE] = m + t * (m - before[i])
 
 
 @jit

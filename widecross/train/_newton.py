@@ -130,8 +130,7 @@ def _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, rows, l1, l2,
     """
     everything = np.arange(ws.shape[0])
     moved = np.zeros(ws.shape[0])
-    move = rows[:, _cd.R_MOVE]
-    before = np.empty(move.shape[0])
+    before = np.empty(rows.shape[0])
     sweep = (p.col_ptr, p.col_rows, p.col_data, rows, w, g, hdiag, cvec, reach, delta, model, l1, l2, moved)
     worst, centre = _cd.cd_sweep(everything, ws, *sweep, True, max_move)
     centre = max(centre, intercept_violation)
@@ -146,7 +145,8 @@ def _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, rows, l1, l2,
             worst, _ = _cd.cd_sweep(sel, ws, *sweep, False, max_move)
             sel = np.flatnonzero(w[ws] + delta)
             continue
-        start, before[:], db_start = delta[sel], move, float(model[_cd.Q_DB])
+        start, db_start = delta[sel], float(model[_cd.Q_DB])
+        _cd.save_moves(rows, before)
         worst, _ = _cd.cd_sweep(sel, ws, *sweep, False, max_move)
         if worst <= tol:  # the nonzeros have settled: confirm on the whole working set
             sel, worst = everything, np.inf
@@ -169,7 +169,6 @@ def _ray(sel, ws, w, g, cvec, reach, delta, model, rows, before, step, db_step, 
     doubles while the model keeps falling. Anderson extrapolation (which assumes iterates that
     converge linearly) was tried first: a constant drift is not that.
     """
-    move = rows[:, _cd.R_MOVE]
     gb = float(model[_cd.Q_GB])
     db = float(model[_cd.Q_DB])
     a, b, c = _cd.ray_quadratic(rows, before, db, db_step)
@@ -192,6 +191,6 @@ def _ray(sel, ws, w, g, cvec, reach, delta, model, rows, before, step, db_step, 
         t *= 2.0
     if best_t > 0.0:
         delta[sel] += best_t * step
-        move += best_t * (move - before)
+        _cd.extend_moves(rows, before, best_t)
         model[_cd.Q_DB] = db + best_t * db_step
         model[_cd.Q_T] = float(cvec @ delta)

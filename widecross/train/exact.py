@@ -37,8 +37,9 @@ for the logistic and squared losses, to a certified accuracy.
   each Newton model; every outer iteration then sets it to the exact minimizer for the current
   weights (``_newton.Rows.center``).
 
-Memory: the slot CSR, its column-major copy (O(nnz + n_slots)), three float64 per row and a few
-per slot; nothing is sized by the model width.
+Memory: the slot CSR (its rows renumbered so that a column's rows lie close together:
+``_layout``), its column-major copy (O(nnz + n_slots)), three float64 per row and a few per
+slot; nothing is sized by the model width.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..losses import LOGISTIC, SQUARED, Loss
-from . import _cd, _newton, _penalty
+from . import _cd, _layout, _newton, _penalty
 from .penalty import Penalty
 from .rows import Rows
 from .solver import Blocks, Solution, Solver, opened
@@ -59,7 +60,8 @@ LOSSES = {"logistic": LOGISTIC, "squared": SQUARED}
 
 @dataclass(frozen=True)
 class Problem:
-    """The rows of one fit in both orientations; built once, shared by every ``solve`` on them."""
+    """The rows of one fit in both orientations; built once, shared by every ``solve`` on them.
+    The rows are renumbered for locality (``row_order[k]`` is the input row of row ``k``)."""
 
     indptr: np.ndarray  # int32 / int64, n_rows + 1
     slots: np.ndarray  # int32, nnz
@@ -73,6 +75,7 @@ class Problem:
     col_rows: np.ndarray  # int32, nnz
     col_data: np.ndarray  # like data
     columns: np.ndarray | None = None  # the input column of each slot (``csr_problem``); None: slot = column
+    row_order: np.ndarray | None = None  # input row of each row here (the rows are renumbered: ``_layout``)
 
     @property
     def n_rows(self) -> int:
@@ -196,8 +199,8 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int) -> Problem
         mean = float(np.dot(sw, y) if sw.size else y.sum()) / total
         if not 0 < mean < 1:
             raise ValueError("logistic loss needs rows of both labels (with positive weight): the intercept would diverge")
-    col_ptr, col_rows, col_data, indptr, slots, data = _columns(indptr, slots, data, n_slots)
-    return Problem(indptr, slots, data, y, sw, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data)
+    col_ptr, col_rows, col_data, rows, order = _layout.column_view(Rows(indptr, slots, data, y, sw), n_slots)
+    return Problem(*rows.arrays, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data, row_order=order)
 
 
 def csr_problem(X, y, sample_weight=None, loss: str = "logistic") -> Problem:
@@ -229,26 +232,6 @@ def csr_problem(X, y, sample_weight=None, loss: str = "logistic") -> Problem:
     return replace(p, columns=columns.astype(np.int64))
 
 
-def _columns(indptr, slots, data, n_slots):
-    col_ptr = np.zeros(n_slots + 1, dtype=np.int64)
-    last_row = np.full(n_slots, -1, dtype=np.int64)
-    if _cd.count_columns(indptr, slots, col_ptr, last_row):
-        import scipy.sparse as sp  # a slot repeated within a row: sum the repeats, then count again
-
-        values = data if data.size else np.ones(slots.shape[0])
-        merged = sp.csr_matrix((values, slots, indptr), shape=(indptr.shape[0] - 1, n_slots))
-        merged.sum_duplicates()
-        indptr, slots, data = merged.indptr, merged.indices.astype(np.int32), merged.data
-        col_ptr[:] = 0
-        last_row[:] = -1
-        _cd.count_columns(indptr, slots, col_ptr, last_row)
-    del last_row
-    col_rows = np.empty(slots.shape[0], dtype=np.int32)
-    col_data = np.empty(slots.shape[0] if data.size else 0, dtype=data.dtype if data.size else np.float64)
-    _cd.fill_columns(indptr, slots, data, col_ptr, col_rows, col_data)
-    return col_ptr, col_rows, col_data, indptr, slots, data
-
-
 def _start(problem: Problem, weights, intercept) -> tuple[np.ndarray, float, np.ndarray]:
     if weights is None:
         w = np.zeros(problem.n_slots)
@@ -257,12 +240,21 @@ def _start(problem: Problem, weights, intercept) -> tuple[np.ndarray, float, np.
         if w.shape != (problem.n_slots,):
             raise ValueError(f"starting weights have shape {w.shape}, expected ({problem.n_slots},): one per slot")
         _finite("starting weights", w)
-    b = 0.0 if intercept is None else float(intercept)
+    b = float(intercept) if intercept is not None else _zero_weights_intercept(problem) if weights is None else 0.0
     if not np.isfinite(b):
         raise ValueError(f"the starting intercept must be finite, got {b}")
     m = np.empty(problem.n_rows)
     _cd.margins(problem.indptr, problem.slots, problem.data, w, b, m)
     return w, b, m
+
+
+def _zero_weights_intercept(p: Problem) -> float:
+    """The exact intercept of all-zero weights, in closed form (the mean label, or its logit):
+    a start from zero then needs no Newton iterations on the intercept."""
+    mean = float(np.dot(p.sw, p.y) * p.scale if p.sw.size else p.y.mean()) if p.n_rows else 0.0
+    if p.loss == SQUARED:
+        return mean
+    return float(np.log(mean) - np.log1p(-mean)) if 0.0 < mean < 1.0 else 0.0
 
 
 def _check_penalties(l1: float, l2: float) -> tuple[float, float]:
@@ -320,7 +312,7 @@ def _working_set(w: np.ndarray, scores: np.ndarray, size: int) -> np.ndarray:
 def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | None = None,
           intercept: float | None = None, *, tol: float = 1e-3, max_iter: int = 100, max_newton: int = 50,
           max_sweeps: int = 200, start_size: int = 1000, growth: float = 4.0, inner: float = 0.5,
-          sweep_tol: float = 0.3) -> ExactSolution:
+          sweep_tol: float = 0.5) -> ExactSolution:
     """Minimize F on ``problem`` until the largest KKT violation is at most ``tol`` times the
     penalty's largest gradient (module docstring).
 
