@@ -32,11 +32,13 @@ def _save(figure: Any, path: Path) -> Path:
 
 
 def plot_path(points: list[dict[str, Any]], key: str, chosen: int, sparser: int, path: Path,
-              chosen_l1: float | None = None) -> Path:
+              chosen_l1: float | None = None, vertex_l1: float | None = None) -> Path:
     """Held-out ``key`` and nonzeros against l1: the chosen l1 (index ``chosen``, the lowest
     held-out loss: what ``l1="auto"`` takes) marked, and the sparsest point within one standard
-    error of it (index ``sparser``; -1: none). ``chosen_l1``: the value finally fitted, when it
-    differs from the path's point (``l1="auto"`` rescales it for all the rows)."""
+    error of it (index ``sparser``; -1: none). ``vertex_l1``: the l1 chosen between path points
+    (``l1="auto"`` takes the vertex of the parabola through the lowest point and its
+    neighbours); ``chosen_l1``: the value finally fitted, when it differs (``l1="auto"``
+    rescales it for all the rows)."""
     plt = pyplot()
     l1 = np.array([p["l1"] for p in points])
     nnz = np.array([p["nnz"] for p in points])
@@ -44,7 +46,9 @@ def plot_path(points: list[dict[str, Any]], key: str, chosen: int, sparser: int,
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 8))
     top.semilogx(l1, held, "o-", color="black")
     top.set_ylabel(f"held-out {key}")
-    top.axvline(l1[chosen], color="green", linestyle="--", label=f"chosen l1 = {l1[chosen]:.2g} (lowest held-out loss)")
+    marked = l1[chosen] if vertex_l1 is None else vertex_l1
+    between = "" if np.isclose(marked, l1[chosen]) else ", between path points"
+    top.axvline(marked, color="green", linestyle="--", label=f"chosen l1 = {marked:.2g} (lowest held-out loss{between})")
     top.plot([l1[chosen]], [held[chosen]], "o", color="green", markersize=10)
     if chosen_l1 is not None and not np.isclose(chosen_l1, l1[chosen]):
         top.axvline(chosen_l1, color="green", linestyle="-", label=f"fitted on all rows: l1 = {chosen_l1:.2g}")
@@ -61,7 +65,7 @@ def plot_path(points: list[dict[str, Any]], key: str, chosen: int, sparser: int,
     bottom.loglog(l1, np.maximum(nnz, 0.8), "s-", color="tab:blue")
     bottom.set_xlabel("l1")
     bottom.set_ylabel("nonzero weights")
-    bottom.axvline(l1[chosen], color="green", linestyle="--")
+    bottom.axvline(marked, color="green", linestyle="--")
     return _save(figure, path)
 
 
@@ -75,7 +79,8 @@ def plot_l1_path(estimator: Any, path: Path) -> Path:
     if not points:
         raise ValueError("the fit chose l1 without a path (too few rows, one class or no feature that varies)")
     choose(points, "loss")  # labels the regimes
-    return plot_path(points, "loss", record["chosen"], record["one_se"], Path(path), chosen_l1=estimator.l1_)
+    return plot_path(points, "loss", record["chosen"], record["one_se"], Path(path), chosen_l1=estimator.l1_,
+                     vertex_l1=record.get("chosen_l1"))
 
 
 def plot_weight_histograms(path: Path, X: Any, y: np.ndarray, l1: float, make: Callable[[float, float], Any]) -> Path:
