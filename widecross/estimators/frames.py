@@ -18,6 +18,7 @@ from ..train import EXACT, Trainer
 from ..train.epochs import diverged
 from ..train.params import is_auto
 from .auto import PATH_ROWS, Selection, select_l1, summary
+from .class_weights import class_weights
 from .inputs import as_features, as_sample_weight, as_target, generator
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,8 +93,6 @@ def _labels(est: WideEstimator, frame: Any, y: str, classes: Any) -> Any:
 def _class_weights(est: WideEstimator, frame: Any, y: str, labels: Any) -> np.ndarray | None:
     """``class_weight`` as one weight per label; "balanced" counts the classes on the cluster
     first (``n / (K n_k)``, as in memory)."""
-    from .classifier import class_weights  # the classifier module imports this one
-
     if labels is None or getattr(est, "class_weight", None) is None:
         return None
     if isinstance(est.class_weight, str) and est.class_weight == "balanced":
