@@ -80,7 +80,10 @@ class _Plan:
             self.shard_of[rows_of[k]] = k
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
         owner = np.full(n_slots, -1, dtype=np.int32)  # the one array as long as the state, while dealing
-        self.union = np.empty(_shard.find_owners(rows.indptr, rows.slots, self.shard_of, owner), dtype=np.int64)
+        ranges = [(n_slots * b // n_jobs, n_slots * (b + 1) // n_jobs) for b in range(n_jobs)]
+        shared = _run_tasks([_call(_shard.find_owners, rows.indptr, rows.slots, self.shard_of, owner, lo, hi)
+                             for lo, hi in ranges], n_jobs, phases)
+        self.union = np.empty(sum(shared), dtype=np.int64)
         _shard.number_shared(owner, self.union)
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
         parts = _run_tasks([_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases)
