@@ -80,6 +80,7 @@ class TaskClock:
         self.scheduled = scheduled
         self.critical = self.inline = self.tasks = 0.0
         self.per_thread: dict[int, float] = {}
+        self.nesting = threading.local()  # a call from inside a task: its CPU is already the task's
 
     def __enter__(self) -> TaskClock:
         from widecross import _parallel
@@ -92,15 +93,19 @@ class TaskClock:
             _parallel._inside.flag = True  # run_tasks calls its tasks in order, here
 
         def run_tasks(tasks: Any, n_jobs: int) -> Any:
+            if getattr(self.nesting, "depth", 0):
+                return original(tasks, n_jobs)
             spent: list[tuple[int, float]] = []
             lock = threading.Lock()
 
             def clocked(task: Callable[[], Any]) -> Callable[[], Any]:
                 def run() -> Any:
                     start = time.thread_time()
+                    self.nesting.depth = getattr(self.nesting, "depth", 0) + 1
                     try:
                         return task()
                     finally:
+                        self.nesting.depth -= 1
                         with lock:
                             spent.append((threading.get_ident(), time.thread_time() - start))
                 return run

@@ -75,9 +75,8 @@ class _Plan:
         self.n_jobs = n_jobs
         self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
-        rows_of = [np.sort(order[cuts[k]:cuts[k + 1]]) for k in range(n_jobs)]  # storage order: gathers read forward
-        for k in range(n_jobs):
-            self.shard_of[rows_of[k]] = k
+        # storage order: gathers read forward
+        rows_of = _run_tasks([_call(self._deal, order[cuts[k]:cuts[k + 1]], k) for k in range(n_jobs)], n_jobs, phases)
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
         owner = np.full(n_slots, -1, dtype=np.int32)  # the one array as long as the state, while dealing
         ranges = [(n_slots * b // n_jobs, n_slots * (b + 1) // n_jobs) for b in range(n_jobs)]
@@ -105,6 +104,11 @@ class _Plan:
         self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
         self.blocks = [(n * b // n_jobs, n * (b + 1) // n_jobs) for b in range(n_jobs)]
         self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
+
+    def _deal(self, rows: np.ndarray, k: int) -> np.ndarray:
+        mine = np.sort(rows)
+        self.shard_of[mine] = k
+        return mine
 
     def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray) -> tuple:
         n_entries = int(np.diff(rows.indptr)[mine].sum()) if mine.shape[0] else 0
