@@ -5,7 +5,9 @@ rows are dealt to K shards: shard ``k`` gets the rows at positions ``n k / K`` t
 ``n (k + 1) / K`` of the first pass's order (a random, balanced partition). Each entry's slot is
 renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a shard owns a
 state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
-touched by rows of two shards or more is *shared*; the others belong to one shard alone.
+touched by rows of two shards or more is *shared*; the others belong to one shard alone. All of it
+runs on the threads: each shard sorts and marks its rows, each thread finds the owners of a range
+of slots (all threads read every entry, each writes its own range), each shard renames its entries.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``

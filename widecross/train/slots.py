@@ -4,7 +4,9 @@ Training state (weight, clock stamp, optimizer statistics) lives in arrays index
 a slot is handed out the first time a column is seen. The state therefore grows with the columns
 actually touched, never with the width (2^28 hashed or 235.7M exact columns cost nothing until
 used), and the kernels read compact, cache-friendly records. ``fit`` maps a whole CSR once;
-``partial_fit`` maps each batch, O(batch nnz), with the table persisting between calls.
+``partial_fit`` maps each batch, O(batch nnz), with the table persisting between calls. With
+``n_jobs`` threads a map gives the same slots and the same table as one pass (see ``SlotMap.map``):
+nothing downstream can tell how many threads mapped.
 
 Linear probing over a power-of-two table kept at most half full; a bucket holds a column id
 (int64, -1 when empty) and its slot side by side, so that a look-up costs one cache miss; ids
