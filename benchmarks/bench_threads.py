@@ -4,6 +4,8 @@ what the mixed epochs cost in held-out log-loss and objective.
     nice -n 10 python benchmarks/bench_threads.py     # 1M and 2M rows, 2^22 and exact, 3 rounds
     python benchmarks/bench_threads.py --rows 1000000 --widths 22 --quality-jobs   # one case, ~1 min
     python benchmarks/bench_threads.py --quick        # 40k rows, one round (a smoke test)
+    nice -n 10 python benchmarks/bench_threads.py --against 709bf31 --rows 1000000 --widths 22 exact
+                                                      # the fit only: that revision and this tree alternated
 
 Rows are generated houses (``data_gen``); the held-out set is 200k other houses of the same world.
 For each size and width: ``spec.transform``, the default ``WideClassifier(spec).fit`` (5 epochs,
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import format_table, peak_rss_mb, save_results  # noqa: E402
+from benchmarks.common import format_table, peak_rss_mb, run_at_revision, run_python_measured, save_results  # noqa: E402
 
 GOALS = {"fit_wall_ratio": 0.58, "log_loss_diff": 0.002, "objective_rel_diff": 0.005, "speedup": 1.8}
 MODEL_THREADS = (1, 2, 4, 8, 16)
@@ -80,6 +82,7 @@ class TaskClock:
         self.scheduled = scheduled
         self.critical = self.inline = self.tasks = 0.0
         self.per_thread: dict[int, float] = {}
+        self.nesting = threading.local()  # a call from inside a task: its CPU is already the task's
 
     def __enter__(self) -> TaskClock:
         from widecross import _parallel
@@ -92,15 +95,19 @@ class TaskClock:
             _parallel._inside.flag = True  # run_tasks calls its tasks in order, here
 
         def run_tasks(tasks: Any, n_jobs: int) -> Any:
+            if getattr(self.nesting, "depth", 0):
+                return original(tasks, n_jobs)
             spent: list[tuple[int, float]] = []
             lock = threading.Lock()
 
             def clocked(task: Callable[[], Any]) -> Callable[[], Any]:
                 def run() -> Any:
                     start = time.thread_time()
+                    self.nesting.depth = getattr(self.nesting, "depth", 0) + 1
                     try:
                         return task()
                     finally:
+                        self.nesting.depth -= 1
                         with lock:
                             spent.append((threading.get_ident(), time.thread_time() - start))
                 return run
@@ -230,6 +237,58 @@ def fit_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int
     return {"clf": clf, "epochs_end": last[0] - start[0], "polish": end[0] - last[0],
             "loop_wall": last[0] - first[0], "loop_cpu": last[1] - first[1], "loop_main_cpu": loop_main,
             "loop_pool_cpu": clock.pool_cpu, "loop_critical_cpu": loop_main + clock.slowest_cpu}
+
+
+_FIT_CHILD = """
+import json
+from benchmarks.bench_threads import fit_figures
+print(json.dumps(fit_figures({n_rows}, {bits})))
+"""
+
+
+def fit_figures(n_rows: int, bits: int | None) -> dict[str, Any]:
+    """In a child process: the default fit with n_jobs=1 then 2 (after a small warm-up fit), timed."""
+    import hashlib
+
+    import widecross as wc
+    from data_gen import generate_housing
+
+    houses = generate_housing(n_rows, seed=0)
+    train, y = {"lat": houses["lat"], "lon": houses["lon"]}, houses["label"]
+    spec = wc.geo_spec(bits=bits)
+    for k in (1, 2):  # kernels compiled or loaded, threads started
+        fit_once(spec, {name: v[:200_000] for name, v in train.items()}, y[:200_000], k)
+    out: dict[str, Any] = {}
+    for k in (1, 2):
+        run = timed(lambda k=k: fit_once(spec, train, y, k))
+        fit = run.pop("result")
+        out.update({f"{key}_{k}": run[key] for key in ("wall", "cpu", "main_cpu", "critical_cpu")})
+        out.update({f"{key}_{k}": fit[key] for key in ("loop_cpu", "loop_critical_cpu")})
+        out[f"model_{k}"] = hashlib.sha1(model_key(fit["clf"])).hexdigest()
+    return out
+
+
+def against(revision: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The fit's figures at ``revision`` and in this tree, one child each, alternated ``repeats``
+    times per size and width; medians, and whether both give the same models."""
+    rows = []
+    for n in args.rows:
+        for bits in args.widths:
+            code = _FIT_CHILD.format(n_rows=n, bits=bits)
+            runs: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
+            for _ in range(args.repeats):
+                runs["old"].append(run_at_revision(revision, code))
+                runs["new"].append(run_python_measured(code))
+            row: dict[str, Any] = {"rows": n, "width": "exact" if bits is None else f"2^{bits}", "old": revision}
+            for side, got in runs.items():
+                med = {key: statistics.median(r[key] for r in got) for key in got[0] if not key.startswith("model")}
+                row.update({f"{side}_{key}": value for key, value in med.items() if key != "peak_rss_mb"})
+                row[f"{side}_cpu_ratio"] = med["cpu_2"] / med["cpu_1"]
+                row[f"{side}_critical_speedup"] = med["cpu_1"] / med["critical_cpu_2"]
+            row["same_models"] = len({(r["model_1"], r["model_2"]) for got in runs.values() for r in got}) == 1
+            rows.append(row)
+            print(format_table([row]), flush=True)
+    return rows
 
 
 def quality(clf: Any, test: dict[str, np.ndarray], y_test: np.ndarray) -> dict[str, float]:
@@ -489,12 +548,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--quality-jobs", type=int, nargs="*", default=None, help="shard counts for the quality table")
     p.add_argument("--results-dir", type=Path, default=None)
+    p.add_argument("--against", default=None, metavar="REVISION",
+                   help="the fit only: a git revision's and this tree's figures, alternated")
     args = p.parse_args(argv)
     quick = args.quick
     args.rows = args.rows or ([40_000] if quick else [1_000_000, 2_000_000])
     widths = [None if w == "exact" else int(w) for w in (args.widths or (["22"] if quick else ["22", "exact"]))]
     args.test_rows = args.test_rows or (20_000 if quick else 200_000)
     args.repeats = args.repeats or (1 if quick else 3)
+    if args.against:
+        args.widths = widths
+        rows = against(args.against, args)
+        save_results("bench_threads_against", rows, {"rows": args.rows, "repeats": args.repeats, "loadavg": loadavg(),
+                                                     "machine_note": "2-core shared machine"}, quick=quick,
+                     results_dir=args.results_dir)
+        return 0
     quality_jobs = args.quality_jobs if args.quality_jobs is not None else ([] if quick else [1, 2, 4, 8, 16])
 
     from data_gen import generate_housing

@@ -20,14 +20,17 @@ _MARK = -3
 
 
 @jit
-def find_owners(indptr, slots, shard_of, owner):
-    """``owner[s]``: -1 (untouched), the one shard whose rows touch slot ``s``, or ``SHARED``.
-    Returns the number of shared slots."""
+def find_owners(indptr, slots, shard_of, owner, lo, hi):
+    """``owner[s]`` for the slots ``lo <= s < hi`` (a thread's range: the threads share the
+    reading, each writes its own range): -1 (untouched), the one shard whose rows touch slot
+    ``s``, or ``SHARED``. Returns the number of shared slots in the range."""
     n_shared = 0
     for r in range(indptr.shape[0] - 1):
         k = shard_of[r]
         for p in range(indptr[r], indptr[r + 1]):
             s = slots[p]
+            if s < lo or s >= hi:
+                continue
             o = owner[s]
             if o == -1:
                 owner[s] = k

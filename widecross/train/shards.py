@@ -5,7 +5,9 @@ rows are dealt to K shards: shard ``k`` gets the rows at positions ``n k / K`` t
 ``n (k + 1) / K`` of the first pass's order (a random, balanced partition). Each entry's slot is
 renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a shard owns a
 state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
-touched by rows of two shards or more is *shared*; the others belong to one shard alone.
+touched by rows of two shards or more is *shared*; the others belong to one shard alone. All of it
+runs on the threads: each shard sorts and marks its rows, each thread finds the owners of a range
+of slots (all threads read every entry, each writes its own range), each shard renames its entries.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
@@ -75,12 +77,14 @@ class _Plan:
         self.n_jobs = n_jobs
         self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
-        rows_of = [np.sort(order[cuts[k]:cuts[k + 1]]) for k in range(n_jobs)]  # storage order: gathers read forward
-        for k in range(n_jobs):
-            self.shard_of[rows_of[k]] = k
+        # storage order: gathers read forward
+        rows_of = _run_tasks([_call(self._deal, order[cuts[k]:cuts[k + 1]], k) for k in range(n_jobs)], n_jobs, phases)
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
         owner = np.full(n_slots, -1, dtype=np.int32)  # the one array as long as the state, while dealing
-        self.union = np.empty(_shard.find_owners(rows.indptr, rows.slots, self.shard_of, owner), dtype=np.int64)
+        ranges = [(n_slots * b // n_jobs, n_slots * (b + 1) // n_jobs) for b in range(n_jobs)]
+        shared = _run_tasks([_call(_shard.find_owners, rows.indptr, rows.slots, self.shard_of, owner, lo, hi)
+                             for lo, hi in ranges], n_jobs, phases)
+        self.union = np.empty(sum(shared), dtype=np.int64)
         _shard.number_shared(owner, self.union)
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
         parts = _run_tasks([_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases)
@@ -102,6 +106,11 @@ class _Plan:
         self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
         self.blocks = [(n * b // n_jobs, n * (b + 1) // n_jobs) for b in range(n_jobs)]
         self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
+
+    def _deal(self, rows: np.ndarray, k: int) -> np.ndarray:
+        mine = np.sort(rows)
+        self.shard_of[mine] = k
+        return mine
 
     def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray) -> tuple:
         n_entries = int(np.diff(rows.indptr)[mine].sum()) if mine.shape[0] else 0

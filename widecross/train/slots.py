@@ -4,7 +4,9 @@ Training state (weight, clock stamp, optimizer statistics) lives in arrays index
 a slot is handed out the first time a column is seen. The state therefore grows with the columns
 actually touched, never with the width (2^28 hashed or 235.7M exact columns cost nothing until
 used), and the kernels read compact, cache-friendly records. ``fit`` maps a whole CSR once;
-``partial_fit`` maps each batch, O(batch nnz), with the table persisting between calls.
+``partial_fit`` maps each batch, O(batch nnz), with the table persisting between calls. With
+``n_jobs`` threads a map gives the same slots and the same table as one pass (see ``SlotMap.map``):
+nothing downstream can tell how many threads mapped.
 
 Linear probing over a power-of-two table kept at most half full; a bucket holds a column id
 (int64, -1 when empty) and its slot side by side, so that a look-up costs one cache miss; ids
@@ -21,10 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
+from .._parallel import run_tasks
 from .._prefetch import prefetch_row
 
 EMPTY = -1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+# ``map(columns, n_jobs)`` maps blocks of at least this many entries on threads (fewer: one pass)
+PARALLEL_ENTRIES = 1 << 18
 # Columns arrive in data order, so the bucket of the column this many entries ahead is requested
 # now; misses then overlap (on 1e7 geo rows' entries: 2.3x faster than 16 ahead on split arrays).
 _AHEAD = 32
@@ -128,10 +133,23 @@ def _rehash(old, table):
         table[h, 1] = old[i, 1]
 
 
-def _empty_table(buckets: int) -> np.ndarray:
+@jit
+def translate(slots, lo, hi, to):
+    """``slots[p] = to[slots[p]]`` for ``lo <= p < hi``: a block's first-appearance ids into slots."""
+    for p in range(lo, hi):
+        slots[p] = to[slots[p]]
+
+
+def _empty_table(buckets: int, n_jobs: int = 1) -> np.ndarray:
     table = np.empty((buckets, 2), dtype=np.int64)
-    table[:, 0] = EMPTY
+    # a large table's first touch (page faults, most of its cost) is shared by the threads
+    cuts = [buckets * b // n_jobs for b in range(n_jobs + 1)] if buckets >= PARALLEL_ENTRIES else [0, buckets]
+    run_tasks([_call(_fill_keys, table, lo, hi) for lo, hi in zip(cuts, cuts[1:])], n_jobs)
     return table
+
+
+def _fill_keys(table: np.ndarray, lo: int, hi: int) -> None:
+    table[lo:hi, 0] = EMPTY
 
 
 class SlotMap:
@@ -167,20 +185,40 @@ class SlotMap:
         _inverse(self.table, out)
         return out
 
-    def _grow(self) -> None:
-        table = _empty_table(self.table.shape[0] * 2)
+    def _grow(self, n_jobs: int = 1) -> None:
+        table = _empty_table(self.table.shape[0] * 2, n_jobs)
         _rehash(self.table, table)
         self.table = table
 
-    def map(self, columns: np.ndarray) -> np.ndarray:
-        """Slots (int32) of ``columns``, inserting the unseen ones in order of first appearance."""
+    def map(self, columns: np.ndarray, n_jobs: int = 1) -> np.ndarray:
+        """Slots (int32) of ``columns``, inserting the unseen ones in order of first appearance.
+
+        ``n_jobs`` > 1: the same slots, the same map, on threads. ``columns`` is cut into
+        ``n_jobs`` blocks; the first is mapped here while each other block numbers its columns by
+        first appearance in a table of its own; then the other blocks' distinct columns are mapped
+        here block by block, in their order (a column first seen in block ``b`` comes first in the
+        blocks' lists at block ``b``, at its place in it: the numbering of one pass), and each
+        block turns its ids into those slots.
+        """
         out = np.empty(columns.shape[0], dtype=np.int32)
+        n_blocks = min(n_jobs, columns.shape[0] // PARALLEL_ENTRIES)
+        if n_blocks <= 1:
+            self._map_into(columns, out, n_jobs)
+            return out
+        cuts = [columns.shape[0] * b // n_blocks for b in range(n_blocks + 1)]
+        first = _call(self._map_into, columns[: cuts[1]], out[: cuts[1]], n_jobs)
+        seen = run_tasks([first] + [_first_seen(columns, out, lo, hi) for lo, hi in zip(cuts[1:], cuts[2:])], n_jobs)
+        to = [self.map(block, n_jobs) for block in seen[1:]]  # the serial step: O(distinct columns of the blocks)
+        run_tasks([_call(translate, out, lo, hi, t) for lo, hi, t in zip(cuts[1:], cuts[2:], to)], n_jobs)
+        return out
+
+    def _map_into(self, columns: np.ndarray, out: np.ndarray, n_jobs: int = 1) -> None:
         start = 0
         while True:
             self.n, start = map_columns(self.table, self.n, columns, out, start)
             if start == columns.shape[0]:
-                return out
-            self._grow()
+                return
+            self._grow(n_jobs)
 
     def lookup(self, columns: np.ndarray) -> np.ndarray:
         """Slots (int32) of ``columns``; -1 where a column has never been mapped."""
@@ -197,6 +235,23 @@ class SlotMap:
         """Bytes held by the table."""
         return int(self.table.nbytes)
 
+
+def _first_seen(columns: np.ndarray, out: np.ndarray, lo: int, hi: int):  # type: ignore[no-untyped-def]
+    """A task: ids by first appearance of ``columns[lo:hi]`` into ``out[lo:hi]``; returns the
+    block's distinct columns in that order."""
+    def task() -> np.ndarray:
+        block = SlotMap(min(hi - lo, _BLOCK_START_SLOTS))
+        block._map_into(columns[lo:hi], out[lo:hi])
+        return block.columns
+    return task
+
+
+def _call(fn, *args):  # type: ignore[no-untyped-def]
+    return lambda: fn(*args)
+
+
+# A block's own table starts with room for this many columns (it doubles as it fills).
+_BLOCK_START_SLOTS = 1 << 16
 
 # Slots are int32 in the kernels' batches, so a dense layout holds at most this many columns.
 DENSE_MAX_WIDTH = 2**31 - 1
@@ -227,11 +282,12 @@ class DenseMap:
     def columns(self) -> np.ndarray:
         return np.arange(self.n, dtype=np.int64)
 
-    def map(self, columns: np.ndarray) -> np.ndarray:
+    def map(self, columns: np.ndarray, n_jobs: int = 1) -> np.ndarray:
         """``columns`` as int32 slots (no copy when they already are); callers pass ids < width."""
         return columns if columns.dtype == np.int32 else columns.astype(np.int32)
 
-    lookup = map
+    def lookup(self, columns: np.ndarray) -> np.ndarray:
+        return self.map(columns)
 
     def columns_of(self, slots: np.ndarray) -> np.ndarray:
         return slots.astype(np.int64)

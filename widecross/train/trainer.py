@@ -105,7 +105,7 @@ class Trainer:
         reader thread may map while another one trains; the trainer must ``grow`` before
         training on the rows.
         """
-        rows = Rows(_pointers(X), self.slot_map.map(X.indices), _values(X), y, _weights(sw))
+        rows = Rows(_pointers(X), self.slot_map.map(X.indices, self.n_jobs), _values(X), y, _weights(sw))
         if grow:
             self.grow()
         return rows

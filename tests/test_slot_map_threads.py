@@ -1,0 +1,92 @@
+"""The slot map on threads: the same slots, the same map as one pass, for any number of threads."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import widecross as wc
+from widecross.losses import LOSSES
+from widecross.train import slots
+from widecross.train.sgd import SGD, SGDParams
+from widecross.train.slots import SlotMap
+from widecross.train.trainer import Trainer
+
+
+def first_appearance(columns, seen=()):
+    """Reference: each column's slot is the rank of its first appearance after the ``seen`` ones."""
+    numbering = {int(c): s for s, c in enumerate(seen)}
+    for c in columns.tolist():
+        numbering.setdefault(c, len(numbering))
+    return np.array([numbering[c] for c in columns.tolist()], dtype=np.int32), list(numbering)
+
+
+def skewed_columns(n, seed, high=5000, dtype=np.int64):
+    rng = np.random.default_rng(seed)
+    # frequent and rare ids mixed, and ids far apart (a hashed or an exact width)
+    cols = np.where(rng.random(n) < 0.5, rng.integers(0, 40, n), rng.integers(0, high, n) * 104_729)
+    return cols.astype(dtype)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(slots, "PARALLEL_ENTRIES", 8)  # every call below takes the threaded path
+
+
+@pytest.mark.parametrize("n_jobs", [2, 3, 7])
+def test_threads_give_the_slots_and_table_of_one_pass(small_blocks, n_jobs):
+    serial, threaded = SlotMap(), SlotMap(16)
+    # streamed blocks: columns unseen before appear in every block; an empty block, a tiny one
+    blocks = [skewed_columns(n, seed, dtype=np.int32 if seed % 2 else np.int64)
+              for seed, n in enumerate([3000, 0, 5, 20_000, 4000])]
+    seen: list[int] = []
+    for cols in blocks:
+        want, seen = first_appearance(cols, seen)
+        one = serial.map(cols)
+        got = threaded.map(cols, n_jobs)
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(one, want)
+        np.testing.assert_array_equal(got, want)
+        assert threaded.n == serial.n == len(seen)
+        assert threaded.buckets == serial.buckets  # the same growth: the trainer's records keep their length
+        np.testing.assert_array_equal(threaded.columns, np.array(seen, dtype=np.int64))
+    probe = np.concatenate([skewed_columns(500, 99), np.array([-7, 123_456_789_012])])
+    np.testing.assert_array_equal(threaded.lookup(probe), serial.lookup(probe))
+
+
+def test_a_large_map_takes_the_threads_without_a_patched_threshold():
+    cols = skewed_columns(3 * slots.PARALLEL_ENTRIES, 4, high=400_000)
+    want, seen = first_appearance(cols)
+    m = SlotMap()
+    np.testing.assert_array_equal(m.map(cols, 3), want)
+    assert m.n == len(seen)
+
+
+@pytest.mark.parametrize("n_jobs", [2, 3, 7])
+def test_the_trainer_maps_rows_with_empty_rows_the_same_on_threads(small_blocks, n_jobs):
+    rng = np.random.default_rng(n_jobs)
+    X = sp.random(400, 10_000, density=0.004, format="csr", random_state=rng)
+    X = sp.csr_matrix(sp.diags((np.arange(400) % 7 != 0).astype(float)) @ X)  # every 7th row empty
+    X.eliminate_zeros()
+    assert (np.diff(X.indptr) == 0).sum() >= 57
+    y = rng.random(400)
+    one = Trainer(SGD(LOSSES["squared"], SGDParams(eta0=0.1)))
+    many = Trainer(one.optimizer, n_jobs=n_jobs)
+    for half in (X[:200], X[200:]):
+        a, b = one.rows(half, y[:200]), many.rows(half, y[:200])
+        np.testing.assert_array_equal(a.slots, b.slots)
+        np.testing.assert_array_equal(a.indptr, b.indptr)
+        assert one.records.shape == many.records.shape
+
+
+def test_a_fit_on_threads_is_the_same_with_the_threaded_map(monkeypatch):
+    rng = np.random.default_rng(0)
+    lat, lon = rng.normal(40, 8, 6000).clip(-89, 89), rng.normal(-3, 12, 6000).clip(-179, 179)
+    data, y = {"lat": lat, "lon": lon}, (rng.random(6000) < 1 / (1 + np.exp(-(lat - 40) / 5))).astype(int)
+    keys = []
+    for threshold in (1 << 40, 64):  # one pass; then blocks on threads
+        monkeypatch.setattr(slots, "PARALLEL_ENTRIES", threshold)
+        clf = wc.WideClassifier(wc.geo_spec(bits=18), l1=1e-6, epochs=2, polish=1, random_state=0, n_jobs=2,
+                                layout="sparse")
+        model = clf.fit(data, y).model_
+        keys.append((model.indices.tobytes(), model.values.tobytes(), model.intercept))
+    assert keys[0] == keys[1] and len(keys[0][0]) > 0
