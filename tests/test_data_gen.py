@@ -6,8 +6,10 @@ mask unpacked with NumPy, exact alias-table probabilities, least squares and gro
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import doctest
+import io
 import math
 import os
 import subprocess
@@ -484,9 +486,16 @@ def test_write_csv_round_trip(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "data_gen", *args], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
+    """``python -m data_gen`` in this process: its main function, exit code, stdout and stderr."""
+    from data_gen.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors and --help
+            code = exit_.code
+    return subprocess.CompletedProcess(["data_gen", *args], code, out.getvalue(), err.getvalue())
 
 
 def test_cli_writes_parquet_and_reports_rate(tmp_path):
