@@ -3,8 +3,6 @@ data; one test runs ``python -m widecross`` in a subprocess (the module entry po
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -15,18 +13,12 @@ import numpy as np
 import pytest
 
 import data_gen
+from in_process import run_main
 from widecross.cli import main
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    """The command line in this process (no interpreter start-up per call): exit code, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exit_:  # argparse's usage errors and --help
-            code = exit_.code
-    return subprocess.CompletedProcess(["widecross", *args], code, out.getvalue(), err.getvalue())
+    return run_main(main, *args)
 
 
 def test_the_module_entry_point_runs_in_a_subprocess():

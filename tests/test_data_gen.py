@@ -6,10 +6,8 @@ mask unpacked with NumPy, exact alias-table probabilities, least squares and gro
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import doctest
-import io
 import math
 import os
 import subprocess
@@ -23,6 +21,7 @@ import data_gen
 from data_gen import _rng, _world
 from data_gen._world import LAND_FILE, load_world
 from data_gen.housing import _generate_checked
+from in_process import run_main
 
 REPO = Path(__file__).resolve().parents[1]
 N_CELLS = 10_800 * 21_600
@@ -486,16 +485,10 @@ def test_write_csv_round_trip(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """``python -m data_gen`` in this process: its main function, exit code, stdout and stderr."""
+    """``python -m data_gen`` through its main function, in this process."""
     from data_gen.__main__ import main
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exit_:  # argparse's usage errors and --help
-            code = exit_.code
-    return subprocess.CompletedProcess(["data_gen", *args], code, out.getvalue(), err.getvalue())
+    return run_main(main, *args)
 
 
 def test_cli_writes_parquet_and_reports_rate(tmp_path):
