@@ -1,4 +1,5 @@
-"""The command line end to end, each subcommand in a subprocess, on small generated data."""
+"""The command line end to end, each subcommand through the CLI's main function, on small generated
+data; one test runs ``python -m widecross`` in a subprocess (the module entry point and its exit codes)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,21 @@ import numpy as np
 import pytest
 
 import data_gen
+from in_process import run_main
+from widecross.cli import main
 
 
-def run(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run(*args: str) -> subprocess.CompletedProcess:
+    return run_main(main, *args)
+
+
+def test_the_module_entry_point_runs_in_a_subprocess():
     env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
-    return subprocess.run(
-        [sys.executable, "-m", "widecross", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
-    )
+    for args, code in (([], 2), (["train", "--help"], 0), (["inspect", "missing.wcm"], 1)):
+        result = subprocess.run([sys.executable, "-m", "widecross", *args], capture_output=True, text=True,
+                                timeout=300, env=env)
+        assert result.returncode == code, (args, result.stderr)
+        assert "Traceback" not in result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import data_gen
 from data_gen import _rng, _world
 from data_gen._world import LAND_FILE, load_world
 from data_gen.housing import _generate_checked
+from in_process import run_main
 
 REPO = Path(__file__).resolve().parents[1]
 N_CELLS = 10_800 * 21_600
@@ -484,9 +485,10 @@ def test_write_csv_round_trip(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "data_gen", *args], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
+    """``python -m data_gen`` through its main function, in this process."""
+    from data_gen.__main__ import main
+
+    return run_main(main, *args)
 
 
 def test_cli_writes_parquet_and_reports_rate(tmp_path):
