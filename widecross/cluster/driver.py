@@ -52,6 +52,7 @@ class ClusterFit:
     polish_bytes: list[int] = field(default_factory=list)  # bytes moved per polish pass
     shard_bytes: list[int] = field(default_factory=list)  # rows and slot map held by each shard
     merged: tuple[np.ndarray, np.ndarray] | None = None  # the merged fields and scalars (:mod:`.mixed`)
+    polish_seconds: float = 0.0  # wall seconds from the merged model to the polished one on the client
 
 
 @dataclass(frozen=True)
@@ -209,9 +210,10 @@ def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: P
             stats.append(round_stats)
     losses, rounds = _summaries(stats, n_rounds, n_rows, progress)
     del states, updates, stats
+    clock = time.perf_counter()
     columns, weights, intercept, passes, polish_bytes, merged = _polish(graph, mixers, plan)
     return ClusterFit(columns, weights, intercept, losses, passes, n_rows, n_shards, rounds, polish_bytes, shard_bytes,
-                      merged)
+                      merged, time.perf_counter() - clock)
 
 
 def _polish(graph: _Graph, mixers: list[Any], plan: Plan) -> tuple[Any, ...]:
