@@ -25,19 +25,16 @@ pure function of its inputs: a worker lost during the polish is recomputed by Da
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from .._jit import jit
 from ..train import Optimizer, _polish, _polish_multi
 from ..train.polish import RowSums
 from . import mixed
 from .merge import MergedModel
 from .ranges import Split
 from .shard import ShardData
-
-Submit = Callable[..., Any]  # submit(fn, *args, shard=k | rng=r) -> a future
 
 
 @dataclass(frozen=True)
@@ -144,13 +141,10 @@ def step(state: RangePolish, curvature: float, l1: float, l2: float, n_shards: i
     return replace(state, rec=rec, terms=terms, moved=moved)
 
 
-@jit
-def add_on(start, values):
-    """``start`` plus ``values`` added in order (a running sum continued)."""
-    total = start
-    for v in values:
-        total += v
-    return total
+def add_on(start: float, values: np.ndarray) -> float:
+    """``start`` plus ``values`` added in order (a running sum continued: from 0.0, ``start``
+    first, which is ``start`` itself)."""
+    return float(_polish.ordered_sum(np.concatenate([[start], values])))
 
 
 def carry(before: tuple[np.ndarray, int], state: RangePolish) -> tuple[np.ndarray, int]:
