@@ -3,13 +3,13 @@ the workers' CPU seconds and the wall time (the polish's share: the same fit wit
 
 Writes ``--rows`` generated houses (default 400k) as 8 Parquet files sorted by longitude, then
 fits ``WideClassifier(geo_spec(bits=22), l1=1e-6, random_state=0)`` (5 epochs; 6 polish passes,
-and 0) on a LocalCluster of 2 worker processes with the ``widecross`` of git ``--a`` (A, the
+and 0 with two classes) on a LocalCluster of 2 worker processes with the ``widecross`` of git ``--a`` (A, the
 reference, exported) and of this checkout (B), alternating A, B over ``--rounds``, with two
 classes and with three one-vs-rest classes (price bands). Each fit runs in a fresh interpreter
 whose workers import the same ``widecross`` (checked). Reported: medians over the rounds, and
 whether A and B fitted the same bits.
 
-    nice -n 10 python benchmarks/ab_dask_polish.py --a 709bf31      # about 10 minutes on 2 cores
+    nice -n 10 python benchmarks/ab_dask_polish.py --a 709bf31      # about 10 minutes on 2 cores (--rounds 2)
     python benchmarks/ab_dask_polish.py --a 709bf31 --quick         # a minute
 """
 
@@ -75,20 +75,19 @@ def main(argv=None) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = str(write_partitions(frame.sort_values("lon", kind="stable"), Path(tmp) / "band", 8))
-        for target, classes in (("label", 2), ("band", 3)):
-            for polish in (6, 0):
-                code = CHILD.format(path=path, target=target, polish=polish)
-                runs: dict[str, list[dict]] = {"A": [], "B": []}
-                for _ in range(rounds):
-                    runs["A"].append(run_at_revision(args.a, code))
-                    runs["B"].append(run_python_measured(code))
-                for side, got in runs.items():
-                    row = dict(classes=classes, polish=polish, side=side, nnz=got[0]["nnz"],
-                               same_bits_as_A=got[0]["digest"] == runs["A"][0]["digest"])
-                    for key in ("wall_s", "client_cpu_s", "worker_cpu_s"):
-                        row[key] = statistics.median(g[key] for g in got)
-                    rows.append(row)
-                    print(row, flush=True)
+        for target, classes, polish in (("label", 2, 6), ("label", 2, 0), ("band", 3, 6)):
+            code = CHILD.format(path=path, target=target, polish=polish)
+            runs: dict[str, list[dict]] = {"A": [], "B": []}
+            for _ in range(rounds):
+                runs["A"].append(run_at_revision(args.a, code))
+                runs["B"].append(run_python_measured(code))
+            for side, got in runs.items():
+                row = dict(classes=classes, polish=polish, side=side, nnz=got[0]["nnz"],
+                           same_bits_as_A=all(g["digest"] == runs["A"][0]["digest"] for g in got))
+                for key in ("wall_s", "client_cpu_s", "worker_cpu_s"):
+                    row[key] = statistics.median(g[key] for g in got)
+                rows.append(row)
+                print(row, flush=True)
     params = dict(rows=n, rounds=rounds, a=args.a, workers=2, loadavg_before=load_before, loadavg_after=loadavg(),
                   machine_note="2-core shared machine")
     print(format_table(rows))
