@@ -14,7 +14,8 @@
 
 Reported per fit: held-out log-loss and its difference from the reference, wall seconds, CPU
 seconds of the client and the workers, the bytes moved per round (shards' deltas to the merge,
-updates back) and per polish pass, the busiest shard's training CPU per round and the merge's,
+updates back) and per polish pass (between the shards and the ranges), the polish's wall seconds
+(from the merged model to the polished one, all passes), the busiest shard's training CPU per round and the merge's,
 the rows and slot map each shard holds; the l1 that ``l1="auto"`` chose. ``/proc/loadavg`` before
 and after.
 
@@ -81,6 +82,7 @@ def cluster_fit(client, path: Path, bits, test: dict, yt: np.ndarray, **params) 
         update_mb_per_round=np.mean([r["update_bytes"] for r in rounds]) / 2**20,
         changed_per_round=int(np.mean([r["changed"] for r in rounds])),
         polish_mb_per_pass=float(np.mean(info["polish_bytes"])) / 2**20 if info["polish_bytes"] else 0.0,
+        polish_wall_s=info["polish_seconds"],
         train_cpu_s_per_round=float(np.median([r["train_seconds"] for r in rounds])),
         merge_cpu_s_per_round=float(np.median([r["merge_cpu_seconds"] for r in rounds])),
         slowest_range_cpu_s_per_round=float(np.median([r["merge_seconds"] for r in rounds])),

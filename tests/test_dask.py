@@ -18,7 +18,7 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 import widecross as wc  # noqa: E402
-from widecross.cluster import driver, shard  # noqa: E402
+from widecross.cluster import driver, rangepolish, ranges, shard  # noqa: E402
 from widecross.cluster.merge import MergedModel  # noqa: E402
 from widecross.losses import LOSSES  # noqa: E402
 from widecross.metrics import log_loss  # noqa: E402
@@ -111,11 +111,13 @@ def test_the_distributed_polish_sums_equal_the_in_memory_ones(frame):
     class Local:
         def add(self, rec, b, code, curvature, sums):
             for d, pos in zip(data, merged.positions):
-                g, c, s = shard.polish_sums(d, rec[pos, 0], b, code, curvature)
-                rec[pos, 1] += g
+                one_range = ranges.Split.of(d.columns, np.array([0, np.iinfo(np.int64).max]))
+                ((g, c),), s = rangepolish.shard_pass(d, one_range, np.array([b]), code, curvature, False,
+                                                      rec[pos, :1])
+                rec[pos, 1] += g[:, 0]
                 if c is not None:
-                    rec[pos, 2] += c
-                sums += s
+                    rec[pos, 2] += c[:, 0]
+                sums += s[0]
 
     w_cluster = start.copy()
     solved = Polish(4).solve_sums(Local(), w_cluster, 0.1, optimizer.penalty, optimizer.loss)

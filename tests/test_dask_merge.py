@@ -28,7 +28,7 @@ def frame():
 @pytest.mark.parametrize("optimizer", ["sgd", "ftrl"])
 def test_the_range_split_merge_gives_the_single_merges_bits_with_many_shards(on, frame, optimizer):
     parts = dd.from_pandas(frame.sort_values("lon").reset_index(drop=True), npartitions=9, sort=False)
-    kw = dict(optimizer=optimizer, l1=1e-4, epochs=3, polish=1, random_state=0)
+    kw = dict(optimizer=optimizer, l1=1e-4, epochs=3, polish=2, random_state=0)
     fits = {}
     for n_ranges in (1, 3, 9):
         on(9, n_ranges)

@@ -9,7 +9,8 @@ Dask DataFrame; nothing else in widecross imports this package, so Dask stays an
 - :mod:`.merge`: the per-coordinate weighted merge of the shards' deltas over a range of columns;
 - :mod:`.ranges`: the columns cut into ranges, a shard's delta split by range (the reduce-scatter);
 - :mod:`.driver`: the graph of rounds and its summaries;
-- :mod:`.polish`: the end-of-fit polish over the shards' sums (binary, one-vs-rest, softmax);
+- :mod:`.rangepolish`: the end-of-fit polish reduced by the merge's ranges (binary, one-vs-rest);
+- :mod:`.polish`: its passes from the client (scalars only), and the softmax polish;
 - :mod:`.sample`: a seeded sample of the rows (what ``l1="auto"`` chooses on);
 - :mod:`.client`: the Dask client to use, and a DataFrame's partitions.
 """

@@ -13,8 +13,10 @@ Every step is a task whose result depends on its inputs alone:
 The whole graph of the epochs is submitted at once and the client only waits for each epoch's
 small summary; a worker lost in the middle is recomputed by Dask from its partitions and the
 rounds before (each a pure function of its inputs), so the model is the same as without the
-fault. The polish then runs from the client: each pass sends each shard the point on its own
-columns and adds the shards' gradient sums in shard order (a pass whose tasks fail is run again).
+fault. The polish then runs on the same shards and ranges (:mod:`.rangepolish`): per pass each
+range sends each shard the point on its columns, adds the shards' gradient sums in shard order and
+takes its columns' prox step; the client sees scalars only (the softmax polish excepted: see
+:mod:`.polish`).
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..train import Optimizer
-from . import mixed, ranges, shard
-from .polish import polish
+from ..train import Optimizer, Polish
+from . import mixed, rangepolish, ranges, shard
 from .merge import MergedModel
+from .polish import range_polish, softmax_polish
 
 Progress = Callable[[int, int, float], None]
 
@@ -50,6 +52,7 @@ class ClusterFit:
     polish_bytes: list[int] = field(default_factory=list)  # bytes moved per polish pass
     shard_bytes: list[int] = field(default_factory=list)  # rows and slot map held by each shard
     merged: tuple[np.ndarray, np.ndarray] | None = None  # the merged fields and scalars (:mod:`.mixed`)
+    polish_seconds: float = 0.0  # wall seconds from the merged model to the polished one on the client
 
 
 @dataclass(frozen=True)
@@ -206,13 +209,42 @@ def fit_frame(client: Any, parts: list[Any], featurize: shard.Featurize, plan: P
                                                                [c[r] for c in counts])
             stats.append(round_stats)
     losses, rounds = _summaries(stats, n_rounds, n_rows, progress)
-    models: list[MergedModel] = client.gather(mixers)
-    columns, fields, positions = ranges.assemble(models, client.gather(splits))
-    del states, updates, stats, mixers
-    weights, intercept = mixed.to_model(plan.optimizer, fields, models[0].scalars)
-    intercept, passes, polish_bytes = polish(client, data, positions, plan.polish, plan.optimizer, weights, intercept)
+    del states, updates, stats
+    clock = time.perf_counter()
+    columns, weights, intercept, passes, polish_bytes, merged = _polish(graph, mixers, plan)
     return ClusterFit(columns, weights, intercept, losses, passes, n_rows, n_shards, rounds, polish_bytes, shard_bytes,
-                      (fields, models[0].scalars))
+                      merged, time.perf_counter() - clock)
+
+
+def _polish(graph: _Graph, mixers: list[Any], plan: Plan) -> tuple[Any, ...]:
+    """The polished model from the ranges' merged ones: (columns, weights, intercept, passes,
+    bytes per pass, the merged fields and scalars)."""
+    client, optimizer = graph.client, plan.optimizer
+    solver = Polish(plan.polish)
+    scalars = client.gather(graph.submit(_scalars, mixers[0], rng=0))
+    if optimizer.columns > 1 and optimizer.loss.labels == "class":  # softmax: through the client
+        models: list[MergedModel] = client.gather(mixers)
+        columns, fields, positions = ranges.assemble(models, client.gather(graph.splits))
+        weights, intercept = mixed.to_model(optimizer, fields, scalars)
+        passes, moved = 0, []
+        if solver.applies(optimizer.loss):
+            intercept, passes, moved = softmax_polish(client, graph.data, positions, plan.polish, optimizer, weights,
+                                                      np.asarray(intercept))
+        return columns, weights, intercept, passes, moved, (fields, scalars)
+    states = [graph.submit(rangepolish.start, m, optimizer, rng=r) for r, m in enumerate(mixers)]
+    b = client.gather(graph.submit(rangepolish.intercept, mixers[0], optimizer, rng=0))
+    passes, moved = 0, []
+    if solver.applies(optimizer.loss):
+        states, b, passes, moved = range_polish(client, graph.submit, graph.data, graph.splits, states, plan.polish,
+                                                optimizer, b)
+    parts = client.gather([graph.submit(rangepolish.result, s, rng=r) for r, s in enumerate(states)])
+    columns, fields, weights = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    intercept = float(b[0]) if optimizer.columns == 1 else b
+    return columns, weights, intercept, passes, moved, (fields, scalars)
+
+
+def _scalars(model: MergedModel) -> np.ndarray:
+    return model.scalars
 
 
 def _summaries(stats: list[Any], n_rounds: int, n_rows: int, progress: Progress | None

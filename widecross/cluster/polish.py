@@ -1,13 +1,13 @@
-"""The end-of-fit polish over the shards: each pass sends every shard the point on its columns
-and adds the shards' sums in shard order (the same bits for any placement of the shards), then
-takes the in-memory polish's step.
+"""The end-of-fit polish over the shards.
 
-- two classes or a target, and one-vs-rest columns class by class: :class:`ShardSums`, the sums
-  source of :meth:`widecross.train.Polish.solve_sums`;
-- the softmax (multinomial) columns: :func:`softmax_polish`, the steps of the in-memory softmax
-  polish (``Polish._solve_softmax``) with each pass's sums from the shards.
-
-A pass whose tasks fail (a worker lost) is run again on the workers left.
+- two classes or a target, and K one-vs-rest columns (one pass over the shards for all K, as in
+  memory): reduced by the merge's column ranges (:mod:`.rangepolish`), the client sending and
+  receiving scalars only (:func:`range_polish`);
+- the softmax (multinomial) columns: the in-memory softmax polish
+  (``Polish.solve_softmax_sums``) with each pass's sums from the shards, added on the client in
+  shard order (:class:`ShardSoftmaxSums`; its step couples the K columns in one kernel over all
+  of them, so the client holds the point and each shard's positions). A pass whose tasks fail
+  (a worker lost) is run again on the workers left.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..losses import Loss
 from ..train import Optimizer, Polish
-from ..train import _polish_multi
-from ..train.penalty import Penalty
-from . import shard
+from ..train import _polish, _polish_multi
+from . import rangepolish, shard
 
 RETRIES = 2
+Submit = Callable[..., Any]  # submit(fn, *args, shard=k | rng=r) -> a future
 
 
 def run_pass(client: Any, task: Callable[..., Any], data: list[Any], points: list[np.ndarray], *args: Any) -> list[Any]:
@@ -41,52 +40,75 @@ def run_pass(client: Any, task: Callable[..., Any], data: list[Any], points: lis
     raise AssertionError("unreachable")
 
 
-def polish(client: Any, data: list[Any], positions: list[np.ndarray], passes: int, optimizer: Optimizer,
-           weights: np.ndarray, intercept: Any) -> tuple[Any, int, list[int]]:
-    """The end-of-fit polish over the shards' rows (``weights`` updated in place); returns the
-    intercept(s), the passes run and the bytes moved per pass. With K one-vs-rest columns, class
-    k's binary polish on the labels "k or not" in turn (per class the arithmetic of the in-memory
-    one-vs-rest polish, which shares its passes)."""
-    solver, loss, penalty = Polish(passes), optimizer.loss, optimizer.penalty
-    if not solver.applies(loss):
-        return intercept, 0, []
-    if optimizer.columns == 1:
-        sums = ShardSums(client, data, positions)
-        solution = solver.solve_sums(sums, weights, intercept, penalty, loss)
-        return solution.intercept, solution.passes, sums.bytes
-    if loss.labels == "class":
-        return softmax_polish(client, data, positions, passes, weights, np.asarray(intercept), penalty, loss)
-    intercepts, moved, run = np.array(intercept, dtype=np.float64), np.zeros(passes, dtype=np.int64), passes
-    for k in range(optimizer.columns):
-        column = np.ascontiguousarray(weights[:, k])
-        sums = ShardSums(client, data, positions, label=k)
-        solution = solver.solve_sums(sums, column, float(intercepts[k]), penalty, loss)
-        weights[:, k], intercepts[k], run = column, solution.intercept, min(run, solution.passes)
-        moved[: len(sums.bytes)] += sums.bytes
-    return intercepts, run, [int(b) for b in moved]
+def range_polish(client: Any, submit: Submit, data: list[Any], splits: list[Any], states: list[Any], passes: int,
+                 optimizer: Optimizer, intercept: np.ndarray) -> tuple[list[Any], np.ndarray, int, list[int]]:
+    """The polish of ``states`` (one :class:`~.rangepolish.RangePolish` future per range) over
+    the shards' rows; returns the ranges' final states, the intercept(s) (a vector), the passes
+    run (0: the rows weigh nothing, the states as given) and the bytes moved between the shards
+    and the ranges per pass. Only scalars reach the client: per pass the shards' sums and one
+    momentum test sum per class; it sends back the intercepts and the extrapolation factors."""
+    loss, penalty = optimizer.loss, optimizer.penalty
+    n_classes, classes = optimizer.columns, optimizer.columns > 1
+    momenta = [_polish.new_momentum(float(b)) for b in intercept]
+    lbs, moved, given = np.zeros(n_classes), [], states
+    n_shards, n_ranges = len(data), len(states)
+    for done in range(passes):
+        curvature = loss.curvature_bound if done == 0 else 0.0
+        b = np.array([m[_polish.M_B] for m in momenta])
+        passed = [submit(rangepolish.shard_pass, data[k], splits[k], b, loss.code, curvature, classes,
+                         *[submit(rangepolish.point, s, k, rng=r) for r, s in enumerate(states)], shard=k)
+                  for k in range(n_shards)]
+        sums = [submit(rangepolish.scalar_sums, p, shard=k) for k, p in enumerate(passed)]
+        states = [submit(rangepolish.step, s, curvature, penalty.l1, penalty.l2, n_shards, *sums,
+                         *[submit(rangepolish.piece, p, r, shard=k) for k, p in enumerate(passed)], rng=r)
+                  for r, s in enumerate(states)]
+        turn: Any = (np.zeros(n_classes), 0)
+        for r, s in enumerate(states):
+            turn = submit(rangepolish.carry, turn, s, rng=r)
+        per_shard, (turns, pass_bytes) = client.gather([sums, turn])
+        total = rangepolish.add_sums(per_shard)
+        moved.append(int(pass_bytes))
+        if total[0, _polish.SUM_WEIGHT] <= 0.0:
+            return given, np.asarray(intercept, dtype=np.float64), 0, moved
+        betas = np.zeros(n_classes)
+        extrapolate = done + 1 < passes
+        for k in range(n_classes):
+            _, gb, lb_new = _polish.finish_sums(curvature, total[k])
+            if done == 0:
+                lbs[k] = lb_new
+            betas[k] = _polish.momentum_step(float(turns[k]), gb, lbs[k], momenta[k], extrapolate)
+        states = [submit(rangepolish.extrapolate, s, betas, rng=r) for r, s in enumerate(states)]
+    return states, np.array([m[_polish.M_B] for m in momenta]), passes, moved
 
 
-class ShardSums:
-    """A binary polish pass over the shards (a sums source of ``Polish.solve_sums``): each gets
-    the point on its columns and returns its sums, added in shard order. ``label`` >= 0: the
-    rows' labels are "class ``label`` or not" (a one-vs-rest column)."""
+class ShardSoftmaxSums:
+    """A softmax polish pass over the shards (a sums source of ``Polish.solve_softmax_sums``):
+    each gets the point on its columns and returns its sums, added in shard order."""
 
-    def __init__(self, client: Any, data: list[Any], positions: list[np.ndarray], label: int = -1) -> None:
-        self.client, self.data, self.positions, self.label = client, data, positions, label
+    def __init__(self, client: Any, data: list[Any], positions: list[np.ndarray]) -> None:
+        self.client, self.data, self.positions = client, data, positions
         self.bytes: list[int] = []
 
-    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
-        parts = run_pass(self.client, shard.polish_sums, self.data, [rec[pos, 0] for pos in self.positions],
-                         intercept, loss_code, curvature, self.label)
-        moved = 0
-        for pos, (gradient, curvatures, part_sums) in zip(self.positions, parts):
-            rec[pos, 1] += gradient
-            if curvatures is not None:
-                rec[pos, 2] += curvatures
-                moved += curvatures.nbytes
-            sums += part_sums
-            moved += 2 * gradient.nbytes + part_sums.nbytes  # the point out, the gradient back
-        self.bytes.append(moved)
+    def add(self, W: np.ndarray, G: np.ndarray, L: np.ndarray, intercepts: np.ndarray, loss_code: int,
+            curvature: float, gb: np.ndarray, sums: np.ndarray) -> None:
+        parts = run_pass(self.client, softmax_sums, self.data, [W[pos] for pos in self.positions],
+                         intercepts.copy(), loss_code, curvature)
+        for pos, (g, l, g_b, s) in zip(self.positions, parts):
+            G[pos] += g
+            if l is not None:
+                L[pos] += l
+            gb += g_b
+            sums += s
+        self.bytes.append(int(sum(2 * p[0].nbytes + (0 if p[1] is None else p[1].nbytes) for p in parts)))
+
+
+def softmax_polish(client: Any, data: list[Any], positions: list[np.ndarray], passes: int, optimizer: Optimizer,
+                   weights: np.ndarray, intercepts: np.ndarray) -> tuple[np.ndarray, int, list[int]]:
+    """The softmax polish over the shards' rows (``weights`` (n, K) updated in place); returns
+    the intercepts, the passes run and the bytes moved per pass."""
+    source = ShardSoftmaxSums(client, data, positions)
+    solution = Polish(passes).solve_softmax_sums(source, weights, intercepts, optimizer.penalty, optimizer.loss)
+    return np.asarray(solution.intercept), solution.passes, source.bytes
 
 
 def softmax_sums(data: shard.ShardData, point: np.ndarray, intercepts: np.ndarray, loss_code: int,
@@ -102,35 +124,3 @@ def softmax_sums(data: shard.ShardData, point: np.ndarray, intercepts: np.ndarra
     return G[data.touched], (L[data.touched] if curvature > 0.0 else None), gb, sums
 
 
-def softmax_polish(client: Any, data: list[Any], positions: list[np.ndarray], passes: int, weights: np.ndarray,
-                   intercepts: np.ndarray, penalty: Penalty, loss: Loss) -> tuple[np.ndarray, int, list[int]]:
-    """The in-memory softmax polish's steps (``Polish._solve_softmax``) with each pass's sums
-    from the shards, added in shard order; ``weights`` (n, K) updated in place."""
-    n_classes = weights.shape[1]
-    W, last = weights.copy(), weights.copy()
-    G, L = np.empty_like(W), np.zeros(W.shape[0])
-    momentum = np.concatenate([[1.0], intercepts, intercepts])
-    lb, moved = 0.0, []
-    for done in range(passes):
-        curvature = loss.curvature_bound if done == 0 else 0.0
-        G[:] = 0.0
-        gb, sums = np.zeros(n_classes), np.zeros(3)
-        parts = run_pass(client, softmax_sums, data, [W[pos] for pos in positions],
-                         momentum[1 : 1 + n_classes].copy(), loss.code, curvature)
-        for pos, (g, l, g_b, s) in zip(positions, parts):
-            G[pos] += g
-            if l is not None:
-                L[pos] += l
-            gb += g_b
-            sums += s
-        moved.append(int(sum(2 * p[0].nbytes + (0 if p[1] is None else p[1].nbytes) for p in parts)))
-        if sums[0] <= 0.0:
-            return intercepts, 0, moved
-        G /= sums[0]
-        gb /= sums[0]
-        if done == 0:
-            L *= curvature / sums[0]
-            lb = sums[2] * curvature / sums[0]
-        _polish_multi.prox_step_multi(W, G, L, last, penalty.l1, penalty.l2, gb, lb, momentum, done + 1 < passes)
-    weights[:] = W
-    return momentum[1 : 1 + n_classes].copy(), passes, moved

@@ -9,8 +9,7 @@ shards whose value changed), visits the partitions in a fresh order with rows sh
 each, and keeps the sparse delta of the coordinates that moved. Nothing is modified in place, so
 a round run twice (Dask recomputing a lost result) gives the same bits.
 
-The polish's pass (:func:`polish_sums`) is the gradient and curvature sums of the shard's rows at
-a point given in the shard's order of touched columns.
+The polish's pass over a shard is in :mod:`.rangepolish` (and :mod:`.polish` for the softmax).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from typing import Any, Callable
 import numpy as np
 
 from ..train import Optimizer, Rows, Trainer, visit_order
-from ..train.polish import RowSums, new_sums
 from ..train.trainer import NonFiniteError
 from . import mixed
 
@@ -172,18 +170,3 @@ def delta(state: ShardState) -> Delta:
     if state.delta is None:
         raise ValueError("this shard state was not made by a round")
     return state.delta
-
-
-def polish_sums(data: ShardData, point: np.ndarray, intercept: float, loss_code: int, curvature: float,
-                label: int = -1) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """The shard's unscaled gradient (and with ``curvature`` > 0 majorizer) at ``point`` (per
-    touched slot), added over its partitions in order, and the pass's other sums. ``label`` >= 0:
-    of the binary labels "class ``label`` or not" (a one-vs-rest column of K classes)."""
-    n_slots = data.slot_map.n
-    rec = np.zeros((n_slots, 3), dtype=np.float64)
-    rec[data.touched, 0] = point
-    sums = new_sums()
-    parts = data.parts if label < 0 else [r._replace(y=(r.y == label).astype(np.float64)) for r in data.parts]
-    RowSums(lambda: parts).add(rec, intercept, loss_code, curvature, sums)
-    gradient = rec[data.touched, 1]
-    return gradient, (rec[data.touched, 2] if curvature > 0.0 else None), sums

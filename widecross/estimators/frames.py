@@ -209,7 +209,8 @@ def _publish(est: WideEstimator, result: Any, params: Any, width: int, labels: A
     est.n_iter_, est.loss_curve_, est.polish_passes_, est.objective_ = len(result.losses), result.losses, \
         result.polish_passes, None
     est.cluster_ = {"shards": result.n_shards, "rows": result.n_rows, "rounds": result.rounds,
-                    "polish_bytes": result.polish_bytes, "shard_bytes": result.shard_bytes}
+                    "polish_bytes": result.polish_bytes, "polish_seconds": result.polish_seconds,
+                    "shard_bytes": result.shard_bytes}
     trainer.published = model
 
 

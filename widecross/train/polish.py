@@ -129,7 +129,22 @@ class Polish(Solver):
 
     def _solve_softmax(self, blocks: Blocks, weights: np.ndarray, intercepts: np.ndarray, penalty: Penalty,
                        loss: Loss) -> Solution:
-        """The same steps on the K coupled columns of the softmax loss (``_polish_multi``)."""
+        """The softmax polish over row blocks, with its objective when measured."""
+        solution = self.solve_softmax_sums(SoftmaxRowSums(blocks), weights, intercepts, penalty, loss)
+        if self.measure and solution.passes:
+            from .multiclass import class_mean_loss
+
+            b = np.asarray(solution.intercept)
+            objective = sum(class_mean_loss(r, weights, b, loss) for r in blocks()) + penalty.value(weights.ravel())
+            return Solution(solution.intercept, solution.passes, objective)
+        return solution
+
+    def solve_softmax_sums(self, rows: SoftmaxSumSource, weights: np.ndarray, intercepts: np.ndarray,
+                           penalty: Penalty, loss: Loss) -> Solution:
+        """The same steps as :meth:`solve_sums` on the K coupled columns of the softmax loss
+        (``_polish_multi``), each pass's sums added by ``rows``; ``weights`` (n, K) updated."""
+        if not self.applies(loss):
+            return Solution(intercepts, 0)
         n_classes = weights.shape[1]
         W, last = weights.copy(), weights.copy()
         G, L = np.empty_like(W), np.zeros(W.shape[0])
@@ -139,10 +154,7 @@ class Polish(Solver):
             curvature = loss.curvature_bound if done == 0 else 0.0
             G[:] = 0.0
             gb, sums = np.zeros(n_classes), np.zeros(3)
-            with opened(blocks()) as each:
-                for rows in each:
-                    _polish_multi.add_rows_multi(*rows.arrays, W, G, L, momentum[1 : 1 + n_classes], loss.code,
-                                                 curvature, gb, sums)
+            rows.add(W, G, L, momentum[1 : 1 + n_classes], loss.code, curvature, gb, sums)
             if sums[0] <= 0.0:
                 return Solution(intercepts, 0)
             G /= sums[0]
@@ -153,14 +165,7 @@ class Polish(Solver):
             extrapolate = self.accelerated and done + 1 < self.passes
             _polish_multi.prox_step_multi(W, G, L, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
         weights[:] = W
-        b = momentum[1 : 1 + n_classes].copy()
-        objective = None
-        if self.measure:
-            from .multiclass import class_mean_loss
-
-            objective = sum(class_mean_loss(r, weights, b, loss) for r in blocks()) + penalty.value(weights.ravel())
-        return Solution(b, self.passes, objective)
-
+        return Solution(momentum[1 : 1 + n_classes].copy(), self.passes)
 
 
 def new_sums() -> np.ndarray:
@@ -174,6 +179,29 @@ class SumSource(Protocol):
     def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
         """Add the unscaled gradient at (``rec[:, 0]``, ``intercept``) into ``rec[:, 1]``, with
         ``curvature`` > 0 the unscaled majorizer into ``rec[:, 2]``, the rest into ``sums``."""
+
+
+class SoftmaxSumSource(Protocol):
+    """What one pass of the softmax polish needs from the rows: their sums at a point."""
+
+    def add(self, W: np.ndarray, G: np.ndarray, L: np.ndarray, intercepts: np.ndarray, loss_code: int,
+            curvature: float, gb: np.ndarray, sums: np.ndarray) -> None:
+        """Add the unscaled gradients at (``W``, ``intercepts``) into ``G`` and ``gb``, with
+        ``curvature`` > 0 the unscaled majorizer into ``L``, [weight, loss, L_b] into ``sums``
+        (``_polish_multi.add_rows_multi``'s sums)."""
+
+
+class SoftmaxRowSums:
+    """The softmax sums of a pass over row blocks, in their order."""
+
+    def __init__(self, blocks: Blocks) -> None:
+        self.blocks = blocks
+
+    def add(self, W: np.ndarray, G: np.ndarray, L: np.ndarray, intercepts: np.ndarray, loss_code: int,
+            curvature: float, gb: np.ndarray, sums: np.ndarray) -> None:
+        with opened(self.blocks()) as each:
+            for rows in each:
+                _polish_multi.add_rows_multi(*rows.arrays, W, G, L, intercepts, loss_code, curvature, gb, sums)
 
 
 class RowSums:
