@@ -212,13 +212,18 @@ def shift_rows(m, rows, d):
 
 @jit
 def penalty_change(w, ws, delta, t, l1, l2):
-    """The penalty's change from ``w[ws]`` to ``w[ws] + t delta``, coordinate by coordinate."""
+    """The penalty's change from ``w[ws]`` to ``w[ws] + t delta``, coordinate by coordinate.
+    Where the sign stays, the L1 part is ``sign t delta``: ``|u| - |v|`` would cancel the weight's
+    rounding (1e-16 |w|), which near the optimum exceeds the steps' whole decrease."""
     a = 0.0
     q = 0.0
     for k in range(ws.shape[0]):
         v = w[ws[k]]
         u = v + t * delta[k]
-        a += abs(u) - abs(v)
+        if (u > 0.0 and v > 0.0) or (u < 0.0 and v < 0.0):
+            a += t * delta[k] if v > 0.0 else -t * delta[k]
+        else:
+            a += abs(u) - abs(v)
         q += t * delta[k] * (u + v)
     return l1 * a + 0.5 * l2 * q
 
