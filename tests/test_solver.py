@@ -424,3 +424,14 @@ def test_a_wide_csr_is_solved_on_its_used_columns_with_warm_starts_by_column():
     bad.indices[7] = -3
     with pytest.raises(ValueError, match="outside its width"):
         _solver.solve_csr(bad, y, l1)
+
+
+def test_penalty_change_of_a_tiny_step_keeps_its_digits():
+    """A step of 1e-13 on a weight of 1.5: ``|w + d| - |w|`` would keep ~3 digits of it; the
+    sign-held change is exact (by hand: l1 (d1 - d2) + the zero crossing of the last)."""
+    from widecross.train import _cd
+
+    w = np.array([1.5, -1.5, 2e-13])
+    delta = np.array([1e-13, 3e-13, -5e-13])
+    change = _cd.penalty_change(w, np.arange(3), delta, 1.0, 0.1, 0.0)
+    assert change == pytest.approx(0.1 * (1e-13 - 3e-13 + (3e-13 - 2e-13)), rel=1e-12, abs=0.0)
