@@ -50,7 +50,7 @@ def plot_path(points: list[dict[str, Any]], key: str, chosen: int, sparser: int,
     between = "" if np.isclose(marked, l1[chosen]) else ", between path points"
     top.axvline(marked, color="green", linestyle="--", label=f"chosen l1 = {marked:.2g} (lowest held-out loss{between})")
     top.plot([l1[chosen]], [held[chosen]], "o", color="green", markersize=10)
-    if chosen_l1 is not None and not np.isclose(chosen_l1, l1[chosen]):
+    if chosen_l1 is not None and not np.isclose(chosen_l1, marked):
         top.axvline(chosen_l1, color="green", linestyle="-", label=f"fitted on all rows: l1 = {chosen_l1:.2g}")
     if 0 <= sparser != chosen:
         top.axvline(l1[sparser], color="grey", linestyle=":", label=f"sparsest within 1 s.e.: {l1[sparser]:.2g}")
