@@ -209,8 +209,7 @@ def vertex(l1: np.ndarray, loss: np.ndarray, best: int) -> float:
 def _tune_rate(est: Any, rate: float, l1: float, fold: tuple[Any, ...]) -> RateChoice | None:
     """The rate chosen at ``l1`` on the path's rows (None where the rate is not left to the
     default, or the exact solver trains: its SGD epoch barely matters)."""
-    given = est.alpha if est.optimizer == "ftrl" else est.learning_rate
-    if given is not None or est.optimizer == EXACT:
+    if est._rate_given() or est.optimizer == EXACT:
         return None
     epochs = default_epochs(est.optimizer) if est.epochs is None else est.epochs
     return choose_rate(lambda r: _copy(est, r, l1=l1, epochs=epochs, polish=est.polish), rate, *fold)

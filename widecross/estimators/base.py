@@ -107,11 +107,15 @@ class WideEstimator(ParamsMixin):
         self._resolved_from = (values, params, context)
         return params
 
+    def _rate_given(self) -> bool:
+        """Whether the user set the step (SGD's learning_rate, FTRL's alpha): then no default
+        rate follows the rows."""
+        return (self.alpha if self.optimizer == "ftrl" else self.learning_rate) is not None
+
     def _row_entries(self, X: sp.csr_matrix) -> float | None:
         """The rows' mean size that the default rates follow (None when the rates are given):
         active entries for the per-coordinate rates, the squared norm for the plain ones."""
-        rate = self.alpha if self.optimizer == "ftrl" else self.learning_rate
-        if rate is not None or X.shape[0] == 0:
+        if self._rate_given() or X.shape[0] == 0:
             return None
         if self.optimizer != "ftrl" and self.schedule in PLAIN_SCHEDULES:
             return float(np.dot(X.data, X.data)) / X.shape[0]

@@ -27,8 +27,7 @@ def class_weights(class_weight: Any, labels: np.ndarray, codes: np.ndarray | Non
         if codes is None:
             raise ValueError("class_weight='balanced' needs the labels of all rows at once: it is not available for "
                              "partial_fit or a data set on disk; pass a dict of class weights")
-        counts = np.bincount(codes.astype(np.int64), minlength=n_classes).astype(np.float64)
-        return np.where(counts > 0, codes.shape[0] / (n_classes * np.maximum(counts, 1.0)), 1.0)
+        return balanced_weights(np.bincount(codes.astype(np.int64), minlength=n_classes))
     if not isinstance(class_weight, dict):
         raise ValueError(f"class_weight must be None, 'balanced' or a dict of class -> weight, got {class_weight!r}")
     out = np.ones(n_classes)
@@ -42,3 +41,14 @@ def class_weights(class_weight: Any, labels: np.ndarray, codes: np.ndarray | Non
             raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0, got {weight!r}")
         out[known[key]] = float(weight)
     return out
+
+
+def balanced_weights(counts: np.ndarray) -> np.ndarray:
+    """scikit-learn's "balanced" rule from the rows per class: ``n / (K n_k)``, 1 for a class
+    without rows (wherever the counts come from: codes in memory, a count on a cluster).
+
+    >>> balanced_weights(np.array([3, 1, 0])).tolist()
+    [0.4444444444444444, 1.3333333333333333, 1.0]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    return np.where(counts > 0, counts.sum() / (counts.shape[0] * np.maximum(counts, 1.0)), 1.0)

@@ -18,7 +18,7 @@ from ..train import EXACT, Trainer
 from ..train.epochs import diverged
 from ..train.params import is_auto
 from .auto import PATH_ROWS, Selection, select_l1, summary
-from .class_weights import class_weights
+from .class_weights import balanced_weights, class_weights
 from .inputs import as_features, as_sample_weight, as_target, generator
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,8 +97,7 @@ def _class_weights(est: WideEstimator, frame: Any, y: str, labels: Any) -> np.nd
         return None
     if isinstance(est.class_weight, str) and est.class_weight == "balanced":
         found = frame[y].value_counts().compute()
-        counts = np.array([float(found.get(label, 0)) for label in labels])
-        return np.where(counts > 0, counts.sum() / (len(labels) * np.maximum(counts, 1.0)), 1.0)
+        return balanced_weights(np.array([found.get(label, 0) for label in labels]))
     return class_weights(est.class_weight, labels, None)
 
 
@@ -165,8 +164,7 @@ def _auto_l1(est: WideEstimator, client: Any, parts: list[Any], featurize: Frame
     from ..cluster.sample import sample_rows
 
     if not is_auto(est.l1):
-        given = est.alpha if est.optimizer == "ftrl" else est.learning_rate
-        if given is not None:
+        if est._rate_given():
             return None, None
         return None, est._row_entries(sample_rows(client, parts, featurize, ENTRIES_ROWS, seed)[0])
     X, y, sw, n_total = sample_rows(client, parts, featurize, PATH_ROWS, seed)
