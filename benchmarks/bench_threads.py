@@ -314,11 +314,7 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
     rows: list[dict[str, Any]] = []
     base = {"rows": n_rows, "width": width}
 
-    transforms = side_by_side({k: (lambda k=k: spec.transform(train, n_jobs=k)) for k in (1, 2)}, args.repeats, True)
-    same = all(_csr_bytes(r["result"]) == _csr_bytes(transforms[1][0]["result"]) for k in transforms for r in transforms[k])
-    rows.append(_speed_row(base, "transform", transforms, same))
-    del transforms
-
+    rows.append(transform_row(base, spec, train, args.repeats))
     fits = side_by_side({k: (lambda k=k: fit_once(spec, train, y, k)) for k in (1, 2)}, args.repeats)
     q = {k: quality(fits[k][0]["result"]["clf"], test, y_test) for k in (1, 2)}
     deterministic = all(model_key(r["result"]["clf"]) == model_key(fits[k][0]["result"]["clf"])
@@ -338,10 +334,24 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
     del fits
     rows.append(polish_row(base, fit_before_polish(spec, data)[1], args.repeats))
 
-    predicts = side_by_side({k: (lambda k=k: model.predict_proba(train, n_jobs=k)) for k in (1, 2)}, args.repeats, True)
-    same = all(r["result"].tobytes() == predicts[1][0]["result"].tobytes() for k in predicts for r in predicts[k])
-    rows.append(_speed_row(base, "predict_proba (raw columns)", predicts, same))
+    rows.append(predict_row(base, model, train, args.repeats))
     return rows
+
+
+def transform_row(base: dict[str, Any], spec: Any, train: Any, repeats: int) -> dict[str, Any]:
+    """``spec.transform`` with n_jobs=1 against 2; both must give the same bytes."""
+    transforms = side_by_side({k: (lambda k=k: spec.transform(train, n_jobs=k)) for k in (1, 2)}, repeats, True)
+    first = _csr_bytes(transforms[1][0]["result"])
+    return _speed_row(base, "transform", transforms, all(_csr_bytes(r["result"]) == first
+                                                          for k in transforms for r in transforms[k]))
+
+
+def predict_row(base: dict[str, Any], model: Any, train: Any, repeats: int) -> dict[str, Any]:
+    """``model.predict_proba`` from raw columns with n_jobs=1 against 2; the same bytes."""
+    predicts = side_by_side({k: (lambda k=k: model.predict_proba(train, n_jobs=k)) for k in (1, 2)}, repeats, True)
+    first = predicts[1][0]["result"].tobytes()
+    return _speed_row(base, "predict_proba (raw columns)", predicts,
+                      all(r["result"].tobytes() == first for k in predicts for r in predicts[k]))
 
 
 def fit_before_polish(spec: Any, data: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

@@ -24,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.bench_threads import (  # noqa: E402
-    _csr_bytes, _speed_row, calibration, fit_before_polish, loadavg, polish_row, side_by_side,
+    calibration, fit_before_polish, loadavg, polish_row, predict_row, transform_row,
 )
 from benchmarks.common import format_table, peak_rss_mb, save_results  # noqa: E402
 
@@ -37,20 +37,11 @@ def case(n_rows: int, bits: int | None, repeats: int, data: dict[str, Any]) -> l
 
     spec = wc.geo_spec(bits=bits)
     base = {"rows": n_rows, "width": "exact" if bits is None else f"2^{bits}"}
-    train = data["train"]
-    transforms = side_by_side({k: (lambda k=k: spec.transform(train, n_jobs=k)) for k in (1, 2)}, repeats, True)
-    first = _csr_bytes(transforms[1][0]["result"])
-    rows = [_speed_row(base, "transform", transforms, all(_csr_bytes(r["result"]) == first for k in transforms
-                                                           for r in transforms[k]))]
-    del transforms
+    rows = [transform_row(base, spec, data["train"], repeats)]
     clf, caught = fit_before_polish(spec, data)
     rows.append(polish_row(base, caught, repeats))
     del caught
-    model = clf.model_
-    predicts = side_by_side({k: (lambda k=k: model.predict_proba(train, n_jobs=k)) for k in (1, 2)}, repeats, True)
-    expected = predicts[1][0]["result"].tobytes()
-    rows.append(_speed_row(base, "predict_proba (raw columns)", predicts,
-                           all(r["result"].tobytes() == expected for k in predicts for r in predicts[k])))
+    rows.append(predict_row(base, clf.model_, data["train"], repeats))
     return rows
 
 
