@@ -102,3 +102,16 @@ def test_default_rate_with_a_given_l1_follows_the_rows_as_in_memory(on, frame):
     memory = wc.WideClassifier(coarse, **kw).fit(columns(frame), frame["label"].to_numpy())
     assert cluster.learning_rate_ == memory.learning_rate_
     assert same(cluster.model_, memory.model_)
+
+
+def test_a_bad_value_names_its_partition_by_a_plain_index_label(on, frame):
+    """A shuffled frame has an integer index of NumPy scalars: the error names the label as the
+    user wrote it (7), not its NumPy repr (np.int64(7))."""
+    on(1)
+    shuffled = frame.take(np.random.default_rng(0).permutation(len(frame)))
+    assert isinstance(shuffled.index[0], np.integer)  # not a RangeIndex: its labels are NumPy scalars
+    shuffled.iloc[3, shuffled.columns.get_loc("lat")] = 300.0
+    parts = dd.from_pandas(shuffled, npartitions=1, sort=False)
+    first = shuffled.index[0]
+    with pytest.raises(ValueError, match=rf"first row has index {first}: column 'lat'.* row 3"):
+        wc.WideClassifier(SPEC, l1=1e-5, epochs=1, polish=0).fit(parts, y="label")

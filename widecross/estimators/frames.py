@@ -58,7 +58,9 @@ class FrameFeatures:
                 by_class = self.class_weights[y.astype(np.int64)]
                 sw = by_class * sw if sw.size else by_class
         except ValueError as exc:  # rows are counted within the partition: say which one
-            raise ValueError(f"the partition whose first row has index {frame.index[0]!r}: {exc}") from None
+            first = frame.index[0]
+            first = first.item() if isinstance(first, np.generic) else first  # 7, not np.int64(7)
+            raise ValueError(f"the partition whose first row has index {first!r}: {exc}") from None
         return X, y, sw
 
 
