@@ -577,6 +577,35 @@ def test_feature_construction_errors():
         Categorical("c", 3, vocabulary=["a"])
 
 
+@pytest.mark.parametrize(
+    "start, stop, n_buckets, message",
+    [
+        (-1e308, 1e308, 10, r"stop - start overflows a double"),  # span inf: scale 0, stop buckets as NaN
+        (0.0, 5e-324, 2, r"n_buckets / \(stop - start\) overflows"),  # scale inf: start buckets as 0 * inf
+        (0.0, 1e-300, 2**40, r"n_buckets / \(stop - start\) overflows"),
+        (0.0, 1.0, 2**53 + 1, r"at most 2\*\*53"),  # ids past 2**53 are not all doubles
+        (0.0, 1.0, 2**62, r"at most 2\*\*53"),
+    ],
+)
+def test_uniform_buckets_past_float64_are_refused_at_construction(start, stop, n_buckets, message):
+    with pytest.raises(ValueError, match=message):
+        Bucketize("x", start, stop, n_buckets=n_buckets)
+    with pytest.raises(ValueError, match=f"features\\[0\\].*{message}"):
+        FeatureSpec.from_json(json.dumps({"format": "widecross.FeatureSpec", "version": 1, "bits": None, "seed": 0,
+                                          "features": [{"type": "bucketize", "column": "x", "name": "x", "start": start,
+                                                        "stop": stop, "n_buckets": n_buckets, "wrap": False,
+                                                        "out_of_range": "error"}]}))
+
+
+def test_uniform_buckets_at_the_float64_limits_bucket_exactly():
+    # The widest range and the most buckets still accepted: every in-range value gets its own
+    # documented id (floor((x - start) * scale)), stop the last one.
+    wide = Bucketize("x", -8e307, 8e307, n_buckets=4, out_of_range="bucket")
+    assert wide.bucket([-8e307, -3e307, 0.0, 4e307, 8e307, 1e308]).tolist() == [0, 1, 2, 3, 3, 4]
+    many = Bucketize("x", 0.0, 1.0, n_buckets=2**53)
+    assert many.bucket([0.0, 0.5, 1.0]).tolist() == [0, 2**52, 2**53 - 1]
+
+
 # ------------------------------------------------------------------------------------------
 # Serialization and inverse map.
 

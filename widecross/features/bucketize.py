@@ -25,6 +25,8 @@ from ._base import (
 
 _INT64_MAX = 2**63 - 1
 OUT_OF_RANGE = ("error", "clip", "bucket")
+# Uniform bucket ids are floor() of a float64: past 2**53 not every integer is a double.
+MAX_UNIFORM_BUCKETS = 2**53
 
 
 def _ordered(x: np.ndarray) -> np.ndarray:
@@ -48,7 +50,9 @@ class Bucketize(SingleColumn):
     ``wrap=True`` (a periodic column: longitude 180 is -180) in bucket 0; -0.0 is 0.0.
     The formula is evaluated in float64 (and any id past the end, from rounding just below
     ``stop``, is the last bucket): that evaluation is the definition, and :meth:`edges` returns
-    the exact double range of every bucket under it.
+    the exact double range of every bucket under it. So ``stop - start`` and
+    ``n_buckets / (stop - start)`` must be finite doubles and ``n_buckets`` at most 2**53
+    (``ValueError`` otherwise).
 
     Boundaries: ``Bucketize(column, boundaries=[b0, b1, ..., bn])`` gives ``n`` buckets
     ``[b_i, b_{i+1})``, the last one closed (``bn`` itself is in it, or in bucket 0 with
@@ -128,12 +132,28 @@ class Bucketize(SingleColumn):
                         f"of buckets ({ratio:.6g}); pick another width or pass n_buckets="
                     )
                 self.n_buckets = check_int(n, "n_buckets", 1, 2**62)
+            self._check_uniform_arithmetic()
         if name is None:
             if self.boundaries is None:
                 name = f"{self.column}[{self.start!r},{self.stop!r}]/{self.n_buckets}"
             else:
                 name = f"{self.column}{{{','.join(repr(e) for e in self.boundaries)}}}"
         self.name = check_name(name, "feature name")
+
+    def _check_uniform_arithmetic(self) -> None:
+        """Refuse uniform buckets whose float64 bucket formula cannot hold: a span or scale past
+        the doubles (in-range values would bucket through an undefined float-to-integer
+        conversion) or more buckets than float64 ids tell apart (past 2**53 only even ids occur)."""
+        span = self.stop - self.start
+        if not math.isfinite(span):
+            raise ValueError(f"stop - start overflows a double ([{self.start!r}, {self.stop!r}] spans {span!r}); "
+                             "use a narrower range or boundaries=")
+        if self.n_buckets > MAX_UNIFORM_BUCKETS:
+            raise ValueError(f"n_buckets must be at most 2**53 = {MAX_UNIFORM_BUCKETS:,} for uniform buckets "
+                             f"(their ids are computed in float64), got {self.n_buckets:,}")
+        if not math.isfinite(self.n_buckets / span) or not span / self.n_buckets > 0:
+            raise ValueError(f"n_buckets / (stop - start) overflows: {self.n_buckets:,} buckets over "
+                             f"[{self.start!r}, {self.stop!r}] are narrower than doubles; use fewer buckets")
 
     # Shared feature interface -------------------------------------------------------------
     @property
