@@ -87,14 +87,16 @@ def _feature_json(feature: Any, defined: dict[str, Any]) -> dict[str, Any]:
 def spec_from_json(text: str | bytes, cls: type) -> FeatureSpec:
     """A spec from JSON; ``ValueError`` naming the first wrong field (path and expectation)."""
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=_without_duplicate_keys)
     except (TypeError, ValueError) as error:
         raise ValueError(f"feature spec is not valid JSON: {error}") from error
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ValueError(f"not a widecross feature spec (format field {obj.get('format') if isinstance(obj, dict) else None!r})")
-    if obj.get("version") not in (FIRST_RELEASE_VERSION, FORMAT_VERSION):  # Python's ==: 1.0 and true are 1
-        raise ValueError(f"feature spec format version {obj.get('version')!r} is not supported "
-                         f"(this widecross reads versions {FIRST_RELEASE_VERSION} and {FORMAT_VERSION})")
+    version = obj.get("version")
+    # Python's == finds true and 1.0 equal to 1; a version is written as an integer.
+    if isinstance(version, bool) or not isinstance(version, int) or version not in (FIRST_RELEASE_VERSION, FORMAT_VERSION):
+        raise ValueError(f"feature spec format version {version!r} is not supported "
+                         f"(this widecross reads versions {FIRST_RELEASE_VERSION} and {FORMAT_VERSION}, integers)")
     try:
         check(obj, schema())
     except ValueError as error:
@@ -105,6 +107,16 @@ def spec_from_json(text: str | bytes, cls: type) -> FeatureSpec:
     except (KeyError, TypeError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
         raise ValueError(f"malformed feature spec: {message}") from None
+
+
+def _without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key given twice (``json`` would keep the last silently)."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        keys = [key for key, _ in pairs]
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"the field {twice[0]!r} is given twice in one object (its fields: {', '.join(map(repr, keys))})")
+    return out
 
 
 def _features_from_json(objs: list[dict[str, Any]]) -> list[Any]:
