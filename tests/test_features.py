@@ -220,6 +220,39 @@ def test_out_of_range_policies():
     assert "out of range" in extra.describe(180)
 
 
+# The documented rule (docs/format.md, "Bucket id of a bucketize component"), per policy and wrap,
+# for a column over [-180, 180] in 360 buckets: values below, at start, inside, at stop, above,
+# -inf, +inf; None: the policy refuses the value (NaN: refused unless "bucket", which gives 360).
+POLICY_TABLE = {
+    ("error", False): [None, 0, 190, 359, None, None, None],
+    ("error", True): [None, 0, 190, 0, None, None, None],
+    ("clip", False): [0, 0, 190, 359, 359, 0, 359],
+    ("clip", True): [0, 0, 190, 0, 0, 0, 0],  # start and stop are one point: both sides clip to it
+    ("bucket", False): [360, 0, 190, 359, 360, 360, 360],
+    ("bucket", True): [360, 0, 190, 0, 360, 360, 360],
+}
+POLICY_VALUES = [-181.0, -180.0, 10.5, 180.0, 270.0, -np.inf, np.inf]
+
+
+@pytest.mark.parametrize("policy, wrap", list(POLICY_TABLE), ids=lambda v: str(v))
+@pytest.mark.parametrize("kind", ["uniform", "boundaries"])
+def test_every_out_of_range_policy_follows_the_documented_table(policy, wrap, kind):
+    if kind == "uniform":
+        feature = Bucketize("lon", -180, 180, 1, wrap=wrap, out_of_range=policy, name="lon")
+    else:
+        feature = Bucketize("lon", boundaries=np.arange(-180.0, 181.0), wrap=wrap, out_of_range=policy, name="lon")
+    spec = FeatureSpec([feature])
+    for value, expected in zip(POLICY_VALUES + [np.nan], POLICY_TABLE[policy, wrap] + [360 if policy == "bucket" else None]):
+        if expected is None:
+            with pytest.raises(ValueError, match=r"column 'lon': 1 (NaN )?value.* row 0"):
+                feature.bucket([value])
+            with pytest.raises(ValueError, match=r"column 'lon': 1 (NaN )?value.* row 1"):
+                spec.transform({"lon": [0.0, value]})
+        else:
+            assert feature.bucket([value]).tolist() == [expected], value
+            assert spec.transform({"lon": [value]}).indices.tolist() == [expected], value
+
+
 def test_bad_values_raise_naming_column_first_row_and_count():
     spec = geo_spec(bits=20)
     lat = np.array([0.0, 10.0, 91.0, np.nan, 5.0, -np.inf])

@@ -61,8 +61,11 @@ class Bucketize(SingleColumn):
     Values outside the range, NaN and infinities follow ``out_of_range``:
 
     - ``"error"`` (default): ``ValueError`` naming the column, the count and the first bad row;
-    - ``"clip"``: below ``start`` -> bucket 0, above ``stop`` -> last bucket (bucket 0 with
-      ``wrap``); NaN is still an error, since it has no side to clip to;
+    - ``"clip"``: below ``start`` -> bucket 0, above ``stop`` -> last bucket; with ``wrap`` both
+      sides -> bucket 0, the seam, since ``start`` and ``stop`` are one point. Clipping suits
+      values a little past the range: convert values of another convention first (longitude in
+      [0, 360): ``(lon + 180) % 360 - 180``), or everything past 180 lands in bucket 0. NaN is
+      still an error, since it has no side to clip to;
     - ``"bucket"``: all of them (NaN included) go to one extra bucket, id ``n_buckets``.
 
     ``name`` (default ``"column[start,stop]/n"`` or ``"column{b0,...,bn}"``) identifies the
@@ -217,8 +220,9 @@ class Bucketize(SingleColumn):
     def edges(self, bucket_ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """Value range ``[low, high)`` of each bucket id (float64 arrays; NaN for the extra bucket).
 
-        The ranges are exact for doubles: ``bucket(x) == b`` if and only if
-        ``low[b] <= x < high[b]`` (the last bucket also holds ``stop``, unless ``wrap``). The
+        The ranges are exact for doubles: for ``x`` in ``[start, stop]``, ``bucket(x) == b`` if and
+        only if ``low[b] <= x < high[b]`` (the last bucket also holds ``stop``, unless ``wrap``;
+        ``"clip"`` adds the values past either end to the first or last bucket). The
         bucket formula is evaluated in float64, so a nominal boundary that is not a double, or
         a value whose offset ``x - start`` rounds onto a boundary, moves the edge by an ulp or
         two (the double just below -31 is in the bucket of -31 when ``start = -90``, because
