@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +144,33 @@ def test_a_consistent_but_hostile_checkpoint_is_refused(tmp_path, checkpoint_byt
     checkpoint_file.save(forged, meta, columns, records[:, :1], scalars)
     with pytest.raises(wc.ModelFormatError, match="does not fit"):
         wc.WideClassifier.load_checkpoint(forged)
+
+
+def test_a_forged_dense_width_is_refused_before_allocating(tmp_path, checkpoint_bytes, monkeypatch):
+    # The fixture's state is dense (layout="auto", 60 columns); the file stores only the nonzero
+    # records, so a forged width would otherwise allocate width x 9 float64 (4.6 GB at 2**26).
+    path = tmp_path / "run.wck"
+    path.write_bytes(checkpoint_bytes)
+    meta, columns, records, scalars = checkpoint_file.load(path)
+    assert meta["layout"] == "dense" and meta["fit_params"]["layout"] == "auto"
+    forged = tmp_path / "forged.wck"
+    tracemalloc.start()
+    for width in (2**26, 2**31 - 1):
+        checkpoint_file.save(forged, {**meta, "width": width}, columns, records, scalars)
+        with pytest.raises(wc.ModelFormatError, match=f"layout is 'dense' for a width of {width:,}, but its "
+                                                      r"parameters \(layout='auto'\) give 'sparse'"):
+            wc.WideClassifier.load_checkpoint(forged)
+    # layout="dense" asked for: the width may be anything up to 2**31 - 1, so the state must fit in memory.
+    dense = {**meta, "width": 2**27, "params": {**meta["params"], "layout": "dense"},
+             "fit_params": {**meta["fit_params"], "layout": "dense"}}
+    checkpoint_file.save(forged, dense, columns, records, scalars)
+    monkeypatch.setattr("widecross.estimators.checkpoint._physical_memory", lambda: 2**30)
+    with pytest.raises(wc.ModelFormatError, match=r"dense state of 134,217,728 columns needs 9.0 GiB, more than "
+                                                  r"this machine's 1.0 GiB"):
+        wc.WideClassifier.load_checkpoint(forged)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**26, peak  # nothing sized by the claimed widths
+    monkeypatch.undo()
+    checkpoint_file.save(forged, {**dense, "width": 60}, columns, records, scalars)
+    assert wc.WideClassifier.load_checkpoint(forged).layout_ == "dense"  # asked for and affordable: restored

@@ -439,6 +439,32 @@ def test_ftrl_divergence_names_alpha_in_memory_and_streamed(tmp_path):
             clf.fit(data, y)
 
 
+def test_divergence_stays_a_floating_point_error_outside_the_value_error_family(tmp_path, monkeypatch, capsys):
+    """A diverged fit raises FloatingPointError (an ArithmeticError), not a ValueError: the rows and
+    parameters were valid values, the step too large for them. The ValueError family means a bad
+    value in the input, and callers answer it so: the command line's train re-reads the data to
+    name the bad row, a pass that must not run on a divergence."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import widecross.cli
+    import widecross.tasks.training
+
+    rng = np.random.default_rng(0)
+    v, w, t = rng.normal(size=(3, 300)) * [[30], [30], [1e6]]
+    with pytest.raises(FloatingPointError, match="diverged") as info:
+        WideRegressor(learning_rate=1e6, schedule="constant", implicit=False, l1=1e-6, random_state=0).fit(
+            sp.csr_matrix(np.column_stack([v, w])), t)
+    assert isinstance(info.value, ArithmeticError) and not isinstance(info.value, ValueError)
+    pq.write_table(pa.table({"v": v, "w": w, "t": t}), tmp_path / "rows.parquet")
+    monkeypatch.setattr(widecross.tasks.training, "chunks", lambda *a, **k: pytest.fail("searched the data for a bad row"))
+    code = widecross.cli.main(["train", str(tmp_path / "rows.parquet"), "--target", "t", "--resolutions", "none",
+                               "--numeric", "v", "--numeric", "w", "--loss", "squared", "--optimizer", "ftrl",
+                               "--learning-rate", "1e300", "--quiet", "-o", str(tmp_path / "m.wcm")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "training diverged" in err and "alpha=1e+300" in err, err
+
+
 def test_implicit_step_trains_where_the_plain_step_overshoots():
     """Rows of many fresh columns: at a long step the plain update overshoots every label."""
     losses = {implicit: one_pass_held_out(20_000, 2, learning_rate=5.0, implicit=implicit)[0] for implicit in (False, True)}

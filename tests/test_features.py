@@ -220,6 +220,39 @@ def test_out_of_range_policies():
     assert "out of range" in extra.describe(180)
 
 
+# The documented rule (docs/format.md, "Bucket id of a bucketize component"), per policy and wrap,
+# for a column over [-180, 180] in 360 buckets: values below, at start, inside, at stop, above,
+# -inf, +inf; None: the policy refuses the value (NaN: refused unless "bucket", which gives 360).
+POLICY_TABLE = {
+    ("error", False): [None, 0, 190, 359, None, None, None],
+    ("error", True): [None, 0, 190, 0, None, None, None],
+    ("clip", False): [0, 0, 190, 359, 359, 0, 359],
+    ("clip", True): [0, 0, 190, 0, 0, 0, 0],  # start and stop are one point: both sides clip to it
+    ("bucket", False): [360, 0, 190, 359, 360, 360, 360],
+    ("bucket", True): [360, 0, 190, 0, 360, 360, 360],
+}
+POLICY_VALUES = [-181.0, -180.0, 10.5, 180.0, 270.0, -np.inf, np.inf]
+
+
+@pytest.mark.parametrize("policy, wrap", list(POLICY_TABLE), ids=lambda v: str(v))
+@pytest.mark.parametrize("kind", ["uniform", "boundaries"])
+def test_every_out_of_range_policy_follows_the_documented_table(policy, wrap, kind):
+    if kind == "uniform":
+        feature = Bucketize("lon", -180, 180, 1, wrap=wrap, out_of_range=policy, name="lon")
+    else:
+        feature = Bucketize("lon", boundaries=np.arange(-180.0, 181.0), wrap=wrap, out_of_range=policy, name="lon")
+    spec = FeatureSpec([feature])
+    for value, expected in zip(POLICY_VALUES + [np.nan], POLICY_TABLE[policy, wrap] + [360 if policy == "bucket" else None]):
+        if expected is None:
+            with pytest.raises(ValueError, match=r"column 'lon': 1 (NaN )?value.* row 0"):
+                feature.bucket([value])
+            with pytest.raises(ValueError, match=r"column 'lon': 1 (NaN )?value.* row 1"):
+                spec.transform({"lon": [0.0, value]})
+        else:
+            assert feature.bucket([value]).tolist() == [expected], value
+            assert spec.transform({"lon": [value]}).indices.tolist() == [expected], value
+
+
 def test_bad_values_raise_naming_column_first_row_and_count():
     spec = geo_spec(bits=20)
     lat = np.array([0.0, 10.0, 91.0, np.nan, 5.0, -np.inf])
@@ -575,6 +608,35 @@ def test_feature_construction_errors():
         Categorical("c", vocabulary=["a", "a"])
     with pytest.raises(ValueError, match="n_buckets or vocabulary, not both"):
         Categorical("c", 3, vocabulary=["a"])
+
+
+@pytest.mark.parametrize(
+    "start, stop, n_buckets, message",
+    [
+        (-1e308, 1e308, 10, r"stop - start overflows a double"),  # span inf: scale 0, stop buckets as NaN
+        (0.0, 5e-324, 2, r"n_buckets / \(stop - start\) overflows"),  # scale inf: start buckets as 0 * inf
+        (0.0, 1e-300, 2**40, r"n_buckets / \(stop - start\) overflows"),
+        (0.0, 1.0, 2**53 + 1, r"at most 2\*\*53"),  # ids past 2**53 are not all doubles
+        (0.0, 1.0, 2**62, r"at most 2\*\*53"),
+    ],
+)
+def test_uniform_buckets_past_float64_are_refused_at_construction(start, stop, n_buckets, message):
+    with pytest.raises(ValueError, match=message):
+        Bucketize("x", start, stop, n_buckets=n_buckets)
+    with pytest.raises(ValueError, match=f"features\\[0\\].*{message}"):
+        FeatureSpec.from_json(json.dumps({"format": "widecross.FeatureSpec", "version": 1, "bits": None, "seed": 0,
+                                          "features": [{"type": "bucketize", "column": "x", "name": "x", "start": start,
+                                                        "stop": stop, "n_buckets": n_buckets, "wrap": False,
+                                                        "out_of_range": "error"}]}))
+
+
+def test_uniform_buckets_at_the_float64_limits_bucket_exactly():
+    # The widest range and the most buckets still accepted: every in-range value gets its own
+    # documented id (floor((x - start) * scale)), stop the last one.
+    wide = Bucketize("x", -8e307, 8e307, n_buckets=4, out_of_range="bucket")
+    assert wide.bucket([-8e307, -3e307, 0.0, 4e307, 8e307, 1e308]).tolist() == [0, 1, 2, 3, 3, 4]
+    many = Bucketize("x", 0.0, 1.0, n_buckets=2**53)
+    assert many.bucket([0.0, 0.5, 1.0]).tolist() == [0, 2**52, 2**53 - 1]
 
 
 # ------------------------------------------------------------------------------------------

@@ -99,6 +99,64 @@ def test_malformed_specs_name_the_field(change, message):
         FeatureSpec.from_json(json.dumps(obj))
 
 
+def _scalar_fields(obj, path=()):
+    """(path, value) of every scalar of a spec's JSON tree: the fields a fuzzer mutates."""
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        if isinstance(value, (dict, list)):
+            yield from _scalar_fields(value, path + (key,))
+        else:
+            yield path + (key,), value
+
+
+def _wrong_values(value):
+    """Values of another JSON kind than ``value`` that no field of its kind takes (a boolean is
+    no number, a number no boolean; NaN is never a valid number)."""
+    if isinstance(value, bool):
+        return [1, "true", None]
+    if isinstance(value, (int, float)):
+        return [True, float("nan"), [], {}]
+    if isinstance(value, str):
+        return [True, [], {}]
+    return []  # null: most optional fields
+
+
+def test_fuzzed_specs_fail_naming_the_mutated_field():
+    """Every valid spec, mutated one field at a time into a value of the wrong kind, a duplicate or
+    an unknown key, is refused with a ValueError that names the field; unmutated, it reads back
+    byte for byte."""
+    for spec in specs()[1:]:  # the 1' geo spec adds nothing but repetitions of its fields
+        text = spec.to_json()
+        assert FeatureSpec.from_json(text).to_json() == text
+        base = json.loads(text)
+        for path, value in _scalar_fields(base):
+            field = next(str(k) for k in reversed(path) if isinstance(k, str))
+            for wrong in _wrong_values(value):
+                obj = json.loads(text)
+                parent = obj
+                for key in path[:-1]:
+                    parent = parent[key]
+                parent[path[-1]] = wrong
+                with pytest.raises(ValueError, match=re.escape(field)):
+                    FeatureSpec.from_json(json.dumps(obj))
+            # The same key twice: json keeps the last one silently, the reader refuses it.
+            if isinstance(path[-1], str):
+                pair = f'"{path[-1]}":{json.dumps(value)}'
+                twice = text.replace(pair, pair + "," + pair, 1)
+                assert twice != text, pair
+                with pytest.raises(ValueError, match=f"the field '{path[-1]}' is given twice"):
+                    FeatureSpec.from_json(twice)
+    with pytest.raises(ValueError, match="unknown field 'bogus'"):
+        FeatureSpec.from_json(json.dumps({**base, "bogus": 1}))
+
+
+@pytest.mark.parametrize("version", [True, 1.0, 2.0, "1", None])
+def test_the_format_version_is_an_integer(version):
+    obj = json.loads(FeatureSpec([Bucketize("x", 0, 1, 0.5)]).to_json())
+    with pytest.raises(ValueError, match=f"format version {re.escape(repr(version))} is not supported"):
+        FeatureSpec.from_json(json.dumps({**obj, "version": version}))
+
+
 def test_the_checker_agrees_with_jsonschema_on_broken_specs():
     """Our checker and an independent JSON Schema implementation reject the same documents."""
     jsonschema = pytest.importorskip("jsonschema")

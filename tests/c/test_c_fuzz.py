@@ -210,21 +210,23 @@ def forged_files() -> list[tuple[str, bytes, int, bool]]:
     cases += [
         ("lone surrogate name, exact spec", _seal(lone.encode(), index, values), 0, True),
         ("lone surrogate name, hashed spec", _seal(lone_hashed.encode(), b"", empty_values), 3, False),
-        ("spec version true", _seal({**meta, "spec": {**spec, "version": True}}, index, values), 0, True),
+        ("spec version true", _seal({**meta, "spec": {**spec, "version": True}}, index, values), 0, False),  # C reads 1
         ("a vocabulary given as an object", _seal(as_dict, index, values), 3, False),  # both check the schema now
         ("a feature name of null", _seal(unnamed, index, values), 3, False),
-        ("buckets narrower than doubles", wc.export.dumps(narrow_buckets_model()), 3, True),
+        ("buckets narrower than doubles", narrow_buckets_file(), 3, False),  # both refuse the spec now
     ]
     return cases
 
 
-def narrow_buckets_model() -> wc.SparseModel:
-    """A uniform Bucketize whose n_buckets / (stop - start) overflows: Python accepts the spec but
-    buckets values through an undefined float-to-integer conversion; the C reader refuses it."""
+def narrow_buckets_file() -> bytes:
+    """A model whose uniform Bucketize claims n_buckets / (stop - start) past the doubles (2**62
+    buckets over [0, 5e-324]): no writer produces it, since Bucketize refuses it, so forge it."""
     from widecross.features import Bucketize, FeatureSpec
 
-    spec = FeatureSpec([Bucketize("x", 0.0, 5e-324, n_buckets=2**62)])
-    return wc.SparseModel([0], [1.0], 0.0, spec.n_features, "squared", spec=spec)
+    spec = FeatureSpec([Bucketize("x", 0.0, 1.0, n_buckets=2, name="x")])
+    meta, index, values = _sections(wc.export.dumps(wc.SparseModel([0], [1.0], 0.0, spec.n_features, "squared", spec=spec)))
+    narrow = {**meta["spec"]["features"][0], "stop": 5e-324, "n_buckets": 2**62}
+    return _seal({**meta, "n_features": 2**62, "spec": {**meta["spec"], "features": [narrow]}}, index, values)
 
 
 def test_forged_files_get_a_clean_error(c_build, tmp_path):
@@ -234,7 +236,7 @@ def test_forged_files_get_a_clean_error(c_build, tmp_path):
         assert int(fields[0]) == status, (what, fields[:6])
         expected = _python_summary(blob)
         assert (expected is not None) == python_loads, what
-        if status == 0:
+        if status == 0 and python_loads:  # what both read, both read alike
             assert _same(fields[1:], expected), (what, fields, expected)
 
 

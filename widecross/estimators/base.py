@@ -154,6 +154,10 @@ class WideEstimator(ParamsMixin):
         ``X`` may also be a Dask DataFrame (``dask.dataframe.read_parquet(...)``; needs a spec and
         ``pip install widecross[dask]``): then ``y`` and ``sample_weight`` name its columns, and
         the fit runs on the current ``distributed.Client``'s workers (see ``docs/distributed.md``).
+
+        Bad input raises a ``ValueError`` (or ``TypeError``) naming the column and row. Training
+        that diverges (weights or loss NaN or infinite) raises ``FloatingPointError`` naming the
+        rate and a smaller one to try: the input was valid, so it is no ``ValueError``.
         """
         if is_dask_frame(X):
             for key, value in (("chunk_rows", chunk_rows), ("buffer_rows", buffer_rows)):

@@ -96,6 +96,7 @@ def _rebuild(cls: type, meta: dict[str, Any], columns: np.ndarray, records: np.n
     if layout not in LAYOUTS or width < 1 or (spec is not None and spec.n_features != width):
         raise ValueError(f"layout {layout!r} or width {width} is impossible")
     optimizer = optimizer_from_record(meta["optimizer"])
+    _check_layout(fit, layout, width, cls.__name__, optimizer.record_width)
     trainer = Trainer(optimizer, layout=layout, width=width if layout == "dense" else None)
     _restore_state(trainer, width, columns, records, scalars)
     rng = _generator(meta["rng"])
@@ -112,6 +113,29 @@ def _rebuild(cls: type, meta: dict[str, Any], columns: np.ndarray, records: np.n
     est._stream_entries = _optional_number(resolved, "stream_entries")
     est.loss_curve_ = list(est.loss_curve_)
     return est
+
+
+def _check_layout(fit: FitParams, layout: str, width: int, owner: str, record_width: int) -> None:
+    """Refuse a layout that no fit under the stored parameters chose, and a dense state larger
+    than this machine's memory: a dense restore allocates a record per column of the claimed
+    width (144 GiB at 2**31 columns), and the file holds only the nonzero records, so its size
+    cannot vouch for the width."""
+    chosen = fit.layout_for(width, owner)
+    if layout != chosen:
+        raise ValueError(f"the state's layout is {layout!r} for a width of {width:,}, but its parameters "
+                         f"(layout={fit.layout!r}) give {chosen!r} there")
+    need, memory = width * record_width * 8, _physical_memory()
+    if layout == "dense" and memory is not None and need > memory:
+        raise ValueError(f"its dense state of {width:,} columns needs {need / 2**30:,.1f} GiB, more than this "
+                         f"machine's {memory / 2**30:,.1f} GiB of memory")
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _optional_number(resolved: dict[str, Any], key: str) -> float | None:

@@ -36,9 +36,9 @@ def check(value: Any, schema: dict[str, Any], root: dict[str, Any] | None = None
     where = path or "the spec"
     if "oneOf" in schema:
         _check_one_of(value, schema["oneOf"], root, path)
-    if "const" in schema and value != schema["const"]:
+    if "const" in schema and not _same(value, schema["const"]):
         raise ValueError(f"{where}: must be {schema['const']!r}, got {value!r}")
-    if "enum" in schema and value not in schema["enum"]:
+    if "enum" in schema and not any(_same(value, choice) for choice in schema["enum"]):
         raise ValueError(f"{where}: must be one of {', '.join(map(repr, schema['enum']))}; got {value!r}")
     if "type" in schema:
         kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
@@ -97,6 +97,11 @@ def _check_one_of(value: Any, branches: list[dict[str, Any]], root: dict[str, An
         except ValueError as error:
             errors.append(str(error).split(": ", 1)[-1])
     raise ValueError(f"{path or 'the spec'}: {' or '.join(dict.fromkeys(errors))}")
+
+
+def _same(value: Any, choice: Any) -> bool:
+    """JSON equality: as Python's ``==``, except that a boolean is no number (true is not 1)."""
+    return value == choice and isinstance(value, bool) == isinstance(choice, bool)
 
 
 def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ Both versions are read, with or without references.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -90,11 +91,14 @@ def spec_from_json(text: str | bytes, cls: type) -> FeatureSpec:
         obj = json.loads(text)
     except (TypeError, ValueError) as error:
         raise ValueError(f"feature spec is not valid JSON: {error}") from error
+    _check_unique_keys(text.decode(json.detect_encoding(text), "surrogatepass") if isinstance(text, (bytes, bytearray)) else text, obj)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise ValueError(f"not a widecross feature spec (format field {obj.get('format') if isinstance(obj, dict) else None!r})")
-    if obj.get("version") not in (FIRST_RELEASE_VERSION, FORMAT_VERSION):  # Python's ==: 1.0 and true are 1
-        raise ValueError(f"feature spec format version {obj.get('version')!r} is not supported "
-                         f"(this widecross reads versions {FIRST_RELEASE_VERSION} and {FORMAT_VERSION})")
+    version = obj.get("version")
+    # Python's == finds true and 1.0 equal to 1; a version is written as an integer.
+    if isinstance(version, bool) or not isinstance(version, int) or version not in (FIRST_RELEASE_VERSION, FORMAT_VERSION):
+        raise ValueError(f"feature spec format version {version!r} is not supported "
+                         f"(this widecross reads versions {FIRST_RELEASE_VERSION} and {FORMAT_VERSION}, integers)")
     try:
         check(obj, schema())
     except ValueError as error:
@@ -105,6 +109,45 @@ def spec_from_json(text: str | bytes, cls: type) -> FeatureSpec:
     except (KeyError, TypeError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
         raise ValueError(f"malformed feature spec: {message}") from None
+
+
+# In valid JSON a string followed by a colon is a key. Matched from the first opening quote on,
+# each string is consumed whole, so no quote or brace inside one is taken for structure.
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_COLONS = re.compile(_STRING + r"(\s*:)?")  # per string: its colon (a key) or ""
+_TOKEN = re.compile(f"({_STRING})(\\s*:)?|[{{}}]")
+
+
+def _check_unique_keys(text: str, obj: Any) -> None:
+    """Refuse a key given twice in one object of (valid JSON) ``text``, which ``json`` parsed into
+    ``obj`` keeping the last one silently. The keys written outnumber those parsed exactly when
+    one repeats; only then is the text walked, object by object, to name it."""
+    colons = _COLONS.findall(text)
+    if len(colons) - colons.count("") == _count_keys(obj):
+        return
+    objects: list[set[str]] = []
+    for match in _TOKEN.finditer(text):
+        if match.group(0) == "{":
+            objects.append(set())
+        elif match.group(0) == "}":
+            objects.pop()
+        elif match.group(2):
+            key = json.loads(match.group(1))
+            if key in objects[-1]:
+                raise ValueError(f"malformed feature spec: the field {key!r} is given twice in one object")
+            objects[-1].add(key)
+
+
+def _count_keys(obj: Any) -> int:
+    count, stack = 0, [obj]
+    while stack:  # no recursion: nesting depth is the input's choice
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
 
 
 def _features_from_json(objs: list[dict[str, Any]]) -> list[Any]:

@@ -25,6 +25,8 @@ from ._base import (
 
 _INT64_MAX = 2**63 - 1
 OUT_OF_RANGE = ("error", "clip", "bucket")
+# Uniform bucket ids are floor() of a float64: past 2**53 not every integer is a double.
+MAX_UNIFORM_BUCKETS = 2**53
 
 
 def _ordered(x: np.ndarray) -> np.ndarray:
@@ -48,7 +50,9 @@ class Bucketize(SingleColumn):
     ``wrap=True`` (a periodic column: longitude 180 is -180) in bucket 0; -0.0 is 0.0.
     The formula is evaluated in float64 (and any id past the end, from rounding just below
     ``stop``, is the last bucket): that evaluation is the definition, and :meth:`edges` returns
-    the exact double range of every bucket under it.
+    the exact double range of every bucket under it. So ``stop - start`` and
+    ``n_buckets / (stop - start)`` must be finite doubles and ``n_buckets`` at most 2**53
+    (``ValueError`` otherwise).
 
     Boundaries: ``Bucketize(column, boundaries=[b0, b1, ..., bn])`` gives ``n`` buckets
     ``[b_i, b_{i+1})``, the last one closed (``bn`` itself is in it, or in bucket 0 with
@@ -57,8 +61,11 @@ class Bucketize(SingleColumn):
     Values outside the range, NaN and infinities follow ``out_of_range``:
 
     - ``"error"`` (default): ``ValueError`` naming the column, the count and the first bad row;
-    - ``"clip"``: below ``start`` -> bucket 0, above ``stop`` -> last bucket (bucket 0 with
-      ``wrap``); NaN is still an error, since it has no side to clip to;
+    - ``"clip"``: below ``start`` -> bucket 0, above ``stop`` -> last bucket; with ``wrap`` both
+      sides -> bucket 0, the seam, since ``start`` and ``stop`` are one point. Clipping suits
+      values a little past the range: convert values of another convention first (longitude in
+      [0, 360): ``(lon + 180) % 360 - 180``), or everything past 180 lands in bucket 0. NaN is
+      still an error, since it has no side to clip to;
     - ``"bucket"``: all of them (NaN included) go to one extra bucket, id ``n_buckets``.
 
     ``name`` (default ``"column[start,stop]/n"`` or ``"column{b0,...,bn}"``) identifies the
@@ -128,12 +135,28 @@ class Bucketize(SingleColumn):
                         f"of buckets ({ratio:.6g}); pick another width or pass n_buckets="
                     )
                 self.n_buckets = check_int(n, "n_buckets", 1, 2**62)
+            self._check_uniform_arithmetic()
         if name is None:
             if self.boundaries is None:
                 name = f"{self.column}[{self.start!r},{self.stop!r}]/{self.n_buckets}"
             else:
                 name = f"{self.column}{{{','.join(repr(e) for e in self.boundaries)}}}"
         self.name = check_name(name, "feature name")
+
+    def _check_uniform_arithmetic(self) -> None:
+        """Refuse uniform buckets whose float64 bucket formula cannot hold: a span or scale past
+        the doubles (in-range values would bucket through an undefined float-to-integer
+        conversion) or more buckets than float64 ids tell apart (past 2**53 only even ids occur)."""
+        span = self.stop - self.start
+        if not math.isfinite(span):
+            raise ValueError(f"stop - start overflows a double ([{self.start!r}, {self.stop!r}] spans {span!r}); "
+                             "use a narrower range or boundaries=")
+        if self.n_buckets > MAX_UNIFORM_BUCKETS:
+            raise ValueError(f"n_buckets must be at most 2**53 = {MAX_UNIFORM_BUCKETS:,} for uniform buckets "
+                             f"(their ids are computed in float64), got {self.n_buckets:,}")
+        if not math.isfinite(self.n_buckets / span) or not span / self.n_buckets > 0:
+            raise ValueError(f"n_buckets / (stop - start) overflows: {self.n_buckets:,} buckets over "
+                             f"[{self.start!r}, {self.stop!r}] are narrower than doubles; use fewer buckets")
 
     # Shared feature interface -------------------------------------------------------------
     @property
@@ -197,8 +220,9 @@ class Bucketize(SingleColumn):
     def edges(self, bucket_ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """Value range ``[low, high)`` of each bucket id (float64 arrays; NaN for the extra bucket).
 
-        The ranges are exact for doubles: ``bucket(x) == b`` if and only if
-        ``low[b] <= x < high[b]`` (the last bucket also holds ``stop``, unless ``wrap``). The
+        The ranges are exact for doubles: for ``x`` in ``[start, stop]``, ``bucket(x) == b`` if and
+        only if ``low[b] <= x < high[b]`` (the last bucket also holds ``stop``, unless ``wrap``;
+        ``"clip"`` adds the values past either end to the first or last bucket). The
         bucket formula is evaluated in float64, so a nominal boundary that is not a double, or
         a value whose offset ``x - start`` rounds onto a boundary, moves the edge by an ulp or
         two (the double just below -31 is in the bucket of -31 when ``start = -90``, because

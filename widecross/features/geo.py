@@ -29,6 +29,8 @@ def geo_spec(
     latitude and longitude buckets **at the finest resolution only** (``"{lat} {r}'"``,
     ``"{lon} {r}'"``). Latitude covers [-90, 90] (90 in the last bucket), longitude
     [-180, 180] with ``wrap=True`` (180 is -180). ``r`` must divide 180 degrees.
+    ``out_of_range`` applies to both (see :class:`Bucketize`): under ``"clip"`` a latitude past a
+    pole goes to that pole's bucket, a longitude past either end to the one at -180/180.
 
     With ``bits=None`` everything is indexed exactly: for (60, 10, 1), 64,800 + 2,332,800 +
     233,280,000 + 10,800 + 21,600 = 235,710,000 columns, int32 indices; nothing of that width
