@@ -435,3 +435,43 @@ def test_penalty_change_of_a_tiny_step_keeps_its_digits():
     delta = np.array([1e-13, 3e-13, -5e-13])
     change = _cd.penalty_change(w, np.arange(3), delta, 1.0, 0.1, 0.0)
     assert change == pytest.approx(0.1 * (1e-13 - 3e-13 + (3e-13 - 2e-13)), rel=1e-12, abs=0.0)
+
+
+def test_values_are_stored_in_the_fewest_exact_bytes_and_solve_as_given():
+    """All-one values are dropped, small integers held as float32, others kept: the optimum and
+    its KKT conditions (NumPy, from the float64 matrix) are those of the values as given."""
+    X, y = random_problem(21, values=False)
+    rng = np.random.default_rng(21)
+    counts = X.copy()
+    counts.data = rng.integers(1, 4, size=X.nnz).astype(np.float64)
+    fractions = X.copy()
+    fractions.data = rng.normal(size=X.nnz)
+    split = sp.csr_matrix((np.repeat(counts.data / 3, 2) * 1.5, np.repeat(X.indices, 2), X.indptr * 2),
+                          shape=X.shape)  # halves of counts: float32-exact each, summed in a row
+    kept = [a.copy() for a in (split.data, split.indices, split.indptr)]
+    l1 = 0.004
+    for M, stored in ((X, None), (counts, np.float32), (fractions, np.float64), (split, np.float64)):
+        p = problem_of(M, y)
+        assert (p.data.size == 0) if stored is None else (p.data.dtype == stored and p.col_data.dtype == stored)
+        s = _solver.solve(p, l1, tol=1e-12)
+        viol, intercept_grad = kkt_violations(M, y, s.weights, s.intercept, l1, 0.0)
+        assert viol <= 1e-9 and intercept_grad <= 1e-12
+        assert s.objective == pytest.approx(objective(M, y, s.weights, s.intercept, l1, 0.0), rel=1e-12)
+    # the repeats were summed in a copy: the caller's matrix is left alone
+    assert all(np.array_equal(a, b) for a, b in zip(kept, (split.data, split.indices, split.indptr)))
+    assert _solver.solve(problem_of(split, y), l1, tol=1e-12).objective == pytest.approx(
+        _solver.solve(problem_of(counts, y), l1, tol=1e-12).objective, rel=1e-12)
+
+
+@pytest.mark.parametrize("shift", [3e-3, 0.5])
+def test_an_intercept_off_its_minimizer_is_centred_exactly(shift):
+    """A start whose intercept is off by a small shift (Newton passes on the rows) or a large
+    one (bracketed Newton) ends at the cold start's optimum, its intercept gradient (NumPy) ~0."""
+    X, y = random_problem(22)
+    p = problem_of(X, y)
+    l1 = 0.01
+    cold = _solver.solve(p, l1, tol=1e-12)
+    warm = _solver.solve(p, l1, 0.0, cold.weights, cold.intercept + shift, tol=1e-12)
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-12)
+    assert kkt_violations(X, y, warm.weights, warm.intercept, l1, 0.0)[1] <= 1e-12
+    assert warm.intercept == pytest.approx(cold.intercept, abs=1e-9)

@@ -108,8 +108,10 @@ def column_view(rows: Rows, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.nd
     if count_columns(indptr, slots, col_ptr, last_row):
         import scipy.sparse as sp  # a slot repeated within a row: sum the repeats, then count again
 
-        values = data if data.size else np.ones(slots.shape[0])
-        merged = sp.csr_matrix((values, slots, indptr), shape=(indptr.shape[0] - 1, n_slots))
+        # summed in float64: values stored as float32 (exact each) need not be exact in sum
+        values = data.astype(np.float64) if data.size else np.ones(slots.shape[0])
+        # a copy: summing in place would rewrite the caller's arrays
+        merged = sp.csr_matrix((values, slots, indptr), shape=(indptr.shape[0] - 1, n_slots), copy=True)
         merged.sum_duplicates()
         rows = rows._replace(indptr=merged.indptr, slots=merged.indices.astype(np.int32), data=merged.data)
         col_ptr[:] = 0

@@ -25,6 +25,9 @@ MAX_HALVINGS = 40
 # The largest move of a margin by one coordinate in one logistic Newton model (``_cd.cd_sweep``):
 # e^5 ~ 150 in odds, more than any step of a well-scaled iterate needs.
 MAX_MOVE = 5.0
+FIRST_ORDER_SHIFT = 1e-6  # intercept shifts ``Rows.center`` applies to first order
+NEWTON_SHIFT = 1e-2  # ... by plain Newton steps on the rows (larger: bracketed Newton)
+EXACT_SHIFTS = 4
 RAY_MAX = 1024.0  # the furthest extrapolation of a sweep's move, in sweeps
 
 
@@ -49,11 +52,22 @@ class Rows:
 
         A shift below 1e-6 (the usual one after a Newton step, whose model moved the intercept
         exactly) is applied to first order, which leaves the intercept's derivative at ~1e-13
-        (the loss's third derivative is below 0.1) and costs no transcendental function; a
-        larger one by Newton's method on the margins.
+        (the loss's third derivative is below 0.1) and costs no transcendental function. A
+        shift up to 1e-2 takes Newton steps of one pass each (``_cd.step_rows`` moves the margins
+        and refills the rows at once), each squaring the shift left, until it is first order;
+        a larger one (a warm start far from its intercept) Newton's method kept in a bracket
+        (``_cd.center_intercept``: a pass per step, then one more to refill the rows).
         """
         d = -self.gb / self.hb if self.hb > 0 else 0.0
-        if abs(d) <= 1e-6:
+        for _ in range(EXACT_SHIFTS):
+            if abs(d) <= FIRST_ORDER_SHIFT or abs(d) > NEWTON_SHIFT:
+                break
+            # one Newton step on the intercept: a single pass that also refills the rows there
+            change, self.gb, self.hb = _cd.step_rows(p.y, p.sw, p.scale, self.m, self.rows, d, 1.0, p.loss)
+            self.loss += change
+            self.b += d
+            d = -self.gb / self.hb if self.hb > 0 else 0.0
+        if abs(d) <= FIRST_ORDER_SHIFT:
             _cd.shift_rows(self.m, self.rows, d)
             self.loss += d * (self.gb + 0.5 * self.hb * d)
             self.gb += self.hb * d

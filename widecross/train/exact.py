@@ -145,6 +145,19 @@ def _finite(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be finite; entry {bad[0]} is {a[bad[0]]}")
 
 
+def _compact_values(data: np.ndarray) -> np.ndarray:
+    """The entries' values in the fewest bytes that hold them exactly: none when every value is
+    one (the kernels then read no values), float32 when each float64 value is one (counts,
+    small integers). The sweeps stream the column values twice per entry; on the geo crosses
+    (values 1 and 2) float32 values made the column view a third smaller."""
+    if data.dtype == np.float32:
+        return data if np.any(data != 1.0) else np.empty(0, dtype=np.float32)
+    narrow = data.astype(np.float32)
+    if not np.array_equal(narrow, data):
+        return data
+    return narrow if np.any(narrow != 1.0) else np.empty(0, dtype=np.float32)
+
+
 def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int) -> Problem:
     """Validate the slot CSR, labels and sample weights; build the column view (O(nnz)).
 
@@ -179,6 +192,7 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int) -> Problem
         if data.dtype not in (np.float32, np.float64):
             data = data.astype(np.float64)
         _finite("data", data)
+        data = _compact_values(data)
     y = np.ascontiguousarray(y, dtype=np.float64)
     if y.shape != (n,):
         raise ValueError(f"y has shape {y.shape}, expected ({n},): one label per row")
