@@ -85,9 +85,11 @@ for n in {rows!r}:
             weights = caught["weights"].copy()
             job = Polish(solver.passes, measure=solver.measure, accelerated=solver.accelerated, n_jobs=k)
             solution = job.solve(caught["blocks"], weights, *caught["args"])
-            return weights.tobytes() + np.float64(solution.intercept).tobytes() + np.float64(solution.objective).tobytes()
+            tail = np.float64(solution.intercept).tobytes() + np.float64(solution.objective).tobytes()
+            return weights.tobytes() + tail
 
-        results.append({{**base, "part": f"polish ({{solver.passes}} passes + objective)", **measure(polish, {repeats})}})
+        part = f"polish ({{solver.passes}} passes + objective)"
+        results.append({{**base, "part": part, **measure(polish, {repeats})}})
         del caught
 print(json.dumps({{"results": results}}))
 """
@@ -129,7 +131,8 @@ def summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--against", default=None, metavar="REVISION", help="the old code's git revision (else: this tree only)")
+    p.add_argument("--against", default=None, metavar="REVISION",
+                   help="the old code's git revision (else: this tree only)")
     p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 2_000_000])
     p.add_argument("--widths", nargs="+", default=["22", "exact"], help="bits, or 'exact'")
     p.add_argument("--rounds", type=int, default=3, help="interpreters per version, old and new alternated")
@@ -151,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         agree[(r["rows"], r["width"], r["part"])].add(r["digest"])
     same_across_versions = all(len(d) == 1 for d in agree.values())
     params = {"against": args.against, "rows": args.rows, "widths": [w or "exact" for w in args.widths],
-              "rounds": args.rounds, "repeats": args.repeats, "loadavg_before": load_before, "loadavg_after": load_after,
+              "rounds": args.rounds, "repeats": args.repeats,
+              "loadavg_before": load_before, "loadavg_after": load_after,
               "same_bytes_across_versions": same_across_versions,
               "machine_note": "2-core shared machine: wall-time ratios are depressed by other processes; "
                               "critical_cpu_2 is the two-thread critical path in CPU seconds"}

@@ -24,11 +24,14 @@ _EMPTY = np.empty(0)
 _TAIL_COST = 0.85
 _TAIL_BLOCK_ROWS = 32_768
 # what a slot's record costs the per-slot sums besides its entries, in entries (measured: a slot
-# range's CPU seconds ~ its entries + 6 per slot, on 1M generated rows)
-_SLOT_COST = 6
+# range's CPU seconds ~ its entries + at most 1 per slot, on 1M generated rows at 2^22; the first
+# slots are the most frequent columns)
+_SLOT_COST = 1
 # Slot ranges per thread: each reads the tail rows' terms where its entries are, about all
 # their cache lines: few ranges, each wide, but enough to even out the threads.
 _RANGES_PER_JOB = 2
+# rows sampled to cut the slot ranges: one in _SAMPLE (the bits never depend on it)
+_SAMPLE = 64
 # the most slots of a range, and the rows of a block of its entries (packed in 32 bits)
 _RANGE_SLOTS = 1 << _rowsums.SLOT_BITS
 _SEGMENT_ROWS = 1 << (32 - _rowsums.SLOT_BITS)
@@ -146,17 +149,17 @@ class _Segments:
 
 def _slot_bounds(rows: Rows, head: int, n_slots: int, n_ranges: int) -> np.ndarray:
     """Bounds cutting ``[0, n_slots)`` into ``n_ranges`` ranges of about the same cost (the
-    tail's entries in the range, plus ``_SLOT_COST`` per slot: a record rarely in cache), then
-    any wider than ``_RANGE_SLOTS`` into equal parts. The entries of every 16th row tell where they
+    tail's entries in the range, plus ``_SLOT_COST`` per slot), then any wider than
+    ``_RANGE_SLOTS`` into equal parts. The entries of every ``_SAMPLE``-th row tell where they
     fall well enough (the bits never depend on it)."""
-    sample = np.sort(rows.slots[_every_16th_row(rows.indptr[head:])])
-    total = 16 * sample.shape[0] + _SLOT_COST * n_slots
+    sample = np.sort(rows.slots[_every_kth_row(rows.indptr[head:], _SAMPLE)])
+    total = _SAMPLE * sample.shape[0] + _SLOT_COST * n_slots
     bounds = [0]
     for k in range(1, n_ranges):
         target, lo, hi = total * k / n_ranges, bounds[-1], n_slots
         while lo < hi:  # the first slot whose cost before it reaches the target
             mid = (lo + hi) // 2
-            if 16 * int(np.searchsorted(sample, mid)) + _SLOT_COST * mid < target:
+            if _SAMPLE * int(np.searchsorted(sample, mid)) + _SLOT_COST * mid < target:
                 lo = mid + 1
             else:
                 hi = mid
@@ -174,9 +177,9 @@ def _tail_blocks(head: int, n_rows: int, block_rows: int = _TAIL_BLOCK_ROWS) -> 
     return [(head + lo, head + hi) for lo, hi in row_blocks(n_rows - head, block_rows)]
 
 
-def _every_16th_row(indptr: np.ndarray) -> np.ndarray:
-    """The entry positions of rows 0, 16, 32, ... of ``indptr`` (a sample to size slot ranges)."""
-    starts, stops = indptr[:-1:16].astype(np.int64), indptr[1::16].astype(np.int64)
+def _every_kth_row(indptr: np.ndarray, k: int) -> np.ndarray:
+    """The entry positions of rows 0, k, 2k, ... of ``indptr`` (a sample to size slot ranges)."""
+    starts, stops = indptr[:-1:k].astype(np.int64), indptr[1::k].astype(np.int64)
     lengths = stops - starts
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     return np.repeat(starts - offsets, lengths) + np.arange(lengths.sum(), dtype=np.int64)
