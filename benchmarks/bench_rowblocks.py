@@ -3,6 +3,7 @@
 
     nice -n 10 python benchmarks/bench_rowblocks.py --against e5025f8     # 1M and 2M rows, 2^22 and exact, 3 rounds
     python benchmarks/bench_rowblocks.py --against e5025f8 --rows 1000000 --widths 22 --rounds 1   # ~1 min
+    python benchmarks/bench_rowblocks.py --quick                # 40k rows, 2^22, this tree, one round
 
 Each round runs one fresh interpreter per version (the revision's package, then this tree's):
 it generates the rows (``data_gen``), and for each size and width times each part with
@@ -131,15 +132,20 @@ def summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="40k rows, 2^22 only, one round, one repeat")
     p.add_argument("--against", default=None, metavar="REVISION",
                    help="the old code's git revision (else: this tree only)")
-    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 2_000_000])
-    p.add_argument("--widths", nargs="+", default=["22", "exact"], help="bits, or 'exact'")
-    p.add_argument("--rounds", type=int, default=3, help="interpreters per version, old and new alternated")
-    p.add_argument("--repeats", type=int, default=3, help="n_jobs=1 / n_jobs=2 alternations per part in each")
+    p.add_argument("--rows", type=int, nargs="+", default=None, help="default: 1M and 2M")
+    p.add_argument("--widths", nargs="+", default=None, help="bits, or 'exact' (default: 22 and exact)")
+    p.add_argument("--rounds", type=int, default=None, help="interpreters per version, old and new alternated (3)")
+    p.add_argument("--repeats", type=int, default=None, help="n_jobs=1 / n_jobs=2 alternations per part in each (3)")
     p.add_argument("--results-dir", type=Path, default=None)
     args = p.parse_args(argv)
-    args.widths = [None if w == "exact" else int(w) for w in args.widths]
+    quick = args.quick
+    args.rows = args.rows or ([40_000] if quick else [1_000_000, 2_000_000])
+    args.widths = [None if w == "exact" else int(w) for w in (args.widths or (["22"] if quick else ["22", "exact"]))]
+    args.rounds = args.rounds or (1 if quick else 3)
+    args.repeats = args.repeats or (1 if quick else 3)
     load_before = loadavg()
     runs: list[dict[str, Any]] = []
     for _ in range(args.rounds):
@@ -159,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
               "same_bytes_across_versions": same_across_versions,
               "machine_note": "2-core shared machine: wall-time ratios are depressed by other processes; "
                               "critical_cpu_2 is the two-thread critical path in CPU seconds"}
-    save_results("bench_rowblocks", table, params, results_dir=args.results_dir)
+    save_results("bench_rowblocks", table, params, quick=quick, results_dir=args.results_dir)
     print(f"load average before {load_before}, after {load_after}; same bytes across versions: {same_across_versions}")
     print(json.dumps({"same_bytes_across_versions": same_across_versions}))
     return 0

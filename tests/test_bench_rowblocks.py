@@ -10,14 +10,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_bench_rowblocks_small(tmp_path):
+def test_bench_rowblocks_quick(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_rowblocks.py"), "--rows", "6000", "--widths", "22",
-         "--rounds", "1", "--repeats", "1", "--results-dir", str(tmp_path)],
+        [sys.executable, str(REPO / "benchmarks" / "bench_rowblocks.py"), "--quick", "--rows", "6000",
+         "--results-dir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
-    result = json.loads((tmp_path / "bench_rowblocks.json").read_text())
+    result = json.loads((tmp_path / "bench_rowblocks.quick.json").read_text())
     assert "loadavg_before" in result["params"] and result["params"]["same_bytes_across_versions"]
     rows = result["rows"]
     assert [row["part"] for row in rows] == ["transform", "slot map", "polish (6 passes + objective)"]
