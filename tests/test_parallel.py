@@ -271,6 +271,13 @@ def test_pass_sums_over_many_slot_ranges_and_row_blocks_are_the_serial_ones(valu
     X, rows, w = polish_rows(9, values=values, weighted=weighted)
     rows = rows._replace(indptr=rows.indptr.astype(np.int32))
     loss = LOSSES["logistic"]
+    s = rows.sw if weighted else np.ones(X.shape[0])
+    rec = np.zeros((w.size, 3))
+    rec[:, 0] = w
+    PassSums(rows, 2).add(rec, -0.3, loss.code, 1.0, np.zeros(_polish.N_SUMS))
+    g = s * (1 / (1 + np.exp(-(X @ w - 0.3))) - rows.y)  # dense references: gradient and majorizer
+    np.testing.assert_allclose(rec[:, 1], X.T @ g, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rec[:, 2], X.power(2).T @ (s * (np.diff(X.indptr) + 1)), rtol=1e-12)
     for curvature in (1.0, 0.0):
         serial = np.zeros((w.size, 3))
         serial[:, 0] = w
