@@ -11,8 +11,11 @@ n_jobs=1 and n_jobs=2 alternately, ``--repeats`` times. Per part and n_jobs: med
 seconds, process CPU seconds (user + system), the system part alone (page faults of fresh
 memory: on a virtual machine they may cost more than the work), and for two threads the critical
 path (the calling thread's CPU plus, per parallel call, its slowest thread's task CPU; see
-``bench_threads.TaskClock``): the wall time on two otherwise idle cores, which other processes do
-not distort. Every result's bytes are hashed: they must agree across n_jobs and versions.
+``bench_threads.TaskClock``) and, steadier on a loaded machine, ``scheduled_cpu_2``: the
+two-thread run's tasks timed one after the other on the calling thread, then laid out on two
+threads in the pool's order (``TaskClock(scheduled=True)``; what the two threads cost each other
+in memory bandwidth is left out). Every result's bytes are hashed: they must agree across n_jobs
+and versions.
 
 The polish starts from the weights the default fit's epochs leave on one thread
 (``bench_threads.fit_before_polish``): its 6 passes and the objective's, as in ``fit``.
@@ -46,7 +49,7 @@ def system_seconds():
     return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 def measure(fn, repeats):
-    runs = {{1: [], 2: []}}
+    runs, scheduled = {{1: [], 2: []}}, []
     fn(2)  # compiles what the threads run
     for _ in range(repeats):
         for k in (1, 2):
@@ -55,7 +58,8 @@ def measure(fn, repeats):
             run["sys"] = system_seconds() - s0
             run["digest"] = hashlib.sha256(run.pop("result")).hexdigest()[:16]
             runs[k].append(run)
-    out = {{}}
+        scheduled.append(timed(lambda: fn(2), scheduled=True)["critical_cpu"])
+    out = {{"scheduled_cpu_2": statistics.median(scheduled)}}
     for k in (1, 2):
         for key in ("wall", "cpu", "sys", "critical_cpu"):
             out[f"{{key}}_{{k}}"] = statistics.median(r[key] for r in runs[k])
@@ -117,13 +121,14 @@ def summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     table = []
     for (rows, width, part, version), rs in groups.items():
         med = {key: statistics.median(r[key] for r in rs)
-               for key in ("wall_1", "wall_2", "cpu_1", "cpu_2", "sys_1", "sys_2", "critical_cpu_2")}
+               for key in ("wall_1", "wall_2", "cpu_1", "cpu_2", "sys_1", "sys_2", "critical_cpu_2", "scheduled_cpu_2")}
         digests = sorted({d for r in rs for d in r["digests"]})
         table.append({"rows": rows, "width": width, "part": part, "version": version,
                       "wall_1": med["wall_1"], "wall_2": med["wall_2"], "speedup": med["wall_1"] / med["wall_2"],
                       "cpu_1": med["cpu_1"], "cpu_2": med["cpu_2"], "cpu_ratio": med["cpu_2"] / med["cpu_1"],
                       "sys_1": med["sys_1"], "sys_2": med["sys_2"], "critical_cpu_2": med["critical_cpu_2"],
-                      "cpu_speedup": med["cpu_1"] / med["critical_cpu_2"], "rounds": len(rs),
+                      "cpu_speedup": med["cpu_1"] / med["critical_cpu_2"], "scheduled_cpu_2": med["scheduled_cpu_2"],
+                      "scheduled_speedup": med["cpu_1"] / med["scheduled_cpu_2"], "rounds": len(rs),
                       "same_bytes_for_n_jobs": len(digests) == 1, "digest": ",".join(digests)})
     table.sort(key=lambda r: (r["rows"], r["width"] != "2^22", PARTS.index(r["part"]) if r["part"] in PARTS else 9,
                               r["version"] != "old"))
