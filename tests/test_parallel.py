@@ -238,3 +238,69 @@ def test_threaded_pass_sums_reject_rows_whose_slots_are_outside_the_records():
     rec = np.zeros((w.size - 1, 3))  # one slot short
     with pytest.raises(ValueError, match=r"polish: rows have slots outside \[0, 4999\)"):
         PassSums(rows, 2).add(rec, 0.0, LOSSES["logistic"].code, 1.0, np.zeros(_polish.N_SUMS))
+
+
+def test_split_entries_are_the_tail_entries_of_each_slot_range_in_row_order(monkeypatch):
+    # many slot ranges and blocks of rows: each range's entries, unpacked, are the tail's entries
+    # in that range in row order (a NumPy reference: a stable sort of the entries by range)
+    monkeypatch.setattr(blocksums, "_RANGE_SLOTS", 300)
+    X, rows, w = polish_rows(8, values=True)
+    head = 10_000
+    parts = blocksums._Segments(rows, head, w.size, 3)
+    bounds = parts.bounds
+    assert bounds[0] == 0 and bounds[-1] == w.size and np.all(np.diff(bounds) <= 300) and len(bounds) > 10
+    row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))[X.indptr[head]:]
+    slot_of, value_of = X.indices[X.indptr[head]:], X.data[X.indptr[head]:]
+    range_of = np.searchsorted(bounds, slot_of, side="right") - 1
+    order = np.argsort(range_of, kind="stable")
+    got_rows, got_slots = [], []
+    for t in range(len(bounds) - 1):
+        starts = parts.starts[t]
+        for b in range(starts.shape[0] - 1):
+            packed = parts.packed[starts[b] : starts[b + 1]].astype(np.int64)
+            got_rows.append(head + b * blocksums._SEGMENT_ROWS + (packed >> blocksums._rowsums.SLOT_BITS))
+            got_slots.append(bounds[t] + (packed & ((1 << blocksums._rowsums.SLOT_BITS) - 1)))
+    np.testing.assert_array_equal(np.concatenate(got_rows), row_of[order])
+    np.testing.assert_array_equal(np.concatenate(got_slots), slot_of[order])
+    np.testing.assert_array_equal(parts.data, value_of[order])
+
+
+@pytest.mark.parametrize("values, weighted", [(False, True), (True, False)])
+def test_pass_sums_over_many_slot_ranges_and_row_blocks_are_the_serial_ones(values, weighted, monkeypatch):
+    monkeypatch.setattr(blocksums, "_RANGE_SLOTS", 257)  # ~20 ranges, each many blocks of rows
+    X, rows, w = polish_rows(9, values=values, weighted=weighted)
+    rows = rows._replace(indptr=rows.indptr.astype(np.int32))
+    loss = LOSSES["logistic"]
+    s = rows.sw if weighted else np.ones(X.shape[0])
+    rec = np.zeros((w.size, 3))
+    rec[:, 0] = w
+    PassSums(rows, 2).add(rec, -0.3, loss.code, 1.0, np.zeros(_polish.N_SUMS))
+    g = s * (1 / (1 + np.exp(-(X @ w - 0.3))) - rows.y)  # dense references: gradient and majorizer
+    np.testing.assert_allclose(rec[:, 1], X.T @ g, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rec[:, 2], X.power(2).T @ (s * (np.diff(X.indptr) + 1)), rtol=1e-12)
+    for curvature in (1.0, 0.0):
+        serial = np.zeros((w.size, 3))
+        serial[:, 0] = w
+        sums = np.zeros(_polish.N_SUMS)
+        _polish.add_rows(*rows.arrays, serial, -0.3, loss.code, curvature, False, sums)
+        for n in JOBS[1:]:
+            rec = np.zeros((w.size, 3))
+            rec[:, 0] = w
+            threaded = np.zeros(_polish.N_SUMS)
+            PassSums(rows, n).add(rec, -0.3, loss.code, curvature, threaded)
+            assert rec.tobytes() == serial.tobytes() and threaded.tobytes() == sums.tobytes()
+
+
+def test_pass_sums_of_a_few_rows_and_empty_ones():
+    loss = LOSSES["logistic"]
+    for n_rows in (0, 1, 3):
+        lengths = np.array([0, 2, 0][:n_rows], dtype=np.int64)
+        rows = Rows(np.concatenate([[0], np.cumsum(lengths)]), np.array([1, 0][: lengths.sum()], dtype=np.int32),
+                    np.empty(0), np.ones(n_rows), np.empty(0))
+        serial = np.zeros((2, 3))
+        sums = np.zeros(_polish.N_SUMS)
+        _polish.add_rows(*rows.arrays, serial, 0.1, loss.code, 1.0, False, sums)
+        for n in JOBS[1:]:
+            rec, threaded = np.zeros((2, 3)), np.zeros(_polish.N_SUMS)
+            PassSums(rows, n).add(rec, 0.1, loss.code, 1.0, threaded)
+            assert rec.tobytes() == serial.tobytes() and threaded.tobytes() == sums.tobytes()

@@ -8,28 +8,37 @@ any split that keeps those orders gives the same bits. The threaded pass splits 
 2. :func:`row_terms` computes, on row blocks on the other threads, each *tail* row's weighted
    loss derivative (and loss) at the current point into per-row arrays (rows are independent;
    the weights are read from a copy, the head's thread writes only the sums);
-3. :func:`ordered_sums` continues the scalar sums (weight, loss, intercept gradient and
-   curvature) over the tail in row order, one cheap sequential sweep (beside step 4);
-4. :func:`scatter_entries`, one slot range per task: each slot's gradient and curvature bound
-   from the tail rows, in row order, after the head's (the tail's entries are split by slot
-   range once per fit: :func:`count_parts`, :func:`split_by_slot`).
+3. :func:`scatter_segments`, one slot range per task: each slot's gradient and curvature bound
+   from the tail rows, in row order, after the head's; :func:`ordered_sums` continues the
+   scalar sums (weight, loss, intercept gradient and curvature) over the tail in row order.
+   The tail's entries are split by slot range once per fit (:func:`count_segments`,
+   :func:`fill_segments`), 4 bytes each (and the value if any): row and slot within their
+   block of ``2^(32 - SLOT_BITS)`` rows and their slot range (``2^SLOT_BITS`` slots at most).
 
 The head saves the tail's second random access per entry (the one-sweep kernel finds the
-record it just read); its length balances step 1 against step 2 (see ``blocksums``).
+record it just read); its length balances step 1 against step 2 (see ``blocksums``). Nothing
+is held but the split entries, the weights (copied per pass) and the tail's per-row terms: fresh
+memory costs its page faults, which on some machines take longer than a pass.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .._jit import jit
 from .._prefetch import prefetch_row
 from ._loss import loss_derivative, loss_value
 from ._polish import row_margin
 
+# a split entry packs its slot in its range into the low bits, its row in its block above
+SLOT_BITS = 20
+
 
 @jit
 def row_terms(indptr, slots, data, y, sw, weights, b, loss, want_loss, lo, hi, g_out, loss_out):
-    """For rows ``[lo, hi)``: ``g_out[r] = s loss'(y, m)`` and, with ``want_loss``,
+    """For rows ``[lo, hi)``: ``g_out[r] = s loss'(y, m)`` (if sized) and, with ``want_loss``,
     ``loss_out[r] = s loss(y, m)`` at margin ``m = b + x . weights`` (slot -1 weighs 0)."""
+    want_g = g_out.shape[0] > 0
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
     for r in range(lo, hi):
@@ -38,18 +47,18 @@ def row_terms(indptr, slots, data, y, sw, weights, b, loss, want_loss, lo, hi, g
                 prefetch_row(weights, slots[p])
         s = sw[r] if weighted else 1.0
         m = row_margin(indptr, slots, data, has_data, weights, r, b)
-        g_out[r] = s * loss_derivative(loss, y[r], m)
+        if want_g:
+            g_out[r] = s * loss_derivative(loss, y[r], m)
         if want_loss:
             loss_out[r] = s * loss_value(loss, y[r], m)
 
 
 @jit
-def ordered_sums(indptr, sw, g, loss_terms, want_loss, lo, k1_out, sums):
-    """Add the weight, loss, intercept gradient and curvature term of rows ``lo`` to the last to
-    ``sums`` (the ``_polish.SUM_*`` layout) in row order; each row's ``s (k + 1)`` into
-    ``k1_out`` if sized."""
+def ordered_sums(indptr, sw, g, loss_terms, want_loss, lo, sums):
+    """Add the weight, loss, intercept gradient (``g`` if sized) and curvature term of rows ``lo``
+    to the last to ``sums`` (the ``_polish.SUM_*`` layout) in row order."""
     weighted = sw.shape[0] > 0
-    keep_k1 = k1_out.shape[0] > 0
+    want_g = g.shape[0] > 0
     total = sums[0]
     loss_sum = sums[1]
     gb = sums[2]
@@ -59,69 +68,81 @@ def ordered_sums(indptr, sw, g, loss_terms, want_loss, lo, k1_out, sums):
         if want_loss:
             loss_sum += loss_terms[r]
         total += s
-        gb += g[r]
-        k1 = s * (indptr[r + 1] - indptr[r] + 1.0)
-        lb += k1
-        if keep_k1:
-            k1_out[r] = k1
+        if want_g:
+            gb += g[r]
+        lb += s * (indptr[r + 1] - indptr[r] + 1.0)
     sums[0] = total
     sums[1] = loss_sum
     sums[2] = gb
     sums[3] = lb
 
 
-@jit(inline="always")
-def _range_of(j, bounds):
-    # the slot range of slot j: compares, no lookup table to miss in cache
-    t = 0
-    for k in range(1, bounds.shape[0] - 1):
-        t += j >= bounds[k]
-    return t
-
-
 @jit
-def count_parts(indptr, slots, bounds, lo, hi, counts):
-    """``counts[t]``: the entries of rows ``[lo, hi)`` whose slot is in range ``t``, slots
-    ``[bounds[t], bounds[t + 1])``. Returns how many slots lie outside ``[0, bounds[-1])``."""
-    outside = 0
-    for p in range(indptr[lo], indptr[hi]):
+def slot_extremes(slots, lo, hi):
+    """(smallest, largest) of ``slots[lo:hi]``, ``(0, -1)`` when empty: the records the rows
+    may index, checked once before any kernel writes through them."""
+    if hi <= lo:
+        return 0, -1
+    small = big = slots[lo]
+    for p in range(lo + 1, hi):
         j = slots[p]
-        if j < 0 or j >= bounds[-1]:
-            outside += 1
-        else:
-            counts[_range_of(j, bounds)] += 1
-    return outside
+        small = min(small, j)
+        big = max(big, j)
+    return small, big
 
 
 @jit
-def split_by_slot(indptr, slots, data, bounds, lo, hi, fill, part_rows, part_slots, part_data):
-    """Copy the entries of rows ``[lo, hi)`` into their slot ranges' parts (``bounds`` as in
-    :func:`count_parts`, every slot inside), in row order: range ``t`` gets the next entries
-    from ``fill[t]`` on of ``part_rows`` (the row), ``part_slots`` and, if sized, ``part_data``."""
+def count_segments(indptr, slots, range_of, lo, hi, block_rows, counts):
+    """``counts[b, t]``: the entries of rows ``[lo + b block_rows, lo + (b + 1) block_rows)``
+    (below ``hi``) whose slot is in range ``t = range_of[slot]`` (every slot checked inside the
+    records first)."""
+    for r in range(lo, hi):
+        b = (r - lo) // block_rows
+        for p in range(indptr[r], indptr[r + 1]):
+            counts[b, range_of[slots[p]]] += 1
+
+
+@jit
+def fill_segments(indptr, slots, data, range_of, bounds, lo, hi, block_rows, fill, packed, part_data):
+    """Copy the entries of rows ``[lo, hi)`` into their slot ranges' segments, in row order:
+    range ``t`` gets the next entries of block ``b`` (as in :func:`count_segments`) from
+    ``fill[b, t]`` on, each packed as ``row in its block << SLOT_BITS | slot - bounds[t]``, its
+    value in ``part_data`` if sized."""
     has_data = part_data.shape[0] > 0
     for r in range(lo, hi):
+        b = (r - lo) // block_rows
+        row = np.uint32(r - lo - b * block_rows) << np.uint32(SLOT_BITS)
         for p in range(indptr[r], indptr[r + 1]):
             j = slots[p]
-            t = _range_of(j, bounds)
-            q = fill[t]
-            part_rows[q] = r
-            part_slots[q] = j
+            t = range_of[j]
+            q = fill[b, t]
+            packed[q] = row | np.uint32(j - bounds[t])
             if has_data:
                 part_data[q] = data[p]
-            fill[t] = q + 1
+            fill[b, t] = q + 1
 
 
 @jit
-def scatter_entries(part_rows, part_slots, part_data, g, k1, rec, curvature, first, stop, head):
-    """For the entries ``[first, stop)`` of one slot range (in row order):
-    ``rec[j, 1] += g[r] x_rj`` and, with ``curvature`` > 0, ``rec[j, 2] += k1[r - head] x_rj^2``."""
+def scatter_segments(packed, part_data, starts, first_row, block_rows, first_slot, indptr, sw, g, rec, curvature):
+    """One slot range's sums from its segments (block ``b``'s entries are
+    ``[starts[b], starts[b + 1])``, rows from ``first_row + b block_rows``), in row order:
+    ``rec[j, 1] += g[r] x_rj`` and, with ``curvature`` > 0, ``rec[j, 2] += s_r (k_r + 1) x_rj^2``,
+    as ``_polish.add_rows`` adds them."""
     has_data = part_data.shape[0] > 0
-    for e in range(first, stop):
-        if e + 16 < stop:  # the slots ahead are known: request their records early
-            prefetch_row(rec, part_slots[e + 16])
-        r = part_rows[e]
-        j = part_slots[e]
-        x = part_data[e] if has_data else 1.0
-        rec[j, 1] += g[r] * x
-        if curvature > 0.0:
-            rec[j, 2] += k1[r - head] * x * x
+    weighted = sw.shape[0] > 0
+    stop = starts[starts.shape[0] - 1]
+    shift = np.uint32(SLOT_BITS)
+    mask = np.uint32((1 << SLOT_BITS) - 1)
+    for b in range(starts.shape[0] - 1):
+        r0 = first_row + b * block_rows
+        for q in range(starts[b], starts[b + 1]):
+            if q + 16 < stop:  # the slots ahead are known: request their records early
+                prefetch_row(rec, first_slot + (packed[q + 16] & mask))
+            e = packed[q]
+            r = r0 + (e >> shift)
+            j = first_slot + (e & mask)
+            x = part_data[q] if has_data else 1.0
+            rec[j, 1] += g[r] * x
+            if curvature > 0.0:
+                s = sw[r] if weighted else 1.0
+                rec[j, 2] += s * (indptr[r + 1] - indptr[r] + 1.0) * x * x

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._parallel import row_blocks, run_blocks, run_tasks
+from .._parallel import BLOCK_ROWS, row_blocks, run_blocks, run_tasks
 from . import _polish, _rowsums
 from .rows import Rows
 
@@ -24,9 +24,17 @@ _EMPTY = np.empty(0)
 _TAIL_COST = 0.85
 _TAIL_BLOCK_ROWS = 32_768
 # what a slot's record costs the per-slot sums besides its entries, in entries (measured: a slot
-# range's CPU seconds ~ its entries + 6 per slot, on 1M generated rows)
-_SLOT_COST = 6
+# range's CPU seconds ~ its entries + at most 1 per slot, on 1M generated rows at 2^22; the first
+# slots are the most frequent columns)
+_SLOT_COST = 1
+# Slot ranges per thread: each reads the tail rows' terms where its entries are, about all
+# their cache lines: few ranges, each wide, but enough to even out the threads.
 _RANGES_PER_JOB = 2
+# rows sampled to cut the slot ranges: one in _SAMPLE (the bits never depend on it)
+_SAMPLE = 64
+# the most slots of a range, and the rows of a block of its entries (packed in 32 bits)
+_RANGE_SLOTS = 1 << _rowsums.SLOT_BITS
+_SEGMENT_ROWS = 1 << (32 - _rowsums.SLOT_BITS)
 # slots per task of the per-slot steps: ~0.5 ms each, enough tasks to even out two threads
 SLOT_BLOCK = 65_536
 
@@ -34,15 +42,15 @@ SLOT_BLOCK = 65_536
 def loss_sums(rows: Rows, weights: np.ndarray, intercept: float, loss_code: int, n_jobs: int) -> tuple[float, float]:
     """(weighted loss, weight) over ``rows`` at (weights, intercept), like ``_polish.loss_sums``."""
     n = rows.n_rows
-    g, terms = np.empty(n), np.empty(n)
+    terms = np.empty(n)  # each page first written by the thread that fills it
     w = np.ascontiguousarray(weights, dtype=np.float64)
 
     def block(lo: int, hi: int) -> None:
-        _rowsums.row_terms(*rows.arrays, w, intercept, loss_code, True, lo, hi, g, terms)
+        _rowsums.row_terms(*rows.arrays, w, intercept, loss_code, True, lo, hi, _EMPTY, terms)
 
     run_blocks(block, n, n_jobs)
     sums = np.zeros(4)
-    _rowsums.ordered_sums(rows.indptr, rows.sw, g, terms, True, 0, _EMPTY, sums)
+    _rowsums.ordered_sums(rows.indptr, rows.sw, _EMPTY, terms, True, 0, sums)
     return float(sums[1]), float(sums[0])
 
 
@@ -51,23 +59,26 @@ class PassSums:
     (without the loss), in the steps of ``_rowsums``: the head rows through the one-sweep kernel
     on one thread while the others compute the tail rows' terms on row blocks, then the tail's
     per-slot sums on slot ranges. The tail's entries are split by slot range on the first pass
-    and kept (O(entries)), with the per-row buffers."""
+    and kept (4 bytes each, and the value if any), with the per-row terms."""
 
     def __init__(self, rows: Rows, n_jobs: int) -> None:
         self.rows = rows
         self.n_jobs = n_jobs
         n = rows.n_rows
         self.head = int(n * _TAIL_COST / (n_jobs - 1 + _TAIL_COST)) if n_jobs > 1 else n
-        self.parts: _SlotParts | None = None
-        self.g = np.empty(n)
-        self.k1: np.ndarray | None = None  # of the tail rows, made on the first pass with curvature
+        self.g = np.empty(n)  # the tail's terms: the head's pages are never touched
+        self.segments: _Segments | None = None
+        self.extremes = _extremes(rows.slots, n_jobs)
 
     def add(self, rec: np.ndarray, b: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
         rows, n, g, head = self.rows, self.rows.n_rows, self.g, self.head
-        if self.parts is None or self.parts.n_slots != rec.shape[0]:
-            self.parts = None
-            self.parts = _SlotParts(rows, head, rec.shape[0], self.n_jobs)
-        parts = self.parts
+        if self.segments is None or self.segments.n_slots != rec.shape[0]:
+            if self.extremes[0] < 0 or self.extremes[1] >= rec.shape[0]:
+                raise ValueError(f"polish: rows have slots outside [0, {rec.shape[0]})")
+            self.segments = None
+            self.segments = _Segments(rows, head, rec.shape[0], self.n_jobs)
+        parts = self.segments
+
         def copy(lo: int, hi: int) -> None:  # the tail's threads read the weights here, not in rec
             np.copyto(parts.weights[lo:hi], rec[lo:hi, 0])
 
@@ -82,68 +93,93 @@ class PassSums:
 
         # the pool takes tasks in order: the head starts first, and its thread joins the tail after
         run_tasks([head_sweep, *(_bind(tail_block, lo, hi) for lo, hi in _tail_blocks(head, n))], self.n_jobs)
-        if curvature > 0.0 and self.k1 is None:  # each row's s (k + 1), as the kernels compute it
-            k1 = np.diff(rows.indptr[head:]) + 1.0
-            self.k1 = k1 * rows.sw[head:] if rows.sw.shape[0] else k1
-
-        k1 = self.k1 if self.k1 is not None else _EMPTY  # read only with curvature
 
         def scatter(t: int) -> None:
-            _rowsums.scatter_entries(parts.rows, parts.slots, parts.data, g, k1, rec, curvature,
-                                     parts.starts[t], parts.starts[t + 1], head)
+            _rowsums.scatter_segments(parts.packed, parts.data, parts.starts[t], head, _SEGMENT_ROWS,
+                                      parts.bounds[t], rows.indptr, rows.sw, g, rec, curvature)
 
         def scalars() -> None:
-            _rowsums.ordered_sums(rows.indptr, rows.sw, g, _EMPTY, False, head, _EMPTY, sums)
+            _rowsums.ordered_sums(rows.indptr, rows.sw, g, _EMPTY, False, head, sums)
 
-        run_tasks([scalars, *(_bind(scatter, t) for t in range(parts.n_ranges))], self.n_jobs)
+        # the heaviest ranges first (the first slots are the most frequent columns), the scalars last
+        run_tasks([*(_bind(scatter, t) for t in parts.order), scalars], self.n_jobs)
 
 
-class _SlotParts:
-    """The entries of rows ``head`` to the last split into slot ranges of about the same cost
-    each (``_RANGES_PER_JOB`` per thread): range ``t`` is entries ``[starts[t], starts[t + 1])``
-    of ``rows`` / ``slots`` / ``data``, its entries in row order. With a copy of the weights."""
+def _extremes(slots: np.ndarray, n_jobs: int) -> tuple[int, int]:
+    """(smallest, largest) slot of the rows, ``(0, -1)`` without entries."""
+    found = [e for e in run_blocks(lambda lo, hi: _rowsums.slot_extremes(slots, lo, hi), slots.shape[0], n_jobs,
+                                   16 * BLOCK_ROWS) if e[1] >= e[0]]
+    return (min(e[0] for e in found), max(e[1] for e in found)) if found else (0, -1)
+
+
+class _Segments:
+    """The entries of rows ``head`` to the last split into slot ranges of at most ``_RANGE_SLOTS``
+    (``_RANGES_PER_JOB`` per thread or more, of about the same cost each), each range's
+    entries in row order, by blocks of ``_SEGMENT_ROWS`` rows: range ``t``'s entries of block
+    ``b`` are ``[starts[t][b], starts[t][b + 1])`` of ``packed`` (row in its block << SLOT_BITS |
+    slot in its range) and ``data``. With a copy of the weights."""
 
     def __init__(self, rows: Rows, head: int, n_slots: int, n_jobs: int) -> None:
-        slots = rows.slots
         self.n_slots = n_slots
-        blocks = _tail_blocks(head, rows.n_rows)
-        # a range's cost: its entries, plus a record that is rarely in cache for each slot; the
-        # entries of every 16th row tell where they fall well enough (the bits never depend on it)
-        sample = slots[_every_16th_row(rows.indptr[head:])]
-        if sample.shape[0] and (int(sample.min()) < 0 or int(sample.max()) >= n_slots):
-            raise ValueError(f"polish: rows have slots outside [0, {n_slots})")
-        ends = np.cumsum(16 * np.bincount(sample, minlength=n_slots) + _SLOT_COST)
-        n_ranges = n_jobs * _RANGES_PER_JOB
-        cuts = np.searchsorted(ends, np.linspace(0, ends[-1] if n_slots else 0, n_ranges + 1)[1:-1], side="right")
-        bounds = np.array([0, *cuts, n_slots], dtype=np.int64)
-        self.n_ranges = n_ranges
-        per_block = np.zeros((len(blocks), n_ranges), dtype=np.int64)
-        outside = run_tasks([_bind(lambda lo, hi, k=k: _rowsums.count_parts(rows.indptr, slots, bounds, lo, hi,
-                                                                              per_block[k]), lo, hi)
-                             for k, (lo, hi) in enumerate(blocks)], n_jobs)
-        if any(outside):
-            raise ValueError(f"polish: rows have slots outside [0, {n_slots})")
+        bounds = _slot_bounds(rows, head, n_slots, n_jobs * _RANGES_PER_JOB)
+        self.bounds = bounds
+        n_ranges = bounds.shape[0] - 1
+        range_of = np.repeat(np.arange(n_ranges, dtype=np.int32), np.diff(bounds))
+        tasks = _tail_blocks(head, rows.n_rows)  # whole blocks of _SEGMENT_ROWS rows each
+        per_task = _TAIL_BLOCK_ROWS // _SEGMENT_ROWS
+        n_blocks = -(-(rows.n_rows - head) // _SEGMENT_ROWS)
+        per_block = np.zeros((n_blocks, n_ranges), dtype=np.int64)
+        run_tasks([_bind(_rowsums.count_segments, rows.indptr, rows.slots, range_of, lo, hi, _SEGMENT_ROWS,
+                         per_block[k * per_task : (k + 1) * per_task])
+                   for k, (lo, hi) in enumerate(tasks)], n_jobs)
         # block k's entries of range t go after those of the ranges before t and the blocks before k
-        fills = np.cumsum(per_block.T.ravel()).reshape(n_ranges, len(blocks)).T - per_block
-        self.starts = [0, *np.cumsum(per_block.sum(axis=0)).tolist()]
-        n_entries = self.starts[-1]
-        self.rows = np.empty(n_entries, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
-        self.slots = np.empty(n_entries, dtype=np.int32)
+        ends = np.cumsum(per_block.T.ravel()).reshape(n_ranges, n_blocks)
+        self.starts = [np.concatenate([[0] if t == 0 else ends[t - 1, -1:], ends[t]]) if n_blocks
+                       else np.zeros(1, dtype=np.int64) for t in range(n_ranges)]
+        fills = (ends - per_block.T).T.copy()
+        self.order = sorted(range(n_ranges), key=lambda t: -int(self.starts[t][-1] - self.starts[t][0]))
+        n_entries = int(per_block.sum())
+        self.packed = np.empty(n_entries, dtype=np.uint32)
         self.data = np.empty(n_entries if rows.data.shape[0] else 0, dtype=rows.data.dtype)
-        run_tasks([_bind(lambda lo, hi, k=k: _rowsums.split_by_slot(rows.indptr, slots, rows.data, bounds, lo, hi,
-                                                                     fills[k].copy(), self.rows, self.slots,
-                                                                     self.data), lo, hi)
-                   for k, (lo, hi) in enumerate(blocks)], n_jobs)
+        run_tasks([_bind(_rowsums.fill_segments, rows.indptr, rows.slots, rows.data, range_of, bounds, lo, hi,
+                         _SEGMENT_ROWS, fills[k * per_task : (k + 1) * per_task], self.packed, self.data)
+                   for k, (lo, hi) in enumerate(tasks)], n_jobs)
         self.weights = np.empty(n_slots)
 
 
-def _tail_blocks(head: int, n_rows: int) -> list[tuple[int, int]]:
-    return [(head + lo, head + hi) for lo, hi in row_blocks(n_rows - head, _TAIL_BLOCK_ROWS)]
+def _slot_bounds(rows: Rows, head: int, n_slots: int, n_ranges: int) -> np.ndarray:
+    """Bounds cutting ``[0, n_slots)`` into ``n_ranges`` ranges of about the same cost (the
+    tail's entries in the range, plus ``_SLOT_COST`` per slot), then any wider than
+    ``_RANGE_SLOTS`` into equal parts. The entries of every ``_SAMPLE``-th row tell where they
+    fall well enough (the bits never depend on it)."""
+    sample = np.sort(rows.slots[_every_kth_row(rows.indptr[head:], _SAMPLE)])
+    total = _SAMPLE * sample.shape[0] + _SLOT_COST * n_slots
+    bounds = [0]
+    for k in range(1, n_ranges):
+        target, lo, hi = total * k / n_ranges, bounds[-1], n_slots
+        while lo < hi:  # the first slot whose cost before it reaches the target
+            mid = (lo + hi) // 2
+            if _SAMPLE * int(np.searchsorted(sample, mid)) + _SLOT_COST * mid < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        bounds.append(lo)
+    bounds.append(n_slots)
+    cuts = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        if hi > lo:
+            pieces = -(-(hi - lo) // _RANGE_SLOTS)
+            cuts += [lo + (hi - lo) * i // pieces for i in range(pieces)]
+    return np.array([*cuts, n_slots] if cuts else [0, 0], dtype=np.int64)
 
 
-def _every_16th_row(indptr: np.ndarray) -> np.ndarray:
-    """The entry positions of rows 0, 16, 32, ... of ``indptr`` (a sample to size slot ranges)."""
-    starts, stops = indptr[:-1:16].astype(np.int64), indptr[1::16].astype(np.int64)
+def _tail_blocks(head: int, n_rows: int, block_rows: int = _TAIL_BLOCK_ROWS) -> list[tuple[int, int]]:
+    return [(head + lo, head + hi) for lo, hi in row_blocks(n_rows - head, block_rows)]
+
+
+def _every_kth_row(indptr: np.ndarray, k: int) -> np.ndarray:
+    """The entry positions of rows 0, k, 2k, ... of ``indptr`` (a sample to size slot ranges)."""
+    starts, stops = indptr[:-1:k].astype(np.int64), indptr[1::k].astype(np.int64)
     lengths = stops - starts
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     return np.repeat(starts - offsets, lengths) + np.arange(lengths.sum(), dtype=np.int64)
@@ -164,6 +200,19 @@ class SlotSweeps:
 
     def _run(self, task) -> None:  # type: ignore[no-untyped-def]
         run_blocks(task, self.n_slots, self.n_jobs, SLOT_BLOCK)
+
+    def start(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The records (weight, gradient, curvature bound per slot) and the previous iterate,
+        both starting from ``weights``: first written on the threads, a slot block each (a fresh
+        array's page faults cost about as much as a pass over it)."""
+        rec, last = np.empty((self.n_slots, 3)), np.empty(self.n_slots)
+
+        def fill(lo: int, hi: int) -> None:
+            rec[lo:hi, 0] = weights[lo:hi]
+            last[lo:hi] = rec[lo:hi, 0]
+
+        self._run(fill)
+        return rec, last
 
     def reset(self, rec: np.ndarray, curvature: float, sums: np.ndarray) -> None:
         if self.n_jobs == 1:

@@ -69,12 +69,10 @@ class Polish(Solver):
         bound = loss.curvature_bound
         if not self.applies(loss):
             return Solution(intercept, 0)
-        rec = np.empty((weights.shape[0], 3), dtype=np.float64)  # weight, gradient, curvature bound
-        rec[:, 0] = weights
-        last = rec[:, 0].copy()
+        sweeps = SlotSweeps(weights.shape[0], self.n_jobs)
+        rec, last = sweeps.start(weights)  # rec: weight, gradient, curvature bound per slot
         momentum = _polish.new_momentum(float(intercept))
         sums = new_sums()
-        sweeps = SlotSweeps(rec.shape[0], self.n_jobs)
         lb = 0.0
         for done in range(self.passes):
             curvature = bound if done == 0 else 0.0  # the bound depends on the data only

@@ -208,8 +208,15 @@ class SlotMap:
         cuts = [columns.shape[0] * b // n_blocks for b in range(n_blocks + 1)]
         first = _call(self._map_into, columns[: cuts[1]], out[: cuts[1]], n_jobs)
         seen = run_tasks([first] + [_first_seen(columns, out, lo, hi) for lo, hi in zip(cuts[1:], cuts[2:])], n_jobs)
-        to = [self.map(block, n_jobs) for block in seen[1:]]  # the serial step: O(distinct columns of the blocks)
+        to = [self._serial_map(block, n_jobs) for block in seen[1:]]  # the serial step: O(distinct columns)
         run_tasks([_call(translate, out, lo, hi, t) for lo, hi, t in zip(cuts[1:], cuts[2:], to)], n_jobs)
+        return out
+
+    def _serial_map(self, columns: np.ndarray, n_jobs: int) -> np.ndarray:
+        # one pass, not split again: the columns are distinct, so a block of them would number all
+        # of its own in a table of its own (twice the inserts) and be mapped here after all
+        out = np.empty(columns.shape[0], dtype=np.int32)
+        self._map_into(columns, out, n_jobs)
         return out
 
     def _map_into(self, columns: np.ndarray, out: np.ndarray, n_jobs: int = 1) -> None:
