@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -69,7 +70,8 @@ class _Plan:
     """Rows dealt to shards and renamed to local ids; the shards' states and the shared slots'."""
 
     def __init__(self, rows: Rows, order: np.ndarray, n_jobs: int, n_slots: int, n_fields: int,
-                 phases: list[list[float]]) -> None:
+                 phases: list[Phase]) -> None:
+        serial = _Serial(phases, "plan (calling thread)")
         n = rows.n_rows
         self.phases = phases
         self.source = (rows.indptr, rows.slots)
@@ -78,16 +80,18 @@ class _Plan:
         self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
         # storage order: gathers read forward
-        rows_of = _run_tasks([_call(self._deal, order[cuts[k]:cuts[k + 1]], k) for k in range(n_jobs)], n_jobs, phases)
+        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k) for k in range(n_jobs)],
+                                n_jobs, phases, "deal")
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
         owner = np.full(n_slots, -1, dtype=np.int32)  # the one array as long as the state, while dealing
         ranges = [(n_slots * b // n_jobs, n_slots * (b + 1) // n_jobs) for b in range(n_jobs)]
-        shared = _run_tasks([_call(_shard.find_owners, rows.indptr, rows.slots, self.shard_of, owner, lo, hi)
-                             for lo, hi in ranges], n_jobs, phases)
+        shared = serial.around(_run_tasks, [_call(_shard.find_owners, rows.indptr, rows.slots, self.shard_of, owner, lo, hi)
+                                            for lo, hi in ranges], n_jobs, phases, "owners")
         self.union = np.empty(sum(shared), dtype=np.int64)
         _shard.number_shared(owner, self.union)
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
-        parts = _run_tasks([_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases)
+        parts = serial.around(_run_tasks, [_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases,
+                              "localize")
         del owner, rows_of
         self.local_offsets = np.cumsum([0] + [p[0].shape[0] for p in parts]).astype(np.int64)
         self.shared_offsets = np.cumsum([0] + [p[1].shape[0] for p in parts]).astype(np.int64)
@@ -106,6 +110,7 @@ class _Plan:
         self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
         self.blocks = [(n * b // n_jobs, n * (b + 1) // n_jobs) for b in range(n_jobs)]
         self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
+        serial.close()
 
     def _deal(self, rows: np.ndarray, k: int) -> np.ndarray:
         mine = np.sort(rows)
@@ -129,17 +134,17 @@ class _Plan:
         k = self.n_jobs
         counts = np.zeros((k, k), dtype=np.int64)
         _run_tasks([_call(_shard.count_split, order, self.shard_of, lo, hi, counts[b])
-                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases)
+                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases, "split")
         fill = self.row_offsets[:-1] + np.cumsum(counts, axis=0) - counts
         _run_tasks([_call(_shard.split_order, order, self.shard_of, lo, hi, fill[b], self.orders)
-                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases)
+                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases, "split")
 
-    def on_ranges(self, kernel, *args) -> None:  # type: ignore[no-untyped-def]
+    def on_ranges(self, name: str, kernel, *args) -> None:  # type: ignore[no-untyped-def]
         """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads."""
-        _run_tasks([_call(kernel, lo, hi, *args) for lo, hi in self.ranges if hi > lo], self.n_jobs, self.phases)
+        _run_tasks([_call(kernel, lo, hi, *args) for lo, hi in self.ranges if hi > lo], self.n_jobs, self.phases, name)
 
-    def mix(self, counts: np.ndarray) -> None:
-        self.on_ranges(self._mix, counts)
+    def mix(self, counts: np.ndarray, name: str = "mix") -> None:
+        self.on_ranges(name, self._mix, counts)
 
     def _mix(self, lo: int, hi: int, counts: np.ndarray) -> None:
         _shard.mix_shared(self.local, self.local_offsets, self.shared_offsets, self.shared_pos, counts, lo, hi,
@@ -148,6 +153,15 @@ class _Plan:
 
 def _call(fn, *args):  # type: ignore[no-untyped-def]
     return lambda: fn(*args)
+
+
+class Phase(NamedTuple):
+    """One phase of a pass: its name, wall seconds, and the thread CPU seconds of each task (one
+    for work on the calling thread)."""
+
+    name: str
+    wall: float
+    cpu: list[float]
 
 
 def _timed(task, cpu: list[float]):  # type: ignore[no-untyped-def]
@@ -160,11 +174,35 @@ def _timed(task, cpu: list[float]):  # type: ignore[no-untyped-def]
     return timed
 
 
-def _run_tasks(tasks: list, n_jobs: int, phases: list[list[float]]) -> list:
-    """``run_tasks``, noting each task's thread CPU seconds as one more phase of ``phases``."""
+def _run_tasks(tasks: list, n_jobs: int, phases: list[Phase], name: str) -> list:
+    """``run_tasks``, noting its wall and each task's thread CPU seconds as one more of ``phases``."""
     cpu: list[float] = []
-    phases.append(cpu)
-    return run_tasks([_timed(t, cpu) for t in tasks], n_jobs)
+    start = time.perf_counter()
+    try:
+        return run_tasks([_timed(t, cpu) for t in tasks], n_jobs)
+    finally:
+        phases.append(Phase(name, time.perf_counter() - start, cpu))
+
+
+class _Serial:
+    """The calling thread's own work between parallel phases, noted as one phase at ``close``."""
+
+    def __init__(self, phases: list[Phase], name: str) -> None:
+        self.phases, self.name = phases, name
+        self.wall, self.cpu = -time.perf_counter(), -time.thread_time()
+
+    def around(self, fn, *args):  # type: ignore[no-untyped-def]
+        """``fn(*args)``, its time not counted (a parallel phase that notes itself)."""
+        self.wall += time.perf_counter()
+        self.cpu += time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            self.wall -= time.perf_counter()
+            self.cpu -= time.thread_time()
+
+    def close(self) -> None:
+        self.phases.append(Phase(self.name, self.wall + time.perf_counter(), [self.cpu + time.thread_time()]))
 
 
 class _Shard:
@@ -203,9 +241,10 @@ class _Shard:
 class ShardedEpochs:
     """Passes of ``optimizer`` on ``n_jobs`` threads (see the module docstring).
 
-    ``phase_cpu``: for each parallel phase since the last ``run`` began (dealing the rows, each
-    round, each mix...), the thread CPU seconds of each of its tasks: what the benchmarks read to
-    find the critical path.
+    ``phases``: each phase since the last ``run`` began (building the plan, splitting the order,
+    each round, each mix...): its name, wall seconds and each task's thread CPU seconds (a
+    phase on the calling thread has one task): what the benchmarks read to find the critical path
+    and where the time goes.
     """
 
     def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int | None = None) -> None:
@@ -214,14 +253,14 @@ class ShardedEpochs:
         self.shard_rows = SHARD_ROWS if shard_rows is None else shard_rows
         self.plan: _Plan | None = None
         self.shards: list[_Shard] = []
-        self.phase_cpu: list[list[float]] = []
+        self.phases: list[Phase] = []
         self.stamps = np.asarray(optimizer.stamp_fields, dtype=np.int64)
         self.in_order = np.arange(0, dtype=np.int32)
 
     def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
         if self.plan is None or not self.plan.serves(rows) or self.plan.shard_of.shape[0] != rows.n_rows:
             self.plan = None  # its memory first
-            self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phase_cpu)
+            self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phases)
             self.shards = [_Shard(self.plan, k) for k in range(self.n_jobs)]
         return self.plan
 
@@ -232,7 +271,7 @@ class ShardedEpochs:
         may then be partly updated). The pass's loss and weight sums are left in ``scalars``.
         """
         n = order.shape[0]
-        self.phase_cpu.clear()
+        self.phases.clear()
         if n == 0:
             scalars[_state.LOSS_SUM] = scalars[_state.WEIGHT_SUM] = 0.0
             return -1
@@ -243,7 +282,7 @@ class ShardedEpochs:
         resume = plan.written is not None and plan.written[0] is records and plan.written[1].tobytes() == scalars.tobytes()
         plan.written = None
         if not resume:
-            plan.on_ranges(lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]))
+            plan.on_ranges("copy in", lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]))
             plan.holders[:] = 0
         start = scalars.copy()
         for shard in self.shards:
@@ -257,7 +296,7 @@ class ShardedEpochs:
             spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
             tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None, r == 0)
                      for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
-            bad = self._after(_run_tasks(tasks, self.n_jobs, self.phase_cpu))
+            bad = self._after(_run_tasks(tasks, self.n_jobs, self.phases, "round"))
             if bad >= 0:
                 return self._position(plan, bad, order, scalars, sums)
             plan.mix(plan.round_counts)
@@ -269,16 +308,21 @@ class ShardedEpochs:
             mixed[clock] = _mix_scalars(start, [(s.scalars, float(s.n_rows)) for s in self.shards if s.n_rows])[clock]
         at = float(mixed[clock]) if clock >= 0 else 0.0
         bad = self._after(_run_tasks([self._end_task(s, plan, records, at) for s in self.shards if s.n_rows],
-                                     self.n_jobs, self.phase_cpu))
+                                     self.n_jobs, self.phases, "finish"))
         if bad >= 0:
             return self._position(plan, bad, order, scalars, sums)
-        plan.mix(plan.fixed_counts)
-        plan.on_ranges(lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps,
-                                                        at, 0.0))
+        plan.mix(plan.fixed_counts, "end mix")
+        plan.on_ranges("write back", lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0,
+                                                                      self.stamps, at, 0.0))
         scalars[:] = mixed
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
         plan.written = records, scalars.copy()
         return -1
+
+    @property
+    def phase_cpu(self) -> list[list[float]]:
+        """Each phase's task CPU seconds (see ``phases``)."""
+        return [phase.cpu for phase in self.phases]
 
     @staticmethod
     def _after(results: list[int]) -> int:
