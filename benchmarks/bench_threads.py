@@ -205,7 +205,9 @@ class EpochClock:
         from widecross.train import epochs, shards
 
         self.modules = epochs, shards
-        self.originals = epochs.EpochRunner.run, shards.ShardedEpochs.run
+        self.originals = (epochs.EpochRunner.run, shards.ShardedEpochs.run,
+                          getattr(shards.ShardedEpochs, "flush", None))  # a revision without flush: None
+        self.inside = False
         self.start: tuple[float, float, float] | None = None
         self.pool_cpu = self.slowest_cpu = 0.0
         self.passes = 0
@@ -219,7 +221,7 @@ class EpochClock:
         entry["calls"] += 1
 
     def __enter__(self) -> EpochClock:
-        runner_run, sharded_run = self.originals
+        runner_run, sharded_run, sharded_flush = self.originals
 
         def run_epochs(runner: Any, *args: Any, **kwargs: Any) -> Any:
             if self.start is None:
@@ -230,7 +232,11 @@ class EpochClock:
             began = now()
             if self.passes == 0 and self.start is not None:
                 self.note("before the first pass", began[0] - self.start[0], [began[2] - self.start[2]])
-            bad = sharded_run(engine, *args)
+            self.inside = True
+            try:
+                bad = sharded_run(engine, *args)
+            finally:
+                self.inside = False
             ended = now()
             phases = _named_phases(engine)
             for name, wall, cpu in phases:
@@ -242,12 +248,28 @@ class EpochClock:
             self.passes += 1
             return bad
 
+        def flush(engine: Any) -> None:  # outside a pass: the write-back a reader of the records asked for
+            if self.inside or not hasattr(engine, "phases"):
+                return sharded_flush(engine)
+            before = len(engine.phases)
+            sharded_flush(engine)
+            for name, wall, cpu in _named_phases(engine)[before:]:
+                self.note(name, wall, cpu)
+                self.pool_cpu += sum(cpu)
+                self.slowest_cpu += max(cpu, default=0.0)
+            return None
+
         self.modules[0].EpochRunner.run = run_epochs  # type: ignore[method-assign]
         self.modules[1].ShardedEpochs.run = run_pass  # type: ignore[method-assign]
+        if sharded_flush is not None:
+            self.modules[1].ShardedEpochs.flush = flush  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.modules[0].EpochRunner.run, self.modules[1].ShardedEpochs.run = self.originals  # type: ignore[method-assign]
+        runner_run, sharded_run, sharded_flush = self.originals
+        self.modules[0].EpochRunner.run, self.modules[1].ShardedEpochs.run = runner_run, sharded_run  # type: ignore[method-assign]
+        if sharded_flush is not None:
+            self.modules[1].ShardedEpochs.flush = sharded_flush  # type: ignore[method-assign]
 
 
 def _named_phases(engine: Any) -> list[tuple[str, float, list[float]]]:

@@ -23,7 +23,7 @@ import pytest
 import scipy.sparse as sp
 
 import widecross as wc
-from widecross.train import _state
+from widecross.train import _shard, _state
 from widecross.train.shards import ShardedEpochs
 
 from trainers import ftrl, sgd
@@ -145,6 +145,7 @@ def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows):
     orders = [order, np.random.default_rng(1).permutation(order.shape[0]).astype(np.int32)]
     for again in orders:  # a second pass, in another order, starts from a mixed state
         assert sharded.run(rows_e, again, engine.records, engine.scalars) == -1
+        sharded.flush()  # the slots of one shard alone into the records
         reference_pass(reference, rows_r, again, order, n_jobs, shard_rows)
         # the same weights; SGD's idle weights may still owe their penalty (a stamp in the past)
         np.testing.assert_allclose(engine.slot_weights(), reference.slot_weights(), rtol=1e-13, atol=1e-15)
@@ -271,3 +272,53 @@ def test_k_classes_on_threads_are_reproducible_and_learn(optimizer):
         fits.append((clf.model_.values.tobytes(), clf.score(data, y)))
     assert fits[1] == fits[2] and fits[1][0] != fits[0][0]
     assert fits[1][1] > fits[0][1] - 0.02
+
+
+def test_pick_rows_matches_numpy():
+    rng = np.random.default_rng(5)
+    n, k_shards = 1000, 3
+    shard_of = rng.integers(0, k_shards, n).astype(np.int8)
+    order = rng.permutation(n).astype(np.int32)
+    for k in range(k_shards):
+        out = np.full(n, -1, dtype=np.int32)
+        got = _shard.pick_rows(order, shard_of, k, out)
+        expected = order[shard_of[order] == k]
+        assert got == expected.shape[0]
+        assert out[:got].tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("name", ["sgd-adagrad-l1", "ftrl-l1"])
+def test_passes_without_a_reader_between_them_give_the_same_records(name):
+    X, y, sw, order = random_problem(2)
+    orders = [order, np.random.default_rng(1).permutation(order.shape[0]).astype(np.int32)]
+    states = []
+    for flush_between in (True, False):
+        trainer = TRAINERS[name]()
+        rows = trainer.rows(X, y, sw)
+        sharded = ShardedEpochs(trainer.optimizer, 2, 64)
+        for again in orders:
+            assert sharded.run(rows, again, trainer.records, trainer.scalars) == -1
+            if flush_between:
+                sharded.flush()
+        assert sharded.pending is not None or flush_between
+        sharded.flush()
+        states.append((trainer.records.tobytes(), trainer.scalars.tobytes()))
+    assert states[0] == states[1]
+
+
+def test_the_trainer_writes_the_shards_slots_back_before_anyone_reads_them():
+    X, y, sw, order = random_problem(2, n=5000)
+    trainer = TRAINERS["sgd-adagrad-l1"]()
+    trainer.n_jobs = 2
+    rows = trainer.rows(X, y, sw)
+    trainer.epoch(rows, order)
+    assert trainer._sharded.pending is not None  # the shards' own slots are still in their copies
+    copied = trainer.copy()  # a copy, the weights and the records all see the pass's state
+    assert trainer._sharded.pending is None
+    assert copied.records.tobytes() == trainer.records.tobytes()
+    assert copied.slot_weights().tobytes() == trainer.slot_weights().tobytes()
+    trainer.epoch(rows, order)  # resumes from the shards' copies
+    second = trainer.records.copy()
+    copied.n_jobs = 2
+    copied.epoch(rows, order)  # from the records written back: the same bits
+    assert copied.records.tobytes() == second.tobytes()

@@ -96,21 +96,15 @@ def localize_shard(indptr, slots, rows, n_shards, owner, union, mine, ids, share
 
 
 @jit
-def count_split(order, shard_of, lo, hi, counts):
-    """How many of the rows ``order[lo:hi]`` each shard holds."""
-    for i in range(lo, hi):
-        counts[shard_of[order[i]]] += 1
-
-
-@jit
-def split_order(order, shard_of, lo, hi, fill, out):
-    """The rows ``order[lo:hi]`` appended to their shard's part of ``out`` (shard ``k``'s next
-    place: ``fill[k]``), in the order they come."""
-    for i in range(lo, hi):
+def pick_rows(order, shard_of, k, out):
+    """The rows of shard ``k`` into ``out``, in the order they come in ``order``. Returns how many."""
+    n = 0
+    for i in range(order.shape[0]):
         r = order[i]
-        k = shard_of[r]
-        out[fill[k]] = r
-        fill[k] += 1
+        if shard_of[r] == k:
+            out[n] = r
+            n += 1
+    return n
 
 
 @jit

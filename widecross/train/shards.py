@@ -21,9 +21,12 @@ mixed. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's
 the intercept's ``z`` and ``n``) take the mean of the shards' moves weighted by their rows, the
 count of examples adds up. At the end of the pass each shard settles its shared slots, a shared
 slot takes the mean of the shards' copies weighted by the rows of each shard that touch it (the
-copies differ only by the penalty each shard's clock owed them since their last mix), and
-everything is written back into the state. A pass that finds the state as the last one left it
-resumes from the shards' own copies instead of copying the records in again.
+copies differ only by the penalty each shard's clock owed them since their last mix), and is
+written back into the state. The slots of one shard stay in its copy until someone reads the
+records (``flush``: the trainer's ``records`` does it) or another pass needs them: a pass that
+finds the state as the last one left it resumes from the shards' own copies, and the state's
+full copy in and out happens once per fit, not once per pass. Each shard picks its rows out of
+the pass's order at the start of its first round (no separate phase, no barrier).
 
 **Clocks** (SGD): each shard keeps its own clock, advanced by its own rows only, and its records
 are stamped in it: the penalty a slot of one shard owes is what that shard's run owes it, with
@@ -108,7 +111,6 @@ class _Plan:
         self.single = np.empty(n_union, dtype=np.int64)
         self.orders = np.empty(n, dtype=order.dtype)
         self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
-        self.blocks = [(n * b // n_jobs, n * (b + 1) // n_jobs) for b in range(n_jobs)]
         self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
         serial.close()
 
@@ -128,16 +130,6 @@ class _Plan:
 
     def serves(self, rows: Rows) -> bool:
         return self.source[0] is rows.indptr and self.source[1] is rows.slots
-
-    def split(self, order: np.ndarray) -> None:
-        """Each shard's rows in the order they come in ``order`` into ``orders`` (shard by shard)."""
-        k = self.n_jobs
-        counts = np.zeros((k, k), dtype=np.int64)
-        _run_tasks([_call(_shard.count_split, order, self.shard_of, lo, hi, counts[b])
-                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases, "split")
-        fill = self.row_offsets[:-1] + np.cumsum(counts, axis=0) - counts
-        _run_tasks([_call(_shard.split_order, order, self.shard_of, lo, hi, fill[b], self.orders)
-                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases, "split")
 
     def on_ranges(self, name: str, kernel, *args) -> None:  # type: ignore[no-untyped-def]
         """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads."""
@@ -209,6 +201,7 @@ class _Shard:
     """One shard: views of its part of the plan, its scalars, its gather buffer."""
 
     def __init__(self, plan: _Plan, k: int) -> None:
+        self.k = k
         rows = slice(plan.row_offsets[k], plan.row_offsets[k + 1])
         local_ids = slice(plan.local_offsets[k], plan.local_offsets[k + 1])
         shared = slice(plan.shared_offsets[k], plan.shared_offsets[k + 1])
@@ -256,9 +249,12 @@ class ShardedEpochs:
         self.phases: list[Phase] = []
         self.stamps = np.asarray(optimizer.stamp_fields, dtype=np.int64)
         self.in_order = np.arange(0, dtype=np.int32)
+        # (records, the state's clock) while the shards' own slots are not written back yet
+        self.pending: tuple[np.ndarray, float] | None = None
 
     def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
         if self.plan is None or not self.plan.serves(rows) or self.plan.shard_of.shape[0] != rows.n_rows:
+            self.flush()
             self.plan = None  # its memory first
             self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phases)
             self.shards = [_Shard(self.plan, k) for k in range(self.n_jobs)]
@@ -276,12 +272,14 @@ class ShardedEpochs:
             scalars[_state.LOSS_SUM] = scalars[_state.WEIGHT_SUM] = 0.0
             return -1
         plan = self._plan_for(rows, order, records.shape[0])
-        plan.split(order)
         # The shards' states still hold what the last pass wrote, unless the state was replaced
         # (the trainer drops the plan when it sets weights) or its scalars changed.
         resume = plan.written is not None and plan.written[0] is records and plan.written[1].tobytes() == scalars.tobytes()
         plan.written = None
-        if not resume:
+        if resume:
+            self.pending = None  # the shards' copies go on from where they are
+        else:
+            self.flush()
             plan.on_ranges("copy in", lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]))
             plan.holders[:] = 0
         start = scalars.copy()
@@ -294,8 +292,8 @@ class ShardedEpochs:
         mixed, sums = start, np.zeros(2)
         for r in range(n_rounds):
             spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
-            tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None, r == 0)
-                     for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
+            tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None,
+                                      order if r == 0 else None) for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
             bad = self._after(_run_tasks(tasks, self.n_jobs, self.phases, "round"))
             if bad >= 0:
                 return self._position(plan, bad, order, scalars, sums)
@@ -307,8 +305,9 @@ class ShardedEpochs:
         if clock >= 0:  # the state's clock: the rows-weighted mean of the shards' advances
             mixed[clock] = _mix_scalars(start, [(s.scalars, float(s.n_rows)) for s in self.shards if s.n_rows])[clock]
         at = float(mixed[clock]) if clock >= 0 else 0.0
-        bad = self._after(_run_tasks([self._end_task(s, plan, records, at) for s in self.shards if s.n_rows],
+        bad = self._after(_run_tasks([self._end_task(s, plan) for s in self.shards if s.n_rows],
                                      self.n_jobs, self.phases, "finish"))
+        self.pending = records, at
         if bad >= 0:
             return self._position(plan, bad, order, scalars, sums)
         plan.mix(plan.fixed_counts, "end mix")
@@ -334,18 +333,22 @@ class ShardedEpochs:
         return int(np.flatnonzero(order == bad)[0])
 
     def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
-                    records: np.ndarray | None, first: bool):  # type: ignore[no-untyped-def]
-        return lambda: self._train(shard, plan, lo, hi, mixed, records, first)
+                    records: np.ndarray | None, order: np.ndarray | None):  # type: ignore[no-untyped-def]
+        return lambda: self._train(shard, plan, lo, hi, mixed, records, order)
 
     def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
-               first: bool) -> int:
+               order: np.ndarray | None) -> int:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
-        The first round of a pass copies the shard's records in (``records``), or, when the
-        shard still holds what the last pass wrote back, takes the last mix and stamps its own
-        slots (settled then) at the pass's clock."""
+        The first round of a pass (``order``: the pass's) picks the shard's rows out of the
+        pass's order, and copies the shard's records in (``records``), or, when the shard still
+        holds what the last pass wrote back, takes the last mix and stamps its own slots (settled
+        then) at the pass's clock."""
         own = shard.scalars
         clock = self.optimizer.clock_scalar
+        first = order is not None
+        if first:
+            _shard.pick_rows(order, plan.shard_of, shard.k, shard.order)
         if records is not None:
             _shard.copy_in(records, shard.ids, shard.local)
         else:
@@ -368,19 +371,31 @@ class ShardedEpochs:
             bad = int(shard.order[lo + bad]) if bad >= 0 else -1
         return bad
 
-    def _end_task(self, shard: _Shard, plan: _Plan, records: np.ndarray, at: float):  # type: ignore[no-untyped-def]
-        return lambda: self._finish(shard, plan, records, at)
+    def _end_task(self, shard: _Shard, plan: _Plan):  # type: ignore[no-untyped-def]
+        return lambda: self._finish(shard, plan)
 
-    def _finish(self, shard: _Shard, plan: _Plan, records: np.ndarray, at: float) -> int:
-        """Settle a shard's shared slots and write its own slots back, their stamps moved from the
-        shard's clock to the state's ``at`` (they owe the same penalty there)."""
+    def _finish(self, shard: _Shard, plan: _Plan) -> int:
+        """Settle a shard's shared slots (its own slots are written back by ``flush``)."""
         clock = self.optimizer.clock_scalar
         shard.last_clock = shard.scalars[clock] if clock >= 0 else 0.0
         _shard.apply_mix(shard.local, shard.shared_pos, plan.holders, plan.base, self.stamps, shard.last_clock)
         if self.optimizer.settle(shard.local, shard.n_shared, shard.scalars) >= 0:
             return int(shard.order[shard.n_rows - 1])
-        _shard.write_back(records, shard.ids, shard.local, shard.n_shared, self.stamps, -1.0, at - shard.last_clock)
         return -1
+
+    def flush(self) -> None:
+        """Write the slots that one shard alone touches back into the records the last pass
+        updated, their stamps moved from the shard's clock to the state's (they owe the same
+        penalty there). A pass leaves them in the shards' copies: the next pass over the same
+        rows goes on from there, and only a reader of the records (or another pass) needs them
+        written (the trainer's ``records``)."""
+        if self.pending is None:
+            return
+        records, at = self.pending
+        self.pending = None
+        tasks = [_call(_shard.write_back, records, s.ids, s.local, s.n_shared, self.stamps, -1.0, at - s.last_clock)
+                 for s in self.shards if s.n_rows]
+        _run_tasks(tasks, self.n_jobs, self.phases, "write back (own slots)")
 
 
 def _mix_scalars(base: np.ndarray, moved: list[tuple[np.ndarray, float]]) -> np.ndarray:
