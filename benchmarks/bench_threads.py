@@ -220,6 +220,13 @@ class EpochClock:
         entry["slowest_cpu"] += max(cpu, default=0.0)
         entry["calls"] += 1
 
+    def take(self, phases: list[tuple[str, float, list[float]]]) -> None:
+        """Add a pass's phases to the ledger and the task CPU figures."""
+        for name, wall, cpu in phases:
+            self.note(name, wall, cpu)
+            self.pool_cpu += sum(cpu)
+            self.slowest_cpu += max(cpu, default=0.0)
+
     def __enter__(self) -> EpochClock:
         runner_run, sharded_run, sharded_flush = self.originals
 
@@ -239,10 +246,7 @@ class EpochClock:
                 self.inside = False
             ended = now()
             phases = _named_phases(engine)
-            for name, wall, cpu in phases:
-                self.note(name, wall, cpu)
-                self.pool_cpu += sum(cpu)
-                self.slowest_cpu += max(cpu, default=0.0)
+            self.take(phases)
             inside = sum(wall for _, wall, _ in phases)
             self.note("pass, between phases", ended[0] - began[0] - inside, [])
             self.passes += 1
@@ -253,10 +257,7 @@ class EpochClock:
                 return sharded_flush(engine)
             before = len(engine.phases)
             sharded_flush(engine)
-            for name, wall, cpu in _named_phases(engine)[before:]:
-                self.note(name, wall, cpu)
-                self.pool_cpu += sum(cpu)
-                self.slowest_cpu += max(cpu, default=0.0)
+            self.take(_named_phases(engine)[before:])
             return None
 
         self.modules[0].EpochRunner.run = run_epochs  # type: ignore[method-assign]

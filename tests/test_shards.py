@@ -322,3 +322,29 @@ def test_the_trainer_writes_the_shards_slots_back_before_anyone_reads_them():
     copied.n_jobs = 2
     copied.epoch(rows, order)  # from the records written back: the same bits
     assert copied.records.tobytes() == second.tobytes()
+
+
+def test_local_ids_match_a_numpy_renaming():
+    """Each shard's entries renamed: its shared slots first in slot order, then its own slots in
+    the order its rows (in storage order) first touch them; the counts of entries per shared slot."""
+    X, y, _, order = random_problem(6, n=900)
+    trainer = sgd(eta0=0.5, l1=1e-3)
+    rows = trainer.rows(X, y)
+    sharded = ShardedEpochs(trainer.optimizer, 3, 100)
+    sharded.run(rows, order, trainer.records, trainer.scalars)
+    plan = sharded.plan
+    n = X.shape[0]
+    dealt = [np.sort(order[n * k // 3:n * (k + 1) // 3]) for k in range(3)]
+    touched = [set(rows.slots[np.concatenate([np.arange(rows.indptr[r], rows.indptr[r + 1]) for r in d])].tolist())
+               for d in dealt]
+    for k, mine in enumerate(dealt):
+        entries = np.concatenate([np.arange(rows.indptr[r], rows.indptr[r + 1]) for r in mine])
+        slots = rows.slots[entries]
+        shared = sorted(s for s in touched[k] if any(s in touched[o] for o in range(3) if o != k))
+        first_seen = list(dict.fromkeys(s for s in slots.tolist() if s not in set(shared)))
+        ids = plan.ids[plan.local_offsets[k]:plan.local_offsets[k + 1]]
+        assert ids.tolist() == shared + first_seen
+        assert ids[plan.local_slots[entries]].tolist() == slots.tolist()
+        counts = plan.fixed_counts[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]
+        assert counts.tolist() == [float(np.sum(slots == s)) for s in shared]
+        assert plan.union[plan.shared_pos[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]].tolist() == shared

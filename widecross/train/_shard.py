@@ -61,38 +61,51 @@ def localize_shard(indptr, slots, rows, n_shards, owner, union, mine, ids, share
     its entries.
 
     ``owner`` comes from ``number_shared``: the shard turns the ``owner`` of each slot that it
-    alone touches (no other shard reads or writes it) into ``n_shards`` + its local id. ``mine``
-    (one int32 per shared slot, all -1) is this shard's."""
-    for i in range(rows.shape[0]):
-        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
-            o = owner[slots[p]]
-            if o <= SHARED:
-                mine[SHARED - o] = _MARK
-    n_local = 0
-    for u in range(mine.shape[0]):
-        if mine[u] == _MARK:
-            mine[u] = n_local
-            ids[n_local] = union[u]
-            shared_pos[n_local] = u
-            shared_counts[n_local] = 0.0
-            n_local += 1
-    n_shared = n_local
+    alone touches (no other shard reads or writes it) into ``n_shards`` + its number among the
+    shard's own slots (first appearance order). ``mine`` (one int32 per shared slot, all -1) is
+    this shard's. One pass over the entries reads ``owner`` (the random reads) and leaves each
+    entry a provisional id (``-1 - u`` for the shared slot ``u``, else the own slot's number);
+    a second, sequential pass turns them into local ids once the shared slots are counted."""
+    n_own = 0
     for i in range(rows.shape[0]):
         for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
             s = slots[p]
             o = owner[s]
             if o <= SHARED:
-                j = mine[SHARED - o]
-                shared_counts[j] += 1.0
+                u = SHARED - o
+                mine[u] = _MARK
+                local_slots[p] = -1 - u
             elif o < n_shards:
-                j = n_local
-                owner[s] = n_shards + j
-                ids[n_local] = s
-                n_local += 1
+                owner[s] = n_shards + n_own
+                ids[n_own] = s
+                local_slots[p] = n_own
+                n_own += 1
             else:
-                j = o - n_shards
+                local_slots[p] = o - n_shards
+    n_shared = 0
+    for u in range(mine.shape[0]):
+        if mine[u] == _MARK:
+            n_shared += 1
+    for j in range(n_own - 1, -1, -1):  # the own slots after the shared ones
+        ids[n_shared + j] = ids[j]
+    n_shared = 0
+    for u in range(mine.shape[0]):
+        if mine[u] == _MARK:
+            mine[u] = n_shared
+            ids[n_shared] = union[u]
+            shared_pos[n_shared] = u
+            shared_counts[n_shared] = 0.0
+            n_shared += 1
+    for i in range(rows.shape[0]):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+            j = local_slots[p]
+            if j < 0:
+                j = mine[-1 - j]
+                shared_counts[j] += 1.0
+            else:
+                j += n_shared
             local_slots[p] = j
-    return n_shared, n_local
+    return n_shared, n_shared + n_own
 
 
 @jit
