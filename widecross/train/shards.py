@@ -112,6 +112,11 @@ class _Plan:
         self.orders = np.empty(n, dtype=order.dtype)
         self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
         self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
+        # Copying the records in and out: cut where the slots (the records' pages) are halved, not the
+        # shared slots: the first write of a fresh state's pages (page faults) is most of the work.
+        cuts = np.searchsorted(self.union, [n_slots * b // n_jobs for b in range(n_jobs + 1)]).tolist()
+        cuts[-1] = n_union
+        self.page_ranges = list(zip(cuts[:-1], cuts[1:]))
         serial.close()
 
     def _deal(self, rows: np.ndarray, k: int) -> np.ndarray:
@@ -131,9 +136,11 @@ class _Plan:
     def serves(self, rows: Rows) -> bool:
         return self.source[0] is rows.indptr and self.source[1] is rows.slots
 
-    def on_ranges(self, name: str, kernel, *args) -> None:  # type: ignore[no-untyped-def]
-        """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads."""
-        _run_tasks([_call(kernel, lo, hi, *args) for lo, hi in self.ranges if hi > lo], self.n_jobs, self.phases, name)
+    def on_ranges(self, name: str, kernel, *args, by_pages: bool = False) -> None:  # type: ignore[no-untyped-def]
+        """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads (``by_pages``:
+        slices of the records they cover)."""
+        ranges = self.page_ranges if by_pages else self.ranges
+        _run_tasks([_call(kernel, lo, hi, *args) for lo, hi in ranges if hi > lo], self.n_jobs, self.phases, name)
 
     def mix(self, counts: np.ndarray, name: str = "mix") -> None:
         self.on_ranges(name, self._mix, counts)
@@ -280,7 +287,8 @@ class ShardedEpochs:
             self.pending = None  # the shards' copies go on from where they are
         else:
             self.flush()
-            plan.on_ranges("copy in", lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]))
+            plan.on_ranges("copy in", lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]),
+                           by_pages=True)
             plan.holders[:] = 0
         start = scalars.copy()
         for shard in self.shards:
@@ -312,7 +320,7 @@ class ShardedEpochs:
             return self._position(plan, bad, order, scalars, sums)
         plan.mix(plan.fixed_counts, "end mix")
         plan.on_ranges("write back", lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0,
-                                                                      self.stamps, at, 0.0))
+                                                                      self.stamps, at, 0.0), by_pages=True)
         scalars[:] = mixed
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
         plan.written = records, scalars.copy()
