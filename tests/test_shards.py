@@ -348,3 +348,24 @@ def test_local_ids_match_a_numpy_renaming():
         counts = plan.fixed_counts[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]
         assert counts.tolist() == [float(np.sum(slots == s)) for s in shared]
         assert plan.union[plan.shared_pos[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]].tolist() == shared
+
+
+def test_slot_owners_from_the_shards_marks_match_numpy():
+    rng = np.random.default_rng(7)
+    n_rows, n_slots, k_shards = 300, 200, 3  # 200 slots: a last word half used
+    lengths = rng.integers(0, 6, n_rows)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    slots = rng.integers(0, n_slots, indptr[-1]).astype(np.int32)
+    shard_of = rng.integers(0, k_shards, n_rows)
+    marks = np.zeros((k_shards, (n_slots + 63) // 64), dtype=np.uint64)
+    for k in range(k_shards):
+        _shard.mark_slots(indptr, slots, np.flatnonzero(shard_of == k), marks[k])
+    owner = np.full(n_slots, 99, dtype=np.int32)
+    n_shared = sum(_shard.owners_from_marks(marks, owner, lo, hi) for lo, hi in [(0, 70), (70, 130), (130, 200)])
+    holders = [set() for _ in range(n_slots)]
+    for r in range(n_rows):
+        for s in slots[indptr[r]:indptr[r + 1]]:
+            holders[s].add(int(shard_of[r]))
+    expected = [-1 if not h else h.pop() if len(h) == 1 else _shard.SHARED for h in holders]
+    assert owner.tolist() == expected
+    assert n_shared == sum(e == _shard.SHARED for e in expected) > 0

@@ -20,23 +20,35 @@ _MARK = -3
 
 
 @jit
-def find_owners(indptr, slots, shard_of, owner, lo, hi):
-    """``owner[s]`` for the slots ``lo <= s < hi`` (a thread's range: the threads share the
-    reading, each writes its own range): -1 (untouched), the one shard whose rows touch slot
-    ``s``, or ``SHARED``. Returns the number of shared slots in the range."""
-    n_shared = 0
-    for r in range(indptr.shape[0] - 1):
-        k = shard_of[r]
+def mark_slots(indptr, slots, rows, marks):
+    """Set bit ``s`` of ``marks`` (64 slots a word) for the slot ``s`` of each entry of ``rows``:
+    the slots one shard's rows touch, in n_slots / 8 bytes."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
         for p in range(indptr[r], indptr[r + 1]):
             s = slots[p]
-            if s < lo or s >= hi:
-                continue
-            o = owner[s]
-            if o == -1:
-                owner[s] = k
-            elif o != k and o != SHARED:
-                owner[s] = SHARED
-                n_shared += 1
+            marks[s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+
+
+@jit
+def owners_from_marks(marks, owner, lo, hi):
+    """``owner[s]`` for the slots ``lo <= s < hi`` (a thread's range) from the shards' marks
+    (``marks[k]``: shard ``k``'s, see ``mark_slots``): -1 (untouched), the one shard whose rows
+    touch slot ``s``, or ``SHARED``. Returns the number of shared slots in the range."""
+    n_shared = 0
+    for s in range(lo, hi):
+        word = s >> 6
+        bit = np.uint64(1) << np.uint64(s & 63)
+        o = -1
+        for k in range(marks.shape[0]):
+            if marks[k, word] & bit:
+                if o == -1:
+                    o = k
+                else:
+                    o = SHARED
+                    n_shared += 1
+                    break
+        owner[s] = o
     return n_shared
 
 

@@ -6,8 +6,9 @@ rows are dealt to K shards: shard ``k`` gets the rows at positions ``n k / K`` t
 renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a shard owns a
 state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
 touched by rows of two shards or more is *shared*; the others belong to one shard alone. All of it
-runs on the threads: each shard sorts and marks its rows, each thread finds the owners of a range
-of slots (all threads read every entry, each writes its own range), each shard renames its entries.
+runs on the threads: each shard sorts and marks its rows and sets a bit per slot they touch (n_slots
+/ 8 bytes per shard), each thread finds the owners of a range of slots from those bits, each shard
+renames its entries.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
@@ -83,13 +84,15 @@ class _Plan:
         self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
         # storage order: gathers read forward
-        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k) for k in range(n_jobs)],
-                                n_jobs, phases, "deal")
+        marks = np.zeros((n_jobs, (n_slots + 63) // 64), dtype=np.uint64)  # the slots each shard touches
+        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k, marks[k])
+                                             for k in range(n_jobs)], n_jobs, phases, "deal")
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
-        owner = np.full(n_slots, -1, dtype=np.int32)  # the one array as long as the state, while dealing
+        owner = np.empty(n_slots, dtype=np.int32)  # the one array as long as the state, while dealing
         ranges = [(n_slots * b // n_jobs, n_slots * (b + 1) // n_jobs) for b in range(n_jobs)]
-        shared = serial.around(_run_tasks, [_call(_shard.find_owners, rows.indptr, rows.slots, self.shard_of, owner, lo, hi)
-                                            for lo, hi in ranges], n_jobs, phases, "owners")
+        shared = serial.around(_run_tasks, [_call(_shard.owners_from_marks, marks, owner, lo, hi) for lo, hi in ranges],
+                               n_jobs, phases, "owners")
+        del marks
         self.union = np.empty(sum(shared), dtype=np.int64)
         _shard.number_shared(owner, self.union)
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
@@ -119,9 +122,10 @@ class _Plan:
         self.page_ranges = list(zip(cuts[:-1], cuts[1:]))
         serial.close()
 
-    def _deal(self, rows: np.ndarray, k: int) -> np.ndarray:
+    def _deal(self, rows: np.ndarray, k: int, marks: np.ndarray) -> np.ndarray:
         mine = np.sort(rows)
         self.shard_of[mine] = k
+        _shard.mark_slots(self.rows.indptr, self.rows.slots, mine, marks)
         return mine
 
     def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray) -> tuple:
