@@ -5,7 +5,10 @@ what the mixed epochs cost in held-out log-loss and objective.
     python benchmarks/bench_threads.py --rows 1000000 --widths 22 --quality-jobs   # one case, ~1 min
     python benchmarks/bench_threads.py --quick        # 40k rows, one round (a smoke test)
     nice -n 10 python benchmarks/bench_threads.py --against 709bf31 --rows 1000000 --widths 22 exact
-                                                      # the fit only: that revision and this tree alternated
+                                                      # the fit only: that revision and this tree alternated,
+                                                      # with both sides' ledgers of the two-thread epochs
+    nice -n 10 python benchmarks/bench_threads.py --fit-only --rows 1000000 --widths 22 exact
+                                                      # the fit rows and the ledger alone
 
 Rows are generated houses (``data_gen``); the held-out set is 200k other houses of the same world.
 For each size and width: ``spec.transform``, the default ``WideClassifier(spec).fit`` (5 epochs,
@@ -18,7 +21,12 @@ first size at the exact width: it does not depend on the hardware.
 The fit row also times the epoch loop alone (``loop_*``: from its start to the last epoch's end,
 without featurizing and slot mapping) and splits its CPU into the calling thread's and the
 threads' tasks, with the critical path (calling thread + slowest task of each parallel phase):
-CPU figures that other processes on the machine do not distort, unlike wall times.
+CPU figures that other processes on the machine do not distort, unlike wall times. Every task of
+the fit is counted, those of modules first imported while a clock ran included. The *ledger*
+(``bench_threads_ledger``, ``bench_threads_against_ledger``) splits the two-thread epochs into
+their phases (building the plan: deal, owners, localize; copy in; rounds; mixes; finish; write
+back): per phase, wall, the tasks' CPU and the slowest tasks' CPU (its share of the critical
+path), summed over the fit's passes.
 
 The load average is recorded before and after, with a compute-only calibration loop's 2-thread
 speed-up: on a shared machine, wall-time speed-ups are depressed by the other processes. The 1..16-thread curve is a *model* fitted to the 2-thread run
