@@ -223,12 +223,18 @@ def test_a_streamed_fit_on_threads_is_reproducible(tmp_path):
     assert models[0] == models[1] and len(models[0][0]) > 0
 
 
-def test_only_the_shared_slots_are_mixed_and_the_rows_are_dealt_once():
-    X, y, _, order = random_problem(5, n=900)
-    trainer = ftrl(alpha=0.3, l1=1e-3)
+def one_pass_on_3_shards(seed, trainer):
+    """A problem of 900 rows and the engine after one pass of ``trainer`` on 3 shards."""
+    X, y, _, order = random_problem(seed, n=900)
     rows = trainer.rows(X, y)
     sharded = ShardedEpochs(trainer.optimizer, 3, 100)
     sharded.run(rows, order, trainer.records, trainer.scalars)
+    return X, order, rows, sharded
+
+
+def test_only_the_shared_slots_are_mixed_and_the_rows_are_dealt_once():
+    trainer = ftrl(alpha=0.3, l1=1e-3)
+    X, order, rows, sharded = one_pass_on_3_shards(5, trainer)
     plan = sharded.plan
     shard_of = np.empty(X.shape[0], dtype=np.int64)
     for k in range(3):
@@ -327,11 +333,7 @@ def test_the_trainer_writes_the_shards_slots_back_before_anyone_reads_them():
 def test_local_ids_match_a_numpy_renaming():
     """Each shard's entries renamed: its shared slots first in slot order, then its own slots in
     the order its rows (in storage order) first touch them; the counts of entries per shared slot."""
-    X, y, _, order = random_problem(6, n=900)
-    trainer = sgd(eta0=0.5, l1=1e-3)
-    rows = trainer.rows(X, y)
-    sharded = ShardedEpochs(trainer.optimizer, 3, 100)
-    sharded.run(rows, order, trainer.records, trainer.scalars)
+    X, order, rows, sharded = one_pass_on_3_shards(6, sgd(eta0=0.5, l1=1e-3))
     plan = sharded.plan
     n = X.shape[0]
     dealt = [np.sort(order[n * k // 3:n * (k + 1) // 3]) for k in range(3)]
