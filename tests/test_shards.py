@@ -371,3 +371,17 @@ def test_slot_owners_from_the_shards_marks_match_numpy():
     expected = [-1 if not h else h.pop() if len(h) == 1 else _shard.SHARED for h in holders]
     assert owner.tolist() == expected
     assert n_shared == sum(e == _shard.SHARED for e in expected) > 0
+
+
+def test_a_trainer_pickled_with_its_records_as_a_plain_attribute_loads():
+    import pickle
+
+    X, y, sw, order = random_problem(2)
+    trainer = TRAINERS["ftrl-l1"]()
+    trainer.epoch(trainer.rows(X, y, sw), order)
+    state = trainer.__getstate__()
+    state["records"] = state.pop("_records")  # how an older trainer kept them
+    older = object.__new__(type(trainer))
+    older.__setstate__(state)
+    assert older.records.tobytes() == trainer.records.tobytes()
+    assert pickle.loads(pickle.dumps(trainer)).records.tobytes() == trainer.records.tobytes()

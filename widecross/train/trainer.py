@@ -253,6 +253,11 @@ class Trainer:
         state["_sharded"] = None  # buffers, not state: never copied or pickled
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        if "records" in state:  # pickled before the records became a property
+            state["_records"] = state.pop("records")
+        self.__dict__.update(state)
+
     # -- reading -----------------------------------------------------------------------------
     @property
     def n_slots(self) -> int:
