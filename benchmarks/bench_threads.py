@@ -5,7 +5,10 @@ what the mixed epochs cost in held-out log-loss and objective.
     python benchmarks/bench_threads.py --rows 1000000 --widths 22 --quality-jobs   # one case, ~1 min
     python benchmarks/bench_threads.py --quick        # 40k rows, one round (a smoke test)
     nice -n 10 python benchmarks/bench_threads.py --against 709bf31 --rows 1000000 --widths 22 exact
-                                                      # the fit only: that revision and this tree alternated
+                                                      # the fit only: that revision and this tree alternated,
+                                                      # with both sides' ledgers of the two-thread epochs
+    nice -n 10 python benchmarks/bench_threads.py --fit-only --rows 1000000 --widths 22 exact
+                                                      # the fit rows and the ledger alone
 
 Rows are generated houses (``data_gen``); the held-out set is 200k other houses of the same world.
 For each size and width: ``spec.transform``, the default ``WideClassifier(spec).fit`` (5 epochs,
@@ -18,7 +21,12 @@ first size at the exact width: it does not depend on the hardware.
 The fit row also times the epoch loop alone (``loop_*``: from its start to the last epoch's end,
 without featurizing and slot mapping) and splits its CPU into the calling thread's and the
 threads' tasks, with the critical path (calling thread + slowest task of each parallel phase):
-CPU figures that other processes on the machine do not distort, unlike wall times.
+CPU figures that other processes on the machine do not distort, unlike wall times. Every task of
+the fit is counted, those of modules first imported while a clock ran included. The *ledger*
+(``bench_threads_ledger``, ``bench_threads_against_ledger``) splits the two-thread epochs into
+their phases (building the plan: deal, owners, localize; copy in; rounds; mixes; finish; write
+back): per phase, wall, the tasks' CPU and the slowest tasks' CPU (its share of the critical
+path), summed over the fit's passes.
 
 The load average is recorded before and after, with a compute-only calibration loop's 2-thread
 speed-up: on a shared machine, wall-time speed-ups are depressed by the other processes. The 1..16-thread curve is a *model* fitted to the 2-thread run
@@ -88,8 +96,6 @@ class TaskClock:
         from widecross import _parallel
 
         self.original = original = _parallel.run_tasks
-        self.modules = [m for name, m in list(sys.modules.items())
-                        if name.startswith("widecross") and getattr(m, "run_tasks", None) is original]
         self.was_inside = getattr(_parallel._inside, "flag", False)
         if self.scheduled:
             _parallel._inside.flag = True  # run_tasks calls its tasks in order, here
@@ -117,8 +123,11 @@ class TaskClock:
             finally:
                 self._add(spent, n_jobs)
 
-        for m in self.modules:
-            m.run_tasks = run_tasks
+        run_tasks.task_clock_original = original  # type: ignore[attr-defined]
+        self.wrapper = run_tasks
+        for m in _widecross_modules():
+            if _unwrapped(getattr(m, "run_tasks", None)) is original:
+                m.run_tasks = run_tasks
         return self
 
     def _add(self, spent: list[tuple[int, float]], n_jobs: int) -> None:
@@ -143,8 +152,21 @@ class TaskClock:
         from widecross import _parallel
 
         _parallel._inside.flag = self.was_inside
-        for m in self.modules:
-            m.run_tasks = self.original
+        # every module that holds the clock's wrapper, those first imported while it ran included
+        # (a module imported inside the clock binds the wrapper: left there, it would escape every
+        # later clock)
+        for m in _widecross_modules():
+            if getattr(m, "run_tasks", None) is self.wrapper:
+                m.run_tasks = self.original
+
+
+def _widecross_modules() -> list[Any]:
+    return [m for name, m in list(sys.modules.items()) if name.startswith("widecross") and m is not None]
+
+
+def _unwrapped(fn: Any) -> Any:
+    """``fn``, or the ``run_tasks`` a task clock's wrapper stands for."""
+    return getattr(fn, "task_clock_original", fn)
 
 
 def timed(fn: Callable[[], Any], scheduled: bool = False) -> dict[str, Any]:
@@ -177,23 +199,44 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
 
 
 class EpochClock:
-    """Where the stochastic epochs spend CPU. Wraps ``EpochRunner.run`` to note when the epoch loop
-    starts (wall, process CPU, calling thread's CPU), and ``ShardedEpochs.run`` to add up, over
-    each parallel phase of a pass (dealing the rows, the rounds, the mixes), all tasks' thread CPU
-    and the slowest task's: the *critical path* of the epochs is the calling thread's CPU plus the
-    slowest tasks', what the wall time would be with a free core per thread."""
+    """Where the stochastic epochs spend their time. Wraps ``EpochRunner.run`` to note when the
+    epoch loop starts (wall, process CPU, calling thread's CPU), and ``ShardedEpochs.run`` to add
+    up, over each phase of a pass (building the plan, splitting the order, the rounds, the mixes,
+    finishing, writing back), all tasks' thread CPU and the slowest task's: the *critical path*
+    of the epochs is the calling thread's CPU plus the slowest tasks', what the wall time would
+    be with a free core per thread. ``ledger``: per phase name, its wall seconds, its tasks' CPU
+    and its slowest tasks' CPU, summed over the fit's passes; "pass, between phases" is the
+    passes' wall outside every phase (the calling thread's own steps), "before the first pass"
+    the wall from the loop's start to the first pass."""
 
     def __init__(self) -> None:
         from widecross.train import epochs, shards
 
         self.modules = epochs, shards
-        self.originals = epochs.EpochRunner.run, shards.ShardedEpochs.run
+        self.originals = (epochs.EpochRunner.run, shards.ShardedEpochs.run,
+                          getattr(shards.ShardedEpochs, "flush", None))  # a revision without flush: None
+        self.inside = False
         self.start: tuple[float, float, float] | None = None
         self.pool_cpu = self.slowest_cpu = 0.0
         self.passes = 0
+        self.ledger: dict[str, dict[str, float]] = {}
+
+    def note(self, name: str, wall: float, cpu: list[float]) -> None:
+        entry = self.ledger.setdefault(name, {"wall": 0.0, "cpu": 0.0, "slowest_cpu": 0.0, "calls": 0})
+        entry["wall"] += wall
+        entry["cpu"] += sum(cpu)
+        entry["slowest_cpu"] += max(cpu, default=0.0)
+        entry["calls"] += 1
+
+    def take(self, phases: list[tuple[str, float, list[float]]]) -> None:
+        """Add a pass's phases to the ledger and the task CPU figures."""
+        for name, wall, cpu in phases:
+            self.note(name, wall, cpu)
+            self.pool_cpu += sum(cpu)
+            self.slowest_cpu += max(cpu, default=0.0)
 
     def __enter__(self) -> EpochClock:
-        runner_run, sharded_run = self.originals
+        runner_run, sharded_run, sharded_flush = self.originals
 
         def run_epochs(runner: Any, *args: Any, **kwargs: Any) -> Any:
             if self.start is None:
@@ -201,18 +244,49 @@ class EpochClock:
             return runner_run(runner, *args, **kwargs)
 
         def run_pass(engine: Any, *args: Any) -> int:
-            bad = sharded_run(engine, *args)
-            self.pool_cpu += sum(sum(phase) for phase in engine.phase_cpu)
-            self.slowest_cpu += sum(max(phase) for phase in engine.phase_cpu if phase)
+            began = now()
+            if self.passes == 0 and self.start is not None:
+                self.note("before the first pass", began[0] - self.start[0], [began[2] - self.start[2]])
+            self.inside = True
+            try:
+                bad = sharded_run(engine, *args)
+            finally:
+                self.inside = False
+            ended = now()
+            phases = _named_phases(engine)
+            self.take(phases)
+            inside = sum(wall for _, wall, _ in phases)
+            self.note("pass, between phases", ended[0] - began[0] - inside, [])
             self.passes += 1
             return bad
 
+        def flush(engine: Any) -> None:  # outside a pass: the write-back a reader of the records asked for
+            if self.inside or not hasattr(engine, "phases"):
+                return sharded_flush(engine)
+            before = len(engine.phases)
+            sharded_flush(engine)
+            self.take(_named_phases(engine)[before:])
+            return None
+
         self.modules[0].EpochRunner.run = run_epochs  # type: ignore[method-assign]
         self.modules[1].ShardedEpochs.run = run_pass  # type: ignore[method-assign]
+        if sharded_flush is not None:
+            self.modules[1].ShardedEpochs.flush = flush  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.modules[0].EpochRunner.run, self.modules[1].ShardedEpochs.run = self.originals  # type: ignore[method-assign]
+        runner_run, sharded_run, sharded_flush = self.originals
+        self.modules[0].EpochRunner.run, self.modules[1].ShardedEpochs.run = runner_run, sharded_run  # type: ignore[method-assign]
+        if sharded_flush is not None:
+            self.modules[1].ShardedEpochs.flush = sharded_flush  # type: ignore[method-assign]
+
+
+def _named_phases(engine: Any) -> list[tuple[str, float, list[float]]]:
+    """A pass's phases as (name, wall, task CPU); a revision that kept only the tasks' CPU
+    (``phase_cpu``) gives them unnamed, without wall."""
+    if hasattr(engine, "phases"):
+        return [(p.name, p.wall, list(p.cpu)) for p in engine.phases]
+    return [("tasks (unnamed)", 0.0, list(cpu)) for cpu in engine.phase_cpu]
 
 
 def now() -> tuple[float, float, float]:
@@ -236,7 +310,8 @@ def fit_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int
     loop_main = last[2] - first[2]
     return {"clf": clf, "epochs_end": last[0] - start[0], "polish": end[0] - last[0],
             "loop_wall": last[0] - first[0], "loop_cpu": last[1] - first[1], "loop_main_cpu": loop_main,
-            "loop_pool_cpu": clock.pool_cpu, "loop_critical_cpu": loop_main + clock.slowest_cpu}
+            "loop_pool_cpu": clock.pool_cpu, "loop_critical_cpu": loop_main + clock.slowest_cpu,
+            "ledger": clock.ledger}
 
 
 _FIT_CHILD = """
@@ -263,14 +338,17 @@ def fit_figures(n_rows: int, bits: int | None) -> dict[str, Any]:
         run = timed(lambda k=k: fit_once(spec, train, y, k))
         fit = run.pop("result")
         out.update({f"{key}_{k}": run[key] for key in ("wall", "cpu", "main_cpu", "critical_cpu")})
-        out.update({f"{key}_{k}": fit[key] for key in ("loop_cpu", "loop_critical_cpu")})
+        out.update({f"{key}_{k}": fit[key] for key in ("loop_wall", "loop_cpu", "loop_critical_cpu")})
+        if k == 2:
+            out["ledger_2"] = fit["ledger"]
         out[f"model_{k}"] = hashlib.sha1(model_key(fit["clf"])).hexdigest()
     return out
 
 
-def against(revision: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+def against(revision: str, args: argparse.Namespace, ledgers: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """The fit's figures at ``revision`` and in this tree, one child each, alternated ``repeats``
-    times per size and width; medians, and whether both give the same models."""
+    times per size and width; medians, and whether both give the same models. The two-thread
+    fits' ledgers (see ``EpochClock``) side by side are appended to ``ledgers``."""
     rows = []
     for n in args.rows:
         for bits in args.widths:
@@ -281,13 +359,42 @@ def against(revision: str, args: argparse.Namespace) -> list[dict[str, Any]]:
                 runs["new"].append(run_python_measured(code))
             row: dict[str, Any] = {"rows": n, "width": "exact" if bits is None else f"2^{bits}", "old": revision}
             for side, got in runs.items():
-                med = {key: statistics.median(r[key] for r in got) for key in got[0] if not key.startswith("model")}
+                med = {key: statistics.median(r[key] for r in got) for key in got[0]
+                       if not key.startswith(("model", "ledger"))}
                 row.update({f"{side}_{key}": value for key, value in med.items() if key != "peak_rss_mb"})
                 row[f"{side}_cpu_ratio"] = med["cpu_2"] / med["cpu_1"]
                 row[f"{side}_critical_speedup"] = med["cpu_1"] / med["critical_cpu_2"]
             row["same_models"] = len({(r["model_1"], r["model_2"]) for got in runs.values() for r in got}) == 1
             rows.append(row)
             print(format_table([row]), flush=True)
+            ledgers.append(side_ledgers(row, {side: [r["ledger_2"] for r in got if "ledger_2" in r]
+                                              for side, got in runs.items()}))
+            print(format_table(ledgers[-1]), flush=True)
+    return rows
+
+
+def ledger_medians(ledgers: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per phase, the medians over runs of its wall, CPU and slowest tasks' CPU (0 in a run
+    without it); the phases in the order the first run met them."""
+    names = list(dict.fromkeys(name for ledger in ledgers for name in ledger))
+    zero = {"wall": 0.0, "cpu": 0.0, "slowest_cpu": 0.0, "calls": 0}
+    return {name: {key: statistics.median(ledger.get(name, zero)[key] for ledger in ledgers) for key in zero}
+            for name in names}
+
+
+def side_ledgers(base: dict[str, Any], sides: dict[str, list[dict[str, dict[str, float]]]]) -> list[dict[str, Any]]:
+    """One row per phase of the two-thread epochs: each side's median wall, task CPU and
+    critical (slowest tasks') CPU over the fit, in seconds; a total row last."""
+    medians = {side: ledger_medians(got) for side, got in sides.items() if got}
+    names = list(dict.fromkeys(name for med in medians.values() for name in med))
+    rows = []
+    for name in names + ["total"]:
+        row: dict[str, Any] = {"rows": base["rows"], "width": base["width"], "phase": name}
+        for side, med in medians.items():
+            picked = list(med.values()) if name == "total" else [med.get(name, {})]
+            for key in ("wall", "cpu", "slowest_cpu", "calls"):
+                row[f"{side}_{key}"] = sum(p.get(key, 0.0) for p in picked)
+        rows.append(row)
     return rows
 
 
@@ -304,8 +411,10 @@ def model_key(clf: Any) -> bytes:
     return model.indices.tobytes() + model.values.tobytes() + np.float64(model.intercept).tobytes()
 
 
-def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Transform, fit and predict at one size and width; one result row per part."""
+def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str, Any],
+         ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Transform, fit and predict at one size and width; one result row per part (the two-thread
+    fit's ledger rows appended to ``ledgers``). ``--fit-only``: the fit row alone."""
     import widecross as wc
 
     spec = wc.geo_spec(bits=bits)
@@ -314,7 +423,8 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
     rows: list[dict[str, Any]] = []
     base = {"rows": n_rows, "width": width}
 
-    rows.append(transform_row(base, spec, train, args.repeats))
+    if not args.fit_only:
+        rows.append(transform_row(base, spec, train, args.repeats))
     fits = side_by_side({k: (lambda k=k: fit_once(spec, train, y, k)) for k in (1, 2)}, args.repeats)
     q = {k: quality(fits[k][0]["result"]["clf"], test, y_test) for k in (1, 2)}
     deterministic = all(model_key(r["result"]["clf"]) == model_key(fits[k][0]["result"]["clf"])
@@ -330,8 +440,11 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
         **_epoch_figures(fits),
     })
     rows.append(fit_row)
+    ledgers.extend(side_ledgers(base, {"n_jobs_2": [r["result"]["ledger"] for r in fits[2]]}))
     model = fits[1][0]["result"]["clf"].model_
     del fits
+    if args.fit_only:
+        return rows
     rows.append(polish_row(base, fit_before_polish(spec, data)[1], args.repeats))
 
     rows.append(predict_row(base, model, train, args.repeats))
@@ -560,6 +673,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-dir", type=Path, default=None)
     p.add_argument("--against", default=None, metavar="REVISION",
                    help="the fit only: a git revision's and this tree's figures, alternated")
+    p.add_argument("--fit-only", action="store_true",
+                   help="the fit rows and their ledger only (no transform, polish, predict or quality rows)")
     args = p.parse_args(argv)
     quick = args.quick
     args.rows = args.rows or ([40_000] if quick else [1_000_000, 2_000_000])
@@ -568,12 +683,16 @@ def main(argv: list[str] | None = None) -> int:
     args.repeats = args.repeats or (1 if quick else 3)
     if args.against:
         args.widths = widths
-        rows = against(args.against, args)
-        save_results("bench_threads_against", rows, {"rows": args.rows, "repeats": args.repeats, "loadavg": loadavg(),
-                                                     "machine_note": "2-core shared machine"}, quick=quick,
+        ledgers: list[list[dict[str, Any]]] = []
+        rows = against(args.against, args, ledgers)
+        params = {"rows": args.rows, "repeats": args.repeats, "loadavg": loadavg(), "machine_note": "2-core shared machine"}
+        save_results("bench_threads_against", rows, params, quick=quick, results_dir=args.results_dir)
+        save_results("bench_threads_against_ledger", [r for got in ledgers for r in got], params, quick=quick,
                      results_dir=args.results_dir)
         return 0
-    quality_jobs = args.quality_jobs if args.quality_jobs is not None else ([] if quick else [1, 2, 4, 8, 16])
+    quality_jobs = args.quality_jobs if args.quality_jobs is not None else ([] if quick or args.fit_only
+                                                                            else [1, 2, 4, 8, 16])
+    ledger_rows: list[dict[str, Any]] = []
 
     from data_gen import generate_housing
 
@@ -590,9 +709,10 @@ def main(argv: list[str] | None = None) -> int:
                 "test": {"lat": test["lat"], "lon": test["lon"]}, "y_test": test["label"]}
         del train
         for bits in widths:
-            added = case(n, bits, args, data)
+            added = case(n, bits, args, data, ledger_rows)
             rows += added
             print(format_table(added), flush=True)
+            print(format_table([r for r in ledger_rows if (r["rows"], r["width"]) == (n, added[0]["width"])]), flush=True)
         if quality_jobs and n == args.rows[0]:
             quality_rows = quality_at(n, quality_jobs, data)
             print(format_table(quality_rows), flush=True)
@@ -612,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
               "model_note": "threads > 2: a model (T(K) = S + P/K from the 2-thread CPU seconds, bandwidth-capped), "
                             "not a measurement"}
     save_results("bench_threads", rows, params, quick=quick, results_dir=args.results_dir)
+    save_results("bench_threads_ledger", ledger_rows, params, quick=quick, results_dir=args.results_dir)
     save_results("bench_threads_quality", quality_rows, params, quick=quick, results_dir=args.results_dir)
     save_results("bench_threads_model", curves, params, quick=quick, results_dir=args.results_dir)
     png = plot(curves, rows, quick, args.results_dir, load_label(calibration_speedup))

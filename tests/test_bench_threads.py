@@ -29,6 +29,14 @@ def test_bench_threads_quick(tmp_path):
     # the epoch loop's CPU split: the calling thread's, the tasks', and the critical path between
     assert fit["loop_pool_cpu_2"] > 0 and fit["loop_main_cpu_2"] > 0 and fit["loop_cpu_1"] > 0
     assert fit["loop_main_cpu_2"] < fit["loop_critical_cpu_2"] <= fit["loop_main_cpu_2"] + fit["loop_pool_cpu_2"]
+    # the fit's critical path holds the epoch loop's: every task counted, those of modules first
+    # imported while a clock ran included (0.5 ms of slack for the clocks' own reads)
+    assert fit["critical_cpu_2"] >= fit["loop_critical_cpu_2"] - 5e-4
+    ledger = {row["phase"]: row for row in json.loads((tmp_path / "bench_threads_ledger.quick.json").read_text())["rows"]}
+    assert {"deal", "owners", "localize", "round", "mix", "finish", "end mix", "write back", "total"} <= set(ledger)
+    assert ledger["round"]["n_jobs_2_calls"] == 5 and ledger["deal"]["n_jobs_2_calls"] == 1  # dealt once per fit
+    total = ledger["total"]
+    assert 0 < total["n_jobs_2_slowest_cpu"] <= total["n_jobs_2_cpu"] + 1e-9
     quality = json.loads((tmp_path / "bench_threads_quality.quick.json").read_text())["rows"]
     assert [row["n_jobs"] for row in quality] == [1, 3] and quality[0]["log_loss_diff"] == 0
     model = json.loads((tmp_path / "bench_threads_model.quick.json").read_text())["rows"]

@@ -23,7 +23,7 @@ import pytest
 import scipy.sparse as sp
 
 import widecross as wc
-from widecross.train import _state
+from widecross.train import _shard, _state
 from widecross.train.shards import ShardedEpochs
 
 from trainers import ftrl, sgd
@@ -145,6 +145,7 @@ def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows):
     orders = [order, np.random.default_rng(1).permutation(order.shape[0]).astype(np.int32)]
     for again in orders:  # a second pass, in another order, starts from a mixed state
         assert sharded.run(rows_e, again, engine.records, engine.scalars) == -1
+        sharded.flush()  # the slots of one shard alone into the records
         reference_pass(reference, rows_r, again, order, n_jobs, shard_rows)
         # the same weights; SGD's idle weights may still owe their penalty (a stamp in the past)
         np.testing.assert_allclose(engine.slot_weights(), reference.slot_weights(), rtol=1e-13, atol=1e-15)
@@ -222,12 +223,18 @@ def test_a_streamed_fit_on_threads_is_reproducible(tmp_path):
     assert models[0] == models[1] and len(models[0][0]) > 0
 
 
-def test_only_the_shared_slots_are_mixed_and_the_rows_are_dealt_once():
-    X, y, _, order = random_problem(5, n=900)
-    trainer = ftrl(alpha=0.3, l1=1e-3)
+def one_pass_on_3_shards(seed, trainer):
+    """A problem of 900 rows and the engine after one pass of ``trainer`` on 3 shards."""
+    X, y, _, order = random_problem(seed, n=900)
     rows = trainer.rows(X, y)
     sharded = ShardedEpochs(trainer.optimizer, 3, 100)
     sharded.run(rows, order, trainer.records, trainer.scalars)
+    return X, order, rows, sharded
+
+
+def test_only_the_shared_slots_are_mixed_and_the_rows_are_dealt_once():
+    trainer = ftrl(alpha=0.3, l1=1e-3)
+    X, order, rows, sharded = one_pass_on_3_shards(5, trainer)
     plan = sharded.plan
     shard_of = np.empty(X.shape[0], dtype=np.int64)
     for k in range(3):
@@ -271,3 +278,110 @@ def test_k_classes_on_threads_are_reproducible_and_learn(optimizer):
         fits.append((clf.model_.values.tobytes(), clf.score(data, y)))
     assert fits[1] == fits[2] and fits[1][0] != fits[0][0]
     assert fits[1][1] > fits[0][1] - 0.02
+
+
+def test_pick_rows_matches_numpy():
+    rng = np.random.default_rng(5)
+    n, k_shards = 1000, 3
+    shard_of = rng.integers(0, k_shards, n).astype(np.int8)
+    order = rng.permutation(n).astype(np.int32)
+    for k in range(k_shards):
+        out = np.full(n, -1, dtype=np.int32)
+        got = _shard.pick_rows(order, shard_of, k, out)
+        expected = order[shard_of[order] == k]
+        assert got == expected.shape[0]
+        assert out[:got].tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("name", ["sgd-adagrad-l1", "ftrl-l1"])
+def test_passes_without_a_reader_between_them_give_the_same_records(name):
+    X, y, sw, order = random_problem(2)
+    orders = [order, np.random.default_rng(1).permutation(order.shape[0]).astype(np.int32)]
+    states = []
+    for flush_between in (True, False):
+        trainer = TRAINERS[name]()
+        rows = trainer.rows(X, y, sw)
+        sharded = ShardedEpochs(trainer.optimizer, 2, 64)
+        for again in orders:
+            assert sharded.run(rows, again, trainer.records, trainer.scalars) == -1
+            if flush_between:
+                sharded.flush()
+        assert sharded.pending is not None or flush_between
+        sharded.flush()
+        states.append((trainer.records.tobytes(), trainer.scalars.tobytes()))
+    assert states[0] == states[1]
+
+
+def test_the_trainer_writes_the_shards_slots_back_before_anyone_reads_them():
+    X, y, sw, order = random_problem(2, n=5000)
+    trainer = TRAINERS["sgd-adagrad-l1"]()
+    trainer.n_jobs = 2
+    rows = trainer.rows(X, y, sw)
+    trainer.epoch(rows, order)
+    assert trainer._sharded.pending is not None  # the shards' own slots are still in their copies
+    copied = trainer.copy()  # a copy, the weights and the records all see the pass's state
+    assert trainer._sharded.pending is None
+    assert copied.records.tobytes() == trainer.records.tobytes()
+    assert copied.slot_weights().tobytes() == trainer.slot_weights().tobytes()
+    trainer.epoch(rows, order)  # resumes from the shards' copies
+    second = trainer.records.copy()
+    copied.n_jobs = 2
+    copied.epoch(rows, order)  # from the records written back: the same bits
+    assert copied.records.tobytes() == second.tobytes()
+
+
+def test_local_ids_match_a_numpy_renaming():
+    """Each shard's entries renamed: its shared slots first in slot order, then its own slots in
+    the order its rows (in storage order) first touch them; the counts of entries per shared slot."""
+    X, order, rows, sharded = one_pass_on_3_shards(6, sgd(eta0=0.5, l1=1e-3))
+    plan = sharded.plan
+    n = X.shape[0]
+    dealt = [np.sort(order[n * k // 3:n * (k + 1) // 3]) for k in range(3)]
+    touched = [set(rows.slots[np.concatenate([np.arange(rows.indptr[r], rows.indptr[r + 1]) for r in d])].tolist())
+               for d in dealt]
+    for k, mine in enumerate(dealt):
+        entries = np.concatenate([np.arange(rows.indptr[r], rows.indptr[r + 1]) for r in mine])
+        slots = rows.slots[entries]
+        shared = sorted(s for s in touched[k] if any(s in touched[o] for o in range(3) if o != k))
+        first_seen = list(dict.fromkeys(s for s in slots.tolist() if s not in set(shared)))
+        ids = plan.ids[plan.local_offsets[k]:plan.local_offsets[k + 1]]
+        assert ids.tolist() == shared + first_seen
+        assert ids[plan.local_slots[entries]].tolist() == slots.tolist()
+        counts = plan.fixed_counts[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]
+        assert counts.tolist() == [float(np.sum(slots == s)) for s in shared]
+        assert plan.union[plan.shared_pos[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]].tolist() == shared
+
+
+def test_slot_owners_from_the_shards_marks_match_numpy():
+    rng = np.random.default_rng(7)
+    n_rows, n_slots, k_shards = 300, 200, 3  # 200 slots: a last word half used
+    lengths = rng.integers(0, 6, n_rows)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    slots = rng.integers(0, n_slots, indptr[-1]).astype(np.int32)
+    shard_of = rng.integers(0, k_shards, n_rows)
+    marks = np.zeros((k_shards, (n_slots + 63) // 64), dtype=np.uint64)
+    for k in range(k_shards):
+        _shard.mark_slots(indptr, slots, np.flatnonzero(shard_of == k), marks[k])
+    owner = np.full(n_slots, 99, dtype=np.int32)
+    n_shared = sum(_shard.owners_from_marks(marks, owner, lo, hi) for lo, hi in [(0, 70), (70, 130), (130, 200)])
+    holders = [set() for _ in range(n_slots)]
+    for r in range(n_rows):
+        for s in slots[indptr[r]:indptr[r + 1]]:
+            holders[s].add(int(shard_of[r]))
+    expected = [-1 if not h else h.pop() if len(h) == 1 else _shard.SHARED for h in holders]
+    assert owner.tolist() == expected
+    assert n_shared == sum(e == _shard.SHARED for e in expected) > 0
+
+
+def test_a_trainer_pickled_with_its_records_as_a_plain_attribute_loads():
+    import pickle
+
+    X, y, sw, order = random_problem(2)
+    trainer = TRAINERS["ftrl-l1"]()
+    trainer.epoch(trainer.rows(X, y, sw), order)
+    state = trainer.__getstate__()
+    state["records"] = state.pop("_records")  # how an older trainer kept them
+    older = object.__new__(type(trainer))
+    older.__setstate__(state)
+    assert older.records.tobytes() == trainer.records.tobytes()
+    assert pickle.loads(pickle.dumps(trainer)).records.tobytes() == trainer.records.tobytes()

@@ -20,23 +20,35 @@ _MARK = -3
 
 
 @jit
-def find_owners(indptr, slots, shard_of, owner, lo, hi):
-    """``owner[s]`` for the slots ``lo <= s < hi`` (a thread's range: the threads share the
-    reading, each writes its own range): -1 (untouched), the one shard whose rows touch slot
-    ``s``, or ``SHARED``. Returns the number of shared slots in the range."""
-    n_shared = 0
-    for r in range(indptr.shape[0] - 1):
-        k = shard_of[r]
+def mark_slots(indptr, slots, rows, marks):
+    """Set bit ``s`` of ``marks`` (64 slots a word) for the slot ``s`` of each entry of ``rows``:
+    the slots one shard's rows touch, in n_slots / 8 bytes."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
         for p in range(indptr[r], indptr[r + 1]):
             s = slots[p]
-            if s < lo or s >= hi:
-                continue
-            o = owner[s]
-            if o == -1:
-                owner[s] = k
-            elif o != k and o != SHARED:
-                owner[s] = SHARED
-                n_shared += 1
+            marks[s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+
+
+@jit
+def owners_from_marks(marks, owner, lo, hi):
+    """``owner[s]`` for the slots ``lo <= s < hi`` (a thread's range) from the shards' marks
+    (``marks[k]``: shard ``k``'s, see ``mark_slots``): -1 (untouched), the one shard whose rows
+    touch slot ``s``, or ``SHARED``. Returns the number of shared slots in the range."""
+    n_shared = 0
+    for s in range(lo, hi):
+        word = s >> 6
+        bit = np.uint64(1) << np.uint64(s & 63)
+        o = -1
+        for k in range(marks.shape[0]):
+            if marks[k, word] & bit:
+                if o == -1:
+                    o = k
+                else:
+                    o = SHARED
+                    n_shared += 1
+                    break
+        owner[s] = o
     return n_shared
 
 
@@ -61,56 +73,63 @@ def localize_shard(indptr, slots, rows, n_shards, owner, union, mine, ids, share
     its entries.
 
     ``owner`` comes from ``number_shared``: the shard turns the ``owner`` of each slot that it
-    alone touches (no other shard reads or writes it) into ``n_shards`` + its local id. ``mine``
-    (one int32 per shared slot, all -1) is this shard's."""
-    for i in range(rows.shape[0]):
-        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
-            o = owner[slots[p]]
-            if o <= SHARED:
-                mine[SHARED - o] = _MARK
-    n_local = 0
-    for u in range(mine.shape[0]):
-        if mine[u] == _MARK:
-            mine[u] = n_local
-            ids[n_local] = union[u]
-            shared_pos[n_local] = u
-            shared_counts[n_local] = 0.0
-            n_local += 1
-    n_shared = n_local
+    alone touches (no other shard reads or writes it) into ``n_shards`` + its number among the
+    shard's own slots (first appearance order). ``mine`` (one int32 per shared slot, all -1) is
+    this shard's. One pass over the entries reads ``owner`` (the random reads) and leaves each
+    entry a provisional id (``-1 - u`` for the shared slot ``u``, else the own slot's number);
+    a second, sequential pass turns them into local ids once the shared slots are counted."""
+    n_own = 0
     for i in range(rows.shape[0]):
         for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
             s = slots[p]
             o = owner[s]
             if o <= SHARED:
-                j = mine[SHARED - o]
-                shared_counts[j] += 1.0
+                u = SHARED - o
+                mine[u] = _MARK
+                local_slots[p] = -1 - u
             elif o < n_shards:
-                j = n_local
-                owner[s] = n_shards + j
-                ids[n_local] = s
-                n_local += 1
+                owner[s] = n_shards + n_own
+                ids[n_own] = s
+                local_slots[p] = n_own
+                n_own += 1
             else:
-                j = o - n_shards
+                local_slots[p] = o - n_shards
+    n_shared = 0
+    for u in range(mine.shape[0]):
+        if mine[u] == _MARK:
+            n_shared += 1
+    for j in range(n_own - 1, -1, -1):  # the own slots after the shared ones
+        ids[n_shared + j] = ids[j]
+    n_shared = 0
+    for u in range(mine.shape[0]):
+        if mine[u] == _MARK:
+            mine[u] = n_shared
+            ids[n_shared] = union[u]
+            shared_pos[n_shared] = u
+            shared_counts[n_shared] = 0.0
+            n_shared += 1
+    for i in range(rows.shape[0]):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+            j = local_slots[p]
+            if j < 0:
+                j = mine[-1 - j]
+                shared_counts[j] += 1.0
+            else:
+                j += n_shared
             local_slots[p] = j
-    return n_shared, n_local
+    return n_shared, n_shared + n_own
 
 
 @jit
-def count_split(order, shard_of, lo, hi, counts):
-    """How many of the rows ``order[lo:hi]`` each shard holds."""
-    for i in range(lo, hi):
-        counts[shard_of[order[i]]] += 1
-
-
-@jit
-def split_order(order, shard_of, lo, hi, fill, out):
-    """The rows ``order[lo:hi]`` appended to their shard's part of ``out`` (shard ``k``'s next
-    place: ``fill[k]``), in the order they come."""
-    for i in range(lo, hi):
+def pick_rows(order, shard_of, k, out):
+    """The rows of shard ``k`` into ``out``, in the order they come in ``order``. Returns how many."""
+    n = 0
+    for i in range(order.shape[0]):
         r = order[i]
-        k = shard_of[r]
-        out[fill[k]] = r
-        fill[k] += 1
+        if shard_of[r] == k:
+            out[n] = r
+            n += 1
+    return n
 
 
 @jit

@@ -6,8 +6,9 @@ rows are dealt to K shards: shard ``k`` gets the rows at positions ``n k / K`` t
 renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a shard owns a
 state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
 touched by rows of two shards or more is *shared*; the others belong to one shard alone. All of it
-runs on the threads: each shard sorts and marks its rows, each thread finds the owners of a range
-of slots (all threads read every entry, each writes its own range), each shard renames its entries.
+runs on the threads: each shard sorts and marks its rows and sets a bit per slot they touch (n_slots
+/ 8 bytes per shard), each thread finds the owners of a range of slots from those bits, each shard
+renames its entries.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
@@ -21,9 +22,12 @@ mixed. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's
 the intercept's ``z`` and ``n``) take the mean of the shards' moves weighted by their rows, the
 count of examples adds up. At the end of the pass each shard settles its shared slots, a shared
 slot takes the mean of the shards' copies weighted by the rows of each shard that touch it (the
-copies differ only by the penalty each shard's clock owed them since their last mix), and
-everything is written back into the state. A pass that finds the state as the last one left it
-resumes from the shards' own copies instead of copying the records in again.
+copies differ only by the penalty each shard's clock owed them since their last mix), and is
+written back into the state. The slots of one shard stay in its copy until someone reads the
+records (``flush``: the trainer's ``records`` does it) or another pass needs them: a pass that
+finds the state as the last one left it resumes from the shards' own copies, and the state's
+full copy in and out happens once per fit, not once per pass. Each shard picks its rows out of
+the pass's order at the start of its first round (no separate phase, no barrier).
 
 **Clocks** (SGD): each shard keeps its own clock, advanced by its own rows only, and its records
 are stamped in it: the penalty a slot of one shard owes is what that shard's run owes it, with
@@ -53,6 +57,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -69,7 +74,8 @@ class _Plan:
     """Rows dealt to shards and renamed to local ids; the shards' states and the shared slots'."""
 
     def __init__(self, rows: Rows, order: np.ndarray, n_jobs: int, n_slots: int, n_fields: int,
-                 phases: list[list[float]]) -> None:
+                 phases: list[Phase]) -> None:
+        serial = _Serial(phases, "plan (calling thread)")
         n = rows.n_rows
         self.phases = phases
         self.source = (rows.indptr, rows.slots)
@@ -78,16 +84,20 @@ class _Plan:
         self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
         # storage order: gathers read forward
-        rows_of = _run_tasks([_call(self._deal, order[cuts[k]:cuts[k + 1]], k) for k in range(n_jobs)], n_jobs, phases)
+        marks = np.zeros((n_jobs, (n_slots + 63) // 64), dtype=np.uint64)  # the slots each shard touches
+        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k, marks[k])
+                                             for k in range(n_jobs)], n_jobs, phases, "deal")
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
-        owner = np.full(n_slots, -1, dtype=np.int32)  # the one array as long as the state, while dealing
+        owner = np.empty(n_slots, dtype=np.int32)  # the one array as long as the state, while dealing
         ranges = [(n_slots * b // n_jobs, n_slots * (b + 1) // n_jobs) for b in range(n_jobs)]
-        shared = _run_tasks([_call(_shard.find_owners, rows.indptr, rows.slots, self.shard_of, owner, lo, hi)
-                             for lo, hi in ranges], n_jobs, phases)
+        shared = serial.around(_run_tasks, [_call(_shard.owners_from_marks, marks, owner, lo, hi) for lo, hi in ranges],
+                               n_jobs, phases, "owners")
+        del marks
         self.union = np.empty(sum(shared), dtype=np.int64)
         _shard.number_shared(owner, self.union)
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
-        parts = _run_tasks([_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases)
+        parts = serial.around(_run_tasks, [_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases,
+                              "localize")
         del owner, rows_of
         self.local_offsets = np.cumsum([0] + [p[0].shape[0] for p in parts]).astype(np.int64)
         self.shared_offsets = np.cumsum([0] + [p[1].shape[0] for p in parts]).astype(np.int64)
@@ -104,12 +114,18 @@ class _Plan:
         self.single = np.empty(n_union, dtype=np.int64)
         self.orders = np.empty(n, dtype=order.dtype)
         self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
-        self.blocks = [(n * b // n_jobs, n * (b + 1) // n_jobs) for b in range(n_jobs)]
         self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
+        # Copying the records in and out: cut where the slots (the records' pages) are halved, not the
+        # shared slots: the first write of a fresh state's pages (page faults) is most of the work.
+        cuts = np.searchsorted(self.union, [n_slots * b // n_jobs for b in range(n_jobs + 1)]).tolist()
+        cuts[-1] = n_union
+        self.page_ranges = list(zip(cuts[:-1], cuts[1:]))
+        serial.close()
 
-    def _deal(self, rows: np.ndarray, k: int) -> np.ndarray:
+    def _deal(self, rows: np.ndarray, k: int, marks: np.ndarray) -> np.ndarray:
         mine = np.sort(rows)
         self.shard_of[mine] = k
+        _shard.mark_slots(self.rows.indptr, self.rows.slots, mine, marks)
         return mine
 
     def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray) -> tuple:
@@ -124,22 +140,14 @@ class _Plan:
     def serves(self, rows: Rows) -> bool:
         return self.source[0] is rows.indptr and self.source[1] is rows.slots
 
-    def split(self, order: np.ndarray) -> None:
-        """Each shard's rows in the order they come in ``order`` into ``orders`` (shard by shard)."""
-        k = self.n_jobs
-        counts = np.zeros((k, k), dtype=np.int64)
-        _run_tasks([_call(_shard.count_split, order, self.shard_of, lo, hi, counts[b])
-                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases)
-        fill = self.row_offsets[:-1] + np.cumsum(counts, axis=0) - counts
-        _run_tasks([_call(_shard.split_order, order, self.shard_of, lo, hi, fill[b], self.orders)
-                    for b, (lo, hi) in enumerate(self.blocks)], k, self.phases)
+    def on_ranges(self, name: str, kernel, *args, by_pages: bool = False) -> None:  # type: ignore[no-untyped-def]
+        """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads (``by_pages``:
+        slices of the records they cover)."""
+        ranges = self.page_ranges if by_pages else self.ranges
+        _run_tasks([_call(kernel, lo, hi, *args) for lo, hi in ranges if hi > lo], self.n_jobs, self.phases, name)
 
-    def on_ranges(self, kernel, *args) -> None:  # type: ignore[no-untyped-def]
-        """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads."""
-        _run_tasks([_call(kernel, lo, hi, *args) for lo, hi in self.ranges if hi > lo], self.n_jobs, self.phases)
-
-    def mix(self, counts: np.ndarray) -> None:
-        self.on_ranges(self._mix, counts)
+    def mix(self, counts: np.ndarray, name: str = "mix") -> None:
+        self.on_ranges(name, self._mix, counts)
 
     def _mix(self, lo: int, hi: int, counts: np.ndarray) -> None:
         _shard.mix_shared(self.local, self.local_offsets, self.shared_offsets, self.shared_pos, counts, lo, hi,
@@ -148,6 +156,15 @@ class _Plan:
 
 def _call(fn, *args):  # type: ignore[no-untyped-def]
     return lambda: fn(*args)
+
+
+class Phase(NamedTuple):
+    """One phase of a pass: its name, wall seconds, and the thread CPU seconds of each task (one
+    for work on the calling thread)."""
+
+    name: str
+    wall: float
+    cpu: list[float]
 
 
 def _timed(task, cpu: list[float]):  # type: ignore[no-untyped-def]
@@ -160,17 +177,42 @@ def _timed(task, cpu: list[float]):  # type: ignore[no-untyped-def]
     return timed
 
 
-def _run_tasks(tasks: list, n_jobs: int, phases: list[list[float]]) -> list:
-    """``run_tasks``, noting each task's thread CPU seconds as one more phase of ``phases``."""
+def _run_tasks(tasks: list, n_jobs: int, phases: list[Phase], name: str) -> list:
+    """``run_tasks``, noting its wall and each task's thread CPU seconds as one more of ``phases``."""
     cpu: list[float] = []
-    phases.append(cpu)
-    return run_tasks([_timed(t, cpu) for t in tasks], n_jobs)
+    start = time.perf_counter()
+    try:
+        return run_tasks([_timed(t, cpu) for t in tasks], n_jobs)
+    finally:
+        phases.append(Phase(name, time.perf_counter() - start, cpu))
+
+
+class _Serial:
+    """The calling thread's own work between parallel phases, noted as one phase at ``close``."""
+
+    def __init__(self, phases: list[Phase], name: str) -> None:
+        self.phases, self.name = phases, name
+        self.wall, self.cpu = -time.perf_counter(), -time.thread_time()
+
+    def around(self, fn, *args):  # type: ignore[no-untyped-def]
+        """``fn(*args)``, its time not counted (a parallel phase that notes itself)."""
+        self.wall += time.perf_counter()
+        self.cpu += time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            self.wall -= time.perf_counter()
+            self.cpu -= time.thread_time()
+
+    def close(self) -> None:
+        self.phases.append(Phase(self.name, self.wall + time.perf_counter(), [self.cpu + time.thread_time()]))
 
 
 class _Shard:
     """One shard: views of its part of the plan, its scalars, its gather buffer."""
 
     def __init__(self, plan: _Plan, k: int) -> None:
+        self.k = k
         rows = slice(plan.row_offsets[k], plan.row_offsets[k + 1])
         local_ids = slice(plan.local_offsets[k], plan.local_offsets[k + 1])
         shared = slice(plan.shared_offsets[k], plan.shared_offsets[k + 1])
@@ -203,9 +245,10 @@ class _Shard:
 class ShardedEpochs:
     """Passes of ``optimizer`` on ``n_jobs`` threads (see the module docstring).
 
-    ``phase_cpu``: for each parallel phase since the last ``run`` began (dealing the rows, each
-    round, each mix...), the thread CPU seconds of each of its tasks: what the benchmarks read to
-    find the critical path.
+    ``phases``: each phase since the last ``run`` began (building the plan, splitting the order,
+    each round, each mix...): its name, wall seconds and each task's thread CPU seconds (a
+    phase on the calling thread has one task): what the benchmarks read to find the critical path
+    and where the time goes.
     """
 
     def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int | None = None) -> None:
@@ -214,14 +257,17 @@ class ShardedEpochs:
         self.shard_rows = SHARD_ROWS if shard_rows is None else shard_rows
         self.plan: _Plan | None = None
         self.shards: list[_Shard] = []
-        self.phase_cpu: list[list[float]] = []
+        self.phases: list[Phase] = []
         self.stamps = np.asarray(optimizer.stamp_fields, dtype=np.int64)
         self.in_order = np.arange(0, dtype=np.int32)
+        # (records, the state's clock) while the shards' own slots are not written back yet
+        self.pending: tuple[np.ndarray, float] | None = None
 
     def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
         if self.plan is None or not self.plan.serves(rows) or self.plan.shard_of.shape[0] != rows.n_rows:
+            self.flush()
             self.plan = None  # its memory first
-            self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phase_cpu)
+            self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phases)
             self.shards = [_Shard(self.plan, k) for k in range(self.n_jobs)]
         return self.plan
 
@@ -232,18 +278,21 @@ class ShardedEpochs:
         may then be partly updated). The pass's loss and weight sums are left in ``scalars``.
         """
         n = order.shape[0]
-        self.phase_cpu.clear()
+        self.phases.clear()
         if n == 0:
             scalars[_state.LOSS_SUM] = scalars[_state.WEIGHT_SUM] = 0.0
             return -1
         plan = self._plan_for(rows, order, records.shape[0])
-        plan.split(order)
         # The shards' states still hold what the last pass wrote, unless the state was replaced
         # (the trainer drops the plan when it sets weights) or its scalars changed.
         resume = plan.written is not None and plan.written[0] is records and plan.written[1].tobytes() == scalars.tobytes()
         plan.written = None
-        if not resume:
-            plan.on_ranges(lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]))
+        if resume:
+            self.pending = None  # the shards' copies go on from where they are
+        else:
+            self.flush()
+            plan.on_ranges("copy in", lambda lo, hi: _shard.copy_in(records, plan.union[lo:hi], plan.base[lo:hi]),
+                           by_pages=True)
             plan.holders[:] = 0
         start = scalars.copy()
         for shard in self.shards:
@@ -255,9 +304,9 @@ class ShardedEpochs:
         mixed, sums = start, np.zeros(2)
         for r in range(n_rounds):
             spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
-            tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None, r == 0)
-                     for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
-            bad = self._after(_run_tasks(tasks, self.n_jobs, self.phase_cpu))
+            tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None,
+                                      order if r == 0 else None) for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
+            bad = self._after(_run_tasks(tasks, self.n_jobs, self.phases, "round"))
             if bad >= 0:
                 return self._position(plan, bad, order, scalars, sums)
             plan.mix(plan.round_counts)
@@ -268,17 +317,23 @@ class ShardedEpochs:
         if clock >= 0:  # the state's clock: the rows-weighted mean of the shards' advances
             mixed[clock] = _mix_scalars(start, [(s.scalars, float(s.n_rows)) for s in self.shards if s.n_rows])[clock]
         at = float(mixed[clock]) if clock >= 0 else 0.0
-        bad = self._after(_run_tasks([self._end_task(s, plan, records, at) for s in self.shards if s.n_rows],
-                                     self.n_jobs, self.phase_cpu))
+        bad = self._after(_run_tasks([self._end_task(s, plan) for s in self.shards if s.n_rows],
+                                     self.n_jobs, self.phases, "finish"))
+        self.pending = records, at
         if bad >= 0:
             return self._position(plan, bad, order, scalars, sums)
-        plan.mix(plan.fixed_counts)
-        plan.on_ranges(lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps,
-                                                        at, 0.0))
+        plan.mix(plan.fixed_counts, "end mix")
+        plan.on_ranges("write back", lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0,
+                                                                      self.stamps, at, 0.0), by_pages=True)
         scalars[:] = mixed
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
         plan.written = records, scalars.copy()
         return -1
+
+    @property
+    def phase_cpu(self) -> list[list[float]]:
+        """Each phase's task CPU seconds (see ``phases``)."""
+        return [phase.cpu for phase in self.phases]
 
     @staticmethod
     def _after(results: list[int]) -> int:
@@ -290,18 +345,22 @@ class ShardedEpochs:
         return int(np.flatnonzero(order == bad)[0])
 
     def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
-                    records: np.ndarray | None, first: bool):  # type: ignore[no-untyped-def]
-        return lambda: self._train(shard, plan, lo, hi, mixed, records, first)
+                    records: np.ndarray | None, order: np.ndarray | None):  # type: ignore[no-untyped-def]
+        return lambda: self._train(shard, plan, lo, hi, mixed, records, order)
 
     def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
-               first: bool) -> int:
+               order: np.ndarray | None) -> int:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
-        The first round of a pass copies the shard's records in (``records``), or, when the
-        shard still holds what the last pass wrote back, takes the last mix and stamps its own
-        slots (settled then) at the pass's clock."""
+        The first round of a pass (``order``: the pass's) picks the shard's rows out of the
+        pass's order, and copies the shard's records in (``records``), or, when the shard still
+        holds what the last pass wrote back, takes the last mix and stamps its own slots (settled
+        then) at the pass's clock."""
         own = shard.scalars
         clock = self.optimizer.clock_scalar
+        first = order is not None
+        if first:
+            _shard.pick_rows(order, plan.shard_of, shard.k, shard.order)
         if records is not None:
             _shard.copy_in(records, shard.ids, shard.local)
         else:
@@ -324,19 +383,31 @@ class ShardedEpochs:
             bad = int(shard.order[lo + bad]) if bad >= 0 else -1
         return bad
 
-    def _end_task(self, shard: _Shard, plan: _Plan, records: np.ndarray, at: float):  # type: ignore[no-untyped-def]
-        return lambda: self._finish(shard, plan, records, at)
+    def _end_task(self, shard: _Shard, plan: _Plan):  # type: ignore[no-untyped-def]
+        return lambda: self._finish(shard, plan)
 
-    def _finish(self, shard: _Shard, plan: _Plan, records: np.ndarray, at: float) -> int:
-        """Settle a shard's shared slots and write its own slots back, their stamps moved from the
-        shard's clock to the state's ``at`` (they owe the same penalty there)."""
+    def _finish(self, shard: _Shard, plan: _Plan) -> int:
+        """Settle a shard's shared slots (its own slots are written back by ``flush``)."""
         clock = self.optimizer.clock_scalar
         shard.last_clock = shard.scalars[clock] if clock >= 0 else 0.0
         _shard.apply_mix(shard.local, shard.shared_pos, plan.holders, plan.base, self.stamps, shard.last_clock)
         if self.optimizer.settle(shard.local, shard.n_shared, shard.scalars) >= 0:
             return int(shard.order[shard.n_rows - 1])
-        _shard.write_back(records, shard.ids, shard.local, shard.n_shared, self.stamps, -1.0, at - shard.last_clock)
         return -1
+
+    def flush(self) -> None:
+        """Write the slots that one shard alone touches back into the records the last pass
+        updated, their stamps moved from the shard's clock to the state's (they owe the same
+        penalty there). A pass leaves them in the shards' copies: the next pass over the same
+        rows goes on from there, and only a reader of the records (or another pass) needs them
+        written (the trainer's ``records``)."""
+        if self.pending is None:
+            return
+        records, at = self.pending
+        self.pending = None
+        tasks = [_call(_shard.write_back, records, s.ids, s.local, s.n_shared, self.stamps, -1.0, at - s.last_clock)
+                 for s in self.shards if s.n_rows]
+        _run_tasks(tasks, self.n_jobs, self.phases, "write back (own slots)")
 
 
 def _mix_scalars(base: np.ndarray, moved: list[tuple[np.ndarray, float]]) -> np.ndarray:

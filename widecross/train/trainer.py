@@ -117,7 +117,7 @@ class Trainer:
     def grow(self) -> None:
         """Grow the records to the slot map's capacity (a new array: never while training)."""
         need = self.slot_map.capacity
-        if self.records.shape[0] < need:
+        if self._records.shape[0] < need:
             grown = np.zeros((need, self.records.shape[1]), dtype=np.float64)
             grown[: self.records.shape[0]] = self.records
             self.records = grown
@@ -164,8 +164,9 @@ class Trainer:
             order = np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
         sharded = self._sharded
         if sharded is None or sharded.optimizer is not self.optimizer or sharded.n_jobs != self.n_jobs:
+            self._drop_sharded()
             sharded = self._sharded = ShardedEpochs(self.optimizer, self.n_jobs)
-        bad = sharded.run(rows, order, self.records, self.scalars)
+        bad = sharded.run(rows, order, self._records, self.scalars)
         if bad >= 0:
             raise NonFiniteError(bad)
 
@@ -184,7 +185,7 @@ class Trainer:
         return touched, self.records[touched].copy(), self.scalars.copy()
 
     def restore(self, snap: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-        self._sharded = None  # its shards' copies of the records would be stale
+        self._drop_sharded()  # its shards' copies of the records would be stale
         touched, records, scalars = snap
         self.records[touched] = records
         self.scalars[:] = scalars
@@ -226,12 +227,36 @@ class Trainer:
 
     def release(self) -> None:
         """Drop the threads' buffers (tens of MB per thread); the next threaded pass makes new ones."""
-        self._sharded = None
+        self._drop_sharded()
+
+    def _drop_sharded(self) -> None:
+        if self._sharded is not None:
+            self._sharded.flush()
+            self._sharded = None
+
+    @property
+    def records(self) -> np.ndarray:
+        """The optimizer's records, one row per slot. The threaded epochs leave the records of the
+        slots one shard alone touches in that shard's copy until they are read (the next pass
+        goes on from the copies): reading them here writes them back first."""
+        if self._sharded is not None:
+            self._sharded.flush()
+        return self._records
+
+    @records.setter
+    def records(self, records: np.ndarray) -> None:
+        self._records = records
 
     def __getstate__(self) -> dict:
+        self.records  # written back: the copy gets the state as it is  # noqa: B018
         state = self.__dict__.copy()
         state["_sharded"] = None  # buffers, not state: never copied or pickled
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        if "records" in state:  # pickled before the records became a property
+            state["_records"] = state.pop("records")
+        self.__dict__.update(state)
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -241,7 +266,7 @@ class Trainer:
     @property
     def nbytes(self) -> int:
         """Bytes held by the training state: records (including spare capacity) and slot map."""
-        return int(self.records.nbytes + self.slot_map.nbytes)
+        return int(self._records.nbytes + self.slot_map.nbytes)
 
     @property
     def columns(self) -> int:
@@ -277,7 +302,7 @@ class Trainer:
     def set_weights(self, weights: np.ndarray, intercept: float) -> None:
         """Make the state describe ``weights`` (per slot) and ``intercept``; later epochs continue
         from there (SGD stamps them at the current clock, FTRL moves ``z`` to return them)."""
-        self._sharded = None  # its shards' copies of the records would be stale
+        self._drop_sharded()  # its shards' copies of the records would be stale
         w = weights if weights.dtype == np.float64 else weights.astype(np.float64)
         self.optimizer.set_weights(self.records, self.n_slots, self.scalars, w, intercept)
 
