@@ -321,9 +321,11 @@ def test_the_trainer_writes_the_shards_slots_back_before_anyone_reads_them():
     assert trainer._sharded.pending is not None  # the shards' own slots are still in their copies
     copied = trainer.copy()  # a copy, the weights and the records all see the pass's state
     assert trainer._sharded.pending is None
-    assert copied.records.tobytes() == trainer.records.tobytes()
     assert copied.slot_weights().tobytes() == trainer.slot_weights().tobytes()
-    trainer.epoch(rows, order)  # resumes from the shards' copies
+    assert trainer._sharded.plan.written is not None  # the trainer's own reads keep the resume
+    assert copied.records.tobytes() == trainer.records.tobytes()
+    assert trainer._sharded.plan.written is None  # a reader of the records may change them
+    trainer.epoch(rows, order)
     second = trainer.records.copy()
     copied.n_jobs = 2
     copied.epoch(rows, order)  # from the records written back: the same bits
@@ -385,3 +387,22 @@ def test_a_trainer_pickled_with_its_records_as_a_plain_attribute_loads():
     older.__setstate__(state)
     assert older.records.tobytes() == trainer.records.tobytes()
     assert pickle.loads(pickle.dumps(trainer)).records.tobytes() == trainer.records.tobytes()
+
+
+def test_records_changed_in_place_between_passes_are_what_the_next_pass_starts_from():
+    """A cluster's mix writes merged records into ``trainer.records`` in place, keeping the
+    scalars: the next threaded pass must start from them, not from the shards' old copies."""
+    X, y, sw, order = random_problem(3, n=5000)
+    ends = []
+    for drop_threads_state in (False, True):
+        trainer = TRAINERS["sgd-adagrad-l1"]()
+        trainer.n_jobs = 2
+        rows = trainer.rows(X, y, sw)
+        trainer.epoch(rows, order)
+        records = trainer.records
+        records[: trainer.n_slots, 0] *= 0.5  # a mix that moved every weight, scalars unchanged
+        if drop_threads_state:  # the reference: shards made anew from the records
+            trainer.release()
+        trainer.epoch(rows, order)
+        ends.append(trainer.records.tobytes())
+    assert ends[0] == ends[1]

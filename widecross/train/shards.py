@@ -395,6 +395,11 @@ class ShardedEpochs:
             return int(shard.order[shard.n_rows - 1])
         return -1
 
+    def forget(self) -> None:
+        """The next pass copies the records in: they may have changed since the last one."""
+        if self.plan is not None:
+            self.plan.written = None
+
     def flush(self) -> None:
         """Write the slots that one shard alone touches back into the records the last pass
         updated, their stamps moved from the shard's clock to the state's (they owe the same

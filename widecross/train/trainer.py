@@ -182,7 +182,7 @@ class Trainer:
     def snapshot(self, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What ``restore`` needs to undo one ``epoch`` over ``rows``: O(rows' entries) copies."""
         touched = rows.slots
-        return touched, self.records[touched].copy(), self.scalars.copy()
+        return touched, self._records_to_read()[touched].copy(), self.scalars.copy()
 
     def restore(self, snap: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         self._drop_sharded()  # its shards' copies of the records would be stale
@@ -238,7 +238,17 @@ class Trainer:
     def records(self) -> np.ndarray:
         """The optimizer's records, one row per slot. The threaded epochs leave the records of the
         slots one shard alone touches in that shard's copy until they are read (the next pass
-        goes on from the copies): reading them here writes them back first."""
+        goes on from the copies): reading them here writes them back first, and since a reader
+        may change them in place (a cluster's mix, a checkpoint), the next pass copies them in
+        again instead of going on from the shards' copies."""
+        if self._sharded is not None:
+            self._sharded.flush()
+            self._sharded.forget()
+        return self._records
+
+    def _records_to_read(self) -> np.ndarray:
+        """The records for reading only: written back, and the next threaded pass still goes on
+        from the shards' copies (the trainer's own readers never change them)."""
         if self._sharded is not None:
             self._sharded.flush()
         return self._records
@@ -248,7 +258,7 @@ class Trainer:
         self._records = records
 
     def __getstate__(self) -> dict:
-        self.records  # written back: the copy gets the state as it is  # noqa: B018
+        self._records_to_read()  # written back: the copy gets the state as it is
         state = self.__dict__.copy()
         state["_sharded"] = None  # buffers, not state: never copied or pickled
         return state
@@ -282,7 +292,7 @@ class Trainer:
         unchanged."""
         if out is None:
             out = np.zeros(self.n_slots if self.columns == 1 else (self.n_slots, self.columns), dtype=np.float64)
-        if self.optimizer.weights(self.records, self.n_slots, self.scalars, out) < 0:
+        if self.optimizer.weights(self._records_to_read(), self.n_slots, self.scalars, out) < 0:
             raise NonFiniteError(-1)
         return out
 
