@@ -90,31 +90,3 @@ def test_a_fit_on_threads_is_the_same_with_the_threaded_map(monkeypatch):
         model = clf.fit(data, y).model_
         keys.append((model.indices.tobytes(), model.values.tobytes(), model.intercept))
     assert keys[0] == keys[1] and len(keys[0][0]) > 0
-
-
-def test_count_before_is_a_sorted_search():
-    rng = np.random.default_rng(5)
-    mine, other = np.sort(rng.choice(10_000, 300, replace=False)), np.sort(rng.choice(10_000, 500, replace=False))
-    ranks = np.arange(300, dtype=np.int64)
-    slots.count_before(mine, other, ranks)
-    np.testing.assert_array_equal(ranks, np.arange(300) + np.searchsorted(other, mine))
-
-
-def test_owners_split_the_columns_among_every_shard():
-    cols = np.arange(0, 50_000 * 7, 7, dtype=np.int64)
-    for n_shards in (2, 3, 7):
-        owners = np.array([slots._owner(c, n_shards) for c in cols[:5000]])
-        counts = np.bincount(owners, minlength=n_shards)
-        assert counts.shape[0] == n_shards and counts.min() > 5000 / n_shards * 0.8
-
-
-def test_range_inserts_defer_what_would_cross_a_range_and_every_column_is_found():
-    new = np.arange(1, 181, dtype=np.int64) * 104_729  # 180 columns in 512 buckets: long runs
-    table = slots._empty_table(512)
-    cuts = [0, 128, 256, 384, 512]
-    deferred = [slots._insert_range(table, new, 40, lo, hi) for lo, hi in zip(cuts, cuts[1:])]
-    assert sum(d.shape[0] for d in deferred) > 0  # the wrap at the end at least
-    slots.insert_deferred(table, new, 40, np.concatenate(deferred))
-    out = np.empty(new.shape[0] + 1, dtype=np.int32)
-    slots.lookup_columns(table, np.append(new, 3), out)
-    np.testing.assert_array_equal(out, np.append(np.arange(40, 220), -1))

@@ -33,8 +33,6 @@ PARALLEL_ENTRIES = 1 << 18
 # Columns arrive in data order, so the bucket of the column this many entries ahead is requested
 # now; misses then overlap (on 1e7 geo rows' entries: 2.3x faster than 16 ahead on split arrays).
 _AHEAD = 32
-# entries a shard sorts out at a time (its owned ones' positions and homes stay in the L1 cache)
-_CHUNK = 2048
 
 
 @jit
@@ -136,131 +134,10 @@ def _rehash(old, table):
 
 
 @jit
-def _owner(key: int, n_shards: int) -> int:
-    # bits 8-31 of the product, apart from the top bits that place a key in a table (a shard's own
-    # table must not see its keys' homes narrowed); scaled to [0, n_shards) by a multiply, not a
-    # division (one per entry per shard)
-    bits = ((np.uint64(key) * _GOLDEN) >> np.uint64(8)) & np.uint64(0xFFFFFF)
-    return np.int64((bits * np.uint64(n_shards)) >> np.uint64(24))
-
-
-@jit
-def shard_first_seen(columns, main, shard, n_shards, table, n_local, first, out, start):
-    """One shard's pass over all of ``columns`` from ``start``: for the entries whose column it
-    owns (``_owner``), ``out[p]`` is the column's slot in ``main`` (read-only here) or, for a
-    column ``main`` lacks, ``-(local * n_shards + shard) - 1`` with ``local`` its rank of first
-    appearance among the shard's new columns, whose first position goes to ``first[local]``.
-    Stops before ``table`` gets more than half full and returns ``(n_local, p)`` (grow, call again).
-    """
-    main_mask = main.shape[0] - 1
-    main_shift = _shift(main.shape[0])
-    cap = table.shape[0]
-    mask = cap - 1
-    shift = _shift(cap)
-    limit = cap // 2
-    n = columns.shape[0]
-    # the owned entries of a chunk are listed first, without a branch (an owner test per entry
-    # mispredicts half the time), then probed with their tables' buckets requested ahead
-    owned = np.empty(_CHUNK, dtype=np.int64)
-    homes = np.empty(_CHUNK, dtype=np.int64)
-    for lo in range(start, n, _CHUNK):
-        hi = min(lo + _CHUNK, n)
-        k = 0
-        for p in range(lo, hi):
-            owned[k] = p
-            k += _owner(np.int64(columns[p]), n_shards) == shard
-        for i in range(k):
-            homes[i] = _home(np.int64(columns[owned[i]]), shift)
-        for i in range(k):
-            if i + _AHEAD < k:
-                prefetch_row(main, _home(np.int64(columns[owned[i + _AHEAD]]), main_shift))
-                prefetch_row(table, homes[i + _AHEAD])
-            p = owned[i]
-            c = np.int64(columns[p])
-            h = _home(c, main_shift)
-            while main[h, 0] != c and main[h, 0] != EMPTY:
-                h = (h + 1) & main_mask
-            if main[h, 0] == c:
-                out[p] = main[h, 1]
-                continue
-            h = homes[i]
-            while True:
-                key = table[h, 0]
-                if key == c:
-                    out[p] = -(table[h, 1] * n_shards + shard) - 1
-                    break
-                if key == EMPTY:
-                    if n_local >= limit:
-                        return n_local, p
-                    table[h, 0] = c
-                    table[h, 1] = n_local
-                    first[n_local] = p
-                    out[p] = -(n_local * n_shards + shard) - 1
-                    n_local += 1
-                    break
-                h = (h + 1) & mask
-    return n_local, n
-
-
-@jit
-def count_before(mine, other, ranks):
-    """``ranks[i] += `` the number of ``other`` below ``mine[i]`` (both sorted ascending)."""
-    j = 0
-    for i in range(mine.shape[0]):
-        while j < other.shape[0] and other[j] < mine[i]:
-            j += 1
-        ranks[i] += j
-
-
-@jit
-def number_new(columns, first, ranks, shard, n_shards, n_before, to, new_columns):
-    """A shard's new columns get slot ``n_before + rank``: ``to`` (by encoded id) and ``new_columns``."""
-    for i in range(first.shape[0]):
-        to[i * n_shards + shard] = n_before + ranks[i]
-        new_columns[ranks[i]] = columns[first[i]]
-
-
-@jit
-def insert_range(table, new_columns, n_before, lo, hi, deferred):
-    """Insert the new columns whose home bucket is in [lo, hi) (slot ``n_before + i``) without
-    leaving that range; the ones that would are listed in ``deferred``; returns their count."""
-    shift = _shift(table.shape[0])
-    n_deferred = 0
-    for i in range(new_columns.shape[0]):
-        c = new_columns[i]
-        h = _home(c, shift)
-        if h < lo or h >= hi:
-            continue
-        while h < hi and table[h, 0] != EMPTY:
-            h += 1
-        if h == hi:
-            deferred[n_deferred] = i
-            n_deferred += 1
-            continue
-        table[h, 0] = c
-        table[h, 1] = n_before + i
-    return n_deferred
-
-
-@jit
-def insert_deferred(table, new_columns, n_before, deferred):
-    cap = table.shape[0]
-    mask = cap - 1
-    shift = _shift(cap)
-    for i in deferred:
-        h = _home(new_columns[i], shift)
-        while table[h, 0] != EMPTY:
-            h = (h + 1) & mask
-        table[h, 0] = new_columns[i]
-        table[h, 1] = n_before + i
-
-
-@jit
-def translate_new(out, lo, hi, to):
-    """``out[p] = to[-out[p] - 1]`` where ``out[p] < 0``, for ``lo <= p < hi``."""
+def translate(slots, lo, hi, to):
+    """``slots[p] = to[slots[p]]`` for ``lo <= p < hi``: a block's first-appearance ids into slots."""
     for p in range(lo, hi):
-        if out[p] < 0:
-            out[p] = to[-out[p] - 1]
+        slots[p] = to[slots[p]]
 
 
 def _empty_table(buckets: int, n_jobs: int = 1) -> np.ndarray:
@@ -316,50 +193,31 @@ class SlotMap:
     def map(self, columns: np.ndarray, n_jobs: int = 1) -> np.ndarray:
         """Slots (int32) of ``columns``, inserting the unseen ones in order of first appearance.
 
-        ``n_jobs`` > 1: the same slots, the same map, on threads, each owning the columns whose
-        hash falls in its share (:meth:`_map_sharded`).
+        ``n_jobs`` > 1: the same slots, the same map, on threads. ``columns`` is cut into
+        ``n_jobs`` blocks; the first is mapped here while each other block numbers its columns by
+        first appearance in a table of its own; then the other blocks' distinct columns are mapped
+        here block by block, in their order (a column first seen in block ``b`` comes first in the
+        blocks' lists at block ``b``, at its place in it: the numbering of one pass), and each
+        block turns its ids into those slots.
         """
         out = np.empty(columns.shape[0], dtype=np.int32)
-        n_shards = min(n_jobs, columns.shape[0] // PARALLEL_ENTRIES)
-        if n_shards <= 1:
+        n_blocks = min(n_jobs, columns.shape[0] // PARALLEL_ENTRIES)
+        if n_blocks <= 1:
             self._map_into(columns, out, n_jobs)
-        else:
-            self._map_sharded(columns, out, n_shards)
+            return out
+        cuts = [columns.shape[0] * b // n_blocks for b in range(n_blocks + 1)]
+        first = _call(self._map_into, columns[: cuts[1]], out[: cuts[1]], n_jobs)
+        seen = run_tasks([first] + [_first_seen(columns, out, lo, hi) for lo, hi in zip(cuts[1:], cuts[2:])], n_jobs)
+        to = [self._serial_map(block, n_jobs) for block in seen[1:]]  # the serial step: O(distinct columns)
+        run_tasks([_call(translate, out, lo, hi, t) for lo, hi, t in zip(cuts[1:], cuts[2:], to)], n_jobs)
         return out
 
-    def _map_sharded(self, columns: np.ndarray, out: np.ndarray, n_shards: int) -> None:
-        """Every shard scans all entries and handles the columns it owns: the mapped ones get their
-        slot, the new ones an id by first appearance in a table of the shard's own, with their
-        first position. A new column's slot is ``n`` + the rank of its first position among all
-        shards' (a merge of sorted lists): the numbering of one pass. The table grows once to the
-        size one pass would reach; each shard inserts the new columns whose home bucket lies in
-        its range of the table (the few that would probe past it are inserted after, here), and
-        the entries' ids are turned into slots by blocks.
-        """
-        found = run_tasks([_call(_shard_pass, columns, self.table, s, n_shards, out) for s in range(n_shards)],
-                          n_shards)
-        firsts = [f for f, _ in found]
-        n_new = sum(f.shape[0] for f in firsts)
-        n_before = self.n
-        to = np.empty(n_shards * max(f.shape[0] for f in firsts), dtype=np.int32)
-        new_columns = np.empty(n_new, dtype=np.int64)
-        run_tasks([_call(_number_shard, columns, firsts, s, n_before, to, new_columns) for s in range(n_shards)],
-                  n_shards)
-        if n_new:
-            buckets = self.table.shape[0]
-            while n_before + n_new > buckets // 2:
-                buckets *= 2
-            if buckets != self.table.shape[0]:
-                table = _empty_table(buckets, n_shards)
-                _rehash(self.table, table)
-                self.table = table
-            cuts = [buckets * s // n_shards for s in range(n_shards + 1)]
-            deferred = run_tasks([_call(_insert_range, self.table, new_columns, n_before, lo, hi)
-                                  for lo, hi in zip(cuts, cuts[1:])], n_shards)
-            insert_deferred(self.table, new_columns, n_before, np.concatenate(deferred))
-            self.n = n_before + n_new
-        cuts = [columns.shape[0] * s // n_shards for s in range(n_shards + 1)]
-        run_tasks([_call(translate_new, out, lo, hi, to) for lo, hi in zip(cuts, cuts[1:])], n_shards)
+    def _serial_map(self, columns: np.ndarray, n_jobs: int) -> np.ndarray:
+        # one pass, not split again: the columns are distinct, so a block of them would number all
+        # of its own in a table of its own (twice the inserts) and be mapped here after all
+        out = np.empty(columns.shape[0], dtype=np.int32)
+        self._map_into(columns, out, n_jobs)
+        return out
 
     def _map_into(self, columns: np.ndarray, out: np.ndarray, n_jobs: int = 1) -> None:
         start = 0
@@ -385,44 +243,22 @@ class SlotMap:
         return int(self.table.nbytes)
 
 
-def _shard_pass(columns: np.ndarray, main: np.ndarray, shard: int, n_shards: int, out: np.ndarray):  # type: ignore[no-untyped-def]
-    """A shard's entries: slots from ``main`` or encoded new ids into ``out``; returns the first
-    positions of its new columns (ascending) and their count."""
-    table = _empty_table(1 << max(4, min(columns.shape[0] // (4 * n_shards), _SHARD_START_SLOTS).bit_length() + 1))
-    first = np.empty(table.shape[0] // 2, dtype=np.int64)
-    n_local, start = 0, 0
-    while True:
-        n_local, start = shard_first_seen(columns, main, shard, n_shards, table, n_local, first, out, start)
-        if start == columns.shape[0]:
-            return first[:n_local], n_local
-        bigger = _empty_table(table.shape[0] * 2)
-        _rehash(table, bigger)
-        table = bigger
-        first = np.concatenate([first, np.empty(first.shape[0], dtype=np.int64)])
-
-
-def _number_shard(columns: np.ndarray, firsts: list, shard: int, n_before: int, to: np.ndarray,  # type: ignore[type-arg]
-                  new_columns: np.ndarray) -> None:
-    mine = firsts[shard]
-    ranks = np.arange(mine.shape[0], dtype=np.int64)
-    for other, theirs in enumerate(firsts):
-        if other != shard:
-            count_before(mine, theirs, ranks)
-    number_new(columns, mine, ranks, shard, len(firsts), n_before, to, new_columns)
-
-
-def _insert_range(table: np.ndarray, new_columns: np.ndarray, n_before: int, lo: int, hi: int) -> np.ndarray:
-    deferred = np.empty(new_columns.shape[0], dtype=np.int64)
-    return deferred[: insert_range(table, new_columns, n_before, lo, hi, deferred)]
+def _first_seen(columns: np.ndarray, out: np.ndarray, lo: int, hi: int):  # type: ignore[no-untyped-def]
+    """A task: ids by first appearance of ``columns[lo:hi]`` into ``out[lo:hi]``; returns the
+    block's distinct columns in that order."""
+    def task() -> np.ndarray:
+        block = SlotMap(min(hi - lo, _BLOCK_START_SLOTS))
+        block._map_into(columns[lo:hi], out[lo:hi])
+        return block.columns
+    return task
 
 
 def _call(fn, *args):  # type: ignore[no-untyped-def]
     return lambda: fn(*args)
 
 
-# A shard's own table starts with room for a quarter of its share of the entries, at most this
-# many columns (it doubles as it fills; on generated geo rows a sixth of the entries are distinct).
-_SHARD_START_SLOTS = 1 << 20
+# A block's own table starts with room for this many columns (it doubles as it fills).
+_BLOCK_START_SLOTS = 1 << 16
 
 # Slots are int32 in the kernels' batches, so a dense layout holds at most this many columns.
 DENSE_MAX_WIDTH = 2**31 - 1
