@@ -4,6 +4,7 @@
     nice -n 10 python benchmarks/bench_rowblocks.py --against e5025f8     # 1M and 2M rows, 2^22 and exact, 3 rounds
     python benchmarks/bench_rowblocks.py --against e5025f8 --rows 1000000 --widths 22 --rounds 1   # ~1 min
     python benchmarks/bench_rowblocks.py --quick                # 40k rows, 2^22, this tree, one round
+    python benchmarks/bench_rowblocks.py --against e5025f8 --parts "slot map"   # one part only
 
 Each round runs one fresh interpreter per version (the revision's package, then this tree's):
 it generates the rows (``data_gen``), and for each size and width times each part with
@@ -78,11 +79,15 @@ for n in {rows!r}:
         spec = wc.geo_spec(bits=bits)
         base = {{"rows": n, "width": "exact" if bits is None else f"2^{{bits}}"}}
         X = spec.transform(data["train"])
-        results.append({{**base, "part": "transform",
-                         **measure(lambda k: spec.transform(data["train"], n_jobs=k), csr_bytes, {repeats})}})
-        results.append({{**base, "part": "slot map",
-                         **measure(lambda k: SlotMap().map(X.indices, k), np.ndarray.tobytes, {repeats})}})
+        if "transform" in {parts!r}:
+            results.append({{**base, "part": "transform",
+                             **measure(lambda k: spec.transform(data["train"], n_jobs=k), csr_bytes, {repeats})}})
+        if "slot map" in {parts!r}:
+            results.append({{**base, "part": "slot map",
+                             **measure(lambda k: SlotMap().map(X.indices, k), np.ndarray.tobytes, {repeats})}})
         del X
+        if "polish" not in {parts!r}:
+            continue
         caught = fit_before_polish(spec, data)[1]
         solver = caught["solver"]
 
@@ -112,7 +117,7 @@ def loadavg() -> str:
 
 
 def one_round(version: str, revision: str | None, args: argparse.Namespace) -> list[dict[str, Any]]:
-    code = _CHILD.format(rows=args.rows, widths=args.widths, repeats=args.repeats)
+    code = _CHILD.format(rows=args.rows, widths=args.widths, repeats=args.repeats, parts=args.parts)
     result = run_at_revision(revision, code) if revision else run_python_measured(code)
     return [{**r, "version": version} for r in result["results"]]
 
@@ -148,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--widths", nargs="+", default=None, help="bits, or 'exact' (default: 22 and exact)")
     p.add_argument("--rounds", type=int, default=None, help="interpreters per version, old and new alternated (3)")
     p.add_argument("--repeats", type=int, default=None, help="n_jobs=1 / n_jobs=2 alternations per part in each (3)")
+    p.add_argument("--parts", nargs="+", default=["transform", "slot map", "polish"],
+                   choices=["transform", "slot map", "polish"], help="the parts to time (default: all)")
     p.add_argument("--results-dir", type=Path, default=None)
     args = p.parse_args(argv)
     quick = args.quick
@@ -168,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in table:
         agree[(r["rows"], r["width"], r["part"])].add(r["digest"])
     same_across_versions = all(len(d) == 1 for d in agree.values())
-    params = {"against": args.against, "rows": args.rows, "widths": [w or "exact" for w in args.widths],
+    params = {"against": args.against, "parts": args.parts, "rows": args.rows, "widths": [w or "exact" for w in args.widths],
               "rounds": args.rounds, "repeats": args.repeats,
               "loadavg_before": load_before, "loadavg_after": load_after,
               "same_bytes_across_versions": same_across_versions,
