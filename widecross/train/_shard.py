@@ -122,14 +122,20 @@ def localize_shard(indptr, slots, rows, n_shards, owner, union, mine, ids, share
 
 @jit
 def pick_rows(order, shard_of, k, out):
-    """The rows of shard ``k`` into ``out``, in the order they come in ``order``. Returns how many."""
+    """The rows of shard ``k`` into ``out``, in the order they come in ``order``. Returns how
+    many; ``out`` past them may be overwritten.
+
+    Without a branch on the shard (each row's is random: half the branches would be
+    mispredicted): every row is written at the next place, which only a row of shard ``k``
+    keeps."""
     n = 0
+    m = out.shape[0]
     for i in range(order.shape[0]):
         r = order[i]
-        if shard_of[r] == k:
+        if n < m:
             out[n] = r
-            n += 1
-    return n
+        n += shard_of[r] == k
+    return min(n, m)
 
 
 @jit
@@ -138,15 +144,6 @@ def copy_in(records, ids, local):
     for j in range(ids.shape[0]):
         for f in range(records.shape[1]):
             local[j, f] = records[ids[j], f]
-
-
-@jit
-def count_shared(slots, n_entries, n_shared, counts):
-    """Add the entries ``slots[:n_entries]`` (local ids) that touch a shared slot to ``counts``."""
-    for p in range(n_entries):
-        j = slots[p]
-        if j < n_shared:
-            counts[j] += 1.0
 
 
 @jit
