@@ -296,27 +296,14 @@ def test_pick_rows_matches_numpy():
         assert exact.tolist() == expected.tolist()
 
 
-def test_gather_counting_copies_the_rows_and_counts_the_shared_slots_like_numpy():
+def test_count_shared_matches_numpy():
     rng = np.random.default_rng(6)
-    X, y, sw, order = random_problem(6, n=300, values=True, weighted=True)
-    rows = wc.train.rows.Rows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, y, sw)
-    n_shared, lo, hi = 40, 17, 250
-    part = order[lo:hi]
-    expected_slots = np.concatenate([X.indices[X.indptr[r]:X.indptr[r + 1]] for r in part])
-    expected_counts = np.bincount(expected_slots[expected_slots < n_shared], minlength=n_shared).astype(np.float64)
-    out = wc.train.rows.buffers(rows, hi - lo, expected_slots.shape[0], np.int64)
-    counts = rng.integers(0, 5, n_shared).astype(np.float64)  # added to
-    before = counts.copy()
-    assert wc.train.rows.gather_counting(*rows.arrays, order, lo, hi, *out.arrays, counts) == hi
-    assert out.slots.tolist() == expected_slots.tolist()
-    assert out.y.tolist() == y[part].tolist() and out.sw.tolist() == sw[part].tolist()
-    assert np.array_equal(counts - before, expected_counts)
-    short = wc.train.rows.buffers(rows, hi - lo, expected_slots.shape[0] // 2, np.int64)
-    counts[:] = 0.0
-    reached = wc.train.rows.gather_counting(*rows.arrays, order, lo, hi, *short.arrays, counts)
-    copied = np.concatenate([X.indices[X.indptr[r]:X.indptr[r + 1]] for r in order[lo:reached]])
-    assert lo < reached < hi and copied.shape[0] <= short.slots.shape[0]
-    assert np.array_equal(counts, np.bincount(copied[copied < n_shared], minlength=n_shared))
+    slots = rng.integers(0, 50, 2000).astype(np.int64)
+    for n_shared, n_entries in ((40, 2000), (40, 1500), (1, 2000), (0, 2000), (60, 2000)):
+        counts = rng.integers(0, 5, n_shared).astype(np.float64)  # added to
+        expected = counts + np.bincount(slots[:n_entries][slots[:n_entries] < n_shared], minlength=n_shared)
+        _shard.count_shared(slots, n_entries, n_shared, counts)
+        assert np.array_equal(counts, expected)
 
 
 @pytest.mark.parametrize("name", ["sgd-adagrad-l1", "ftrl-l1"])

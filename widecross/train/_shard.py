@@ -147,6 +147,20 @@ def copy_in(records, ids, local):
 
 
 @jit
+def count_shared(slots, n_entries, n_shared, counts):
+    """Add the entries ``slots[:n_entries]`` (local ids) that touch a shared slot to ``counts``.
+
+    Without a branch: most entries touch a shared slot (about 85 % on generated geo rows), and
+    the others come at random, so a branch would be mispredicted often; an entry of an own slot
+    adds 0 to the last count instead. Counting here, in one pass over the gathered chunk, beat
+    counting inside the gather's loop (that loop's misses overlap less)."""
+    last = n_shared - 1
+    for p in range(n_entries if n_shared > 0 else 0):
+        j = slots[p]
+        counts[min(j, last)] += 1.0 if j < n_shared else 0.0
+
+
+@jit
 def mix_shared(local, local_offsets, shared_offsets, shared_pos, counts, lo, hi, base, holders, single, total, move):
     """Mix the shards' copies of the shared slots ``lo <= u < hi`` into ``base`` (one row per
     shared slot, the state they all started from); ``holders[u]``: how many shards had a count

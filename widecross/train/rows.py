@@ -87,13 +87,6 @@ def visit_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
 # -- gathering ---------------------------------------------------------------------------------
 @jit
 def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots, out_data, out_y, out_sw):
-    """Copy rows ``order[lo:hi]`` into the ``out_*`` buffers: ``gather_counting`` with no counts."""
-    return gather_counting(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots, out_data, out_y, out_sw,
-                           np.empty(0, dtype=np.float64))
-
-
-@jit
-def gather_counting(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots, out_data, out_y, out_sw, counts):
     """Copy rows ``order[lo:hi]`` into the ``out_*`` buffers, in that order, stopping before a row
     whose entries would overflow ``out_slots``. Returns the position in ``order`` reached (``hi``
     when all fitted; more than ``lo`` when ``out_slots`` holds any row).
@@ -102,14 +95,9 @@ def gather_counting(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_s
     the one place where rows are read in a random order, so it requests them well ahead: row 16
     visits ahead its pointers, label and weight, row 8 ahead its entries, so that the misses
     overlap (see ``_prefetch``); everything downstream reads sequentially.
-
-    ``counts``: each copied entry whose slot ``j`` is below ``counts.shape[0]`` adds 1 to
-    ``counts[j]`` (a shard's entries on its shared slots, counted while the row is still in
-    cache rather than in a second pass over the chunk); empty: nothing counted.
     """
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
-    n_counted = counts.shape[0]
     out_indptr[0] = 0
     k = 0
     n = hi - lo
@@ -128,16 +116,11 @@ def gather_counting(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_s
         r = order[lo + i]
         if k + indptr[r + 1] - indptr[r] > out_slots.shape[0]:
             return lo + i
-        first = k
         for p in range(indptr[r], indptr[r + 1]):
             out_slots[k] = slots[p]
             if has_data:
                 out_data[k] = data[p]
             k += 1
-        for q in range(first, k if n_counted > 0 else first):
-            j = out_slots[q]
-            if j < n_counted:
-                counts[j] += 1.0
         out_indptr[i + 1] = k
         out_y[i] = y[r]
         if weighted:

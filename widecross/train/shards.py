@@ -64,7 +64,7 @@ import numpy as np
 from .._parallel import run_tasks
 from . import _shard, _state
 from .optimizer import Optimizer
-from .rows import Rows, buffers, gather_counting
+from .rows import Rows, buffers, gather_rows
 
 SHARD_ROWS = 524_288
 _ENTRIES_PER_ROW = 16  # first guess at a round's entries per row; grown when rows are longer
@@ -229,8 +229,7 @@ class _Shard:
         self.buffer: Rows | None = None
 
     def gather(self, lo: int, hi: int) -> Rows:
-        """Rows ``order[lo:hi]`` in that order, in this shard's buffer; ``counts``: how many of
-        their entries touch each shared slot."""
+        """Rows ``order[lo:hi]`` in that order, in this shard's buffer."""
         rows, m = self.rows, hi - lo
         entries = _ENTRIES_PER_ROW * m
         while True:
@@ -238,8 +237,7 @@ class _Shard:
             if old is None or old.y.shape[0] < m or old.slots.shape[0] < entries:
                 self.buffer = buffers(rows, m, max(entries, 0 if old is None else old.slots.shape[0]), np.int64)
             buf = self.buffer
-            self.counts[:] = 0.0
-            if gather_counting(*rows.arrays, self.order, lo, hi, *buf.arrays, self.counts) == hi:
+            if gather_rows(*rows.arrays, self.order, lo, hi, *buf.arrays) == hi:
                 return Rows(buf.indptr[: m + 1], buf.slots, buf.data, buf.y, buf.sw)
             entries = 2 * buf.slots.shape[0]  # long rows: room for twice as many entries
 
@@ -378,6 +376,7 @@ class ShardedEpochs:
         bad = -1
         if hi > lo:
             chunk = shard.gather(lo, hi)
+            _shard.count_shared(chunk.slots, int(chunk.indptr[hi - lo]), shard.n_shared, shard.counts)
             bad = self.optimizer.run_epoch(chunk, self.in_order[: hi - lo], shard.local, own)
             if bad < 0 and self.optimizer.settle(shard.local, shard.n_shared, own) >= 0:
                 bad = hi - lo - 1  # a weight beyond float32: reported at the round's last row
