@@ -291,6 +291,19 @@ def test_pick_rows_matches_numpy():
         expected = order[shard_of[order] == k]
         assert got == expected.shape[0]
         assert out[:got].tolist() == expected.tolist()
+        exact = np.full(expected.shape[0], -1, dtype=np.int32)  # room for the shard's rows only
+        assert _shard.pick_rows(order, shard_of, k, exact) == expected.shape[0]
+        assert exact.tolist() == expected.tolist()
+
+
+def test_count_shared_matches_numpy():
+    rng = np.random.default_rng(6)
+    slots = rng.integers(0, 50, 2000).astype(np.int64)
+    for n_shared, n_entries in ((40, 2000), (40, 1500), (1, 2000), (0, 2000), (60, 2000)):
+        counts = rng.integers(0, 5, n_shared).astype(np.float64)  # added to
+        expected = counts + np.bincount(slots[:n_entries][slots[:n_entries] < n_shared], minlength=n_shared)
+        _shard.count_shared(slots, n_entries, n_shared, counts)
+        assert np.array_equal(counts, expected)
 
 
 @pytest.mark.parametrize("name", ["sgd-adagrad-l1", "ftrl-l1"])

@@ -122,14 +122,20 @@ def localize_shard(indptr, slots, rows, n_shards, owner, union, mine, ids, share
 
 @jit
 def pick_rows(order, shard_of, k, out):
-    """The rows of shard ``k`` into ``out``, in the order they come in ``order``. Returns how many."""
+    """The rows of shard ``k`` into ``out``, in the order they come in ``order``. Returns how
+    many; ``out`` past them may be overwritten.
+
+    Without a branch on the shard (each row's is random: half the branches would be
+    mispredicted): every row is written at the next place, which only a row of shard ``k``
+    keeps."""
     n = 0
+    m = out.shape[0]
     for i in range(order.shape[0]):
         r = order[i]
-        if shard_of[r] == k:
+        if n < m:
             out[n] = r
-            n += 1
-    return n
+        n += shard_of[r] == k
+    return min(n, m)
 
 
 @jit
@@ -142,11 +148,16 @@ def copy_in(records, ids, local):
 
 @jit
 def count_shared(slots, n_entries, n_shared, counts):
-    """Add the entries ``slots[:n_entries]`` (local ids) that touch a shared slot to ``counts``."""
-    for p in range(n_entries):
+    """Add the entries ``slots[:n_entries]`` (local ids) that touch a shared slot to ``counts``.
+
+    Without a branch: most entries touch a shared slot (about 85 % on generated geo rows), and
+    the others come at random, so a branch would be mispredicted often; an entry of an own slot
+    adds 0 to the last count instead. Counting here, in one pass over the gathered chunk, beat
+    counting inside the gather's loop (that loop's misses overlap less)."""
+    last = n_shared - 1
+    for p in range(n_entries if n_shared > 0 else 0):
         j = slots[p]
-        if j < n_shared:
-            counts[j] += 1.0
+        counts[min(j, last)] += 1.0 if j < n_shared else 0.0
 
 
 @jit
