@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench_script import run_benchmark
 
 
 def test_bench_rowblocks_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_rowblocks.py"), "--quick", "--rows", "6000",
-         "--results-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )
+    proc = run_benchmark("bench_rowblocks.py", tmp_path, "--rows", "6000")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / "bench_rowblocks.quick.json").read_text())
     assert "loadavg_before" in result["params"] and result["params"]["same_bytes_across_versions"]

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench_script import run_benchmark
 
 
 def test_bench_threads_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_threads.py"), "--quick", "--rows", "8000", "--test-rows",
-         "2000", "--quality-jobs", "1", "3", "--results-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )
+    proc = run_benchmark("bench_threads.py", tmp_path, "--rows", "8000", "--test-rows", "2000", "--quality-jobs", "1", "3")
     assert proc.returncode == 0, proc.stderr
     result = json.loads((tmp_path / "bench_threads.quick.json").read_text())
     assert "loadavg_before" in result["params"] and "not a measurement" in result["params"]["model_note"]
@@ -46,11 +39,7 @@ def test_bench_threads_quick(tmp_path):
 
 
 def test_bench_threads_exact_quick(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_threads_exact.py"), "--quick", "--rows", "6000",
-         "--results-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )
+    proc = run_benchmark("bench_threads_exact.py", tmp_path, "--rows", "6000")
     assert proc.returncode == 0, proc.stderr
     rows = json.loads((tmp_path / "bench_threads_exact.quick.json").read_text())["rows"]
     parts = {row["part"]: row for row in rows}
