@@ -232,8 +232,9 @@ class EpochClock:
         """Add a pass's phases to the ledger and the task CPU figures."""
         for name, wall, cpu in phases:
             self.note(name, wall, cpu)
-            self.pool_cpu += sum(cpu)
-            self.slowest_cpu += max(cpu, default=0.0)
+            if len(cpu) > 1:  # one task runs on the calling thread: its CPU is the caller's already
+                self.pool_cpu += sum(cpu)
+                self.slowest_cpu += max(cpu)
 
     def __enter__(self) -> EpochClock:
         runner_run, sharded_run, sharded_flush = self.originals
