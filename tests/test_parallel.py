@@ -265,6 +265,23 @@ def test_split_entries_are_the_tail_entries_of_each_slot_range_in_row_order(monk
     np.testing.assert_array_equal(parts.data, value_of[order])
 
 
+@pytest.mark.parametrize("widths", [(1, 2, 4095, 4096, 4097, 3), (9000, 1, 20_000, 5), (37,) * 300])
+def test_a_slots_range_from_the_coarse_table_is_the_one_searchsorted_finds(widths):
+    # ranges narrower and wider than a coarse block, some ending on a block's edge
+    rowsums = blocksums._rowsums
+    bounds = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+    n_slots = int(bounds[-1])
+    first_range = rowsums.coarse_ranges(bounds, n_slots)
+    slots = np.concatenate([np.arange(n_slots), np.random.default_rng(3).integers(0, n_slots, 5000)])
+    expected = np.searchsorted(bounds, slots, side="right") - 1
+    got = np.array([rowsums.range_of(first_range, bounds, j) for j in slots[:2000]])
+    np.testing.assert_array_equal(got, expected[:2000])
+    indptr = np.arange(slots.size + 1, dtype=np.int64)  # one entry per row, one block of rows
+    counts = np.zeros((1, bounds.size - 1), dtype=np.int64)
+    rowsums.count_segments(indptr, slots.astype(np.int32), first_range, bounds, 0, slots.size, slots.size, counts)
+    np.testing.assert_array_equal(counts[0], np.bincount(expected, minlength=bounds.size - 1))
+
+
 @pytest.mark.parametrize("values, weighted", [(False, True), (True, False)])
 def test_pass_sums_over_many_slot_ranges_and_row_blocks_are_the_serial_ones(values, weighted, monkeypatch):
     monkeypatch.setattr(blocksums, "_RANGE_SLOTS", 257)  # ~20 ranges, each many blocks of rows

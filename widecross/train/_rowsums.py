@@ -32,6 +32,8 @@ from ._polish import row_margin
 
 # a split entry packs its slot in its range into the low bits, its row in its block above
 SLOT_BITS = 20
+# slots per block of the coarse range table (:func:`range_of`)
+COARSE_BITS = 12
 
 
 @jit
@@ -91,19 +93,36 @@ def slot_extremes(slots, lo, hi):
     return small, big
 
 
+@jit(inline="always")
+def range_of(first_range, bounds, j):
+    """The slot range holding slot ``j``: from ``first_range[j >> COARSE_BITS]`` (the range of
+    the first slot of ``j``'s coarse block, a table small enough to stay in cache, unlike one
+    entry per slot) on, past the few ranges that end inside the block."""
+    t = first_range[j >> COARSE_BITS]
+    while j >= bounds[t + 1]:
+        t += 1
+    return t
+
+
+def coarse_ranges(bounds: np.ndarray, n_slots: int) -> np.ndarray:
+    """``first_range`` of :func:`range_of` for ``bounds`` (increasing, ``bounds[0] == 0``,
+    ``bounds[-1] == n_slots``): the range of each coarse block's first slot."""
+    firsts = np.arange(0, n_slots, 1 << COARSE_BITS, dtype=np.int64)
+    return (np.searchsorted(bounds, firsts, side="right") - 1).astype(np.int32)
+
+
 @jit
-def count_segments(indptr, slots, range_of, lo, hi, block_rows, counts):
+def count_segments(indptr, slots, first_range, bounds, lo, hi, block_rows, counts):
     """``counts[b, t]``: the entries of rows ``[lo + b block_rows, lo + (b + 1) block_rows)``
-    (below ``hi``) whose slot is in range ``t = range_of[slot]`` (every slot checked inside the
-    records first)."""
+    (below ``hi``) whose slot is in range ``t`` (every slot checked inside the records first)."""
     for r in range(lo, hi):
         b = (r - lo) // block_rows
         for p in range(indptr[r], indptr[r + 1]):
-            counts[b, range_of[slots[p]]] += 1
+            counts[b, range_of(first_range, bounds, slots[p])] += 1
 
 
 @jit
-def fill_segments(indptr, slots, data, range_of, bounds, lo, hi, block_rows, fill, packed, part_data):
+def fill_segments(indptr, slots, data, first_range, bounds, lo, hi, block_rows, fill, packed, part_data):
     """Copy the entries of rows ``[lo, hi)`` into their slot ranges' segments, in row order:
     range ``t`` gets the next entries of block ``b`` (as in :func:`count_segments`) from
     ``fill[b, t]`` on, each packed as ``row in its block << SLOT_BITS | slot - bounds[t]``, its
@@ -114,7 +133,7 @@ def fill_segments(indptr, slots, data, range_of, bounds, lo, hi, block_rows, fil
         row = np.uint32(r - lo - b * block_rows) << np.uint32(SLOT_BITS)
         for p in range(indptr[r], indptr[r + 1]):
             j = slots[p]
-            t = range_of[j]
+            t = range_of(first_range, bounds, j)
             q = fill[b, t]
             packed[q] = row | np.uint32(j - bounds[t])
             if has_data:

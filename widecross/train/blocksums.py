@@ -124,12 +124,12 @@ class _Segments:
         bounds = _slot_bounds(rows, head, n_slots, n_jobs * _RANGES_PER_JOB)
         self.bounds = bounds
         n_ranges = bounds.shape[0] - 1
-        range_of = np.repeat(np.arange(n_ranges, dtype=np.int32), np.diff(bounds))
+        first_range = _rowsums.coarse_ranges(bounds, n_slots)
         tasks = _tail_blocks(head, rows.n_rows)  # whole blocks of _SEGMENT_ROWS rows each
         per_task = _TAIL_BLOCK_ROWS // _SEGMENT_ROWS
         n_blocks = -(-(rows.n_rows - head) // _SEGMENT_ROWS)
         per_block = np.zeros((n_blocks, n_ranges), dtype=np.int64)
-        run_tasks([_bind(_rowsums.count_segments, rows.indptr, rows.slots, range_of, lo, hi, _SEGMENT_ROWS,
+        run_tasks([_bind(_rowsums.count_segments, rows.indptr, rows.slots, first_range, bounds, lo, hi, _SEGMENT_ROWS,
                          per_block[k * per_task : (k + 1) * per_task])
                    for k, (lo, hi) in enumerate(tasks)], n_jobs)
         # block k's entries of range t go after those of the ranges before t and the blocks before k
@@ -141,7 +141,7 @@ class _Segments:
         n_entries = int(per_block.sum())
         self.packed = np.empty(n_entries, dtype=np.uint32)
         self.data = np.empty(n_entries if rows.data.shape[0] else 0, dtype=rows.data.dtype)
-        run_tasks([_bind(_rowsums.fill_segments, rows.indptr, rows.slots, rows.data, range_of, bounds, lo, hi,
+        run_tasks([_bind(_rowsums.fill_segments, rows.indptr, rows.slots, rows.data, first_range, bounds, lo, hi,
                          _SEGMENT_ROWS, fills[k * per_task : (k + 1) * per_task], self.packed, self.data)
                    for k, (lo, hi) in enumerate(tasks)], n_jobs)
         self.weights = np.empty(n_slots)
