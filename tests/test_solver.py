@@ -437,6 +437,32 @@ def test_penalty_change_of_a_tiny_step_keeps_its_digits():
     assert change == pytest.approx(0.1 * (1e-13 - 3e-13 + (3e-13 - 2e-13)), rel=1e-12, abs=0.0)
 
 
+@pytest.mark.parametrize("m", [-30.0, -3.0, -1e-3, 0.0, 0.7, 4.0, 25.0])
+@pytest.mark.parametrize("d", [-1.0, -0.3, -1e-9, 1e-12, 0.05, 1.0])
+@pytest.mark.parametrize("y", [0.0, 0.3, 1.0])
+def test_the_line_search_step_matches_a_50_digit_logistic_loss(m, d, y):
+    """The line search's fused change and derivative (``_cd.logistic_step``) against the loss
+    computed in 50-digit decimals: the change to 1e-12 of itself (it is what the Armijo test
+    compares, far below the loss's own rounding), the derivative to 1e-15 absolute."""
+    from decimal import Decimal, localcontext
+
+    from widecross.train import _cd
+
+    with localcontext() as ctx:
+        ctx.prec = 50
+        M, D, Y = Decimal(m), Decimal(d), Decimal(y)
+
+        def loss(v):
+            return (1 + v.exp()).ln() - Y * v
+
+        change = float(loss(M + D) - loss(M))
+        e = (M + D).exp()
+        derivative = float(e / (1 + e) - Y)
+    got_change, got_derivative = _cd.logistic_step(y, m, d)
+    assert got_change == pytest.approx(change, rel=1e-12, abs=1e-300)
+    assert got_derivative == pytest.approx(derivative, rel=0.0, abs=1e-15)
+
+
 def test_values_are_stored_in_the_fewest_exact_bytes_and_solve_as_given():
     """All-one values are dropped, small integers held as float32, others kept: the optimum and
     its KKT conditions (NumPy, from the float64 matrix) are those of the values as given."""

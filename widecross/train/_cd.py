@@ -166,6 +166,26 @@ def loss_change(loss, y, m, d):
 
 
 @jit
+def logistic_step(y, m, d):
+    """``(loss(y, m + d) - loss(y, m), loss'(y, m + d))`` of the logistic loss for ``|d| <= 1``:
+    ``loss_change``'s expression (for ``m > 0`` with ``(1 - y) d`` taken first: exact for a label
+    of one, whose ``d - y d`` cancelled), with the new probability from the same two
+    exponentials, ``p' = p e^d / (1 + p expm1(d))``, instead of a third (the line search's
+    pass evaluates both at every row)."""
+    if m <= 0.0:
+        e = math.exp(m)
+        p = e / (1.0 + e)
+        grow = math.expm1(d)
+        q = p * grow
+        return math.log1p(q) - y * d, p * (1.0 + grow) / (1.0 + q) - y
+    e = math.exp(-m)
+    r = e / (1.0 + e)  # 1 - p, from the side where it is <= 1/2
+    grow = math.expm1(-d)
+    q = r * grow
+    return (1.0 - y) * d + math.log1p(q), 1.0 - r * (1.0 + grow) / (1.0 + q) - y
+
+
+@jit
 def step_rows(y, sw, scale, m, rows, db, t, loss):
     """Move the margins to ``m + t (xd + db)`` and fill the Newton rows' derivatives there
     (``xd`` is kept, for ``undo_step``). Returns (the change of the mean loss, G_b, H_b at the
@@ -177,10 +197,14 @@ def step_rows(y, sw, scale, m, rows, db, t, loss):
     for i in range(m.shape[0]):
         a = sw[i] * scale if weighted else scale
         d = t * (rows[i, R_MOVE] + db)
-        change += a * loss_change(loss, y[i], m[i], d)
         mi = m[i] + d
+        if loss == LOGISTIC and abs(d) <= 1.0:
+            c, g = logistic_step(y[i], m[i], d)
+        else:
+            c = loss_change(loss, y[i], m[i], d)
+            g = loss_derivative(loss, y[i], mi)
+        change += a * c
         m[i] = mi
-        g = loss_derivative(loss, y[i], mi)
         h = curvature(loss, y[i], mi, g)
         rows[i, R_GRAD] = a * g
         rows[i, R_HESS] = a * h
