@@ -140,6 +140,51 @@ def sgd_then_cd(X, y, l1: float):
     return w, s.intercept, s
 
 
+AGAINST_CHILD = """
+import json, sys, time
+import numpy as np, scipy.sparse as sp
+sys.path.insert(0, sys.argv[1])
+from widecross.train import exact as solver
+d = np.load(sys.argv[2])
+X = sp.csr_matrix((d["data"], d["indices"], d["indptr"]), shape=tuple(d["shape"]))
+y, l1 = d["y"], float(sys.argv[3])
+
+def fit(X, y, l1):
+    p = solver.make_problem(X.indptr, X.indices, X.data, y, np.empty(0), "logistic", X.shape[1])
+    return solver.solve(p, l1, 0.0, tol=float(d["tol"]) / l1)
+
+fit(X[:2000], y[:2000], 1e-3)  # compile (or load) outside the timing
+t = time.process_time()
+s = fit(X, y, l1)
+seconds = time.process_time() - t
+np.savez(sys.argv[4], w=s.weights, b=s.intercept)
+print(json.dumps(dict(cpu_s=seconds)), flush=True)
+"""
+
+
+def against_fit(root: Path, data: Path, l1: float) -> tuple[float, tuple]:
+    """``cd_fit`` of another version of widecross (its package under ``root``) in a child
+    process on the rows saved in ``data``: (its CPU seconds for the fit alone, (w, b))."""
+    out = data.with_name("against_out.npz")
+    text = subprocess.run([sys.executable, "-c", AGAINST_CHILD, str(root), str(data), repr(l1), str(out)],
+                          capture_output=True, text=True, check=True).stdout
+    seconds = [json.loads(line) for line in text.splitlines() if line.startswith("{")][-1]["cpu_s"]
+    kept = np.load(out)
+    return seconds, (kept["w"], float(kept["b"]))
+
+
+def against_version(rev: str, directory: Path, X, y) -> tuple[Path, Path]:
+    """The package of git revision ``rev`` and this run's rows, written under ``directory``."""
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "widecross"], capture_output=True, check=True)
+    root = directory / "against"
+    root.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    data = directory / "rows.npz"
+    np.savez(data, data=X.data, indices=X.indices, indptr=X.indptr, shape=np.array(X.shape), y=y, tol=SKGLM_TOL)
+    return root, data
+
+
 def default_fit(X_wide, y, l1: float, cols: np.ndarray):
     import widecross as wc
 
@@ -162,7 +207,8 @@ def warm_up(X, y, X_wide, cols, have_skglm: bool) -> None:
 
 # ---------------------------------------------------------------------------------- sections
 def exact_section(X, y, X_wide, cols, l1s, repeats: int, liblinear_tol: float, have_skglm: bool,
-                  reference: Path | None) -> list[dict]:
+                  reference: Path | None, against: tuple[str, Path, Path] | None = None,
+                  only: str | None = None) -> list[dict]:
     rows: list[dict] = []
     for l1 in l1s:
         w_ref, b_ref, seconds, source = liblinear_reference(X, y, l1, liblinear_tol, reference)
@@ -174,14 +220,22 @@ def exact_section(X, y, X_wide, cols, l1s, repeats: int, liblinear_tol: float, h
         if have_skglm:
             tools["skglm tol 1e-6"] = lambda: skglm_fit(X, y, l1)
         tools["widecross cd"] = lambda: cd_fit(X, y, l1)
+        self_timed = set()
+        if against is not None:  # the same solver at another revision, alternated with this one
+            rev, root, data = against
+            self_timed.add(f"widecross cd at {rev}")
+            tools[f"widecross cd at {rev}"] = lambda: against_fit(root, data, l1)
         tools["widecross sgd1+cd"] = lambda: sgd_then_cd(X, y, l1)
         tools["widecross default fit"] = lambda: default_fit(X_wide, y, l1, cols)
+        if only:
+            keep = tuple(only.split(","))
+            tools = {name: fit for name, fit in tools.items() if name.startswith(keep)}
         times: dict[str, list[float]] = {name: [] for name in tools}
         last: dict[str, tuple] = {}
         for _ in range(repeats):
             for name, fit in tools.items():  # side by side: one run of each tool per round
                 last[name] = None
-                seconds, last[name] = cpu(fit)
+                seconds, last[name] = fit() if name in self_timed else cpu(fit)
                 times[name].append(seconds)
         for name, out in last.items():
             w, b = out[0], out[1]
@@ -282,6 +336,10 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--path-points", type=int, default=20)
     parser.add_argument("--path-min", type=float, default=None)
     parser.add_argument("--sections", default="exact,path")
+    parser.add_argument("--against", default=None, metavar="REV",
+                        help="also time the exact solver of this git revision (a child process), alternated")
+    parser.add_argument("--tools", default=None,
+                        help="comma-separated prefixes of the exact section's tools to run (default: all)")
     parser.add_argument("--results-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     n_rows = args.rows or (20_000 if args.quick else 1_000_000)
@@ -306,7 +364,10 @@ def main(argv=None) -> list[dict]:
     rows: list[dict] = []
     sections = args.sections.split(",")
     if "exact" in sections:
-        rows += exact_section(X, y, X_wide, cols, l1s, repeats, args.liblinear_tol, have_skglm, args.reference)
+        with tempfile.TemporaryDirectory() as tmp:
+            against = (args.against, *against_version(args.against, Path(tmp), X, y)) if args.against else None
+            rows += exact_section(X, y, X_wide, cols, l1s, repeats, args.liblinear_tol, have_skglm, args.reference,
+                                  against, args.tools)
     if "path" in sections:
         rows += path_section(X, y, args.path_points, smallest, have_skglm, skglm_timeout)
     columns = ["section", "l1", "tool", "objective", "gap", "nnz", "nnz_ratio", "cpu_s", "cpu_over_skglm",
@@ -314,7 +375,7 @@ def main(argv=None) -> list[dict]:
     print(format_table(rows, columns))
     params = dict(rows=n_rows, bits=args.bits, repeats=repeats, columns_in_use=int(cols.size), entries=int(X.nnz),
                   liblinear_tol=args.liblinear_tol, skglm_tol=SKGLM_TOL, path_points=args.path_points,
-                  path_min=smallest, data="data_gen.generate_housing(rows, seed=0)",
+                  path_min=smallest, against=args.against, tools=args.tools, data="data_gen.generate_housing(rows, seed=0)",
                   spec="geo_spec(resolutions=(60, 10, 1), bits)",
                   machine="2-core shared machine, other work running beside (CPU seconds, not wall)",
                   load_average_start=load_start, load_average_end=[round(v, 2) for v in os.getloadavg()])
