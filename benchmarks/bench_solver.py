@@ -143,8 +143,11 @@ def sgd_then_cd(X, y, l1: float):
 AGAINST_CHILD = """
 import json, sys, time
 import numpy as np, scipy.sparse as sp
+# the exported package first, an editable install of the working tree bypassed
+sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
 sys.path.insert(0, sys.argv[1])
 from widecross.train import exact as solver
+assert solver.__file__.startswith(sys.argv[1]), solver.__file__
 d = np.load(sys.argv[2])
 X = sp.csr_matrix((d["data"], d["indices"], d["indptr"]), shape=tuple(d["shape"]))
 y, l1 = d["y"], float(sys.argv[3])
@@ -164,7 +167,9 @@ print(json.dumps(dict(cpu_s=seconds)), flush=True)
 
 def against_fit(root: Path, data: Path, l1: float) -> tuple[float, tuple]:
     """``cd_fit`` of another version of widecross (its package under ``root``) in a child
-    process on the rows saved in ``data``: (its CPU seconds for the fit alone, (w, b))."""
+    process on the rows saved in ``data``: (its CPU seconds for the fit alone, (w, b)).
+    (``common.run_at_revision`` exports the package afresh per call: its kernels would compile
+    in every round; here one export serves every round.)"""
     out = data.with_name("against_out.npz")
     text = subprocess.run([sys.executable, "-c", AGAINST_CHILD, str(root), str(data), repr(l1), str(out)],
                           capture_output=True, text=True, check=True).stdout
@@ -375,11 +380,14 @@ def main(argv=None) -> list[dict]:
     print(format_table(rows, columns))
     params = dict(rows=n_rows, bits=args.bits, repeats=repeats, columns_in_use=int(cols.size), entries=int(X.nnz),
                   liblinear_tol=args.liblinear_tol, skglm_tol=SKGLM_TOL, path_points=args.path_points,
-                  path_min=smallest, against=args.against, tools=args.tools, data="data_gen.generate_housing(rows, seed=0)",
+                  path_min=smallest, sections=sections, against=args.against, tools=args.tools, data="data_gen.generate_housing(rows, seed=0)",
                   spec="geo_spec(resolutions=(60, 10, 1), bits)",
                   machine="2-core shared machine, other work running beside (CPU seconds, not wall)",
                   load_average_start=load_start, load_average_end=[round(v, 2) for v in os.getloadavg()])
-    path = save_results("bench_solver", rows, params, quick=args.quick, results_dir=args.results_dir)
+    # a partial or comparing run is saved apart, never over the full run's figures
+    name = "bench_solver" + ("" if sections == ["exact", "path"] else "_" + "_".join(sections)) \
+        + (f"_against_{args.against}" if args.against else "")
+    path = save_results(name, rows, params, quick=args.quick, results_dir=args.results_dir)
     print(f"saved {path}")
     return rows
 
