@@ -80,6 +80,16 @@ def ordered_sums(indptr, sw, g, loss_terms, want_loss, lo, sums):
 
 
 @jit
+def all_ones(data, lo, hi):
+    """Whether ``data[lo:hi]`` holds nothing but 1.0 (then the kernels may take it empty: each
+    term multiplies by 1.0 either way, with the same bits)."""
+    for p in range(lo, hi):
+        if data[p] != 1.0:
+            return False
+    return True
+
+
+@jit
 def slot_extremes(slots, lo, hi):
     """(smallest, largest) of ``slots[lo:hi]``, ``(0, -1)`` when empty: the records the rows
     may index, checked once before any kernel writes through them."""
