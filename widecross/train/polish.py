@@ -78,7 +78,10 @@ class Polish(Solver):
         for done in range(self.passes):
             curvature = bound if done == 0 else 0.0  # the bound depends on the data only
             sweeps.reset(rec, curvature, sums)
-            rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums)
+            if sweeps.point is not None and isinstance(rows, RowSums):
+                rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums, sweeps.point)
+            else:
+                rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums)
             if sums[_polish.SUM_WEIGHT] <= 0.0:
                 return Solution(intercept, 0)
             _, gb, lb_new = sweeps.finish(rec, curvature, sums)
@@ -213,7 +216,9 @@ class RowSums:
         self._summer: PassSums | None = None
         self._read: tuple[Rows, Rows] | None = None  # the last block and what the kernels take of it
 
-    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
+    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray,
+            point: np.ndarray | None = None) -> None:
+        """``SumSource.add``; ``point``: ``rec[:, 0]`` as one array, if the caller keeps it."""
         with opened(self.blocks()) as each:
             for block in each:
                 if self._read is None or self._read[0] is not block:
@@ -224,7 +229,7 @@ class RowSums:
                     if self._summer is None or self._summer.rows is not rows:
                         self._summer = None
                         self._summer = PassSums(rows, self.n_jobs)
-                    self._summer.add(rec, intercept, loss_code, curvature, sums)
+                    self._summer.add(rec, intercept, loss_code, curvature, sums, point)
                 else:
                     _polish.add_rows(*rows.arrays, rec, intercept, loss_code, curvature, False, sums)
 
