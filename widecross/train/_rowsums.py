@@ -80,6 +80,16 @@ def ordered_sums(indptr, sw, g, loss_terms, want_loss, lo, sums):
 
 
 @jit
+def running_sum(values, lo, hi, start):
+    """``start`` plus ``values[lo:hi]`` added one by one in order (the intercept gradient of
+    :func:`ordered_sums` alone, for a pass whose data-only sums are known)."""
+    total = start
+    for r in range(lo, hi):
+        total += values[r]
+    return total
+
+
+@jit
 def all_ones(data, lo, hi):
     """Whether ``data[lo:hi]`` holds nothing but 1.0 (then the kernels may take it empty: each
     term multiplies by 1.0 either way, with the same bits)."""

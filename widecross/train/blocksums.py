@@ -79,11 +79,15 @@ class PassSums:
         self.g = np.empty(n)  # the tail's terms: the head's pages are never touched
         self.segments: _Segments | None = None
         self.extremes = _extremes(rows.slots, n_jobs)
+        # the weight and intercept curvature sums depend on the rows alone: their ends, by their starts
+        self.scalar_ends: dict[bytes, tuple[float, float]] = {}
 
     def add(self, rec: np.ndarray, b: float, loss_code: int, curvature: float, sums: np.ndarray,
             point: np.ndarray | None = None) -> None:
         """The sums at ``rec[:, 0]``; ``point``: a copy of it the caller keeps (else one is made)."""
         rows, n, g, head = self.rows, self.rows.n_rows, self.g, self.head
+        start = sums[[_polish.SUM_WEIGHT, _polish.SUM_LB]].tobytes()
+        known = self.scalar_ends.get(start)
         if self.segments is None or self.segments.n_slots != rec.shape[0]:
             if self.extremes[0] < 0 or self.extremes[1] >= rec.shape[0]:
                 raise ValueError(f"polish: rows have slots outside [0, {rec.shape[0]})")
@@ -114,10 +118,16 @@ class PassSums:
                                       parts.bounds[t], rows.indptr, rows.sw, g, rec, curvature)
 
         def scalars() -> None:
-            _rowsums.ordered_sums(rows.indptr, rows.sw, g, _EMPTY, False, head, sums)
+            if known is None:
+                _rowsums.ordered_sums(rows.indptr, rows.sw, g, _EMPTY, False, head, sums)
+            else:  # the same additions as a pass before: only the intercept gradient is new
+                sums[_polish.SUM_GB] = _rowsums.running_sum(g, head, n, sums[_polish.SUM_GB])
+                sums[_polish.SUM_WEIGHT], sums[_polish.SUM_LB] = known
 
         # the heaviest ranges first (the first slots are the most frequent columns), the scalars last
         run_tasks([*(_bind(scatter, t) for t in parts.order), scalars], self.n_jobs)
+        if known is None:
+            self.scalar_ends[start] = (float(sums[_polish.SUM_WEIGHT]), float(sums[_polish.SUM_LB]))
 
 
 def _extremes(slots: np.ndarray, n_jobs: int) -> tuple[int, int]:
@@ -216,7 +226,8 @@ class SlotSweeps:
         self.cleared = False  # the gradients are zero already (reset for a pass with curvature 0)
 
     def _run(self, task) -> None:  # type: ignore[no-untyped-def]
-        run_blocks(task, self.n_slots, self.n_jobs, SLOT_BLOCK)
+        # about 4 blocks a thread (fewer hand-offs), at least SLOT_BLOCK slots each
+        run_blocks(task, self.n_slots, self.n_jobs, max(SLOT_BLOCK, -(-self.n_slots // (4 * self.n_jobs))))
 
     def start(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The records (weight, gradient, curvature bound per slot) and the previous iterate,
