@@ -323,39 +323,6 @@ def test_pass_sums_of_a_few_rows_and_empty_ones():
             assert rec.tobytes() == serial.tobytes() and threaded.tobytes() == sums.tobytes()
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_rows_of_ones_are_read_without_their_values_and_others_with(n_jobs, monkeypatch):
-    monkeypatch.setattr(blocksums, "BLOCK_ROWS", 64)  # the check runs on blocks of 1,024 values
-    _, rows, _ = polish_rows(10, n=2000)
-    ones = rows._replace(data=np.ones(rows.slots.size, dtype=np.float32))
-    dropped = blocksums.ones_dropped(ones, n_jobs)
-    assert dropped.data.size == 0 and dropped.data.dtype == np.float32 and dropped.slots is ones.slots
-    for where in (0, 1023, 1024, rows.slots.size - 1):  # one value not 1.0: first, at a block's edges, last
-        data = ones.data.copy()
-        data[where] = 0.5 if where % 2 else -1.0
-        kept = ones._replace(data=data)
-        assert blocksums.ones_dropped(kept, n_jobs) is kept
-    assert blocksums.ones_dropped(rows, n_jobs) is rows  # no values already
-
-
-def test_the_polish_of_rows_of_ones_reads_them_or_not_with_the_same_bits(monkeypatch):
-    # the kernels multiply by 1.0 where a row has no values: dropping the ones keeps the bits
-    from widecross.train import polish
-
-    _, rows, w0 = polish_rows(11, weighted=True)
-    ones = rows._replace(data=np.ones(rows.slots.size))
-    results = {}
-    for dropping in (True, False):
-        if not dropping:  # the values read, as before they were dropped
-            monkeypatch.setattr(polish, "ones_dropped", lambda rows, n_jobs=1: rows)
-        for n in (1, 2):
-            w = w0.copy()
-            solution = Polish(3, measure=True, n_jobs=n).solve(lambda: (ones,), w, 0.1, Penalty(1e-4, 1e-5),
-                                                               LOSSES["logistic"])
-            results[dropping, n] = (w.tobytes(), solution.intercept, solution.objective)
-    assert len(set(results.values())) == 1
-
-
 def test_a_running_sum_adds_in_order_from_its_start():
     values = np.random.default_rng(12).normal(size=1000) * 10.0 ** np.arange(-5, 5).repeat(100)
     for lo, hi, start in ((0, 1000, 0.0), (137, 900, 1e6), (500, 500, -2.5)):

@@ -90,16 +90,6 @@ def running_sum(values, lo, hi, start):
 
 
 @jit
-def all_ones(data, lo, hi):
-    """Whether ``data[lo:hi]`` holds nothing but 1.0 (then the kernels may take it empty: each
-    term multiplies by 1.0 either way, with the same bits)."""
-    for start in range(lo, hi, 16_384):  # whole pieces at once: 3x the speed of a loop over values
-        if np.any(data[start : min(start + 16_384, hi)] != 1.0):
-            return False
-    return True
-
-
-@jit
 def slot_extremes(slots, lo, hi):
     """(smallest, largest) of ``slots[lo:hi]``, ``(0, -1)`` when empty: the records the rows
     may index, checked once before any kernel writes through them."""

@@ -39,16 +39,6 @@ _SEGMENT_ROWS = 1 << (32 - _rowsums.SLOT_BITS)
 SLOT_BLOCK = 65_536
 
 
-def ones_dropped(rows: Rows, n_jobs: int = 1) -> Rows:
-    """``rows`` with their values left out when all are 1.0 (one-hot rows: the kernels then read
-    no values and multiply by 1.0, with the same bits), else ``rows`` itself."""
-    data = rows.data
-    if data.shape[0] == 0 or not all(run_blocks(lambda lo, hi: _rowsums.all_ones(data, lo, hi), data.shape[0],
-                                                n_jobs, 16 * BLOCK_ROWS)):
-        return rows
-    return rows._replace(data=np.empty(0, dtype=data.dtype))
-
-
 def loss_sums(rows: Rows, weights: np.ndarray, intercept: float, loss_code: int, n_jobs: int) -> tuple[float, float]:
     """(weighted loss, weight) over ``rows`` at (weights, intercept), like ``_polish.loss_sums``."""
     n = rows.n_rows

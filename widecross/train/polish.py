@@ -23,9 +23,8 @@ import numpy as np
 
 from ..losses import Loss
 from . import _polish, _polish_multi
-from .blocksums import PassSums, SlotSweeps, loss_sums, ones_dropped
+from .blocksums import PassSums, SlotSweeps, loss_sums
 from .penalty import Penalty
-from .rows import Rows
 from .solver import Blocks, Solution, Solver, opened
 
 
@@ -214,17 +213,12 @@ class RowSums:
     def __init__(self, blocks: Blocks, n_jobs: int = 1) -> None:
         self.blocks, self.n_jobs = blocks, n_jobs
         self._summer: PassSums | None = None
-        self._read: tuple[Rows, Rows] | None = None  # the last block and what the kernels take of it
 
     def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray,
             point: np.ndarray | None = None) -> None:
         """``SumSource.add``; ``point``: ``rec[:, 0]`` as one array, if the caller keeps it."""
         with opened(self.blocks()) as each:
-            for block in each:
-                if self._read is None or self._read[0] is not block:
-                    self._read = None
-                    self._read = (block, ones_dropped(block, self.n_jobs))
-                rows = self._read[1]
+            for rows in each:
                 if self.n_jobs >= THREADED_MIN_JOBS:
                     if self._summer is None or self._summer.rows is not rows:
                         self._summer = None
@@ -239,8 +233,7 @@ def mean_loss(blocks: Blocks, weights: np.ndarray, intercept: float, loss: Loss,
     column unseen in training) weighs 0. ``n_jobs`` threads give the same bits as one."""
     loss_sum = total = 0.0
     with opened(blocks()) as each:
-        for block in each:
-            rows = ones_dropped(block, n_jobs)
+        for rows in each:
             if n_jobs > 1:
                 part, weight = loss_sums(rows, weights, float(intercept), loss.code, n_jobs)
             else:
