@@ -34,6 +34,10 @@ from ._polish import row_margin
 SLOT_BITS = 20
 # slots per block of the coarse range table (:func:`range_of`)
 COARSE_BITS = 12
+# split entries between a record's request and its use in :func:`scatter_segments` (measured on
+# 1M generated rows at 2^22, one thread: 8 / 16 / 32 / 64 / 128 ahead 12.4 / 11.1 / 10.5 / 9.6 /
+# 10.1 ms a pass)
+_AHEAD = 64
 
 
 @jit
@@ -165,8 +169,8 @@ def scatter_segments(packed, part_data, starts, first_row, block_rows, first_slo
     for b in range(starts.shape[0] - 1):
         r0 = first_row + b * block_rows
         for q in range(starts[b], starts[b + 1]):
-            if q + 16 < stop:  # the slots ahead are known: request their records early
-                prefetch_row(rec, first_slot + (packed[q + 16] & mask))
+            if q + _AHEAD < stop:  # the slots ahead are known: request their records early
+                prefetch_row(rec, first_slot + (packed[q + _AHEAD] & mask))
             e = packed[q]
             r = r0 + (e >> shift)
             j = first_slot + (e & mask)
