@@ -28,7 +28,7 @@ import numpy as np
 from .._jit import jit
 from .._prefetch import prefetch_row
 from ._loss import loss_derivative, loss_value
-from ._polish import row_margin
+from ._polish import WEIGHTS_AHEAD, row_margin
 
 # a split entry packs its slot in its range into the low bits, its row in its block above
 SLOT_BITS = 20
@@ -48,8 +48,8 @@ def row_terms(indptr, slots, data, y, sw, weights, b, loss, want_loss, lo, hi, g
     has_data = data.shape[0] > 0
     weighted = sw.shape[0] > 0
     for r in range(lo, hi):
-        if r + 4 < hi:
-            for p in range(indptr[r + 4], indptr[r + 5]):
+        if r + WEIGHTS_AHEAD < hi:
+            for p in range(indptr[r + WEIGHTS_AHEAD], indptr[r + WEIGHTS_AHEAD + 1]):
                 prefetch_row(weights, slots[p])
         s = sw[r] if weighted else 1.0
         m = row_margin(indptr, slots, data, has_data, weights, r, b)
