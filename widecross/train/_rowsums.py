@@ -17,8 +17,8 @@ any split that keeps those orders gives the same bits. The threaded pass splits 
 
 The head saves the tail's second random access per entry (the one-sweep kernel finds the
 record it just read); its length balances step 1 against step 2 (see ``blocksums``). Nothing
-is held but the split entries, the weights (copied per pass) and the tail's per-row terms: fresh
-memory costs its page faults, which on some machines take longer than a pass.
+is held but the split entries, the weights (one array, kept by the slot sweeps) and the tail's
+per-row terms: fresh memory costs its page faults, which on some machines take longer than a pass.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from .solver import Blocks, Solution, Solver, opened
 
 # The threaded sums (``blocksums.PassSums``) add exactly what ``_polish.add_rows`` adds: the head
 # rows through that kernel on one thread while the others compute the tail rows' terms, then the
-# tail's per-slot sums on slot ranges. About 1.1x the one sweep's CPU seconds (1M generated rows
-# at 2^22), so from two threads on they take less time, with the same bits.
+# tail's per-slot sums on slot ranges. About 1.3-1.4x the one sweep's CPU seconds (the whole
+# polish on 1M-2M generated rows), so from two threads on they take less time, with the same bits.
 THREADED_MIN_JOBS = 2
 
 
