@@ -321,3 +321,26 @@ def test_pass_sums_of_a_few_rows_and_empty_ones():
             rec, threaded = np.zeros((2, 3)), np.zeros(_polish.N_SUMS)
             PassSums(rows, n).add(rec, 0.1, loss.code, 1.0, threaded)
             assert rec.tobytes() == serial.tobytes() and threaded.tobytes() == sums.tobytes()
+
+
+def test_a_running_sum_adds_in_order_from_its_start():
+    values = np.random.default_rng(12).normal(size=1000) * 10.0 ** np.arange(-5, 5).repeat(100)
+    for lo, hi, start in ((0, 1000, 0.0), (137, 900, 1e6), (500, 500, -2.5)):
+        expected = np.add.accumulate(np.concatenate([[start], values[lo:hi]]))[-1]  # one by one, in order
+        assert blocksums._rowsums.running_sum(values, lo, hi, start) == expected
+
+
+def test_pass_sums_again_from_other_starts_are_the_serial_ones():
+    # the data-only sums of a pass are kept by where they start: a pass from other sums, or the
+    # same again, adds what the serial kernel adds
+    _, rows, w = polish_rows(13, weighted=True)
+    loss = LOSSES["logistic"]
+    summer = PassSums(rows, 2)
+    for start in ([0.0, 0.0, 0.0, 0.0], [3.5, 0.0, -1.25, 7.0], [0.0, 0.0, 0.0, 0.0], [3.5, 0.0, 2.0, 7.0]):
+        serial, rec = np.zeros((w.size, 3)), np.zeros((w.size, 3))
+        serial[:, 0] = rec[:, 0] = w
+        sums, threaded = np.array(start), np.array(start)
+        _polish.add_rows(*rows.arrays, serial, 0.2, loss.code, 0.0, False, sums)
+        summer.add(rec, 0.2, loss.code, 0.0, threaded)
+        assert rec.tobytes() == serial.tobytes() and threaded.tobytes() == sums.tobytes()
+    assert len(summer.scalar_ends) == 2

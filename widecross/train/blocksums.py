@@ -69,9 +69,15 @@ class PassSums:
         self.g = np.empty(n)  # the tail's terms: the head's pages are never touched
         self.segments: _Segments | None = None
         self.extremes = _extremes(rows.slots, n_jobs)
+        # the weight and intercept curvature sums depend on the rows alone: their ends, by their starts
+        self.scalar_ends: dict[bytes, tuple[float, float]] = {}
 
-    def add(self, rec: np.ndarray, b: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
+    def add(self, rec: np.ndarray, b: float, loss_code: int, curvature: float, sums: np.ndarray,
+            point: np.ndarray | None = None) -> None:
+        """The sums at ``rec[:, 0]``; ``point``: a copy of it the caller keeps (else one is made)."""
         rows, n, g, head = self.rows, self.rows.n_rows, self.g, self.head
+        start = sums[[_polish.SUM_WEIGHT, _polish.SUM_LB]].tobytes()
+        known = self.scalar_ends.get(start)
         if self.segments is None or self.segments.n_slots != rec.shape[0]:
             if self.extremes[0] < 0 or self.extremes[1] >= rec.shape[0]:
                 raise ValueError(f"polish: rows have slots outside [0, {rec.shape[0]})")
@@ -79,17 +85,20 @@ class PassSums:
             self.segments = _Segments(rows, head, rec.shape[0], self.n_jobs)
         parts = self.segments
 
-        def copy(lo: int, hi: int) -> None:  # the tail's threads read the weights here, not in rec
-            np.copyto(parts.weights[lo:hi], rec[lo:hi, 0])
-
-        run_blocks(copy, rec.shape[0], self.n_jobs, SLOT_BLOCK)
+        # the tail's threads read the weights from a copy, not next to the records the head writes
+        if point is None and parts.weights is None:
+            parts.weights = np.empty(rec.shape[0])
+        weights = point if point is not None else parts.weights
+        if point is None:
+            run_blocks(lambda lo, hi: np.copyto(weights[lo:hi], rec[lo:hi, 0]), rec.shape[0], self.n_jobs,
+                       SLOT_BLOCK)
 
         def head_sweep() -> None:
             indptr, slots, data, y, sw = rows.arrays
             _polish.add_rows(indptr[: head + 1], slots, data, y, sw, rec, b, loss_code, curvature, False, sums)
 
         def tail_block(lo: int, hi: int) -> None:
-            _rowsums.row_terms(*rows.arrays, parts.weights, b, loss_code, False, lo, hi, g, _EMPTY)
+            _rowsums.row_terms(*rows.arrays, weights, b, loss_code, False, lo, hi, g, _EMPTY)
 
         # the pool takes tasks in order: the head starts first, and its thread joins the tail after
         run_tasks([head_sweep, *(_bind(tail_block, lo, hi) for lo, hi in _tail_blocks(head, n))], self.n_jobs)
@@ -99,10 +108,16 @@ class PassSums:
                                       parts.bounds[t], rows.indptr, rows.sw, g, rec, curvature)
 
         def scalars() -> None:
-            _rowsums.ordered_sums(rows.indptr, rows.sw, g, _EMPTY, False, head, sums)
+            if known is None:
+                _rowsums.ordered_sums(rows.indptr, rows.sw, g, _EMPTY, False, head, sums)
+            else:  # the same additions as a pass before: only the intercept gradient is new
+                sums[_polish.SUM_GB] = _rowsums.running_sum(g, head, n, sums[_polish.SUM_GB])
+                sums[_polish.SUM_WEIGHT], sums[_polish.SUM_LB] = known
 
         # the heaviest ranges first (the first slots are the most frequent columns), the scalars last
         run_tasks([*(_bind(scatter, t) for t in parts.order), scalars], self.n_jobs)
+        if known is None:
+            self.scalar_ends[start] = (float(sums[_polish.SUM_WEIGHT]), float(sums[_polish.SUM_LB]))
 
 
 def _extremes(slots: np.ndarray, n_jobs: int) -> tuple[int, int]:
@@ -117,7 +132,7 @@ class _Segments:
     (``_RANGES_PER_JOB`` per thread or more, of about the same cost each), each range's
     entries in row order, by blocks of ``_SEGMENT_ROWS`` rows: range ``t``'s entries of block
     ``b`` are ``[starts[t][b], starts[t][b + 1])`` of ``packed`` (row in its block << SLOT_BITS |
-    slot in its range) and ``data``. With a copy of the weights."""
+    slot in its range) and ``data``. With room for a copy of the weights."""
 
     def __init__(self, rows: Rows, head: int, n_slots: int, n_jobs: int) -> None:
         self.n_slots = n_slots
@@ -144,7 +159,7 @@ class _Segments:
         run_tasks([_bind(_rowsums.fill_segments, rows.indptr, rows.slots, rows.data, first_range, bounds, lo, hi,
                          _SEGMENT_ROWS, fills[k * per_task : (k + 1) * per_task], self.packed, self.data)
                    for k, (lo, hi) in enumerate(tasks)], n_jobs)
-        self.weights = np.empty(n_slots)
+        self.weights: np.ndarray | None = None  # made on the first pass whose caller keeps no copy
 
 
 def _slot_bounds(rows: Rows, head: int, n_slots: int, n_ranges: int) -> np.ndarray:
@@ -195,21 +210,27 @@ class SlotSweeps:
     def __init__(self, n_slots: int, n_jobs: int) -> None:
         self.n_slots, self.n_jobs = n_slots, n_jobs
         self.terms = np.empty(n_slots) if n_jobs > 1 else _EMPTY
+        # the point's weights as one array (``rec[:, 0]``), for the sums' threads (``PassSums``)
+        self.point = np.empty(n_slots) if n_jobs > 1 else None
         self.scale: tuple[float, float] | None = None  # (curvature, total) of a finish not yet applied
         self.cleared = False  # the gradients are zero already (reset for a pass with curvature 0)
 
     def _run(self, task) -> None:  # type: ignore[no-untyped-def]
-        run_blocks(task, self.n_slots, self.n_jobs, SLOT_BLOCK)
+        # about 4 blocks a thread (fewer hand-offs), at least SLOT_BLOCK slots each
+        run_blocks(task, self.n_slots, self.n_jobs, max(SLOT_BLOCK, -(-self.n_slots // (4 * self.n_jobs))))
 
     def start(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The records (weight, gradient, curvature bound per slot) and the previous iterate,
         both starting from ``weights``: first written on the threads, a slot block each (a fresh
         array's page faults cost about as much as a pass over it)."""
         rec, last = np.empty((self.n_slots, 3)), np.empty(self.n_slots)
+        point = self.point
 
         def fill(lo: int, hi: int) -> None:
             rec[lo:hi, 0] = weights[lo:hi]
             last[lo:hi] = rec[lo:hi, 0]
+            if point is not None:
+                point[lo:hi] = rec[lo:hi, 0]
 
         self._run(fill)
         return rec, last
@@ -246,6 +267,10 @@ class SlotSweeps:
         def move(lo: int, hi: int) -> None:
             _polish.extrapolate_range(rec, last, beta, lo, hi)
             _polish.reset_range(rec, 0.0, lo, hi)
+            np.copyto(point[lo:hi], rec[lo:hi, 0])  # the block's records are still in the cache
+
+        point = self.point
+        assert point is not None
 
         self._run(step)
         beta = _polish.momentum_step(_polish.ordered_sum(self.terms), gb, lb, momentum, extrapolate)

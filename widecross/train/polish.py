@@ -30,8 +30,8 @@ from .solver import Blocks, Solution, Solver, opened
 
 # The threaded sums (``blocksums.PassSums``) add exactly what ``_polish.add_rows`` adds: the head
 # rows through that kernel on one thread while the others compute the tail rows' terms, then the
-# tail's per-slot sums on slot ranges. About 1.1x the one sweep's CPU seconds (1M generated rows
-# at 2^22), so from two threads on they take less time, with the same bits.
+# tail's per-slot sums on slot ranges. About 1.3-1.4x the one sweep's CPU seconds (the whole
+# polish on 1M-2M generated rows), so from two threads on they take less time, with the same bits.
 THREADED_MIN_JOBS = 2
 
 
@@ -77,7 +77,10 @@ class Polish(Solver):
         for done in range(self.passes):
             curvature = bound if done == 0 else 0.0  # the bound depends on the data only
             sweeps.reset(rec, curvature, sums)
-            rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums)
+            if sweeps.point is not None and isinstance(rows, RowSums):
+                rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums, sweeps.point)
+            else:
+                rows.add(rec, float(momentum[_polish.M_B]), loss.code, curvature, sums)
             if sums[_polish.SUM_WEIGHT] <= 0.0:
                 return Solution(intercept, 0)
             _, gb, lb_new = sweeps.finish(rec, curvature, sums)
@@ -211,14 +214,16 @@ class RowSums:
         self.blocks, self.n_jobs = blocks, n_jobs
         self._summer: PassSums | None = None
 
-    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray) -> None:
+    def add(self, rec: np.ndarray, intercept: float, loss_code: int, curvature: float, sums: np.ndarray,
+            point: np.ndarray | None = None) -> None:
+        """``SumSource.add``; ``point``: ``rec[:, 0]`` as one array, if the caller keeps it."""
         with opened(self.blocks()) as each:
             for rows in each:
                 if self.n_jobs >= THREADED_MIN_JOBS:
                     if self._summer is None or self._summer.rows is not rows:
                         self._summer = None
                         self._summer = PassSums(rows, self.n_jobs)
-                    self._summer.add(rec, intercept, loss_code, curvature, sums)
+                    self._summer.add(rec, intercept, loss_code, curvature, sums, point)
                 else:
                     _polish.add_rows(*rows.arrays, rec, intercept, loss_code, curvature, False, sums)
 
