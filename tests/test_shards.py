@@ -133,13 +133,16 @@ TRAINERS = {
 
 
 @pytest.mark.parametrize("name", sorted(TRAINERS))
-@pytest.mark.parametrize("n_jobs, shard_rows", [(2, 64), (3, 50), (7, 16)])
-def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows):
+@pytest.mark.parametrize("n_jobs, shard_rows, chunk_rows", [
+    (2, 64, 65_536), (3, 50, 7), (7, 16, 65_536),  # many rounds (gathered in chunks of 7 rows)
+    (2, 300, 65_536), (3, 1000, 37),  # one round per pass: no counts of its own, no end mix
+])
+def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows, chunk_rows):
     values, weighted = n_jobs == 3, n_jobs == 7
     X, y, sw, order = random_problem(n_jobs, values=values, weighted=weighted)
     engine, reference = TRAINERS[name](), TRAINERS[name]()
     rows_e, rows_r = engine.rows(X, y, sw), reference.rows(X, y, sw)
-    sharded = ShardedEpochs(engine.optimizer, n_jobs, shard_rows)
+    sharded = ShardedEpochs(engine.optimizer, n_jobs, shard_rows, chunk_rows)
     sharded.run(rows_e, order[:0], engine.records, engine.scalars)  # no rows: nothing changes
     assert not engine.records.any()
     orders = [order, np.random.default_rng(1).permutation(order.shape[0]).astype(np.int32)]
@@ -162,12 +165,16 @@ def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows):
 
 def test_the_pass_reports_the_loss_of_every_row():
     X, y, _, order = random_problem(4)
-    trainer = sgd(eta0=0.3, adaptive=True)
-    rows = trainer.rows(X, y)
-    ShardedEpochs(trainer.optimizer, 3, 40).run(rows, order, trainer.records, trainer.scalars)
-    assert trainer.scalars[_state.WEIGHT_SUM] == X.shape[0]
-    assert trainer.scalars[_state.STEPS] == X.shape[0]
-    assert 0 < trainer.scalars[_state.LOSS_SUM] / X.shape[0] < 1
+    losses = []
+    for chunk_rows in (65_536, 9):  # a round in one chunk, or in many: the same rows' losses
+        trainer = sgd(eta0=0.3, adaptive=True)
+        rows = trainer.rows(X, y)
+        ShardedEpochs(trainer.optimizer, 3, 40, chunk_rows).run(rows, order, trainer.records, trainer.scalars)
+        assert trainer.scalars[_state.WEIGHT_SUM] == X.shape[0]
+        assert trainer.scalars[_state.STEPS] == X.shape[0]
+        assert 0 < trainer.scalars[_state.LOSS_SUM] / X.shape[0] < 1
+        losses.append(trainer.scalars[_state.LOSS_SUM])
+    assert losses[1] == pytest.approx(losses[0], rel=1e-12)
 
 
 def geo_rows(n, seed=0):

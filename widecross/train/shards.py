@@ -48,9 +48,12 @@ generated geo rows at 2^22 (97,490 against 201,906) but cost held-out log-loss a
 fit: +0.0014 at 2 threads and +0.0034 at 4 over one thread, against +0.0005 and +0.0005 for the
 random deal (a shard alone then trains most slots, with the penalty of its own rows only).
 
-``SHARD_ROWS``: 524,288 rows per shard and round. On the same rows (default fit, l1 1e-6; one
-thread: held-out log-loss 0.46972, objective 0.450425), 2 threads gave 0.46993 / 0.450620 with
-524,288 (one mix per pass) and 0.47022 / 0.450546 with 262,144 (two).
+``SHARD_ROWS``: 1,048,576 rows per shard and round. On 1M generated rows (default fit, l1
+1e-6; one thread: held-out log-loss 0.46972, objective 0.450425), 2 threads gave 0.46993 /
+0.450620 with one mix per pass and 0.47022 / 0.450546 with two; on 2M rows at 2^22 (one thread:
+0.46129 / 0.462688), 0.46114 / 0.462630 with one mix per pass and 0.46112 / 0.462610 with two.
+One round per pass also needs no counts of its own (the shards' fixed counts are the round's)
+and no end mix (the round's mix is the pass's): its shards skip both.
 """
 
 from __future__ import annotations
@@ -66,8 +69,12 @@ from . import _shard, _state
 from .optimizer import Optimizer
 from .rows import Rows, buffers, gather_rows
 
-SHARD_ROWS = 524_288
-_ENTRIES_PER_ROW = 16  # first guess at a round's entries per row; grown when rows are longer
+SHARD_ROWS = 1_048_576
+# A round trains its rows gathered this many at a time, as the one-thread epochs do: the chunk
+# stays in cache while trained (gathering a whole round of a million rows first cost 0.1 CPU-s more
+# over a 2M-row fit, the chunk written to and read back from memory).
+CHUNK_ROWS = 65_536
+_ENTRIES_PER_ROW = 16  # first guess at a chunk's entries per row; grown when rows are longer
 
 
 class _Plan:
@@ -251,10 +258,12 @@ class ShardedEpochs:
     and where the time goes.
     """
 
-    def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int | None = None) -> None:
+    def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int | None = None,
+                 chunk_rows: int = CHUNK_ROWS) -> None:
         self.optimizer = optimizer
         self.n_jobs = n_jobs
         self.shard_rows = SHARD_ROWS if shard_rows is None else shard_rows
+        self.chunk_rows = chunk_rows
         self.plan: _Plan | None = None
         self.shards: list[_Shard] = []
         self.phases: list[Phase] = []
@@ -298,18 +307,21 @@ class ShardedEpochs:
         for shard in self.shards:
             shard.scalars = start.copy()
         n_rounds = max(1, math.ceil(n / (self.n_jobs * self.shard_rows)))
-        longest = max(-(-s.n_rows // n_rounds) for s in self.shards)
+        longest = min(max(-(-s.n_rows // n_rounds) for s in self.shards), self.chunk_rows)
         if self.in_order.shape[0] < longest:
             self.in_order = np.arange(longest, dtype=np.int32)
         mixed, sums = start, np.zeros(2)
+        # one round: its counts are the shards' fixed counts (all their rows), already known
+        counts = plan.fixed_counts if n_rounds == 1 else plan.round_counts
         for r in range(n_rounds):
             spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
             tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None,
-                                      order if r == 0 else None) for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
+                                      order if r == 0 else None, n_rounds > 1)
+                     for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
             bad = self._after(_run_tasks(tasks, self.n_jobs, self.phases, "round"))
             if bad >= 0:
                 return self._position(plan, bad, order, scalars, sums)
-            plan.mix(plan.round_counts)
+            plan.mix(counts)
             moved = [(s.scalars, float(hi - lo)) for s, (lo, hi) in zip(self.shards, spans) if hi > lo]
             sums += [sum(s[_state.LOSS_SUM] for s, _ in moved), sum(s[_state.WEIGHT_SUM] for s, _ in moved)]
             mixed = _mix_scalars(mixed, moved)
@@ -317,12 +329,19 @@ class ShardedEpochs:
         if clock >= 0:  # the state's clock: the rows-weighted mean of the shards' advances
             mixed[clock] = _mix_scalars(start, [(s.scalars, float(s.n_rows)) for s in self.shards if s.n_rows])[clock]
         at = float(mixed[clock]) if clock >= 0 else 0.0
-        bad = self._after(_run_tasks([self._end_task(s, plan) for s in self.shards if s.n_rows],
-                                     self.n_jobs, self.phases, "finish"))
-        self.pending = records, at
-        if bad >= 0:
-            return self._position(plan, bad, order, scalars, sums)
-        plan.mix(plan.fixed_counts, "end mix")
+        if n_rounds == 1:
+            # The round's mix is the pass's: every shared slot was mixed from all the rows that
+            # touch it, and each shard's copy takes the mix at its next pass's first round.
+            for shard in self.shards:
+                shard.last_clock = shard.scalars[clock] if clock >= 0 else 0.0
+            self.pending = records, at
+        else:
+            bad = self._after(_run_tasks([self._end_task(s, plan) for s in self.shards if s.n_rows],
+                                         self.n_jobs, self.phases, "finish"))
+            self.pending = records, at
+            if bad >= 0:
+                return self._position(plan, bad, order, scalars, sums)
+            plan.mix(plan.fixed_counts, "end mix")
         plan.on_ranges("write back", lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0,
                                                                       self.stamps, at, 0.0), by_pages=True)
         scalars[:] = mixed
@@ -345,11 +364,11 @@ class ShardedEpochs:
         return int(np.flatnonzero(order == bad)[0])
 
     def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
-                    records: np.ndarray | None, order: np.ndarray | None):  # type: ignore[no-untyped-def]
-        return lambda: self._train(shard, plan, lo, hi, mixed, records, order)
+                    records: np.ndarray | None, order: np.ndarray | None, count: bool):  # type: ignore[no-untyped-def]
+        return lambda: self._train(shard, plan, lo, hi, mixed, records, order, count)
 
     def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
-               order: np.ndarray | None) -> int:
+               order: np.ndarray | None, count: bool) -> int:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
         The first round of a pass (``order``: the pass's) picks the shard's rows out of the
@@ -372,16 +391,32 @@ class ShardedEpochs:
         own[:] = mixed
         if clock >= 0:
             own[clock] = own_clock
-        shard.counts[:] = 0.0
         bad = -1
+        if count:  # the rows of this round that touch each shared slot
+            shard.counts[:] = 0.0
         if hi > lo:
-            chunk = shard.gather(lo, hi)
-            _shard.count_shared(chunk.slots, int(chunk.indptr[hi - lo]), shard.n_shared, shard.counts)
-            bad = self.optimizer.run_epoch(chunk, self.in_order[: hi - lo], shard.local, own)
+            bad = self._train_chunks(shard, lo, hi, own, count)
             if bad < 0 and self.optimizer.settle(shard.local, shard.n_shared, own) >= 0:
-                bad = hi - lo - 1  # a weight beyond float32: reported at the round's last row
-            bad = int(shard.order[lo + bad]) if bad >= 0 else -1
+                bad = hi - 1  # a weight beyond float32: reported at the round's last row
+            bad = int(shard.order[bad]) if bad >= 0 else -1
         return bad
+
+    def _train_chunks(self, shard: _Shard, lo: int, hi: int, own: np.ndarray, count: bool) -> int:
+        """Train the shard's rows ``order[lo:hi]``, gathered ``chunk_rows`` at a time; returns -1
+        or the position in the shard's order of a row whose update was not finite. The call's
+        loss and weight sums are left in ``own``."""
+        sums = np.zeros(2)
+        for start in range(lo, hi, self.chunk_rows):
+            stop = min(start + self.chunk_rows, hi)
+            chunk = shard.gather(start, stop)
+            if count:
+                _shard.count_shared(chunk.slots, int(chunk.indptr[stop - start]), shard.n_shared, shard.counts)
+            bad = self.optimizer.run_epoch(chunk, self.in_order[: stop - start], shard.local, own)
+            if bad >= 0:
+                return start + bad
+            sums += own[_state.LOSS_SUM], own[_state.WEIGHT_SUM]
+        own[_state.LOSS_SUM], own[_state.WEIGHT_SUM] = sums
+        return -1
 
     def _end_task(self, shard: _Shard, plan: _Plan):  # type: ignore[no-untyped-def]
         return lambda: self._finish(shard, plan)
