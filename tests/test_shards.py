@@ -353,8 +353,8 @@ def test_the_trainer_writes_the_shards_slots_back_before_anyone_reads_them():
 
 
 def test_local_ids_match_a_numpy_renaming():
-    """Each shard's entries renamed: its shared slots first in slot order, then its own slots in
-    the order its rows (in storage order) first touch them; the counts of entries per shared slot."""
+    """Each shard's entries renamed: its shared slots first, then its own slots, each in slot
+    order; the counts of entries per shared slot."""
     X, order, rows, sharded = one_pass_on_3_shards(6, sgd(eta0=0.5, l1=1e-3))
     plan = sharded.plan
     n = X.shape[0]
@@ -365,16 +365,16 @@ def test_local_ids_match_a_numpy_renaming():
         entries = np.concatenate([np.arange(rows.indptr[r], rows.indptr[r + 1]) for r in mine])
         slots = rows.slots[entries]
         shared = sorted(s for s in touched[k] if any(s in touched[o] for o in range(3) if o != k))
-        first_seen = list(dict.fromkeys(s for s in slots.tolist() if s not in set(shared)))
+        own = sorted(touched[k] - set(shared))
         ids = plan.ids[plan.local_offsets[k]:plan.local_offsets[k + 1]]
-        assert ids.tolist() == shared + first_seen
+        assert ids.tolist() == shared + own
         assert ids[plan.local_slots[entries]].tolist() == slots.tolist()
         counts = plan.fixed_counts[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]
         assert counts.tolist() == [float(np.sum(slots == s)) for s in shared]
         assert plan.union[plan.shared_pos[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]].tolist() == shared
 
 
-def test_slot_owners_from_the_shards_marks_match_numpy():
+def test_shared_slots_and_word_tables_from_the_shards_marks_match_numpy():
     rng = np.random.default_rng(7)
     n_rows, n_slots, k_shards = 300, 200, 3  # 200 slots: a last word half used
     lengths = rng.integers(0, 6, n_rows)
@@ -384,15 +384,28 @@ def test_slot_owners_from_the_shards_marks_match_numpy():
     marks = np.zeros((k_shards, (n_slots + 63) // 64), dtype=np.uint64)
     for k in range(k_shards):
         _shard.mark_slots(indptr, slots, np.flatnonzero(shard_of == k), marks[k])
-    owner = np.full(n_slots, 99, dtype=np.int32)
-    n_shared = sum(_shard.owners_from_marks(marks, owner, lo, hi) for lo, hi in [(0, 70), (70, 130), (130, 200)])
-    holders = [set() for _ in range(n_slots)]
+    shared = np.full(marks.shape[1], 99, dtype=np.uint64)
+    for lo, hi in [(0, 1), (1, 4)]:
+        _shard.shared_words(marks, lo, hi, shared)
+    touch = np.zeros((k_shards, n_slots), dtype=bool)
     for r in range(n_rows):
-        for s in slots[indptr[r]:indptr[r + 1]]:
-            holders[s].add(int(shard_of[r]))
-    expected = [-1 if not h else h.pop() if len(h) == 1 else _shard.SHARED for h in holders]
-    assert owner.tolist() == expected
-    assert n_shared == sum(e == _shard.SHARED for e in expected) > 0
+        touch[shard_of[r], slots[indptr[r]:indptr[r + 1]]] = True
+    expected = np.flatnonzero(touch.sum(axis=0) >= 2)
+    union = np.full(expected.shape[0] + 1, -7, dtype=np.int64)
+    before = np.empty(marks.shape[1], dtype=np.int64)
+    assert _shard.rank_words(shared, before) == _shard.set_bits(shared, union) == expected.shape[0] > 0
+    assert union[:-1].tolist() == expected.tolist() and union[-1] == -7
+    assert before.tolist() == [int(np.sum(expected < 64 * w)) for w in range(marks.shape[1])]
+    for k in range(k_shards):  # each shard's word table: its shared and own slots before each word
+        table = np.empty((marks.shape[1], 4), dtype=np.uint64)
+        mine_shared, mine_own = touch[k] & (touch.sum(axis=0) >= 2), touch[k] & (touch.sum(axis=0) == 1)
+        assert _shard.word_table(marks[k], shared, table) == (mine_shared.sum(), mine_own.sum())
+        assert table[:, 2].tolist() == [int(mine_shared[:64 * w].sum()) for w in range(marks.shape[1])]
+        assert table[:, 3].tolist() == [int(mine_own[:64 * w].sum()) for w in range(marks.shape[1])]
+        ids, pos = np.empty(touch[k].sum(), dtype=np.int64), np.empty(mine_shared.sum(), dtype=np.int64)
+        _shard.local_ids(table, before, ids, pos)
+        assert ids.tolist() == np.flatnonzero(mine_shared).tolist() + np.flatnonzero(mine_own).tolist()
+        assert expected[pos].tolist() == np.flatnonzero(mine_shared).tolist()
 
 
 def test_a_trainer_pickled_with_its_records_as_a_plain_attribute_loads():

@@ -7,8 +7,9 @@ renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a s
 state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
 touched by rows of two shards or more is *shared*; the others belong to one shard alone. All of it
 runs on the threads: each shard sorts and marks its rows and sets a bit per slot they touch (n_slots
-/ 8 bytes per shard), each thread finds the owners of a range of slots from those bits, each shard
-renames its entries.
+/ 8 bytes per shard), each thread finds the shared slots of a range of words from those bits, each
+shard renames its entries in one pass over them, from a table of a row per 64-slot word (see
+``_shard``: no table as long as the state).
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
@@ -95,17 +96,18 @@ class _Plan:
         rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k, marks[k])
                                              for k in range(n_jobs)], n_jobs, phases, "deal")
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
-        owner = np.empty(n_slots, dtype=np.int32)  # the one array as long as the state, while dealing
-        ranges = [(n_slots * b // n_jobs, n_slots * (b + 1) // n_jobs) for b in range(n_jobs)]
-        shared = serial.around(_run_tasks, [_call(_shard.owners_from_marks, marks, owner, lo, hi) for lo, hi in ranges],
-                               n_jobs, phases, "owners")
-        del marks
-        self.union = np.empty(sum(shared), dtype=np.int64)
-        _shard.number_shared(owner, self.union)
+        n_words = marks.shape[1]
+        shared = np.empty(n_words, dtype=np.uint64)  # a bit per slot that two shards or more touch
+        words = [(n_words * b // n_jobs, n_words * (b + 1) // n_jobs) for b in range(n_jobs)]
+        serial.around(_run_tasks, [_call(_shard.shared_words, marks, lo, hi, shared) for lo, hi in words], n_jobs,
+                      phases, "shared slots")
+        union_before = np.empty(n_words, dtype=np.int64)
+        self.union = np.empty(_shard.rank_words(shared, union_before), dtype=np.int64)
+        _shard.set_bits(shared, self.union)
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
-        parts = serial.around(_run_tasks, [_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases,
-                              "localize")
-        del owner, rows_of
+        parts = serial.around(_run_tasks, [_call(self._localize, rows, mine, marks[k], shared, union_before)
+                                           for k, mine in enumerate(rows_of)], n_jobs, phases, "localize")
+        del marks, rows_of
         self.local_offsets = np.cumsum([0] + [p[0].shape[0] for p in parts]).astype(np.int64)
         self.shared_offsets = np.cumsum([0] + [p[1].shape[0] for p in parts]).astype(np.int64)
         self.ids = np.concatenate([p[0] for p in parts])
@@ -135,14 +137,15 @@ class _Plan:
         _shard.mark_slots(self.rows.indptr, self.rows.slots, mine, marks)
         return mine
 
-    def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray) -> tuple:
-        n_entries = int(np.diff(rows.indptr)[mine].sum()) if mine.shape[0] else 0
-        ids, pos = np.empty(n_entries, dtype=np.int64), np.empty(min(n_entries, self.union.shape[0]), dtype=np.int64)
-        counts = np.empty(pos.shape[0])
-        n_shared, n_local = _shard.localize_shard(rows.indptr, rows.slots, mine, self.n_jobs, owner, self.union,
-                                                  np.full(self.union.shape[0], -1, dtype=np.int32), ids, pos, counts,
-                                                  self.local_slots)
-        return ids[:n_local].copy(), pos[:n_shared].copy(), counts[:n_shared].copy()
+    def _localize(self, rows: Rows, mine: np.ndarray, marks: np.ndarray, shared: np.ndarray,
+                  union_before: np.ndarray) -> tuple:
+        table = np.empty((shared.shape[0], 4), dtype=np.uint64)
+        n_shared, n_own = _shard.word_table(marks, shared, table)
+        ids, pos = np.empty(n_shared + n_own, dtype=np.int64), np.empty(n_shared, dtype=np.int64)
+        _shard.local_ids(table, union_before, ids, pos)
+        counts = np.zeros(max(n_shared, 1), dtype=np.int32)
+        _shard.localize_entries(rows.indptr, rows.slots, mine, table, n_shared, counts, self.local_slots)
+        return ids, pos, counts[:n_shared].astype(np.float64)
 
     def serves(self, rows: Rows) -> bool:
         return self.source[0] is rows.indptr and self.source[1] is rows.slots
