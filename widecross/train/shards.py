@@ -23,11 +23,12 @@ mixed. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's
 the intercept's ``z`` and ``n``) take the mean of the shards' moves weighted by their rows, the
 count of examples adds up. At the end of the pass each shard settles its shared slots, a shared
 slot takes the mean of the shards' copies weighted by the rows of each shard that touch it (the
-copies differ only by the penalty each shard's clock owed them since their last mix), and is
-written back into the state. The slots of one shard stay in its copy until someone reads the
-records (``flush``: the trainer's ``records`` does it) or another pass needs them: a pass that
-finds the state as the last one left it resumes from the shards' own copies, and the state's
-full copy in and out happens once per fit, not once per pass. Each shard picks its rows out of
+copies differ only by the penalty each shard's clock owed them since their last mix); with one
+round per pass, the round's mix is already that. The mixed records stay in the plan and the
+slots of one shard in its copy until someone reads the records (``flush``: the trainer's
+``records`` does it) or another pass needs them: a pass that finds the state as the last one
+left it resumes from the plan and the shards' copies, and the state's full copy in and out
+happens once per fit, not once per pass. Each shard picks its rows out of
 the pass's order at the start of its first round (no separate phase, no barrier).
 
 **Clocks** (SGD): each shard keeps its own clock, advanced by its own rows only, and its records
@@ -272,7 +273,7 @@ class ShardedEpochs:
         self.phases: list[Phase] = []
         self.stamps = np.asarray(optimizer.stamp_fields, dtype=np.int64)
         self.in_order = np.arange(0, dtype=np.int32)
-        # (records, the state's clock) while the shards' own slots are not written back yet
+        # (records, the state's clock) while the last pass's records are not written back yet
         self.pending: tuple[np.ndarray, float] | None = None
 
     def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
@@ -345,8 +346,6 @@ class ShardedEpochs:
             if bad >= 0:
                 return self._position(plan, bad, order, scalars, sums)
             plan.mix(plan.fixed_counts, "end mix")
-        plan.on_ranges("write back", lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0,
-                                                                      self.stamps, at, 0.0), by_pages=True)
         scalars[:] = mixed
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
         plan.written = records, scalars.copy()
@@ -439,18 +438,22 @@ class ShardedEpochs:
             self.plan.written = None
 
     def flush(self) -> None:
-        """Write the slots that one shard alone touches back into the records the last pass
-        updated, their stamps moved from the shard's clock to the state's (they owe the same
-        penalty there). A pass leaves them in the shards' copies: the next pass over the same
-        rows goes on from there, and only a reader of the records (or another pass) needs them
-        written (the trainer's ``records``)."""
-        if self.pending is None:
+        """Write the last pass's records back into the records it updated: the shared slots'
+        mixed records, stamped at the state's clock, and the slots that one shard alone touches,
+        their stamps moved from the shard's clock to the state's (they owe the same penalty
+        there). A pass leaves them in the plan and the shards' copies: the next pass over the
+        same rows goes on from there, and only a reader of the records (or another pass) needs
+        them written (the trainer's ``records``), once however many passes ran before."""
+        if self.pending is None or self.plan is None:
             return
         records, at = self.pending
         self.pending = None
-        tasks = [_call(_shard.write_back, records, s.ids, s.local, s.n_shared, self.stamps, -1.0, at - s.last_clock)
-                 for s in self.shards if s.n_rows]
-        _run_tasks(tasks, self.n_jobs, self.phases, "write back (own slots)")
+        plan = self.plan
+        tasks = [_call(_shard.write_back, records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps, at, 0.0)
+                 for lo, hi in plan.page_ranges if hi > lo]
+        tasks += [_call(_shard.write_back, records, s.ids, s.local, s.n_shared, self.stamps, -1.0, at - s.last_clock)
+                  for s in self.shards if s.n_rows]
+        _run_tasks(tasks, self.n_jobs, self.phases, "write back")
 
 
 def _mix_scalars(base: np.ndarray, moved: list[tuple[np.ndarray, float]]) -> np.ndarray:
