@@ -85,6 +85,17 @@ def visit_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
 
 
 # -- gathering ---------------------------------------------------------------------------------
+@jit(inline="always")
+def _copy_entries(slots, data, has_data, first, end, out_slots, out_data, k):
+    """Entries ``first:end`` to ``out_*[k:]``; returns the next free place."""
+    for p in range(first, end):
+        out_slots[k] = slots[p]
+        if has_data:
+            out_data[k] = data[p]
+        k += 1
+    return k
+
+
 @jit
 def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots, out_data, out_y, out_sw):
     """Copy rows ``order[lo:hi]`` into the ``out_*`` buffers, in that order, stopping before a row
@@ -116,11 +127,7 @@ def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots
         r = order[lo + i]
         if k + indptr[r + 1] - indptr[r] > out_slots.shape[0]:
             return lo + i
-        for p in range(indptr[r], indptr[r + 1]):
-            out_slots[k] = slots[p]
-            if has_data:
-                out_data[k] = data[p]
-            k += 1
+        k = _copy_entries(slots, data, has_data, indptr[r], indptr[r + 1], out_slots, out_data, k)
         out_indptr[i + 1] = k
         out_y[i] = y[r]
         if weighted:
@@ -175,11 +182,7 @@ def gather_heads(heads, slots, data, order, lo, hi, out_indptr, out_slots, out_d
         first, end = np.int64(heads[r, 0]), np.int64(heads[r, 1])
         if k + end - first > out_slots.shape[0]:
             return lo + i
-        for p in range(first, end):
-            out_slots[k] = slots[p]
-            if has_data:
-                out_data[k] = data[p]
-            k += 1
+        k = _copy_entries(slots, data, has_data, first, end, out_slots, out_data, k)
         out_indptr[i + 1] = k
         out_y[i] = heads[r, 2]
         if weighted:
