@@ -24,7 +24,7 @@ threads' tasks, with the critical path (calling thread + slowest task of each pa
 CPU figures that other processes on the machine do not distort, unlike wall times. Every task of
 the fit is counted, those of modules first imported while a clock ran included. The *ledger*
 (``bench_threads_ledger``, ``bench_threads_against_ledger``) splits the two-thread epochs into
-their phases (building the plan: deal, owners, localize; copy in; rounds; mixes; finish; write
+their phases (building the plan: deal, shared slots, localize; copy in; rounds; mixes; finish; write
 back): per phase, wall, the tasks' CPU and the slowest tasks' CPU (its share of the critical
 path), summed over the fit's passes.
 

@@ -133,13 +133,16 @@ TRAINERS = {
 
 
 @pytest.mark.parametrize("name", sorted(TRAINERS))
-@pytest.mark.parametrize("n_jobs, shard_rows", [(2, 64), (3, 50), (7, 16)])
-def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows):
+@pytest.mark.parametrize("n_jobs, shard_rows, chunk_rows", [
+    (2, 64, 65_536), (3, 50, 7), (7, 16, 65_536),  # many rounds (gathered in chunks of 7 rows)
+    (2, 300, 65_536), (3, 1000, 37),  # one round per pass: no counts of its own, no end mix
+])
+def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows, chunk_rows):
     values, weighted = n_jobs == 3, n_jobs == 7
     X, y, sw, order = random_problem(n_jobs, values=values, weighted=weighted)
     engine, reference = TRAINERS[name](), TRAINERS[name]()
     rows_e, rows_r = engine.rows(X, y, sw), reference.rows(X, y, sw)
-    sharded = ShardedEpochs(engine.optimizer, n_jobs, shard_rows)
+    sharded = ShardedEpochs(engine.optimizer, n_jobs, shard_rows, chunk_rows)
     sharded.run(rows_e, order[:0], engine.records, engine.scalars)  # no rows: nothing changes
     assert not engine.records.any()
     orders = [order, np.random.default_rng(1).permutation(order.shape[0]).astype(np.int32)]
@@ -162,12 +165,16 @@ def test_sharded_pass_matches_the_reference(name, n_jobs, shard_rows):
 
 def test_the_pass_reports_the_loss_of_every_row():
     X, y, _, order = random_problem(4)
-    trainer = sgd(eta0=0.3, adaptive=True)
-    rows = trainer.rows(X, y)
-    ShardedEpochs(trainer.optimizer, 3, 40).run(rows, order, trainer.records, trainer.scalars)
-    assert trainer.scalars[_state.WEIGHT_SUM] == X.shape[0]
-    assert trainer.scalars[_state.STEPS] == X.shape[0]
-    assert 0 < trainer.scalars[_state.LOSS_SUM] / X.shape[0] < 1
+    losses = []
+    for chunk_rows in (65_536, 9):  # a round in one chunk, or in many: the same rows' losses
+        trainer = sgd(eta0=0.3, adaptive=True)
+        rows = trainer.rows(X, y)
+        ShardedEpochs(trainer.optimizer, 3, 40, chunk_rows).run(rows, order, trainer.records, trainer.scalars)
+        assert trainer.scalars[_state.WEIGHT_SUM] == X.shape[0]
+        assert trainer.scalars[_state.STEPS] == X.shape[0]
+        assert 0 < trainer.scalars[_state.LOSS_SUM] / X.shape[0] < 1
+        losses.append(trainer.scalars[_state.LOSS_SUM])
+    assert losses[1] == pytest.approx(losses[0], rel=1e-12)
 
 
 def geo_rows(n, seed=0):
@@ -346,8 +353,8 @@ def test_the_trainer_writes_the_shards_slots_back_before_anyone_reads_them():
 
 
 def test_local_ids_match_a_numpy_renaming():
-    """Each shard's entries renamed: its shared slots first in slot order, then its own slots in
-    the order its rows (in storage order) first touch them; the counts of entries per shared slot."""
+    """Each shard's entries renamed: its shared slots first, then its own slots, each in slot
+    order; the counts of entries per shared slot."""
     X, order, rows, sharded = one_pass_on_3_shards(6, sgd(eta0=0.5, l1=1e-3))
     plan = sharded.plan
     n = X.shape[0]
@@ -358,16 +365,16 @@ def test_local_ids_match_a_numpy_renaming():
         entries = np.concatenate([np.arange(rows.indptr[r], rows.indptr[r + 1]) for r in mine])
         slots = rows.slots[entries]
         shared = sorted(s for s in touched[k] if any(s in touched[o] for o in range(3) if o != k))
-        first_seen = list(dict.fromkeys(s for s in slots.tolist() if s not in set(shared)))
+        own = sorted(touched[k] - set(shared))
         ids = plan.ids[plan.local_offsets[k]:plan.local_offsets[k + 1]]
-        assert ids.tolist() == shared + first_seen
+        assert ids.tolist() == shared + own
         assert ids[plan.local_slots[entries]].tolist() == slots.tolist()
         counts = plan.fixed_counts[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]
         assert counts.tolist() == [float(np.sum(slots == s)) for s in shared]
         assert plan.union[plan.shared_pos[plan.shared_offsets[k]:plan.shared_offsets[k + 1]]].tolist() == shared
 
 
-def test_slot_owners_from_the_shards_marks_match_numpy():
+def test_shared_slots_and_word_tables_from_the_shards_marks_match_numpy():
     rng = np.random.default_rng(7)
     n_rows, n_slots, k_shards = 300, 200, 3  # 200 slots: a last word half used
     lengths = rng.integers(0, 6, n_rows)
@@ -377,15 +384,28 @@ def test_slot_owners_from_the_shards_marks_match_numpy():
     marks = np.zeros((k_shards, (n_slots + 63) // 64), dtype=np.uint64)
     for k in range(k_shards):
         _shard.mark_slots(indptr, slots, np.flatnonzero(shard_of == k), marks[k])
-    owner = np.full(n_slots, 99, dtype=np.int32)
-    n_shared = sum(_shard.owners_from_marks(marks, owner, lo, hi) for lo, hi in [(0, 70), (70, 130), (130, 200)])
-    holders = [set() for _ in range(n_slots)]
+    shared = np.full(marks.shape[1], 99, dtype=np.uint64)
+    for lo, hi in [(0, 1), (1, 4)]:
+        _shard.shared_words(marks, lo, hi, shared)
+    touch = np.zeros((k_shards, n_slots), dtype=bool)
     for r in range(n_rows):
-        for s in slots[indptr[r]:indptr[r + 1]]:
-            holders[s].add(int(shard_of[r]))
-    expected = [-1 if not h else h.pop() if len(h) == 1 else _shard.SHARED for h in holders]
-    assert owner.tolist() == expected
-    assert n_shared == sum(e == _shard.SHARED for e in expected) > 0
+        touch[shard_of[r], slots[indptr[r]:indptr[r + 1]]] = True
+    expected = np.flatnonzero(touch.sum(axis=0) >= 2)
+    union = np.full(expected.shape[0] + 1, -7, dtype=np.int64)
+    before = np.empty(marks.shape[1], dtype=np.int64)
+    assert _shard.rank_words(shared, before) == _shard.set_bits(shared, union) == expected.shape[0] > 0
+    assert union[:-1].tolist() == expected.tolist() and union[-1] == -7
+    assert before.tolist() == [int(np.sum(expected < 64 * w)) for w in range(marks.shape[1])]
+    for k in range(k_shards):  # each shard's word table: its shared and own slots before each word
+        table = np.empty((marks.shape[1], 4), dtype=np.uint64)
+        mine_shared, mine_own = touch[k] & (touch.sum(axis=0) >= 2), touch[k] & (touch.sum(axis=0) == 1)
+        assert _shard.word_table(marks[k], shared, table) == (mine_shared.sum(), mine_own.sum())
+        assert table[:, 2].tolist() == [int(mine_shared[:64 * w].sum()) for w in range(marks.shape[1])]
+        assert table[:, 3].tolist() == [int(mine_own[:64 * w].sum()) for w in range(marks.shape[1])]
+        ids, pos = np.empty(touch[k].sum(), dtype=np.int64), np.empty(mine_shared.sum(), dtype=np.int64)
+        _shard.local_ids(table, before, ids, pos)
+        assert ids.tolist() == np.flatnonzero(mine_shared).tolist() + np.flatnonzero(mine_own).tolist()
+        assert expected[pos].tolist() == np.flatnonzero(mine_shared).tolist()
 
 
 def test_a_trainer_pickled_with_its_records_as_a_plain_attribute_loads():
@@ -419,3 +439,27 @@ def test_records_changed_in_place_between_passes_are_what_the_next_pass_starts_f
         trainer.epoch(rows, order)
         ends.append(trainer.records.tobytes())
     assert ends[0] == ends[1]
+
+
+@pytest.mark.parametrize("values, weighted, y_kind", [(False, False, np.float64), (True, True, np.float32)])
+def test_gathering_from_row_heads_matches_gather_rows(values, weighted, y_kind):
+    """The shards' gather (one head per row) gives gather_rows' outputs and stopping point."""
+    from widecross.train.rows import Rows, buffers, fill_heads, gather_heads, gather_rows, new_heads
+
+    X, y, sw, order = random_problem(11, n=300, values=values, weighted=weighted)
+    rows = Rows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data if values else np.empty(0),
+                y.astype(y_kind), sw if weighted else np.empty(0))
+    heads = new_heads(rows.n_rows)
+    assert heads.ctypes.data % 64 == 0 and heads.shape == (300, 4)
+    for lo, hi in [(0, 120), (120, 300)]:  # filled in parts, as the dealing threads do
+        fill_heads(rows.indptr, rows.y, rows.sw, lo, hi, heads)
+    for lo, hi, room in [(0, 300, 10_000), (17, 90, 10_000), (5, 300, 40)]:  # the last stops early: no room
+        want, got = buffers(rows, hi - lo, room), buffers(rows, hi - lo, room)
+        reached = gather_rows(*rows.arrays, order, lo, hi, *want.arrays)
+        assert gather_heads(heads, rows.slots, rows.data, order, lo, hi, *got.arrays) == reached
+        assert (reached < hi) == (room == 40)
+        m = reached - lo
+        entries = int(want.indptr[m])
+        for a, b in [(got.indptr[:m + 1], want.indptr[:m + 1]), (got.slots[:entries], want.slots[:entries]),
+                     (got.data[:entries], want.data[:entries]), (got.y[:m], want.y[:m]), (got.sw[:m], want.sw[:m])]:
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()

@@ -118,7 +118,7 @@ class WideClassifier(WideEstimator):
         Threads (-1: all cores). Featurizing, scoring, the polish and losses run over fixed row
         blocks: the same numbers for any ``n_jobs``. The stochastic epochs of passes over more
         than 2,048 rows deal the rows to ``n_jobs`` shards once, train them apart in rounds of up
-        to 524,288 rows per shard and mix the weights two shards share (weighted by the rows
+        to 1,048,576 rows per shard and mix the weights two shards share (weighted by the rows
         touching each weight): reproducible for a given ``n_jobs`` and ``random_state``, but
         not the one-thread model, hence the default 1.
 

@@ -3,20 +3,39 @@ shards' orders of a pass, and the mix of the slots that several shards share.
 
 A shard trains on its own copy of the records of the slots its rows touch, indexed by *local*
 ids, so that its state is O(slots it touches), never as long as the whole state. Local ids put
-the *shared* slots (touched by rows of two shards or more) first, in increasing slot order, then
-the slots the shard alone touches in order of first appearance: the shared ones of every shard
-are then a prefix of its state, and walking them in local order walks the union of shared slots
-in order too (``shared_pos`` is increasing), which is what keeps the mix sequential.
+the *shared* slots (touched by rows of two shards or more) first, then the slots the shard alone
+touches, each group in increasing slot order: the shared ones of every shard are then a prefix of
+its state, and walking them in local order walks the union of shared slots in order too
+(``shared_pos`` is increasing), which is what keeps the mix sequential.
+
+The renaming reads bitmaps, not a table as long as the state: ``marks[k]`` has a bit per slot
+that shard ``k`` touches, ``shared`` one per slot that two shards or more touch, and a shard's
+*word table* holds, per 64-slot word, the shared word, its own marks and how many of its shared
+and own slots come before the word. An entry's local id is then one 32-byte read (the word's
+row: 2 MB per shard at 2^22 slots, which stays in cache) and a popcount, where a table of an
+int32 per slot (16 MB) cost a random read from memory; the whole renaming is one pass over the
+shard's entries.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 from .._jit import jit
 
-SHARED = -2  # ``owner`` of a slot touched by two shards or more
-_MARK = -3
+
+@intrinsic
+def _popcount(typingctx, word):
+    """The set bits of a uint64, as an int64 (one instruction: LLVM's ctpop)."""
+    if not isinstance(word, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return types.int64(types.uint64), codegen
 
 
 @jit
@@ -31,93 +50,107 @@ def mark_slots(indptr, slots, rows, marks):
 
 
 @jit
-def owners_from_marks(marks, owner, lo, hi):
-    """``owner[s]`` for the slots ``lo <= s < hi`` (a thread's range) from the shards' marks
-    (``marks[k]``: shard ``k``'s, see ``mark_slots``): -1 (untouched), the one shard whose rows
-    touch slot ``s``, or ``SHARED``. Returns the number of shared slots in the range."""
-    n_shared = 0
-    for s in range(lo, hi):
-        word = s >> 6
-        bit = np.uint64(1) << np.uint64(s & 63)
-        o = -1
+def shared_words(marks, lo, hi, shared):
+    """Words ``lo <= w < hi`` of ``shared``: the bits of the slots that two shards' marks or more
+    hold (``marks[k]``: shard ``k``'s, see ``mark_slots``)."""
+    for w in range(lo, hi):
+        seen = np.uint64(0)
+        twice = np.uint64(0)
         for k in range(marks.shape[0]):
-            if marks[k, word] & bit:
-                if o == -1:
-                    o = k
-                else:
-                    o = SHARED
-                    n_shared += 1
-                    break
-        owner[s] = o
-    return n_shared
+            m = marks[k, w]
+            twice |= seen & m
+            seen |= m
+        shared[w] = twice
 
 
 @jit
-def number_shared(owner, union):
-    """The shared slots in increasing order into ``union``; ``owner[s]`` of the ``u``-th becomes
-    ``SHARED - u``. Returns how many."""
+def rank_words(bits, before):
+    """``before[w]``: the set bits of ``bits`` in the words before ``w``; returns all of them."""
     n = 0
-    for s in range(owner.shape[0]):
-        if owner[s] == SHARED:
-            union[n] = s
-            owner[s] = SHARED - n
-            n += 1
+    for w in range(bits.shape[0]):
+        before[w] = n
+        n += _popcount(bits[w])
     return n
 
 
 @jit
-def localize_shard(indptr, slots, rows, n_shards, owner, union, mine, ids, shared_pos, shared_counts, local_slots):
-    """The local ids of the entries of one shard's ``rows`` into ``local_slots`` (at the entries'
-    places); returns (shared, local ids). ``ids[l]``: local ``l``'s slot; the first ``shared`` are
-    its shared slots, at positions ``shared_pos`` of ``union``, touched by ``shared_counts`` of
-    its entries.
+def set_bits(bits, out):
+    """The positions of the set bits of ``bits``, in increasing order, into ``out``."""
+    n = 0
+    for w in range(bits.shape[0]):
+        word = bits[w]
+        while word:
+            low = word & (~word + np.uint64(1))  # the lowest set bit
+            out[n] = w * 64 + _popcount(low - np.uint64(1))
+            n += 1
+            word ^= low
+    return n
 
-    ``owner`` comes from ``number_shared``: the shard turns the ``owner`` of each slot that it
-    alone touches (no other shard reads or writes it) into ``n_shards`` + its number among the
-    shard's own slots (first appearance order). ``mine`` (one int32 per shared slot, all -1) is
-    this shard's. One pass over the entries reads ``owner`` (the random reads) and leaves each
-    entry a provisional id (``-1 - u`` for the shared slot ``u``, else the own slot's number);
-    a second, sequential pass turns them into local ids once the shared slots are counted."""
-    n_own = 0
+
+@jit
+def word_table(marks_k, shared, table):
+    """Shard ``k``'s word table (see the module docstring): per word ``w``, ``shared[w]``, its
+    marks, and its shared and own slots in the words before; returns (shared, own) in all."""
+    n_shared = n_own = 0
+    for w in range(shared.shape[0]):
+        m = marks_k[w]
+        table[w, 0] = shared[w]
+        table[w, 1] = m
+        table[w, 2] = n_shared
+        table[w, 3] = n_own
+        n_shared += _popcount(m & shared[w])
+        n_own += _popcount(m & ~shared[w])
+    return n_shared, n_own
+
+
+@jit
+def local_ids(table, union_before, ids, shared_pos):
+    """``ids[l]``: local ``l``'s slot (the shard's shared slots, then its own, each in slot
+    order); ``shared_pos[j]``: the position of its ``j``-th shared slot in the union of shared
+    slots (``union_before``: ``rank_words`` of the shared words)."""
+    j = 0
+    n_shared = shared_pos.shape[0]
+    o = n_shared
+    for w in range(table.shape[0]):
+        shared, m = table[w, 0], table[w, 1]
+        word = m
+        while word:
+            low = word & (~word + np.uint64(1))
+            below = low - np.uint64(1)
+            s = w * 64 + _popcount(below)
+            if shared & low:
+                ids[j] = s
+                shared_pos[j] = union_before[w] + _popcount(shared & below)
+                j += 1
+            else:
+                ids[o] = s
+                o += 1
+            word ^= low
+
+
+@jit
+def localize_entries(indptr, slots, rows, table, n_shared, counts, local_slots):
+    """The local id of each entry of ``rows`` into ``local_slots`` (at the entries' places), and
+    the entries that touch each shared slot added to ``counts`` (int32, one per shared slot).
+
+    Without a branch on sharedness (about half the entries touch a shared slot, at random): both
+    ids are computed, and an entry of an own slot adds 0 to the last count."""
+    one = np.uint64(1)
+    last = max(n_shared - 1, 0)
     for i in range(rows.shape[0]):
-        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
+        r = rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
             s = slots[p]
-            o = owner[s]
-            if o <= SHARED:
-                u = SHARED - o
-                mine[u] = _MARK
-                local_slots[p] = -1 - u
-            elif o < n_shards:
-                owner[s] = n_shards + n_own
-                ids[n_own] = s
-                local_slots[p] = n_own
-                n_own += 1
-            else:
-                local_slots[p] = o - n_shards
-    n_shared = 0
-    for u in range(mine.shape[0]):
-        if mine[u] == _MARK:
-            n_shared += 1
-    for j in range(n_own - 1, -1, -1):  # the own slots after the shared ones
-        ids[n_shared + j] = ids[j]
-    n_shared = 0
-    for u in range(mine.shape[0]):
-        if mine[u] == _MARK:
-            mine[u] = n_shared
-            ids[n_shared] = union[u]
-            shared_pos[n_shared] = u
-            shared_counts[n_shared] = 0.0
-            n_shared += 1
-    for i in range(rows.shape[0]):
-        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
-            j = local_slots[p]
-            if j < 0:
-                j = mine[-1 - j]
-                shared_counts[j] += 1.0
-            else:
-                j += n_shared
+            w = s >> 6
+            bit = one << np.uint64(s & 63)
+            below = bit - one
+            shared, m = table[w, 0], table[w, 1]
+            j_shared = np.int64(table[w, 2]) + _popcount(m & shared & below)
+            j_own = n_shared + np.int64(table[w, 3]) + _popcount(m & ~shared & below)
+            is_shared = (shared & bit) != 0
+            j = j_shared if is_shared else j_own
             local_slots[p] = j
-    return n_shared, n_shared + n_own
+            counts[min(j, last)] += 1 if is_shared else 0
 
 
 @jit

@@ -7,8 +7,9 @@ renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a s
 state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
 touched by rows of two shards or more is *shared*; the others belong to one shard alone. All of it
 runs on the threads: each shard sorts and marks its rows and sets a bit per slot they touch (n_slots
-/ 8 bytes per shard), each thread finds the owners of a range of slots from those bits, each shard
-renames its entries.
+/ 8 bytes per shard), each thread finds the shared slots of a range of words from those bits, each
+shard renames its entries in one pass over them, from a table of a row per 64-slot word (see
+``_shard``: no table as long as the state).
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
@@ -22,11 +23,12 @@ mixed. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's
 the intercept's ``z`` and ``n``) take the mean of the shards' moves weighted by their rows, the
 count of examples adds up. At the end of the pass each shard settles its shared slots, a shared
 slot takes the mean of the shards' copies weighted by the rows of each shard that touch it (the
-copies differ only by the penalty each shard's clock owed them since their last mix), and is
-written back into the state. The slots of one shard stay in its copy until someone reads the
-records (``flush``: the trainer's ``records`` does it) or another pass needs them: a pass that
-finds the state as the last one left it resumes from the shards' own copies, and the state's
-full copy in and out happens once per fit, not once per pass. Each shard picks its rows out of
+copies differ only by the penalty each shard's clock owed them since their last mix); with one
+round per pass, the round's mix is already that. The mixed records stay in the plan and the
+slots of one shard in its copy until someone reads the records (``flush``: the trainer's
+``records`` does it) or another pass needs them: a pass that finds the state as the last one
+left it resumes from the plan and the shards' copies, and the state's full copy in and out
+happens once per fit, not once per pass. Each shard picks its rows out of
 the pass's order at the start of its first round (no separate phase, no barrier).
 
 **Clocks** (SGD): each shard keeps its own clock, advanced by its own rows only, and its records
@@ -48,9 +50,12 @@ generated geo rows at 2^22 (97,490 against 201,906) but cost held-out log-loss a
 fit: +0.0014 at 2 threads and +0.0034 at 4 over one thread, against +0.0005 and +0.0005 for the
 random deal (a shard alone then trains most slots, with the penalty of its own rows only).
 
-``SHARD_ROWS``: 524,288 rows per shard and round. On the same rows (default fit, l1 1e-6; one
-thread: held-out log-loss 0.46972, objective 0.450425), 2 threads gave 0.46993 / 0.450620 with
-524,288 (one mix per pass) and 0.47022 / 0.450546 with 262,144 (two).
+``SHARD_ROWS``: 1,048,576 rows per shard and round. On 1M generated rows (default fit, l1
+1e-6; one thread: held-out log-loss 0.46972, objective 0.450425), 2 threads gave 0.46993 /
+0.450620 with one mix per pass and 0.47022 / 0.450546 with two; on 2M rows at 2^22 (one thread:
+0.46129 / 0.462688), 0.46114 / 0.462630 with one mix per pass and 0.46112 / 0.462610 with two.
+One round per pass also needs no counts of its own (the shards' fixed counts are the round's)
+and no end mix (the round's mix is the pass's): its shards skip both.
 """
 
 from __future__ import annotations
@@ -64,10 +69,14 @@ import numpy as np
 from .._parallel import run_tasks
 from . import _shard, _state
 from .optimizer import Optimizer
-from .rows import Rows, buffers, gather_rows
+from .rows import Rows, buffers, fill_heads, gather_heads, new_heads
 
-SHARD_ROWS = 524_288
-_ENTRIES_PER_ROW = 16  # first guess at a round's entries per row; grown when rows are longer
+SHARD_ROWS = 1_048_576
+# A round trains its rows gathered this many at a time, as the one-thread epochs do: the chunk
+# stays in cache while trained (gathering a whole round of a million rows first cost 0.1 CPU-s more
+# over a 2M-row fit, the chunk written to and read back from memory).
+CHUNK_ROWS = 65_536
+_ENTRIES_PER_ROW = 16  # first guess at a chunk's entries per row; grown when rows are longer
 
 
 class _Plan:
@@ -85,20 +94,22 @@ class _Plan:
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
         # storage order: gathers read forward
         marks = np.zeros((n_jobs, (n_slots + 63) // 64), dtype=np.uint64)  # the slots each shard touches
-        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k, marks[k])
-                                             for k in range(n_jobs)], n_jobs, phases, "deal")
+        self.heads = new_heads(n)  # what the gathers read of each row but its entries, in one line
+        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k, marks[k], cuts[k],
+                                                   cuts[k + 1]) for k in range(n_jobs)], n_jobs, phases, "deal")
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
-        owner = np.empty(n_slots, dtype=np.int32)  # the one array as long as the state, while dealing
-        ranges = [(n_slots * b // n_jobs, n_slots * (b + 1) // n_jobs) for b in range(n_jobs)]
-        shared = serial.around(_run_tasks, [_call(_shard.owners_from_marks, marks, owner, lo, hi) for lo, hi in ranges],
-                               n_jobs, phases, "owners")
-        del marks
-        self.union = np.empty(sum(shared), dtype=np.int64)
-        _shard.number_shared(owner, self.union)
+        n_words = marks.shape[1]
+        shared = np.empty(n_words, dtype=np.uint64)  # a bit per slot that two shards or more touch
+        words = [(n_words * b // n_jobs, n_words * (b + 1) // n_jobs) for b in range(n_jobs)]
+        serial.around(_run_tasks, [_call(_shard.shared_words, marks, lo, hi, shared) for lo, hi in words], n_jobs,
+                      phases, "shared slots")
+        union_before = np.empty(n_words, dtype=np.int64)
+        self.union = np.empty(_shard.rank_words(shared, union_before), dtype=np.int64)
+        _shard.set_bits(shared, self.union)
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
-        parts = serial.around(_run_tasks, [_call(self._localize, rows, mine, owner) for mine in rows_of], n_jobs, phases,
-                              "localize")
-        del owner, rows_of
+        parts = serial.around(_run_tasks, [_call(self._localize, rows, mine, marks[k], shared, union_before)
+                                           for k, mine in enumerate(rows_of)], n_jobs, phases, "localize")
+        del marks, rows_of
         self.local_offsets = np.cumsum([0] + [p[0].shape[0] for p in parts]).astype(np.int64)
         self.shared_offsets = np.cumsum([0] + [p[1].shape[0] for p in parts]).astype(np.int64)
         self.ids = np.concatenate([p[0] for p in parts])
@@ -122,20 +133,22 @@ class _Plan:
         self.page_ranges = list(zip(cuts[:-1], cuts[1:]))
         serial.close()
 
-    def _deal(self, rows: np.ndarray, k: int, marks: np.ndarray) -> np.ndarray:
+    def _deal(self, rows: np.ndarray, k: int, marks: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        fill_heads(self.rows.indptr, self.rows.y, self.rows.sw, lo, hi, self.heads)  # rows lo..hi, not the shard's
         mine = np.sort(rows)
         self.shard_of[mine] = k
         _shard.mark_slots(self.rows.indptr, self.rows.slots, mine, marks)
         return mine
 
-    def _localize(self, rows: Rows, mine: np.ndarray, owner: np.ndarray) -> tuple:
-        n_entries = int(np.diff(rows.indptr)[mine].sum()) if mine.shape[0] else 0
-        ids, pos = np.empty(n_entries, dtype=np.int64), np.empty(min(n_entries, self.union.shape[0]), dtype=np.int64)
-        counts = np.empty(pos.shape[0])
-        n_shared, n_local = _shard.localize_shard(rows.indptr, rows.slots, mine, self.n_jobs, owner, self.union,
-                                                  np.full(self.union.shape[0], -1, dtype=np.int32), ids, pos, counts,
-                                                  self.local_slots)
-        return ids[:n_local].copy(), pos[:n_shared].copy(), counts[:n_shared].copy()
+    def _localize(self, rows: Rows, mine: np.ndarray, marks: np.ndarray, shared: np.ndarray,
+                  union_before: np.ndarray) -> tuple:
+        table = np.empty((shared.shape[0], 4), dtype=np.uint64)
+        n_shared, n_own = _shard.word_table(marks, shared, table)
+        ids, pos = np.empty(n_shared + n_own, dtype=np.int64), np.empty(n_shared, dtype=np.int64)
+        _shard.local_ids(table, union_before, ids, pos)
+        counts = np.zeros(max(n_shared, 1), dtype=np.int32)
+        _shard.localize_entries(rows.indptr, rows.slots, mine, table, n_shared, counts, self.local_slots)
+        return ids, pos, counts[:n_shared].astype(np.float64)
 
     def serves(self, rows: Rows) -> bool:
         return self.source[0] is rows.indptr and self.source[1] is rows.slots
@@ -217,6 +230,7 @@ class _Shard:
         local_ids = slice(plan.local_offsets[k], plan.local_offsets[k + 1])
         shared = slice(plan.shared_offsets[k], plan.shared_offsets[k + 1])
         self.rows = Rows(plan.rows.indptr, plan.local_slots, plan.rows.data, plan.rows.y, plan.rows.sw)
+        self.heads = plan.heads
         self.n_rows = rows.stop - rows.start
         self.order = plan.orders[rows]
         self.ids = plan.ids[local_ids]
@@ -237,7 +251,7 @@ class _Shard:
             if old is None or old.y.shape[0] < m or old.slots.shape[0] < entries:
                 self.buffer = buffers(rows, m, max(entries, 0 if old is None else old.slots.shape[0]), np.int64)
             buf = self.buffer
-            if gather_rows(*rows.arrays, self.order, lo, hi, *buf.arrays) == hi:
+            if gather_heads(self.heads, rows.slots, rows.data, self.order, lo, hi, *buf.arrays) == hi:
                 return Rows(buf.indptr[: m + 1], buf.slots, buf.data, buf.y, buf.sw)
             entries = 2 * buf.slots.shape[0]  # long rows: room for twice as many entries
 
@@ -251,16 +265,18 @@ class ShardedEpochs:
     and where the time goes.
     """
 
-    def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int | None = None) -> None:
+    def __init__(self, optimizer: Optimizer, n_jobs: int, shard_rows: int | None = None,
+                 chunk_rows: int = CHUNK_ROWS) -> None:
         self.optimizer = optimizer
         self.n_jobs = n_jobs
         self.shard_rows = SHARD_ROWS if shard_rows is None else shard_rows
+        self.chunk_rows = chunk_rows
         self.plan: _Plan | None = None
         self.shards: list[_Shard] = []
         self.phases: list[Phase] = []
         self.stamps = np.asarray(optimizer.stamp_fields, dtype=np.int64)
         self.in_order = np.arange(0, dtype=np.int32)
-        # (records, the state's clock) while the shards' own slots are not written back yet
+        # (records, the state's clock) while the last pass's records are not written back yet
         self.pending: tuple[np.ndarray, float] | None = None
 
     def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
@@ -298,18 +314,21 @@ class ShardedEpochs:
         for shard in self.shards:
             shard.scalars = start.copy()
         n_rounds = max(1, math.ceil(n / (self.n_jobs * self.shard_rows)))
-        longest = max(-(-s.n_rows // n_rounds) for s in self.shards)
+        longest = min(max(-(-s.n_rows // n_rounds) for s in self.shards), self.chunk_rows)
         if self.in_order.shape[0] < longest:
             self.in_order = np.arange(longest, dtype=np.int32)
         mixed, sums = start, np.zeros(2)
+        # one round: its counts are the shards' fixed counts (all their rows), already known
+        counts = plan.fixed_counts if n_rounds == 1 else plan.round_counts
         for r in range(n_rounds):
             spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
             tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None,
-                                      order if r == 0 else None) for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
+                                      order if r == 0 else None, n_rounds > 1)
+                     for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
             bad = self._after(_run_tasks(tasks, self.n_jobs, self.phases, "round"))
             if bad >= 0:
                 return self._position(plan, bad, order, scalars, sums)
-            plan.mix(plan.round_counts)
+            plan.mix(counts)
             moved = [(s.scalars, float(hi - lo)) for s, (lo, hi) in zip(self.shards, spans) if hi > lo]
             sums += [sum(s[_state.LOSS_SUM] for s, _ in moved), sum(s[_state.WEIGHT_SUM] for s, _ in moved)]
             mixed = _mix_scalars(mixed, moved)
@@ -317,14 +336,19 @@ class ShardedEpochs:
         if clock >= 0:  # the state's clock: the rows-weighted mean of the shards' advances
             mixed[clock] = _mix_scalars(start, [(s.scalars, float(s.n_rows)) for s in self.shards if s.n_rows])[clock]
         at = float(mixed[clock]) if clock >= 0 else 0.0
-        bad = self._after(_run_tasks([self._end_task(s, plan) for s in self.shards if s.n_rows],
-                                     self.n_jobs, self.phases, "finish"))
-        self.pending = records, at
-        if bad >= 0:
-            return self._position(plan, bad, order, scalars, sums)
-        plan.mix(plan.fixed_counts, "end mix")
-        plan.on_ranges("write back", lambda lo, hi: _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0,
-                                                                      self.stamps, at, 0.0), by_pages=True)
+        if n_rounds == 1:
+            # The round's mix is the pass's: every shared slot was mixed from all the rows that
+            # touch it, and each shard's copy takes the mix at its next pass's first round.
+            for shard in self.shards:
+                shard.last_clock = shard.scalars[clock] if clock >= 0 else 0.0
+            self.pending = records, at
+        else:
+            bad = self._after(_run_tasks([self._end_task(s, plan) for s in self.shards if s.n_rows],
+                                         self.n_jobs, self.phases, "finish"))
+            self.pending = records, at
+            if bad >= 0:
+                return self._position(plan, bad, order, scalars, sums)
+            plan.mix(plan.fixed_counts, "end mix")
         scalars[:] = mixed
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
         plan.written = records, scalars.copy()
@@ -345,11 +369,11 @@ class ShardedEpochs:
         return int(np.flatnonzero(order == bad)[0])
 
     def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
-                    records: np.ndarray | None, order: np.ndarray | None):  # type: ignore[no-untyped-def]
-        return lambda: self._train(shard, plan, lo, hi, mixed, records, order)
+                    records: np.ndarray | None, order: np.ndarray | None, count: bool):  # type: ignore[no-untyped-def]
+        return lambda: self._train(shard, plan, lo, hi, mixed, records, order, count)
 
     def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
-               order: np.ndarray | None) -> int:
+               order: np.ndarray | None, count: bool) -> int:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
         The first round of a pass (``order``: the pass's) picks the shard's rows out of the
@@ -372,16 +396,32 @@ class ShardedEpochs:
         own[:] = mixed
         if clock >= 0:
             own[clock] = own_clock
-        shard.counts[:] = 0.0
         bad = -1
+        if count:  # the rows of this round that touch each shared slot
+            shard.counts[:] = 0.0
         if hi > lo:
-            chunk = shard.gather(lo, hi)
-            _shard.count_shared(chunk.slots, int(chunk.indptr[hi - lo]), shard.n_shared, shard.counts)
-            bad = self.optimizer.run_epoch(chunk, self.in_order[: hi - lo], shard.local, own)
+            bad = self._train_chunks(shard, lo, hi, own, count)
             if bad < 0 and self.optimizer.settle(shard.local, shard.n_shared, own) >= 0:
-                bad = hi - lo - 1  # a weight beyond float32: reported at the round's last row
-            bad = int(shard.order[lo + bad]) if bad >= 0 else -1
+                bad = hi - 1  # a weight beyond float32: reported at the round's last row
+            bad = int(shard.order[bad]) if bad >= 0 else -1
         return bad
+
+    def _train_chunks(self, shard: _Shard, lo: int, hi: int, own: np.ndarray, count: bool) -> int:
+        """Train the shard's rows ``order[lo:hi]``, gathered ``chunk_rows`` at a time; returns -1
+        or the position in the shard's order of a row whose update was not finite. The call's
+        loss and weight sums are left in ``own``."""
+        sums = np.zeros(2)
+        for start in range(lo, hi, self.chunk_rows):
+            stop = min(start + self.chunk_rows, hi)
+            chunk = shard.gather(start, stop)
+            if count:
+                _shard.count_shared(chunk.slots, int(chunk.indptr[stop - start]), shard.n_shared, shard.counts)
+            bad = self.optimizer.run_epoch(chunk, self.in_order[: stop - start], shard.local, own)
+            if bad >= 0:
+                return start + bad
+            sums += own[_state.LOSS_SUM], own[_state.WEIGHT_SUM]
+        own[_state.LOSS_SUM], own[_state.WEIGHT_SUM] = sums
+        return -1
 
     def _end_task(self, shard: _Shard, plan: _Plan):  # type: ignore[no-untyped-def]
         return lambda: self._finish(shard, plan)
@@ -401,18 +441,22 @@ class ShardedEpochs:
             self.plan.written = None
 
     def flush(self) -> None:
-        """Write the slots that one shard alone touches back into the records the last pass
-        updated, their stamps moved from the shard's clock to the state's (they owe the same
-        penalty there). A pass leaves them in the shards' copies: the next pass over the same
-        rows goes on from there, and only a reader of the records (or another pass) needs them
-        written (the trainer's ``records``)."""
-        if self.pending is None:
+        """Write the last pass's records back into the records it updated: the shared slots'
+        mixed records, stamped at the state's clock, and the slots that one shard alone touches,
+        their stamps moved from the shard's clock to the state's (they owe the same penalty
+        there). A pass leaves them in the plan and the shards' copies: the next pass over the
+        same rows goes on from there, and only a reader of the records (or another pass) needs
+        them written (the trainer's ``records``), once however many passes ran before."""
+        if self.pending is None or self.plan is None:
             return
         records, at = self.pending
         self.pending = None
-        tasks = [_call(_shard.write_back, records, s.ids, s.local, s.n_shared, self.stamps, -1.0, at - s.last_clock)
-                 for s in self.shards if s.n_rows]
-        _run_tasks(tasks, self.n_jobs, self.phases, "write back (own slots)")
+        plan = self.plan
+        tasks = [_call(_shard.write_back, records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps, at, 0.0)
+                 for lo, hi in plan.page_ranges if hi > lo]
+        tasks += [_call(_shard.write_back, records, s.ids, s.local, s.n_shared, self.stamps, -1.0, at - s.last_clock)
+                  for s in self.shards if s.n_rows]
+        _run_tasks(tasks, self.n_jobs, self.phases, "write back")
 
 
 def _mix_scalars(base: np.ndarray, moved: list[tuple[np.ndarray, float]]) -> np.ndarray:
