@@ -27,16 +27,23 @@ def scan_compressed(indptr, indices, values, n_minor):
     in and its position in ``indices``; ``sorted`` is True when every row's indices strictly
     increase (no duplicates). Reads only inside the arrays, whatever they hold.
     """
-    n_major = indptr.shape[0] - 1
-    n_indices = np.int64(indices.shape[0])
-    check_values = values.shape[0] > 0
     if np.int64(indptr[0]) != 0:
         return BAD_START, np.int64(0), np.int64(0), False
+    return scan_rows(indptr, indices, values, n_minor, 0, indptr.shape[0] - 1)
+
+
+@jit
+def scan_rows(indptr, indices, values, n_minor, lo, hi):
+    """:func:`scan_compressed` of rows ``lo..hi-1`` alone (``indptr[0]`` is not checked): rows
+    scanned block by block report, from the first block with a problem, the problem one scan
+    reports. A row starting before 0 follows a decrease (reported earlier): DECREASING."""
+    n_indices = np.int64(indices.shape[0])
+    check_values = values.shape[0] > 0
     increasing = True
-    for i in range(n_major):
+    for i in range(lo, hi):
         start = np.int64(indptr[i])
         stop = np.int64(indptr[i + 1])
-        if stop < start:
+        if stop < start or start < 0:
             return DECREASING, np.int64(i), start, False
         if stop > n_indices:
             return PAST_END, np.int64(i), stop, False
