@@ -1,6 +1,7 @@
 """The compiled scans behind :func:`widecross._csr_check.checked_csr`: O(nnz) passes over the
 index arrays of a sparse matrix that read only inside those arrays, whatever they hold, and
-report the first problem as a status code and its position.
+report the first problem as a status code and its position; and the scans of a fit's values and
+labels behind :mod:`widecross._scans`.
 """
 
 from __future__ import annotations
@@ -71,3 +72,41 @@ def scan_coordinates(rows, columns, n_rows, n_columns):
         if c < 0 or c >= n_columns:
             return BAD_MINOR, np.int64(p)
     return OK, np.int64(-1)
+
+
+@jit
+def count_nonzero_in(values, lo, hi):
+    """How many of ``values[lo:hi]`` are not zero."""
+    n = 0
+    for p in range(lo, hi):
+        n += values[p] != 0
+    return n
+
+
+@jit
+def all_ones_in(values, lo, hi):
+    """Whether every one of ``values[lo:hi]`` is 1."""
+    for p in range(lo, hi):
+        if values[p] != 1:
+            return False
+    return True
+
+
+@jit
+def label_codes(y, classes, codes):
+    """``codes[i]`` = the position of ``y[i]`` in ``classes`` (each label compared with every
+    class, without a branch); returns the first ``i`` whose label is none of them (the codes from
+    there on are not written), or -1."""
+    k = classes.shape[0]
+    for i in range(y.shape[0]):
+        v = y[i]
+        code = 0
+        hit = False
+        for j in range(k):
+            same = classes[j] == v
+            code += j * same
+            hit |= same
+        if not hit:
+            return i
+        codes[i] = code
+    return -1

@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
-from .._counts import count_nonzero
+from .._scans import count_nonzero
 from .._parallel import check_jobs
 from ..model import MulticlassModel, SparseModel
 from ..train import EpochRunner, FitParams, NonFiniteError, Trainer, resolve, visit_order

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..losses import CLASSIFICATION_LOSSES, LOSSES
-from . import _labels
+from .._scans import class_codes
 from .base import WideEstimator
 from .frames import is_dask_frame, score_frame
 from .class_weights import class_weights
@@ -190,14 +190,7 @@ class WideClassifier(WideEstimator):
             if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), found):
                 raise ValueError(f"classes={list(classes)} differ from the classes seen before {found.tolist()}")
         # class codes are exact in float32 (up to 2^24 classes): half the memory of the label stream
-        if _labels.applies(y, found):
-            codes = np.empty(y.shape[0], dtype=np.float32)
-            i = int(_labels.first_unknown(y, found, codes))
-        else:
-            positions = np.clip(np.searchsorted(found, y), 0, found.size - 1)
-            bad = found[positions] != y
-            i = int(np.flatnonzero(bad)[0]) if bad.any() else -1
-            codes = positions.astype(np.float32)
+        codes, i = class_codes(y, found)
         if i >= 0:
             value = y[i].item() if isinstance(y[i], np.generic) else y[i]
             raise ValueError(f"y[{i}] = {value!r} is not one of the classes {found.tolist()}")

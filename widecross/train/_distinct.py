@@ -23,11 +23,23 @@ from typing import Sequence
 import numpy as np
 from numba.cpython.unsafe.numbers import leading_zeros
 
-from .._hashing import mix64
 from .._jit import jit
 
 REGISTER_BITS = 14
 REGISTERS = 1 << REGISTER_BITS
+
+
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+_S33 = np.uint64(33)
+
+
+@jit
+def _fmix64(k):
+    # MurmurHash3's finalizer: every bit of the column id reaches the register index and the rank
+    k = (k ^ (k >> _S33)) * _M1
+    k = (k ^ (k >> _S33)) * _M2
+    return k ^ (k >> _S33)
 
 
 @jit
@@ -37,7 +49,7 @@ def _fill_registers(columns, lo, hi, registers):
     # at most 64 - REGISTER_BITS + 1, found without a branch
     guard = np.uint64(1 << (REGISTER_BITS - 1))
     for p in range(lo, hi):
-        h = mix64(np.uint64(np.int64(columns[p])))
+        h = _fmix64(np.uint64(np.int64(columns[p])))
         j = np.int64(h >> top)
         rank = np.uint8(leading_zeros((h << np.uint64(REGISTER_BITS)) | guard) + 1)
         registers[j] = max(registers[j], rank)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._counts import all_ones
+from .._scans import all_ones
 from . import _state
 from .optimizer import Optimizer
 from .multiclass import class_mean_loss
