@@ -76,20 +76,12 @@ def scan_coordinates(rows, columns, n_rows, n_columns):
 
 @jit
 def count_nonzero_in(values, lo, hi):
-    """How many of ``values[lo:hi]`` are not zero."""
+    """How many of ``values[lo:hi]`` are not zero (iterating a slice: no negative-index
+    wrap-around to check, so the loop is vectorized)."""
     n = 0
-    for p in range(lo, hi):
-        n += values[p] != 0
+    for v in values[lo:hi]:
+        n += v != 0
     return n
-
-
-@jit
-def all_ones_in(values, lo, hi):
-    """Whether every one of ``values[lo:hi]`` is 1."""
-    for p in range(lo, hi):
-        if values[p] != 1:
-            return False
-    return True
 
 
 @jit
