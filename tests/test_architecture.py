@@ -5,7 +5,8 @@ Layers, lowest first; a module may import its own layer and the ones listed for 
 | layer      | modules                                                        | may import                     |
 |------------|----------------------------------------------------------------|--------------------------------|
 | core       | _jit, _prefetch, _version, losses, metrics, _text, _png,       | core                           |
-|            | _progress, _csr_check, _csr_scan, _atomic_file, _parallel      |                                |
+|            | _progress, _csr_check, _csr_scan, _atomic_file, _parallel,     |                                |
+|            | _scans                                                         |                                |
 | features   | features/*, _hashing, _components, _strings, _validation       | core                           |
 | model      | model/*, export                                                | core, features                 |
 | io         | io/*                                                           | core                           |
@@ -36,7 +37,7 @@ PACKAGE = REPO / "widecross"
 
 LAYERS = {
     "core": {"_jit", "_prefetch", "_version", "losses", "metrics", "_text", "_png", "_progress", "_csr_check", "_csr_scan",
-             "_atomic_file", "_parallel"},
+             "_atomic_file", "_parallel", "_scans"},
     "features": {"features", "_hashing", "_components", "_strings", "_validation"},
     "model": {"model", "export"},
     "io": {"io"},

@@ -90,3 +90,39 @@ def test_a_fit_on_threads_is_the_same_with_the_threaded_map(monkeypatch):
         model = clf.fit(data, y).model_
         keys.append((model.indices.tobytes(), model.values.tobytes(), model.intercept))
     assert keys[0] == keys[1] and len(keys[0][0]) > 0
+
+
+def doubling_buckets(distinct, start=1024):
+    """Reference: the table of a map that only doubles when full (half full at most)."""
+    buckets = start
+    while buckets // 2 < distinct:
+        buckets *= 2
+    return buckets
+
+
+@pytest.mark.parametrize("n, high", [(60_000, 50), (60_000, 30_000), (300_000, 10**9), (300_000, 2_000)])
+def test_the_distinct_estimate_is_within_a_few_percent_for_any_split(n, high):
+    from widecross.train import _distinct
+
+    cols = skewed_columns(n, n + high, high=high)
+    true = np.unique(cols).size
+    whole = _distinct.sketch(cols, 0, n)
+    cuts = [0, 7, n // 3, n // 3, n]  # an empty block and a tiny one
+    parts = [_distinct.sketch(cols, lo, hi) for lo, hi in zip(cuts, cuts[1:])]
+    np.testing.assert_array_equal(_distinct.merged(parts), whole)
+    np.testing.assert_array_equal(_distinct.merged(parts[::-1]), whole)
+    assert abs(_distinct.estimate(whole) / true - 1) < 0.03
+    assert _distinct.estimate(_distinct.sketch(cols, 0, 0)) == 0
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+def test_a_reserved_table_ends_as_the_doubling_one(monkeypatch, n_jobs):
+    monkeypatch.setattr(slots, "PARALLEL_ENTRIES", 4096)  # batches estimate and reserve, blocks on threads
+    m, seen = SlotMap(), []
+    for seed, (n, high) in enumerate([(20_000, 3_000), (50_000, 200_000), (3000, 10**6), (80_000, 60_000)]):
+        cols = skewed_columns(n, seed, high=high)
+        want, seen = first_appearance(cols, seen)
+        np.testing.assert_array_equal(m.map(cols, n_jobs), want)
+        assert m.n == len(seen)
+        assert m.buckets == doubling_buckets(len(seen))
+        np.testing.assert_array_equal(m.columns, np.array(seen, dtype=np.int64))

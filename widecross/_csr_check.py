@@ -35,25 +35,31 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._csr_scan import BAD_MAJOR, BAD_MINOR, BAD_START, DECREASING, OK, PAST_END, scan_compressed, scan_coordinates
+from ._csr_scan import (BAD_MAJOR, BAD_MINOR, BAD_START, DECREASING, OK, PAST_END, scan_compressed, scan_coordinates,
+                        scan_rows)
+from ._parallel import run_blocks
 
 _INT64_MAX = np.iinfo(np.int64).max
 _NO_VALUES = np.empty(0, dtype=np.float64)  # "structure only": the values are checked after conversion
+# A CSR of at least this many entries is scanned in row blocks on the threads ``n_jobs`` asks for
+PARALLEL_SCAN_ENTRIES = 1 << 18
+SCAN_BLOCK_ROWS = 65_536
 
 
-def checked_csr(X: Any, name: str = "X", canonical: bool = True) -> sp.csr_matrix:
+def checked_csr(X: Any, name: str = "X", canonical: bool = True, n_jobs: int = 1) -> sp.csr_matrix:
     """``X`` (any SciPy sparse matrix or array) as a validated canonical ``csr_matrix``.
 
     Never modifies ``X``; shares its arrays when it already is canonical CSR with native dtypes.
     See the module docstring for what is checked; ``name`` prefixes the error messages.
     ``canonical=False`` keeps unsorted or repeated column indices within a row (for scoring,
     where they are harmless and summing repeated float32 values first would round them).
+    ``n_jobs``: threads that scan a large CSR's rows block by block (the same checks and errors).
     """
     if not sp.issparse(X):
         raise TypeError(f"{name} must be a scipy sparse matrix, got {type(X).__name__}")
     shape = _shape(X, name)
     if X.format == "csr":
-        return _canonical(X.indptr, X.indices, X.data, shape, name, canonical)
+        return _canonical(X.indptr, X.indices, X.data, shape, name, canonical, n_jobs)
     if X.format == "csc":  # rebuilt from the checked arrays, values in a dtype SciPy can add
         indptr, indices = _check_compressed(X, (shape[1], shape[0]), name, "column", "row")
         X = sp.csc_matrix((_real_values(X.data, name), indices, indptr), shape=shape)
@@ -114,7 +120,7 @@ def _real_values(values: Any, name: str) -> np.ndarray:
 
 
 def _canonical(indptr: Any, indices: Any, data: Any, shape: tuple[int, int], name: str,
-               canonical: bool = True) -> sp.csr_matrix:
+               canonical: bool = True, n_jobs: int = 1) -> sp.csr_matrix:
     n_rows, n_columns = shape
     indptr = _index_array(indptr, name, "indptr")
     indices = _index_array(indices, name, "indices")
@@ -125,7 +131,7 @@ def _canonical(indptr: Any, indices: Any, data: Any, shape: tuple[int, int], nam
         raise ValueError(f"{name}.indptr has {indptr.shape[0]} entries; a matrix of {n_rows} rows needs {n_rows + 1}")
     if values.shape[0] != indices.shape[0]:
         raise ValueError(f"{name}.indices has {indices.shape[0]} entries but {name}.data has {values.shape[0]}")
-    status, row, position, increasing = scan_compressed(indptr, indices, values, np.int64(n_columns))
+    status, row, position, increasing = _scan(indptr, indices, values, n_columns, n_jobs)
     if status != OK:
         raise ValueError(_compressed_error(status, row, position, indptr, indices, values, n_columns, name, "row", "column"))
     nnz = int(indptr[-1])
@@ -141,6 +147,20 @@ def _canonical(indptr: Any, indices: Any, data: Any, shape: tuple[int, int], nam
     if not np.isfinite(csr.data).all():  # two huge duplicates can sum to infinity
         return _canonical(csr.indptr, csr.indices, csr.data, shape, name)
     return csr
+
+
+def _scan(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray, n_columns: int,
+          n_jobs: int) -> tuple[int, int, int, bool]:
+    """``scan_compressed``, on row blocks on threads for a large CSR: the first block's problem,
+    or OK and whether every block's rows increase."""
+    if n_jobs <= 1 or indices.shape[0] < PARALLEL_SCAN_ENTRIES or int(indptr[0]) != 0:
+        return scan_compressed(indptr, indices, values, np.int64(n_columns))
+    blocks = run_blocks(lambda lo, hi: scan_rows(indptr, indices, values, np.int64(n_columns), lo, hi),
+                        indptr.shape[0] - 1, n_jobs, SCAN_BLOCK_ROWS)
+    for block in blocks:
+        if block[0] != OK:
+            return block
+    return OK, -1, -1, all(block[3] for block in blocks)
 
 
 def _compressed_error(status: int, major: int, position: int, indptr: np.ndarray, indices: np.ndarray,

@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from .._scans import count_nonzero
 from .._parallel import check_jobs
 from ..model import MulticlassModel, SparseModel
 from ..train import EpochRunner, FitParams, NonFiniteError, Trainer, resolve, visit_order
@@ -119,7 +120,7 @@ class WideEstimator(ParamsMixin):
             return None
         if self.optimizer != "ftrl" and self.schedule in PLAIN_SCHEDULES:
             return float(np.dot(X.data, X.data)) / X.shape[0]
-        return float(np.count_nonzero(X.data)) / X.shape[0]
+        return float(count_nonzero(X.data, self._jobs())) / X.shape[0]
 
     def _jobs(self) -> int:
         """Threads that ``n_jobs`` asks for (featurizing and scoring use them too)."""

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..losses import CLASSIFICATION_LOSSES, LOSSES
+from .._scans import class_codes
 from .base import WideEstimator
 from .frames import is_dask_frame, score_frame
 from .class_weights import class_weights
@@ -188,14 +189,12 @@ class WideClassifier(WideEstimator):
             found = self.classes_
             if classes is not None and not np.array_equal(np.unique(np.asarray(classes)), found):
                 raise ValueError(f"classes={list(classes)} differ from the classes seen before {found.tolist()}")
-        codes = np.clip(np.searchsorted(found, y), 0, found.size - 1)
-        bad = found[codes] != y
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
+        # class codes are exact in float32 (up to 2^24 classes): half the memory of the label stream
+        codes, i = class_codes(y, found)
+        if i >= 0:
             value = y[i].item() if isinstance(y[i], np.generic) else y[i]
             raise ValueError(f"y[{i}] = {value!r} is not one of the classes {found.tolist()}")
-        # class codes are exact in float32 (up to 2^24 classes): half the memory of the label stream
-        return codes.astype(np.float32), (found if fitting else None)
+        return codes, (found if fitting else None)
 
     def _weigh_classes(self, codes: np.ndarray, sw: np.ndarray, labels: Any, whole: bool) -> np.ndarray:
         weights = class_weights(self.class_weight, labels, codes if whole else None)

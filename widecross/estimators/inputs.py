@@ -40,7 +40,7 @@ def as_features(X: Any, spec: Any, owner: str, fitting: bool, expected: int | No
         X = sp.csr_matrix(_dense(X).astype(np.float64, copy=False))
     # Every index a kernel will read is checked here, in O(nnz), whatever the format (and even
     # for the spec's own output): in range, a valid row pointer, no duplicates, finite values.
-    X = checked_csr(X)
+    X = checked_csr(X, n_jobs=n_jobs)
     n, d = X.shape
     if d == 0:
         raise ValueError(f"Found array with 0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required.")

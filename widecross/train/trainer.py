@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._scans import all_ones
 from . import _state
 from .optimizer import Optimizer
 from .multiclass import class_mean_loss
@@ -50,9 +51,9 @@ def _pointers(X: sp.csr_matrix) -> np.ndarray:
     return indptr if indptr.dtype in (np.int32, np.int64) else indptr.astype(np.int64)
 
 
-def _values(X: sp.csr_matrix) -> np.ndarray:
+def _values(X: sp.csr_matrix, n_jobs: int = 1) -> np.ndarray:
     data = X.data
-    if data.size and np.all(data == 1):
+    if data.size and all_ones(data, n_jobs):
         # kernels then skip loading values: one memory stream less. A fresh empty array, not a
         # view, so that the rows do not keep the values of a big CSR alive.
         return np.empty(0, dtype=data.dtype)
@@ -105,14 +106,14 @@ class Trainer:
         reader thread may map while another one trains; the trainer must ``grow`` before
         training on the rows.
         """
-        rows = Rows(_pointers(X), self.slot_map.map(X.indices, self.n_jobs), _values(X), y, _weights(sw))
+        rows = Rows(_pointers(X), self.slot_map.map(X.indices, self.n_jobs), _values(X, self.n_jobs), y, _weights(sw))
         if grow:
             self.grow()
         return rows
 
     def lookup(self, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray | None = None) -> Rows:
         """Like ``rows`` but read-only: unseen columns get slot -1 (weight 0 when scoring)."""
-        return Rows(_pointers(X), self.slot_map.lookup(X.indices), _values(X), y, _weights(sw))
+        return Rows(_pointers(X), self.slot_map.lookup(X.indices), _values(X, self.n_jobs), y, _weights(sw))
 
     def grow(self) -> None:
         """Grow the records to the slot map's capacity (a new array: never while training)."""
