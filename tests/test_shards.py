@@ -439,27 +439,3 @@ def test_records_changed_in_place_between_passes_are_what_the_next_pass_starts_f
         trainer.epoch(rows, order)
         ends.append(trainer.records.tobytes())
     assert ends[0] == ends[1]
-
-
-@pytest.mark.parametrize("values, weighted, y_kind", [(False, False, np.float64), (True, True, np.float32)])
-def test_gathering_from_row_heads_matches_gather_rows(values, weighted, y_kind):
-    """The shards' gather (one head per row) gives gather_rows' outputs and stopping point."""
-    from widecross.train.rows import Rows, buffers, fill_heads, gather_heads, gather_rows, new_heads
-
-    X, y, sw, order = random_problem(11, n=300, values=values, weighted=weighted)
-    rows = Rows(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data if values else np.empty(0),
-                y.astype(y_kind), sw if weighted else np.empty(0))
-    heads = new_heads(rows.n_rows)
-    assert heads.ctypes.data % 64 == 0 and heads.shape == (300, 4)
-    for lo, hi in [(0, 120), (120, 300)]:  # filled in parts, as the dealing threads do
-        fill_heads(rows.indptr, rows.y, rows.sw, lo, hi, heads)
-    for lo, hi, room in [(0, 300, 10_000), (17, 90, 10_000), (5, 300, 40)]:  # the last stops early: no room
-        want, got = buffers(rows, hi - lo, room), buffers(rows, hi - lo, room)
-        reached = gather_rows(*rows.arrays, order, lo, hi, *want.arrays)
-        assert gather_heads(heads, rows.slots, rows.data, order, lo, hi, *got.arrays) == reached
-        assert (reached < hi) == (room == 40)
-        m = reached - lo
-        entries = int(want.indptr[m])
-        for a, b in [(got.indptr[:m + 1], want.indptr[:m + 1]), (got.slots[:entries], want.slots[:entries]),
-                     (got.data[:entries], want.data[:entries]), (got.y[:m], want.y[:m]), (got.sw[:m], want.sw[:m])]:
-            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()

@@ -85,17 +85,6 @@ def visit_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
 
 
 # -- gathering ---------------------------------------------------------------------------------
-@jit(inline="always")
-def _copy_entries(slots, data, has_data, first, end, out_slots, out_data, k):
-    """Entries ``first:end`` to ``out_*[k:]``; returns the next free place."""
-    for p in range(first, end):
-        out_slots[k] = slots[p]
-        if has_data:
-            out_data[k] = data[p]
-        k += 1
-    return k
-
-
 @jit
 def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots, out_data, out_y, out_sw):
     """Copy rows ``order[lo:hi]`` into the ``out_*`` buffers, in that order, stopping before a row
@@ -127,66 +116,15 @@ def gather_rows(indptr, slots, data, y, sw, order, lo, hi, out_indptr, out_slots
         r = order[lo + i]
         if k + indptr[r + 1] - indptr[r] > out_slots.shape[0]:
             return lo + i
-        k = _copy_entries(slots, data, has_data, indptr[r], indptr[r + 1], out_slots, out_data, k)
+        for p in range(indptr[r], indptr[r + 1]):
+            out_slots[k] = slots[p]
+            if has_data:
+                out_data[k] = data[p]
+            k += 1
         out_indptr[i + 1] = k
         out_y[i] = y[r]
         if weighted:
             out_sw[i] = sw[r]
-    return hi
-
-
-HEAD_FIELDS = 4  # a row's head: first entry, end of its entries, label, weight (1 when unweighted)
-
-
-def new_heads(n_rows: int) -> np.ndarray:
-    """Room for ``n_rows`` row heads (float64, ``HEAD_FIELDS`` each), each head in one cache line:
-    the array starts at a multiple of 64 bytes."""
-    raw = np.empty(n_rows * HEAD_FIELDS + 8)
-    start = (-raw.ctypes.data % 64) // 8
-    return raw[start:start + n_rows * HEAD_FIELDS].reshape(n_rows, HEAD_FIELDS)
-
-
-@jit
-def fill_heads(indptr, y, sw, lo, hi, heads):
-    """The heads of rows ``lo <= r < hi`` (see ``gather_heads``): entry pointers as float64 are
-    exact below 2^53 entries, labels and weights of any float kind too."""
-    weighted = sw.shape[0] > 0
-    for r in range(lo, hi):
-        heads[r, 0] = indptr[r]
-        heads[r, 1] = indptr[r + 1]
-        heads[r, 2] = y[r]
-        heads[r, 3] = sw[r] if weighted else 1.0
-
-
-@jit
-def gather_heads(heads, slots, data, order, lo, hi, out_indptr, out_slots, out_data, out_y, out_sw):
-    """``gather_rows`` from rows whose pointers, label and weight sit together in one 32-byte
-    head per row (``fill_heads``): one cache line read per row fewer than from separate arrays
-    (a quarter less time on generated geo rows, which gather 5 entries per row). The same
-    outputs and return value as ``gather_rows`` for the same rows; ``out_sw`` is written when it
-    has room (weighted rows)."""
-    has_data = data.shape[0] > 0
-    weighted = out_sw.shape[0] > 0
-    out_indptr[0] = 0
-    k = 0
-    n = hi - lo
-    for i in range(n):
-        if i + 16 < n:
-            prefetch_row(heads, order[lo + i + 16])
-        if i + 8 < n:
-            start = np.int64(heads[order[lo + i + 8], 0])
-            prefetch_row(slots, start)
-            if has_data:
-                prefetch_row(data, start)
-        r = order[lo + i]
-        first, end = np.int64(heads[r, 0]), np.int64(heads[r, 1])
-        if k + end - first > out_slots.shape[0]:
-            return lo + i
-        k = _copy_entries(slots, data, has_data, first, end, out_slots, out_data, k)
-        out_indptr[i + 1] = k
-        out_y[i] = heads[r, 2]
-        if weighted:
-            out_sw[i] = heads[r, 3]
     return hi
 
 

@@ -69,7 +69,7 @@ import numpy as np
 from .._parallel import run_tasks
 from . import _shard, _state
 from .optimizer import Optimizer
-from .rows import Rows, buffers, fill_heads, gather_heads, new_heads
+from .rows import Rows, buffers, gather_rows
 
 SHARD_ROWS = 1_048_576
 # A round trains its rows gathered this many at a time, as the one-thread epochs do: the chunk
@@ -94,9 +94,8 @@ class _Plan:
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
         # storage order: gathers read forward
         marks = np.zeros((n_jobs, (n_slots + 63) // 64), dtype=np.uint64)  # the slots each shard touches
-        self.heads = new_heads(n)  # what the gathers read of each row but its entries, in one line
-        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k, marks[k], cuts[k],
-                                                   cuts[k + 1]) for k in range(n_jobs)], n_jobs, phases, "deal")
+        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k, marks[k])
+                                             for k in range(n_jobs)], n_jobs, phases, "deal")
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
         n_words = marks.shape[1]
         shared = np.empty(n_words, dtype=np.uint64)  # a bit per slot that two shards or more touch
@@ -133,8 +132,7 @@ class _Plan:
         self.page_ranges = list(zip(cuts[:-1], cuts[1:]))
         serial.close()
 
-    def _deal(self, rows: np.ndarray, k: int, marks: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        fill_heads(self.rows.indptr, self.rows.y, self.rows.sw, lo, hi, self.heads)  # rows lo..hi, not the shard's
+    def _deal(self, rows: np.ndarray, k: int, marks: np.ndarray) -> np.ndarray:
         mine = np.sort(rows)
         self.shard_of[mine] = k
         _shard.mark_slots(self.rows.indptr, self.rows.slots, mine, marks)
@@ -230,7 +228,6 @@ class _Shard:
         local_ids = slice(plan.local_offsets[k], plan.local_offsets[k + 1])
         shared = slice(plan.shared_offsets[k], plan.shared_offsets[k + 1])
         self.rows = Rows(plan.rows.indptr, plan.local_slots, plan.rows.data, plan.rows.y, plan.rows.sw)
-        self.heads = plan.heads
         self.n_rows = rows.stop - rows.start
         self.order = plan.orders[rows]
         self.ids = plan.ids[local_ids]
@@ -251,7 +248,7 @@ class _Shard:
             if old is None or old.y.shape[0] < m or old.slots.shape[0] < entries:
                 self.buffer = buffers(rows, m, max(entries, 0 if old is None else old.slots.shape[0]), np.int64)
             buf = self.buffer
-            if gather_heads(self.heads, rows.slots, rows.data, self.order, lo, hi, *buf.arrays) == hi:
+            if gather_rows(*rows.arrays, self.order, lo, hi, *buf.arrays) == hi:
                 return Rows(buf.indptr[: m + 1], buf.slots, buf.data, buf.y, buf.sw)
             entries = 2 * buf.slots.shape[0]  # long rows: room for twice as many entries
 
