@@ -281,19 +281,17 @@ int wci_parse_spec(wc_model *m, const jdoc *d, size_t spec, uint64_t n_features,
     if (!wcj_get(d, spec, "format", &v) || wcj_type(d, v) != J_STRING ||
         !wcj_string_is(d, v, "widecross.FeatureSpec", 21))
         return wci_spec_fail(&p, "not a widecross feature spec (its 'format' is not \"widecross.FeatureSpec\")");
-    /* Python compares with == 1, which 1.0 and true also pass */
+    /* an integer, as Python's reader requires: true and 1.0 are refused, as there */
     if (!wcj_get(d, spec, "version", &v)) return wci_spec_fail(&p, "feature spec format version None is not supported");
-    if (wcj_type(d, v) != J_TRUE) {
-        if (wcj_type(d, v) != J_NUMBER) return wci_spec_fail(&p, "feature spec format version is not 1");
-        if (!wcj_number(d, v, &num)) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
-        if (num.is_int ? !num.big && !num.negative && num.magnitude == 2 : num.value == 2.0)
-            return wci_spec_fail(&p, "feature spec format version 2 is not supported: this reader computes "
-                                     "version 1 (bucketize, categorical and their crosses); version 2 adds "
-                                     "numeric and tokens columns, vocabularies learned by fit and crosses "
-                                     "naming their components");
-        if (num.is_int ? num.big || num.negative || num.magnitude != 1 : num.value != 1.0)
-            return wci_spec_fail(&p, "feature spec format version is not 1");
-    }
+    if (wcj_type(d, v) != J_NUMBER) return wci_spec_fail(&p, "feature spec format version is not 1");
+    if (!wcj_number(d, v, &num)) return wci_report(err, err_size, WC_ERR_MEMORY, "out of memory");
+    if (num.is_int && !num.big && !num.negative && num.magnitude == 2)
+        return wci_spec_fail(&p, "feature spec format version 2 is not supported: this reader computes "
+                                 "version 1 (bucketize, categorical and their crosses); version 2 adds "
+                                 "numeric and tokens columns, vocabularies learned by fit and crosses "
+                                 "naming their components");
+    if (!num.is_int || num.big || num.negative || num.magnitude != 1)
+        return wci_spec_fail(&p, "feature spec format version is not 1");
     if (!wcj_get(d, spec, "features", &features) || wcj_type(d, features) != J_ARRAY)
         return wci_spec_fail(&p, "'features' must be an array of feature descriptions");
     {

@@ -210,7 +210,8 @@ def forged_files() -> list[tuple[str, bytes, int, bool]]:
     cases += [
         ("lone surrogate name, exact spec", _seal(lone.encode(), index, values), 0, True),
         ("lone surrogate name, hashed spec", _seal(lone_hashed.encode(), b"", empty_values), 3, False),
-        ("spec version true", _seal({**meta, "spec": {**spec, "version": True}}, index, values), 0, False),  # C reads 1
+        ("spec version true", _seal({**meta, "spec": {**spec, "version": True}}, index, values), 3, False),
+        ("spec version 1.0", _seal({**meta, "spec": {**spec, "version": 1.0}}, index, values), 3, False),
         ("a vocabulary given as an object", _seal(as_dict, index, values), 3, False),  # both check the schema now
         ("a feature name of null", _seal(unnamed, index, values), 3, False),
         ("buckets narrower than doubles", narrow_buckets_file(), 3, False),  # both refuse the spec now
