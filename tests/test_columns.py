@@ -78,6 +78,15 @@ def test_numeric_missing_and_infinite_values():
         Numeric("a", scale=-1.0)
     with pytest.raises(ValueError, match="'standard'"):
         Numeric("a", scale="minmax")
+    with pytest.raises(ValueError, match="too small"):  # 1 / scale overflows: refused when built, not at transform
+        Numeric("a", scale=1e-310)
+    assert Numeric("a", scale=1e-300).values([1e-300]).tolist() == [1.0]
+
+
+def test_a_subnormal_spread_standardizes_as_a_constant_column():
+    spec = FeatureSpec([Numeric("x", scale="standard")]).fit({"x": [0.0, 1e-310, 0.0, 1e-310]})
+    assert spec.features[0].scale == 1.0
+    assert np.all(np.isfinite(spec.transform({"x": [0.0, 1e-310]}).toarray()))
 
 
 def test_standardization_is_learned_by_fit():

@@ -47,6 +47,9 @@ class Numeric(SingleColumn):
             self.scale = 1.0 if scale is None else check_finite(scale, "scale")
             if self.scale <= 0:
                 raise ValueError(f"scale must be positive, got {self.scale!r}")
+            if not math.isfinite(1.0 / self.scale):  # the kernels multiply by the reciprocal
+                raise ValueError(f"scale {self.scale!r} is too small: 1 / scale overflows a double (scales below "
+                                 f"about 5.6e-309 cannot be features' divisors)")
         self.center: float | None = None if center is None else check_finite(center, "center")
         if not self.standardize and self.center is None:
             self.center = 0.0
@@ -75,7 +78,9 @@ class Numeric(SingleColumn):
 
     def learned(self, mean: float, std: float) -> Numeric:
         """The fitted copy: ``center=mean``, ``scale=std`` (1 for a constant column)."""
-        out = Numeric(self.column, std if std > 0 and math.isfinite(std) else 1.0, center=mean,
+        # a spread whose reciprocal overflows (subnormal) is a constant column in all but name
+        usable = std > 0 and math.isfinite(std) and math.isfinite(1.0 / std)
+        out = Numeric(self.column, std if usable else 1.0, center=mean,
                       missing=self.missing, name=self.name)
         out.standardize = True
         return out
