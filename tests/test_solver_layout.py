@@ -60,7 +60,7 @@ def test_row_keys_and_the_order_against_numpy(depth):
 def test_the_problem_holds_the_same_rows_renumbered_and_its_columns():
     indptr, slots, data, y, n_slots = nested_rows(2)
     sw = np.random.default_rng(2).random(y.size) + 0.5
-    p = _solver.make_problem(indptr, slots, data, y, sw, "logistic", n_slots)
+    p = _solver.make_problem(indptr, slots, data, y, sw, "logistic", n_slots, fold=False)  # folding: test_fold.py
     order = p.row_order
     assert np.array_equal(np.sort(order), np.arange(y.size))
     X = sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots))

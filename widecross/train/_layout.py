@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
+from . import _fold
 from .rows import Rows, take_rows
 
 ORDER_DEPTH = 2  # rows are ordered by their two most frequent columns (coarsest cell first)
@@ -98,10 +99,13 @@ def fill_columns(indptr, slots, data, col_ptr, col_rows, col_data):
             fill[j] = q + 1
 
 
-def column_view(rows: Rows, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rows, np.ndarray]:
+def column_view(rows: Rows, n_slots: int, fold: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rows,
+                                                                      np.ndarray, float]:
     """The column view of slot-indexed rows, renumbered first (``row_order``): returns (col_ptr,
-    col_rows, col_data, the rows, repeated slots summed, in their new order, and that order:
-    the input row of each row)."""
+    col_rows, col_data, the rows, repeated slots summed, in their new order, that order: the
+    input row of each row, and the squared loss's constant of folding). ``fold``: identical rows
+    that the order makes neighbours become one row (``_fold``; where that saves at least
+    ``_fold.MIN_SAVED`` of the rows), and the order names the first input row of each."""
     indptr, slots, data = rows.indptr, rows.slots, rows.data
     col_ptr = np.zeros(n_slots + 1, dtype=np.int64)
     last_row = np.full(n_slots, -1, dtype=np.int64)
@@ -118,17 +122,40 @@ def column_view(rows: Rows, n_slots: int) -> tuple[np.ndarray, np.ndarray, np.nd
         last_row[:] = -1
         count_columns(rows.indptr, rows.slots, col_ptr, last_row)
     del last_row
-    order = row_order(rows.indptr, rows.slots, col_ptr)
+    order, first_key = row_order(rows.indptr, rows.slots, col_ptr, with_first_key=True)
     rows = take_rows(rows, order)
+    folded = _fold_runs(rows, first_key, col_ptr) if fold else None
+    constant = 0.0
+    if folded is not None:
+        rows, firsts, constant = folded
+        order = order[firsts]
     col_rows = np.empty(rows.slots.shape[0], dtype=np.int32)
     col_data = np.empty_like(rows.data)
     fill_columns(rows.indptr, rows.slots, rows.data, col_ptr, col_rows, col_data)
-    return col_ptr, col_rows, col_data, rows, order
+    return col_ptr, col_rows, col_data, rows, order, constant
 
 
-def row_order(indptr: np.ndarray, slots: np.ndarray, col_ptr: np.ndarray) -> np.ndarray:
+def _fold_runs(rows: Rows, run_key: np.ndarray, col_ptr: np.ndarray) -> tuple[Rows, np.ndarray, float] | None:
+    """Where enough of ``rows`` (ordered by ``run_key``, owned here) are copies of an earlier row of their run: the rows with
+    each copy folded into the first (in place), the position of each first, and the squared
+    loss's constant, ``col_ptr`` then counting the folded rows' entries; else None."""
+    n = rows.n_rows
+    group_of, firsts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    n_groups = _fold.group_runs(rows.indptr, rows.slots, _fold.value_bits(rows.data), run_key, group_of, firsts)
+    if n - n_groups < _fold.MIN_SAVED * n:
+        return None
+    weight, label = np.empty(n_groups), np.empty(n_groups)
+    constant = _fold.fold_labels(np.asarray(rows.y, dtype=np.float64), rows.sw, group_of, weight, label)
+    nnz = _fold.keep_first_rows(rows.indptr, rows.slots, rows.data, group_of, col_ptr)
+    folded = Rows(rows.indptr[: n_groups + 1], rows.slots[:nnz], rows.data[:nnz] if rows.data.size else rows.data,
+                  label, weight)
+    return folded, firsts[:n_groups], constant
+
+
+def row_order(indptr: np.ndarray, slots: np.ndarray, col_ptr: np.ndarray, with_first_key: bool = False):
     """Rows sorted by their ``ORDER_DEPTH`` most frequent slots (``row_keys``), by a
-    stable counting sort per key from the last to the first: O(depth (n_rows + n_slots))."""
+    stable counting sort per key from the last to the first: O(depth (n_rows + n_slots)).
+    ``with_first_key``: also the first key of each row in that order (its most frequent slot)."""
     n = indptr.shape[0] - 1
     keys = np.empty((n, ORDER_DEPTH), dtype=np.int32)
     row_keys(indptr, slots, col_ptr, keys)
@@ -137,4 +164,4 @@ def row_order(indptr: np.ndarray, slots: np.ndarray, col_ptr: np.ndarray) -> np.
     for d in range(ORDER_DEPTH - 1, -1, -1):
         counting_sort(np.ascontiguousarray(keys[:, d]), order, counts, spare)
         order, spare = spare, order
-    return order
+    return (order, keys[order, 0]) if with_first_key else order

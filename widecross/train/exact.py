@@ -37,6 +37,10 @@ for the logistic and squared losses, to a certified accuracy.
   each Newton model; every outer iteration then sets it to the exact minimizer for the current
   weights (``_newton.Rows.center``).
 
+Rows with identical entries are folded into one row of their summed weight and mean label
+(``_fold``): the same objective and optimum, fewer rows for every pass (1M generated geo rows
+are 750,670 distinct ones).
+
 Memory: the slot CSR (its rows renumbered so that a column's rows lie close together:
 ``_layout``), its column-major copy (O(nnz + n_slots)), three float64 per row and a few per
 slot; nothing is sized by the model width.
@@ -75,7 +79,11 @@ class Problem:
     col_rows: np.ndarray  # int32, nnz
     col_data: np.ndarray  # like data
     columns: np.ndarray | None = None  # the input column of each slot (``csr_problem``); None: slot = column
-    row_order: np.ndarray | None = None  # input row of each row here (the rows are renumbered: ``_layout``)
+    # the input row of each row here (the rows are renumbered: ``_layout``); of folded rows, the first
+    row_order: np.ndarray | None = None
+    # the mean loss the folding of identical rows took out (``_fold``: the squared loss's
+    # ``scale * sum sw (y - ybar)^2 / 2``; 0 for the logistic loss, which folds exactly)
+    loss_constant: float = 0.0
 
     @property
     def n_rows(self) -> int:
@@ -158,11 +166,12 @@ def _compact_values(data: np.ndarray) -> np.ndarray:
     return narrow if np.any(narrow != 1.0) else np.empty(0, dtype=np.float32)
 
 
-def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int) -> Problem:
+def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int, *, fold: bool = True) -> Problem:
     """Validate the slot CSR, labels and sample weights; build the column view (O(nnz)).
 
     ``data`` and ``sw`` may be empty (all ones). Rows may be empty; slots that repeat within
-    a row are summed first.
+    a row are summed first. ``fold``: rows with identical entries become one row of their summed
+    weight and mean label (``_fold``; the same optimum and objective, fewer rows to pass over).
 
     >>> p = make_problem(np.array([0, 2, 3]), np.array([0, 1, 1], np.int32), np.empty(0),
     ...                  np.array([1.0, 0.0]), np.empty(0), "logistic", 2)
@@ -213,11 +222,13 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int) -> Problem
         mean = float(np.dot(sw, y) if sw.size else y.sum()) / total
         if not 0 < mean < 1:
             raise ValueError("logistic loss needs rows of both labels (with positive weight): the intercept would diverge")
-    col_ptr, col_rows, col_data, rows, order = _layout.column_view(Rows(indptr, slots, data, y, sw), n_slots)
-    return Problem(*rows.arrays, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data, row_order=order)
+    col_ptr, col_rows, col_data, rows, order, constant = _layout.column_view(Rows(indptr, slots, data, y, sw), n_slots,
+                                                                             fold)
+    return Problem(*rows.arrays, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data, row_order=order,
+                   loss_constant=constant / total if loss == "squared" else 0.0)
 
 
-def csr_problem(X, y, sample_weight=None, loss: str = "logistic") -> Problem:
+def csr_problem(X, y, sample_weight=None, loss: str = "logistic", *, fold: bool = True) -> Problem:
     """``make_problem`` on a SciPy sparse matrix: its columns with at least one stored entry
     become the slots (``Problem.columns``), so memory is O(nnz), whatever the width of ``X``.
 
@@ -242,7 +253,7 @@ def csr_problem(X, y, sample_weight=None, loss: str = "logistic") -> Problem:
     if y is None or np.shape(y) != (X.shape[0],):
         raise ValueError(f"y has shape {np.shape(y)}, expected ({X.shape[0]},): one label per row of X")
     sw = np.empty(0) if sample_weight is None else sample_weight
-    p = make_problem(X.indptr, slots.astype(np.int32), X.data, y, sw, loss, columns.size)
+    p = make_problem(X.indptr, slots.astype(np.int32), X.data, y, sw, loss, columns.size, fold=fold)
     return replace(p, columns=columns.astype(np.int64))
 
 
@@ -303,7 +314,7 @@ def _dual(problem: Problem, m: np.ndarray, grad: np.ndarray, l1: float, l2: floa
     best = _cd.dual_loss(p.y, p.sw, p.scale, m, p.loss, s)  # lasso-feasible: R*(-s grad) = 0
     if l2 > 0 and s < 1.0:
         best = max(best, _cd.dual_loss(p.y, p.sw, p.scale, m, p.loss, 1.0) - _cd.dual_penalty(grad, 1.0, l1, l2))
-    return float(best)
+    return float(best) + p.loss_constant  # a bound on the folded rows' optimum, plus what folding took out
 
 
 def _working_set(w: np.ndarray, scores: np.ndarray, size: int) -> np.ndarray:
@@ -351,7 +362,7 @@ def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | No
     for it in range(max_iter + 1):
         state.center(p)
         _cd.gradient(p.col_ptr, p.col_rows, p.col_data, state.rows, grad)
-        objective = state.loss + _penalty.value(w, l1, l2)
+        objective = state.loss + p.loss_constant + _penalty.value(w, l1, l2)
         kkt = _cd.violations(w, grad, l1, l2, scores)
         history.append((float(objective), float(kkt), int(np.count_nonzero(w)), time.process_time() - t0))
         if kkt <= tol * (l1 + l2 * float(np.max(np.abs(w), initial=0.0))):

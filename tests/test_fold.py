@@ -1,0 +1,145 @@
+"""Identical rows folded into one weighted row in the exact solver's problem (``train._fold``):
+the groups against NumPy, and the same optimum, objective and certificate as the rows unfolded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from widecross.train import _fold
+from widecross.train import exact as _solver
+
+
+def repeated_rows(seed=0, n=3000, distinct=400, weighted=True):
+    """Rows drawn from ``distinct`` templates (nested cells plus a free column, some values other
+    than one, a few empty rows, a few slots repeated within a row), labels drawn per row, sample
+    weights with zeros: most rows have copies, with mixed labels."""
+    rng = np.random.default_rng(seed)
+    templates = []
+    for _ in range(distinct):
+        fine = int(rng.integers(0, 90))
+        row = [100 + fine // 9, 120 + fine // 30, fine, 130 + int(rng.integers(0, 20))]
+        k = int(rng.integers(0, 5))
+        cols = row[:k] + ([row[0]] if k and rng.random() < 0.05 else [])  # a repeated slot now and then
+        values = np.where(rng.random(len(cols)) < 0.3, rng.choice([2.0, -0.5, 0.25], len(cols)), 1.0)
+        templates.append((np.array(cols, dtype=np.int32), values))
+    pick = rng.integers(0, distinct, n)
+    lens = np.array([templates[t][0].size for t in pick])
+    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    slots = np.concatenate([templates[t][0] for t in pick]).astype(np.int32)
+    data = np.concatenate([templates[t][1] for t in pick])
+    p_true = 1 / (1 + np.exp(-(np.sin(pick) + 0.3)))
+    y = (rng.random(n) < p_true).astype(np.float64)
+    sw = np.where(rng.random(n) < 0.05, 0.0, rng.random(n) + 0.5) if weighted else np.empty(0)
+    return indptr, slots, data, y, sw, 150
+
+
+def numpy_groups(indptr, slots, data, y, sw):
+    """Distinct rows (slots and values as given, in order) -> (summed weight, summed weight * y)."""
+    weights = sw if sw.size else np.ones(y.size)
+    out: dict[tuple, list[float]] = {}
+    for r in range(y.size):
+        key = tuple(zip(slots[indptr[r]:indptr[r + 1]].tolist(), data[indptr[r]:indptr[r + 1]].tolist()))
+        total = out.setdefault(key, [0.0, 0.0])
+        total[0] += weights[r]
+        total[1] += weights[r] * y[r]
+    return out
+
+
+def test_groups_against_numpy():
+    indptr, slots, data, y, sw, n_slots = repeated_rows(1)
+    # one run key for all rows, then keys of the first slot: copies share any key that is a
+    # function of the row's entries
+    for run_key in (np.zeros(y.size, dtype=np.int32), None):
+        order = np.arange(y.size)
+        if run_key is None:
+            first = np.array([slots[indptr[r]] if indptr[r + 1] > indptr[r] else -1 for r in range(y.size)])
+            order = np.argsort(first, kind="stable")
+            run_key = first[order].astype(np.int32)
+        X = sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots))[order]
+        group_of, firsts = np.empty(y.size, dtype=np.int64), np.empty(y.size, dtype=np.int64)
+        n_groups = _fold.group_runs(X.indptr, X.indices, _fold.value_bits(X.data), run_key, group_of, firsts)
+        expected = numpy_groups(X.indptr, X.indices, X.data, y[order], sw[order])
+        assert n_groups == len(expected)
+        assert np.all(np.diff(firsts[:n_groups]) > 0)  # numbered in order of first appearance
+        assert np.array_equal(group_of[firsts[:n_groups]], np.arange(n_groups))
+        for r in range(y.size):  # every row's group holds a copy of it
+            a, b = slice(X.indptr[r], X.indptr[r + 1]), slice(X.indptr[firsts[group_of[r]]], X.indptr[firsts[group_of[r]] + 1])
+            assert np.array_equal(X.indices[a], X.indices[b]) and np.array_equal(X.data[a].view(np.uint64), X.data[b].view(np.uint64))
+
+
+def test_values_are_compared_by_their_bits():
+    """Rows equal but for the sign of a zero or the last bit of a value stay apart."""
+    indptr = np.array([0, 2, 4, 6, 8])
+    slots = np.array([1, 2] * 4, dtype=np.int32)
+    data = np.array([1.0, 0.0, 1.0, -0.0, 1.0, np.nextafter(0.0, 1.0), 1.0, 0.0])
+    group_of, firsts = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
+    assert _fold.group_runs(indptr, slots, _fold.value_bits(data), np.zeros(4, np.int32), group_of, firsts) == 3
+    assert group_of.tolist() == [0, 1, 2, 0]
+
+
+def test_the_folded_problem_holds_each_distinct_row_once_with_its_weight_and_mean_label():
+    indptr, slots, data, y, sw, n_slots = repeated_rows(2)
+    p = _solver.make_problem(indptr, slots, data, y, sw, "logistic", n_slots)
+    merged = sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots))
+    merged.sum_duplicates()  # the problem sums a slot repeated within a row first
+    expected = numpy_groups(merged.indptr, merged.indices, merged.data, y, sw)
+    assert p.n_rows == len(expected) < y.size // 4
+    mine = numpy_groups(p.indptr, p.slots, p.data if p.data.size else np.ones(p.slots.size), p.y * 0 + 1, p.sw)
+    for key, (weight, labelled) in expected.items():
+        assert mine[key][0] == pytest.approx(weight, rel=1e-12)
+    for r in range(p.n_rows):
+        key = tuple(zip(p.slots[p.indptr[r]:p.indptr[r + 1]].tolist(),
+                        (p.data[p.indptr[r]:p.indptr[r + 1]] if p.data.size else np.ones(p.indptr[r + 1] - p.indptr[r])).tolist()))
+        weight, labelled = expected[key]
+        assert 0.0 <= p.y[r] <= 1.0
+        if weight > 0:
+            assert p.y[r] == pytest.approx(labelled / weight, rel=1e-12)
+    assert np.array_equal(np.sort(np.unique(p.row_order)), np.sort(p.row_order))  # a first input row each
+    # the column view is the transpose of the folded rows
+    by_column = sp.csr_matrix((p.data if p.data.size else np.ones(p.slots.size), p.slots, p.indptr),
+                              shape=(p.n_rows, n_slots)).tocsc()
+    by_column.sort_indices()
+    np.testing.assert_array_equal(p.col_ptr, by_column.indptr)
+    np.testing.assert_array_equal(p.col_rows, by_column.indices)
+
+
+@pytest.mark.parametrize("loss,l1,l2", [("logistic", 2e-3, 0.0), ("logistic", 1e-3, 1e-2), ("squared", 5e-3, 0.0),
+                                        ("squared", 2e-3, 5e-2)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_folded_and_unfolded_rows_reach_the_same_optimum(loss, l1, l2, weighted):
+    indptr, slots, data, y, sw, n_slots = repeated_rows(3, weighted=weighted)
+    if loss == "squared":
+        y = y * 2.0 + np.random.default_rng(3).normal(size=y.size)
+    folded = _solver.make_problem(indptr, slots, data, y, sw, loss, n_slots)
+    plain = _solver.make_problem(indptr, slots, data, y, sw, loss, n_slots, fold=False)
+    assert folded.n_rows < plain.n_rows // 4 and plain.n_rows == y.size
+    a = _solver.solve(folded, l1, l2, tol=1e-10)
+    b = _solver.solve(plain, l1, l2, tol=1e-10)
+    assert a.converged and b.converged
+    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-7, atol=1e-9)
+    assert a.intercept == pytest.approx(b.intercept, rel=1e-8, abs=1e-10)
+    assert a.objective == pytest.approx(b.objective, rel=1e-12)
+    assert 0.0 <= a.gap <= 1e-8 * a.objective and a.gap == pytest.approx(b.gap, abs=1e-9 * a.objective)
+    # the objective it reports is the input rows' objective at its weights, computed apart
+    X = sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots))
+    m = X @ a.weights + a.intercept
+    weights = sw if sw.size else np.ones(y.size)
+    per_row = np.logaddexp(0, m) - y * m if loss == "logistic" else 0.5 * (m - y) ** 2
+    direct = weights @ per_row / weights.sum() + l1 * np.abs(a.weights).sum() + 0.5 * l2 * a.weights @ a.weights
+    assert a.objective == pytest.approx(direct, rel=1e-10)
+
+
+def test_rows_that_barely_repeat_are_left_as_they_came():
+    """10 copies in 400 rows (2.5 %, under ``MIN_SAVED``): the rows stay unweighted, one per input row."""
+    n = 400
+    rows = np.array([[r, 400 + r % 7] for r in range(n)], dtype=np.int32)
+    rows[1:20:2] = rows[0:20:2]  # rows 1, 3, ..., 19 copy the row before them
+    y = (np.arange(n) % 3 == 0).astype(np.float64)
+    indptr = np.arange(0, 2 * n + 1, 2)
+    p = _solver.make_problem(indptr, rows.ravel(), np.empty(0), y, np.empty(0), "logistic", 407)
+    assert p.n_rows == n and p.sw.size == 0 and p.loss_constant == 0.0
+    rows[1:200:2] = rows[0:200:2]  # 100 copies: folded
+    p = _solver.make_problem(indptr, rows.ravel(), np.empty(0), y, np.empty(0), "logistic", 407)
+    assert p.n_rows == n - 100 and np.sort(p.sw).tolist() == [1.0] * 200 + [2.0] * 100
