@@ -14,7 +14,10 @@ width). Objective: F(w, b) = mean logistic loss + l1 ||w||_1, intercept unpenali
   - skglm ``SparseLogisticRegression(alpha=l1, tol=1e-6)`` (working sets, prox-Newton);
   - widecross ``cd``: the exact solver from zero, stopping on skglm's own criterion (its
     ``tol=1e-6`` bounds the largest KKT violation; widecross's ``tol`` is relative to l1, so
-    ``tol = 1e-6 / l1``); its time includes building the column view from the slot rows;
+    ``tol = 1e-6 / l1``); its time includes building the problem (the row order, identical rows
+    folded into one weighted row, the column view): ``build_cpu_s`` and ``solve_cpu_s`` split
+    it, ``problem_rows`` are the rows left after folding; ``cd unfolded`` is the same with
+    folding turned off (``make_problem(fold=False)``);
   - widecross ``sgd1+cd``: one SGD epoch of the default estimator (``polish=0``), then ``cd``;
   - widecross's default fit (5 epochs + polish) for reference.
   The last four run ``--repeats`` times, alternated in one process (side by side); CPU seconds
@@ -116,12 +119,12 @@ def skglm_fit(X, y, l1: float) -> tuple[np.ndarray, float]:
     return est.coef_.ravel(), float(np.ravel(est.intercept_)[0])
 
 
-def cd_fit(X, y, l1: float, weights=None, intercept=None):
+def cd_fit(X, y, l1: float, weights=None, intercept=None, fold: bool = True):
     from widecross.train import exact as _solver
 
-    p = _solver.make_problem(X.indptr, X.indices, X.data, y, np.empty(0), "logistic", X.shape[1])
+    p = _solver.make_problem(X.indptr, X.indices, X.data, y, np.empty(0), "logistic", X.shape[1], fold=fold)
     s = _solver.solve(p, l1, 0.0, weights, intercept, tol=SKGLM_TOL / l1)
-    return s.weights, s.intercept, s
+    return s.weights, s.intercept, s, p.n_rows
 
 
 def sgd_then_cd(X, y, l1: float):
@@ -204,6 +207,8 @@ def warm_up(X, y, X_wide, cols, have_skglm: bool) -> None:
     n = min(2000, X.shape[0])
     Xs, ys = X[:n], y[:n]
     cd_fit(Xs, ys, 1e-3)
+    copies = np.arange(n) % max(n // 2, 1)
+    cd_fit(Xs[copies], ys[copies], 1e-3)  # the folding kernels too
     sgd_then_cd(Xs, ys, 1e-3)
     default_fit(X_wide[:n], ys, 1e-3, cols)
     if have_skglm:
@@ -225,6 +230,7 @@ def exact_section(X, y, X_wide, cols, l1s, repeats: int, liblinear_tol: float, h
         if have_skglm:
             tools["skglm tol 1e-6"] = lambda: skglm_fit(X, y, l1)
         tools["widecross cd"] = lambda: cd_fit(X, y, l1)
+        tools["widecross cd unfolded"] = lambda: cd_fit(X, y, l1, fold=False)
         self_timed = set()
         if against is not None:  # the same solver at another revision, alternated with this one
             rev, root, data = against
@@ -236,12 +242,15 @@ def exact_section(X, y, X_wide, cols, l1s, repeats: int, liblinear_tol: float, h
             keep = tuple(only.split(","))
             tools = {name: fit for name, fit in tools.items() if name.startswith(keep)}
         times: dict[str, list[float]] = {name: [] for name in tools}
+        solve_times: dict[str, list[float]] = {name: [] for name in tools}
         last: dict[str, tuple] = {}
         for _ in range(repeats):
             for name, fit in tools.items():  # side by side: one run of each tool per round
                 last[name] = None
                 seconds, last[name] = fit() if name in self_timed else cpu(fit)
                 times[name].append(seconds)
+                if len(last[name]) > 3:  # the solve's own time: the rest built the problem
+                    solve_times[name].append(last[name][2].cpu_seconds)
         for name, out in last.items():
             w, b = out[0], out[1]
             f = objective(X, y, w, b, l1)
@@ -251,6 +260,10 @@ def exact_section(X, y, X_wide, cols, l1s, repeats: int, liblinear_tol: float, h
             if len(out) > 2:
                 row.update(certified_gap=out[2].gap / out[2].objective, iterations=out[2].iterations,
                            newton_steps=out[2].newton_steps, sweeps=out[2].cd_sweeps)
+            if len(out) > 3:
+                solve = statistics.median(solve_times[name])
+                build = statistics.median(t - u for t, u in zip(times[name], solve_times[name]))
+                row.update(problem_rows=out[3], build_cpu_s=build, solve_cpu_s=solve)
             if "skglm tol 1e-6" in times and name.startswith("widecross"):
                 row["cpu_over_skglm"] = row["cpu_s"] / statistics.median(times["skglm tol 1e-6"])
             rows.append(row)
@@ -346,6 +359,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--tools", default=None,
                         help="comma-separated prefixes of the exact section's tools to run (default: all)")
     parser.add_argument("--results-dir", type=Path, default=None)
+    parser.add_argument("--name", default=None, help="save the results under this name (default: from the sections)")
     args = parser.parse_args(argv)
     n_rows = args.rows or (20_000 if args.quick else 1_000_000)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -375,7 +389,8 @@ def main(argv=None) -> list[dict]:
                                   against, args.tools)
     if "path" in sections:
         rows += path_section(X, y, args.path_points, smallest, have_skglm, skglm_timeout)
-    columns = ["section", "l1", "tool", "objective", "gap", "nnz", "nnz_ratio", "cpu_s", "cpu_over_skglm",
+    columns = ["section", "l1", "tool", "objective", "gap", "nnz", "nnz_ratio", "cpu_s", "build_cpu_s", "solve_cpu_s",
+               "problem_rows", "cpu_over_skglm",
                "cumulative_cpu_s", "kkt_over_l1", "certified_gap", "iterations", "sweeps"]
     print(format_table(rows, columns))
     params = dict(rows=n_rows, bits=args.bits, repeats=repeats, columns_in_use=int(cols.size), entries=int(X.nnz),
@@ -385,7 +400,7 @@ def main(argv=None) -> list[dict]:
                   machine="2-core shared machine, other work running beside (CPU seconds, not wall)",
                   load_average_start=load_start, load_average_end=[round(v, 2) for v in os.getloadavg()])
     # a partial or comparing run is saved apart, never over the full run's figures
-    name = "bench_solver" + ("" if sections == ["exact", "path"] else "_" + "_".join(sections)) \
+    name = args.name or "bench_solver" + ("" if sections == ["exact", "path"] else "_" + "_".join(sections)) \
         + (f"_against_{args.against}" if args.against else "")
     path = save_results(name, rows, params, quick=args.quick, results_dir=args.results_dir)
     print(f"saved {path}")

@@ -47,7 +47,37 @@ def numpy_groups(indptr, slots, data, y, sw):
     return out
 
 
-def test_groups_against_numpy():
+def unique_rows(indptr, slots, data):
+    """Each row's group by ``np.unique`` over the rows padded to one length (length, slots, value
+    bits): an independent numbering of the distinct rows."""
+    n = indptr.size - 1
+    lengths = np.diff(indptr)
+    width = int(lengths.max(initial=0))
+    padded = np.full((n, 1 + 2 * width), -1, dtype=np.int64)
+    padded[:, 0] = lengths
+    for r in range(n):
+        k = lengths[r]
+        padded[r, 1:1 + k] = slots[indptr[r]:indptr[r + 1]]
+        padded[r, 1 + width:1 + width + k] = data[indptr[r]:indptr[r + 1]].view(np.int64)
+    return np.unique(padded, axis=0, return_inverse=True)[1].ravel()
+
+
+def same_partition(a, b):
+    """Two numberings of the rows put the same rows together."""
+    pairs = np.unique(np.stack([a, b]), axis=1).shape[1]
+    return pairs == np.unique(a).size == np.unique(b).size
+
+
+def run_groups(X, run_key, hash_bits=_fold.ALL_HASH_BITS):
+    group_of, firsts = np.empty(X.shape[0], dtype=np.int64), np.empty(X.shape[0], dtype=np.int64)
+    n_groups = _fold.group_runs(X.indptr, X.indices, _fold.value_bits(X.data), run_key, group_of, firsts,
+                                np.uint64(hash_bits))
+    return n_groups, group_of, firsts[:n_groups]
+
+
+# all bits, then 2 bits and none: most rows, then every row, share a hash with another row
+@pytest.mark.parametrize("hash_bits", [_fold.ALL_HASH_BITS, 0b11, 0])
+def test_groups_against_numpy(hash_bits):
     indptr, slots, data, y, sw, n_slots = repeated_rows(1)
     # one run key for all rows, then keys of the first slot: copies share any key that is a
     # function of the row's entries
@@ -58,15 +88,28 @@ def test_groups_against_numpy():
             order = np.argsort(first, kind="stable")
             run_key = first[order].astype(np.int32)
         X = sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots))[order]
-        group_of, firsts = np.empty(y.size, dtype=np.int64), np.empty(y.size, dtype=np.int64)
-        n_groups = _fold.group_runs(X.indptr, X.indices, _fold.value_bits(X.data), run_key, group_of, firsts)
+        n_groups, group_of, firsts = run_groups(X, run_key, hash_bits)
         expected = numpy_groups(X.indptr, X.indices, X.data, y[order], sw[order])
         assert n_groups == len(expected)
-        assert np.all(np.diff(firsts[:n_groups]) > 0)  # numbered in order of first appearance
-        assert np.array_equal(group_of[firsts[:n_groups]], np.arange(n_groups))
+        assert same_partition(group_of, unique_rows(X.indptr, X.indices, X.data))
+        assert np.all(np.diff(firsts) > 0)  # numbered in order of first appearance
+        assert np.array_equal(group_of[firsts], np.arange(n_groups))
         for r in range(y.size):  # every row's group holds a copy of it
             a, b = slice(X.indptr[r], X.indptr[r + 1]), slice(X.indptr[firsts[group_of[r]]], X.indptr[firsts[group_of[r]] + 1])
             assert np.array_equal(X.indices[a], X.indices[b]) and np.array_equal(X.data[a].view(np.uint64), X.data[b].view(np.uint64))
+
+
+def test_rows_of_equal_hash_but_other_entries_stay_apart():
+    """With no hash bits kept every row collides with every other: rows that differ in one slot,
+    one value, their length or their order of entries are still told apart, copies still found."""
+    rows = [([1, 2], [1.0, 1.0]), ([1, 3], [1.0, 1.0]), ([1, 2], [1.0, 2.0]), ([1], [1.0]), ([2, 1], [1.0, 1.0]),
+            ([], []), ([1, 2], [1.0, 1.0]), ([], []), ([1, 3], [1.0, 1.0]), ([1, 2, 2], [1.0, 1.0, 1.0])]
+    indptr = np.concatenate([[0], np.cumsum([len(s) for s, _ in rows])])
+    X = sp.csr_matrix((np.concatenate([v for _, v in rows]), np.concatenate([s for s, _ in rows]).astype(np.int32),
+                       indptr), shape=(len(rows), 4))
+    for hash_bits in (_fold.ALL_HASH_BITS, 0):
+        n_groups, group_of, _ = run_groups(X, np.zeros(len(rows), dtype=np.int32), hash_bits)
+        assert n_groups == 7 and group_of.tolist() == [0, 1, 2, 3, 4, 5, 0, 5, 1, 6]
 
 
 def test_values_are_compared_by_their_bits():
@@ -74,9 +117,9 @@ def test_values_are_compared_by_their_bits():
     indptr = np.array([0, 2, 4, 6, 8])
     slots = np.array([1, 2] * 4, dtype=np.int32)
     data = np.array([1.0, 0.0, 1.0, -0.0, 1.0, np.nextafter(0.0, 1.0), 1.0, 0.0])
-    group_of, firsts = np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64)
-    assert _fold.group_runs(indptr, slots, _fold.value_bits(data), np.zeros(4, np.int32), group_of, firsts) == 3
-    assert group_of.tolist() == [0, 1, 2, 0]
+    X = sp.csr_matrix((data, slots, indptr), shape=(4, 3))
+    n_groups, group_of, _ = run_groups(X, np.zeros(4, np.int32))
+    assert n_groups == 3 and group_of.tolist() == [0, 1, 2, 0]
 
 
 def test_the_folded_problem_holds_each_distinct_row_once_with_its_weight_and_mean_label():
@@ -143,3 +186,51 @@ def test_rows_that_barely_repeat_are_left_as_they_came():
     rows[1:200:2] = rows[0:200:2]  # 100 copies: folded
     p = _solver.make_problem(indptr, rows.ravel(), np.empty(0), y, np.empty(0), "logistic", 407)
     assert p.n_rows == n - 100 and np.sort(p.sw).tolist() == [1.0] * 200 + [2.0] * 100
+
+
+def repeated_matrix(seed, loss="logistic"):
+    indptr, slots, data, y, sw, n_slots = repeated_rows(seed)
+    if loss == "squared":
+        y = y * 2.0 + np.random.default_rng(seed).normal(size=y.size)
+    return sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots)), y, sw
+
+
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_the_trainers_exact_solver_and_l1_max_fold_to_the_same_optimum(loss, monkeypatch):
+    """``optimizer="cd"`` (the ``Exact`` batch solver builds its problem with ``make_problem``)
+    and ``l1_max`` on repeated rows: the same as with folding turned off."""
+    import widecross as wc
+
+    X, y, sw = repeated_matrix(4, loss)
+    kind = wc.WideClassifier if loss == "logistic" else wc.WideRegressor
+    build, built = _solver.make_problem, []
+
+    def fit(fold):
+        def make_problem(*args, **kwargs):
+            built.append(build(*args, **kwargs, fold=fold))
+            return built[-1]
+
+        with monkeypatch.context() as patch:
+            patch.setattr(_solver, "make_problem", make_problem)
+            return kind(optimizer="cd", l1=2e-3, l2=1e-3, tol=1e-10, random_state=0).fit(X, y, sample_weight=sw)
+
+    folded, plain = fit(True), fit(False)
+    merged = X.copy()
+    merged.sum_duplicates()  # slots repeated within a row are summed first
+    assert [p.n_rows for p in built] == [len(numpy_groups(merged.indptr, merged.indices, merged.data, y, sw)), y.size]
+    assert folded.objective_ == pytest.approx(plain.objective_, rel=1e-10)
+    np.testing.assert_allclose(folded.coef_.toarray(), plain.coef_.toarray(), atol=1e-6)  # float32 weights
+    assert folded.intercept_ == pytest.approx(plain.intercept_, abs=1e-6)
+    tops = [_solver.l1_max(_solver.csr_problem(X, y, sw, loss, fold=fold)) for fold in (True, False)]
+    assert tops[0] == pytest.approx(tops[1], rel=1e-12)
+
+
+def test_a_warm_started_path_folds_to_the_same_points():
+    X, y, sw = repeated_matrix(5)
+    folded, plain = _solver.csr_problem(X, y, sw), _solver.csr_problem(X, y, sw, fold=False)
+    assert folded.n_rows < plain.n_rows // 4
+    grid = _solver.l1_grid(_solver.l1_max(plain), 1e-4, 6)
+    for a, b in zip(_solver.solve_path(folded, grid, tol=1e-10), _solver.solve_path(plain, grid, tol=1e-10)):
+        assert a.objective == pytest.approx(b.objective, rel=1e-12)
+        np.testing.assert_allclose(a.weights, b.weights, rtol=1e-7, atol=1e-9)
+        assert 0.0 <= a.gap <= 1e-7 * a.objective

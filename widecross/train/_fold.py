@@ -30,6 +30,10 @@ from .._jit import jit
 # the solver gains nothing from it, and the rows are left as they came.
 MIN_SAVED = 0.05
 
+# every bit of the rows' hashes; tests pass fewer to force collisions (equal hashes must still
+# be told apart by the comparison)
+ALL_HASH_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+
 
 def value_bits(data: np.ndarray) -> np.ndarray:
     """The values' bit patterns as unsigned integers (empty stays empty), compared exactly
@@ -69,11 +73,12 @@ def row_hash(indptr, slots, bits, r):
 
 
 @jit
-def group_runs(indptr, slots, bits, run_key, group_of, firsts):
+def group_runs(indptr, slots, bits, run_key, group_of, firsts, hash_bits):
     """Number the rows' groups of identical rows in order of first appearance, copies looked for
     within each run of rows of equal ``run_key`` (a function of a row's entries, so copies share
     it; the rows arrive sorted by it): ``group_of[r]`` is row ``r``'s group, ``firsts[g]`` the
-    first row of group ``g``. Returns the number of groups.
+    first row of group ``g``. Returns the number of groups. ``hash_bits``: the bits of each
+    row's hash kept (``ALL_HASH_BITS``; fewer only to test collisions).
 
     Each run gets an open-addressing table of at least twice its rows, in a scratch array as
     long as the longest run (reset entry by entry after the run): the probes stay in cache."""
@@ -105,7 +110,7 @@ def group_runs(indptr, slots, bits, run_key, group_of, firsts):
             mask *= 2
         mask -= 1
         for r in range(start, end):
-            h = row_hash(indptr, slots, bits, r)
+            h = row_hash(indptr, slots, bits, r) & hash_bits
             k = h & np.uint64(mask)
             while True:
                 g = table[k]

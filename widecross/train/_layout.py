@@ -141,7 +141,8 @@ def _fold_runs(rows: Rows, run_key: np.ndarray, col_ptr: np.ndarray) -> tuple[Ro
     loss's constant, ``col_ptr`` then counting the folded rows' entries; else None."""
     n = rows.n_rows
     group_of, firsts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    n_groups = _fold.group_runs(rows.indptr, rows.slots, _fold.value_bits(rows.data), run_key, group_of, firsts)
+    n_groups = _fold.group_runs(rows.indptr, rows.slots, _fold.value_bits(rows.data), run_key, group_of, firsts,
+                                 _fold.ALL_HASH_BITS)
     if n - n_groups < _fold.MIN_SAVED * n:
         return None
     weight, label = np.empty(n_groups), np.empty(n_groups)
