@@ -70,7 +70,8 @@ def same_partition(a, b):
 
 def run_groups(X, run_key, hash_bits=_fold.ALL_HASH_BITS):
     group_of, firsts = np.empty(X.shape[0], dtype=np.int64), np.empty(X.shape[0], dtype=np.int64)
-    n_groups = _fold.group_runs(X.indptr, X.indices, _fold.value_bits(X.data), run_key, group_of, firsts,
+    run_keys = run_key.reshape(run_key.shape[0], -1)  # one key per row, or a row of keys
+    n_groups = _fold.group_runs(X.indptr, X.indices, _fold.value_bits(X.data), run_keys, group_of, firsts,
                                 np.uint64(hash_bits))
     return n_groups, group_of, firsts[:n_groups]
 
@@ -79,14 +80,13 @@ def run_groups(X, run_key, hash_bits=_fold.ALL_HASH_BITS):
 @pytest.mark.parametrize("hash_bits", [_fold.ALL_HASH_BITS, 0b11, 0])
 def test_groups_against_numpy(hash_bits):
     indptr, slots, data, y, sw, n_slots = repeated_rows(1)
-    # one run key for all rows, then keys of the first slot: copies share any key that is a
-    # function of the row's entries
-    for run_key in (np.zeros(y.size, dtype=np.int32), None):
-        order = np.arange(y.size)
-        if run_key is None:
-            first = np.array([slots[indptr[r]] if indptr[r + 1] > indptr[r] else -1 for r in range(y.size)])
-            order = np.argsort(first, kind="stable")
-            run_key = first[order].astype(np.int32)
+    # one run key for all rows, then keys of the first slot, then of the first and the last:
+    # copies share any key that is a function of the row's entries
+    first = np.array([slots[indptr[r]] if indptr[r + 1] > indptr[r] else -1 for r in range(y.size)])
+    last = np.array([slots[indptr[r + 1] - 1] if indptr[r + 1] > indptr[r] else -1 for r in range(y.size)])
+    for keys in (np.zeros((y.size, 1), dtype=np.int32), first[:, None], np.stack([first, last], 1)):
+        order = np.lexsort(keys.T[::-1])
+        run_key = keys[order].astype(np.int32)
         X = sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots))[order]
         n_groups, group_of, firsts = run_groups(X, run_key, hash_bits)
         expected = numpy_groups(X.indptr, X.indices, X.data, y[order], sw[order])
@@ -234,3 +234,18 @@ def test_a_warm_started_path_folds_to_the_same_points():
         assert a.objective == pytest.approx(b.objective, rel=1e-12)
         np.testing.assert_allclose(a.weights, b.weights, rtol=1e-7, atol=1e-9)
         assert 0.0 <= a.gap <= 1e-7 * a.objective
+
+
+def test_the_search_stops_where_the_first_runs_save_too_little():
+    """The first 100 rows distinct, the other 100 copies in pairs (the run key: the slot halved,
+    a function of the row as it must be). With a probe of the first 100 rows and 5 % to save,
+    the search gives up (-1); a probe of 120 rows (its runs save 10 of 120) or none goes on to
+    every group."""
+    slots = np.concatenate([np.arange(100), np.repeat(np.arange(100, 150), 2)]).astype(np.int32)
+    X = sp.csr_matrix((np.ones(200), slots, np.arange(201)), shape=(200, 150))
+    run_keys = (slots // 2)[:, None]
+    group_of, firsts = np.empty(200, dtype=np.int64), np.empty(200, dtype=np.int64)
+    args = (X.indptr, X.indices, _fold.value_bits(X.data), run_keys, group_of, firsts, _fold.ALL_HASH_BITS)
+    assert _fold.group_runs(*args, 0.05, 100) == -1
+    assert _fold.group_runs(*args, 0.05, 120) == 150
+    assert _fold.group_runs(*args, 0.05, 0) == _fold.group_runs(*args) == 150

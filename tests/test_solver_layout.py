@@ -45,7 +45,7 @@ def test_row_keys_and_the_order_against_numpy(depth):
     assert _layout.count_columns(indptr, slots, col_ptr, np.full(n_slots, -1, dtype=np.int64)) == 0
     np.testing.assert_array_equal(np.diff(col_ptr), np.bincount(slots, minlength=n_slots))
     keys = np.empty((indptr.size - 1, depth), dtype=np.int32)
-    _layout.row_keys(indptr, slots, col_ptr, keys)
+    _layout.row_keys(indptr, slots, _layout.slot_sizes(col_ptr), keys)
     expected = dense_row_keys(indptr, slots, n_slots, depth)
     np.testing.assert_array_equal(keys, expected)
     # the counting sorts, key by key from the last: numpy's stable lexicographic sort
