@@ -175,10 +175,12 @@ def test_folded_and_unfolded_rows_reach_the_same_optimum(loss, l1, l2, weighted)
 
 
 def test_rows_that_barely_repeat_are_left_as_they_came():
-    """10 copies in 400 rows (2.5 %, under ``MIN_SAVED``): the rows stay unweighted, one per input row."""
+    """30 copies in 400 rows (7.5 %, under ``MIN_SAVED``): the rows stay unweighted, one per
+    input row; 100 copies (25 %) fold."""
+    assert _fold.MIN_SAVED == 0.1
     n = 400
     rows = np.array([[r, 400 + r % 7] for r in range(n)], dtype=np.int32)
-    rows[1:20:2] = rows[0:20:2]  # rows 1, 3, ..., 19 copy the row before them
+    rows[1:60:2] = rows[0:60:2]  # rows 1, 3, ..., 59 copy the row before them
     y = (np.arange(n) % 3 == 0).astype(np.float64)
     indptr = np.arange(0, 2 * n + 1, 2)
     p = _solver.make_problem(indptr, rows.ravel(), np.empty(0), y, np.empty(0), "logistic", 407)

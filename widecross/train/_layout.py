@@ -116,7 +116,7 @@ def column_view(rows: Rows, n_slots: int, fold: bool = False) -> tuple[np.ndarra
     """The column view of slot-indexed rows, renumbered first (``row_order``): returns (col_ptr,
     col_rows, col_data, the rows, repeated slots summed, in their new order, that order: the
     input row of each row, and the squared loss's constant of folding). ``fold``: identical rows
-    that the order makes neighbours become one row (``_fold``; where that saves at least
+    (they share a run of the order's keys) become one row (``_fold``; where that saves at least
     ``_fold.MIN_SAVED`` of the rows), and the order names the first input row of each."""
     indptr, slots, data = rows.indptr, rows.slots, rows.data
     col_ptr = np.zeros(n_slots + 1, dtype=np.int64)
@@ -149,9 +149,10 @@ def column_view(rows: Rows, n_slots: int, fold: bool = False) -> tuple[np.ndarra
 
 
 def _fold_runs(rows: Rows, run_keys: np.ndarray, col_ptr: np.ndarray) -> tuple[Rows, np.ndarray, float] | None:
-    """Where enough of ``rows`` (ordered by ``run_keys``, a row each, owned here) are copies of an earlier row of their run: the rows with
-    each copy folded into the first (in place), the position of each first, and the squared
-    loss's constant, ``col_ptr`` then counting the folded rows' entries; else None."""
+    """Where enough of ``rows`` (ordered by ``run_keys``, a row each; owned here) are copies of
+    an earlier row of their run: the rows with each copy folded into the first (in place), the
+    position of each first, and the squared loss's constant, ``col_ptr`` then counting the
+    folded rows' entries; else None."""
     n = rows.n_rows
     group_of, firsts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     n_groups = _fold.group_runs(rows.indptr, rows.slots, _fold.value_bits(rows.data), run_keys, group_of, firsts,

@@ -43,7 +43,9 @@ are 750,670 distinct ones).
 
 Memory: the slot CSR (its rows renumbered so that a column's rows lie close together:
 ``_layout``), its column-major copy (O(nnz + n_slots)), three float64 per row and a few per
-slot; nothing is sized by the model width.
+slot; while it is built, up to about 60 bytes more per input row (the order's keys, each row's
+group and hash, a hash table as long as twice the longest run of equal keys); nothing is
+sized by the model width.
 """
 
 from __future__ import annotations
