@@ -501,3 +501,18 @@ def test_an_intercept_off_its_minimizer_is_centred_exactly(shift):
     assert warm.objective == pytest.approx(cold.objective, rel=1e-12)
     assert kkt_violations(X, y, warm.weights, warm.intercept, l1, 0.0)[1] <= 1e-12
     assert warm.intercept == pytest.approx(cold.intercept, abs=1e-9)
+
+
+@pytest.mark.parametrize("inner, sweep_tol", [(0.1, 0.1), (0.5, 0.5), (0.8, 0.75), (0.95, 0.95)])
+def test_inner_tolerances_change_the_work_not_the_optimum(inner, sweep_tol):
+    # a loose working-set solve is corrected by the next scan: every setting reaches the one
+    # optimal value of the nested columns, with the KKT conditions written in NumPy
+    X, y = nested_problem()
+    l1 = 2e-4
+    s = solve(X, y, l1, tol=1e-10, inner=inner, sweep_tol=sweep_tol)
+    tight = solve(X, y, l1, tol=1e-10, inner=0.1, sweep_tol=0.1)
+    viol, intercept_grad = kkt_violations(X, y, s.weights, s.intercept, l1, 0)
+    assert s.converged and viol < 1e-10 and intercept_grad < 1e-10
+    assert s.objective == pytest.approx(tight.objective, rel=1e-12)
+    # nested columns leave flat valleys: the optimum's value is unique, its support only nearly
+    assert s.nnz == pytest.approx(tight.nnz, rel=0.01)
