@@ -14,8 +14,8 @@ that shard ``k`` touches, ``shared`` one per slot that two shards or more touch,
 and own slots come before the word. An entry's local id is then one 32-byte read (the word's
 row: 2 MB per shard at 2^22 slots, which stays in cache) and a popcount, where a table of an
 int32 per slot (16 MB) cost a random read from memory; the whole renaming is one pass over the
-entries, split by ranges of rows (each row reads its shard's table), and the counts of the
-shared slots one more pass over each shard's rows.
+entries, split by ranges of rows (each row reads its shard's table: a thread reads the K
+tables), and the counts of the shared slots one more pass over each shard's rows.
 """
 
 from __future__ import annotations

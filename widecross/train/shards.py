@@ -8,9 +8,9 @@ state of the records of the slots its rows touch, O(those slots), never as long 
 touched by rows of two shards or more is *shared*; the others belong to one shard alone. All of it
 runs on the threads: each shard names its rows in ``shard_of``, collects them in storage order
 (one pass over ``shard_of``) and sets a bit per slot they touch (n_slots / 8 bytes per shard),
-each thread finds the shared slots of a range of words from those bits, each shard renames its
-entries in one pass over them, from a table of a row per 64-slot word (see ``_shard``: no table
-as long as the state), into its own part of the plan's arrays.
+each thread finds the shared slots of a range of words from those bits, then renames the entries
+of a range of rows in one pass, each from its row's shard's table of a row per 64-slot word (see
+``_shard``: no table as long as the state), and each shard counts its entries of shared slots.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
@@ -477,13 +477,11 @@ class ShardedEpochs:
         # By ranges of slots: a thread writes the records of its range alone, from the mix and from
         # every shard (a shard's own slots are spread over all the records: by shard, the threads
         # would write into the same pages and cache lines)
-        _run_tasks([_call(self._write_back, records, at, b) for b in range(len(plan.page_ranges))], self.n_jobs,
+        _run_tasks([_call(self._write_back, plan, records, at, b) for b in range(len(plan.page_ranges))], self.n_jobs,
                    self.phases, "write back")
 
-    def _write_back(self, records: np.ndarray, at: float, b: int) -> None:
+    def _write_back(self, plan: _Plan, records: np.ndarray, at: float, b: int) -> None:
         """The records of the plan's ``b``-th range of slots (see ``flush``)."""
-        plan = self.plan
-        assert plan is not None
         lo, hi = plan.page_ranges[b]
         _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps, at, 0.0)
         for s in self.shards:
