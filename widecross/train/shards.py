@@ -93,9 +93,8 @@ class _Plan:
         self.n_jobs = n_jobs
         self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
-        # dealt in two steps: each shard's part of the order names its rows, then each shard
-        # collects its rows in storage order (one pass over ``shard_of``, no sort) and marks the
-        # slots they touch
+        # each shard's part of the order names its rows, then each shard collects them in storage
+        # order (one pass over ``shard_of``, no sort) and marks the slots they touch
         serial.around(_run_tasks, [_call(_shard.deal_rows, order, cuts[k], cuts[k + 1], k, self.shard_of)
                                    for k in range(n_jobs)], n_jobs, phases, "deal")
         marks = np.zeros((n_jobs, (n_slots + 63) // 64), dtype=np.uint64)  # the slots each shard touches
@@ -110,12 +109,10 @@ class _Plan:
         union_before = np.empty(n_words, dtype=np.int64)
         self.union = np.empty(_shard.rank_words(shared, union_before), dtype=np.int64)
         _shard.set_bits(shared, self.union)
-        # The word tables here (one pass over the words per shard): their counts size every shard's
-        # part of the ids, shared positions and counts, which the shards then write in place (no
-        # copies of their parts into one array on this thread).
+        # the word tables (one pass over the words per shard) size each shard's part of the ids,
+        # shared positions and counts, which the threads write in place (no copies here)
         tables = np.empty((n_jobs, n_words, 4), dtype=np.uint64)
         sizes = [_shard.word_table(marks[k], shared, tables[k]) for k in range(n_jobs)]
-        del marks
         self.local_offsets = np.cumsum([0] + [n_shared + n_own for n_shared, n_own in sizes]).astype(np.int64)
         self.shared_offsets = np.cumsum([0] + [n_shared for n_shared, _ in sizes]).astype(np.int64)
         self.ids = np.empty(int(self.local_offsets[-1]), dtype=np.int64)
@@ -127,7 +124,7 @@ class _Plan:
                                          union_before, k) for k in range(n_jobs)], n_jobs, phases, "localize")
         serial.around(_run_tasks, [_call(self._count, rows, mine, k) for k, mine in enumerate(rows_of)], n_jobs,
                       phases, "counts")
-        del rows_of, tables
+        del marks, rows_of, tables
         self.round_counts = np.zeros_like(self.fixed_counts)
         self.local = np.empty((self.ids.shape[0], n_fields))
         n_union = self.union.shape[0]
@@ -148,8 +145,7 @@ class _Plan:
         serial.close()
 
     def _own_rows(self, k: int, n_rows: int, dtype: np.dtype, marks: np.ndarray) -> np.ndarray:
-        """Shard ``k``'s ``n_rows`` rows in storage order (gathers read forward), the slots they
-        touch marked in ``marks``."""
+        """Shard ``k``'s ``n_rows`` rows in storage order (gathers read forward), their slots marked."""
         mine = np.empty(n_rows, dtype=dtype)
         _shard.shard_rows(self.shard_of, k, mine)
         _shard.mark_slots(self.rows.indptr, self.rows.slots, mine, marks)
@@ -160,8 +156,9 @@ class _Plan:
         """The local slots of the entries of rows ``lo:hi``, and shard ``k``'s local ids and its
         shared slots' places in the union, into their parts of the plan's arrays."""
         _shard.localize_rows(rows.indptr, rows.slots, self.shard_of, tables, n_shared, lo, hi, self.local_slots)
-        ids = self.ids[self.local_offsets[k]:self.local_offsets[k + 1]]
-        _shard.local_ids(tables[k], union_before, ids, self.shared_pos[self.shared_offsets[k]:self.shared_offsets[k + 1]])
+        ids, pos = (self.ids[self.local_offsets[k]:self.local_offsets[k + 1]],
+                    self.shared_pos[self.shared_offsets[k]:self.shared_offsets[k + 1]])
+        _shard.local_ids(tables[k], union_before, ids, pos)
 
     def _count(self, rows: Rows, mine: np.ndarray, k: int) -> None:
         """The entries of shard ``k``'s rows (``mine``) that touch each of its shared slots."""
@@ -474,9 +471,8 @@ class ShardedEpochs:
         records, at = self.pending
         self.pending = None
         plan = self.plan
-        # By ranges of slots: a thread writes the records of its range alone, from the mix and from
-        # every shard (a shard's own slots are spread over all the records: by shard, the threads
-        # would write into the same pages and cache lines)
+        # by ranges of slots, from the mix and every shard: a shard's own slots are spread over all
+        # the records (by shard, the threads would write into the same pages and cache lines)
         _run_tasks([_call(self._write_back, plan, records, at, b) for b in range(len(plan.page_ranges))], self.n_jobs,
                    self.phases, "write back")
 
