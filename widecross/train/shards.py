@@ -138,8 +138,7 @@ class _Plan:
         self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
         # Copying the records in and out: cut where the slots (the records' pages) are halved, not the
         # shared slots: the first write of a fresh state's pages (page faults) is most of the work.
-        self.slot_cuts = [n_slots * b // n_jobs for b in range(n_jobs + 1)]
-        cuts = np.searchsorted(self.union, self.slot_cuts).tolist()
+        cuts = np.searchsorted(self.union, [n_slots * b // n_jobs for b in range(n_jobs + 1)]).tolist()
         cuts[-1] = n_union
         self.page_ranges = list(zip(cuts[:-1], cuts[1:]))
         serial.close()
@@ -253,10 +252,6 @@ class _Shard:
         self.n_shared = shared.stop - shared.start
         self.shared_pos = plan.shared_pos[shared]
         self.counts = plan.round_counts[shared]
-        # the shard's own slots (in slot order) in each of the plan's slot ranges
-        cuts = (self.n_shared + np.searchsorted(self.ids[self.n_shared:], plan.slot_cuts)).tolist()
-        cuts[-1] = self.ids.shape[0]
-        self.own_ranges = list(zip(cuts[:-1], cuts[1:]))
         self.scalars = np.empty(0)
         self.last_clock = 0.0  # the shard's clock at the end of the last pass
         self.buffer: Rows | None = None
@@ -471,18 +466,11 @@ class ShardedEpochs:
         records, at = self.pending
         self.pending = None
         plan = self.plan
-        # by ranges of slots, from the mix and every shard: a shard's own slots are spread over all
-        # the records (by shard, the threads would write into the same pages and cache lines)
-        _run_tasks([_call(self._write_back, plan, records, at, b) for b in range(len(plan.page_ranges))], self.n_jobs,
-                   self.phases, "write back")
-
-    def _write_back(self, plan: _Plan, records: np.ndarray, at: float, b: int) -> None:
-        """The records of the plan's ``b``-th range of slots (see ``flush``)."""
-        lo, hi = plan.page_ranges[b]
-        _shard.write_back(records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps, at, 0.0)
-        for s in self.shards:
-            lo, hi = s.own_ranges[b]
-            _shard.write_back(records, s.ids[lo:hi], s.local[lo:hi], 0, self.stamps, -1.0, at - s.last_clock)
+        tasks = [_call(_shard.write_back, records, plan.union[lo:hi], plan.base[lo:hi], 0, self.stamps, at, 0.0)
+                 for lo, hi in plan.page_ranges if hi > lo]
+        tasks += [_call(_shard.write_back, records, s.ids, s.local, s.n_shared, self.stamps, -1.0, at - s.last_clock)
+                  for s in self.shards if s.n_rows]
+        _run_tasks(tasks, self.n_jobs, self.phases, "write back")
 
 
 def _mix_scalars(base: np.ndarray, moved: list[tuple[np.ndarray, float]]) -> np.ndarray:
