@@ -24,9 +24,9 @@ threads' tasks, with the critical path (calling thread + slowest task of each pa
 CPU figures that other processes on the machine do not distort, unlike wall times. Every task of
 the fit is counted, those of modules first imported while a clock ran included. The *ledger*
 (``bench_threads_ledger``, ``bench_threads_against_ledger``) splits the two-thread epochs into
-their phases (building the plan: deal, shared slots, localize; copy in; rounds; mixes; finish; write
-back): per phase, wall, the tasks' CPU and the slowest tasks' CPU (its share of the critical
-path), summed over the fit's passes.
+their phases (building the plan: deal, own rows, shared slots, localize, counts; copy in; rounds;
+mixes; finish; write back): per phase, wall, the tasks' CPU and the slowest tasks' CPU (its share
+of the critical path), summed over the fit's passes.
 
 The load average is recorded before and after, with a compute-only calibration loop's 2-thread
 speed-up: on a shared machine, wall-time speed-ups are depressed by the other processes. The 1..16-thread curve is a *model* fitted to the 2-thread run

@@ -439,3 +439,59 @@ def test_records_changed_in_place_between_passes_are_what_the_next_pass_starts_f
         trainer.epoch(rows, order)
         ends.append(trainer.records.tobytes())
     assert ends[0] == ends[1]
+
+
+def test_the_deal_names_each_shards_rows_and_collects_them_in_storage_order():
+    rng = np.random.default_rng(8)
+    n, k_shards = 1001, 3
+    order = rng.permutation(n).astype(np.int32)
+    cuts = [n * k // k_shards for k in range(k_shards + 1)]
+    shard_of = np.full(n, -1, dtype=np.int8)
+    for k in range(k_shards):
+        _shard.deal_rows(order, cuts[k], cuts[k + 1], k, shard_of)
+    for k in range(k_shards):
+        expected = np.sort(order[cuts[k]:cuts[k + 1]])
+        assert np.all(shard_of[expected] == k)
+        mine = np.full(expected.shape[0], -1, dtype=np.int32)
+        assert _shard.shard_rows(shard_of, k, mine) == expected.shape[0]
+        assert mine.tolist() == expected.tolist()
+    assert _shard.shard_rows(shard_of, 0, np.empty(0, dtype=np.int32)) == 0
+
+
+def test_localize_rows_and_count_rows_match_a_numpy_renaming():
+    """Entries renamed by ranges of rows, each from its row's shard's table, and the counts of
+    each shard's shared slots, against a renaming by NumPy sets; a shard without shared slots
+    and one without rows included."""
+    rng = np.random.default_rng(9)
+    n_rows, n_slots, k_shards = 400, 300, 4
+    lengths = rng.integers(0, 6, n_rows)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    slots = rng.integers(0, n_slots, indptr[-1]).astype(np.int32)
+    shard_of = rng.integers(0, 2, n_rows).astype(np.int8)
+    lonely = np.flatnonzero(shard_of == 1)[:3]  # shard 2: three rows over slots of their own
+    shard_of[lonely] = 2
+    slots[np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in lonely])] = n_slots  # nobody else's
+    n_slots += 1  # shard 3: no rows
+    marks = np.zeros((k_shards, (n_slots + 63) // 64), dtype=np.uint64)
+    mines = [np.flatnonzero(shard_of == k).astype(np.int32) for k in range(k_shards)]
+    for k in range(k_shards):
+        _shard.mark_slots(indptr, slots, mines[k], marks[k])
+    shared = np.empty(marks.shape[1], dtype=np.uint64)
+    _shard.shared_words(marks, 0, marks.shape[1], shared)
+    tables = np.empty((k_shards, marks.shape[1], 4), dtype=np.uint64)
+    n_shared = np.array([_shard.word_table(marks[k], shared, tables[k])[0] for k in range(k_shards)])
+    assert n_shared[0] > 0 and n_shared[2] == n_shared[3] == 0
+    local = np.full(slots.shape[0], -1, dtype=np.int32)
+    for lo, hi in [(0, 150), (150, 151), (151, n_rows)]:
+        _shard.localize_rows(indptr, slots, shard_of, tables, n_shared, lo, hi, local)
+    touched = [set(slots[np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in m] + [[]]).astype(int)].tolist())
+               for m in mines]
+    for k in range(k_shards):
+        mine_shared = sorted(s for s in touched[k] if any(s in touched[o] for o in range(k_shards) if o != k))
+        ids = mine_shared + sorted(touched[k] - set(mine_shared))
+        entries = np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in mines[k]] + [[]]).astype(int)
+        assert [ids[j] for j in local[entries]] == slots[entries].tolist()
+        counts = np.full(max(len(mine_shared), 1), 0.5)  # added to
+        _shard.count_rows(indptr, local, mines[k], len(mine_shared), counts)
+        expected = [0.5 + float(np.sum(slots[entries] == s)) for s in mine_shared]
+        assert counts.tolist() == (expected if mine_shared else [0.5])

@@ -14,7 +14,8 @@ that shard ``k`` touches, ``shared`` one per slot that two shards or more touch,
 and own slots come before the word. An entry's local id is then one 32-byte read (the word's
 row: 2 MB per shard at 2^22 slots, which stays in cache) and a popcount, where a table of an
 int32 per slot (16 MB) cost a random read from memory; the whole renaming is one pass over the
-shard's entries.
+entries, split by ranges of rows (each row reads its shard's table: a thread reads the K
+tables), and the counts of the shared slots one more pass over each shard's rows.
 """
 
 from __future__ import annotations
@@ -36,6 +37,30 @@ def _popcount(typingctx, word):
         return builder.ctpop(args[0])
 
     return types.int64(types.uint64), codegen
+
+
+@jit
+def deal_rows(order, lo, hi, k, shard_of):
+    """``shard_of[r] = k`` for the rows ``r`` of ``order[lo:hi]``: one shard's part of the deal."""
+    for i in range(lo, hi):
+        shard_of[order[i]] = k
+
+
+@jit
+def shard_rows(shard_of, k, out):
+    """The rows of shard ``k`` in increasing order into ``out`` (room for them all); returns how
+    many. One pass over ``shard_of`` (n bytes), where sorting the shard's part of an order cost
+    n / K log(n / K) comparisons (31 ms a shard at 2M rows on two shards, against ~2 ms).
+
+    Without a branch on the shard (each row's is random): every row is written at the next
+    place, which only a row of shard ``k`` keeps, as in ``pick_rows``."""
+    n = 0
+    m = out.shape[0]
+    for r in range(shard_of.shape[0]):
+        if n < m:
+            out[n] = r
+        n += shard_of[r] == k
+    return min(n, m)
 
 
 @jit
@@ -129,16 +154,20 @@ def local_ids(table, union_before, ids, shared_pos):
 
 
 @jit
-def localize_entries(indptr, slots, rows, table, n_shared, counts, local_slots):
-    """The local id of each entry of ``rows`` into ``local_slots`` (at the entries' places), and
-    the entries that touch each shared slot added to ``counts`` (int32, one per shared slot).
+def localize_rows(indptr, slots, shard_of, tables, n_shared, lo, hi, local_slots):
+    """The local id of each entry of rows ``lo <= r < hi`` into ``local_slots`` (at the entries'
+    places), each from the word table of its row's shard (``tables[k]``; ``n_shared[k]``: the
+    shard's shared slots, which come first).
 
-    Without a branch on sharedness (about half the entries touch a shared slot, at random): both
-    ids are computed, and an entry of an own slot adds 0 to the last count."""
+    By ranges of rows, not by shard: the shards' rows interleave (they are dealt at random), so
+    threads that each wrote their own shard's entries would write into the same cache lines
+    (which then move between the cores at every write), and each would read every line of the
+    slots for half of its entries."""
     one = np.uint64(1)
-    last = max(n_shared - 1, 0)
-    for i in range(rows.shape[0]):
-        r = rows[i]
+    for r in range(lo, hi):
+        k = shard_of[r]
+        table = tables[k]
+        first_own = n_shared[k]
         for p in range(indptr[r], indptr[r + 1]):
             s = slots[p]
             w = s >> 6
@@ -146,11 +175,23 @@ def localize_entries(indptr, slots, rows, table, n_shared, counts, local_slots):
             below = bit - one
             shared, m = table[w, 0], table[w, 1]
             j_shared = np.int64(table[w, 2]) + _popcount(m & shared & below)
-            j_own = n_shared + np.int64(table[w, 3]) + _popcount(m & ~shared & below)
-            is_shared = (shared & bit) != 0
-            j = j_shared if is_shared else j_own
-            local_slots[p] = j
-            counts[min(j, last)] += 1 if is_shared else 0
+            j_own = first_own + np.int64(table[w, 3]) + _popcount(m & ~shared & below)
+            local_slots[p] = j_shared if (shared & bit) != 0 else j_own
+
+
+@jit
+def count_rows(indptr, local_slots, rows, n_shared, counts):
+    """Add the entries of ``rows`` (one shard's; local ids) that touch each of its ``n_shared``
+    shared slots to ``counts`` (float64, at least one: whole numbers, exact).
+
+    Without a branch on sharedness (about half the entries touch a shared slot, at random): an
+    entry of an own slot adds 0 to the last count."""
+    last = max(n_shared - 1, 0)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
+            j = local_slots[p]
+            counts[min(j, last)] += 1.0 if j < n_shared else 0.0
 
 
 @jit

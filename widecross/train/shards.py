@@ -6,10 +6,11 @@ rows are dealt to K shards: shard ``k`` gets the rows at positions ``n k / K`` t
 renamed once to a *local* id of its shard (``_shard``; one int32 per entry): a shard owns a
 state of the records of the slots its rows touch, O(those slots), never as long as the state. A slot
 touched by rows of two shards or more is *shared*; the others belong to one shard alone. All of it
-runs on the threads: each shard sorts and marks its rows and sets a bit per slot they touch (n_slots
-/ 8 bytes per shard), each thread finds the shared slots of a range of words from those bits, each
-shard renames its entries in one pass over them, from a table of a row per 64-slot word (see
-``_shard``: no table as long as the state).
+runs on the threads: each shard names its rows in ``shard_of``, collects them in storage order
+(one pass over ``shard_of``) and sets a bit per slot they touch (n_slots / 8 bytes per shard),
+each thread finds the shared slots of a range of words from those bits, then renames the entries
+of a range of rows in one pass, each from its row's shard's table of a row per 64-slot word (see
+``_shard``: no table as long as the state), and each shard counts its entries of shared slots.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
@@ -92,10 +93,13 @@ class _Plan:
         self.n_jobs = n_jobs
         self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
         cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
-        # storage order: gathers read forward
+        # each shard's part of the order names its rows, then each shard collects them in storage
+        # order (one pass over ``shard_of``, no sort) and marks the slots they touch
+        serial.around(_run_tasks, [_call(_shard.deal_rows, order, cuts[k], cuts[k + 1], k, self.shard_of)
+                                   for k in range(n_jobs)], n_jobs, phases, "deal")
         marks = np.zeros((n_jobs, (n_slots + 63) // 64), dtype=np.uint64)  # the slots each shard touches
-        rows_of = serial.around(_run_tasks, [_call(self._deal, order[cuts[k]:cuts[k + 1]], k, marks[k])
-                                             for k in range(n_jobs)], n_jobs, phases, "deal")
+        rows_of = serial.around(_run_tasks, [_call(self._own_rows, k, cuts[k + 1] - cuts[k], order.dtype, marks[k])
+                                             for k in range(n_jobs)], n_jobs, phases, "own rows")
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
         n_words = marks.shape[1]
         shared = np.empty(n_words, dtype=np.uint64)  # a bit per slot that two shards or more touch
@@ -105,15 +109,22 @@ class _Plan:
         union_before = np.empty(n_words, dtype=np.int64)
         self.union = np.empty(_shard.rank_words(shared, union_before), dtype=np.int64)
         _shard.set_bits(shared, self.union)
+        # the word tables (one pass over the words per shard) size each shard's part of the ids,
+        # shared positions and counts, which the threads write in place (no copies here)
+        tables = np.empty((n_jobs, n_words, 4), dtype=np.uint64)
+        sizes = [_shard.word_table(marks[k], shared, tables[k]) for k in range(n_jobs)]
+        self.local_offsets = np.cumsum([0] + [n_shared + n_own for n_shared, n_own in sizes]).astype(np.int64)
+        self.shared_offsets = np.cumsum([0] + [n_shared for n_shared, _ in sizes]).astype(np.int64)
+        self.ids = np.empty(int(self.local_offsets[-1]), dtype=np.int64)
+        self.shared_pos = np.empty(int(self.shared_offsets[-1]), dtype=np.int64)
+        self.fixed_counts = np.zeros(int(self.shared_offsets[-1]))
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
-        parts = serial.around(_run_tasks, [_call(self._localize, rows, mine, marks[k], shared, union_before)
-                                           for k, mine in enumerate(rows_of)], n_jobs, phases, "localize")
-        del marks, rows_of
-        self.local_offsets = np.cumsum([0] + [p[0].shape[0] for p in parts]).astype(np.int64)
-        self.shared_offsets = np.cumsum([0] + [p[1].shape[0] for p in parts]).astype(np.int64)
-        self.ids = np.concatenate([p[0] for p in parts])
-        self.shared_pos = np.concatenate([p[1] for p in parts])
-        self.fixed_counts = np.concatenate([p[2] for p in parts])
+        n_shared = np.diff(self.shared_offsets)
+        serial.around(_run_tasks, [_call(self._localize, rows, n * k // n_jobs, n * (k + 1) // n_jobs, tables, n_shared,
+                                         union_before, k) for k in range(n_jobs)], n_jobs, phases, "localize")
+        serial.around(_run_tasks, [_call(self._count, rows, mine, k) for k, mine in enumerate(rows_of)], n_jobs,
+                      phases, "counts")
+        del marks, rows_of, tables
         self.round_counts = np.zeros_like(self.fixed_counts)
         self.local = np.empty((self.ids.shape[0], n_fields))
         n_union = self.union.shape[0]
@@ -132,21 +143,27 @@ class _Plan:
         self.page_ranges = list(zip(cuts[:-1], cuts[1:]))
         serial.close()
 
-    def _deal(self, rows: np.ndarray, k: int, marks: np.ndarray) -> np.ndarray:
-        mine = np.sort(rows)
-        self.shard_of[mine] = k
+    def _own_rows(self, k: int, n_rows: int, dtype: np.dtype, marks: np.ndarray) -> np.ndarray:
+        """Shard ``k``'s ``n_rows`` rows in storage order (gathers read forward), their slots marked."""
+        mine = np.empty(n_rows, dtype=dtype)
+        _shard.shard_rows(self.shard_of, k, mine)
         _shard.mark_slots(self.rows.indptr, self.rows.slots, mine, marks)
         return mine
 
-    def _localize(self, rows: Rows, mine: np.ndarray, marks: np.ndarray, shared: np.ndarray,
-                  union_before: np.ndarray) -> tuple:
-        table = np.empty((shared.shape[0], 4), dtype=np.uint64)
-        n_shared, n_own = _shard.word_table(marks, shared, table)
-        ids, pos = np.empty(n_shared + n_own, dtype=np.int64), np.empty(n_shared, dtype=np.int64)
-        _shard.local_ids(table, union_before, ids, pos)
-        counts = np.zeros(max(n_shared, 1), dtype=np.int32)
-        _shard.localize_entries(rows.indptr, rows.slots, mine, table, n_shared, counts, self.local_slots)
-        return ids, pos, counts[:n_shared].astype(np.float64)
+    def _localize(self, rows: Rows, lo: int, hi: int, tables: np.ndarray, n_shared: np.ndarray,
+                  union_before: np.ndarray, k: int) -> None:
+        """The local slots of the entries of rows ``lo:hi``, and shard ``k``'s local ids and its
+        shared slots' places in the union, into their parts of the plan's arrays."""
+        _shard.localize_rows(rows.indptr, rows.slots, self.shard_of, tables, n_shared, lo, hi, self.local_slots)
+        ids, pos = (self.ids[self.local_offsets[k]:self.local_offsets[k + 1]],
+                    self.shared_pos[self.shared_offsets[k]:self.shared_offsets[k + 1]])
+        _shard.local_ids(tables[k], union_before, ids, pos)
+
+    def _count(self, rows: Rows, mine: np.ndarray, k: int) -> None:
+        """The entries of shard ``k``'s rows (``mine``) that touch each of its shared slots."""
+        first, end = self.shared_offsets[k], self.shared_offsets[k + 1]
+        counts = self.fixed_counts[first:end] if end > first else np.zeros(1)  # the kernel adds 0 to a last one
+        _shard.count_rows(rows.indptr, self.local_slots, mine, end - first, counts)
 
     def serves(self, rows: Rows) -> bool:
         return self.source[0] is rows.indptr and self.source[1] is rows.slots
