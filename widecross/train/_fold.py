@@ -160,10 +160,10 @@ def group_runs(indptr, slots, bits, run_keys, group_of, firsts, hash_bits, min_s
 
 
 @jit
-def fold_labels(y, sw, group_of, weight, label):
+def fold_labels(y, sw, group_of, firsts, weight, label):
     """Per group its summed weight (``sw`` empty: the count) and weighted mean label (``weight``
-    and ``label`` one per group); returns ``sum_i sw_i (y_i - ybar)^2 / 2``, the squared loss's
-    constant. A group of weight zero keeps its first row's label."""
+    and ``label`` one per group, ``firsts`` its first row); returns ``sum_i sw_i (y_i - ybar)^2 / 2``,
+    the squared loss's constant. A group of weight zero keeps its first row's label."""
     weighted = sw.shape[0] > 0
     weight[:] = 0.0
     label[:] = 0.0
@@ -171,13 +171,9 @@ def fold_labels(y, sw, group_of, weight, label):
         a = sw[i] if weighted else 1.0
         weight[group_of[i]] += a
         label[group_of[i]] += a * y[i]
-    seen = np.zeros(weight.shape[0], dtype=np.bool_)
-    for i in range(y.shape[0]):
-        g = group_of[i]
-        if not seen[g]:
-            seen[g] = True
-            # labels in [0, 1] keep their mean there: rounding is monotone, so sum a y <= sum a
-            label[g] = label[g] / weight[g] if weight[g] > 0.0 else y[i]
+    for g in range(weight.shape[0]):
+        # labels in [0, 1] keep their mean there: rounding is monotone, so sum a y <= sum a
+        label[g] = label[g] / weight[g] if weight[g] > 0.0 else y[firsts[g]]
     constant = 0.0
     for i in range(y.shape[0]):
         d = y[i] - label[group_of[i]]

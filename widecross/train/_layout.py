@@ -160,7 +160,7 @@ def _fold_runs(rows: Rows, run_keys: np.ndarray, col_ptr: np.ndarray) -> tuple[R
     if n_groups < 0 or n - n_groups < _fold.MIN_SAVED * n:
         return None
     weight, label = np.empty(n_groups), np.empty(n_groups)
-    constant = _fold.fold_labels(np.asarray(rows.y, dtype=np.float64), rows.sw, group_of, weight, label)
+    constant = _fold.fold_labels(np.asarray(rows.y, dtype=np.float64), rows.sw, group_of, firsts, weight, label)
     nnz = _fold.keep_first_rows(rows.indptr, rows.slots, rows.data, group_of, col_ptr)
     folded = Rows(rows.indptr[: n_groups + 1], rows.slots[:nnz], rows.data[:nnz] if rows.data.size else rows.data,
                   label, weight)
