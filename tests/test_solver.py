@@ -103,6 +103,15 @@ def solve(X, y, l1, l2=0.0, loss="logistic", sw=None, **kw):
     return s
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 20_001])
+def test_dot_matches_numpy(n):
+    from widecross.train import _cd
+
+    rng = np.random.default_rng(n)
+    a, b = rng.normal(size=n), rng.normal(size=n) * 1e3
+    assert _cd.dot(a, b) == pytest.approx(float(np.dot(a, b)), rel=1e-12, abs=1e-9)
+
+
 # -- logistic ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("values", [True, False])
 @pytest.mark.parametrize("l1", [0.02, 0.004])

@@ -207,4 +207,4 @@ def _ray(sel, ws, w, g, cvec, reach, delta, model, rows, before, step, db_step, 
         delta[sel] += best_t * step
         _cd.extend_moves(rows, before, best_t)
         model[_cd.Q_DB] = db + best_t * db_step
-        model[_cd.Q_T] = float(cvec @ delta)
+        model[_cd.Q_T] = _cd.dot(cvec, delta)

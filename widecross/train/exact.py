@@ -278,7 +278,7 @@ def _start(problem: Problem, weights, intercept) -> tuple[np.ndarray, float, np.
 def _zero_weights_intercept(p: Problem) -> float:
     """The exact intercept of all-zero weights, in closed form (the mean label, or its logit):
     a start from zero then needs no Newton iterations on the intercept."""
-    mean = float(np.dot(p.sw, p.y) * p.scale if p.sw.size else p.y.mean()) if p.n_rows else 0.0
+    mean = float(_cd.dot(p.sw, p.y) * p.scale if p.sw.size else p.y.mean()) if p.n_rows else 0.0
     if p.loss == SQUARED:
         return mean
     return float(np.log(mean) - np.log1p(-mean)) if 0.0 < mean < 1.0 else 0.0
