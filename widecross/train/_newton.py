@@ -38,6 +38,7 @@ class Rows:
 
     m: np.ndarray
     rows: np.ndarray
+    grads: np.ndarray
     b: float
     loss: float = 0.0
     gb: float = 0.0
@@ -45,7 +46,7 @@ class Rows:
 
     def fill(self, p) -> None:
         """Recompute the rows and sums at the margins (exact)."""
-        self.loss, self.gb, self.hb = _cd.newton_rows(p.y, p.sw, p.scale, self.m, p.loss, self.rows)
+        self.loss, self.gb, self.hb = _cd.newton_rows(p.y, p.sw, p.scale, self.m, p.loss, self.rows, self.grads)
 
     def center(self, p) -> None:
         """Give the intercept its exact minimizer for the current weights.
@@ -63,12 +64,12 @@ class Rows:
             if abs(d) <= FIRST_ORDER_SHIFT or abs(d) > NEWTON_SHIFT:
                 break
             # one Newton step on the intercept: a single pass that also refills the rows there
-            change, self.gb, self.hb = _cd.step_rows(p.y, p.sw, p.scale, self.m, self.rows, d, 1.0, p.loss)
+            change, self.gb, self.hb = _cd.step_rows(p.y, p.sw, p.scale, self.m, self.rows, self.grads, d, 1.0, p.loss)
             self.loss += change
             self.b += d
             d = -self.gb / self.hb if self.hb > 0 else 0.0
         if abs(d) <= FIRST_ORDER_SHIFT:
-            _cd.shift_rows(self.m, self.rows, d)
+            _cd.shift_rows(self.m, self.rows, self.grads, d)
             self.loss += d * (self.gb + 0.5 * self.hb * d)
             self.gb += self.hb * d
         else:
@@ -95,7 +96,7 @@ def newton_steps(p, ws: np.ndarray, w: np.ndarray, state: Rows, l1: float, l2: f
     for step in range(max_newton):
         delta[:] = 0.0
         model[:] = (0.0, 0.0, state.gb, state.hb)
-        sweeps, centre = _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, state.rows, l1, l2,
+        sweeps, centre = _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, state.rows, state.grads, l1, l2,
                                          sweep_tol, max_sweeps, max_move, abs(state.gb), tol if step else -1.0)
         counts.sweeps += sweeps
         db = float(model[_cd.Q_DB])
@@ -113,7 +114,7 @@ def _line_search(p, ws, w, state: Rows, delta, db, decrease, l1, l2) -> bool:
     pass leaves the next model's rows in ``state``. False if no step decreased."""
     t = 1.0
     for _ in range(MAX_HALVINGS):
-        change, gb, hb = _cd.step_rows(p.y, p.sw, p.scale, state.m, state.rows, db, t, p.loss)
+        change, gb, hb = _cd.step_rows(p.y, p.sw, p.scale, state.m, state.rows, state.grads, db, t, p.loss)
         penalty = _cd.penalty_change(w, ws, delta, t, l1, l2)
         # the squared loss's model is exact: its full step is the model's minimizer
         if p.loss == SQUARED or change + penalty <= ARMIJO * t * decrease:
@@ -130,7 +131,7 @@ def _line_search(p, ws, w, state: Rows, delta, db, decrease, l1, l2) -> bool:
     return False
 
 
-def _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, rows, l1, l2, sweep_tol, max_sweeps, max_move,
+def _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, rows, grads, l1, l2, sweep_tol, max_sweeps, max_move,
                     intercept_violation, solved) -> tuple[int, float]:
     """Coordinate descent on one Newton model (``_cd.cd_sweep``) until a sweep over the whole
     working set moves no coordinate by more than ``sweep_tol`` times the model's violation at
@@ -145,7 +146,7 @@ def _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, rows, l1, l2,
     everything = np.arange(ws.shape[0])
     moved = np.zeros(ws.shape[0])
     before = np.empty(rows.shape[0])
-    sweep = (p.col_ptr, p.col_rows, p.col_data, rows, w, g, hdiag, cvec, reach, delta, model, l1, l2, moved)
+    sweep = (p.col_ptr, p.col_rows, p.col_data, rows, grads, w, g, hdiag, cvec, reach, delta, model, l1, l2, moved)
     worst, centre = _cd.cd_sweep(everything, ws, *sweep, True, max_move)
     centre = max(centre, intercept_violation)
     if centre <= solved:

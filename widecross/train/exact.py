@@ -301,10 +301,10 @@ def l1_max(problem: Problem) -> float:
     """
     w, b, m = _start(problem, None, None)
     _cd.center_intercept(problem.y, problem.sw, problem.scale, m, problem.loss, 100)
-    rows = np.empty((problem.n_rows, 3))
-    _cd.newton_rows(problem.y, problem.sw, problem.scale, m, problem.loss, rows)
+    rows, grads = np.empty((problem.n_rows, _cd.N_ROW)), np.empty(problem.n_rows)
+    _cd.newton_rows(problem.y, problem.sw, problem.scale, m, problem.loss, rows, grads)
     grad = np.empty(problem.n_slots)
-    _cd.gradient(problem.col_ptr, problem.col_rows, problem.col_data, rows, grad)
+    _cd.gradient(problem.col_ptr, problem.col_rows, problem.col_data, grads, grad)
     return float(np.max(np.abs(grad))) if grad.size else 0.0
 
 
@@ -355,7 +355,7 @@ def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | No
     t0 = time.process_time()
     p = problem
     w, b, m = _start(p, weights, intercept)
-    state = _newton.Rows(m, np.empty((p.n_rows, 3)), b)
+    state = _newton.Rows(m, np.empty((p.n_rows, _cd.N_ROW)), np.empty(p.n_rows), b)
     state.fill(p)
     grad = np.empty(p.n_slots)
     scores = np.empty(p.n_slots)
@@ -366,7 +366,7 @@ def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | No
     kkt = objective = np.inf
     for it in range(max_iter + 1):
         state.center(p)
-        _cd.gradient(p.col_ptr, p.col_rows, p.col_data, state.rows, grad)
+        _cd.gradient(p.col_ptr, p.col_rows, p.col_data, state.grads, grad)
         objective = state.loss + p.loss_constant + _penalty.value(w, l1, l2)
         kkt = _cd.violations(w, grad, l1, l2, scores)
         history.append((float(objective), float(kkt), int(np.count_nonzero(w)), time.process_time() - t0))
