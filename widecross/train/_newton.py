@@ -25,7 +25,10 @@ MAX_HALVINGS = 40
 # The largest move of a margin by one coordinate in one logistic Newton model (``_cd.cd_sweep``):
 # e^5 ~ 150 in odds, more than any step of a well-scaled iterate needs.
 MAX_MOVE = 5.0
-FIRST_ORDER_SHIFT = 1e-6  # intercept shifts ``Rows.center`` applies to first order
+FIRST_ORDER_SHIFT = 1e-6  # intercept shifts ``Rows.center`` applies to first order, at least ...
+MAX_FIRST_ORDER_SHIFT = 1e-4  # ... and at most (``first_order_shift``)
+# max |loss'''| / 2 over the margins: the logistic sigmoid's second derivative peaks at 1 / (6 sqrt 3)
+HALF_THIRD_DERIVATIVE = 0.5 / (6.0 * 3.0**0.5)
 NEWTON_SHIFT = 1e-2  # ... by plain Newton steps on the rows (larger: bracketed Newton)
 EXACT_SHIFTS = 4
 RAY_MAX = 1024.0  # the furthest extrapolation of a sweep's move, in sweeps
@@ -48,12 +51,12 @@ class Rows:
         """Recompute the rows and sums at the margins (exact)."""
         self.loss, self.gb, self.hb = _cd.newton_rows(p.y, p.sw, p.scale, self.m, p.loss, self.rows, self.grads)
 
-    def center(self, p) -> None:
+    def center(self, p, first_order: float = FIRST_ORDER_SHIFT) -> None:
         """Give the intercept its exact minimizer for the current weights.
 
-        A shift below 1e-6 (the usual one after a Newton step, whose model moved the intercept
-        exactly) is applied to first order, which leaves the intercept's derivative at ~1e-13
-        (the loss's third derivative is below 0.1) and costs no transcendental function. A
+        A shift below ``first_order`` (the usual one after a Newton step, whose model moved the
+        intercept exactly; see ``first_order_shift``) is applied to first order, which costs no
+        transcendental function. A
         shift up to 1e-2 takes Newton steps of one pass each (``_cd.step_rows`` moves the margins
         and refills the rows at once), each squaring the shift left, until it is first order;
         a larger one (a warm start far from its intercept) Newton's method kept in a bracket
@@ -61,14 +64,14 @@ class Rows:
         """
         d = -self.gb / self.hb if self.hb > 0 else 0.0
         for _ in range(EXACT_SHIFTS):
-            if abs(d) <= FIRST_ORDER_SHIFT or abs(d) > NEWTON_SHIFT:
+            if abs(d) <= first_order or abs(d) > NEWTON_SHIFT:
                 break
             # one Newton step on the intercept: a single pass that also refills the rows there
             change, self.gb, self.hb = _cd.step_rows(p.y, p.sw, p.scale, self.m, self.rows, self.grads, d, 1.0, p.loss)
             self.loss += change
             self.b += d
             d = -self.gb / self.hb if self.hb > 0 else 0.0
-        if abs(d) <= FIRST_ORDER_SHIFT:
+        if abs(d) <= first_order:
             _cd.shift_rows(self.m, self.rows, self.grads, d)
             self.loss += d * (self.gb + 0.5 * self.hb * d)
             self.gb += self.hb * d
@@ -76,6 +79,23 @@ class Rows:
             d = _cd.center_intercept(p.y, p.sw, p.scale, self.m, p.loss, 100)
             self.fill(p)
         self.b += d
+
+
+def first_order_shift(loss: int, target: float, x_max: float) -> float:
+    """The largest intercept shift ``Rows.center`` may apply to first order when the gradient is
+    then checked against ``target`` (absolute): each column's gradient is off by at most
+    ``sum_i a_i |x_ij| max|loss'''| d^2 / 2 <= HALF_THIRD_DERIVATIVE x_max d^2`` (the weights
+    ``a`` sum to one), kept to 1 % of ``target``; between ``FIRST_ORDER_SHIFT`` and
+    ``MAX_FIRST_ORDER_SHIFT`` (the mean loss is then off by ~1e-14 at most). The squared loss
+    is quadratic: any shift is exact to first order. (After the Newton steps on 1M geo rows at
+    l1 1e-5 the shifts were 6e-3, 3e-4, 9e-5 and 2e-6: each above 1e-6 cost a pass over the rows
+    with three transcendental functions per row.)"""
+    if loss == SQUARED:
+        return np.inf
+    if not (target > 0 and x_max > 0):
+        return FIRST_ORDER_SHIFT
+    return float(np.clip(np.sqrt(0.01 * target / (HALF_THIRD_DERIVATIVE * x_max)), FIRST_ORDER_SHIFT,
+                         MAX_FIRST_ORDER_SHIFT))
 
 
 @dataclass

@@ -364,13 +364,15 @@ def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | No
     history: list[tuple[float, float, int, float]] = []
     converged = False
     kkt = objective = np.inf
+    x_max = float(np.max(np.abs(p.col_data), initial=0.0)) if p.col_data.size else 1.0
     for it in range(max_iter + 1):
-        state.center(p)
+        target = tol * (l1 + l2 * float(np.max(np.abs(w), initial=0.0)))
+        state.center(p, _newton.first_order_shift(p.loss, target, x_max))
         _cd.gradient(p.col_ptr, p.col_rows, p.col_data, state.grads, grad)
         objective = state.loss + p.loss_constant + _penalty.value(w, l1, l2)
         kkt = _cd.violations(w, grad, l1, l2, scores)
         history.append((float(objective), float(kkt), int(np.count_nonzero(w)), time.process_time() - t0))
-        if kkt <= tol * (l1 + l2 * float(np.max(np.abs(w), initial=0.0))):
+        if kkt <= target:
             converged = True
             break
         if it == max_iter:
