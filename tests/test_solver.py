@@ -525,3 +525,40 @@ def test_inner_tolerances_change_the_work_not_the_optimum(inner, sweep_tol):
     assert s.objective == pytest.approx(tight.objective, rel=1e-12)
     # nested columns leave flat valleys: the optimum's value is unique, its support only nearly
     assert s.nnz == pytest.approx(tight.nnz, rel=0.01)
+
+
+@pytest.mark.parametrize("shift", [3e-7, 4e-5, 1e-4])
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_first_order_centring_stays_within_its_gradient_bound(shift, loss):
+    """``Rows.center`` from an intercept ``shift`` below its minimizer, applied to first order:
+    the intercept lands within O(shift^2) of the minimizer (exact for the squared loss), each
+    column's gradient within ``first_order_shift``'s bound of the gradient recomputed in NumPy
+    at the new margins, the mean loss within 1e-14."""
+    from widecross.train import _cd, _newton
+
+    X, y = random_problem(3, values=True, loss=loss)
+    p = problem_of(X, y, loss=loss)
+    w = np.zeros(p.n_slots)
+    w[:8] = 0.7
+    m = np.empty(p.n_rows)
+    _cd.margins(p.indptr, p.slots, p.data, w, 0.0, m)
+    best = _cd.center_intercept(p.y, p.sw, p.scale, m.copy(), p.loss, 100)  # the exact intercept
+    state = _newton.Rows(m + (best - shift), np.empty((p.n_rows, _cd.N_ROW)), np.empty(p.n_rows), best - shift)
+    state.fill(p)
+    first_order = _newton.first_order_shift(p.loss, 1.0, 1.0)
+    assert first_order == (np.inf if loss == "squared" else _newton.MAX_FIRST_ORDER_SHIFT)
+    state.center(p, first_order)
+    assert state.b == pytest.approx(best, rel=0, abs=0.5 * shift**2 + 1e-15)
+    np.testing.assert_allclose(state.m, m + state.b, rtol=0, atol=1e-13)
+    mm = state.m  # the reference, in NumPy at the new margins
+    if loss == "logistic":
+        g_rows = (1 / (1 + np.exp(-mm)) - p.y) / p.n_rows
+        f = float(np.mean(np.logaddexp(0.0, mm) - p.y * mm))
+        bound = _newton.HALF_THIRD_DERIVATIVE * float(np.max(np.abs(X.data))) * shift**2
+    else:
+        g_rows = (mm - p.y) / p.n_rows
+        f = float(np.mean(0.5 * (mm - p.y) ** 2))
+        bound = 0.0
+    Xp = sp.csr_matrix((p.data if p.data.size else np.ones(p.slots.size), p.slots, p.indptr), shape=(p.n_rows, p.n_slots))
+    np.testing.assert_array_less(np.abs(Xp.T @ state.grads - Xp.T @ g_rows), bound + 1e-15)
+    assert state.loss == pytest.approx(f, rel=0, abs=1e-14)
