@@ -30,8 +30,9 @@ width). Objective: F(w, b) = mean logistic loss + l1 ||w||_1, intercept unpenali
   to ``--path-min``, each started from the previous solution, on skglm's criterion at each point
   (``kkt_over_l1``: the largest violation over l1; where 1e-6 exceeds l1 that criterion is
   looser than l1 itself and a point can be accepted as it comes); time per point, nonzeros and
-  objective, against one skglm fit at the smallest l1, run in a child process that is stopped
-  after ``--skglm-timeout`` seconds (then its CPU so far is a lower bound).
+  objective, against one skglm fit at the smallest l1 (its BLAS held to one thread), run in a
+  child process that is stopped after ``--skglm-timeout`` seconds (then its CPU so far is a
+  lower bound).
 
     python benchmarks/bench_solver.py --reference DIR   # 1M rows
     python benchmarks/bench_solver.py --quick           # seconds
@@ -318,8 +319,10 @@ def skglm_child(X, y, l1: float, timeout: float) -> dict:
                  tol=SKGLM_TOL)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
+            # the BLAS held to one thread: its idle threads would spin and count as skglm's CPU
+            # time (``skglm_fit_one_blas_thread``), which would flatter the comparison
             out = subprocess.run([sys.executable, "-c", SKGLM_CHILD, str(path)], capture_output=True, text=True,
-                                 timeout=timeout, check=True).stdout
+                                 timeout=timeout, check=True, env=dict(os.environ, OPENBLAS_NUM_THREADS="1")).stdout
             lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
             return dict(lines[-1], finished=True)
         except subprocess.TimeoutExpired as stopped:
