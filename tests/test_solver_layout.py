@@ -73,7 +73,7 @@ def test_the_problem_holds_the_same_rows_renumbered_and_its_columns():
     by_column.sort_indices()
     np.testing.assert_array_equal(p.col_ptr, by_column.indptr)
     np.testing.assert_array_equal(p.col_rows, by_column.indices)
-    np.testing.assert_array_equal(p.col_data, by_column.data)
+    np.testing.assert_array_equal(p.column_values(), by_column.data)
     # rows sharing their most frequent column are neighbours: each such column is one run
     top = dense_row_keys(p.indptr, p.slots, n_slots, 1)[:, 0]
     starts = np.flatnonzero(np.diff(top)) + 1
@@ -94,3 +94,92 @@ def test_the_optimum_does_not_depend_on_the_row_order():
     assert a.objective == pytest.approx(b.objective, rel=1e-12)
     np.testing.assert_allclose(a.weights, b.weights, atol=1e-7)
     assert a.intercept == pytest.approx(b.intercept, abs=1e-7)
+
+
+def mostly_ones(seed, share):
+    indptr, slots, _, y, n_slots = nested_rows(seed)
+    rng = np.random.default_rng(seed)
+    data = np.where(rng.random(slots.size) < share, rng.choice([0.0, -1.5, 2.0, 0.25], slots.size), 1.0)
+    return indptr, slots, data, y, n_slots
+
+
+@pytest.mark.parametrize("share", [0.0, 0.03, 0.5])
+def test_values_other_than_one_are_listed_apart_where_few(share):
+    """Where at most ``MAX_FIXED_SHARE`` of the values are not one, the column view keeps no
+    values and lists those entries apart (``fix_*``); its values written out are the transpose's."""
+    indptr, slots, data, y, n_slots = mostly_ones(4, share)
+    p = _solver.make_problem(indptr, slots, data, y, np.empty(0), "logistic", n_slots, fold=False)
+    n_fixed = int(np.count_nonzero(data != 1.0))
+    if share == 0.0:
+        assert p.col_data.size == 0 and p.fix_ptr.size == 0 and p.data.size == 0
+    elif n_fixed <= _layout.MAX_FIXED_SHARE * data.size:
+        assert p.col_data.size == 0 and p.fix_rows.size == n_fixed and p.fix_ptr[-1] == n_fixed
+        for j in range(n_slots):  # rows ascending within each column's fixes
+            assert np.all(np.diff(p.fix_rows[p.fix_ptr[j]:p.fix_ptr[j + 1]]) > 0)
+    else:
+        assert p.col_data.size == data.size and p.fix_ptr.size == 0
+    X = sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots))
+    by_column = X[p.row_order].tocsc()
+    by_column.sort_indices()
+    np.testing.assert_array_equal(p.col_ptr, by_column.indptr)
+    np.testing.assert_array_equal(p.col_rows, by_column.indices)
+    np.testing.assert_array_equal(p.column_values(), by_column.data)
+
+
+@pytest.mark.parametrize("loss,l1,l2", [("logistic", 3e-3, 0.0), ("logistic", 1e-3, 1e-2), ("squared", 5e-3, 0.0)])
+def test_values_listed_apart_reach_the_same_optimum_as_values_in_full(loss, l1, l2, monkeypatch):
+    """The sweeps and gradients with the few values other than one listed apart against the same
+    problem with every value stored (``MAX_FIXED_SHARE`` 0), and the KKT conditions in NumPy."""
+    indptr, slots, data, y, n_slots = mostly_ones(5, 0.03)
+    if loss == "squared":
+        y = y * 2.0 - 0.5
+    compact = _solver.make_problem(indptr, slots, data, y, np.empty(0), loss, n_slots)
+    assert compact.col_data.size == 0 and compact.fix_rows.size > 0
+    monkeypatch.setattr(_layout, "MAX_FIXED_SHARE", 0.0)
+    full = _solver.make_problem(indptr, slots, data, y, np.empty(0), loss, n_slots)
+    assert full.col_data.size == data.size
+    a = _solver.solve(compact, l1, l2, tol=1e-10)
+    b = _solver.solve(full, l1, l2, tol=1e-10)
+    assert a.objective == pytest.approx(b.objective, rel=1e-13)
+    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-8, atol=1e-10)
+    # KKT in NumPy on the input rows
+    X = sp.csr_matrix((data, slots, indptr), shape=(y.size, n_slots))
+    m = X @ a.weights + a.intercept
+    residual = (1 / (1 + np.exp(-m)) - y) if loss == "logistic" else (m - y)
+    grad = X.T @ residual / y.size + l2 * a.weights
+    assert abs(residual.mean()) < 1e-9  # the intercept's condition
+    on = a.weights != 0
+    np.testing.assert_allclose(grad[on], -l1 * np.sign(a.weights[on]), rtol=0, atol=1e-8 * max(l1, 1e-12) + 1e-11)
+    assert np.all(np.abs(grad[~on]) <= l1 * (1 + 1e-8))
+
+
+@pytest.mark.parametrize("fresh_only", [True, False])
+def test_a_sweep_on_values_listed_apart_equals_one_on_values_in_full(fresh_only, monkeypatch):
+    """Each of a sweep's outputs (the model's column terms, the moves, X delta) with the values
+    other than one listed apart, against the same sweep on every value stored."""
+    from widecross.train import _cd
+
+    indptr, slots, data, y, n_slots = mostly_ones(6, 0.03)
+    compact = _solver.make_problem(indptr, slots, data, y, np.empty(0), "logistic", n_slots, fold=False)
+    monkeypatch.setattr(_layout, "MAX_FIXED_SHARE", 0.0)
+    full = _solver.make_problem(indptr, slots, data, y, np.empty(0), "logistic", n_slots, fold=False)
+    np.testing.assert_array_equal(compact.row_order, full.row_order)
+    rng = np.random.default_rng(6)
+    m = rng.normal(size=compact.n_rows)
+    w = np.where(rng.random(n_slots) < 0.5, rng.normal(size=n_slots) * 0.1, 0.0)
+    ws = np.arange(n_slots)
+    outputs = []
+    for p in (compact, full):
+        rows, grads = np.empty((p.n_rows, _cd.N_ROW)), np.empty(p.n_rows)
+        _, gb, hb = _cd.newton_rows(p.y, p.sw, p.scale, m, p.loss, rows, grads)
+        g, hdiag, cvec, reach, delta, moved = (np.zeros(n_slots) for _ in range(6))
+        model = np.array([0.0, 0.0, gb, hb])
+        lo, hi = (p.fix_ptr[:-1], p.fix_ptr[1:]) if p.fix_ptr.size else (np.empty(0, np.int64),) * 2
+        args = (p.col_ptr, p.col_rows, p.col_data, lo, hi, p.fix_rows, p.fix_data, rows, grads, w, g, hdiag, cvec, reach,
+                delta, model, 1e-3, 1e-3, moved)
+        _cd.cd_sweep(ws, ws, *args, True, 5.0)
+        if not fresh_only:
+            _cd.cd_sweep(ws, ws, *args, False, 5.0)
+        outputs.append((g, hdiag, cvec, reach, delta, moved, rows[:, _cd.R_MOVE], model))
+    for mine, theirs in zip(*outputs):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-15)

@@ -256,9 +256,12 @@ def penalty_change(w, ws, delta, t, l1, l2):
 
 
 @jit
-def gradient(col_ptr, col_rows, col_data, grads, out):
-    """``out[j] = sum_i x_ij a_i loss'(m_i)`` for every slot: the loss's full gradient."""
+def gradient(col_ptr, col_rows, col_data, fix_ptr, fix_rows, fix_data, grads, out):
+    """``out[j] = sum_i x_ij a_i loss'(m_i)`` for every slot: the loss's full gradient. The
+    column view's values are ``col_data``, or where that is empty one, corrected at the entries
+    of ``fix_*`` (a column view of the entries whose value is not one: ``_layout``)."""
     has_data = col_data.shape[0] > 0
+    has_fixes = fix_ptr.shape[0] > 0
     nnz = col_rows.shape[0]
     for j in range(col_ptr.shape[0] - 1):
         g = 0.0
@@ -266,6 +269,9 @@ def gradient(col_ptr, col_rows, col_data, grads, out):
             if p + 4 * AHEAD < nnz:
                 prefetch_row(grads, col_rows[p + 4 * AHEAD])
             g += grads[col_rows[p]] * (col_data[p] if has_data else 1.0)
+        if has_fixes:
+            for f in range(fix_ptr[j], fix_ptr[j + 1]):
+                g += grads[fix_rows[f]] * (fix_data[f] - 1.0)
         out[j] = g
 
 
@@ -299,8 +305,8 @@ def violations(w, grad, l1, l2, out):
 
 
 @jit
-def cd_sweep(sel, ws, col_ptr, col_rows, col_data, rows, grads, w, g, hdiag, cvec, reach, delta, model, l1, l2, moved,
-             fresh, max_move):
+def cd_sweep(sel, ws, col_ptr, col_rows, col_data, fix_lo, fix_hi, fix_rows, fix_data, rows, grads, w, g, hdiag, cvec,
+             reach, delta, model, l1, l2, moved, fresh, max_move):
     """One sweep of coordinate descent, over the working-set positions ``sel``, on the proximal
     Newton model of the working set ``ws``::
 
@@ -326,8 +332,13 @@ def cd_sweep(sel, ws, col_ptr, col_rows, col_data, rows, grads, w, g, hdiag, cve
     prox-gradient step, in the units of a gradient, 0 at the model's optimum; and for a
     ``fresh`` sweep the largest KKT violation at the centre, else 0). The move of each
     coordinate goes into ``moved[k]``.
+
+    Values: as in ``gradient``, every entry one where ``col_data`` is empty, corrected at the
+    entries ``fix_lo[k]:fix_hi[k]`` of ``fix_*`` for working-set position ``k`` (per position,
+    not per slot: read in the sweep's order; both empty where the working set has none).
     """
     has_data = col_data.shape[0] > 0
+    has_fixes = fix_lo.shape[0] > 0
     db = model[Q_DB]
     t_sum = model[Q_T]
     gb = model[Q_GB]
@@ -359,6 +370,20 @@ def cd_sweep(sel, ws, col_ptr, col_rows, col_data, rows, grads, w, g, hdiag, cve
                 hj += x * xh
                 coupling += xh * rows[i, R_MOVE]
                 top = max(top, abs(x))
+            if has_fixes and fix_hi[k] > fix_lo[k]:
+                # x = 1 + e at these entries: the loop above counted them as ones
+                fixed_top = 0.0
+                for f in range(fix_lo[k], fix_hi[k]):
+                    i = fix_rows[f]
+                    x = fix_data[f]
+                    e = x - 1.0
+                    eh = e * rows[i, R_HESS]
+                    gj += e * grads[i]
+                    cj += eh
+                    hj += eh * (x + 1.0)  # x^2 - 1
+                    coupling += eh * rows[i, R_MOVE]
+                    fixed_top = max(fixed_top, abs(x))
+                top = fixed_top if fix_hi[k] - fix_lo[k] == stop - start else max(top, fixed_top)
             g[k] = gj
             hdiag[k] = hj
             cvec[k] = cj
@@ -370,6 +395,10 @@ def cd_sweep(sel, ws, col_ptr, col_rows, col_data, rows, grads, w, g, hdiag, cve
             for p in range(start, stop):
                 i = col_rows[p]
                 coupling += (col_data[p] if has_data else 1.0) * rows[i, R_HESS] * rows[i, R_MOVE]
+            if has_fixes:
+                for f in range(fix_lo[k], fix_hi[k]):
+                    i = fix_rows[f]
+                    coupling += (fix_data[f] - 1.0) * rows[i, R_HESS] * rows[i, R_MOVE]
         grad = g[k] + db * cvec[k] + coupling
         z = w[j] + delta[k]
         h = hdiag[k]
@@ -393,6 +422,9 @@ def cd_sweep(sel, ws, col_ptr, col_rows, col_data, rows, grads, w, g, hdiag, cve
             for p in range(start, stop):
                 i = col_rows[p]
                 rows[i, R_MOVE] += step * (col_data[p] if has_data else 1.0)
+            if has_fixes:
+                for f in range(fix_lo[k], fix_hi[k]):
+                    rows[fix_rows[f], R_MOVE] += step * (fix_data[f] - 1.0)
             t_sum += step * cvec[k]
             if hb > 0.0:
                 db = -(gb + t_sum) / hb

@@ -14,6 +14,8 @@ Everything here is O(nnz + n_rows + n_slots): nothing is sized by the model widt
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .._jit import jit
@@ -21,6 +23,11 @@ from . import _fold
 from .rows import Rows, take_rows
 
 ORDER_DEPTH = 2  # rows are ordered by their two most frequent columns (coarsest cell first)
+# The column view keeps no values where at most this share of the entries is not one (hashed
+# crosses: the few rows where two features fell into one slot): those entries are listed apart
+# (``fill_fixes``) and every other entry reads as one, so the sweeps stream 4 bytes less per
+# entry. 1M geo rows at 2^22 have 2 such entries of 3.75M: solve 14 % faster at l1 1e-6.
+MAX_FIXED_SHARE = 1 / 8
 
 
 @jit
@@ -111,11 +118,65 @@ def fill_columns(indptr, slots, data, col_ptr, col_rows, col_data):
             fill[j] = q + 1
 
 
-def column_view(rows: Rows, n_slots: int, fold: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, Rows,
-                                                                      np.ndarray, float]:
-    """The column view of slot-indexed rows, renumbered first (``row_order``): returns (col_ptr,
-    col_rows, col_data, the rows, repeated slots summed, in their new order, that order: the
-    input row of each row, and the squared loss's constant of folding). ``fold``: identical rows
+@jit
+def fill_fixes(indptr, slots, data, fix_ptr, fix_rows, fix_data):
+    """The column view of the entries whose value is not one: ``fix_ptr`` (n_slots + 1, zeroed
+    by the caller) and, rows ascending within a column, each entry's row and value."""
+    for r in range(indptr.shape[0] - 1):
+        for p in range(indptr[r], indptr[r + 1]):
+            if data[p] != 1.0:
+                fix_ptr[slots[p] + 1] += 1
+    for j in range(fix_ptr.shape[0] - 1):
+        fix_ptr[j + 1] += fix_ptr[j]
+    fill = fix_ptr[:-1].copy()
+    for r in range(indptr.shape[0] - 1):
+        for p in range(indptr[r], indptr[r + 1]):
+            if data[p] != 1.0:
+                q = fill[slots[p]]
+                fix_rows[q] = r
+                fix_data[q] = data[p]
+                fill[slots[p]] = q + 1
+
+
+class ColumnView(NamedTuple):
+    """The rows by column: ``col_ptr`` (n_slots + 1), each entry's row (ascending within a
+    column) and value; values either in ``col_data`` (one per entry) or, where almost all are
+    one, ``col_data`` empty and the other entries in the ``fix_*`` arrays (a column view of
+    their own: ``fix_ptr`` empty when there are none)."""
+
+    col_ptr: np.ndarray
+    col_rows: np.ndarray
+    col_data: np.ndarray
+    fix_ptr: np.ndarray
+    fix_rows: np.ndarray
+    fix_data: np.ndarray
+
+
+def column_arrays(rows: Rows, col_ptr: np.ndarray) -> ColumnView:
+    """The column view of ``rows`` (no repeated slots within a row; ``col_ptr`` their running
+    counts per slot)."""
+    nnz = rows.slots.shape[0]
+    col_rows = np.empty(nnz, dtype=np.int32)
+    no_fixes = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32), np.empty(0, dtype=rows.data.dtype))
+    n_fixed = int(np.count_nonzero(rows.data != 1.0)) if rows.data.size else 0
+    if rows.data.size and n_fixed > MAX_FIXED_SHARE * nnz:
+        col_data = np.empty_like(rows.data)
+        fill_columns(rows.indptr, rows.slots, rows.data, col_ptr, col_rows, col_data)
+        return ColumnView(col_ptr, col_rows, col_data, *no_fixes)
+    no_values = np.empty(0, dtype=rows.data.dtype)
+    fill_columns(rows.indptr, rows.slots, no_values, col_ptr, col_rows, no_values)
+    if not n_fixed:
+        return ColumnView(col_ptr, col_rows, no_values, *no_fixes)
+    fix_ptr = np.zeros(col_ptr.shape[0], dtype=np.int64)
+    fix_rows, fix_data = np.empty(n_fixed, dtype=np.int32), np.empty(n_fixed, dtype=rows.data.dtype)
+    fill_fixes(rows.indptr, rows.slots, rows.data, fix_ptr, fix_rows, fix_data)
+    return ColumnView(col_ptr, col_rows, no_values, fix_ptr, fix_rows, fix_data)
+
+
+def column_view(rows: Rows, n_slots: int, fold: bool = False) -> tuple[ColumnView, Rows, np.ndarray, float]:
+    """The column view of slot-indexed rows, renumbered first (``row_order``): returns (the
+    ``ColumnView``, the rows, repeated slots summed, in their new order, that order: the input
+    row of each row, and the squared loss's constant of folding). ``fold``: identical rows
     (they share a run of the order's keys) become one row (``_fold``; where that saves at least
     ``_fold.MIN_SAVED`` of the rows), and the order names the first input row of each."""
     indptr, slots, data = rows.indptr, rows.slots, rows.data
@@ -142,10 +203,7 @@ def column_view(rows: Rows, n_slots: int, fold: bool = False) -> tuple[np.ndarra
     if folded is not None:
         rows, firsts, constant = folded
         order = order[firsts]
-    col_rows = np.empty(rows.slots.shape[0], dtype=np.int32)
-    col_data = np.empty_like(rows.data)
-    fill_columns(rows.indptr, rows.slots, rows.data, col_ptr, col_rows, col_data)
-    return col_ptr, col_rows, col_data, rows, order, constant
+    return column_arrays(rows, col_ptr), rows, order, constant
 
 
 def _fold_runs(rows: Rows, run_keys: np.ndarray, col_ptr: np.ndarray) -> tuple[Rows, np.ndarray, float] | None:

@@ -166,7 +166,7 @@ def _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, rows, grads, 
     everything = np.arange(ws.shape[0])
     moved = np.zeros(ws.shape[0])
     before = np.empty(rows.shape[0])
-    sweep = (p.col_ptr, p.col_rows, p.col_data, rows, grads, w, g, hdiag, cvec, reach, delta, model, l1, l2, moved)
+    sweep = (p.col_ptr, p.col_rows, p.col_data, *_fixes_of(p, ws), p.fix_rows, p.fix_data, rows, grads, w, g, hdiag, cvec, reach, delta, model, l1, l2, moved)
     worst, centre = _cd.cd_sweep(everything, ws, *sweep, True, max_move)
     centre = max(centre, intercept_violation)
     if centre <= solved:
@@ -190,6 +190,18 @@ def _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, rows, grads, 
              float(model[_cd.Q_DB]) - db_start, l1, l2)
         sel = np.flatnonzero(w[ws] + delta)
     return sweeps, centre
+
+
+def _fixes_of(p, ws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per working-set position, the range of its column's entries in ``p.fix_*`` (values other
+    than one); both empty where no column of ``ws`` has any (the sweeps then skip the test).
+    Per position: read per slot, the sweeps' scattered reads of ``fix_ptr`` cost a cache miss
+    per column and took half of what listing the values apart saved."""
+    none = np.empty(0, dtype=np.int64)
+    if not p.fix_ptr.size:
+        return none, none
+    lo, hi = p.fix_ptr[ws], p.fix_ptr[ws + 1]
+    return (lo, hi) if np.any(hi > lo) else (none, none)
 
 
 def _ray(sel, ws, w, g, cvec, reach, delta, model, rows, before, step, db_step, l1, l2) -> None:

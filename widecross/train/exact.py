@@ -79,17 +79,39 @@ class Problem:
     n_slots: int
     col_ptr: np.ndarray  # int64, n_slots + 1
     col_rows: np.ndarray  # int32, nnz
-    col_data: np.ndarray  # like data
+    col_data: np.ndarray  # like data, or empty: one, except at the entries of fix_* (``_layout.ColumnView``)
     columns: np.ndarray | None = None  # the input column of each slot (``csr_problem``); None: slot = column
     # the input row of each row here (the rows are renumbered: ``_layout``); of folded rows, the first
     row_order: np.ndarray | None = None
     # the mean loss the folding of identical rows took out (``_fold``: the squared loss's
     # ``scale * sum sw (y - ybar)^2 / 2``; 0 for the logistic loss, which folds exactly)
     loss_constant: float = 0.0
+    # the entries whose value is not one, by column, where col_data is empty (``_layout``)
+    fix_ptr: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    fix_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    fix_data: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def n_rows(self) -> int:
         return self.y.shape[0]
+
+    @property
+    def columns_view(self) -> tuple[np.ndarray, ...]:
+        """The column view as the kernels take it: (col_ptr, col_rows, col_data, fix_ptr,
+        fix_rows, fix_data)."""
+        return self.col_ptr, self.col_rows, self.col_data, self.fix_ptr, self.fix_rows, self.fix_data
+
+    def column_values(self) -> np.ndarray:
+        """Every entry's value in column order (``col_rows``' order), written out: for tests and
+        inspection (the solver reads the compact form)."""
+        if self.col_data.size:
+            return np.asarray(self.col_data, dtype=np.float64)
+        values = np.ones(self.col_rows.shape[0])
+        for j in np.flatnonzero(np.diff(self.fix_ptr)) if self.fix_ptr.size else ():
+            rows = self.col_rows[self.col_ptr[j]:self.col_ptr[j + 1]]
+            at = self.col_ptr[j] + np.searchsorted(rows, self.fix_rows[self.fix_ptr[j]:self.fix_ptr[j + 1]])
+            values[at] = self.fix_data[self.fix_ptr[j]:self.fix_ptr[j + 1]]
+        return values
 
     def slot_weights(self, columns, values) -> np.ndarray:
         """Per-slot weights from (input column, value) pairs, e.g. a previous
@@ -224,10 +246,10 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int, *, fold: b
         mean = float(np.dot(sw, y) if sw.size else y.sum()) / total
         if not 0 < mean < 1:
             raise ValueError("logistic loss needs rows of both labels (with positive weight): the intercept would diverge")
-    col_ptr, col_rows, col_data, rows, order, constant = _layout.column_view(Rows(indptr, slots, data, y, sw), n_slots,
-                                                                             fold)
-    return Problem(*rows.arrays, 1.0 / total, LOSSES[loss], n_slots, col_ptr, col_rows, col_data, row_order=order,
-                   loss_constant=constant / total if loss == "squared" else 0.0)
+    view, rows, order, constant = _layout.column_view(Rows(indptr, slots, data, y, sw), n_slots, fold)
+    return Problem(*rows.arrays, 1.0 / total, LOSSES[loss], n_slots, view.col_ptr, view.col_rows, view.col_data,
+                   row_order=order, loss_constant=constant / total if loss == "squared" else 0.0,
+                   fix_ptr=view.fix_ptr, fix_rows=view.fix_rows, fix_data=view.fix_data)
 
 
 def csr_problem(X, y, sample_weight=None, loss: str = "logistic", *, fold: bool = True) -> Problem:
@@ -304,7 +326,7 @@ def l1_max(problem: Problem) -> float:
     rows, grads = np.empty((problem.n_rows, _cd.N_ROW)), np.empty(problem.n_rows)
     _cd.newton_rows(problem.y, problem.sw, problem.scale, m, problem.loss, rows, grads)
     grad = np.empty(problem.n_slots)
-    _cd.gradient(problem.col_ptr, problem.col_rows, problem.col_data, grads, grad)
+    _cd.gradient(*problem.columns_view, grads, grad)
     return float(np.max(np.abs(grad))) if grad.size else 0.0
 
 
@@ -364,11 +386,11 @@ def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | No
     history: list[tuple[float, float, int, float]] = []
     converged = False
     kkt = objective = np.inf
-    x_max = float(np.max(np.abs(p.col_data), initial=0.0)) if p.col_data.size else 1.0
+    x_max = float(np.max(np.abs(p.data), initial=0.0)) if p.data.size else 1.0
     for it in range(max_iter + 1):
         target = tol * (l1 + l2 * float(np.max(np.abs(w), initial=0.0)))
         state.center(p, _newton.first_order_shift(p.loss, target, x_max))
-        _cd.gradient(p.col_ptr, p.col_rows, p.col_data, state.grads, grad)
+        _cd.gradient(*p.columns_view, state.grads, grad)
         objective = state.loss + p.loss_constant + _penalty.value(w, l1, l2)
         kkt = _cd.violations(w, grad, l1, l2, scores)
         history.append((float(objective), float(kkt), int(np.count_nonzero(w)), time.process_time() - t0))
