@@ -6,7 +6,8 @@ Sections (one row each, CPU seconds by ``time.process_time``):
   generator (``workloads.regional``: a bounding box, three point effects, a categorical;
   ``workloads.ad_clicks``: 20 entries per row), the default fit's held-out log-loss against the
   best of a 12-value l1 grid (1e-8..1e-3, each a default fit with that l1) and the constant
-  predictor; also the sparsest-within-one-standard-error choice refit the same way.
+  predictor; also the sparsest-within-one-standard-error choice refit the same way; and geo
+  crosses with labels drawn independently of them (``geo_noise``: the constant is the best model).
 - ``cost``: at the largest geo size, the CPU time of the default fit against one fixed-l1
   default fit (l1 1e-6), alternated, medians of ``--repeats``.
 - ``rate``: geo rows, ``workloads.ad_clicks`` and an ad-click table shaped like the issue's
@@ -60,6 +61,14 @@ def geo(n_train: int, n_test: int, seed: int = 0):
     X = spec.transform({"lat": rows["lat"], "lon": rows["lon"]})
     y = rows["label"].astype(np.float64)
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+
+
+def geo_noise(n_train: int, n_test: int, seed: int = 0):
+    """Generated houses' geo crosses with labels drawn independently of them (base rate 0.3):
+    no signal, so the best model is the constant."""
+    X, _, Xt, _ = geo(n_train, n_test, seed)
+    labels = (np.random.default_rng([seed, 31]).random(n_train + n_test) < 0.3).astype(np.float64)
+    return X, labels[:n_train], Xt, labels[n_train:]
 
 
 def issue_clicks(n: int, seed: int = 0, bits: int = BITS):
@@ -130,7 +139,7 @@ def auto_row(name: str, X, y, Xt, yt, grid) -> dict:
     constant = log_loss(yt, np.full(yt.shape, y.mean()))
     return {
         "section": "auto", "data": name, "rows": X.shape[0], "entries_per_row": round(X.nnz / X.shape[0], 2),
-        "auto_l1": est.l1_, "auto_loss": auto_loss, "auto_nnz": est.model_.nnz, "auto_cpu_s": cpu,
+        "auto_l1": est.l1_, "auto_loss": auto_loss, "auto_nnz": est.model_.nnz, "auto_cpu_s": cpu, "rule": path["rule"],
         "path_points": len(path["l1"]), "path_rows": path["path_rows"], "path_cpu_s": float(np.sum(path["seconds"])),
         "grid_best_l1": float(grid[best]), "grid_best_loss": grid_losses[best],
         "gap_pct": 100 * (auto_loss / grid_losses[best] - 1), "constant_loss": constant,
@@ -313,6 +322,9 @@ def main(argv=None) -> list[dict]:
         if name == "ad_clicks" and "partial_fit" in args.sections:
             rows += partial_fit_rows(name, *data)
         del data
+    if "auto" in args.sections:  # no signal at all: the default fit must not lose to the constant
+        rows.append(auto_row("geo, labels without signal", *geo_noise(args.other_rows, test_rows(args.other_rows)), grid))
+        print(format_table(rows[-1:]), flush=True)
     if "rate" in args.sections:
         for name, make in (("ad_clicks", ad_clicks), ("issue_clicks", issue_clicks)):
             rows += rate_rows(name, *split_workload(make, args.rate_rows, test_rows(args.rate_rows)))

@@ -58,6 +58,27 @@ def held_out_losses(model: Any, loss: Loss, X_held: Any, y_held: np.ndarray) -> 
     return pointwise_loss(loss, y_held, margin), margin
 
 
+def constant_margin(loss: Loss, y: np.ndarray, sw: Any = None) -> float | None:
+    """The margin of the best constant predictor of ``y`` (the loss's optimum with no feature):
+    the link of the weighted mean label for the logistic, squared and Poisson losses; None for
+    others (and where the mean sits on the link's edge).
+
+    >>> constant_margin(LOSSES["logistic"], np.array([1.0, 0.0, 0.0, 0.0]))  # log(1/3)
+    -1.0986122886681098
+    """
+    w = None if sw is None or np.size(sw) == 0 else np.asarray(sw, dtype=np.float64)
+    if y.size == 0 or (w is not None and not w.sum() > 0):
+        return None
+    mean = float(np.average(np.asarray(y, dtype=np.float64), weights=w))
+    if loss.name == "squared":
+        return mean
+    if loss.name == "logistic" and 0.0 < mean < 1.0:
+        return math.log(mean) - math.log1p(-mean)
+    if loss.name == "poisson" and mean > 0.0:
+        return math.log(mean)
+    return None
+
+
 def mean_and_se(values: np.ndarray, weight: np.ndarray | None) -> tuple[float, float]:
     """Weighted mean and its standard error (Kish's effective size for the weights)."""
     w = np.ones(values.size) if weight is None or weight.size == 0 else np.asarray(weight, dtype=np.float64)
@@ -78,12 +99,16 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
 
     Returns one dict per l1: ``l1``, ``nnz``, ``seconds`` (wall) and ``cpu_seconds``, ``loss``
     (the held-out mean of the estimator's loss, e.g. log-loss) and its standard error
-    ``loss_se``, and the held-out figures of :func:`widecross.metrics.report`. The first fit
+    ``loss_se``, where the loss has a best constant (``constant_margin``) the held-out mean
+    ``gain`` over that constant's loss with the standard error of its row by row differences
+    (``gain_se``: the same rows, so the spread of their losses cancels), and the held-out
+    figures of :func:`widecross.metrics.report`. The first fit
     runs the estimator's ``epochs``, each later one ``epochs`` at the first one's rate. ``stop``
     (given the points so far) ends the path early. ``estimator`` is left fitted at the last l1.
     """
     loss = LOSSES[estimator.loss]
     points: list[dict[str, Any]] = []
+    constant_rows, constant_known = None, False  # the held-out rows' losses under the best constant
     for l1 in grid:
         if points:
             rate = {estimator._trainer.optimizer.rate_param: estimator.learning_rate_}
@@ -97,6 +122,13 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
         rows, margin = held_out_losses(model, loss, X_held, y_held)
         mean, se = mean_and_se(rows, held_weight)
         held = {} if margin.ndim == 2 else report(loss, y_held, loss.mean(margin))
+        if margin.ndim == 1 and not constant_known:  # one output: a constant to beat
+            constant_known = True
+            constant = constant_margin(loss, y, sample_weight)
+            if constant is not None:
+                constant_rows = pointwise_loss(loss, y_held, np.full(margin.shape[0], constant))
+        if constant_rows is not None:
+            held["gain"], held["gain_se"] = mean_and_se(constant_rows - rows, held_weight)
         points.append({"l1": float(l1), "nnz": int(model.nnz), "seconds": seconds, "cpu_seconds": cpu,
                        "loss": mean, "loss_se": se, **held})
         if on_fit is not None:
