@@ -450,12 +450,12 @@ def test_penalty_change_of_a_tiny_step_keeps_its_digits():
 @pytest.mark.parametrize("d", [-1.0, -0.3, -1e-9, 1e-12, 0.05, 1.0])
 @pytest.mark.parametrize("y", [0.0, 0.3, 1.0])
 def test_the_line_search_step_matches_a_50_digit_logistic_loss(m, d, y):
-    """The line search's fused change and derivative (``_cd.logistic_step``) against the loss
+    """The line search's fused change and derivative (``_rowpass.logistic_step``) against the loss
     computed in 50-digit decimals: the change to 1e-12 of itself (it is what the Armijo test
     compares, far below the loss's own rounding), the derivative to 1e-15 absolute."""
     from decimal import Decimal, localcontext
 
-    from widecross.train import _cd
+    from widecross.train import _rowpass
 
     with localcontext() as ctx:
         ctx.prec = 50
@@ -467,7 +467,7 @@ def test_the_line_search_step_matches_a_50_digit_logistic_loss(m, d, y):
         change = float(loss(M + D) - loss(M))
         e = (M + D).exp()
         derivative = float(e / (1 + e) - Y)
-    got_change, got_derivative = _cd.logistic_step(y, m, d)
+    got_change, got_derivative = _rowpass.logistic_step(y, m, d)
     assert got_change == pytest.approx(change, rel=1e-12, abs=1e-300)
     assert got_derivative == pytest.approx(derivative, rel=0.0, abs=1e-15)
 
@@ -534,16 +534,16 @@ def test_first_order_centring_stays_within_its_gradient_bound(shift, loss):
     the intercept lands within O(shift^2) of the minimizer (exact for the squared loss), each
     column's gradient within ``first_order_shift``'s bound of the gradient recomputed in NumPy
     at the new margins, the mean loss within 1e-14."""
-    from widecross.train import _cd, _newton
+    from widecross.train import _newton, _rowpass
 
     X, y = random_problem(3, values=True, loss=loss)
     p = problem_of(X, y, loss=loss)
     w = np.zeros(p.n_slots)
     w[:8] = 0.7
     m = np.empty(p.n_rows)
-    _cd.margins(p.indptr, p.slots, p.data, w, 0.0, m)
-    best = _cd.center_intercept(p.y, p.sw, p.scale, m.copy(), p.loss, 100)  # the exact intercept
-    state = _newton.Rows(m + (best - shift), np.empty((p.n_rows, _cd.N_ROW)), np.empty(p.n_rows), best - shift)
+    _rowpass.margins(p.indptr, p.slots, p.data, w, 0.0, m)
+    best = _rowpass.center_intercept(p.y, p.sw, p.scale, m.copy(), p.loss, 100)  # the exact intercept
+    state = _newton.Rows(m + (best - shift), np.empty((p.n_rows, _rowpass.N_ROW)), np.empty(p.n_rows), best - shift)
     state.fill(p)
     first_order = _newton.first_order_shift(p.loss, 1.0, 1.0)
     assert first_order == (np.inf if loss == "squared" else _newton.MAX_FIRST_ORDER_SHIFT)
@@ -559,6 +559,7 @@ def test_first_order_centring_stays_within_its_gradient_bound(shift, loss):
         g_rows = (mm - p.y) / p.n_rows
         f = float(np.mean(0.5 * (mm - p.y) ** 2))
         bound = 0.0
-    Xp = sp.csr_matrix((p.data if p.data.size else np.ones(p.slots.size), p.slots, p.indptr), shape=(p.n_rows, p.n_slots))
+    Xp = sp.csr_matrix((p.data if p.data.size else np.ones(p.slots.size), p.slots, p.indptr),
+                       shape=(p.n_rows, p.n_slots))
     np.testing.assert_array_less(np.abs(Xp.T @ state.grads - Xp.T @ g_rows), bound + 1e-15)
     assert state.loss == pytest.approx(f, rel=0, abs=1e-14)

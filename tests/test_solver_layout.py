@@ -157,7 +157,7 @@ def test_values_listed_apart_reach_the_same_optimum_as_values_in_full(loss, l1, 
 def test_a_sweep_on_values_listed_apart_equals_one_on_values_in_full(fresh_only, monkeypatch):
     """Each of a sweep's outputs (the model's column terms, the moves, X delta) with the values
     other than one listed apart, against the same sweep on every value stored."""
-    from widecross.train import _cd
+    from widecross.train import _cd, _rowpass
 
     indptr, slots, data, y, n_slots = mostly_ones(6, 0.03)
     compact = _solver.make_problem(indptr, slots, data, y, np.empty(0), "logistic", n_slots, fold=False)
@@ -170,16 +170,16 @@ def test_a_sweep_on_values_listed_apart_equals_one_on_values_in_full(fresh_only,
     ws = np.arange(n_slots)
     outputs = []
     for p in (compact, full):
-        rows, grads = np.empty((p.n_rows, _cd.N_ROW)), np.empty(p.n_rows)
-        _, gb, hb = _cd.newton_rows(p.y, p.sw, p.scale, m, p.loss, rows, grads)
+        rows, grads = np.empty((p.n_rows, _rowpass.N_ROW)), np.empty(p.n_rows)
+        _, gb, hb = _rowpass.newton_rows(p.y, p.sw, p.scale, m, p.loss, rows, grads)
         g, hdiag, cvec, reach, delta, moved = (np.zeros(n_slots) for _ in range(6))
         model = np.array([0.0, 0.0, gb, hb])
         lo, hi = (p.fix_ptr[:-1], p.fix_ptr[1:]) if p.fix_ptr.size else (np.empty(0, np.int64),) * 2
-        args = (p.col_ptr, p.col_rows, p.col_data, lo, hi, p.fix_rows, p.fix_data, rows, grads, w, g, hdiag, cvec, reach,
-                delta, model, 1e-3, 1e-3, moved)
+        args = (p.col_ptr, p.col_rows, p.col_data, lo, hi, p.fix_rows, p.fix_data, rows, grads, w, g, hdiag, cvec,
+                reach, delta, model, 1e-3, 1e-3, moved)
         _cd.cd_sweep(ws, ws, *args, True, 5.0)
         if not fresh_only:
             _cd.cd_sweep(ws, ws, *args, False, 5.0)
-        outputs.append((g, hdiag, cvec, reach, delta, moved, rows[:, _cd.R_MOVE], model))
+        outputs.append((g, hdiag, cvec, reach, delta, moved, rows[:, _rowpass.R_MOVE], model))
     for mine, theirs in zip(*outputs):
         np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-15)

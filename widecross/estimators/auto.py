@@ -309,9 +309,9 @@ def summary(path: dict[str, Any], l1: float) -> str:
     i = path["chosen"]
     if path["rule"].startswith("no signal"):
         b = path["best"]
-        return (f"l1 auto: {l1:.3g}, no feature kept: the best of {len(path['l1'])} values ({path['l1'][b]:.3g}) beat "
-                f"the constant by {path['held_out_gain'][b]:.2g} held-out loss, within {NO_SIGNAL_SE:g} standard errors "
-                f"({path['held_out_gain_se'][b]:.2g}) on {path['held_out_rows']:,} rows")
+        return (f"l1 auto: {l1:.3g}, no feature kept: the best of {len(path['l1'])} values ({path['l1'][b]:.3g}) "
+                f"beat the constant by {path['held_out_gain'][b]:.2g} held-out loss, within {NO_SIGNAL_SE:g} "
+                f"standard errors ({path['held_out_gain_se'][b]:.2g}) on {path['held_out_rows']:,} rows")
     rows = f", x {path['rows_scale']:.3f} for all the rows" if path["rows_scale"] != 1.0 else ""
     rate = f"; rate {path['rate']:.3g} of {path['rate_candidates'].size} tried" if path["rate_candidates"].size else ""
     seconds = float(np.sum(path["seconds"])) + path["rate_seconds"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..losses import LOGISTIC, SQUARED
-from . import _cd
+from . import _cd, _rowpass
 
 ARMIJO = 0.01  # sufficient decrease of the line search (liblinear's newGLMNET uses the same)
 MAX_HALVINGS = 40
@@ -49,7 +49,7 @@ class Rows:
 
     def fill(self, p) -> None:
         """Recompute the rows and sums at the margins (exact)."""
-        self.loss, self.gb, self.hb = _cd.newton_rows(p.y, p.sw, p.scale, self.m, p.loss, self.rows, self.grads)
+        self.loss, self.gb, self.hb = _rowpass.newton_rows(p.y, p.sw, p.scale, self.m, p.loss, self.rows, self.grads)
 
     def center(self, p, first_order: float = FIRST_ORDER_SHIFT) -> None:
         """Give the intercept its exact minimizer for the current weights.
@@ -57,26 +57,27 @@ class Rows:
         A shift below ``first_order`` (the usual one after a Newton step, whose model moved the
         intercept exactly; see ``first_order_shift``) is applied to first order, which costs no
         transcendental function. A
-        shift up to 1e-2 takes Newton steps of one pass each (``_cd.step_rows`` moves the margins
+        shift up to 1e-2 takes Newton steps of one pass each (``_rowpass.step_rows`` moves the margins
         and refills the rows at once), each squaring the shift left, until it is first order;
         a larger one (a warm start far from its intercept) Newton's method kept in a bracket
-        (``_cd.center_intercept``: a pass per step, then one more to refill the rows).
+        (``_rowpass.center_intercept``: a pass per step, then one more to refill the rows).
         """
         d = -self.gb / self.hb if self.hb > 0 else 0.0
         for _ in range(EXACT_SHIFTS):
             if abs(d) <= first_order or abs(d) > NEWTON_SHIFT:
                 break
             # one Newton step on the intercept: a single pass that also refills the rows there
-            change, self.gb, self.hb = _cd.step_rows(p.y, p.sw, p.scale, self.m, self.rows, self.grads, d, 1.0, p.loss)
+            change, self.gb, self.hb = _rowpass.step_rows(p.y, p.sw, p.scale, self.m, self.rows, self.grads, d, 1.0,
+                                                          p.loss)
             self.loss += change
             self.b += d
             d = -self.gb / self.hb if self.hb > 0 else 0.0
         if abs(d) <= first_order:
-            _cd.shift_rows(self.m, self.rows, self.grads, d)
+            _rowpass.shift_rows(self.m, self.rows, self.grads, d)
             self.loss += d * (self.gb + 0.5 * self.hb * d)
             self.gb += self.hb * d
         else:
-            d = _cd.center_intercept(p.y, p.sw, p.scale, self.m, p.loss, 100)
+            d = _rowpass.center_intercept(p.y, p.sw, p.scale, self.m, p.loss, 100)
             self.fill(p)
         self.b += d
 
@@ -122,7 +123,7 @@ def newton_steps(p, ws: np.ndarray, w: np.ndarray, state: Rows, l1: float, l2: f
         db = float(model[_cd.Q_DB])
         decrease = _cd.model_decrease(w, ws, g, delta, state.gb, db, l1, l2)
         if (step and centre <= tol) or not decrease < 0:
-            _cd.clear_moves(state.rows)  # solved at the centre already, or to rounding
+            _rowpass.clear_moves(state.rows)  # solved at the centre already, or to rounding
             return
         counts.newton += 1
         if not _line_search(p, ws, w, state, delta, db, decrease, l1, l2):
@@ -134,19 +135,19 @@ def _line_search(p, ws, w, state: Rows, delta, db, decrease, l1, l2) -> bool:
     pass leaves the next model's rows in ``state``. False if no step decreased."""
     t = 1.0
     for _ in range(MAX_HALVINGS):
-        change, gb, hb = _cd.step_rows(p.y, p.sw, p.scale, state.m, state.rows, state.grads, db, t, p.loss)
+        change, gb, hb = _rowpass.step_rows(p.y, p.sw, p.scale, state.m, state.rows, state.grads, db, t, p.loss)
         penalty = _cd.penalty_change(w, ws, delta, t, l1, l2)
         # the squared loss's model is exact: its full step is the model's minimizer
         if p.loss == SQUARED or change + penalty <= ARMIJO * t * decrease:
             _cd.apply_step(w, ws, delta, t)
-            _cd.clear_moves(state.rows)
+            _rowpass.clear_moves(state.rows)
             state.b += t * db
             state.loss += change
             state.gb, state.hb = gb, hb
             return True
-        _cd.undo_step(state.m, state.rows, db, t)
+        _rowpass.undo_step(state.m, state.rows, db, t)
         t *= 0.5
-    _cd.clear_moves(state.rows)
+    _rowpass.clear_moves(state.rows)
     state.fill(p)
     return False
 
@@ -166,7 +167,8 @@ def _minimize_model(p, ws, w, g, hdiag, cvec, reach, delta, model, rows, grads, 
     everything = np.arange(ws.shape[0])
     moved = np.zeros(ws.shape[0])
     before = np.empty(rows.shape[0])
-    sweep = (p.col_ptr, p.col_rows, p.col_data, *_fixes_of(p, ws), p.fix_rows, p.fix_data, rows, grads, w, g, hdiag, cvec, reach, delta, model, l1, l2, moved)
+    sweep = (p.col_ptr, p.col_rows, p.col_data, *_fixes_of(p, ws), p.fix_rows, p.fix_data, rows, grads, w, g, hdiag,
+             cvec, reach, delta, model, l1, l2, moved)
     worst, centre = _cd.cd_sweep(everything, ws, *sweep, True, max_move)
     centre = max(centre, intercept_violation)
     if centre <= solved:

@@ -56,10 +56,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..losses import LOGISTIC, SQUARED, Loss
-from . import _cd, _layout, _newton, _penalty
+from . import _cd, _layout, _newton, _penalty, _rowpass
 from .penalty import Penalty
 from .rows import Rows
-from .solver import Blocks, Solution, Solver, opened
+from .solver import Blocks, ExactSolution, Solution, Solver, opened
 
 LOSSES = {"logistic": LOGISTIC, "squared": SQUARED}
 
@@ -131,44 +131,6 @@ class Problem:
         keep = (self.columns[at] == columns) if self.n_slots else np.zeros(columns.size, dtype=bool)
         w[at[keep]] = values[keep]
         return w
-
-
-@dataclass
-class ExactSolution:
-    """Weights per slot, intercept and how they were found.
-
-    ``gap`` is the duality gap F - D >= F - F* (absolute), ``kkt`` the largest KKT violation
-    over the slots, both at the returned point; ``working_sets`` the size of each outer
-    iteration's working set; ``history`` (objective, kkt, nnz, CPU seconds) at the start of each
-    outer iteration.
-    """
-
-    weights: np.ndarray
-    intercept: float
-    objective: float
-    gap: float
-    kkt: float
-    converged: bool
-    iterations: int = 0
-    newton_steps: int = 0
-    cd_sweeps: int = 0
-    working_sets: list[int] = field(default_factory=list)
-    cpu_seconds: float = 0.0
-    history: list[tuple[float, float, int, float]] = field(default_factory=list)
-    columns: np.ndarray | None = None  # the problem's ``columns``: the input column of each slot
-
-    @property
-    def nnz(self) -> int:
-        return int(np.count_nonzero(self.weights))
-
-    def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
-        """The nonzero weights as (input columns, values), columns ascending."""
-        nz = np.flatnonzero(self.weights)
-        return (nz if self.columns is None else self.columns[nz]), self.weights[nz].copy()
-
-    @property
-    def relative_gap(self) -> float:
-        return self.gap / self.objective if self.objective > 0 else self.gap
 
 
 def _finite(name: str, a: np.ndarray) -> None:
@@ -293,7 +255,7 @@ def _start(problem: Problem, weights, intercept) -> tuple[np.ndarray, float, np.
     if not np.isfinite(b):
         raise ValueError(f"the starting intercept must be finite, got {b}")
     m = np.empty(problem.n_rows)
-    _cd.margins(problem.indptr, problem.slots, problem.data, w, b, m)
+    _rowpass.margins(problem.indptr, problem.slots, problem.data, w, b, m)
     return w, b, m
 
 
@@ -322,9 +284,9 @@ def l1_max(problem: Problem) -> float:
     so this is ``max_j |grad_j|`` there.
     """
     w, b, m = _start(problem, None, None)
-    _cd.center_intercept(problem.y, problem.sw, problem.scale, m, problem.loss, 100)
-    rows, grads = np.empty((problem.n_rows, _cd.N_ROW)), np.empty(problem.n_rows)
-    _cd.newton_rows(problem.y, problem.sw, problem.scale, m, problem.loss, rows, grads)
+    _rowpass.center_intercept(problem.y, problem.sw, problem.scale, m, problem.loss, 100)
+    rows, grads = np.empty((problem.n_rows, _rowpass.N_ROW)), np.empty(problem.n_rows)
+    _rowpass.newton_rows(problem.y, problem.sw, problem.scale, m, problem.loss, rows, grads)
     grad = np.empty(problem.n_slots)
     _cd.gradient(*problem.columns_view, grads, grad)
     return float(np.max(np.abs(grad))) if grad.size else 0.0
@@ -335,9 +297,9 @@ def _dual(problem: Problem, m: np.ndarray, grad: np.ndarray, l1: float, l2: floa
     p = problem
     top = float(np.max(np.abs(grad))) if grad.size else 0.0
     s = min(1.0, l1 / top) if top > 0 else 1.0
-    best = _cd.dual_loss(p.y, p.sw, p.scale, m, p.loss, s)  # lasso-feasible: R*(-s grad) = 0
+    best = _rowpass.dual_loss(p.y, p.sw, p.scale, m, p.loss, s)  # lasso-feasible: R*(-s grad) = 0
     if l2 > 0 and s < 1.0:
-        best = max(best, _cd.dual_loss(p.y, p.sw, p.scale, m, p.loss, 1.0) - _cd.dual_penalty(grad, 1.0, l1, l2))
+        best = max(best, _rowpass.dual_loss(p.y, p.sw, p.scale, m, p.loss, 1.0) - _cd.dual_penalty(grad, 1.0, l1, l2))
     return float(best) + p.loss_constant  # a bound on the folded rows' optimum, plus what folding took out
 
 
@@ -377,7 +339,7 @@ def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | No
     t0 = time.process_time()
     p = problem
     w, b, m = _start(p, weights, intercept)
-    state = _newton.Rows(m, np.empty((p.n_rows, _cd.N_ROW)), np.empty(p.n_rows), b)
+    state = _newton.Rows(m, np.empty((p.n_rows, _rowpass.N_ROW)), np.empty(p.n_rows), b)
     state.fill(p)
     grad = np.empty(p.n_slots)
     scores = np.empty(p.n_slots)

@@ -14,7 +14,7 @@ The end-of-fit polish (:class:`~widecross.train.polish.Polish`) is one; a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -33,6 +33,44 @@ class Solution:
     intercept: float
     passes: int  # passes over the rows (0: the solver did nothing)
     objective: float | None = None  # F(w, b) at the result, when measured
+
+
+@dataclass
+class ExactSolution:
+    """What the exact solver (:mod:`.exact`) returns: weights per slot, intercept and how they were found.
+
+    ``gap`` is the duality gap F - D >= F - F* (absolute), ``kkt`` the largest KKT violation
+    over the slots, both at the returned point; ``working_sets`` the size of each outer
+    iteration's working set; ``history`` (objective, kkt, nnz, CPU seconds) at the start of each
+    outer iteration.
+    """
+
+    weights: np.ndarray
+    intercept: float
+    objective: float
+    gap: float
+    kkt: float
+    converged: bool
+    iterations: int = 0
+    newton_steps: int = 0
+    cd_sweeps: int = 0
+    working_sets: list[int] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    history: list[tuple[float, float, int, float]] = field(default_factory=list)
+    columns: np.ndarray | None = None  # the problem's ``columns``: the input column of each slot
+
+    @property
+    def nnz(self) -> int:
+        return int(np.count_nonzero(self.weights))
+
+    def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+        """The nonzero weights as (input columns, values), columns ascending."""
+        nz = np.flatnonzero(self.weights)
+        return (nz if self.columns is None else self.columns[nz]), self.weights[nz].copy()
+
+    @property
+    def relative_gap(self) -> float:
+        return self.gap / self.objective if self.objective > 0 else self.gap
 
 
 class Solver(ABC):
