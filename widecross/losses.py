@@ -31,6 +31,8 @@ derivative, curvature, the implicit step) live with the training kernels, in
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +70,22 @@ class Loss:
         if self.link == "exp":
             return np.exp(margin)
         return margin
+
+    def constant_margin(self, mean: float) -> float | None:
+        """The margin of the best constant predictor of labels whose weighted mean is ``mean``:
+        the link of the mean, for the losses whose derivative is ``mean(m) - y`` (logistic,
+        squared, Poisson); None for the others and where the mean sits on the link's edge.
+
+        >>> round(LOSSES["logistic"].constant_margin(0.25), 12), LOSSES["hinge"].constant_margin(0.25)
+        (-1.098612288668, None)
+        """
+        if self.name == "squared":
+            return float(mean)
+        if self.name == "logistic" and 0.0 < mean < 1.0:
+            return math.log(mean) - math.log1p(-mean)
+        if self.name == "poisson" and mean > 0.0:
+            return math.log(mean)
+        return None
 
     def check_target(self, y: np.ndarray) -> None:
         """Raise ``ValueError`` naming the first row whose target lies outside the loss's domain."""

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..losses import LOGISTIC, SQUARED, Loss
+from ..losses import LOGISTIC, LOSSES as ALL_LOSSES, SQUARED, Loss
 from . import _cd, _layout, _newton, _penalty, _rowpass
 from .penalty import Penalty
 from .rows import Rows
@@ -263,9 +263,8 @@ def _zero_weights_intercept(p: Problem) -> float:
     """The exact intercept of all-zero weights, in closed form (the mean label, or its logit):
     a start from zero then needs no Newton iterations on the intercept."""
     mean = float(_cd.dot(p.sw, p.y) * p.scale if p.sw.size else p.y.mean()) if p.n_rows else 0.0
-    if p.loss == SQUARED:
-        return mean
-    return float(np.log(mean) - np.log1p(-mean)) if 0.0 < mean < 1.0 else 0.0
+    margin = ALL_LOSSES["squared" if p.loss == SQUARED else "logistic"].constant_margin(mean)
+    return 0.0 if margin is None else margin
 
 
 def _check_penalties(l1: float, l2: float) -> tuple[float, float]:

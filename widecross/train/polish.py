@@ -16,7 +16,6 @@ one (``Trainer.solve``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,26 +35,20 @@ from .solver import Blocks, Solution, Solver, opened
 THREADED_MIN_JOBS = 2
 
 
-CONSTANT_LOSSES = ("logistic", "squared")  # those ``constant_intercept`` knows
-
-
-def constant_intercept(loss_name: str, b: float, gradient_sum: float, weight_sum: float, fallback: float) -> float:
+def constant_intercept(loss: Loss, b: float, gradient_sum: float, weight_sum: float, fallback: float) -> float:
     """The optimal intercept of a model with no nonzero weight, from one pass's sums at intercept
-    ``b`` (every margin ``b``): ``gradient_sum = sum_i s_i loss'(b)`` gives the labels' weighted
-    mean (the canonical links: ``loss'(m) = mean(m) - y``), then its link. ``fallback`` where
-    that mean sits on the link's edge (all labels one class) or the loss is another.
+    ``b`` (every margin ``b``): where ``loss'(m) = mean(m) - y``, ``gradient_sum = sum_i s_i
+    loss'(b)`` gives the labels' weighted mean, then ``Loss.constant_margin``; ``fallback``
+    where that has none.
 
-    >>> round(constant_intercept("logistic", 0.0, 0.5 * 4 - 1.0, 4.0, 0.0), 12)  # 1 of 4 labels: log(1/3)
+    >>> from ..losses import LOSSES
+    >>> round(constant_intercept(LOSSES["logistic"], 0.0, 0.5 * 4 - 1.0, 4.0, 0.0), 12)  # 1 of 4: log(1/3)
     -1.098612288668
     """
-    if not weight_sum > 0.0:
+    if not weight_sum > 0.0 or loss.link not in ("sigmoid", "identity", "exp"):
         return fallback
-    if loss_name == "squared":
-        return b - gradient_sum / weight_sum
-    if loss_name == "logistic":
-        mean = 1.0 / (1.0 + math.exp(-b)) - gradient_sum / weight_sum
-        return math.log(mean) - math.log1p(-mean) if 0.0 < mean < 1.0 else fallback
-    return fallback
+    margin = loss.constant_margin(float(loss.mean(np.float64(b))) - gradient_sum / weight_sum)
+    return fallback if margin is None else margin
 
 
 @dataclass(frozen=True)
@@ -110,15 +103,14 @@ class Polish(Solver):
             sweeps.prox_step(rec, last, penalty.l1, penalty.l2, gb, lb, momentum, extrapolate)
         weights[:] = rec[:, 0]
         intercept = float(momentum[_polish.M_B])
-        if loss.name in CONSTANT_LOSSES and not np.any(weights):
+        if not np.any(weights):
             # no feature kept: every margin is the intercept, so one more pass's sums give the
             # labels' weighted mean and the intercept its optimum (the prox steps of the curvature
             # bound leave it short: -0.823 for -0.848 on 200k rows without a signal, whose
             # constant then scored worse held-out than the labels' mean)
             sweeps.reset(rec, 0.0, sums)
             self._add(rows, sweeps, rec, intercept, loss, 0.0, sums)
-            intercept = constant_intercept(loss.name, intercept, sums[_polish.SUM_GB], sums[_polish.SUM_WEIGHT],
-                                           intercept)
+            intercept = constant_intercept(loss, intercept, sums[_polish.SUM_GB], sums[_polish.SUM_WEIGHT], intercept)
         return Solution(intercept, self.passes)
 
     @staticmethod
