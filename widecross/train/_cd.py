@@ -89,14 +89,23 @@ def violation(w, g, l1, l2):
 
 @jit
 def violations(w, grad, l1, l2, out):
-    """Per-slot KKT violation (``violation``) into ``out``; returns its maximum."""
+    """Per-slot KKT violation (``violation``) into ``out``; returns its maximum and, read in the
+    same pass over the slots, the nonzeros, ``sum |w|`` and ``sum w^2`` (the penalty's parts)."""
     worst = 0.0
+    nnz = 0
+    a = 0.0
+    q = 0.0
     for j in range(w.shape[0]):
-        v = violation(w[j], grad[j], l1, l2)
+        x = w[j]
+        v = violation(x, grad[j], l1, l2)
         out[j] = v
         if v > worst:
             worst = v
-    return worst
+        if x != 0.0:
+            nnz += 1
+            a += abs(x)
+            q += x * x
+    return worst, nnz, a, q
 
 
 @jit

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..losses import LOGISTIC, LOSSES as ALL_LOSSES, SQUARED, Loss
-from . import _cd, _layout, _newton, _penalty, _rowpass
+from . import _cd, _layout, _newton, _rowpass
 from .penalty import Penalty
 from .rows import Rows
 from .solver import Blocks, ExactSolution, Solution, Solver, opened
@@ -254,8 +254,11 @@ def _start(problem: Problem, weights, intercept) -> tuple[np.ndarray, float, np.
     b = float(intercept) if intercept is not None else _zero_weights_intercept(problem) if weights is None else 0.0
     if not np.isfinite(b):
         raise ValueError(f"the starting intercept must be finite, got {b}")
-    m = np.empty(problem.n_rows)
-    _rowpass.margins(problem.indptr, problem.slots, problem.data, w, b, m)
+    if np.any(w):
+        m = np.empty(problem.n_rows)
+        _rowpass.margins(problem.indptr, problem.slots, problem.data, w, b, m)
+    else:  # a cold start: every margin is the intercept
+        m = np.full(problem.n_rows, b)
     return w, b, m
 
 
@@ -349,18 +352,17 @@ def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | No
     kkt = objective = np.inf
     x_max = float(np.max(np.abs(p.data), initial=0.0)) if p.data.size else 1.0
     for it in range(max_iter + 1):
-        target = tol * (l1 + l2 * float(np.max(np.abs(w), initial=0.0)))
+        target = tol * (l1 + (l2 * float(np.max(np.abs(w), initial=0.0)) if l2 > 0 else 0.0))
         state.center(p, _newton.first_order_shift(p.loss, target, x_max))
         _cd.gradient(*p.columns_view, state.grads, grad)
-        objective = state.loss + p.loss_constant + _penalty.value(w, l1, l2)
-        kkt = _cd.violations(w, grad, l1, l2, scores)
-        history.append((float(objective), float(kkt), int(np.count_nonzero(w)), time.process_time() - t0))
+        kkt, nnz, norm1, norm2 = _cd.violations(w, grad, l1, l2, scores)  # one pass over the slots
+        objective = state.loss + p.loss_constant + l1 * norm1 + 0.5 * l2 * norm2
+        history.append((float(objective), float(kkt), int(nnz), time.process_time() - t0))
         if kkt <= target:
             converged = True
             break
         if it == max_iter:
             break
-        nnz = int(np.count_nonzero(w))
         ws = _working_set(w, scores, max(start_size, int(growth * nnz)))
         sizes.append(int(ws.shape[0]))
         _newton.newton_steps(p, ws, w, state, l1, l2, inner * kkt, sweep_tol, max_newton, max_sweeps, counts)
