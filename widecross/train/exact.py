@@ -350,7 +350,7 @@ def solve(problem: Problem, l1: float, l2: float = 0.0, weights: np.ndarray | No
     history: list[tuple[float, float, int, float]] = []
     converged = False
     kkt = objective = np.inf
-    x_max = float(np.max(np.abs(p.data), initial=0.0)) if p.data.size else 1.0
+    x_max = max(abs(float(p.data.max())), abs(float(p.data.min()))) if p.data.size else 1.0  # no |data| copy
     for it in range(max_iter + 1):
         target = tol * (l1 + (l2 * float(np.max(np.abs(w), initial=0.0)) if l2 > 0 else 0.0))
         state.center(p, _newton.first_order_shift(p.loss, target, x_max))
