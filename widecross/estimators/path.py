@@ -94,9 +94,9 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
     ``loss_se``, where the loss has a best constant (``constant_margin``) the held-out mean
     ``gain`` over that constant's loss with the standard error of its row by row differences
     (``gain_se``: the same rows, so the spread of their losses cancels), and the held-out
-    figures of :func:`widecross.metrics.report`. The first fit
-    runs the estimator's ``epochs``, each later one ``epochs`` at the first one's rate. ``stop``
-    (given the points so far) ends the path early. ``estimator`` is left fitted at the last l1.
+    figures of :func:`widecross.metrics.report`. The first fit runs the estimator's ``epochs``,
+    each later one ``epochs`` at the first one's rate. ``stop`` (given the points so far) ends
+    the path early. ``estimator`` is left fitted at the last l1.
     """
     loss = LOSSES[estimator.loss]
     points: list[dict[str, Any]] = []

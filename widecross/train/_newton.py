@@ -56,11 +56,11 @@ class Rows:
 
         A shift below ``first_order`` (the usual one after a Newton step, whose model moved the
         intercept exactly; see ``first_order_shift``) is applied to first order, which costs no
-        transcendental function. A
-        shift up to 1e-2 takes Newton steps of one pass each (``_rowpass.step_rows`` moves the margins
-        and refills the rows at once), each squaring the shift left, until it is first order;
-        a larger one (a warm start far from its intercept) Newton's method kept in a bracket
-        (``_rowpass.center_intercept``: a pass per step, then one more to refill the rows).
+        transcendental function. A shift up to 1e-2 takes Newton steps of one pass each
+        (``_rowpass.step_rows`` moves the margins and refills the rows at once), each squaring the
+        shift left, until it is first order; a larger one (a warm start far from its intercept)
+        Newton's method kept in a bracket (``_rowpass.center_intercept``: a pass per step, then
+        one more to refill the rows).
         """
         d = -self.gb / self.hb if self.hb > 0 else 0.0
         for _ in range(EXACT_SHIFTS):
