@@ -55,9 +55,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._jit import jit
 from ..losses import LOGISTIC, LOSSES as ALL_LOSSES, SQUARED, Loss
-from . import _cd, _layout, _newton, _rowpass
+from . import _cd, _layout, _newton, _rowpass, _values
 from .penalty import Penalty
 from .rows import Rows
 from .solver import Blocks, ExactSolution, Solution, Solver, opened
@@ -140,20 +139,6 @@ def _finite(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be finite; entry {bad[0]} is {a[bad[0]]}")
 
 
-@jit
-def _value_flags(data):
-    """One pass over the values: (some value is not finite, every value is exact in float32,
-    some value is not one). Branch-free, so it vectorizes: the NumPy tests it replaces made
-    three passes and a float64 copy of the float32 values (1M geo rows: 10 CPU-ms warm)."""
-    not_finite, inexact, not_one = False, False, False
-    for p in range(data.shape[0]):
-        v = data[p]
-        not_finite |= not np.isfinite(v)
-        inexact |= np.float64(np.float32(v)) != v
-        not_one |= v != 1.0
-    return not_finite, not inexact, not_one
-
-
 def _compact_values(data: np.ndarray) -> np.ndarray:
     """The finite entries' values in the fewest bytes that hold them exactly: none when every
     value is one (the kernels then read no values), float32 when each float64 value is one
@@ -166,7 +151,7 @@ def _compact_values(data: np.ndarray) -> np.ndarray:
     >>> _compact_values(np.ones(3, np.float32)).size
     0
     """
-    not_finite, exact32, not_one = _value_flags(data)
+    not_finite, exact32, not_one = _values.value_flags(data)
     if not_finite:
         _finite("data", data)
     if not not_one:
