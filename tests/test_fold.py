@@ -251,3 +251,39 @@ def test_the_search_stops_where_the_first_runs_save_too_little():
     assert _fold.group_runs(*args, 0.05, 100) == -1
     assert _fold.group_runs(*args, 0.05, 120) == 150
     assert _fold.group_runs(*args, 0.05, 0) == _fold.group_runs(*args) == 150
+
+
+def numpy_compact_values(data):
+    """The values as the exact solver keeps them, by plain NumPy: empty when all are one,
+    float32 when each value round-trips through it."""
+    if not np.all(np.isfinite(data)):
+        return "raises"
+    if not np.any(data != 1.0):
+        return np.empty(0, dtype=np.float32)
+    if data.dtype == np.float32:
+        return data
+    with np.errstate(over="ignore"):
+        narrow = data.astype(np.float32)
+    return narrow if np.array_equal(narrow.astype(np.float64), data) else data
+
+
+@pytest.mark.parametrize("values", [
+    [1.0, 2.0, 1.0], [1.0, 1.0], [], [1.0, 0.1], [1.0, 1e300], [1.0, -0.0, 3.0], [1.0, 5e-324],
+    [1.0, 2.0 ** -149], [1.0, float("inf")], [float("nan"), 1.0], [1.0, 2.0, -float("inf")],
+    [16777217.0, 1.0], [16777216.0, 1.0],
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compact_values_against_numpy(values, dtype):
+    from widecross.train import exact as _solver
+
+    with np.errstate(over="ignore"):
+        data = np.array(values, dtype=dtype)
+    expected = numpy_compact_values(data)
+    if isinstance(expected, str):
+        bad = int(np.flatnonzero(~np.isfinite(data))[0])
+        with pytest.raises(ValueError, match=f"data must be finite; entry {bad} is"):
+            _solver._compact_values(data)
+        return
+    got = _solver._compact_values(data)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))  # bit for bit (-0.0)

@@ -42,19 +42,30 @@ def dense_row_keys(indptr, slots, n_slots, depth):
 def test_row_keys_and_the_order_against_numpy(depth):
     indptr, slots, _, _, n_slots = nested_rows(1)
     col_ptr = np.zeros(n_slots + 1, dtype=np.int64)
-    assert _layout.count_columns(indptr, slots, col_ptr, np.full(n_slots, -1, dtype=np.int64)) == 0
+    assert _layout.count_columns(indptr, slots, col_ptr, np.full(n_slots, -1, dtype=np.int32)) == 0
     np.testing.assert_array_equal(np.diff(col_ptr), np.bincount(slots, minlength=n_slots))
     keys = np.empty((indptr.size - 1, depth), dtype=np.int32)
     _layout.row_keys(indptr, slots, _layout.slot_sizes(col_ptr), keys)
     expected = dense_row_keys(indptr, slots, n_slots, depth)
     np.testing.assert_array_equal(keys, expected)
     # the counting sorts, key by key from the last: numpy's stable lexicographic sort
-    order, spare = np.arange(keys.shape[0], dtype=np.int64), np.empty(keys.shape[0], dtype=np.int64)
-    counts = np.empty(n_slots + 2, dtype=np.int64)
-    for d in range(depth - 1, -1, -1):
-        _layout.counting_sort(np.ascontiguousarray(keys[:, d]), order, counts, spare)
-        order, spare = spare, order
-    np.testing.assert_array_equal(order, np.lexsort(expected.T[::-1]))
+    for dtype in (np.int32, np.int64):
+        order, spare = np.arange(keys.shape[0], dtype=dtype), np.empty(keys.shape[0], dtype=dtype)
+        counts = np.empty(n_slots + 2, dtype=dtype)
+        sorted_keys = np.full_like(keys, -1)
+        for d in range(depth - 1, -1, -1):
+            _layout.counting_sort(keys, d, order, counts, spare, sorted_keys if d == 0 else keys[:0])
+            order, spare = spare, order
+        np.testing.assert_array_equal(order, np.lexsort(expected.T[::-1]))
+        # the keys carried along by the last sort: the keys of the rows in that order
+        np.testing.assert_array_equal(sorted_keys, expected[np.lexsort(expected.T[::-1])])
+    # row_order: the same order and keys
+    order, run_keys = _layout.row_order(indptr, slots, col_ptr, with_keys=True) if depth == _layout.ORDER_DEPTH \
+        else (None, None)
+    if order is not None:
+        assert order.dtype == np.int32
+        np.testing.assert_array_equal(order, np.lexsort(expected.T[::-1]))
+        np.testing.assert_array_equal(run_keys, expected[order])
 
 
 def test_the_problem_holds_the_same_rows_renumbered_and_its_columns():
@@ -183,3 +194,48 @@ def test_a_sweep_on_values_listed_apart_equals_one_on_values_in_full(fresh_only,
         outputs.append((g, hdiag, cvec, reach, delta, moved, rows[:, _rowpass.R_MOVE], model))
     for mine, theirs in zip(*outputs):
         np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-15)
+
+
+def edge_rows():
+    """(name, indptr, slots, data, n_slots): no rows, one row, empty rows, a slot repeated
+    within a row, long rows, every row a copy."""
+    yield "no rows", [0], [], [], 3
+    yield "one row", [0, 2], [2, 0], [1.0, 2.0], 3
+    yield "one empty row", [0, 0], [], [], 3
+    yield "empty rows", [0, 0, 2, 2, 3, 3], [1, 2, 2, 1], [1.0, 1.0, 1.0, 1.0], 4
+    yield "repeats", [0, 3, 5, 7], [1, 1, 2, 0, 0, 2, 1], [1.0, 2.0, 1.0, 1.0, 0.5, 1.0, 1.0], 3
+    rng = np.random.default_rng(5)
+    long = np.concatenate([rng.permutation(40)[:30] for _ in range(20)])
+    yield "long rows", np.arange(0, 601, 30), long, np.ones(600), 40
+    yield "all copies", np.arange(0, 41, 2), np.tile([3, 1], 20), np.ones(40), 4
+
+
+@pytest.mark.parametrize("case", list(edge_rows()), ids=lambda c: c[0])
+@pytest.mark.parametrize("pointers", [np.int32, np.int64])
+@pytest.mark.parametrize("fold", [False, True])
+def test_column_view_edge_cases_against_numpy(case, pointers, fold):
+    from widecross.train.rows import Rows
+
+    _, indptr, slots, data, n_slots = case
+    indptr, slots, data = np.array(indptr, pointers), np.array(slots, np.int32), np.array(data, np.float64)
+    n = indptr.size - 1
+    y = (np.arange(n) % 2).astype(np.float64)
+    view, rows, order, _ = _layout.column_view(Rows(indptr, slots, data, y, np.empty(0)), n_slots, fold)
+    merged = sp.csr_matrix((data, slots, indptr), shape=(n, n_slots))
+    merged.sum_duplicates()
+    keys = dense_row_keys(merged.indptr, merged.indices, n_slots, _layout.ORDER_DEPTH)
+    expected = np.lexsort(keys.T[::-1])
+    assert order.dtype == np.int64
+    if not fold or rows.n_rows == n:
+        np.testing.assert_array_equal(order, expected)
+    else:  # the first row of each group of copies, in the order
+        padded = merged.toarray()[expected]
+        _, first = np.unique(padded, axis=0, return_index=True)
+        np.testing.assert_array_equal(order, expected[np.sort(first)])
+    mine = sp.csr_matrix((rows.data if rows.data.size else np.ones(rows.slots.size), rows.slots, rows.indptr),
+                         shape=(rows.n_rows, n_slots))
+    assert (mine != merged[order]).nnz == 0
+    by_column = merged[order].tocsc()
+    by_column.sort_indices()
+    np.testing.assert_array_equal(view.col_ptr, by_column.indptr)
+    np.testing.assert_array_equal(view.col_rows, by_column.indices)

@@ -187,9 +187,9 @@ def keep_first_rows(indptr, slots, data, group_of, col_ptr):
     the groups' pointers in its first n_groups + 1 entries, and ``col_ptr`` (running entry
     counts per slot) loses the entries of the rows left out. Returns the entries kept."""
     n_slots = col_ptr.shape[0] - 1
-    sizes = np.empty(n_slots, dtype=col_ptr.dtype)
-    for j in range(n_slots):
-        sizes[j] = col_ptr[j + 1] - col_ptr[j]
+    # col_ptr[1:] turned into the entries per slot, in place (no n_slots scratch), summed after
+    for j in range(n_slots, 0, -1):
+        col_ptr[j] -= col_ptr[j - 1]
     has_data = data.shape[0] > 0
     q = 0
     kept = 0
@@ -197,7 +197,7 @@ def keep_first_rows(indptr, slots, data, group_of, col_ptr):
         begin, end = indptr[r], indptr[r + 1]
         if group_of[r] < kept:  # a copy of an earlier row
             for p in range(begin, end):
-                sizes[slots[p]] -= 1
+                col_ptr[slots[p] + 1] -= 1
             continue
         indptr[kept] = q
         kept += 1
@@ -208,5 +208,5 @@ def keep_first_rows(indptr, slots, data, group_of, col_ptr):
             q += 1
     indptr[kept] = q
     for j in range(n_slots):
-        col_ptr[j + 1] = col_ptr[j] + sizes[j]
+        col_ptr[j + 1] += col_ptr[j]
     return q

@@ -34,7 +34,8 @@ MAX_FIXED_SHARE = 1 / 8
 def count_columns(indptr, slots, col_ptr, last_row):
     """Entries per slot into ``col_ptr[1:]`` (zeroed by the caller) and their running sum;
     returns the number of entries that repeat a slot earlier in their row (the column view
-    needs them summed first). ``last_row`` (n_slots, filled with -1) is scratch."""
+    needs them summed first). ``last_row`` (n_slots, filled with -1; int32 where the rows'
+    numbers fit: half the first writes) is scratch."""
     repeats = 0
     for r in range(indptr.shape[0] - 1):
         for p in range(indptr[r], indptr[r + 1]):
@@ -87,18 +88,24 @@ def slot_sizes(col_ptr: np.ndarray) -> np.ndarray:
 
 
 @jit
-def counting_sort(keys, order, counts, out):
-    """``out``: ``order`` stably sorted by ``keys[order]`` (values in ``[0, counts.size - 1)``);
-    ``counts`` is scratch."""
+def counting_sort(keys, d, order, counts, out, out_keys):
+    """``out``: ``order`` stably sorted by ``keys[order, d]`` (values in ``[0, counts.size - 1)``);
+    ``counts`` is scratch. ``out_keys`` (empty, or shaped like ``keys``): also each row's keys,
+    in ``out``'s order (their cache line is read anyway: cheaper than gathering them after)."""
     counts[:] = 0
     for r in order:
-        counts[keys[r] + 1] += 1
+        counts[keys[r, d] + 1] += 1
     for k in range(1, counts.shape[0]):
         counts[k] += counts[k - 1]
+    with_keys = out_keys.shape[0] > 0
     for r in order:
-        k = keys[r]
-        out[counts[k]] = r
-        counts[k] += 1
+        k = keys[r, d]
+        q = counts[k]
+        out[q] = r
+        if with_keys:
+            for e in range(keys.shape[1]):
+                out_keys[q, e] = keys[r, e]
+        counts[k] = q + 1
 
 
 @jit
@@ -107,15 +114,27 @@ def fill_columns(indptr, slots, data, col_ptr, col_rows, col_data):
     (Fed the rows already in their new order: filled from rows read in a random order, in the
     same pass as their copy, it took 1.7x as long.)"""
     has_data = data.shape[0] > 0
-    fill = col_ptr[:-1].copy()
+    # each column's next place is kept in its own ``col_ptr`` entry (no n_slots scratch), which
+    # then holds the next column's start: shifted back after
     for r in range(indptr.shape[0] - 1):
         for p in range(indptr[r], indptr[r + 1]):
             j = slots[p]
-            q = fill[j]
+            q = col_ptr[j]
             col_rows[q] = r
             if has_data:
                 col_data[q] = data[p]
-            fill[j] = q + 1
+            col_ptr[j] = q + 1
+    shift_back(col_ptr)
+
+
+@jit
+def shift_back(ptr):
+    """``ptr[j] = ptr[j - 1]`` from the last entry down, ``ptr[0] = 0``: a fill that advanced
+    each column's start to the next one's, undone."""
+    for j in range(ptr.shape[0] - 1, 0, -1):
+        ptr[j] = ptr[j - 1]
+    if ptr.shape[0]:
+        ptr[0] = 0
 
 
 @jit
@@ -128,14 +147,14 @@ def fill_fixes(indptr, slots, data, fix_ptr, fix_rows, fix_data):
                 fix_ptr[slots[p] + 1] += 1
     for j in range(fix_ptr.shape[0] - 1):
         fix_ptr[j + 1] += fix_ptr[j]
-    fill = fix_ptr[:-1].copy()
     for r in range(indptr.shape[0] - 1):
         for p in range(indptr[r], indptr[r + 1]):
             if data[p] != 1.0:
-                q = fill[slots[p]]
+                q = fix_ptr[slots[p]]
                 fix_rows[q] = r
                 fix_data[q] = data[p]
-                fill[slots[p]] = q + 1
+                fix_ptr[slots[p]] = q + 1
+    shift_back(fix_ptr)
 
 
 class ColumnView(NamedTuple):
@@ -181,7 +200,7 @@ def column_view(rows: Rows, n_slots: int, fold: bool = False) -> tuple[ColumnVie
     ``_fold.MIN_SAVED`` of the rows), and the order names the first input row of each."""
     indptr, slots, data = rows.indptr, rows.slots, rows.data
     col_ptr = np.zeros(n_slots + 1, dtype=np.int64)
-    last_row = np.full(n_slots, -1, dtype=np.int64)
+    last_row = np.full(n_slots, -1, dtype=index_dtype(indptr.shape[0] - 1))
     if count_columns(indptr, slots, col_ptr, last_row):
         import scipy.sparse as sp  # a slot repeated within a row: sum the repeats, then count again
 
@@ -196,14 +215,14 @@ def column_view(rows: Rows, n_slots: int, fold: bool = False) -> tuple[ColumnVie
         count_columns(rows.indptr, rows.slots, col_ptr, last_row)
     del last_row
     order, keys = row_order(rows.indptr, rows.slots, col_ptr, with_keys=True)
-    rows = take_rows(rows, order)
+    rows = take_rows(rows, order, int(rows.indptr[-1]))
     folded = _fold_runs(rows, keys, col_ptr) if fold else None
     del keys
     constant = 0.0
     if folded is not None:
         rows, firsts, constant = folded
         order = order[firsts]
-    return column_arrays(rows, col_ptr), rows, order, constant
+    return column_arrays(rows, col_ptr), rows, order.astype(np.int64, copy=False), constant
 
 
 def _fold_runs(rows: Rows, run_keys: np.ndarray, col_ptr: np.ndarray) -> tuple[Rows, np.ndarray, float] | None:
@@ -212,7 +231,7 @@ def _fold_runs(rows: Rows, run_keys: np.ndarray, col_ptr: np.ndarray) -> tuple[R
     position of each first, and the squared loss's constant, ``col_ptr`` then counting the
     folded rows' entries; else None."""
     n = rows.n_rows
-    group_of, firsts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    group_of, firsts = np.empty(n, dtype=index_dtype(n)), np.empty(n, dtype=index_dtype(n))
     n_groups = _fold.group_runs(rows.indptr, rows.slots, _fold.value_bits(rows.data), run_keys, group_of, firsts,
                                  _fold.ALL_HASH_BITS, _fold.MIN_SAVED, int(_fold.PROBE_SHARE * n))
     if n_groups < 0 or n - n_groups < _fold.MIN_SAVED * n:
@@ -237,9 +256,17 @@ def row_order(indptr: np.ndarray, slots: np.ndarray, col_ptr: np.ndarray, with_k
     n = indptr.shape[0] - 1
     keys = np.empty((n, ORDER_DEPTH), dtype=np.int32)
     row_keys(indptr, slots, slot_sizes(col_ptr), keys)
-    counts = np.empty(col_ptr.shape[0] + 1, dtype=np.int64)
-    order, spare = np.arange(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    counts = np.empty(col_ptr.shape[0] + 1, dtype=index_dtype(n))
+    order, spare = np.arange(n, dtype=index_dtype(n)), np.empty(n, dtype=index_dtype(n))
+    sorted_keys = np.empty_like(keys) if with_keys else np.empty((0, ORDER_DEPTH), dtype=np.int32)
+    no_keys = np.empty((0, ORDER_DEPTH), dtype=np.int32)
     for d in range(ORDER_DEPTH - 1, -1, -1):
-        counting_sort(np.ascontiguousarray(keys[:, d]), order, counts, spare)
+        counting_sort(keys, d, order, counts, spare, sorted_keys if d == 0 else no_keys)
         order, spare = spare, order
-    return (order, keys[order]) if with_keys else order
+    return (order, sorted_keys) if with_keys else order
+
+
+def index_dtype(n: int) -> type:
+    """The narrowest integers that number ``n`` rows (every index here is below ``n``): int32
+    halves the order's arrays and the first writes to them in a fresh process."""
+    return np.int32 if n < 2**31 else np.int64

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..losses import LOGISTIC, LOSSES as ALL_LOSSES, SQUARED, Loss
-from . import _cd, _layout, _newton, _rowpass
+from . import _cd, _layout, _newton, _rowpass, _values
 from .penalty import Penalty
 from .rows import Rows
 from .solver import Blocks, ExactSolution, Solution, Solver, opened
@@ -140,16 +140,23 @@ def _finite(name: str, a: np.ndarray) -> None:
 
 
 def _compact_values(data: np.ndarray) -> np.ndarray:
-    """The entries' values in the fewest bytes that hold them exactly: none when every value is
-    one (the kernels then read no values), float32 when each float64 value is one (counts,
-    small integers). The sweeps stream the column values twice per entry; on the geo crosses
-    (values 1 and 2) float32 values made the column view a third smaller."""
-    if data.dtype == np.float32:
-        return data if np.any(data != 1.0) else np.empty(0, dtype=np.float32)
-    narrow = data.astype(np.float32)
-    if not np.array_equal(narrow, data):
-        return data
-    return narrow if np.any(narrow != 1.0) else np.empty(0, dtype=np.float32)
+    """The finite entries' values in the fewest bytes that hold them exactly: none when every
+    value is one (the kernels then read no values), float32 when each float64 value is one
+    (counts, small integers). The sweeps stream the column values twice per entry; on the geo
+    crosses (values 1 and 2) float32 values made the column view a third smaller. Raises where a
+    value is not finite.
+
+    >>> _compact_values(np.array([1.0, 2.0])).dtype.name, _compact_values(np.array([1.0, 0.1])).dtype.name
+    ('float32', 'float64')
+    >>> _compact_values(np.ones(3, np.float32)).size
+    0
+    """
+    not_finite, exact32, not_one = _values.value_flags(data)
+    if not_finite:
+        _finite("data", data)
+    if not not_one:
+        return np.empty(0, dtype=np.float32)
+    return data if data.dtype == np.float32 or not exact32 else data.astype(np.float32)
 
 
 def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int, *, fold: bool = True) -> Problem:
@@ -186,8 +193,7 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int, *, fold: b
             raise ValueError(f"data has {data.size} values for {slots.size} entries")
         if data.dtype not in (np.float32, np.float64):
             data = data.astype(np.float64)
-        _finite("data", data)
-        data = _compact_values(data)
+        data = _compact_values(data)  # and checked finite
     y = np.ascontiguousarray(y, dtype=np.float64)
     if y.shape != (n,):
         raise ValueError(f"y has shape {y.shape}, expected ({n},): one label per row")
