@@ -211,7 +211,7 @@ def make_problem(indptr, slots, data, y, sw, loss: str, n_slots: int, *, fold: b
     if loss == "logistic":
         if np.any((y < 0) | (y > 1)):
             raise ValueError(f"logistic labels must lie in [0, 1]; row {int(np.flatnonzero((y < 0) | (y > 1))[0])} has {y[(y < 0) | (y > 1)][0]}")
-        mean = float(np.dot(sw, y) if sw.size else y.sum()) / total
+        mean = float(_cd.dot(sw, y) if sw.size else y.sum()) / total  # no threaded BLAS (``_cd.dot``)
         if not 0 < mean < 1:
             raise ValueError("logistic loss needs rows of both labels (with positive weight): the intercept would diverge")
     view, rows, order, constant = _layout.column_view(Rows(indptr, slots, data, y, sw), n_slots, fold)
