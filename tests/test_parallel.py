@@ -5,7 +5,11 @@ threaded sums agree with a dense NumPy gradient.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -54,6 +58,63 @@ def test_the_first_failing_block_in_order_raises():
     for n_jobs in JOBS:
         with pytest.raises(ValueError, match="block 4"):
             run_blocks(task, 12, n_jobs, 2)
+
+
+def test_a_failing_task_waits_for_the_others_and_the_pool_goes_on():
+    ended = []
+
+    def task(k):
+        def run():
+            if k == 1:
+                raise KeyError("first")
+            if k == 3:
+                raise ValueError("later")
+            time.sleep(0.01)
+            ended.append(k)
+            return k
+        return run
+
+    with pytest.raises(KeyError, match="first"):
+        run_tasks([task(k) for k in range(8)], 3)
+    assert sorted(ended) == [0, 2, 4, 5, 6, 7]  # every other task ran to its end before the raise
+    assert run_tasks([lambda k=k: k * k for k in range(50)], 3) == [k * k for k in range(50)]
+
+
+def test_callers_on_several_threads_share_no_call_and_threads_are_reused():
+    def call(seed):
+        values = list(range(seed, seed + 40))
+        return run_tasks([lambda v=v: (time.sleep(0.0005), v)[1] for v in values], 2) == values
+
+    run_tasks([lambda: 0] * 2, 2)
+    before = threading.active_count()
+    with ThreadPoolExecutor(max_workers=4) as callers:  # four callers at once: each its own gang
+        assert all(callers.map(call, range(0, 4000, 100)))
+    assert threading.active_count() - before <= 3 * 2  # at most one gang per extra concurrent caller
+    after = threading.active_count()
+    for _ in range(200):
+        run_tasks([lambda: 1] * 5, 2)
+    assert threading.active_count() == after  # calls one after another reuse a gang
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_starts_threads_of_its_own():
+    run_tasks([lambda: 1] * 4, 2)  # the parent's gang exists
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        try:
+            ok = run_tasks([lambda k=k: k for k in range(6)], 2) == list(range(6))
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    signal.alarm(20)  # a child stuck on its parent's threads fails the test instead of hanging it
+    try:
+        assert os.read(read, 1) == b"1"
+        os.waitpid(pid, 0)
+    finally:
+        signal.alarm(0)
+        os.close(read)
 
 
 def test_check_jobs():
@@ -231,6 +292,43 @@ def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs(values, blocks
                      mean_loss(lambda: (rows,), w, 0.3, LOSSES["logistic"], n)))
     assert len(results) == 1
     assert np.count_nonzero(w) < w.size  # the l1 zeroed weights: the prox's exact zeros were compared too
+
+
+def test_the_polish_on_threads_never_certifies_a_sign_the_one_thread_sum_does_not_give(monkeypatch):
+    # the momentum test read from the slot blocks' sums: on terms built to cancel (the intercept's
+    # term from 1 to 1e-20 of the magnitudes away from minus the sum), every sign it certifies is the one-thread sum's,
+    # and where it cannot tell, the one-thread sum decides (the polish then keeps its bits)
+    rng = np.random.default_rng(12)
+    certified = undecided = 0
+    for trial in range(400):
+        n = int(rng.integers(1, 3000))
+        terms = rng.normal(0, 1, n) * 10.0 ** rng.integers(-8, 8, n)
+        terms[rng.random(n) < 0.3] = 0.0
+        serial = _polish.ordered_sum(terms)
+        size = float(np.abs(terms).sum())
+        intercept_term = -serial + rng.choice([0.0, 1.0, -1.0]) * size * 10.0 ** -rng.uniform(0, 20)
+        cuts = np.unique(np.concatenate([[0, n], rng.integers(0, n, int(rng.integers(0, 9)))]))
+        parts = [(_polish.ordered_sum(terms[a:b]), float(np.abs(terms[a:b]).sum())) for a, b in zip(cuts, cuts[1:])]
+        turn = blocksums.certain_turn(parts, n, intercept_term)
+        if turn is None:
+            undecided += 1
+        else:
+            certified += 1
+            assert (turn + intercept_term > 0.0) == (serial + intercept_term > 0.0)
+    assert certified > 50 and undecided > 50
+    # the fall-back sum from the stored iterates is the serial sum, bit for bit: forced everywhere
+    monkeypatch.setattr(blocksums, "SLOT_BLOCK", 1024)
+    _, rows, w0 = polish_rows(7)
+    results = set()
+    for n, undecide in ((1, False), (2, True), (3, False), (3, True)):
+        if undecide:
+            monkeypatch.setattr(blocksums, "certain_turn", lambda *args: None)
+        w = w0.copy()
+        solution = Polish(5, n_jobs=n).solve(lambda: (rows,), w, 0.1, Penalty(1e-4, 0.0), LOSSES["logistic"])
+        results.add((w.tobytes(), solution.intercept))
+        monkeypatch.undo()
+        monkeypatch.setattr(blocksums, "SLOT_BLOCK", 1024)
+    assert len(results) == 1
 
 
 def test_threaded_pass_sums_reject_rows_whose_slots_are_outside_the_records():

@@ -126,3 +126,34 @@ def test_a_reserved_table_ends_as_the_doubling_one(monkeypatch, n_jobs):
         assert m.n == len(seen)
         assert m.buckets == doubling_buckets(len(seen))
         np.testing.assert_array_equal(m.columns, np.array(seen, dtype=np.int64))
+
+
+@pytest.mark.parametrize("n_jobs", [2, 3, 7])
+def test_inverse_and_weights_on_threads_are_those_of_one_thread(small_blocks, monkeypatch, n_jobs):
+    from widecross.train import trainer as trainer_module
+    from widecross.train.ftrl import FTRL, FTRLParams
+
+    monkeypatch.setattr(trainer_module, "SLOT_BLOCK", 16)  # slot blocks on threads from 16 slots a thread
+    cols = skewed_columns(30_000, 11, high=20_000)
+    m = SlotMap()
+    m.map(cols, n_jobs)
+    expected, _ = first_appearance(cols)
+    inverse = m.inverse(n_jobs)
+    assert inverse.tobytes() == m.columns.tobytes()
+    assert (inverse[expected] == cols).all()  # each slot's column, from an independent numbering
+    rng = np.random.default_rng(4)
+    X = sp.random(4000, 3000, density=0.003, format="csr", random_state=5, dtype=np.float64)
+    y = (X @ rng.normal(size=3000) > 0).astype(np.float64)
+    for optimizer in (SGD(LOSSES["logistic"], SGDParams(0.5, l1=1e-4, l2=1e-4, rates="adagrad")),
+                      FTRL(LOSSES["logistic"], FTRLParams(0.5, l1=1e-4))):
+        one = Trainer(optimizer, layout="sparse")
+        rows = one.rows(X, y)
+        one.epoch(rows, None)
+        weights = one.slot_weights()
+        assert np.count_nonzero(weights) > 10
+        one.n_jobs = n_jobs  # the same state read on threads
+        assert one.slot_weights().tobytes() == weights.tobytes()
+        ids, values = one.coefficients()
+        one.n_jobs = 1
+        ids1, values1 = one.coefficients()
+        assert ids.tobytes() == ids1.tobytes() and values.tobytes() == values1.tobytes()

@@ -8,13 +8,17 @@ operations: the bits of the result do not depend on ``n_jobs``. (Where each row'
 own, as in featurizing and scoring, or where each sum keeps its order of additions, as in the
 polish's sums split by slot range, a split that follows ``n_jobs`` keeps the bits too.)
 
-Threads come from one :class:`concurrent.futures.ThreadPoolExecutor` per thread count, over
-Numba kernels compiled with ``nogil=True`` (see ``_jit``). Not Numba's own ``parallel=True``:
-its reductions combine per-thread partial sums whose split follows the thread count (bits change
-with ``n_jobs``), it would need every kernel rewritten with ``prange``, and the stochastic
-epochs must run the existing serial kernel once per shard, which only a task pool expresses.
-Blocks of 65,536 rows cost ~10-50 ms each: the ~20 us of a task hand-off is lost in the noise,
-and a million rows make 16 blocks, enough to keep 16 threads busy.
+Threads come from a *gang* per thread count (:class:`_Gang`: ``n_jobs`` threads that take the
+tasks of one call in order from a shared index), over Numba kernels compiled with ``nogil=True``
+(see ``_jit``). Not :class:`concurrent.futures.ThreadPoolExecutor`: its future, condition and
+queue entry per task cost the calling thread ~30-80 us a task, and a default fit on 1M rows hands
+out ~400 tasks on two threads and ~1,000 on sixteen (0.03-0.06 CPU-s of the calling thread that
+no number of threads shortens); a gang's call costs one wake-up, and a task a lock. Not Numba's
+own ``parallel=True``: its reductions combine per-thread partial sums whose split follows the
+thread count (bits change with ``n_jobs``), it would need every kernel rewritten with ``prange``,
+and the stochastic epochs must run the existing serial kernel once per shard, which only a task
+pool expresses. Blocks of 65,536 rows cost ~10-50 ms each, and a million rows make 16 blocks,
+enough to keep 16 threads busy.
 
 >>> run_blocks(lambda start, stop: stop - start, 150_000, n_jobs=2)
 [65536, 65536, 18928]
@@ -24,14 +28,13 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 
 BLOCK_ROWS = 65_536
 
-_pools: dict[int, ThreadPoolExecutor] = {}
+_pools: dict[int, list[_Gang]] = {}  # per thread count, the gangs that no call is using
 _pools_lock = threading.Lock()
 _inside = threading.local()  # set in pool threads: a task that calls run_blocks runs it inline
 
@@ -71,18 +74,81 @@ def row_blocks(n_rows: int, block_rows: int = BLOCK_ROWS) -> list[tuple[int, int
     return [(start, min(start + block_rows, n_rows)) for start in range(0, n_rows, block_rows)]
 
 
-def _pool(n_jobs: int) -> ThreadPoolExecutor:
+class _Gang:
+    """``n_threads`` daemon threads that run the tasks of one call at a time: each takes the next
+    task index under the lock, runs the task without it, stores its result or exception, and the
+    last to finish wakes the caller. One caller at a time: see :func:`_checkout`."""
+
+    def __init__(self, n_threads: int) -> None:
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)  # the threads wait here for a call's tasks
+        self.finished = threading.Condition(self.lock)  # the caller waits here for the last one
+        self.tasks: Sequence[Callable[[], Any]] = ()
+        self.results: list[Any] = []
+        self.errors: list[BaseException | None] = []
+        self.next = 0
+        self.unfinished = 0
+        for k in range(n_threads):
+            threading.Thread(target=self._serve, name=f"widecross_{k}", daemon=True).start()
+
+    def run(self, tasks: Sequence[Callable[[], T]]) -> tuple[list[T], list[BaseException | None]]:
+        """Each task's result (None where it raised) and exception (None where it returned)."""
+        with self.lock:
+            self.tasks, self.results, self.errors = tasks, [None] * len(tasks), [None] * len(tasks)
+            self.next, self.unfinished = 0, len(tasks)
+            self.wake.notify_all()
+            while self.unfinished:
+                self.finished.wait()
+            results, errors = self.results, self.errors
+            self.tasks = ()
+        return results, errors
+
+    def _serve(self) -> None:
+        _inside.flag = True
+        lock = self.lock
+        with lock:  # held but while a task runs
+            while True:
+                while self.next >= len(self.tasks):
+                    self.wake.wait()
+                i = self.next
+                self.next = i + 1
+                task, results, errors = self.tasks[i], self.results, self.errors
+                lock.release()
+                try:
+                    results[i] = task()
+                except BaseException as error:  # noqa: BLE001 (the caller raises it)
+                    errors[i] = error
+                finally:
+                    lock.acquire()
+                self.unfinished -= 1
+                if not self.unfinished:
+                    self.finished.notify()
+
+
+def _checkout(n_jobs: int) -> _Gang:
+    """An idle gang of ``n_jobs`` threads, started if none is (callers on several threads at
+    once each get their own)."""
     with _pools_lock:
-        pool = _pools.get(n_jobs)
-        if pool is None:
-            pool = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="widecross",
-                                      initializer=_mark_inside)
-            _pools[n_jobs] = pool
-        return pool
+        idle = _pools.get(n_jobs)
+        if idle:
+            return idle.pop()
+    return _Gang(n_jobs)
 
 
-def _mark_inside() -> None:
-    _inside.flag = True
+def _checkin(n_jobs: int, gang: _Gang) -> None:
+    with _pools_lock:
+        _pools.setdefault(n_jobs, []).append(gang)
+
+
+def _after_fork() -> None:
+    # a forked child has none of its parent's threads, and the lock may have been held
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def run_tasks(tasks: Sequence[Callable[[], T]], n_jobs: int) -> list[T]:
@@ -94,12 +160,13 @@ def run_tasks(tasks: Sequence[Callable[[], T]], n_jobs: int) -> list[T]:
     """
     if n_jobs <= 1 or len(tasks) <= 1 or getattr(_inside, "flag", False):
         return [task() for task in tasks]
-    futures = [_pool(n_jobs).submit(task) for task in tasks]
-    errors = [f.exception() for f in futures]
+    gang = _checkout(n_jobs)
+    results, errors = gang.run(tasks)  # interrupted: the gang is not handed out again
+    _checkin(n_jobs, gang)
     for error in errors:
         if error is not None:
             raise error
-    return [f.result() for f in futures]
+    return results
 
 
 def run_blocks(task: Callable[[int, int], T], n_rows: int, n_jobs: int, block_rows: int = BLOCK_ROWS) -> list[T]:

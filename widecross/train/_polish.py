@@ -155,19 +155,26 @@ def prox_step(rec, last, l1, l2, gb, lb, momentum, extrapolate):
     is ``x`` itself: a plain step, which never increases the objective. ``rec[:, 0]`` always
     ends on a point whose zeros are exact where ``x`` has them and ``last`` too.
     """
-    turn = prox_range(rec, last, l1, l2, 0, rec.shape[0], np.empty(0))  # add the terms up
+    turn, _ = prox_range(rec, last, l1, l2, 0, rec.shape[0], np.empty(0))  # add the terms up
     beta = momentum_step(turn, gb, lb, momentum, extrapolate)
     extrapolate_range(rec, last, beta, 0, rec.shape[0])
+
+
+@jit(inline="always")
+def _turn_term(point, x, last):
+    # a slot's term of the momentum test: the step against the last move
+    return (point - x) * (x - last)
 
 
 @jit
 def prox_range(rec, last, l1, l2, lo, hi, terms):
     """The prox iterates ``x`` of slots ``[lo, hi)`` into ``rec[:, 1]``; returns the sum of
-    their momentum test terms ``(point - x) (x - last)`` in slot order or, with ``terms``
-    sized, stores each in ``terms[j]`` instead (slot ranges on threads: the caller adds them in
-    slot order, for the same bits)."""
+    their momentum test terms ``(point - x) (x - last)`` in slot order and the sum of their
+    magnitudes or, with ``terms`` sized, stores each in ``terms[j]`` instead (slot ranges on
+    other machines: the caller adds them in slot order, for the same bits)."""
     keep = terms.shape[0] > 0
     turn = 0.0
+    size = 0.0
     for j in range(lo, hi):
         point = rec[j, 0]
         lj = rec[j, 2]
@@ -175,22 +182,42 @@ def prox_range(rec, last, l1, l2, lo, hi, terms):
             x = point  # column never stored with a nonzero value: the loss ignores it
         else:
             x = prox(lj * point - rec[j, 1], lj, l1, l2)
-        term = (point - x) * (x - last[j])
+        term = _turn_term(point, x, last[j])
         if keep:
             terms[j] = term
         else:
             turn += term
+            size += abs(term)
         rec[j, 1] = x
+    return turn, size
+
+
+@jit
+def turn_sum(rec, last, lo, hi):
+    """The momentum test sum of :func:`prox_range` over slots ``[lo, hi)`` after it ran (the
+    points still in ``rec[:, 0]``, the iterates in ``rec[:, 1]``): the same additions, the
+    same bits."""
+    turn = 0.0
+    for j in range(lo, hi):
+        turn += _turn_term(rec[j, 0], rec[j, 1], last[j])
     return turn
+
+
+@jit
+def intercept_turn(gb, lb, momentum):
+    """The intercept's prox iterate and its term of the momentum test."""
+    b_point = momentum[M_B]
+    b_x = b_point - gb / lb if lb > 0.0 else b_point
+    return b_x, (b_point - b_x) * (b_x - momentum[M_B_LAST])
 
 
 @jit
 def momentum_step(turn, gb, lb, momentum, extrapolate):
     """The intercept's prox step and FISTA's t for the next point, given the slots' momentum
-    test sum ``turn``; updates ``momentum`` and returns the slots' extrapolation factor."""
-    b_point = momentum[M_B]
-    b_x = b_point - gb / lb if lb > 0.0 else b_point
-    turn += (b_point - b_x) * (b_x - momentum[M_B_LAST])
+    test sum ``turn``; updates ``momentum`` and returns the slots' extrapolation factor. Only the
+    sign of ``turn`` plus the intercept's term counts (``blocksums`` relies on it)."""
+    b_x, b_term = intercept_turn(gb, lb, momentum)
+    turn += b_term
     t = momentum[M_T]
     if turn > 0.0:
         t = 1.0

@@ -203,21 +203,20 @@ def _every_kth_row(indptr: np.ndarray, k: int) -> np.ndarray:
 class SlotSweeps:
     """The polish's per-slot steps (``_polish.reset``, ``finish``, ``prox_step``) on fixed slot
     blocks on ``n_jobs`` threads, with one thread's bits: each slot's arithmetic is its own, and
-    the momentum test's terms are stored and added in slot order. A block's scaling runs with
+    the momentum test takes the sign of the one-thread sum (:func:`certain_turn`). A block's scaling runs with
     its prox step, its extrapolation with the next pass's reset: two sweeps over the records a
     pass instead of four. One thread: the serial kernels."""
 
     def __init__(self, n_slots: int, n_jobs: int) -> None:
         self.n_slots, self.n_jobs = n_slots, n_jobs
-        self.terms = np.empty(n_slots) if n_jobs > 1 else _EMPTY
         # the point's weights as one array (``rec[:, 0]``), for the sums' threads (``PassSums``)
         self.point = np.empty(n_slots) if n_jobs > 1 else None
         self.scale: tuple[float, float] | None = None  # (curvature, total) of a finish not yet applied
         self.cleared = False  # the gradients are zero already (reset for a pass with curvature 0)
 
-    def _run(self, task) -> None:  # type: ignore[no-untyped-def]
+    def _run(self, task) -> list:  # type: ignore[no-untyped-def]
         # about 4 blocks a thread (fewer hand-offs), at least SLOT_BLOCK slots each
-        run_blocks(task, self.n_slots, self.n_jobs, max(SLOT_BLOCK, -(-self.n_slots // (4 * self.n_jobs))))
+        return run_blocks(task, self.n_slots, self.n_jobs, max(SLOT_BLOCK, -(-self.n_slots // (4 * self.n_jobs))))
 
     def start(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The records (weight, gradient, curvature bound per slot) and the previous iterate,
@@ -260,9 +259,9 @@ class SlotSweeps:
         curvature, total = self.scale
         self.scale = None
 
-        def step(lo: int, hi: int) -> None:
+        def step(lo: int, hi: int) -> tuple[float, float]:
             _polish.finish_range(rec, curvature, total, lo, hi)
-            _polish.prox_range(rec, last, l1, l2, lo, hi, self.terms)
+            return _polish.prox_range(rec, last, l1, l2, lo, hi, _EMPTY)
 
         def move(lo: int, hi: int) -> None:
             _polish.extrapolate_range(rec, last, beta, lo, hi)
@@ -272,10 +271,35 @@ class SlotSweeps:
         point = self.point
         assert point is not None
 
-        self._run(step)
-        beta = _polish.momentum_step(_polish.ordered_sum(self.terms), gb, lb, momentum, extrapolate)
+        turn = certain_turn(self._run(step), self.n_slots, _polish.intercept_turn(gb, lb, momentum)[1])
+        if turn is None:  # too close to call from the blocks' sums: the one-thread sum
+            turn = _polish.turn_sum(rec, last, 0, self.n_slots)
+        beta = _polish.momentum_step(turn, gb, lb, momentum, extrapolate)
         self._run(move)
         self.cleared = True
+
+
+def certain_turn(parts: list[tuple[float, float]], n_terms: int, intercept_term: float) -> float | None:
+    """The momentum test's slot sum from the slot blocks' (sum, sum of magnitudes) ``parts``,
+    when it decides the test as the one-thread sum would; else None.
+
+    The test reads only the sign of ``turn + intercept_term`` (``_polish.momentum_step``). Any
+    order of adding ``n`` terms errs by at most ``(n - 1) u sum|t|`` (u = 2^-53), so the one-
+    thread sum and this one differ by at most twice that: where their common sign is farther
+    from zero than three times it, both give the same decision. Without any nonzero term both
+    sums are exactly 0. Rare near-ties (and a non-finite term) go back to the one-thread sum.
+
+    >>> certain_turn([(1.0, 1.0), (-0.25, 0.5)], 2, 0.0), certain_turn([(1e-17, 1.0)], 1, -1e-17)
+    (0.75, None)
+    """
+    turn = size = 0.0
+    for part_turn, part_size in parts:
+        turn += part_turn
+        size += part_size
+    if size == 0.0:
+        return turn
+    margin = 3.0 * (n_terms + len(parts) + 2) * 2.0**-53 * size
+    return turn if abs(turn + intercept_term) > margin else None
 
 
 def _bind(task, *args):  # type: ignore[no-untyped-def]

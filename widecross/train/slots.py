@@ -120,8 +120,9 @@ def lookup_columns(table, columns, out):
 
 
 @jit
-def _inverse(table, out):
-    for h in range(table.shape[0]):
+def _inverse(table, lo, hi, out):
+    # buckets [lo, hi): each holds its own slot, so ranges of buckets fill ``out`` apart
+    for h in range(lo, hi):
         if table[h, 0] != EMPTY:
             out[table[h, 1]] = table[h, 0]
 
@@ -190,8 +191,14 @@ class SlotMap:
     @property
     def columns(self) -> np.ndarray:
         """Column id of each slot (int64, length ``n``)."""
+        return self.inverse()
+
+    def inverse(self, n_jobs: int = 1) -> np.ndarray:
+        """:attr:`columns`, from ranges of the table on ``n_jobs`` threads."""
         out = np.empty(self.n, dtype=np.int64)
-        _inverse(self.table, out)
+        buckets = self.table.shape[0]
+        cuts = [buckets * b // n_jobs for b in range(n_jobs + 1)] if buckets >= PARALLEL_ENTRIES else [0, buckets]
+        run_tasks([_call(_inverse, self.table, lo, hi, out) for lo, hi in zip(cuts, cuts[1:])], n_jobs)
         return out
 
     def _grow(self, n_jobs: int = 1) -> None:
@@ -265,9 +272,9 @@ class SlotMap:
         lookup_columns(self.table, columns, out)
         return out
 
-    def columns_of(self, slots: np.ndarray) -> np.ndarray:
+    def columns_of(self, slots: np.ndarray, n_jobs: int = 1) -> np.ndarray:
         """Column id (int64) of each of ``slots``."""
-        return self.columns[slots]
+        return self.inverse(n_jobs)[slots]
 
     @property
     def nbytes(self) -> int:
@@ -328,7 +335,7 @@ class DenseMap:
     def lookup(self, columns: np.ndarray) -> np.ndarray:
         return self.map(columns)
 
-    def columns_of(self, slots: np.ndarray) -> np.ndarray:
+    def columns_of(self, slots: np.ndarray, n_jobs: int = 1) -> np.ndarray:
         return slots.astype(np.int64)
 
     @property

@@ -14,11 +14,13 @@ the weights.
 from __future__ import annotations
 
 import copy
+from functools import partial
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._parallel import run_tasks
 from .._scans import all_ones
 from . import _state
 from .optimizer import Optimizer
@@ -28,6 +30,9 @@ from .rows import Rows, buffers, gather_rows
 from .shards import ShardedEpochs
 from .slots import DenseMap, SlotMap
 from .solver import Blocks, Solution, Solver
+
+# slots per thread below which the weights are read on one thread
+SLOT_BLOCK = 65_536
 
 # Passes longer than this train on rows gathered in visiting order, this many at a time: ~1.5 MB
 # of geo rows, which stay in cache while trained.
@@ -293,7 +298,12 @@ class Trainer:
         unchanged."""
         if out is None:
             out = np.zeros(self.n_slots if self.columns == 1 else (self.n_slots, self.columns), dtype=np.float64)
-        if self.optimizer.weights(self._records_to_read(), self.n_slots, self.scalars, out) < 0:
+        records, n = self._records_to_read(), self.n_slots
+        # each slot's weight is its own: slot blocks on threads give the same array
+        cuts = [n * b // self.n_jobs for b in range(self.n_jobs + 1)] if n >= SLOT_BLOCK * self.n_jobs else [0, n]
+        found = run_tasks([partial(self.optimizer.weights, records[lo:hi], hi - lo, self.scalars, out[lo:hi])
+                           for lo, hi in zip(cuts, cuts[1:])], self.n_jobs)
+        if min(found) < 0:
             raise NonFiniteError(-1)
         return out
 
@@ -306,7 +316,7 @@ class Trainer:
         the ids where any class is nonzero and their (n, K) weights."""
         w = self.slot_weights() if weights is None else weights
         nz = np.flatnonzero(w) if w.ndim == 1 else np.flatnonzero((w != 0).any(axis=1))
-        columns = self.slot_map.columns_of(nz)
+        columns = self.slot_map.columns_of(nz, self.n_jobs)
         order = np.argsort(columns, kind="stable")
         return columns[order], w[nz][order]
 
