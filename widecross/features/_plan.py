@@ -25,18 +25,19 @@ _INT64_MAX = 2**63 - 1
 BLOCK_ROWS = 8192
 # Rows per task on threads: at least this many, and about TASKS_PER_JOB tasks a thread (the matrix
 # does not depend on it: each row is filled alone). Few long tasks: each thread then writes (and
-# first touches) long stretches of the output of its own; with 16,384-row tasks (62 on a million
-# rows, ~0.7 ms each) two threads were slower than one on fresh output arrays (1M generated rows,
-# exact width: 0.060 -> 0.067 s wall), with ~250,000-row tasks 1.6-1.8x faster
+# first touches) long stretches of the output of its own. 1M generated rows at the exact width,
+# two threads against one, fresh output arrays, three runs each: 16,384-row tasks (62, ~0.7 ms
+# each) 0.63x / 1.30x / 1.20x, 4 tasks a thread 1.24x / 1.44x / 1.49x, 8 a thread 1.58x / 1.19x /
+# 1.30x; at 2^22 1.45x / 1.59x / 1.52x against 1.65x / 1.69x / 1.43x (4) and 1.62x / 1.72x / 1.46x (8)
 THREAD_BLOCK_ROWS = 2 * 8192
-TASKS_PER_JOB = 2
+TASKS_PER_JOB = 4
 
 
 def task_rows(n_rows: int, n_jobs: int) -> int:
     """Rows per task of a transform on ``n_jobs`` threads.
 
     >>> task_rows(1_000_000, 2), task_rows(1_000_000, 16), task_rows(20_000, 2)
-    (250000, 31250, 16384)
+    (125000, 16384, 16384)
     """
     return max(THREAD_BLOCK_ROWS, -(-n_rows // (TASKS_PER_JOB * n_jobs)))
 
