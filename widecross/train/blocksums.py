@@ -169,16 +169,15 @@ def _slot_bounds(rows: Rows, head: int, n_slots: int, n_ranges: int) -> np.ndarr
     fall well enough (the bits never depend on it)."""
     sample = np.sort(rows.slots[_every_kth_row(rows.indptr[head:], _SAMPLE)])
     total = _SAMPLE * sample.shape[0] + _SLOT_COST * n_slots
-    bounds = [0]
-    for k in range(1, n_ranges):
-        target, lo, hi = total * k / n_ranges, bounds[-1], n_slots
-        while lo < hi:  # the first slot whose cost before it reaches the target
-            mid = (lo + hi) // 2
-            if _SAMPLE * int(np.searchsorted(sample, mid)) + _SLOT_COST * mid < target:
-                lo = mid + 1
-            else:
-                hi = mid
-        bounds.append(lo)
+    targets = total * np.arange(1, n_ranges) / n_ranges
+    # each bound: the first slot whose cost before it reaches its target (the cost grows with the
+    # slot, so the bounds come in order), all found by one bisection
+    lo, hi = np.zeros(n_ranges - 1, dtype=np.int64), np.full(n_ranges - 1, n_slots, dtype=np.int64)
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2
+        short = _SAMPLE * np.searchsorted(sample, mid) + _SLOT_COST * mid < targets
+        lo, hi = np.where(short, mid + 1, lo), np.where(short, hi, mid)
+    bounds = [0, *lo.tolist()]
     bounds.append(n_slots)
     cuts = []
     for lo, hi in zip(bounds, bounds[1:]):

@@ -125,7 +125,8 @@ class _Plan:
         serial.around(_run_tasks, [_call(self._count, rows, mine, k) for k, mine in enumerate(rows_of)], n_jobs,
                       phases, "counts")
         del marks, rows_of, tables
-        self.round_counts = np.zeros_like(self.fixed_counts)
+        # written only by passes of several rounds: calloc's zero pages cost nothing until then
+        self.round_counts = np.zeros(self.fixed_counts.shape[0])
         self.local = np.empty((self.ids.shape[0], n_fields))
         n_union = self.union.shape[0]
         self.base = np.empty((n_union, n_fields))

@@ -31,7 +31,7 @@ from .shards import ShardedEpochs
 from .slots import DenseMap, SlotMap
 from .solver import Blocks, Solution, Solver
 
-# slots per thread below which the weights are read on one thread
+# the fewest slots a thread reads the weights of
 SLOT_BLOCK = 65_536
 
 # Passes longer than this train on rows gathered in visiting order, this many at a time: ~1.5 MB
@@ -300,7 +300,8 @@ class Trainer:
             out = np.zeros(self.n_slots if self.columns == 1 else (self.n_slots, self.columns), dtype=np.float64)
         records, n = self._records_to_read(), self.n_slots
         # each slot's weight is its own: slot blocks on threads give the same array
-        cuts = [n * b // self.n_jobs for b in range(self.n_jobs + 1)] if n >= SLOT_BLOCK * self.n_jobs else [0, n]
+        n_blocks = max(1, min(self.n_jobs, n // SLOT_BLOCK))
+        cuts = [n * b // n_blocks for b in range(n_blocks + 1)]
         found = run_tasks([partial(self.optimizer.weights, records[lo:hi], hi - lo, self.scalars, out[lo:hi])
                            for lo, hi in zip(cuts, cuts[1:])], self.n_jobs)
         if min(found) < 0:
