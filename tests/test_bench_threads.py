@@ -34,6 +34,10 @@ def test_bench_threads_quick(tmp_path):
     assert 0 < total["n_jobs_2_slowest_cpu"] <= total["n_jobs_2_cpu"] + 1e-9
     quality = json.loads((tmp_path / "bench_threads_quality.quick.json").read_text())["rows"]
     assert [row["n_jobs"] for row in quality] == [1, 3] and quality[0]["log_loss_diff"] == 0
+    # the 3-shard fit's schedule on 3 threads: shorter than its work, longer than its calling thread's part
+    one, three = quality
+    assert one["projected_speedup"] == 1 and three["projected_seconds"] > 0
+    assert three["calling_thread_cpu"] < three["projected_seconds"] < three["work_cpu"]
     model = json.loads((tmp_path / "bench_threads_model.quick.json").read_text())["rows"]
     assert [row["threads"] for row in model] == [1, 2, 4, 8, 16] and model[0]["model_speedup"] == 1
     assert model[0]["model_epochs_speedup"] == 1 and model[-1]["model_epochs_seconds"] > 0
