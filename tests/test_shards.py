@@ -495,3 +495,38 @@ def test_localize_rows_and_count_rows_match_a_numpy_renaming():
         _shard.count_rows(indptr, local, mines[k], len(mine_shared), counts)
         expected = [0.5 + float(np.sum(slots[entries] == s)) for s in mine_shared]
         assert counts.tolist() == (expected if mine_shared else [0.5])
+
+
+@pytest.mark.parametrize("name", ["sgd-adagrad-l1", "ftrl-l1"])
+@pytest.mark.parametrize("n_jobs, shard_rows", [(3, 1000), (2, 64)])  # one round per pass, or many
+def test_a_shuffle_pass_is_the_pass_in_each_shards_own_fresh_order(name, n_jobs, shard_rows):
+    # A Shuffle pass: each shard shuffles its own rows (its last order, Fisher-Yates with the
+    # shard's generator). The same pass given as a whole order, built here from those per-shard
+    # orders (shard 0's rows, then shard 1's...: only each shard's own order counts), must give
+    # the same bytes; and a Shuffle on rows not dealt yet draws a whole order and deals by it.
+    from widecross.train.rows import Shuffle, shard_generator, visit_order
+
+    X, y, _, order = random_problem(9)
+    shuffled, explicit = TRAINERS[name](), TRAINERS[name]()
+    rows_s, rows_e = shuffled.rows(X, y), explicit.rows(X, y)
+    a = ShardedEpochs(shuffled.optimizer, n_jobs, shard_rows)
+    b = ShardedEpochs(explicit.optimizer, n_jobs, shard_rows)
+    first = Shuffle(12345, X.shape[0])
+    assert a.run(rows_s, first, shuffled.records, shuffled.scalars) == -1
+    dealt = visit_order(np.random.default_rng(12345), X.shape[0], True)
+    assert b.run(rows_e, dealt, explicit.records, explicit.scalars) == -1
+    n = X.shape[0]
+    shard_orders = [dealt[n * k // n_jobs:n * (k + 1) // n_jobs].copy() for k in range(n_jobs)]
+    for seed in (7, 8):
+        for k, own in enumerate(shard_orders):  # the reference shuffle of each shard's last order
+            draws = shard_generator(seed, k).integers(0, 2**32, size=own.shape[0], dtype=np.uint32)
+            for i in range(own.shape[0] - 1, 0, -1):
+                j = (int(draws[i]) * (i + 1)) >> 32
+                own[i], own[j] = own[j], own[i]
+        assert a.run(rows_s, Shuffle(seed, n), shuffled.records, shuffled.scalars) == -1
+        assert b.run(rows_e, np.concatenate(shard_orders), explicit.records, explicit.scalars) == -1
+        a.flush()
+        b.flush()
+        assert shuffled.records.tobytes() == explicit.records.tobytes()
+        assert shuffled.scalars.tobytes() == explicit.scalars.tobytes()
+    assert [s.order.tolist() for s in a.shards] == [o.tolist() for o in shard_orders]

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from ..io import DataSet, is_source, prefetched, read_prepared, source_name
 from ..io.dataset import Chunk, prepared
-from ..train import EpochRunner, FitParams, Rows, ShuffleBuffer, Trainer, visit_order
+from ..train import EpochRunner, FitParams, Rows, Shuffle, ShuffleBuffer, Trainer, visit_order
 from ..train.epochs import Block
 from ..train.trainer import NonFiniteError
 from .inputs import as_features, as_sample_weight, as_target, split_holdout
@@ -79,7 +79,13 @@ class MemorySource:
         del self.X, X  # the rows keep what training needs; drop the column ids (8 bytes per entry)
 
     def epoch(self, epoch: int) -> Iterable[Block]:
-        return [(self.rows, visit_order(self.rng, self.rows.n_rows, True) if self.params.shuffle else None)]
+        if not self.params.shuffle:
+            return [(self.rows, None)]
+        if epoch and self.trainer.n_jobs > 1:
+            # on threads, after the first epoch (whose order deals the rows to the shards), each
+            # shard shuffles its own rows on its thread: no order of all the rows drawn here
+            return [(self.rows, Shuffle(int(self.rng.integers(2**63)), self.rows.n_rows))]
+        return [(self.rows, visit_order(self.rng, self.rows.n_rows, True))]
 
     def stop(self, epoch: int) -> bool:
         """Early stopping: True once the held-out loss has not improved by ``tol`` for

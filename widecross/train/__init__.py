@@ -30,7 +30,7 @@ from .optimizers import CHOICES, EXACT, OPTIMIZERS, optimizer_class, optimizer_f
 from .params import DENSE_AUTO_MAX_WIDTH, LAYOUTS, FitParams, resolve
 from .penalty import Penalty
 from .polish import Polish
-from .rows import Rows, visit_order
+from .rows import Rows, Shuffle, visit_order
 from .sgd import SGD, SGDParams
 from .shuffle import ShuffleBuffer
 from .solver import Solution, Solver
@@ -39,5 +39,5 @@ from .trainer import NonFiniteError, Trainer
 __all__ = [
     "CHOICES", "DENSE_AUTO_MAX_WIDTH", "EXACT", "EpochRunner", "Exact", "FTRL", "FTRLParams", "FitParams", "LAYOUTS", "NonFiniteError", "OPTIMIZERS",
     "Optimizer", "Penalty", "Polish", "Rows", "SGD", "SGDParams", "ShuffleBuffer", "Solution", "Solver", "Trainer",
-    "optimizer_class", "optimizer_from_record", "resolve", "visit_order",
+    "optimizer_class", "optimizer_from_record", "resolve", "visit_order", "Shuffle",
 ]

@@ -13,11 +13,11 @@ import math
 import sys
 from typing import Callable, Iterable
 
-from .rows import Rows
+from .rows import Rows, Shuffle, visits
 from .solver import opened
 from .trainer import NonFiniteError, Trainer
 
-Block = tuple[Rows, "np.ndarray | None"]  # rows, and the order to visit them in (None: as stored)
+Block = tuple[Rows, "np.ndarray | Shuffle | None"]  # rows, and the order to visit them in (None: as stored)
 Progress = Callable[[int, int, float], None]  # (epoch, rows just trained, running mean loss)
 
 
@@ -73,7 +73,7 @@ class EpochRunner:
                 part, weight = self.trainer.last_sums()
                 loss_sum += part
                 weight_sum += weight
-                n = rows.n_rows if order is None else order.shape[0]
+                n = visits(rows, order)
                 n_rows += n
                 if self.progress is not None:
                     self.progress(epoch, n, loss_sum / weight_sum if weight_sum > 0 else 0.0)

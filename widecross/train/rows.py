@@ -79,9 +79,41 @@ def visit_order(rng: np.random.Generator, n: int, shuffle: bool) -> np.ndarray:
     [0, 1, 2, 3, 4]
     """
     order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
-    if shuffle and n > 1:
-        _fisher_yates(order, rng.integers(0, 2**32, size=n, dtype=np.uint32))
+    if shuffle:
+        shuffle_in_place(order, rng)
     return order
+
+
+class Shuffle(NamedTuple):
+    """A pass over ``n_rows`` rows in a fresh random order that the pass draws itself, from
+    ``seed``: a pass on threads draws each shard's order on its shard's thread (a shuffle of the
+    shard's rows with :func:`shard_generator`), any other pass the whole order (:meth:`draw`).
+    The same seed gives the same orders."""
+
+    seed: int
+    n_rows: int
+
+    def draw(self) -> np.ndarray:
+        """The whole order on one thread."""
+        return visit_order(np.random.default_rng(self.seed), self.n_rows, True)
+
+
+def shard_generator(seed: int, shard: int) -> np.random.Generator:
+    """The generator of shard ``shard``'s order in a :class:`Shuffle` pass."""
+    return np.random.default_rng([seed, shard])
+
+
+def shuffle_in_place(order: np.ndarray, rng: np.random.Generator) -> None:
+    """``order`` in a fresh random order (the Fisher-Yates shuffle of :func:`visit_order`)."""
+    if order.shape[0] > 1:
+        _fisher_yates(order, rng.integers(0, 2**32, size=order.shape[0], dtype=np.uint32))
+
+
+def visits(rows: Rows, order: np.ndarray | Shuffle | None) -> int:
+    """How many rows a pass over ``rows`` in ``order`` visits."""
+    if order is None:
+        return rows.n_rows
+    return order.n_rows if isinstance(order, Shuffle) else int(order.shape[0])
 
 
 # -- gathering ---------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ import numpy as np
 from .._parallel import run_tasks
 from . import _shard, _state
 from .optimizer import Optimizer
-from .rows import Rows, buffers, gather_rows
+from .rows import Rows, Shuffle, buffers, gather_rows, shard_generator, shuffle_in_place, visits
 
 SHARD_ROWS = 1_048_576
 # A round trains its rows gathered this many at a time, as the one-thread epochs do: the chunk
@@ -294,21 +294,29 @@ class ShardedEpochs:
         # (records, the state's clock) while the last pass's records are not written back yet
         self.pending: tuple[np.ndarray, float] | None = None
 
+    def _planned(self, rows: Rows) -> bool:
+        return self.plan is not None and self.plan.serves(rows) and self.plan.shard_of.shape[0] == rows.n_rows
+
     def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
-        if self.plan is None or not self.plan.serves(rows) or self.plan.shard_of.shape[0] != rows.n_rows:
+        if not self._planned(rows):
             self.flush()
             self.plan = None  # its memory first
             self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phases)
             self.shards = [_Shard(self.plan, k) for k in range(self.n_jobs)]
         return self.plan
 
-    def run(self, rows: Rows, order: np.ndarray, records: np.ndarray, scalars: np.ndarray) -> int:
-        """One pass over ``rows`` in ``order``, updating ``records`` and ``scalars`` in place.
+    def run(self, rows: Rows, order: np.ndarray | Shuffle, records: np.ndarray, scalars: np.ndarray) -> int:
+        """One pass over ``rows`` in ``order``, updating ``records`` and ``scalars`` in place; a
+        :class:`Shuffle`: each shard shuffles its rows on its thread (the rows are dealt from a
+        whole order drawn from it first, if they were not dealt yet).
 
-        Returns -1, or the position in ``order`` of a row whose update was not finite (the state
-        may then be partly updated). The pass's loss and weight sums are left in ``scalars``.
+        Returns -1, or the position in ``order`` (with a Shuffle, the row) of a row whose update
+        was not finite (the state may then be partly updated). The pass's loss and weight sums are
+        left in ``scalars``.
         """
-        n = order.shape[0]
+        if isinstance(order, Shuffle) and not self._planned(rows):
+            order = order.draw()  # rows are dealt by a whole order
+        n = visits(rows, order)
         self.phases.clear()
         if n == 0:
             scalars[_state.LOSS_SUM] = scalars[_state.WEIGHT_SUM] = 0.0
@@ -379,26 +387,28 @@ class ShardedEpochs:
         return next((b for b in results if b >= 0), -1)
 
     @staticmethod
-    def _position(plan: _Plan, bad: int, order: np.ndarray, scalars: np.ndarray, sums: np.ndarray) -> int:
+    def _position(plan: _Plan, bad: int, order: np.ndarray | Shuffle, scalars: np.ndarray, sums: np.ndarray) -> int:
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
-        return int(np.flatnonzero(order == bad)[0])
+        return bad if isinstance(order, Shuffle) else int(np.flatnonzero(order == bad)[0])
 
     def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
-                    records: np.ndarray | None, order: np.ndarray | None, count: bool):  # type: ignore[no-untyped-def]
+                    records: np.ndarray | None, order: np.ndarray | Shuffle | None, count: bool):  # type: ignore[no-untyped-def]
         return lambda: self._train(shard, plan, lo, hi, mixed, records, order, count)
 
     def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
-               order: np.ndarray | None, count: bool) -> int:
+               order: np.ndarray | Shuffle | None, count: bool) -> int:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
         The first round of a pass (``order``: the pass's) picks the shard's rows out of the
-        pass's order, and copies the shard's records in (``records``), or, when the shard still
+        pass's order (a Shuffle: shuffles the shard's rows with its own generator), and copies the shard's records in (``records``), or, when the shard still
         holds what the last pass wrote back, takes the last mix and stamps its own slots (settled
         then) at the pass's clock."""
         own = shard.scalars
         clock = self.optimizer.clock_scalar
         first = order is not None
-        if first:
+        if isinstance(order, Shuffle):
+            shuffle_in_place(shard.order, shard_generator(order.seed, shard.k))
+        elif first:
             _shard.pick_rows(order, plan.shard_of, shard.k, shard.order)
         if records is not None:
             _shard.copy_in(records, shard.ids, shard.local)

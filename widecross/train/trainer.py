@@ -26,7 +26,7 @@ from . import _state
 from .optimizer import Optimizer
 from .multiclass import class_mean_loss
 from .polish import mean_loss
-from .rows import Rows, buffers, gather_rows
+from .rows import Rows, Shuffle, buffers, gather_rows, visits
 from .shards import ShardedEpochs
 from .slots import DenseMap, SlotMap
 from .solver import Blocks, Solution, Solver
@@ -129,8 +129,9 @@ class Trainer:
             self.records = grown
 
     # -- training ----------------------------------------------------------------------------
-    def epoch(self, rows: Rows, order: np.ndarray | None = None) -> float:
-        """One pass over ``rows`` in ``order`` (None: as stored); returns the mean progressive loss.
+    def epoch(self, rows: Rows, order: np.ndarray | Shuffle | None = None) -> float:
+        """One pass over ``rows`` in ``order`` (None: as stored; a :class:`Shuffle`: a fresh
+        random order the pass draws, on threads shard by shard); returns the mean progressive loss.
 
         The kernels read rows in storage order: a pass in another order (of more than
         ``DIRECT_ROWS`` rows) runs chunk by chunk over rows gathered in that order
@@ -139,7 +140,10 @@ class Trainer:
         ``NonFiniteError`` with the state partly updated: callers that must survive it take a
         ``snapshot`` first.
         """
-        if self.n_jobs > 1 and (rows.n_rows if order is None else order.shape[0]) > DIRECT_ROWS:
+        sharded = self.n_jobs > 1 and visits(rows, order) > DIRECT_ROWS
+        if isinstance(order, Shuffle) and not sharded:
+            order = order.draw()
+        if sharded:
             self._run_sharded(rows, order)
         elif order is None:
             self._run(rows, np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64), 0)
@@ -165,7 +169,7 @@ class Trainer:
         loss_sum, weight_sum = self.last_sums()
         return loss_sum / weight_sum if weight_sum > 0 else 0.0
 
-    def _run_sharded(self, rows: Rows, order: np.ndarray | None) -> None:
+    def _run_sharded(self, rows: Rows, order: np.ndarray | Shuffle | None) -> None:
         if order is None:
             order = np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
         sharded = self._sharded
