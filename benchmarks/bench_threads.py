@@ -370,6 +370,9 @@ def against(revision: str, args: argparse.Namespace, ledgers: list[list[dict[str
                 row[f"{side}_cpu_ratio"] = med["cpu_2"] / med["cpu_1"]
                 row[f"{side}_critical_speedup"] = med["cpu_1"] / med["critical_cpu_2"]
             row["same_models"] = len({(r["model_1"], r["model_2"]) for got in runs.values() for r in got}) == 1
+            # one thread's model must not change; the two-thread one may, by design, between versions
+            row["same_one_thread_models"] = len({r["model_1"] for got in runs.values() for r in got}) == 1
+            row["same_two_thread_models_per_version"] = all(len({r["model_2"] for r in got}) == 1 for got in runs.values())
             rows.append(row)
             print(format_table([row]), flush=True)
             ledgers.append(side_ledgers(row, {side: [r["ledger_2"] for r in got if "ledger_2" in r]
