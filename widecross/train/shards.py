@@ -13,7 +13,8 @@ of a range of rows in one pass, each from its row's shard's table of a row per 6
 ``_shard``: no table as long as the state), and each shard counts its entries of shared slots.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
-order within the shard), in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
+order within the shard), or, for a :class:`~.rows.Shuffle` pass (an in-memory fit's epochs after
+the first), in a fresh random order that each shard draws for its own rows, in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
 trains the ``r``-th R-th of its rows in round ``r``, on its own thread, with the optimizer's own
 epoch kernel on its local state; then settles its shared slots (SGD brings their weights up to
 its clock: no penalty still owed). Between rounds only the shared slots are mixed: a shared slot
@@ -30,7 +31,7 @@ slots of one shard in its copy until someone reads the records (``flush``: the t
 ``records`` does it) or another pass needs them: a pass that finds the state as the last one
 left it resumes from the plan and the shards' copies, and the state's full copy in and out
 happens once per fit, not once per pass. Each shard picks its rows out of
-the pass's order at the start of its first round (no separate phase, no barrier).
+the pass's order (or shuffles them) at the start of its first round (no separate phase, no barrier).
 
 **Clocks** (SGD): each shard keeps its own clock, advanced by its own rows only, and its records
 are stamped in it: the penalty a slot of one shard owes is what that shard's run owes it, with
