@@ -211,7 +211,8 @@ class SlotMap:
 
         ``n_jobs`` >= ``BLOCK_MAP_JOBS``: the same slots, the same map, on threads. ``columns`` is
         cut into ``n_jobs`` blocks; the first is mapped here while each other block numbers its
-        columns by first appearance in a table of its own; then the other blocks' distinct columns are mapped
+        columns by first appearance in a table of its own; then the other blocks' distinct columns
+        (less those the first block brought, looked up on the threads: :meth:`_merge`) are mapped
         here block by block, in their order (a column first seen in block ``b`` comes first in the
         blocks' lists at block ``b``, at its place in it: the numbering of one pass), and each
         block turns its ids into those slots.
@@ -234,9 +235,26 @@ class SlotMap:
         first = _call(self._map_into, columns[: cuts[1]], out[: cuts[1]], n_jobs)
         seen = run_tasks([first] + [_first_seen(columns, out, lo, hi, _distinct.estimate(registers))
                                     for lo, hi, registers in zip(cuts[1:], cuts[2:], sketches[1:])], n_jobs)
-        to = [self._serial_map(block, n_jobs) for block in seen[1:]]  # the serial step: O(distinct columns)
+        to = self._merge(seen[1:], n_jobs)
         run_tasks([_call(translate, out, lo, hi, t) for lo, hi, t in zip(cuts[1:], cuts[2:], to)], n_jobs)
         return out
+
+    def _merge(self, blocks: list[np.ndarray], n_jobs: int) -> list[np.ndarray]:
+        """The slots of each block's distinct columns (in first-seen order), blocks in order: the
+        one step on the calling thread. First, on the threads, each block looks its columns up in
+        the table as the first block left it (read-only: nothing is inserted meanwhile); only the
+        columns it did not hold are then mapped here, in order. A column found there keeps the
+        slot it had, one not found is inserted or found as one pass would: the same inserts in the
+        same order, the same slots and table."""
+        def look_up(columns: np.ndarray):  # type: ignore[no-untyped-def]
+            return lambda: self.lookup(columns)
+
+        found = run_tasks([look_up(columns) for columns in blocks], n_jobs)
+        for columns, slots_of in zip(blocks, found):
+            missing = np.flatnonzero(slots_of < 0)
+            if missing.size:
+                slots_of[missing] = self._serial_map(columns[missing], n_jobs)
+        return found
 
     def _reserve(self, distinct: float, n_jobs: int) -> None:
         """Grow the table at once to the size that a batch of about ``distinct`` distinct columns
