@@ -458,10 +458,10 @@ def test_the_deal_names_each_shards_rows_and_collects_them_in_storage_order():
     assert _shard.shard_rows(shard_of, 0, np.empty(0, dtype=np.int32)) == 0
 
 
-def test_localize_rows_and_count_rows_match_a_numpy_renaming():
+def test_localize_rows_and_the_counts_of_shared_slots_match_a_numpy_renaming():
     """Entries renamed by ranges of rows, each from its row's shard's table, and the counts of
-    each shard's shared slots, against a renaming by NumPy sets; a shard without shared slots
-    and one without rows included."""
+    each shard's shared slots from its entries gathered (as a round counts them), against a
+    renaming by NumPy sets; a shard without shared slots and one without rows included."""
     rng = np.random.default_rng(9)
     n_rows, n_slots, k_shards = 400, 300, 4
     lengths = rng.integers(0, 6, n_rows)
@@ -492,7 +492,8 @@ def test_localize_rows_and_count_rows_match_a_numpy_renaming():
         entries = np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in mines[k]] + [[]]).astype(int)
         assert [ids[j] for j in local[entries]] == slots[entries].tolist()
         counts = np.full(max(len(mine_shared), 1), 0.5)  # added to
-        _shard.count_rows(indptr, local, mines[k], len(mine_shared), counts)
+        gathered = local[entries].astype(np.int32)
+        _shard.count_shared(gathered, gathered.shape[0], len(mine_shared), counts)
         expected = [0.5 + float(np.sum(slots[entries] == s)) for s in mine_shared]
         assert counts.tolist() == (expected if mine_shared else [0.5])
 

@@ -180,21 +180,6 @@ def localize_rows(indptr, slots, shard_of, tables, n_shared, lo, hi, local_slots
 
 
 @jit
-def count_rows(indptr, local_slots, rows, n_shared, counts):
-    """Add the entries of ``rows`` (one shard's; local ids) that touch each of its ``n_shared``
-    shared slots to ``counts`` (float64, at least one: whole numbers, exact).
-
-    Without a branch on sharedness (about half the entries touch a shared slot, at random): an
-    entry of an own slot adds 0 to the last count."""
-    last = max(n_shared - 1, 0)
-    for i in range(rows.shape[0]):
-        r = rows[i]
-        for p in range(indptr[r], indptr[r + 1]):
-            j = local_slots[p]
-            counts[min(j, last)] += 1.0 if j < n_shared else 0.0
-
-
-@jit
 def pick_rows(order, shard_of, k, out):
     """The rows of shard ``k`` into ``out``, in the order they come in ``order``. Returns how
     many; ``out`` past them may be overwritten.

@@ -10,7 +10,8 @@ runs on the threads: each shard names its rows in ``shard_of``, collects them in
 (one pass over ``shard_of``) and sets a bit per slot they touch (n_slots / 8 bytes per shard),
 each thread finds the shared slots of a range of words from those bits, then renames the entries
 of a range of rows in one pass, each from its row's shard's table of a row per 64-slot word (see
-``_shard``: no table as long as the state), and each shard counts its entries of shared slots.
+``_shard``: no table as long as the state). Each shard counts its entries of shared slots in the
+first pass's rounds, on the chunks it gathers to train.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), or, for a :class:`~.rows.Shuffle` pass (an in-memory fit's epochs after
@@ -123,8 +124,10 @@ class _Plan:
         n_shared = np.diff(self.shared_offsets)
         serial.around(_run_tasks, [_call(self._localize, rows, n * k // n_jobs, n * (k + 1) // n_jobs, tables, n_shared,
                                          union_before, k) for k in range(n_jobs)], n_jobs, phases, "localize")
-        serial.around(_run_tasks, [_call(self._count, rows, mine, k) for k, mine in enumerate(rows_of)], n_jobs,
-                      phases, "counts")
+        # the shards' entries of their shared slots are counted by the first pass's rounds, from
+        # the gathered chunks they train on (each shard's rows read in place, as a step here did,
+        # are one row in K of every cache line of the slots: K times the lines for the same counts)
+        self.counted = False
         del marks, rows_of, tables
         # written only by passes of several rounds: calloc's zero pages cost nothing until then
         self.round_counts = np.zeros(self.fixed_counts.shape[0])
@@ -160,12 +163,6 @@ class _Plan:
         ids, pos = (self.ids[self.local_offsets[k]:self.local_offsets[k + 1]],
                     self.shared_pos[self.shared_offsets[k]:self.shared_offsets[k + 1]])
         _shard.local_ids(tables[k], union_before, ids, pos)
-
-    def _count(self, rows: Rows, mine: np.ndarray, k: int) -> None:
-        """The entries of shard ``k``'s rows (``mine``) that touch each of its shared slots."""
-        first, end = self.shared_offsets[k], self.shared_offsets[k + 1]
-        counts = self.fixed_counts[first:end] if end > first else np.zeros(1)  # the kernel adds 0 to a last one
-        _shard.count_rows(rows.indptr, self.local_slots, mine, end - first, counts)
 
     def serves(self, rows: Rows) -> bool:
         return self.source[0] is rows.indptr and self.source[1] is rows.slots
@@ -254,6 +251,7 @@ class _Shard:
         self.n_shared = shared.stop - shared.start
         self.shared_pos = plan.shared_pos[shared]
         self.counts = plan.round_counts[shared]
+        self.fixed = plan.fixed_counts[shared]  # all its rows' counts: the sum of the first pass's rounds'
         self.scalars = np.empty(0)
         self.last_clock = 0.0  # the shard's clock at the end of the last pass
         self.buffer: Rows | None = None
@@ -342,16 +340,19 @@ class ShardedEpochs:
         if self.in_order.shape[0] < longest:
             self.in_order = np.arange(longest, dtype=np.int32)
         mixed, sums = start, np.zeros(2)
-        # one round: its counts are the shards' fixed counts (all their rows), already known
+        # one round: its counts are the shards' fixed counts (all their rows), known after the first
+        # pass over these rows, which counts them
         counts = plan.fixed_counts if n_rounds == 1 else plan.round_counts
+        tally = not plan.counted
         for r in range(n_rounds):
             spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
             tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None,
-                                      order if r == 0 else None, n_rounds > 1)
+                                      order if r == 0 else None, n_rounds > 1 or tally, tally and r == 0)
                      for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
             bad = self._after(_run_tasks(tasks, self.n_jobs, self.phases, "round"))
             if bad >= 0:
                 return self._position(plan, bad, order, scalars, sums)
+            plan.counted = plan.counted or (tally and r == n_rounds - 1)
             plan.mix(counts)
             moved = [(s.scalars, float(hi - lo)) for s, (lo, hi) in zip(self.shards, spans) if hi > lo]
             sums += [sum(s[_state.LOSS_SUM] for s, _ in moved), sum(s[_state.WEIGHT_SUM] for s, _ in moved)]
@@ -393,11 +394,12 @@ class ShardedEpochs:
         return bad if isinstance(order, Shuffle) else int(np.flatnonzero(order == bad)[0])
 
     def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
-                    records: np.ndarray | None, order: np.ndarray | Shuffle | None, count: bool):  # type: ignore[no-untyped-def]
-        return lambda: self._train(shard, plan, lo, hi, mixed, records, order, count)
+                    records: np.ndarray | None, order: np.ndarray | Shuffle | None, count: bool,
+                    restart: bool):  # type: ignore[no-untyped-def]
+        return lambda: self._train(shard, plan, lo, hi, mixed, records, order, count, restart)
 
     def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
-               order: np.ndarray | Shuffle | None, count: bool) -> int:
+               order: np.ndarray | Shuffle | None, count: bool, restart: bool = False) -> int:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
         The first round of a pass (``order``: the pass's) picks the shard's rows out of the
@@ -425,8 +427,12 @@ class ShardedEpochs:
         bad = -1
         if count:  # the rows of this round that touch each shared slot
             shard.counts[:] = 0.0
+        if restart:  # the first pass over these rows: its rounds' counts add up to the fixed ones
+            shard.fixed[:] = 0.0
         if hi > lo:
             bad = self._train_chunks(shard, lo, hi, own, count)
+            if count and not plan.counted:
+                shard.fixed += shard.counts
             if bad < 0 and self.optimizer.settle(shard.local, shard.n_shared, own) >= 0:
                 bad = hi - 1  # a weight beyond float32: reported at the round's last row
             bad = int(shard.order[bad]) if bad >= 0 else -1
