@@ -96,6 +96,21 @@ def test_callers_on_several_threads_share_no_call_and_threads_are_reused():
     assert threading.active_count() == after  # calls one after another reuse a gang
 
 
+def test_the_pool_keeps_nothing_of_a_call_after_it():
+    import gc
+    import weakref
+
+    class Big:
+        pass
+
+    big = Big()
+    ref = weakref.ref(big)
+    assert run_tasks([lambda: big, lambda: 1, lambda: 2], 2)[0] is big
+    del big
+    gc.collect()
+    assert ref() is None  # neither the gang nor a waiting thread holds the task or its result
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
 def test_a_forked_child_starts_threads_of_its_own():
     run_tasks([lambda: 1] * 4, 2)  # the parent's gang exists

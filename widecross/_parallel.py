@@ -100,7 +100,7 @@ class _Gang:
             while self.unfinished:
                 self.finished.wait()
             results, errors = self.results, self.errors
-            self.tasks = ()
+            self.tasks, self.results, self.errors = (), [], []  # hold nothing of the call after it
         return results, errors
 
     def _serve(self) -> None:
@@ -120,6 +120,7 @@ class _Gang:
                     errors[i] = error
                 finally:
                     lock.acquire()
+                task = results = errors = None  # a waiting thread keeps no task's data alive
                 self.unfinished -= 1
                 if not self.unfinished:
                     self.finished.notify()
