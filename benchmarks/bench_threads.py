@@ -34,8 +34,9 @@ threads nothing here is measured on K cores: the ``model`` curve is fitted to th
 (``model_curve``: T(K) = S + P / K), and the *schedule* (``quality_at``, in the quality table and
 the plot) runs the K-shard fit itself with its tasks timed one by one and dealt to K threads,
 which counts what K shards cost that two do not (more shared slots to mix, the calling thread's
-steps at K threads). ``--fit-only --quality-jobs 1 2 4 8 16``: the fit rows and the schedule. Goals: fit wall n_jobs=2 <= 0.58x of n_jobs=1,
-held-out log-loss within 0.002, objective within 0.5 %, transform and predict >= 1.8x.
+steps at K threads). ``--fit-only --quality-jobs 1 2 4 8 16``: the fit rows and the schedule.
+Goals: fit wall n_jobs=2 <= 0.58x of n_jobs=1, held-out log-loss within 0.002, objective within
+0.5 %, transform and predict >= 1.8x.
 """
 
 from __future__ import annotations
@@ -754,9 +755,9 @@ def main(argv: list[str] | None = None) -> int:
               "bytes_per_example_estimate": per_example, "peak_rss_mb": peak_rss_mb(),
               "model_note": "threads > 2: a model (T(K) = S + P/K from the 2-thread CPU seconds, bandwidth-capped), "
                             "not a measurement",
-              "schedule_note": "bench_threads_quality projected_*: the K-shard fit's tasks timed one by one on this "
-                               "machine and scheduled on K threads (calling thread's CPU + each phase's longest "
-                               "thread, bandwidth floor): a projection, not a measurement on K cores"}
+              "schedule_note": ("bench_threads_quality projected_*: the K-shard fit's tasks timed one by one on "
+                                "this machine and scheduled on K threads (calling thread's CPU + each phase's "
+                                "longest thread, bandwidth floor): a projection, not a measurement on K cores")}
     save_results("bench_threads", rows, params, quick=quick, results_dir=args.results_dir)
     save_results("bench_threads_ledger", ledger_rows, params, quick=quick, results_dir=args.results_dir)
     save_results("bench_threads_quality", quality_rows, params, quick=quick, results_dir=args.results_dir)

@@ -15,9 +15,9 @@ first pass's rounds, on the chunks it gathers to train.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
 order within the shard), or, for a :class:`~.rows.Shuffle` pass (an in-memory fit's epochs after
-the first), in a fresh random order that each shard draws for its own rows, in rounds: with ``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k``
-trains the ``r``-th R-th of its rows in round ``r``, on its own thread, with the optimizer's own
-epoch kernel on its local state; then settles its shared slots (SGD brings their weights up to
+the first), in a fresh random order that each shard draws for its own rows, in rounds: with
+``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k`` trains the ``r``-th R-th of its rows in round
+``r``, on its own thread, with the optimizer's own epoch kernel on its local state; then settles its shared slots (SGD brings their weights up to
 its clock: no penalty still owed). Between rounds only the shared slots are mixed: a shared slot
 takes the mean of the shards' moves weighted by the rows of the round that touched it (every
 field: SGD's weight, stamp and rate sum; FTRL's ``z`` and ``n``), or the record of the one shard
@@ -403,7 +403,8 @@ class ShardedEpochs:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
         The first round of a pass (``order``: the pass's) picks the shard's rows out of the
-        pass's order (a Shuffle: shuffles the shard's rows with its own generator), and copies the shard's records in (``records``), or, when the shard still
+        pass's order (a Shuffle: shuffles the shard's rows with its own generator), and copies the
+        shard's records in (``records``), or, when the shard still
         holds what the last pass wrote back, takes the last mix and stamps its own slots (settled
         then) at the pass's clock."""
         own = shard.scalars
