@@ -14,25 +14,25 @@ of a range of rows in one pass, each from its row's shard's table of a row per 6
 first pass's rounds, on the chunks it gathers to train.
 
 **Each pass** visits each shard's rows in the order they come in the pass's order (a fresh random
-order within the shard), or, for a :class:`~.rows.Shuffle` pass (an in-memory fit's epochs after
-the first), in a fresh random order that each shard draws for its own rows, in rounds: with
-``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k`` trains the ``r``-th R-th of its rows in round
-``r``, on its own thread, with the optimizer's own epoch kernel on its local state; then settles its shared slots (SGD brings their weights up to
-its clock: no penalty still owed). Between rounds only the shared slots are mixed: a shared slot
-takes the mean of the shards' moves weighted by the rows of the round that touched it (every
-field: SGD's weight, stamp and rate sum; FTRL's ``z`` and ``n``), or the record of the one shard
-whose rows touched it, and every shard continues from that record; a slot of one shard is never
-mixed. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's weight seen and
-the intercept's ``z`` and ``n``) take the mean of the shards' moves weighted by their rows, the
-count of examples adds up. At the end of the pass each shard settles its shared slots, a shared
-slot takes the mean of the shards' copies weighted by the rows of each shard that touch it (the
-copies differ only by the penalty each shard's clock owed them since their last mix); with one
-round per pass, the round's mix is already that. The mixed records stay in the plan and the
-slots of one shard in its copy until someone reads the records (``flush``: the trainer's
-``records`` does it) or another pass needs them: a pass that finds the state as the last one
-left it resumes from the plan and the shards' copies, and the state's full copy in and out
-happens once per fit, not once per pass. Each shard picks its rows out of
-the pass's order (or shuffles them) at the start of its first round (no separate phase, no barrier).
+order within the shard), or, for a :class:`~.rows.Shuffle` pass (an in-memory fit's epochs after the
+first), in a fresh random order that each shard draws for its own rows, in rounds: with
+``R = ceil(n / (K SHARD_ROWS))`` rounds, shard ``k`` trains the ``r``-th R-th of its rows in round ``r``, on its
+own thread, with the optimizer's own epoch kernel on its local state; then settles its shared slots
+(SGD brings their weights up to its clock: no penalty still owed). Between rounds only the shared
+slots are mixed: a shared slot takes the mean of the shards' moves weighted by the rows of the round
+that touched it (every field: SGD's weight, stamp and rate sum; FTRL's ``z`` and ``n``), or the
+record of the one shard whose rows touched it, and every shard continues from that record; a slot of
+one shard is never mixed. The optimizer's running scalars (SGD's intercept and its rate sum; FTRL's
+weight seen and the intercept's ``z`` and ``n``) take the mean of the shards' moves weighted by
+their rows, the count of examples adds up. At the end of the pass each shard settles its shared
+slots, a shared slot takes the mean of the shards' copies weighted by the rows of each shard that
+touch it (the copies differ only by the penalty each shard's clock owed them since their last mix);
+with one round per pass, the round's mix is already that. The mixed records stay in the plan and the
+slots of one shard in its copy until someone reads the records (``flush``: the trainer's ``records``
+does it) or another pass needs them: a pass that finds the state as the last one left it resumes
+from the plan and the shards' copies, and the state's full copy in and out happens once per fit, not
+once per pass. Each shard picks its rows out of the pass's order (or shuffles them) at the start of
+its first round (no separate phase, no barrier).
 
 **Clocks** (SGD): each shard keeps its own clock, advanced by its own rows only, and its records
 are stamped in it: the penalty a slot of one shard owes is what that shard's run owes it, with
@@ -124,12 +124,10 @@ class _Plan:
         n_shared = np.diff(self.shared_offsets)
         serial.around(_run_tasks, [_call(self._localize, rows, n * k // n_jobs, n * (k + 1) // n_jobs, tables, n_shared,
                                          union_before, k) for k in range(n_jobs)], n_jobs, phases, "localize")
-        # the shards' entries of their shared slots are counted by the first pass's rounds, from
-        # the gathered chunks they train on (each shard's rows read in place, as a step here did,
-        # are one row in K of every cache line of the slots: K times the lines for the same counts)
+        # shared entries are counted by the first pass's rounds, on their gathered chunks (a shard's
+        # rows read here in place are one row in K of each line: K times the lines for the counts)
         self.counted = False
         del marks, rows_of, tables
-        # written only by passes of several rounds: calloc's zero pages cost nothing until then
         self.round_counts = np.zeros(self.fixed_counts.shape[0])
         self.local = np.empty((self.ids.shape[0], n_fields))
         n_union = self.union.shape[0]
@@ -165,7 +163,7 @@ class _Plan:
         _shard.local_ids(tables[k], union_before, ids, pos)
 
     def serves(self, rows: Rows) -> bool:
-        return self.source[0] is rows.indptr and self.source[1] is rows.slots
+        return self.source[0] is rows.indptr and self.source[1] is rows.slots and self.shard_of.shape[0] == rows.n_rows
 
     def on_ranges(self, name: str, kernel, *args, by_pages: bool = False) -> None:  # type: ignore[no-untyped-def]
         """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads (``by_pages``:
@@ -293,11 +291,8 @@ class ShardedEpochs:
         # (records, the state's clock) while the last pass's records are not written back yet
         self.pending: tuple[np.ndarray, float] | None = None
 
-    def _planned(self, rows: Rows) -> bool:
-        return self.plan is not None and self.plan.serves(rows) and self.plan.shard_of.shape[0] == rows.n_rows
-
     def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
-        if not self._planned(rows):
+        if self.plan is None or not self.plan.serves(rows):
             self.flush()
             self.plan = None  # its memory first
             self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phases)
@@ -309,11 +304,10 @@ class ShardedEpochs:
         :class:`Shuffle`: each shard shuffles its rows on its thread (the rows are dealt from a
         whole order drawn from it first, if they were not dealt yet).
 
-        Returns -1, or the position in ``order`` (with a Shuffle, the row) of a row whose update
-        was not finite (the state may then be partly updated). The pass's loss and weight sums are
-        left in ``scalars``.
+        Returns -1, or the position in ``order`` (a Shuffle: the row) of a row whose update was not
+        finite (the state may be partly updated); the pass's loss and weight sums in ``scalars``.
         """
-        if isinstance(order, Shuffle) and not self._planned(rows):
+        if isinstance(order, Shuffle) and (self.plan is None or not self.plan.serves(rows)):
             order = order.draw()  # rows are dealt by a whole order
         n = visits(rows, order)
         self.phases.clear()
@@ -340,8 +334,7 @@ class ShardedEpochs:
         if self.in_order.shape[0] < longest:
             self.in_order = np.arange(longest, dtype=np.int32)
         mixed, sums = start, np.zeros(2)
-        # one round: its counts are the shards' fixed counts (all their rows), known after the first
-        # pass over these rows, which counts them
+        # one round: its counts are the shards' fixed counts (all their rows; the first pass counts)
         counts = plan.fixed_counts if n_rounds == 1 else plan.round_counts
         tally = not plan.counted
         for r in range(n_rounds):
@@ -389,24 +382,23 @@ class ShardedEpochs:
         return next((b for b in results if b >= 0), -1)
 
     @staticmethod
-    def _position(plan: _Plan, bad: int, order: np.ndarray | Shuffle, scalars: np.ndarray, sums: np.ndarray) -> int:
+    def _position(plan: _Plan, bad: int, order: np.ndarray | Shuffle, scalars: np.ndarray,
+                  sums: np.ndarray) -> int:
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
         return bad if isinstance(order, Shuffle) else int(np.flatnonzero(order == bad)[0])
 
-    def _round_task(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray,
-                    records: np.ndarray | None, order: np.ndarray | Shuffle | None, count: bool,
-                    restart: bool):  # type: ignore[no-untyped-def]
-        return lambda: self._train(shard, plan, lo, hi, mixed, records, order, count, restart)
+    def _round_task(self, *args):  # type: ignore[no-untyped-def]
+        return lambda: self._train(*args)
 
     def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
                order: np.ndarray | Shuffle | None, count: bool, restart: bool = False) -> int:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
-        The first round of a pass (``order``: the pass's) picks the shard's rows out of the
-        pass's order (a Shuffle: shuffles the shard's rows with its own generator), and copies the
-        shard's records in (``records``), or, when the shard still
-        holds what the last pass wrote back, takes the last mix and stamps its own slots (settled
-        then) at the pass's clock."""
+        The first round of a pass (``order``: the pass's) picks the shard's rows out of the pass's
+        order (a Shuffle: shuffles them with the shard's generator), and copies the shard's records
+        in (``records``), or, when the shard still holds what the last pass wrote back, takes the
+        last mix and stamps its own slots (settled then) at the pass's clock; ``count``: counts
+        the round's entries of shared slots (``restart``: the first pass's counts start over)."""
         own = shard.scalars
         clock = self.optimizer.clock_scalar
         first = order is not None
