@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -336,11 +337,12 @@ class ShardedEpochs:
         mixed, sums = start, np.zeros(2)
         # one round: its counts are the shards' fixed counts (all their rows; the first pass counts)
         counts = plan.fixed_counts if n_rounds == 1 else plan.round_counts
-        tally = not plan.counted
+        tally = not plan.counted  # the rounds' counts: one round's straight into the fixed ones at first
+        mode = "fixed" if tally and n_rounds == 1 else "round" if n_rounds > 1 else ""
         for r in range(n_rounds):
             spans = [(s.n_rows * r // n_rounds, s.n_rows * (r + 1) // n_rounds) for s in self.shards]
-            tasks = [self._round_task(s, plan, lo, hi, mixed, records if r == 0 and not resume else None,
-                                      order if r == 0 else None, n_rounds > 1 or tally, tally and r == 0)
+            tasks = [partial(self._train, s, plan, lo, hi, mixed, records if r == 0 and not resume else None,
+                             order if r == 0 else None, mode, tally and r == 0)
                      for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
             bad = self._after(_run_tasks(tasks, self.n_jobs, self.phases, "round"))
             if bad >= 0:
@@ -387,18 +389,16 @@ class ShardedEpochs:
         scalars[_state.LOSS_SUM], scalars[_state.WEIGHT_SUM] = sums
         return bad if isinstance(order, Shuffle) else int(np.flatnonzero(order == bad)[0])
 
-    def _round_task(self, *args):  # type: ignore[no-untyped-def]
-        return lambda: self._train(*args)
-
     def _train(self, shard: _Shard, plan: _Plan, lo: int, hi: int, mixed: np.ndarray, records: np.ndarray | None,
-               order: np.ndarray | Shuffle | None, count: bool, restart: bool = False) -> int:
+               order: np.ndarray | Shuffle | None, count: str = "", restart: bool = False) -> int:
         """One round of one shard; returns -1 or a row whose update was not finite.
 
         The first round of a pass (``order``: the pass's) picks the shard's rows out of the pass's
         order (a Shuffle: shuffles them with the shard's generator), and copies the shard's records
         in (``records``), or, when the shard still holds what the last pass wrote back, takes the
         last mix and stamps its own slots (settled then) at the pass's clock; ``count``: counts
-        the round's entries of shared slots (``restart``: the first pass's counts start over)."""
+        the round's entries of shared slots into the round's counts ("round") or the fixed ones
+        ("fixed"); ``restart``: the first pass's counts start over."""
         own = shard.scalars
         clock = self.optimizer.clock_scalar
         first = order is not None
@@ -418,20 +418,21 @@ class ShardedEpochs:
         if clock >= 0:
             own[clock] = own_clock
         bad = -1
-        if count:  # the rows of this round that touch each shared slot
-            shard.counts[:] = 0.0
-        if restart:  # the first pass over these rows: its rounds' counts add up to the fixed ones
+        counts = shard.fixed if count == "fixed" else shard.counts if count else None
+        if counts is not None:  # the rows of this round that touch each shared slot
+            counts[:] = 0.0
+        if restart and count == "round":  # the first pass's rounds' counts add up to the fixed ones
             shard.fixed[:] = 0.0
         if hi > lo:
-            bad = self._train_chunks(shard, lo, hi, own, count)
-            if count and not plan.counted:
+            bad = self._train_chunks(shard, lo, hi, own, counts)
+            if count == "round" and not plan.counted:
                 shard.fixed += shard.counts
             if bad < 0 and self.optimizer.settle(shard.local, shard.n_shared, own) >= 0:
                 bad = hi - 1  # a weight beyond float32: reported at the round's last row
             bad = int(shard.order[bad]) if bad >= 0 else -1
         return bad
 
-    def _train_chunks(self, shard: _Shard, lo: int, hi: int, own: np.ndarray, count: bool) -> int:
+    def _train_chunks(self, shard: _Shard, lo: int, hi: int, own: np.ndarray, counts: np.ndarray | None) -> int:
         """Train the shard's rows ``order[lo:hi]``, gathered ``chunk_rows`` at a time; returns -1
         or the position in the shard's order of a row whose update was not finite. The call's
         loss and weight sums are left in ``own``."""
@@ -439,8 +440,8 @@ class ShardedEpochs:
         for start in range(lo, hi, self.chunk_rows):
             stop = min(start + self.chunk_rows, hi)
             chunk = shard.gather(start, stop)
-            if count:
-                _shard.count_shared(chunk.slots, int(chunk.indptr[stop - start]), shard.n_shared, shard.counts)
+            if counts is not None:
+                _shard.count_shared(chunk.slots, int(chunk.indptr[stop - start]), shard.n_shared, counts)
             bad = self.optimizer.run_epoch(chunk, self.in_order[: stop - start], shard.local, own)
             if bad >= 0:
                 return start + bad
