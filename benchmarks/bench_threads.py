@@ -628,7 +628,7 @@ def model_curve(fit_row: dict[str, Any], bytes_per_example: float) -> list[dict[
     (estimated) over an assumed ``SERVER_BANDWIDTH_GBS``.
     """
     examples = 5 * fit_row["rows"]
-    floor = examples * bytes_per_example / (SERVER_BANDWIDTH_GBS * 1e9)
+    floor = bandwidth_floor(fit_row["rows"], bytes_per_example)
     fit = _amdahl(fit_row["cpu_1"], fit_row["main_cpu_2"], fit_row["cpu_2"] - fit_row["main_cpu_2"], floor)
     loop = _amdahl(fit_row["loop_cpu_1"], fit_row["loop_main_cpu_2"], fit_row["loop_pool_cpu_2"], floor)
     curve = []
@@ -645,6 +645,12 @@ def model_curve(fit_row: dict[str, Any], bytes_per_example: float) -> list[dict[
 def _amdahl(one: float, serial: float, parallel: float, floor: float) -> Callable[[int], float]:
     """T(1) = ``one`` (measured), T(K) = max(S + P / K, floor) for K > 1."""
     return lambda k: one if k == 1 else max(serial + max(parallel, 0.0) / k, floor)
+
+
+def bandwidth_floor(n_rows: int, per_example: float) -> float:
+    """Seconds the 5-epoch fit's memory traffic takes at ``SERVER_BANDWIDTH_GBS``: no thread
+    count goes below it."""
+    return 5 * n_rows * per_example / (SERVER_BANDWIDTH_GBS * 1e9)
 
 
 def bytes_per_example(entries_per_row: float, unique_per_row: float) -> float:
@@ -717,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     quality_jobs = args.quality_jobs if args.quality_jobs is not None else ([] if quick or args.fit_only
                                                                             else [1, 2, 4, 8, 16])
     ledger_rows: list[dict[str, Any]] = []
+    per_example = bytes_per_example(5.0, 1.26)  # generated geo rows: entries and a shard's slots a row
 
     from data_gen import generate_housing
 
@@ -738,13 +745,12 @@ def main(argv: list[str] | None = None) -> int:
             print(format_table(added), flush=True)
             print(format_table([r for r in ledger_rows if (r["rows"], r["width"]) == (n, added[0]["width"])]), flush=True)
         if quality_jobs and n == args.rows[0]:
-            quality_rows = quality_at(n, quality_jobs, data, 5 * n * bytes_per_example(5.0, 1.26) / (SERVER_BANDWIDTH_GBS * 1e9))
+            quality_rows = quality_at(n, quality_jobs, data, bandwidth_floor(n, per_example))
             print(format_table(quality_rows), flush=True)
     load_after = loadavg()
 
     calibration_speedup = rows[0]["speedup"]
     fit_rows = [r for r in rows if r["part"].startswith("fit")]
-    per_example = bytes_per_example(5.0, 1.26)
     curves = [c for r in fit_rows for c in model_curve(r, per_example)]
     print(format_table(curves), flush=True)
     params = {"rows": args.rows, "widths": [w or "exact" for w in widths], "repeats": args.repeats,

@@ -292,13 +292,14 @@ class ShardedEpochs:
         # (records, the state's clock) while the last pass's records are not written back yet
         self.pending: tuple[np.ndarray, float] | None = None
 
-    def _plan_for(self, rows: Rows, order: np.ndarray, n_slots: int) -> _Plan:
-        if self.plan is None or not self.plan.serves(rows):
+    def _plan_for(self, rows: Rows, order: np.ndarray | Shuffle, n_slots: int) -> tuple[_Plan, np.ndarray | Shuffle]:
+        if self.plan is None or not self.plan.serves(rows):  # rows are dealt by a whole order
+            order = order.draw() if isinstance(order, Shuffle) else order
             self.flush()
             self.plan = None  # its memory first
             self.plan = _Plan(rows, order, self.n_jobs, n_slots, self.optimizer.record_width, self.phases)
             self.shards = [_Shard(self.plan, k) for k in range(self.n_jobs)]
-        return self.plan
+        return self.plan, order
 
     def run(self, rows: Rows, order: np.ndarray | Shuffle, records: np.ndarray, scalars: np.ndarray) -> int:
         """One pass over ``rows`` in ``order``, updating ``records`` and ``scalars`` in place; a
@@ -308,14 +309,12 @@ class ShardedEpochs:
         Returns -1, or the position in ``order`` (a Shuffle: the row) of a row whose update was not
         finite (the state may be partly updated); the pass's loss and weight sums in ``scalars``.
         """
-        if isinstance(order, Shuffle) and (self.plan is None or not self.plan.serves(rows)):
-            order = order.draw()  # rows are dealt by a whole order
         n = visits(rows, order)
         self.phases.clear()
         if n == 0:
             scalars[_state.LOSS_SUM] = scalars[_state.WEIGHT_SUM] = 0.0
             return -1
-        plan = self._plan_for(rows, order, records.shape[0])
+        plan, order = self._plan_for(rows, order, records.shape[0])
         # The shards' states still hold what the last pass wrote, unless the state was replaced
         # (the trainer drops the plan when it sets weights) or its scalars changed.
         resume = plan.written is not None and plan.written[0] is records and plan.written[1].tobytes() == scalars.tobytes()

@@ -246,10 +246,7 @@ class SlotMap:
         columns it did not hold are then mapped here, in order. A column found there keeps the
         slot it had, one not found is inserted or found as one pass would: the same inserts in the
         same order, the same slots and table."""
-        def look_up(columns: np.ndarray):  # type: ignore[no-untyped-def]
-            return lambda: self.lookup(columns)
-
-        found = run_tasks([look_up(columns) for columns in blocks], n_jobs)
+        found = run_tasks([_call(self.lookup, columns) for columns in blocks], n_jobs)
         for columns, slots_of in zip(blocks, found):
             missing = np.flatnonzero(slots_of < 0)
             if missing.size:
