@@ -157,3 +157,30 @@ def test_inverse_and_weights_on_threads_are_those_of_one_thread(small_blocks, mo
         one.n_jobs = 1
         ids1, values1 = one.coefficients()
         assert ids.tobytes() == ids1.tobytes() and values.tobytes() == values1.tobytes()
+
+
+@pytest.mark.parametrize("n_jobs", [2, 3])
+@pytest.mark.parametrize("known_share", [1.0, 0.8, 0.1])
+def test_a_warm_map_looks_up_on_threads_and_maps_only_the_unknown(small_blocks, monkeypatch, n_jobs, known_share):
+    """A table that holds most of a batch's columns (a warm-started fit on the same rows): the
+    batch is looked up on the threads and only the columns not found are mapped, in their order;
+    mostly new columns take the one-pass route. The same slots and table as one pass either way."""
+    rng = np.random.default_rng(5)
+    before = skewed_columns(20_000, 1)
+    known = np.unique(before)
+    batch = np.where(rng.random(30_000) < known_share, known[rng.integers(0, known.size, 30_000)],
+                     rng.integers(10**9, 10**9 + 8000, 30_000))
+    mapped: list[int] = []
+    new = slots.SlotMap._map_new
+    monkeypatch.setattr(slots.SlotMap, "_map_new", lambda self, cols, jobs: mapped.append(cols.shape[0]) or new(self, cols, jobs))
+    serial, threaded = SlotMap(), SlotMap()
+    serial.map(before)
+    threaded.map(before, n_jobs)
+    want, seen = first_appearance(batch, first_appearance(before)[1])
+    mapped.clear()
+    np.testing.assert_array_equal(threaded.map(batch, n_jobs), want)
+    unknown = int(np.count_nonzero(~np.isin(batch, known)))
+    assert mapped == ([unknown] if 0 < unknown and known_share > 0.5 else [] if known_share > 0.5 else [batch.size])
+    np.testing.assert_array_equal(serial.map(batch), want)
+    assert threaded.n == serial.n == len(seen) and threaded.buckets == serial.buckets
+    np.testing.assert_array_equal(threaded.columns, np.array(seen, dtype=np.int64))

@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from ..losses import get_loss
 from ..train.optimizers import EXACT
 from ..train.params import STREAM_L1, default_epochs
+from ..train.slots import SlotMap
 from .inputs import generator, split_holdout
 from .path import choose, fit_path
 from .rates import RateChoice, choose_rate
@@ -112,10 +113,12 @@ def l1_max(X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray | None, loss_name: st
         residual = np.average(y, weights=s) - y
     if X.nnz == 0:
         return 0.0
-    # summed per touched column: X.T @ r would be a dense vector of the width (235.7M for the exact cross)
+    # summed per touched column: X.T @ r would be a dense vector of the width (235.7M for the exact cross).
+    # The columns' compact ids come from a slot map (a hash table: ~10x faster than np.unique's sort);
+    # bincount adds each column's entries in entry order whatever the ids, so the sums are the same bits.
     rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-    _, column = np.unique(X.indices, return_inverse=True)
-    gradient = np.bincount(column.ravel(), weights=X.data * (s * residual)[rows]) / s.sum()
+    column = SlotMap().map(X.indices)
+    gradient = np.bincount(column, weights=X.data * (s * residual)[rows]) / s.sum()
     return float(np.max(np.abs(gradient)))
 
 

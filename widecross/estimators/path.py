@@ -48,10 +48,12 @@ def pointwise_loss(loss: Loss, y: np.ndarray, margin: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, 1.0 - (2.0 * y - 1.0) * margin)
 
 
-def held_out_losses(model: Any, loss: Loss, X_held: Any, y_held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def held_out_losses(model: Any, loss: Loss, X_held: Any, y_held: np.ndarray,
+                    n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Each held-out row's loss under a fitted ``model``, and the margins: the estimator's loss,
-    or with K classes the cross-entropy of the model's class probabilities."""
-    margin = model.decision_function(X_held)
+    or with K classes the cross-entropy of the model's class probabilities. ``n_jobs``: threads
+    for the margins (the same bits for any number)."""
+    margin = model.decision_function(X_held, n_jobs)
     if margin.ndim == 2:
         chosen = model.probabilities(margin)[np.arange(margin.shape[0]), np.asarray(y_held, dtype=np.intp)]
         return -np.log(np.maximum(chosen, np.finfo(np.float64).tiny)), margin
@@ -111,7 +113,7 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
         estimator.fit(X, y, sample_weight)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         model = estimator.model_
-        rows, margin = held_out_losses(model, loss, X_held, y_held)
+        rows, margin = held_out_losses(model, loss, X_held, y_held, estimator._jobs())
         mean, se = mean_and_se(rows, held_weight)
         held = {} if margin.ndim == 2 else report(loss, y_held, loss.mean(margin))
         if margin.ndim == 1 and not constant_known:  # one output: a constant to beat

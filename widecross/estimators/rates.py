@@ -79,7 +79,7 @@ def choose_rate(make: Callable[[float], Any], default: float, X: Any, y: np.ndar
             est = make(default * FACTOR ** k)
             try:
                 est.fit(X, y, sw)
-                rows = held_out_losses(est.model_, LOSSES[est.loss], X_held, y_held)[0]
+                rows = held_out_losses(est.model_, LOSSES[est.loss], X_held, y_held, est._jobs())[0]
             except FloatingPointError:  # diverged at this rate: never the choice
                 rows = np.full(len(y_held), np.inf)
             tried[k] = (mean_and_se(rows, held_weight)[0], rows)

@@ -36,6 +36,9 @@ PARALLEL_ENTRIES = 1 << 18
 # distinct columns and first-touch the table, and one pass maps (on 1M geo rows and two threads the
 # blocks' second table and the merge of their distinct columns cost more than they save)
 BLOCK_MAP_JOBS = 3
+# A warm map (a table that holds columns already) on threads first checks this many of a batch's
+# entries: the batch is looked up on the threads when most of them are known
+_PROBE_ENTRIES = 4096
 # The table is grown to fit the estimated distinct columns less this share: the estimate's error
 # (0.8 % standard) never makes the table larger than one pass's growth would
 RESERVE_MARGIN = 0.1
@@ -209,6 +212,12 @@ class SlotMap:
     def map(self, columns: np.ndarray, n_jobs: int = 1) -> np.ndarray:
         """Slots (int32) of ``columns``, inserting the unseen ones in order of first appearance.
 
+        A warm map on threads (``n_jobs`` >= 2, a table that already holds most of a long batch's
+        columns: a warm-started fit on the same rows, ``l1="auto"``'s path, ``partial_fit``'s later
+        batches) looks the batch up on the threads first (read-only), then maps only the columns it
+        did not find, in their order: a column found keeps its slot, the others are inserted as one
+        pass would insert them (found columns insert nothing), so the same slots and the same map.
+
         ``n_jobs`` >= ``BLOCK_MAP_JOBS``: the same slots, the same map, on threads. ``columns`` is
         cut into ``n_jobs`` blocks; the first is mapped here while each other block numbers its
         columns by first appearance in a table of its own; then the other blocks' distinct columns
@@ -221,6 +230,24 @@ class SlotMap:
         on the threads: :mod:`._distinct`) and grows the table once to fit them, and so does each
         block's own table: no chain of doublings, each rehashing what the table holds.
         """
+        if n_jobs > 1 and self.n and columns.shape[0] >= 2 * PARALLEL_ENTRIES and self._mostly_known(columns):
+            out = np.empty(columns.shape[0], dtype=np.int32)
+            cuts = [columns.shape[0] * b // n_jobs for b in range(n_jobs + 1)]
+            run_tasks([_call(lookup_columns, self.table, columns[lo:hi], out[lo:hi])
+                       for lo, hi in zip(cuts, cuts[1:])], n_jobs)
+            missing = np.flatnonzero(out < 0)
+            if missing.size:
+                out[missing] = self._map_new(columns[missing], n_jobs)
+            return out
+        return self._map_new(columns, n_jobs)
+
+    def _mostly_known(self, columns: np.ndarray) -> bool:
+        """Whether most of an evenly spaced sample of ``columns`` is in the table already."""
+        found = self.lookup(columns[:: max(1, columns.shape[0] // _PROBE_ENTRIES)])
+        return int(np.count_nonzero(found >= 0)) * 2 > found.shape[0]
+
+    def _map_new(self, columns: np.ndarray, n_jobs: int) -> np.ndarray:
+        """:meth:`map` without the warm look-up first."""
         out = np.empty(columns.shape[0], dtype=np.int32)
         n_blocks = min(n_jobs, columns.shape[0] // PARALLEL_ENTRIES)
         if n_blocks <= 0:
