@@ -147,5 +147,6 @@ def split_holdout(n: int, fraction: float, rng: np.random.Generator) -> tuple[np
     n_held = max(1, int(round(fraction * n)))
     if n_held >= n:
         raise ValueError(f"validation_fraction={fraction} leaves no training rows")
-    split = rng.permutation(n)
-    return np.sort(split[n_held:]), np.sort(split[:n_held])
+    held = np.zeros(n, dtype=bool)
+    held[rng.permutation(n)[:n_held]] = True  # each part in order from a mask: no sort of n ids
+    return np.flatnonzero(~held), np.flatnonzero(held)
