@@ -11,9 +11,12 @@ what the mixed epochs cost in held-out log-loss and objective.
                                                       # the fit rows and the ledger alone
 
 Rows are generated houses (``data_gen``); the held-out set is 200k other houses of the same world.
-For each size and width: ``spec.transform``, the default ``WideClassifier(spec).fit`` (5 epochs,
-6 polish passes; featurizing included) and ``predict_proba`` run with n_jobs=1 and n_jobs=2
-alternately, ``--repeats`` times; medians of wall and CPU seconds are reported side by side.
+For each size and width: ``spec.transform``, the 5-epoch fit (6 polish passes, featurizing
+included) at a fixed l1 of 1e-6 (the default when the threads work began: the threads' speed and
+mixing, without the l1 search), the default fit as it is now (``l1="auto"``: a path of warm-started
+fits on at most 250k rows, a few rate candidates, then the refit) and ``predict_proba`` run with
+n_jobs=1 and n_jobs=2 alternately, ``--repeats`` times; medians of wall and CPU seconds are
+reported side by side.
 Transform and prediction must give the same bytes for both (checked), every repeated fit the same
 model for its n_jobs (checked). Quality at more threads (4, 8, 16 shards) is measured on the
 first size at the exact width: it does not depend on the hardware.
@@ -300,6 +303,14 @@ def now() -> tuple[float, float, float]:
     return time.perf_counter(), time.process_time(), time.thread_time()
 
 
+def fit_auto_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int) -> Any:
+    """The estimator's defaults as they are: l1 and the rate chosen on a path (``l1="auto"``),
+    then the refit."""
+    import widecross as wc
+
+    return wc.WideClassifier(spec, random_state=0, n_jobs=n_jobs).fit(train, y)
+
+
 def fit_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int) -> dict[str, Any]:
     import widecross as wc
 
@@ -452,12 +463,29 @@ def case(n_rows: int, bits: int | None, args: argparse.Namespace, data: dict[str
     ledgers.extend(side_ledgers(base, {"n_jobs_2": [r["result"]["ledger"] for r in fits[2]]}))
     model = fits[1][0]["result"]["clf"].model_
     del fits
+    rows.append(auto_row(base, spec, data, args.repeats))
     if args.fit_only:
         return rows
     rows.append(polish_row(base, fit_before_polish(spec, data)[1], args.repeats))
 
     rows.append(predict_row(base, model, train, args.repeats))
     return rows
+
+
+AUTO_PART = "l1 auto fit (the default: path, rate, refit)"
+
+
+def auto_row(base: dict[str, Any], spec: Any, data: dict[str, Any], repeats: int) -> dict[str, Any]:
+    """The default fit as a user gets it (``l1="auto"``), n_jobs=1 against 2: wall and CPU, the
+    l1 each chose, held-out log-loss; ``identical``: each n_jobs gave one model over the repeats."""
+    fits = side_by_side({k: (lambda k=k: fit_auto_once(spec, data["train"], data["y"], k)) for k in (1, 2)}, repeats)
+    same = all(model_key(r["result"]) == model_key(fits[k][0]["result"]) for k in (1, 2) for r in fits[k])
+    row = _speed_row(base, AUTO_PART, fits, same)
+    q = {k: quality(fits[k][0]["result"], data["test"], data["y_test"]) for k in (1, 2)}
+    row.update({"l1_1": fits[1][0]["result"].l1_, "l1_2": fits[2][0]["result"].l1_,
+                "log_loss_1": q[1]["log_loss"], "log_loss_2": q[2]["log_loss"],
+                "log_loss_diff": q[2]["log_loss"] - q[1]["log_loss"]})
+    return row
 
 
 def transform_row(base: dict[str, Any], spec: Any, train: Any, repeats: int) -> dict[str, Any]:

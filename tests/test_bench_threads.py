@@ -14,7 +14,8 @@ def test_bench_threads_quick(tmp_path):
     assert "loadavg_before" in result["params"] and "not a measurement" in result["params"]["model_note"]
     parts = {row["part"]: row for row in result["rows"]}
     assert set(parts) == {"calibration: compute-only loop, 2 calls", "transform", "fit (default, 5 epochs + polish)",
-                          "polish (6 passes + objective)", "predict_proba (raw columns)"}
+                          "polish (6 passes + objective)", "predict_proba (raw columns)",
+                          "l1 auto fit (the default: path, rate, refit)"}
     assert all(row["identical"] for row in parts.values())  # same bytes for both n_jobs, same model on repeat
     assert all(row["critical_cpu_2"] > 0 for part, row in parts.items() if not part.startswith("calibration"))
     fit = parts["fit (default, 5 epochs + polish)"]
@@ -25,6 +26,8 @@ def test_bench_threads_quick(tmp_path):
     # the fit's critical path holds the epoch loop's: every task counted, those of modules first
     # imported while a clock ran included (0.5 ms of slack for the clocks' own reads)
     assert fit["critical_cpu_2"] >= fit["loop_critical_cpu_2"] - 5e-4
+    auto = parts["l1 auto fit (the default: path, rate, refit)"]
+    assert auto["l1_1"] > 0 and auto["l1_2"] > 0 and 0 < auto["log_loss_2"] < 1 and auto["wall_2"] > 0
     ledger = {row["phase"]: row for row in json.loads((tmp_path / "bench_threads_ledger.quick.json").read_text())["rows"]}
     # one round per pass (8,000 rows): its mix is the pass's, no finish or end mix
     assert {"deal", "shared slots", "localize", "round", "mix", "write back", "total"} <= set(ledger)
