@@ -273,7 +273,9 @@ def _copy(est: Any, rate: float, l1: float = 1.0, epochs: int = PATH_EPOCHS, pol
                   early_stopping=False, warm_start=False, cv=None,
                   random_state=seed if isinstance(seed, (int, np.integer)) else 0)
     params["alpha" if params["optimizer"] == "ftrl" else "learning_rate"] = rate
-    return type(est)(None, **params)
+    copy = type(est)(None, **params)
+    copy._measures_objective = False  # scored on held-out rows: its objective would be one more pass, unread
+    return copy
 
 
 def _patience(points: list[dict[str, Any]]) -> bool:

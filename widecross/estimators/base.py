@@ -71,6 +71,9 @@ class WideEstimator(ParamsMixin):
 
     _losses: tuple[str, ...] = ()
     spec: Any
+    # fit's polish also reports the objective (one more pass over rows in memory); the fits that
+    # l1="auto" scores on held-out rows (the path's, the rate candidates') skip it: nothing reads it
+    _measures_objective = True
 
     # -- threads ---------------------------------------------------------------------------------
     def _state_lock(self) -> threading.RLock:
@@ -185,7 +188,7 @@ class WideEstimator(ParamsMixin):
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
         trainer.release()  # the epochs' thread buffers: not needed by the polish
-        solver = params.make_solver(measure=source.measures_objective)
+        solver = params.make_solver(measure=source.measures_objective and self._measures_objective)
         try:
             solution = trainer.solve(solver, lambda: source.solver_blocks(len(losses), losses[-1]))
         except NonFiniteError:  # weights beyond float32 read at the start of the polish

@@ -322,7 +322,7 @@ class Trainer:
         w = self.slot_weights() if weights is None else weights
         nz = np.flatnonzero(w) if w.ndim == 1 else np.flatnonzero((w != 0).any(axis=1))
         columns = self.slot_map.columns_of(nz, self.n_jobs)
-        order = np.argsort(columns, kind="stable")
+        order = np.argsort(columns)  # distinct ids: any sort gives the one order
         return columns[order], w[nz][order]
 
     def set_weights(self, weights: np.ndarray, intercept: float) -> None:
