@@ -83,6 +83,48 @@ def test_l1_max_against_a_dense_reference(problem):
     assert WideClassifier(l1=0.5 * reference, random_state=0).fit(X, y, sample_weight=sw).model_.nnz > 0
 
 
+def test_l1_max_is_the_bits_of_the_sorted_column_numbering(problem):
+    """l1_max numbers the columns by first appearance (a slot map), not by sorting them: bincount
+    adds each column's entries in entry order either way, so the threshold keeps its bits."""
+    X, y, _, _ = problem
+    X = X.tocsr().copy()
+    X.indices = (X.indices.astype(np.int64) * 7_919 + 3) % 235_700_000  # wide ids, out of order
+    X.data = np.random.default_rng(1).uniform(0.5, 2.0, X.nnz)
+    yf, sw = y.astype(np.float64), np.random.default_rng(2).uniform(0.5, 2.0, X.shape[0])
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    _, column = np.unique(X.indices, return_inverse=True)
+    for w in (sw, np.ones(X.shape[0])):
+        gradient = np.bincount(column.ravel(), weights=X.data * (w * (np.average(yf, weights=w) - yf))[rows]) / w.sum()
+        assert l1_max(X, yf, w, "logistic") == float(np.max(np.abs(gradient)))
+
+
+@pytest.mark.parametrize("loss", ["logistic", "squared", "poisson", "hinge"])
+def test_held_out_losses_on_threads_are_the_one_thread_bits(loss):
+    from widecross.estimators.path import held_out_losses, pointwise_loss
+    from widecross.losses import LOSSES
+
+    rng = np.random.default_rng(3)
+    margin = rng.standard_normal(150_001) * 4
+    y = rng.poisson(2.0, margin.size).astype(np.float64) if loss == "poisson" else (rng.random(margin.size) < 0.4) * 1.0
+
+    class Margins:  # a model that scores every row with the margins above
+        def decision_function(self, X, n_jobs=1):
+            return margin
+
+    want = pointwise_loss(LOSSES[loss], y, margin)
+    for n_jobs in (1, 2, 3, 7):
+        got, m = held_out_losses(Margins(), LOSSES[loss], None, y, n_jobs)
+        assert got.tobytes() == want.tobytes() and m is margin
+
+
+def test_auto_on_threads_is_reproducible(problem):
+    """n_jobs=2 twice: the same path, the same choice, the same model."""
+    X, y, Xt, yt = problem
+    a, b = (WideClassifier(random_state=0, n_jobs=2).fit(X, y) for _ in range(2))
+    assert a.l1_ == b.l1_ and model_bytes(a) == model_bytes(b)
+    np.testing.assert_array_equal(a.l1_path_["held_out_loss"], b.l1_path_["held_out_loss"])
+
+
 def test_auto_is_reproducible_and_refits_as_a_fixed_l1_would(problem, fitted):
     X, y, _, _ = problem
     again = WideClassifier(random_state=0).fit(X, y)

@@ -173,7 +173,7 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
         first = not fold_points  # later folds run the first one's points, no more
         points = fit_path(_copy(est, rate), grid, Xt, yt, X[held], y[held], sample_weight=st,
                           held_weight=_take(sw, held), stop=_patience if first else None, epochs=PATH_EPOCHS,
-                          on_fit=_printer(verbose))
+                          on_fit=_printer(verbose), figures=False)
         grid = grid[: len(points)]
         fold_points.append(points)
     points = _average(fold_points)

@@ -25,6 +25,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._parallel import run_blocks
 from ..losses import LOSSES, Loss
 from ..metrics import report
 
@@ -57,7 +58,14 @@ def held_out_losses(model: Any, loss: Loss, X_held: Any, y_held: np.ndarray,
     if margin.ndim == 2:
         chosen = model.probabilities(margin)[np.arange(margin.shape[0]), np.asarray(y_held, dtype=np.intp)]
         return -np.log(np.maximum(chosen, np.finfo(np.float64).tiny)), margin
-    return pointwise_loss(loss, y_held, margin), margin
+    rows = np.empty(margin.shape[0])
+    y_held = np.asarray(y_held, dtype=np.float64)
+
+    def block(lo: int, hi: int) -> None:  # each row's loss is its own: the same bits on any blocks
+        rows[lo:hi] = pointwise_loss(loss, y_held[lo:hi], margin[lo:hi])
+
+    run_blocks(block, margin.shape[0], n_jobs)
+    return rows, margin
 
 
 def constant_margin(loss: Loss, y: np.ndarray, sw: Any = None) -> float | None:
@@ -88,7 +96,7 @@ def mean_and_se(values: np.ndarray, weight: np.ndarray | None) -> tuple[float, f
 def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_held: Any, y_held: np.ndarray,
              on_fit: Callable[[dict[str, Any]], None] | None = None, *, sample_weight: Any = None,
              held_weight: np.ndarray | None = None, stop: Callable[[list[dict[str, Any]]], bool] | None = None,
-             epochs: int = 1) -> list[dict[str, Any]]:
+             epochs: int = 1, figures: bool = True) -> list[dict[str, Any]]:
     """Fit ``estimator`` at each l1 of ``grid`` (strongest first), warm-starting after the first.
 
     Returns one dict per l1: ``l1``, ``nnz``, ``seconds`` (wall) and ``cpu_seconds``, ``loss``
@@ -96,9 +104,11 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
     ``loss_se``, where the loss has a best constant (``constant_margin``) the held-out mean
     ``gain`` over that constant's loss with the standard error of its row by row differences
     (``gain_se``: the same rows, so the spread of their losses cancels), and the held-out
-    figures of :func:`widecross.metrics.report`. The first fit runs the estimator's ``epochs``,
-    each later one ``epochs`` at the first one's rate. ``stop`` (given the points so far) ends
-    the path early. ``estimator`` is left fitted at the last l1.
+    figures of :func:`widecross.metrics.report` (``figures=False``: not those; ``l1="auto"``
+    reads the loss alone, and the AUC's sort of the held-out margins was the largest step of a
+    point on the calling thread). The first fit runs the estimator's ``epochs``, each later one
+    ``epochs`` at the first one's rate. ``stop`` (given the points so far) ends the path early.
+    ``estimator`` is left fitted at the last l1.
     """
     loss = LOSSES[estimator.loss]
     points: list[dict[str, Any]] = []
@@ -115,7 +125,7 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
         model = estimator.model_
         rows, margin = held_out_losses(model, loss, X_held, y_held, estimator._jobs())
         mean, se = mean_and_se(rows, held_weight)
-        held = {} if margin.ndim == 2 else report(loss, y_held, loss.mean(margin))
+        held = {} if margin.ndim == 2 or not figures else report(loss, y_held, loss.mean(margin))
         if margin.ndim == 1 and not constant_known:  # one output: a constant to beat
             constant_known = True
             constant = constant_margin(loss, y, sample_weight)
