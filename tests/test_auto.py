@@ -117,12 +117,19 @@ def test_held_out_losses_on_threads_are_the_one_thread_bits(loss):
         assert got.tobytes() == want.tobytes() and m is margin
 
 
-def test_auto_on_threads_is_reproducible(problem):
-    """n_jobs=2 twice: the same path, the same choice, the same model."""
+@pytest.mark.parametrize("n_jobs", [2, 3])
+def test_auto_on_threads_walks_the_one_thread_path(problem, fitted, n_jobs):
+    """The path's one-epoch points train on one thread (polish and scoring on the threads give
+    the same bits): every n_jobs walks the one-thread path and picks its l1; the rate candidates
+    and the refit train on the threads, reproducibly."""
     X, y, Xt, yt = problem
-    a, b = (WideClassifier(random_state=0, n_jobs=2).fit(X, y) for _ in range(2))
+    a, b = (WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, y) for _ in range(2))
+    one = fitted.l1_path_
+    for key in ("l1", "held_out_loss", "held_out_loss_se", "nnz", "held_out_gain"):
+        assert a.l1_path_[key].tobytes() == one[key].tobytes()
+    assert a.l1_path_["chosen_l1"] == one["chosen_l1"]
     assert a.l1_ == b.l1_ and model_bytes(a) == model_bytes(b)
-    np.testing.assert_array_equal(a.l1_path_["held_out_loss"], b.l1_path_["held_out_loss"])
+    assert a._trainer.epochs_on_threads  # the refit's epochs on the threads
 
 
 def test_auto_is_reproducible_and_refits_as_a_fixed_l1_would(problem, fitted):

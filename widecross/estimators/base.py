@@ -74,6 +74,8 @@ class WideEstimator(ParamsMixin):
     # fit's polish also reports the objective (one more pass over rows in memory); the fits that
     # l1="auto" scores on held-out rows (the path's, the rate candidates') skip it: nothing reads it
     _measures_objective = True
+    # the epochs on the threads (Trainer.epochs_on_threads); l1="auto"'s path fits keep them on one
+    _epochs_on_threads = True
 
     # -- threads ---------------------------------------------------------------------------------
     def _state_lock(self) -> threading.RLock:
@@ -131,8 +133,10 @@ class WideEstimator(ParamsMixin):
 
     def _new_trainer(self, params: FitParams, width: int, labels: Any = None) -> Trainer:
         layout = params.layout_for(width, type(self).__name__)
-        return Trainer(params.make_optimizer(_n_classes(labels)), layout=layout,
-                       width=width if layout == "dense" else None, n_jobs=params.n_jobs)
+        trainer = Trainer(params.make_optimizer(_n_classes(labels)), layout=layout,
+                          width=width if layout == "dense" else None, n_jobs=params.n_jobs)
+        trainer.epochs_on_threads = self._epochs_on_threads
+        return trainer
 
     # -- training --------------------------------------------------------------------------------
     @_serialized
@@ -368,7 +372,7 @@ class WideEstimator(ParamsMixin):
                 f"y has {list(labels)}; set warm_start=False to start over"
             )
         warm = self._trainer.copy()
-        warm.n_jobs = params.n_jobs
+        warm.n_jobs, warm.epochs_on_threads = params.n_jobs, self._epochs_on_threads
         warm.reconfigure(params.make_optimizer(_n_classes(old)))
         return warm
 

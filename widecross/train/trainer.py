@@ -89,6 +89,9 @@ class Trainer:
                  n_jobs: int = 1) -> None:
         self.optimizer = optimizer
         self.n_jobs = n_jobs
+        # False: the epochs stay on one thread (the rest, polish included, still on n_jobs): for
+        # one-epoch fits whose pass would not repay the shards' plan (l1="auto"'s path)
+        self.epochs_on_threads = True
         self._sharded: ShardedEpochs | None = None  # the threads' buffers, made on first use
         if layout == "sparse":
             self.slot_map: SlotMap | DenseMap = SlotMap()
@@ -140,7 +143,7 @@ class Trainer:
         ``NonFiniteError`` with the state partly updated: callers that must survive it take a
         ``snapshot`` first.
         """
-        sharded = self.n_jobs > 1 and visits(rows, order) > DIRECT_ROWS
+        sharded = self.n_jobs > 1 and self.epochs_on_threads and visits(rows, order) > DIRECT_ROWS
         if isinstance(order, Shuffle) and not sharded:
             order = order.draw()
         if sharded:
