@@ -7,6 +7,7 @@ what the mixed epochs cost in held-out log-loss and objective.
     nice -n 10 python benchmarks/bench_threads.py --against 709bf31 --rows 1000000 --widths 22 exact
                                                       # the fit only: that revision and this tree alternated,
                                                       # with both sides' ledgers of the two-thread epochs
+                                                      # (--auto: the default fit, l1 auto, as well)
     nice -n 10 python benchmarks/bench_threads.py --fit-only --rows 1000000 --widths 22 exact
                                                       # the fit rows and the ledger alone
 
@@ -334,12 +335,13 @@ def fit_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int
 _FIT_CHILD = """
 import json
 from benchmarks.bench_threads import fit_figures
-print(json.dumps(fit_figures({n_rows}, {bits})))
+print(json.dumps(fit_figures({n_rows}, {bits}, {auto})))
 """
 
 
-def fit_figures(n_rows: int, bits: int | None) -> dict[str, Any]:
-    """In a child process: the default fit with n_jobs=1 then 2 (after a small warm-up fit), timed."""
+def fit_figures(n_rows: int, bits: int | None, auto: bool = False) -> dict[str, Any]:
+    """In a child process: the fit at l1 1e-6 with n_jobs=1 then 2 (after a small warm-up fit),
+    timed; ``auto``: then the default fit (l1 auto) too, ``*_auto_*``."""
     import hashlib
 
     import widecross as wc
@@ -359,6 +361,12 @@ def fit_figures(n_rows: int, bits: int | None) -> dict[str, Any]:
         if k == 2:
             out["ledger_2"] = fit["ledger"]
         out[f"model_{k}"] = hashlib.sha1(model_key(fit["clf"])).hexdigest()
+    for k in (1, 2) if auto else ():
+        run = timed(lambda k=k: fit_auto_once(spec, train, y, k))
+        clf = run.pop("result")
+        out.update({f"{key}_auto_{k}": run[key] for key in ("wall", "cpu", "main_cpu")})
+        out[f"l1_auto_{k}"] = float(clf.l1_)
+        out[f"model_auto_{k}"] = hashlib.sha1(model_key(clf)).hexdigest()
     return out
 
 
@@ -369,7 +377,7 @@ def against(revision: str, args: argparse.Namespace, ledgers: list[list[dict[str
     rows = []
     for n in args.rows:
         for bits in args.widths:
-            code = _FIT_CHILD.format(n_rows=n, bits=bits)
+            code = _FIT_CHILD.format(n_rows=n, bits=bits, auto=args.auto)
             runs: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
             for _ in range(args.repeats):
                 runs["old"].append(run_at_revision(revision, code))
@@ -381,6 +389,10 @@ def against(revision: str, args: argparse.Namespace, ledgers: list[list[dict[str
                 row.update({f"{side}_{key}": value for key, value in med.items() if key != "peak_rss_mb"})
                 row[f"{side}_cpu_ratio"] = med["cpu_2"] / med["cpu_1"]
                 row[f"{side}_critical_speedup"] = med["cpu_1"] / med["critical_cpu_2"]
+            if args.auto:
+                for side in runs:
+                    row[f"{side}_auto_speedup"] = row[f"{side}_wall_auto_1"] / row[f"{side}_wall_auto_2"]
+                row["same_auto_one_thread_models"] = len({r["model_auto_1"] for got in runs.values() for r in got}) == 1
             row["same_models"] = len({(r["model_1"], r["model_2"]) for got in runs.values() for r in got}) == 1
             # one thread's model must not change; the two-thread one may, by design, between versions
             row["same_one_thread_models"] = len({r["model_1"] for got in runs.values() for r in got}) == 1
@@ -731,6 +743,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-dir", type=Path, default=None)
     p.add_argument("--against", default=None, metavar="REVISION",
                    help="the fit only: a git revision's and this tree's figures, alternated")
+    p.add_argument("--auto", action="store_true",
+                   help="with --against: the default fit (l1 auto) too, alternated the same way")
     p.add_argument("--fit-only", action="store_true",
                    help="the fit rows and their ledger only (no transform, polish, predict or quality rows)")
     args = p.parse_args(argv)

@@ -172,7 +172,8 @@ def test_a_warm_map_looks_up_on_threads_and_maps_only_the_unknown(small_blocks, 
                      rng.integers(10**9, 10**9 + 8000, 30_000))
     mapped: list[int] = []
     new = slots.SlotMap._map_new
-    monkeypatch.setattr(slots.SlotMap, "_map_new", lambda self, cols, jobs: mapped.append(cols.shape[0]) or new(self, cols, jobs))
+    monkeypatch.setattr(slots.SlotMap, "_map_new",
+                        lambda self, cols, jobs: mapped.append(cols.shape[0]) or new(self, cols, jobs))
     serial, threaded = SlotMap(), SlotMap()
     serial.map(before)
     threaded.map(before, n_jobs)

@@ -43,9 +43,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..losses import get_loss
+from ..train import SlotMap
 from ..train.optimizers import EXACT
 from ..train.params import STREAM_L1, default_epochs
-from ..train.slots import SlotMap
 from .inputs import generator, split_holdout
 from .path import choose, fit_path
 from .rates import RateChoice, choose_rate

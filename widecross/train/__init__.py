@@ -33,11 +33,13 @@ from .polish import Polish
 from .rows import Rows, Shuffle, visit_order
 from .sgd import SGD, SGDParams
 from .shuffle import ShuffleBuffer
+from .slots import SlotMap
 from .solver import Solution, Solver
 from .trainer import NonFiniteError, Trainer
 
 __all__ = [
     "CHOICES", "DENSE_AUTO_MAX_WIDTH", "EXACT", "EpochRunner", "Exact", "FTRL", "FTRLParams", "FitParams", "LAYOUTS", "NonFiniteError", "OPTIMIZERS",
-    "Optimizer", "Penalty", "Polish", "Rows", "SGD", "SGDParams", "ShuffleBuffer", "Solution", "Solver", "Trainer",
+    "Optimizer", "Penalty", "Polish", "Rows", "SGD", "SGDParams", "ShuffleBuffer", "SlotMap", "Solution", "Solver",
+    "Trainer",
     "optimizer_class", "optimizer_from_record", "resolve", "visit_order", "Shuffle",
 ]
