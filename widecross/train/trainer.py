@@ -85,13 +85,15 @@ class Trainer:
     ([0.5, -0.75], -0.25)
     """
 
+    # False: the epochs stay on one thread (the rest, polish included, still on n_jobs): for
+    # one-epoch fits whose pass would not repay the shards' plan (l1="auto"'s path). A class
+    # default, so that a trainer pickled before it existed reads True.
+    epochs_on_threads = True
+
     def __init__(self, optimizer: Optimizer, layout: str = "sparse", width: int | None = None,
                  n_jobs: int = 1) -> None:
         self.optimizer = optimizer
         self.n_jobs = n_jobs
-        # False: the epochs stay on one thread (the rest, polish included, still on n_jobs): for
-        # one-epoch fits whose pass would not repay the shards' plan (l1="auto"'s path)
-        self.epochs_on_threads = True
         self._sharded: ShardedEpochs | None = None  # the threads' buffers, made on first use
         if layout == "sparse":
             self.slot_map: SlotMap | DenseMap = SlotMap()
