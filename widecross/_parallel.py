@@ -65,6 +65,25 @@ def check_jobs(n_jobs: Any, owner: str = "widecross") -> int:
     return n
 
 
+def even_cuts(n: int, parts: int) -> list[int]:
+    """The bounds of ``parts`` nearly equal ranges of ``[0, n)``, first 0, last ``n``.
+
+    >>> even_cuts(10, 3)
+    [0, 3, 6, 10]
+    """
+    return [n * k // parts for k in range(parts + 1)]
+
+
+def even_ranges(n: int, parts: int) -> list[tuple[int, int]]:
+    """:func:`even_cuts` as ``(start, stop)`` pairs.
+
+    >>> even_ranges(10, 3)
+    [(0, 3), (3, 6), (6, 10)]
+    """
+    cuts = even_cuts(n, parts)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
 def row_blocks(n_rows: int, block_rows: int = BLOCK_ROWS) -> list[tuple[int, int]]:
     """``(start, stop)`` of the blocks of ``n_rows`` rows: fixed by ``n_rows`` and ``block_rows``.
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from .._jit import jit
 from .._prefetch import prefetch_row
-from .._parallel import run_tasks
+from .._parallel import even_ranges, run_tasks
 
 _AHEAD = 16
 
@@ -164,9 +164,7 @@ def merge_into(records: np.ndarray, indices: Sequence[np.ndarray], values: Seque
     vals = np.concatenate(values) if len(values) > 1 else values[0]
     ws = np.concatenate(weights) if len(weights) > 1 else weights[0]
     n = records.shape[0]
-    cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
-    run_tasks([_part(ids, vals, ws, offsets, lo, hi, records) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo],
-              n_jobs)
+    run_tasks([_part(ids, vals, ws, offsets, lo, hi, records) for lo, hi in even_ranges(n, n_jobs) if hi > lo], n_jobs)
 
 
 def _part(ids, vals, ws, offsets, lo: int, hi: int, records):  # type: ignore[no-untyped-def]

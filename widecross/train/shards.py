@@ -70,7 +70,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._parallel import run_tasks
+from .._parallel import even_cuts, even_ranges, run_tasks
 from . import _shard, _state
 from .optimizer import Optimizer
 from .rows import Rows, Shuffle, buffers, gather_rows, shard_generator, shuffle_in_place, visits
@@ -95,7 +95,7 @@ class _Plan:
         self.rows = rows
         self.n_jobs = n_jobs
         self.shard_of = np.empty(n, dtype=np.int8 if n_jobs < 128 else np.int32)
-        cuts = [n * k // n_jobs for k in range(n_jobs + 1)]
+        cuts = even_cuts(n, n_jobs)
         # each shard's part of the order names its rows, then each shard collects them in storage
         # order (one pass over ``shard_of``, no sort) and marks the slots they touch
         serial.around(_run_tasks, [_call(_shard.deal_rows, order, cuts[k], cuts[k + 1], k, self.shard_of)
@@ -106,7 +106,7 @@ class _Plan:
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
         n_words = marks.shape[1]
         shared = np.empty(n_words, dtype=np.uint64)  # a bit per slot that two shards or more touch
-        words = [(n_words * b // n_jobs, n_words * (b + 1) // n_jobs) for b in range(n_jobs)]
+        words = even_ranges(n_words, n_jobs)
         serial.around(_run_tasks, [_call(_shard.shared_words, marks, lo, hi, shared) for lo, hi in words], n_jobs,
                       phases, "shared slots")
         union_before = np.empty(n_words, dtype=np.int64)
@@ -123,8 +123,8 @@ class _Plan:
         self.fixed_counts = np.zeros(int(self.shared_offsets[-1]))
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
         n_shared = np.diff(self.shared_offsets)
-        serial.around(_run_tasks, [_call(self._localize, rows, n * k // n_jobs, n * (k + 1) // n_jobs, tables, n_shared,
-                                         union_before, k) for k in range(n_jobs)], n_jobs, phases, "localize")
+        serial.around(_run_tasks, [_call(self._localize, rows, cuts[k], cuts[k + 1], tables, n_shared, union_before, k)
+                                   for k in range(n_jobs)], n_jobs, phases, "localize")
         # shared entries are counted by the first pass's rounds, on their gathered chunks (a shard's
         # rows read here in place are one row in K of each line: K times the lines for the counts)
         self.counted = False
@@ -139,10 +139,10 @@ class _Plan:
         self.single = np.empty(n_union, dtype=np.int64)
         self.orders = np.empty(n, dtype=order.dtype)
         self.written: tuple[np.ndarray, np.ndarray] | None = None  # the state as the last pass left it
-        self.ranges = [(n_union * b // n_jobs, n_union * (b + 1) // n_jobs) for b in range(n_jobs)]
+        self.ranges = even_ranges(n_union, n_jobs)
         # Copying the records in and out: cut where the slots (the records' pages) are halved, not the
         # shared slots: the first write of a fresh state's pages (page faults) is most of the work.
-        cuts = np.searchsorted(self.union, [n_slots * b // n_jobs for b in range(n_jobs + 1)]).tolist()
+        cuts = np.searchsorted(self.union, even_cuts(n_slots, n_jobs)).tolist()
         cuts[-1] = n_union
         self.page_ranges = list(zip(cuts[:-1], cuts[1:]))
         serial.close()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import jit
-from .._parallel import run_tasks
+from .._parallel import even_cuts, even_ranges, run_tasks
 from .._prefetch import prefetch_row
 from . import _distinct
 
@@ -156,9 +156,13 @@ def translate(slots, lo, hi, to):
 def _empty_table(buckets: int, n_jobs: int = 1) -> np.ndarray:
     table = np.empty((buckets, 2), dtype=np.int64)
     # a large table's first touch (page faults, most of its cost) is shared by the threads
-    cuts = [buckets * b // n_jobs for b in range(n_jobs + 1)] if buckets >= PARALLEL_ENTRIES else [0, buckets]
-    run_tasks([_call(_fill_keys, table, lo, hi) for lo, hi in zip(cuts, cuts[1:])], n_jobs)
+    run_tasks([_call(_fill_keys, table, lo, hi) for lo, hi in _bucket_ranges(buckets, n_jobs)], n_jobs)
     return table
+
+
+def _bucket_ranges(buckets: int, n_jobs: int) -> list[tuple[int, int]]:
+    """Ranges of a table's buckets for ``n_jobs`` threads (one range for a small table)."""
+    return even_ranges(buckets, n_jobs) if buckets >= PARALLEL_ENTRIES else [(0, buckets)]
 
 
 def _fill_keys(table: np.ndarray, lo: int, hi: int) -> None:
@@ -199,9 +203,8 @@ class SlotMap:
     def inverse(self, n_jobs: int = 1) -> np.ndarray:
         """:attr:`columns`, from ranges of the table on ``n_jobs`` threads."""
         out = np.empty(self.n, dtype=np.int64)
-        buckets = self.table.shape[0]
-        cuts = [buckets * b // n_jobs for b in range(n_jobs + 1)] if buckets >= PARALLEL_ENTRIES else [0, buckets]
-        run_tasks([_call(_inverse, self.table, lo, hi, out) for lo, hi in zip(cuts, cuts[1:])], n_jobs)
+        run_tasks([_call(_inverse, self.table, lo, hi, out) for lo, hi in _bucket_ranges(self.table.shape[0], n_jobs)],
+                  n_jobs)
         return out
 
     def _grow(self, n_jobs: int = 1) -> None:
@@ -232,9 +235,8 @@ class SlotMap:
         """
         if n_jobs > 1 and self.n and columns.shape[0] >= 2 * PARALLEL_ENTRIES and self._mostly_known(columns):
             out = np.empty(columns.shape[0], dtype=np.int32)
-            cuts = [columns.shape[0] * b // n_jobs for b in range(n_jobs + 1)]
             run_tasks([_call(lookup_columns, self.table, columns[lo:hi], out[lo:hi])
-                       for lo, hi in zip(cuts, cuts[1:])], n_jobs)
+                       for lo, hi in even_ranges(columns.shape[0], n_jobs)], n_jobs)
             missing = np.flatnonzero(out < 0)
             if missing.size:
                 out[missing] = self._map_new(columns[missing], n_jobs)
@@ -253,7 +255,7 @@ class SlotMap:
         if n_blocks <= 0:
             self._map_into(columns, out, n_jobs)
             return out
-        cuts = [columns.shape[0] * b // n_blocks for b in range(n_blocks + 1)]
+        cuts = even_cuts(columns.shape[0], n_blocks)
         sketches = run_tasks([_call(_distinct.sketch, columns, lo, hi) for lo, hi in zip(cuts, cuts[1:])], n_jobs)
         self._reserve(_distinct.estimate(_distinct.merged(sketches)), n_jobs)
         if n_blocks < BLOCK_MAP_JOBS:

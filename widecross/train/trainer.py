@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._parallel import run_tasks
+from .._parallel import even_ranges, run_tasks
 from .._scans import all_ones
 from . import _state
 from .optimizer import Optimizer
@@ -310,9 +310,8 @@ class Trainer:
         records, n = self._records_to_read(), self.n_slots
         # each slot's weight is its own: slot blocks on threads give the same array
         n_blocks = max(1, min(self.n_jobs, n // SLOT_BLOCK))
-        cuts = [n * b // n_blocks for b in range(n_blocks + 1)]
         found = run_tasks([partial(self.optimizer.weights, records[lo:hi], hi - lo, self.scalars, out[lo:hi])
-                           for lo, hi in zip(cuts, cuts[1:])], self.n_jobs)
+                           for lo, hi in even_ranges(n, n_blocks)], self.n_jobs)
         if min(found) < 0:
             raise NonFiniteError(-1)
         return out
