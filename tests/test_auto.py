@@ -294,3 +294,56 @@ def test_a_fit_that_keeps_no_weight_ends_at_the_best_constant(n_jobs, weighted):
     reg = WideRegressor(l1=10.0, n_jobs=n_jobs, random_state=0).fit(X, target, sample_weight=sw)
     assert reg.model_.nnz == 0
     assert reg.model_.intercept == pytest.approx(float(np.average(target, weights=sw)), abs=1e-12)
+
+
+def _walk(est, fit, l1s):
+    """A path's calls: the first at l1s[0], each later one warm at the last fit's rate, one epoch."""
+    models = []
+    for i, l1 in enumerate(l1s):
+        if i:
+            est.set_params(l1=l1, warm_start=True, epochs=1,
+                           **{est._trainer.optimizer.rate_param: est.learning_rate_})
+        fit()
+        models.append((model_bytes(est), est.objective_, est.n_iter_, est.loss_curve_))
+    return models
+
+
+@pytest.mark.parametrize("kind, params", [
+    ("classifier", {}), ("classifier", {"optimizer": "ftrl"}), ("classifier", {"optimizer": "cd"}),
+    ("classifier", {"early_stopping": True, "epochs": 4}), ("classifier", {"n_jobs": 2}),
+    ("classifier", {"n_jobs": 3, "optimizer": "ftrl"}), ("regressor", {"l2": 1e-3}), ("multiclass", {}),
+])
+def test_a_path_fitter_gives_the_models_of_fit_bit_for_bit(problem, kind, params):
+    """The path's fits on rows mapped once and one trainer continued in place: the same models,
+    objectives and loss curves as a fit per point (a warm start from a copy of the trainer)."""
+    X, y, _, _ = problem
+    sw = np.random.default_rng(1).random(X.shape[0]) + 0.5
+    target = {"classifier": y, "regressor": y * 2.0 + np.asarray(X.sum(axis=1)).ravel(),
+              "multiclass": y + (np.asarray(X[:, 3].todense()).ravel() > 0)}[kind]
+    make = WideRegressor if kind == "regressor" else WideClassifier
+    l1s = [3e-2, 1e-2, 3e-3, 1e-3]
+
+    def walked(with_fitter):
+        est = make(**{"random_state": 0, "l1": l1s[0], "epochs": 2, **params})
+        fit = est._path_fitter(X, target, sw) if with_fitter else (lambda: est.fit(X, target, sw))
+        return _walk(est, fit, l1s)
+
+    a, b = walked(True), walked(False)
+    assert a == b and len({m[0] for m in a}) == len(l1s)  # and every point a model of its own
+
+
+def test_a_path_fitter_that_fails_leaves_the_estimator_unfitted():
+    rng = np.random.default_rng(0)
+    X, y = sp.csr_matrix(rng.normal(size=(200, 5)) * 30), rng.normal(size=200)
+    reg = WideRegressor(l1=1e-3, learning_rate=1e-7, schedule="constant", implicit=False, random_state=0)
+    fit = reg._path_fitter(X, y * 1e6)
+    fit()
+    reg.set_params(warm_start=True, learning_rate=1e6)
+    with pytest.raises(FloatingPointError, match="learning_rate=1e\\+06"):
+        fit()  # the trainer was changed in place: nothing to roll back to
+    with pytest.raises(Exception, match="not fitted"):
+        reg.predict(X)
+    reg.set_params(learning_rate=1e-7)
+    fit()  # the next call starts over from a new trainer, on the rows mapped again for it
+    again = WideRegressor(l1=1e-3, learning_rate=1e-7, schedule="constant", implicit=False, random_state=0)
+    assert model_bytes(reg) == model_bytes(again.fit(X, y * 1e6))

@@ -113,6 +113,7 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
     loss = LOSSES[estimator.loss]
     points: list[dict[str, Any]] = []
     constant_rows, constant_known = None, False  # the held-out rows' losses under the best constant
+    fit = estimator._path_fitter(X, y, sample_weight)  # the rows checked and mapped once, one trainer
     for l1 in grid:
         if points:
             rate = {estimator._trainer.optimizer.rate_param: estimator.learning_rate_}
@@ -120,7 +121,7 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
         else:
             estimator.set_params(l1=float(l1))
         start, cpu = time.perf_counter(), time.process_time()
-        estimator.fit(X, y, sample_weight)
+        fit()
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         model = estimator.model_
         rows, margin = held_out_losses(model, loss, X_held, y_held, estimator._jobs())

@@ -58,14 +58,26 @@ class MemorySource:
         self.n_rows = n
         self.validation: Rows | None = None
         self.validation_losses: list[float] = []
+        self.keep = False  # keep X and the rows after attach (for attaching again)
+        self.rows: Rows | None = None
+        self.trainer: Trainer | None = None
+        self.mapped_slots = -1
 
     def sample(self, max_rows: int) -> Sample:
         """The rows (all of them: they are in memory already)."""
         return Sample(self.X, self.y, self.sw)
 
     def attach(self, trainer: Trainer, rng: np.random.Generator, params: FitParams, runner: EpochRunner) -> None:
-        """Map the rows to the trainer's slots (holding out the validation rows of early stopping)."""
+        """Map the rows to the trainer's slots (holding out the validation rows of early stopping).
+
+        A source that ``keep``s its rows hands the same rows again to the trainer it mapped them
+        for (its slots unchanged since: a path's points continue one trainer in place)."""
+        again = (self.keep and self.rows is not None and trainer is self.trainer and not params.early_stopping
+                 and trainer.n_slots == self.mapped_slots)
         self.trainer, self.rng, self.params, self.runner = trainer, rng, params, runner
+        self.validation, self.validation_losses = None, []
+        if again:
+            return
         X, y, sw = self.X, self.y, self.sw
         held_out = None
         if params.early_stopping:
@@ -73,10 +85,13 @@ class MemorySource:
             held_out = X[held], y[held], sw[held] if sw.size else sw
             X, y, sw = X[train], y[train], sw[train] if sw.size else sw
         self.rows = trainer.rows(X, y, sw)
+        # all the rows, mapped to slots [0, n): what a later attach may hand again
+        self.mapped_slots = trainer.n_slots if held_out is None else -1
         if held_out is not None:  # after the training rows: their columns have slots now
             self.validation = trainer.lookup(*held_out)
             self.best, self.stale = math.inf, 0
-        del self.X, X  # the rows keep what training needs; drop the column ids (8 bytes per entry)
+        if not self.keep:
+            del self.X, X  # the rows keep what training needs; drop the column ids (8 bytes per entry)
 
     def epoch(self, epoch: int) -> Iterable[Block]:
         if not self.params.shuffle:
