@@ -312,6 +312,12 @@ def fit_auto_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs
     return wc.WideClassifier(spec, random_state=0, n_jobs=n_jobs).fit(train, y)
 
 
+def auto_split(clf: Any) -> dict[str, float]:
+    """Wall seconds of a default fit's path and rate candidates (from ``l1_path_``)."""
+    path = clf.l1_path_
+    return {"path_wall": float(np.sum(path["wall_seconds"])), "rate_wall": float(path["rate_wall_seconds"])}
+
+
 def fit_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int) -> dict[str, Any]:
     import widecross as wc
 
@@ -366,6 +372,7 @@ def fit_figures(n_rows: int, bits: int | None, auto: bool = False) -> dict[str, 
         clf = run.pop("result")
         out.update({f"{key}_auto_{k}": run[key] for key in ("wall", "cpu", "main_cpu")})
         out[f"l1_auto_{k}"] = float(clf.l1_)
+        out.update({f"{key}_auto_{k}": value for key, value in auto_split(clf).items()})
         out[f"model_auto_{k}"] = hashlib.sha1(model_key(clf)).hexdigest()
     return out
 
@@ -494,6 +501,11 @@ def auto_row(base: dict[str, Any], spec: Any, data: dict[str, Any], repeats: int
     same = all(model_key(r["result"]) == model_key(fits[k][0]["result"]) for k in (1, 2) for r in fits[k])
     row = _speed_row(base, AUTO_PART, fits, same)
     q = {k: quality(fits[k][0]["result"], data["test"], data["y_test"]) for k in (1, 2)}
+    for k in (1, 2):  # where the time went: the path, the rate candidates, the rest (the refit, mostly)
+        split = [auto_split(r["result"]) | {"wall": r["wall"]} for r in fits[k]]
+        for key in ("path_wall", "rate_wall"):
+            row[f"{key}_{k}"] = statistics.median(part[key] for part in split)
+        row[f"rest_wall_{k}"] = statistics.median(part["wall"] - part["path_wall"] - part["rate_wall"] for part in split)
     row.update({"l1_1": fits[1][0]["result"].l1_, "l1_2": fits[2][0]["result"].l1_,
                 "log_loss_1": q[1]["log_loss"], "log_loss_2": q[2]["log_loss"],
                 "log_loss_diff": q[2]["log_loss"] - q[1]["log_loss"]})

@@ -199,6 +199,7 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
         "held_out_loss_se": np.array([p["loss_se"] for p in points]),
         "nnz": np.array([p["nnz"] for p in points], dtype=np.int64),
         "seconds": np.array([p["cpu_seconds"] for p in points]),
+        "wall_seconds": np.array([p["seconds"] for p in points]),
         "best": choice.best,
         "one_se": choice.one_se,
         "chosen": 0 if constant else choice.best,
@@ -264,9 +265,9 @@ def _rate_record(default: float, steps: RateChoice | None) -> dict[str, Any]:
     """The rate part of ``l1_path_``: the rate chosen, the default, and every candidate tried."""
     if steps is None:
         return {"rate": default, "rate_default": default, "rate_candidates": np.zeros(0),
-                "rate_held_out_loss": np.zeros(0), "rate_seconds": 0.0}
+                "rate_held_out_loss": np.zeros(0), "rate_seconds": 0.0, "rate_wall_seconds": 0.0}
     return {"rate": steps.rate, "rate_default": steps.default, "rate_candidates": steps.rates,
-            "rate_held_out_loss": steps.losses, "rate_seconds": steps.seconds}
+            "rate_held_out_loss": steps.losses, "rate_seconds": steps.seconds, "rate_wall_seconds": steps.wall_seconds}
 
 
 def _copy(est: Any, rate: float, l1: float = 1.0, epochs: int = PATH_EPOCHS, polish: int = PATH_POLISH) -> Any:
@@ -300,6 +301,7 @@ def _average(fold_points: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
         se = math.sqrt(sum(p["loss_se"] ** 2 for p in group)) / len(group)
         out.append({"l1": group[0]["l1"], "loss": float(np.mean([p["loss"] for p in group])), "loss_se": se,
                     "nnz": int(round(np.mean([p["nnz"] for p in group]))),
+                    "seconds": float(sum(p["seconds"] for p in group)),
                     "cpu_seconds": float(sum(p["cpu_seconds"] for p in group))})
         if all("gain" in p for p in group):
             out[-1]["gain"] = float(np.mean([p["gain"] for p in group]))
@@ -318,7 +320,7 @@ def _printer(verbose: bool) -> Any:
 def _empty_path(rate: float) -> dict[str, Any]:
     return {"l1": np.zeros(0), "held_out_loss": np.zeros(0), "held_out_loss_se": np.zeros(0),
             "held_out_gain": np.zeros(0), "held_out_gain_se": np.zeros(0),
-            "nnz": np.zeros(0, dtype=np.int64), "seconds": np.zeros(0), "best": -1, "one_se": -1, "chosen": -1,
+            "nnz": np.zeros(0, dtype=np.int64), "seconds": np.zeros(0), "wall_seconds": np.zeros(0), "best": -1, "one_se": -1, "chosen": -1,
             "chosen_l1": 0.0,
             "rule": "best held-out loss", "rows_scale": 1.0, "path_rows": 0, "held_out_rows": 0, "folds": 0,
             **_rate_record(rate, None)}

@@ -108,7 +108,9 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
     reads the loss alone, and the AUC's sort of the held-out margins was the largest step of a
     point on the calling thread). The first fit runs the estimator's ``epochs``, each later one
     ``epochs`` at the first one's rate. ``stop`` (given the points so far) ends the path early.
-    ``estimator`` is left fitted at the last l1.
+    ``estimator`` is left fitted at the last l1. The points fit through
+    ``estimator._path_fitter``: the rows checked and mapped once, one trainer continued in place
+    (the models of a ``fit`` per point, bit for bit).
     """
     loss = LOSSES[estimator.loss]
     points: list[dict[str, Any]] = []
