@@ -121,13 +121,16 @@ def test_held_out_losses_on_threads_are_the_one_thread_bits(loss):
 def test_auto_on_threads_walks_the_one_thread_path(problem, fitted, n_jobs):
     """The path's one-epoch points train on one thread (polish and scoring on the threads give
     the same bits): every n_jobs walks the one-thread path and picks its l1; the rate candidates
-    and the refit train on the threads, reproducibly."""
+    train on one thread each, side by side, and pick its rate; the refit trains on the threads,
+    reproducibly."""
     X, y, Xt, yt = problem
     a, b = (WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, y) for _ in range(2))
     one = fitted.l1_path_
-    for key in ("l1", "held_out_loss", "held_out_loss_se", "nnz", "held_out_gain"):
+    for key in ("l1", "held_out_loss", "held_out_loss_se", "nnz", "held_out_gain", "rate_candidates",
+                "rate_held_out_loss"):
         assert a.l1_path_[key].tobytes() == one[key].tobytes()
-    assert a.l1_path_["chosen_l1"] == one["chosen_l1"]
+    assert a.l1_path_["chosen_l1"] == one["chosen_l1"] and a.l1_path_["rate"] == one["rate"]
+    assert one["rate_candidates"].size >= 3  # the rate was chosen: candidates fitted side by side
     assert a.l1_ == b.l1_ and model_bytes(a) == model_bytes(b)
     assert a._trainer.epochs_on_threads  # the refit's epochs on the threads
 

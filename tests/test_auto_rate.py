@@ -41,6 +41,20 @@ def test_choose_rate_walks_to_the_lowest_held_out_loss(problem, default, directi
     assert choice.default == default and choice.seconds >= 0
 
 
+@pytest.mark.parametrize("default", [0.3 / 64, 0.3 * 64])
+def test_candidates_side_by_side_are_those_of_one_at_a_time(problem, default):
+    """Fitted up to n_jobs at once (the idle threads of the first round on the next candidates
+    ahead of being asked): the same candidates, losses and choice as one at a time; a candidate
+    fitted ahead but never asked for is not counted (walking down, the one fitted ahead at 2 and
+    5 threads is the default times FACTOR ** 2)."""
+    X, y, Xt, yt = problem
+    one = choose_rate(one_pass, default, X, y, None, Xt, yt, None)
+    for n_jobs in (2, 3, 5):
+        got = choose_rate(one_pass, default, X, y, None, Xt, yt, None, n_jobs=n_jobs)
+        assert (got.rate, got.rates.tobytes(), got.losses.tobytes()) == (one.rate, one.rates.tobytes(),
+                                                                           one.losses.tobytes())
+
+
 def test_pick_keeps_the_default_within_noise():
     rng = np.random.default_rng(0)
     base = rng.uniform(0.2, 0.8, 2000)

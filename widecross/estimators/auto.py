@@ -258,7 +258,11 @@ def _tune_rate(est: Any, rate: float, l1: float, fold: tuple[Any, ...]) -> RateC
     if est._rate_given() or est.optimizer == EXACT:
         return None
     epochs = default_epochs(est.optimizer) if est.epochs is None else est.epochs
-    return choose_rate(lambda r: _copy(est, r, l1=l1, epochs=epochs, polish=est.polish), rate, *fold)
+    # each candidate on one thread, up to n_jobs of them at once: the candidates of n_jobs=1, and
+    # its rate, on any n_jobs (at 250k rows three one-thread fits side by side take about the
+    # time of three on two threads each, and at more threads all of them run at once)
+    return choose_rate(lambda r: _copy(est, r, l1=l1, epochs=epochs, polish=est.polish, n_jobs=1), rate, *fold,
+                       n_jobs=est._jobs())
 
 
 def _rate_record(default: float, steps: RateChoice | None) -> dict[str, Any]:
@@ -270,15 +274,19 @@ def _rate_record(default: float, steps: RateChoice | None) -> dict[str, Any]:
             "rate_held_out_loss": steps.losses, "rate_seconds": steps.seconds, "rate_wall_seconds": steps.wall_seconds}
 
 
-def _copy(est: Any, rate: float, l1: float = 1.0, epochs: int = PATH_EPOCHS, polish: int = PATH_POLISH) -> Any:
+def _copy(est: Any, rate: float, l1: float = 1.0, epochs: int = PATH_EPOCHS, polish: int = PATH_POLISH,
+          n_jobs: int | None = None) -> Any:
     """A copy of ``est``'s parameters for the path (its defaults) or for a rate candidate: no
     spec (it reads the featurized rows), the rate given (the path takes the full fit's: its
-    one-epoch warm starts would otherwise take one pass's)."""
+    one-epoch warm starts would otherwise take one pass's); ``n_jobs``: the copy's threads, if
+    not the estimator's."""
     params = {k: v for k, v in est.get_params().items() if k != "spec"}
     seed = params["random_state"]
     params.update(l1=l1, epochs=epochs, polish=min(polish, params["polish"]), verbose=0,
                   early_stopping=False, warm_start=False, cv=None,
                   random_state=seed if isinstance(seed, (int, np.integer)) else 0)
+    if n_jobs is not None:
+        params["n_jobs"] = n_jobs
     params["alpha" if params["optimizer"] == "ftrl" else "learning_rate"] = rate
     copy = type(est)(None, **params)
     copy._measures_objective = False  # scored on held-out rows: its objective would be one more pass, unread
