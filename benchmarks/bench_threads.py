@@ -313,8 +313,11 @@ def fit_auto_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs
 
 
 def auto_split(clf: Any) -> dict[str, float]:
-    """Wall seconds of a default fit's path and rate candidates (from ``l1_path_``)."""
+    """Wall seconds of a default fit's path and rate candidates (from ``l1_path_``; none from a
+    revision that did not record them, under ``--against``)."""
     path = clf.l1_path_
+    if "wall_seconds" not in path:
+        return {}
     return {"path_wall": float(np.sum(path["wall_seconds"])), "rate_wall": float(path["rate_wall_seconds"])}
 
 
