@@ -193,7 +193,18 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
                                                                          sum(h.size for _, h in folds))
     if constant:
         chosen_l1, scale = NO_SIGNAL_L1 * float(l1s[0]), 1.0
-    path = {
+    path = _path_record(points, choice, chosen_l1, constant, scale, n_path, folds)
+    steps = _tune_rate(est, rate, chosen_l1, first_fold) if tune_rate and not constant else None
+    path.update(_rate_record(rate, steps))
+    return Selection(chosen_l1 * scale, path, time.process_time() - start,
+                     rate=None if steps is None else steps.rate)
+
+
+def _path_record(points: list[dict[str, Any]], choice: Any, chosen_l1: float, constant: bool, scale: float,
+                 n_path: int, folds: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """``l1_path_`` less its rate part: every point, the choice and how it was made."""
+    l1s, losses = np.array([p["l1"] for p in points]), np.array([p["loss"] for p in points])
+    return {
         "l1": l1s,
         "held_out_loss": losses,
         "held_out_loss_se": np.array([p["loss_se"] for p in points]),
@@ -212,10 +223,6 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
         "held_out_rows": int(sum(h.size for _, h in folds)),
         "folds": len(folds),
     }
-    steps = _tune_rate(est, rate, chosen_l1, first_fold) if tune_rate and not constant else None
-    path.update(_rate_record(rate, steps))
-    return Selection(chosen_l1 * scale, path, time.process_time() - start,
-                     rate=None if steps is None else steps.rate)
 
 
 def no_signal(points: list[dict[str, Any]], best: int, held_out_rows: int) -> bool:
