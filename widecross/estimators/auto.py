@@ -278,7 +278,8 @@ def _rate_record(default: float, steps: RateChoice | None) -> dict[str, Any]:
         return {"rate": default, "rate_default": default, "rate_candidates": np.zeros(0),
                 "rate_held_out_loss": np.zeros(0), "rate_seconds": 0.0, "rate_wall_seconds": 0.0}
     return {"rate": steps.rate, "rate_default": steps.default, "rate_candidates": steps.rates,
-            "rate_held_out_loss": steps.losses, "rate_seconds": steps.seconds, "rate_wall_seconds": steps.wall_seconds}
+            "rate_held_out_loss": steps.losses, "rate_seconds": steps.seconds,
+            "rate_wall_seconds": steps.wall_seconds}
 
 
 def _copy(est: Any, rate: float, l1: float = 1.0, epochs: int = PATH_EPOCHS, polish: int = PATH_POLISH,
@@ -335,8 +336,8 @@ def _printer(verbose: bool) -> Any:
 def _empty_path(rate: float) -> dict[str, Any]:
     return {"l1": np.zeros(0), "held_out_loss": np.zeros(0), "held_out_loss_se": np.zeros(0),
             "held_out_gain": np.zeros(0), "held_out_gain_se": np.zeros(0),
-            "nnz": np.zeros(0, dtype=np.int64), "seconds": np.zeros(0), "wall_seconds": np.zeros(0), "best": -1, "one_se": -1, "chosen": -1,
-            "chosen_l1": 0.0,
+            "nnz": np.zeros(0, dtype=np.int64), "seconds": np.zeros(0), "wall_seconds": np.zeros(0),
+            "best": -1, "one_se": -1, "chosen": -1, "chosen_l1": 0.0,
             "rule": "best held-out loss", "rows_scale": 1.0, "path_rows": 0, "held_out_rows": 0, "folds": 0,
             **_rate_record(rate, None)}
 
