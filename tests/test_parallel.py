@@ -309,6 +309,17 @@ def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs(values, blocks
     assert np.count_nonzero(w) < w.size  # the l1 zeroed weights: the prox's exact zeros were compared too
 
 
+def test_the_polish_of_few_rows_runs_on_one_thread():
+    """Below POLISH_THREADS_MIN_ROWS rows the fit's polish takes one thread (the same bits, less
+    time); from there on, and where the rows are not known, n_jobs."""
+    from widecross.train.params import POLISH_THREADS_MIN_ROWS
+
+    params = wc.WideClassifier(l1=1e-6, n_jobs=3)._params()
+    assert params.make_solver(False, POLISH_THREADS_MIN_ROWS - 1).n_jobs == 1
+    assert params.make_solver(False, POLISH_THREADS_MIN_ROWS).n_jobs == 3 == params.make_solver(True).n_jobs
+    assert wc.WideClassifier(l1=1e-6, n_jobs=3, optimizer="cd")._params().make_solver(False, 10).__class__.__name__ == "Exact"
+
+
 def test_the_polish_on_threads_never_certifies_a_sign_the_one_thread_sum_does_not_give(monkeypatch):
     # the momentum test read from the slot blocks' sums: on terms built to cancel (the intercept's
     # term from 1 to 1e-20 of the magnitudes away from minus the sum), every sign it certifies is the one-thread sum's,

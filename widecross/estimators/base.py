@@ -227,7 +227,7 @@ class WideEstimator(ParamsMixin):
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
         trainer.release()  # the epochs' thread buffers: not needed by the polish
-        solver = params.make_solver(measure=source.measures_objective and self._measures_objective)
+        solver = params.make_solver(source.measures_objective and self._measures_objective, source.n_rows)
         try:
             solution = trainer.solve(solver, lambda: source.solver_blocks(len(losses), losses[-1]))
         except NonFiniteError:  # weights beyond float32 read at the start of the polish
