@@ -39,6 +39,7 @@ threads nothing here is measured on K cores: the ``model`` curve is fitted to th
 the plot) runs the K-shard fit itself with its tasks timed one by one and dealt to K threads,
 which counts what K shards cost that two do not (more shared slots to mix, the calling thread's
 steps at K threads). ``--fit-only --quality-jobs 1 2 4 8 16``: the fit rows and the schedule.
+On a machine with more cores, ``bench_threads_scaling.py`` measures each thread count instead.
 Goals: fit wall n_jobs=2 <= 0.58x of n_jobs=1, held-out log-loss within 0.002, objective within
 0.5 %, transform and predict >= 1.8x.
 """

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 
+import pytest
 from bench_script import run_benchmark
 
 
@@ -57,3 +59,23 @@ def test_bench_threads_exact_quick(tmp_path):
     assert all(row["identical"] for row in rows)  # the same bytes for both n_jobs and the scheduled run
     polish = parts["polish (6 passes + objective)"]
     assert polish["work_ratio"] > 0 and 0 < polish["scheduled_cpu_2"] <= polish["work_2"]
+
+
+def test_bench_threads_scaling_quick(tmp_path):
+    """The many-core script measures every thread count the machine has and names the others."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two cores")
+    proc = run_benchmark("bench_threads_scaling.py", tmp_path, "--rows", "8000", "--test-rows", "2000", "--jobs", "1",
+                         "2", "64")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "bench_threads_scaling.quick.json").read_text())
+    assert result["params"]["threads"] == [1, 2] and result["params"]["skipped_threads_beyond_cores"] == [64]
+    rows = result["rows"]
+    assert [(r["part"].split(",")[0], r["n_jobs"]) for r in rows] == [
+        ("fit", 1), ("fit", 2), ("default fit (l1 auto: path", 1), ("default fit (l1 auto: path", 2)]
+    fixed, auto = rows[:2], rows[2:]
+    assert fixed[0]["speedup"] == 1 and fixed[0]["log_loss_diff"] == 0 and all(r["same_model_on_repeats"] for r in rows)
+    assert all(r["examples_per_s"] > 0 and 0 < r["bandwidth_gbs"] and 0 < r["log_loss"] < 1 for r in fixed)
+    assert auto[0]["l1"] == auto[1]["l1"] > 0  # the same l1 on every thread count
+    assert all(r["path_wall"] > 0 and r["rate_wall"] > 0 and r["rest_wall"] > 0 for r in auto)
+    assert (tmp_path / "threads_scaling.quick.png").stat().st_size > 0
