@@ -724,7 +724,7 @@ def load_label(calibration_speedup: float) -> str:
 
 def plot(curves: list[dict[str, Any]], measured: list[dict[str, Any]], quick: bool, results_dir: Path | None,
          load: str, schedule: list[dict[str, Any]] | None = None) -> Path:
-    from benchmarks.plotting import new_figure, save_png, style
+    from benchmarks.plotting import new_figure, style
 
     fig, ax = new_figure()
     keys = sorted({(c["rows"], c["width"]) for c in curves})
@@ -740,12 +740,21 @@ def plot(curves: list[dict[str, Any]], measured: list[dict[str, Any]], quick: bo
     if schedule:
         ax.plot([r["n_jobs"] for r in schedule], [r["projected_speedup"] for r in schedule], marker="o", color="black",
                 label=f"schedule of the K-shard fit: {schedule[0]['rows']:,} rows, exact")
-    ax.plot(MODEL_THREADS, MODEL_THREADS, color="gray", linestyle=":", label="linear")
+    return finish_speedup_plot(fig, ax, MODEL_THREADS, "widecross fit: speed-up vs threads (beyond 2: projected "
+                               "from a 2-core machine)", "threads_speedup", quick, results_dir)
+
+
+def finish_speedup_plot(fig: Any, ax: Any, threads: list[int], title: str, name: str, quick: bool,
+                        results_dir: Path | None, ylabel: str = "speed-up over one thread") -> Path:
+    """The linear speed-up for reference, labels and legend; the figure saved as ``name``."""
+    from benchmarks.plotting import save_png
+
+    ax.plot(threads, threads, color="gray", linestyle=":", label="linear")
     ax.set_xlabel("threads")
-    ax.set_ylabel("speed-up over one thread")
-    ax.set_title("widecross fit: speed-up vs threads (beyond 2: projected from a 2-core machine)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=6)
-    return save_png(fig, "threads_speedup", quick=quick, results_dir=results_dir)
+    return save_png(fig, name, quick=quick, results_dir=results_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ from benchmarks.bench_threads import (  # noqa: E402
     auto_split,
     bytes_per_example,
     copy_bandwidth_gbs,
+    finish_speedup_plot,
     fit_auto_once,
     fit_once,
     loadavg,
@@ -100,7 +101,7 @@ def auto_rows(base: dict[str, Any], fits: dict[int, list[dict[str, Any]]], data:
 
 
 def plot(rows: list[dict[str, Any]], quick: bool, results_dir: Path | None, threads: list[int]) -> Path:
-    from benchmarks.plotting import new_figure, save_png, style
+    from benchmarks.plotting import new_figure, style
 
     fig, ax = new_figure()
     keys = list(dict.fromkeys((r["part"], r["rows"], r["width"]) for r in rows))
@@ -108,12 +109,8 @@ def plot(rows: list[dict[str, Any]], quick: bool, results_dir: Path | None, thre
         points = [r for r in rows if (r["part"], r["rows"], r["width"]) == key]
         ax.plot([r["n_jobs"] for r in points], [r["speedup"] for r in points],
                 label=f"{key[0]}, {key[1]:,} rows, {key[2]}", **style("widecross" if i % 2 == 0 else "vw", i // 2))
-    ax.plot(threads, threads, color="gray", linestyle=":", label="linear")
-    ax.set_xlabel("threads (n_jobs)")
-    ax.set_ylabel("speed-up over one thread (measured)")
-    ax.set_title(f"widecross fit: speed-up vs threads, measured on {os.cpu_count()} cores")
-    ax.legend(fontsize=6)
-    return save_png(fig, "threads_scaling", quick=quick, results_dir=results_dir)
+    return finish_speedup_plot(fig, ax, threads, f"widecross fit: speed-up vs threads, measured on {os.cpu_count()} "
+                               "cores", "threads_scaling", quick, results_dir, "speed-up over one thread (measured)")
 
 
 def main(argv: list[str] | None = None) -> int:
