@@ -104,7 +104,7 @@ def choose_rate(make: Callable[[float], Any], default: float, X: Any, y: np.ndar
         return tried[k][0]
 
     first = [0, 1, -1]
-    idle = -len(first) % n_jobs if n_jobs > 1 else 0
+    idle = -len(first) % n_jobs  # threads the first round leaves idle (none on one)
     fit(first + [MAX_STEPS, -MAX_STEPS][:idle])
     for k in first:
         score(k)
