@@ -350,3 +350,52 @@ def test_a_path_fitter_that_fails_leaves_the_estimator_unfitted():
     fit()  # the next call starts over from a new trainer, on the rows mapped again for it
     again = WideRegressor(l1=1e-3, learning_rate=1e-7, schedule="constant", implicit=False, random_state=0)
     assert model_bytes(reg) == model_bytes(again.fit(X, y * 1e6))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor", "multiclass"])
+def test_held_out_rows_score_each_point_as_its_model_does(kind):
+    """The path scores its points from the trainer's slots: the margins and nonzero count of
+    each point's model (``decision_function``, a binary search per column), bit for bit, on
+    held-out rows with columns the training rows never had, real values, stored zeros and
+    unsorted columns, on any n_jobs; K classes score through the model."""
+    from widecross.estimators.path import HeldOutRows
+
+    rng = np.random.default_rng(5)
+    n, held, d = 3000, 700, 120
+    X = sp.random(n + held, d, density=0.05, format="csr", random_state=5, dtype=np.float64)
+    X.data = np.round(rng.normal(size=X.nnz), 1)  # some stored zeros
+    Xt, Xh = X[:n], X[n:].copy()
+    Xt = Xt[:, : d - 20]  # the last 20 columns only in the held-out rows (no slot)
+    Xt = sp.csr_matrix((Xt.data, Xt.indices, Xt.indptr), shape=(n, d))
+    Xh.indices, Xh.data = Xh.indices.copy(), Xh.data.copy()
+    for r in range(held):  # each row's columns reversed: a non-canonical CSR
+        lo, hi = Xh.indptr[r], Xh.indptr[r + 1]
+        Xh.indices[lo:hi], Xh.data[lo:hi] = Xh.indices[lo:hi][::-1].copy(), Xh.data[lo:hi][::-1].copy()
+    signal = np.asarray(Xt[:, :10].sum(axis=1)).ravel()
+    y = {"classifier": (signal + rng.normal(size=n) > 0) * 1, "regressor": signal + rng.normal(size=n),
+         "multiclass": np.digitize(signal + rng.normal(size=n), [-1.0, 1.0])}[kind]
+    make = WideRegressor if kind == "regressor" else WideClassifier
+    for n_jobs in (1, 2, 3):
+        est = make(random_state=0, l1=3e-2, n_jobs=n_jobs)
+        fit, scorer = est._path_fitter(Xt, y), HeldOutRows(Xh)
+        for i, l1 in enumerate((3e-2, 1e-2, 3e-3, 1e-4)):
+            if i:
+                est.set_params(l1=l1, warm_start=True, epochs=1)
+            fit()
+            margin, nnz, model = scorer.score(est, n_jobs)
+            want = est.model_.decision_function(Xh)
+            assert margin.tobytes() == want.tobytes() and nnz == est.model_.nnz
+            assert (model is None) == (i > 0 and kind != "multiclass")  # the first point through the model
+        assert nnz > 20
+
+
+def test_held_out_rows_check_the_rows_at_the_first_point():
+    from widecross.estimators.path import HeldOutRows
+
+    X, y = sparse_problem(4, n=400)
+    est = WideClassifier(random_state=0, l1=1e-3)
+    est._path_fitter(X, y)()
+    bad = X[:50].copy()
+    bad.indices[7] = X.shape[1] + 3  # a column beyond the width
+    with pytest.raises(ValueError, match="column index"):
+        HeldOutRows(bad).score(est, 1)

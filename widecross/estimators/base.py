@@ -199,7 +199,7 @@ class WideEstimator(ParamsMixin):
                 in_place = calls > 0 and bool(self.warm_start) and hasattr(self, "_trainer")
                 calls += 1
                 try:
-                    return self._fit_source(source, in_place)
+                    return self._fit_source(source, in_place, publish_model=False)
                 except BaseException:
                     if in_place:  # the trainer was changed in place: no state to fall back to
                         self.__dict__.pop("_trainer", None)
@@ -207,8 +207,10 @@ class WideEstimator(ParamsMixin):
 
         return fit
 
-    def _fit_source(self, source: Any, in_place: bool = False) -> Any:
-        """``fit`` on a source; ``in_place``: a warm start continues the fitted trainer itself."""
+    def _fit_source(self, source: Any, in_place: bool = False, publish_model: bool = True) -> Any:
+        """``fit`` on a source; ``in_place``: a warm start continues the fitted trainer itself;
+        ``publish_model=False``: the model is built on the first read of ``model_`` (a path's
+        points are scored from the trainer's slots, and most of their models never read)."""
         sample = source.sample(PATH_ROWS if is_auto(self.l1) else SIZE_ROWS)
         entries = self._row_entries(sample.X)
         selection = None
@@ -234,8 +236,12 @@ class WideEstimator(ParamsMixin):
             raise runner.diverged("the polish of fit") from None
         if solution.objective is not None and not math.isfinite(solution.objective):
             raise runner.diverged("the polish of fit")
+        model = None
         try:
-            model = self._make_model(trainer, params, source.width, source.labels, len(losses), solution.passes)
+            if publish_model:
+                model = self._make_model(trainer, params, source.width, source.labels, len(losses), solution.passes)
+            else:  # what building it checks first
+                trainer.slot_weights()
         except NonFiniteError:
             raise runner.diverged("fit") from None
         # publish only now: a failed fit leaves a previously fitted estimator as it was
