@@ -38,7 +38,9 @@ threads nothing here is measured on K cores: the ``model`` curve is fitted to th
 (``model_curve``: T(K) = S + P / K), and the *schedule* (``quality_at``, in the quality table and
 the plot) runs the K-shard fit itself with its tasks timed one by one and dealt to K threads,
 which counts what K shards cost that two do not (more shared slots to mix, the calling thread's
-steps at K threads). ``--fit-only --quality-jobs 1 2 4 8 16``: the fit rows and the schedule.
+steps at K threads); ``auto_*`` columns schedule the default fit (l1 auto) the same way, split
+into its l1 path, rate candidates and rest. ``--fit-only --quality-jobs 1 2 4 8 16``: the fit
+rows and the schedules.
 On a machine with more cores, ``bench_threads_scaling.py`` measures each thread count instead.
 Goals: fit wall n_jobs=2 <= 0.58x of n_jobs=1, held-out log-loss within 0.002, objective within
 0.5 %, transform and predict >= 1.8x.
@@ -629,13 +631,54 @@ def quality_at(n_rows: int, jobs: list[int], data: dict[str, Any], floor_seconds
         seconds = run["cpu"] if k == 1 else max(run["critical_cpu"], floor_seconds)
         rows.append({"rows": n_rows, "width": "exact", "n_jobs": k, **quality(clf, data["test"], data["y_test"]),
                      "work_cpu": run["cpu"], "calling_thread_cpu": run["own_cpu"], "projected_seconds": seconds,
-                     "projected_examples_per_s": 5 * n_rows / seconds})
+                     "projected_examples_per_s": 5 * n_rows / seconds, **auto_schedule(spec, data, k)})
     first = rows[0]
     for row in rows:
         row["log_loss_diff"] = row["log_loss"] - first["log_loss"]
         row["objective_rel_diff"] = (row["objective"] - first["objective"]) / first["objective"]
         row["projected_speedup"] = first["projected_seconds"] / row["projected_seconds"]
+        row["auto_projected_speedup"] = first["auto_projected_seconds"] / row["auto_projected_seconds"]
+        row["auto_log_loss_diff"] = row["auto_log_loss"] - first["auto_log_loss"]
     return rows
+
+
+def auto_schedule(spec: Any, data: dict[str, Any], n_jobs: int) -> dict[str, Any]:
+    """The default fit's (l1 auto) schedule on ``n_jobs`` cores, as ``quality_at`` schedules the
+    fixed-l1 fit (its tasks one after another, dealt in order to ``n_jobs`` threads; one thread:
+    all of it on the calling thread), and split at the clock of that schedule into the l1 path,
+    the rate candidates and the rest (featurizing, the refit): which part stops its speed-up."""
+    from widecross.estimators import auto
+
+    split = {"fit_path": 0.0, "choose_rate": 0.0}
+    with TaskClock(scheduled=True) as tasks:
+        def now() -> float:  # the calling thread's own CPU plus each parallel call's longest thread
+            return time.thread_time() - tasks.inline + tasks.critical
+
+        def clocked(name: str) -> Callable[..., Any]:
+            fn = getattr(auto, name)
+
+            def run(*args: Any, **kwargs: Any) -> Any:
+                start = now()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    split[name] += now() - start
+            return run
+
+        originals = {name: getattr(auto, name) for name in split}
+        for name in split:
+            setattr(auto, name, clocked(name))
+        try:
+            start = now()
+            clf = fit_auto_once(spec, data["train"], data["y"], n_jobs)
+            total = now() - start
+        finally:
+            for name, fn in originals.items():
+                setattr(auto, name, fn)
+    return {"auto_l1": clf.l1_, "auto_log_loss": quality(clf, data["test"], data["y_test"])["log_loss"],
+            "auto_projected_seconds": total, "auto_path_projected_s": split["fit_path"],
+            "auto_rate_projected_s": split["choose_rate"],
+            "auto_rest_projected_s": total - split["fit_path"] - split["choose_rate"]}
 
 
 def calibration(repeats: int) -> dict[str, Any]:
@@ -740,6 +783,8 @@ def plot(curves: list[dict[str, Any]], measured: list[dict[str, Any]], quick: bo
     if schedule:
         ax.plot([r["n_jobs"] for r in schedule], [r["projected_speedup"] for r in schedule], marker="o", color="black",
                 label=f"schedule of the K-shard fit: {schedule[0]['rows']:,} rows, exact")
+        ax.plot([r["n_jobs"] for r in schedule], [r["auto_projected_speedup"] for r in schedule], marker="s",
+                color="black", linestyle="--", label=f"schedule of the default fit (l1 auto): {schedule[0]['rows']:,} rows, exact")
     return finish_speedup_plot(fig, ax, MODEL_THREADS, "widecross fit: speed-up vs threads (beyond 2: projected "
                                "from a 2-core machine)", "threads_speedup", quick, results_dir)
 

@@ -43,6 +43,12 @@ def test_bench_threads_quick(tmp_path):
     one, three = quality
     assert one["projected_speedup"] == 1 and three["projected_seconds"] > 0
     assert three["calling_thread_cpu"] < three["projected_seconds"] < three["work_cpu"]
+    # the default fit's schedule: the same l1 on every thread count, its parts adding up to it
+    assert one["auto_projected_speedup"] == 1 and three["auto_l1"] == one["auto_l1"]
+    assert abs(three["auto_log_loss_diff"]) < 0.01  # the same l1 and rate: the refit differs by its shards
+    for row in quality:
+        parts = [row[f"auto_{part}_projected_s"] for part in ("path", "rate", "rest")]
+        assert min(parts) > 0 and sum(parts) == pytest.approx(row["auto_projected_seconds"])
     model = json.loads((tmp_path / "bench_threads_model.quick.json").read_text())["rows"]
     assert [row["threads"] for row in model] == [1, 2, 4, 8, 16] and model[0]["model_speedup"] == 1
     assert model[0]["model_epochs_speedup"] == 1 and model[-1]["model_epochs_seconds"] > 0
