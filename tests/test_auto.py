@@ -119,10 +119,10 @@ def test_held_out_losses_on_threads_are_the_one_thread_bits(loss):
 
 @pytest.mark.parametrize("n_jobs", [2, 3])
 def test_auto_on_threads_walks_the_one_thread_path(problem, fitted, n_jobs):
-    """The path's one-epoch points train on one thread (polish and scoring on the threads give
-    the same bits): every n_jobs walks the one-thread path and picks its l1; the rate candidates
-    train on one thread each, side by side, and pick its rate; the refit trains on the threads,
-    reproducibly."""
+    """Below PATH_SHARD_MIN_ROWS the path's one-epoch points train on one thread (polish and
+    scoring on the threads give the same bits): every n_jobs walks the one-thread path and picks
+    its l1; the rate candidates train on one thread each, side by side, and pick its rate; the
+    refit trains on the threads, reproducibly."""
     X, y, Xt, yt = problem
     a, b = (WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, y) for _ in range(2))
     one = fitted.l1_path_
@@ -133,6 +133,37 @@ def test_auto_on_threads_walks_the_one_thread_path(problem, fitted, n_jobs):
     assert one["rate_candidates"].size >= 3  # the rate was chosen: candidates fitted side by side
     assert a.l1_ == b.l1_ and model_bytes(a) == model_bytes(b)
     assert a._trainer.epochs_on_threads  # the refit's epochs on the threads
+
+
+@pytest.mark.parametrize("n_jobs", [2, 3])
+def test_a_path_of_many_rows_trains_its_points_on_the_shards(problem, fitted, monkeypatch, n_jobs):
+    """From PATH_SHARD_MIN_ROWS rows the path's points train on n_jobs shards, the rows dealt
+    once for the whole path: reproducible for that n_jobs, its own l1 near one thread's and
+    the same held-out quality."""
+    import widecross.estimators.auto as auto
+    import widecross.train.shards as shards
+    from widecross.metrics import log_loss as wc_log_loss
+
+    X, y, Xt, yt = problem
+    monkeypatch.setattr(auto, "PATH_SHARD_MIN_ROWS", 2000)  # the problem's path: 2,700 rows
+    plans = []
+    deal = shards._Plan.__init__
+
+    def counted(self, rows, *args):
+        plans.append(rows.n_rows)
+        deal(self, rows, *args)
+
+    monkeypatch.setattr(shards._Plan, "__init__", counted)
+    a = WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, y)
+    path_plans, plans[:] = list(plans), []
+    b = WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, y)
+    one = fitted.l1_path_
+    assert path_plans.count(2700) == 1 and len(a.l1_path_["l1"]) > 3  # dealt once for all the points
+    assert a.l1_path_["held_out_loss"].tobytes() != one["held_out_loss"].tobytes()  # trained on the shards
+    assert a.l1_path_["held_out_loss"].tobytes() == b.l1_path_["held_out_loss"].tobytes()
+    assert a.l1_ == b.l1_ and model_bytes(a) == model_bytes(b)
+    assert a.l1_ == pytest.approx(fitted.l1_, rel=0.25)
+    assert abs(wc_log_loss(yt, a.predict_proba(Xt)[:, 1]) - wc_log_loss(yt, fitted.predict_proba(Xt)[:, 1])) < 0.005
 
 
 def test_auto_is_reproducible_and_refits_as_a_fixed_l1_would(problem, fitted):

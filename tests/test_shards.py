@@ -531,3 +531,29 @@ def test_a_shuffle_pass_is_the_pass_in_each_shards_own_fresh_order(name, n_jobs,
         assert shuffled.records.tobytes() == explicit.records.tobytes()
         assert shuffled.scalars.tobytes() == explicit.scalars.tobytes()
     assert [s.order.tolist() for s in a.shards] == [o.tolist() for o in shard_orders]
+
+
+def test_a_trainer_keeps_its_rows_plan_across_new_settings_and_set_weights():
+    """A path's points: new settings (``reconfigure``) and weights set between passes over the
+    same rows keep the shards' plan (the rows dealt once); the next pass copies the records in,
+    so it gives what a copy of the trainer, dealing the rows again from the same order, gives."""
+    from widecross.train.sgd import SGD, SGDParams
+    from widecross.losses import LOSSES
+
+    X, y, _, order = random_problem(11, n=3000)
+    kept = sgd(eta0=0.2, l1=1e-3)
+    kept.n_jobs = 3
+    rows = kept.rows(X, y)
+    kept.epoch(rows, order)
+    plan = kept._sharded.plan
+    fresh = kept.copy()  # no threads' buffers: its next pass deals the rows again
+    for trainer in (kept, fresh):
+        trainer.reconfigure(SGD(LOSSES["logistic"], SGDParams(0.2, 1e-4, 0.0)))
+        weights = trainer.slot_weights()
+        weights[::7] = 0.0  # as a polish would set them
+        trainer.set_weights(weights, trainer.intercept() + 0.1)
+        trainer.epoch(rows, order)
+    assert kept._sharded.plan is plan and fresh._sharded.plan is not plan
+    assert kept.slot_weights().tobytes() == fresh.slot_weights().tobytes()
+    assert kept.scalars.tobytes() == fresh.scalars.tobytes()
+    assert not kept._sharded.adopt(ftrl(alpha=0.1).optimizer)  # another kind of optimizer: a new plan

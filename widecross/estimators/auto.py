@@ -6,7 +6,7 @@ warm-started from the previous one; it stops ``PATIENCE`` points after the lowes
 (or at ``l1_max * MIN_RATIO``). The held-out rows are ``validation_fraction`` of the rows, or
 each of ``cv`` folds in turn (then the path runs once per fold, on the same grid, and the mean
 loss per point decides), drawn from a generator derived from ``random_state``: the same seed
-gives the same choice, and the final fit draws the same row orders as a fit with that l1 (and
+(and ``n_jobs``) gives the same choice, and the final fit draws the same row orders as a fit with that l1 (and
 rate) given.
 
 Cost. The path trains on at most ``PATH_ROWS`` rows (a seeded subsample: the held-out rows are
@@ -55,6 +55,12 @@ STEP = 10 ** (-1 / 3)  # three points per decade of l1
 MIN_RATIO = 1e-6  # the path ends at l1_max * MIN_RATIO ...
 PATIENCE = 2  # ... or this many points after the lowest held-out loss
 PATH_EPOCHS = 1  # per point, warm-started (the first point too: at l1_max it is all zero)
+# Path rows from which the points' epochs run on the shards when n_jobs > 1 (then the path, and
+# the l1 it picks, are those of that n_jobs: deterministic, a few % off one thread's l1, the
+# same held-out loss). Generated geo rows, the whole path on two threads against one (wall s):
+# 72k path rows 0.330 / 0.316, 108k 0.535 / 0.521, 144k 0.657 / 0.676, 180k 0.728 / 0.836, 250k
+# (1M rows) 1.02-1.32 / 1.29-1.33; below, the shards' mixes and copies cost what they save.
+PATH_SHARD_MIN_ROWS = 150_000
 # polish passes per point (at most the estimator's): with fewer, the points sit short of their
 # optimum, overfit less than the final fit will, and the path picks too small an l1 (2 passes
 # chose l1 2-3x below the best of a grid on 20k-200k geo rows, +1.7-2.6 % held-out loss; 6: none)
@@ -172,11 +178,12 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
             grid = top * STEP ** np.arange(count)
         first = not fold_points  # later folds run the first one's points, no more
         walker = _copy(est, rate)
-        # A point is one epoch on at most PATH_ROWS rows: on threads it would deal them to shards
-        # for that one pass (slower than one thread: 1M generated rows, exact width, two threads,
-        # the path's epochs 0.53 s against 0.45); its polish and scoring keep the threads, with the
-        # same bits as on one. So the path and the l1 it picks are those of n_jobs=1, on any n_jobs.
-        walker._epochs_on_threads = False
+        # A point is one epoch on at most PATH_ROWS rows. On threads the rows are dealt to the
+        # shards once for the whole path (one trainer continued in place keeps their plan), so
+        # from PATH_SHARD_MIN_ROWS rows on the points' epochs run on the shards; below, on one
+        # thread (see there). The polish and the scoring keep the threads either way, with the
+        # same bits as on one.
+        walker._epochs_on_threads = Xt.shape[0] >= PATH_SHARD_MIN_ROWS
         points = fit_path(walker, grid, Xt, yt, X[held], y[held], sample_weight=st,
                           held_weight=_take(sw, held), stop=_patience if first else None, epochs=PATH_EPOCHS,
                           on_fit=_printer(verbose), figures=False)
@@ -265,9 +272,9 @@ def _tune_rate(est: Any, rate: float, l1: float, fold: tuple[Any, ...]) -> RateC
     if est._rate_given() or est.optimizer == EXACT:
         return None
     epochs = default_epochs(est.optimizer) if est.epochs is None else est.epochs
-    # each candidate on one thread, up to n_jobs of them at once: the candidates of n_jobs=1, and
-    # its rate, on any n_jobs (at 250k rows three one-thread fits side by side take about the
-    # time of three on two threads each, and at more threads all of them run at once)
+    # each candidate on one thread, up to n_jobs of them at once: at a given l1, the candidates
+    # and the rate of n_jobs=1 on any n_jobs (at 250k rows three one-thread fits side by side
+    # take about the time of three on two threads each, and at more threads all run at once)
     return choose_rate(lambda r: _copy(est, r, l1=l1, epochs=epochs, polish=est.polish, n_jobs=1), rate, *fold,
                        n_jobs=est._jobs())
 

@@ -228,7 +228,8 @@ class WideEstimator(ParamsMixin):
                              source.name)
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
-        trainer.release()  # the epochs' thread buffers: not needed by the polish
+        if publish_model:  # a path's points pass the same rows again: their shards' plan stays
+            trainer.release()  # the epochs' thread buffers: not needed by the polish
         solver = params.make_solver(source.measures_objective and self._measures_objective, source.n_rows)
         try:
             solution = trainer.solve(solver, lambda: source.solver_blocks(len(losses), losses[-1]))

@@ -29,9 +29,8 @@ import scipy.sparse as sp
 from .._parallel import run_blocks
 from ..losses import LOSSES, Loss
 from ..metrics import report
-from ..model import _lookup
 from ..model.inputs import as_csr
-from ..model.sparse import _check_finite
+from ..model.sparse import decision_by_slots
 
 # a model whose held-out loss is within this factor of the best one counts as just as good
 TOLERANCE = 1.002
@@ -80,7 +79,7 @@ class HeldOutRows:
     The model's ``decision_function`` finds each entry's weight by a binary search of the
     model's columns (13 ms a point for 100k held-out rows of the exact cross, most of the
     path's scoring); here the rows' columns are looked up in the trainer's slot map once, and
-    each point reads its float32 weights by slot (:func:`..model._lookup.decision_slots`): the
+    each point reads its float32 weights by slot (:func:`..model.sparse.decision_by_slots`): the
     same margins, bit for bit, and no model built (the sort of its columns, the inverse slot map:
     another 7 ms a point). The first point, and any after the slots changed, scores through the
     model, which checks the rows as ever (a malformed row raises there, before any look-up).
@@ -109,15 +108,8 @@ class HeldOutRows:
                 self.slots, self.key = trainer.slot_map.lookup(self.csr.indices), key
             return margin, int(model.nnz), model
         values = trainer.slot_weights().astype(np.float32)  # the model's values, by slot (0: not stored)
-        intercept = float(trainer.intercept())
-        indptr, data, out = self.csr.indptr, self.csr.data, np.empty(self.csr.shape[0])
-
-        def block(lo: int, hi: int) -> None:  # each row's margin is its own: the same bits on any blocks
-            _lookup.decision_slots(indptr[lo : hi + 1], self.slots, data, values, intercept, out[lo:hi])
-
-        run_blocks(block, out.shape[0], n_jobs)
-        _check_finite(out, 0)
-        return out, int(np.count_nonzero(values)), None
+        margin = decision_by_slots(self.csr, self.slots, values, float(trainer.intercept()), n_jobs)
+        return margin, int(np.count_nonzero(values)), None
 
 
 def constant_margin(loss: Loss, y: np.ndarray, sw: Any = None) -> float | None:

@@ -348,6 +348,23 @@ class SparseModel:
         }
 
 
+def decision_by_slots(csr: Any, slots: np.ndarray, slot_values: np.ndarray, intercept: float,
+                      n_jobs: int = 1) -> np.ndarray:
+    """The scores ``decision_function`` gives the rows of ``csr`` under a model whose nonzero
+    weights are ``slot_values`` (float32) indexed by slot, each entry's slot in ``slots`` (-1:
+    none), bit for bit: the same products added in the same order, without a column search.
+    For a trainer's rows: ``csr`` checked (``as_csr``, float data), ``slots`` its slot map's
+    look-up of ``csr.indices``, each below ``slot_values.shape[0]``."""
+    indptr, data, out = csr.indptr, csr.data, np.empty(csr.shape[0])
+
+    def block(lo: int, hi: int) -> None:  # each row's score is its own: the same bits on any blocks
+        _lookup.decision_slots(indptr[lo : hi + 1], slots, data, slot_values, intercept, out[lo:hi])
+
+    run_blocks(block, out.shape[0], n_jobs)
+    _check_finite(out, 0)
+    return out
+
+
 # ---------------------------------------------------------------------- validation helpers
 def _check_finite(out: np.ndarray, row_offset: int) -> None:
     # Finite inputs can still overflow (|x_k * w_k| near float64's limit, or inf - inf):

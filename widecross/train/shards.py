@@ -64,15 +64,14 @@ and no end mix (the round's mix is the pass's): its shards skip both.
 from __future__ import annotations
 
 import math
-import time
 from functools import partial
-from typing import NamedTuple
 
 import numpy as np
 
-from .._parallel import even_cuts, even_ranges, run_tasks
+from .._parallel import even_cuts, even_ranges
 from . import _shard, _state
 from .optimizer import Optimizer
+from .phases import Phase, SerialPhase, run_phase
 from .rows import Rows, Shuffle, buffers, gather_rows, shard_generator, shuffle_in_place, visits
 
 SHARD_ROWS = 1_048_576
@@ -88,7 +87,7 @@ class _Plan:
 
     def __init__(self, rows: Rows, order: np.ndarray, n_jobs: int, n_slots: int, n_fields: int,
                  phases: list[Phase]) -> None:
-        serial = _Serial(phases, "plan (calling thread)")
+        serial = SerialPhase(phases, "plan (calling thread)")
         n = rows.n_rows
         self.phases = phases
         self.source = (rows.indptr, rows.slots)
@@ -98,16 +97,16 @@ class _Plan:
         cuts = even_cuts(n, n_jobs)
         # each shard's part of the order names its rows, then each shard collects them in storage
         # order (one pass over ``shard_of``, no sort) and marks the slots they touch
-        serial.around(_run_tasks, [_call(_shard.deal_rows, order, cuts[k], cuts[k + 1], k, self.shard_of)
+        serial.around(run_phase, [_call(_shard.deal_rows, order, cuts[k], cuts[k + 1], k, self.shard_of)
                                    for k in range(n_jobs)], n_jobs, phases, "deal")
         marks = np.zeros((n_jobs, (n_slots + 63) // 64), dtype=np.uint64)  # the slots each shard touches
-        rows_of = serial.around(_run_tasks, [_call(self._own_rows, k, cuts[k + 1] - cuts[k], order.dtype, marks[k])
+        rows_of = serial.around(run_phase, [_call(self._own_rows, k, cuts[k + 1] - cuts[k], order.dtype, marks[k])
                                              for k in range(n_jobs)], n_jobs, phases, "own rows")
         self.row_offsets = np.cumsum([0] + [r.shape[0] for r in rows_of]).astype(np.int64)
         n_words = marks.shape[1]
         shared = np.empty(n_words, dtype=np.uint64)  # a bit per slot that two shards or more touch
         words = even_ranges(n_words, n_jobs)
-        serial.around(_run_tasks, [_call(_shard.shared_words, marks, lo, hi, shared) for lo, hi in words], n_jobs,
+        serial.around(run_phase, [_call(_shard.shared_words, marks, lo, hi, shared) for lo, hi in words], n_jobs,
                       phases, "shared slots")
         union_before = np.empty(n_words, dtype=np.int64)
         self.union = np.empty(_shard.rank_words(shared, union_before), dtype=np.int64)
@@ -123,7 +122,7 @@ class _Plan:
         self.fixed_counts = np.zeros(int(self.shared_offsets[-1]))
         self.local_slots = np.empty_like(rows.slots)  # each entry's slot as a local id of its shard
         n_shared = np.diff(self.shared_offsets)
-        serial.around(_run_tasks, [_call(self._localize, rows, cuts[k], cuts[k + 1], tables, n_shared, union_before, k)
+        serial.around(run_phase, [_call(self._localize, rows, cuts[k], cuts[k + 1], tables, n_shared, union_before, k)
                                    for k in range(n_jobs)], n_jobs, phases, "localize")
         # shared entries are counted by the first pass's rounds, on their gathered chunks (a shard's
         # rows read here in place are one row in K of each line: K times the lines for the counts)
@@ -170,7 +169,7 @@ class _Plan:
         """``kernel(lo, hi, *args)`` over slices of the shared slots, on the threads (``by_pages``:
         slices of the records they cover)."""
         ranges = self.page_ranges if by_pages else self.ranges
-        _run_tasks([_call(kernel, lo, hi, *args) for lo, hi in ranges if hi > lo], self.n_jobs, self.phases, name)
+        run_phase([_call(kernel, lo, hi, *args) for lo, hi in ranges if hi > lo], self.n_jobs, self.phases, name)
 
     def mix(self, counts: np.ndarray, name: str = "mix") -> None:
         self.on_ranges(name, self._mix, counts)
@@ -182,56 +181,6 @@ class _Plan:
 
 def _call(fn, *args):  # type: ignore[no-untyped-def]
     return lambda: fn(*args)
-
-
-class Phase(NamedTuple):
-    """One phase of a pass: its name, wall seconds, and the thread CPU seconds of each task (one
-    for work on the calling thread)."""
-
-    name: str
-    wall: float
-    cpu: list[float]
-
-
-def _timed(task, cpu: list[float]):  # type: ignore[no-untyped-def]
-    def timed():  # type: ignore[no-untyped-def]
-        start = time.thread_time()
-        try:
-            return task()
-        finally:
-            cpu.append(time.thread_time() - start)
-    return timed
-
-
-def _run_tasks(tasks: list, n_jobs: int, phases: list[Phase], name: str) -> list:
-    """``run_tasks``, noting its wall and each task's thread CPU seconds as one more of ``phases``."""
-    cpu: list[float] = []
-    start = time.perf_counter()
-    try:
-        return run_tasks([_timed(t, cpu) for t in tasks], n_jobs)
-    finally:
-        phases.append(Phase(name, time.perf_counter() - start, cpu))
-
-
-class _Serial:
-    """The calling thread's own work between parallel phases, noted as one phase at ``close``."""
-
-    def __init__(self, phases: list[Phase], name: str) -> None:
-        self.phases, self.name = phases, name
-        self.wall, self.cpu = -time.perf_counter(), -time.thread_time()
-
-    def around(self, fn, *args):  # type: ignore[no-untyped-def]
-        """``fn(*args)``, its time not counted (a parallel phase that notes itself)."""
-        self.wall += time.perf_counter()
-        self.cpu += time.thread_time()
-        try:
-            return fn(*args)
-        finally:
-            self.wall -= time.perf_counter()
-            self.cpu -= time.thread_time()
-
-    def close(self) -> None:
-        self.phases.append(Phase(self.name, self.wall + time.perf_counter(), [self.cpu + time.thread_time()]))
 
 
 class _Shard:
@@ -292,6 +241,20 @@ class ShardedEpochs:
         # (records, the state's clock) while the last pass's records are not written back yet
         self.pending: tuple[np.ndarray, float] | None = None
 
+    def adopt(self, optimizer: Optimizer) -> bool:
+        """Go on under ``optimizer`` (the same kind with other settings: a path's next l1), the
+        plan of the rows kept; the next pass copies the records in. False: another kind."""
+        if optimizer is self.optimizer:
+            return True
+        if (type(optimizer) is not type(self.optimizer) or optimizer.record_width != self.optimizer.record_width
+                or tuple(optimizer.stamp_fields) != tuple(self.optimizer.stamp_fields)
+                or optimizer.clock_scalar != self.optimizer.clock_scalar):
+            return False
+        self.flush()  # under the settings the records were written with
+        self.forget()
+        self.optimizer = optimizer
+        return True
+
     def _plan_for(self, rows: Rows, order: np.ndarray | Shuffle, n_slots: int) -> tuple[_Plan, np.ndarray | Shuffle]:
         if self.plan is None or not self.plan.serves(rows):  # rows are dealt by a whole order
             order = order.draw() if isinstance(order, Shuffle) else order
@@ -343,7 +306,7 @@ class ShardedEpochs:
             tasks = [partial(self._train, s, plan, lo, hi, mixed, records if r == 0 and not resume else None,
                              order if r == 0 else None, mode, tally and r == 0)
                      for s, (lo, hi) in zip(self.shards, spans) if s.n_rows]
-            bad = self._after(_run_tasks(tasks, self.n_jobs, self.phases, "round"))
+            bad = self._after(run_phase(tasks, self.n_jobs, self.phases, "round"))
             if bad >= 0:
                 return self._position(plan, bad, order, scalars, sums)
             plan.counted = plan.counted or (tally and r == n_rounds - 1)
@@ -362,7 +325,7 @@ class ShardedEpochs:
                 shard.last_clock = shard.scalars[clock] if clock >= 0 else 0.0
             self.pending = records, at
         else:
-            bad = self._after(_run_tasks([self._end_task(s, plan) for s in self.shards if s.n_rows],
+            bad = self._after(run_phase([self._end_task(s, plan) for s in self.shards if s.n_rows],
                                          self.n_jobs, self.phases, "finish"))
             self.pending = records, at
             if bad >= 0:
@@ -481,7 +444,7 @@ class ShardedEpochs:
                  for lo, hi in plan.page_ranges if hi > lo]
         tasks += [_call(_shard.write_back, records, s.ids, s.local, s.n_shared, self.stamps, -1.0, at - s.last_clock)
                   for s in self.shards if s.n_rows]
-        _run_tasks(tasks, self.n_jobs, self.phases, "write back")
+        run_phase(tasks, self.n_jobs, self.phases, "write back")
 
 
 def _mix_scalars(base: np.ndarray, moved: list[tuple[np.ndarray, float]]) -> np.ndarray:

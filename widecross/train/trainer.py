@@ -178,7 +178,7 @@ class Trainer:
         if order is None:
             order = np.arange(rows.n_rows, dtype=np.int32 if rows.n_rows < 2**31 else np.int64)
         sharded = self._sharded
-        if sharded is None or sharded.optimizer is not self.optimizer or sharded.n_jobs != self.n_jobs:
+        if sharded is None or sharded.n_jobs != self.n_jobs or not sharded.adopt(self.optimizer):
             self._drop_sharded()
             sharded = self._sharded = ShardedEpochs(self.optimizer, self.n_jobs)
         bad = sharded.run(rows, order, self._records, self.scalars)
@@ -332,7 +332,8 @@ class Trainer:
     def set_weights(self, weights: np.ndarray, intercept: float) -> None:
         """Make the state describe ``weights`` (per slot) and ``intercept``; later epochs continue
         from there (SGD stamps them at the current clock, FTRL moves ``z`` to return them)."""
-        self._drop_sharded()  # its shards' copies of the records would be stale
+        # the records' reader below writes the shards' copies back and has the next pass copy the
+        # records in again; the plan of the rows stays (a path's next point passes the same rows)
         w = weights if weights.dtype == np.float64 else weights.astype(np.float64)
         self.optimizer.set_weights(self.records, self.n_slots, self.scalars, w, intercept)
 
