@@ -119,10 +119,10 @@ def test_held_out_losses_on_threads_are_the_one_thread_bits(loss):
 
 @pytest.mark.parametrize("n_jobs", [2, 3])
 def test_auto_on_threads_walks_the_one_thread_path(problem, fitted, n_jobs):
-    """Below PATH_SHARD_MIN_ROWS the path's one-epoch points train on one thread (polish and
-    scoring on the threads give the same bits): every n_jobs walks the one-thread path and picks
-    its l1; the rate candidates train on one thread each, side by side, and pick its rate; the
-    refit trains on the threads, reproducibly."""
+    """Below PATH_SHARD_MIN_JOBS (or PATH_SHARD_MIN_ROWS) the path's one-epoch points train on
+    one thread (polish and scoring on the threads give the same bits): every n_jobs walks the
+    one-thread path and picks its l1; the rate candidates train on one thread each, side by
+    side, and pick its rate; the refit trains on the threads, reproducibly."""
     X, y, Xt, yt = problem
     a, b = (WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, y) for _ in range(2))
     one = fitted.l1_path_
@@ -135,11 +135,11 @@ def test_auto_on_threads_walks_the_one_thread_path(problem, fitted, n_jobs):
     assert a._trainer.epochs_on_threads  # the refit's epochs on the threads
 
 
-@pytest.mark.parametrize("n_jobs", [2, 3])
+@pytest.mark.parametrize("n_jobs", [4, 5])
 def test_a_path_of_many_rows_trains_its_points_on_the_shards(problem, fitted, monkeypatch, n_jobs):
-    """From PATH_SHARD_MIN_ROWS rows the path's points train on n_jobs shards, the rows dealt
-    once for the whole path: reproducible for that n_jobs, its own l1 near one thread's and
-    the same held-out quality."""
+    """From PATH_SHARD_MIN_JOBS threads and PATH_SHARD_MIN_ROWS rows the path's points train on
+    n_jobs shards, the rows dealt once for the whole path: reproducible for that n_jobs, its own
+    l1 near one thread's and the same held-out quality."""
     import widecross.estimators.auto as auto
     import widecross.train.shards as shards
     from widecross.metrics import log_loss as wc_log_loss
@@ -162,7 +162,7 @@ def test_a_path_of_many_rows_trains_its_points_on_the_shards(problem, fitted, mo
     assert a.l1_path_["held_out_loss"].tobytes() != one["held_out_loss"].tobytes()  # trained on the shards
     assert a.l1_path_["held_out_loss"].tobytes() == b.l1_path_["held_out_loss"].tobytes()
     assert a.l1_ == b.l1_ and model_bytes(a) == model_bytes(b)
-    assert a.l1_ == pytest.approx(fitted.l1_, rel=0.25)
+    assert a.l1_ == pytest.approx(fitted.l1_, rel=0.5)  # shards of ~600 rows: far from one thread's epochs
     assert abs(wc_log_loss(yt, a.predict_proba(Xt)[:, 1]) - wc_log_loss(yt, fitted.predict_proba(Xt)[:, 1])) < 0.005
 
 

@@ -6,7 +6,7 @@ warm-started from the previous one; it stops ``PATIENCE`` points after the lowes
 (or at ``l1_max * MIN_RATIO``). The held-out rows are ``validation_fraction`` of the rows, or
 each of ``cv`` folds in turn (then the path runs once per fold, on the same grid, and the mean
 loss per point decides), drawn from a generator derived from ``random_state``: the same seed
-(and ``n_jobs``) gives the same choice, and the final fit draws the same row orders as a fit with that l1 (and
+(and, from ``PATH_SHARD_MIN_JOBS`` threads, ``n_jobs``) gives the same choice, and the final fit draws the same row orders as a fit with that l1 (and
 rate) given.
 
 Cost. The path trains on at most ``PATH_ROWS`` rows (a seeded subsample: the held-out rows are
@@ -55,11 +55,18 @@ STEP = 10 ** (-1 / 3)  # three points per decade of l1
 MIN_RATIO = 1e-6  # the path ends at l1_max * MIN_RATIO ...
 PATIENCE = 2  # ... or this many points after the lowest held-out loss
 PATH_EPOCHS = 1  # per point, warm-started (the first point too: at l1_max it is all zero)
-# Path rows from which the points' epochs run on the shards when n_jobs > 1 (then the path, and
-# the l1 it picks, are those of that n_jobs: deterministic, a few % off one thread's l1, the
-# same held-out loss). Generated geo rows, the whole path on two threads against one (wall s):
-# 72k path rows 0.330 / 0.316, 108k 0.535 / 0.521, 144k 0.657 / 0.676, 180k 0.728 / 0.836, 250k
-# (1M rows) 1.02-1.32 / 1.29-1.33; below, the shards' mixes and copies cost what they save.
+# From PATH_SHARD_MIN_JOBS threads and PATH_SHARD_MIN_ROWS path rows the points' epochs run on
+# the shards (then the path, and the l1 it picks, are those of that n_jobs: deterministic, a few
+# % off one thread's l1, the same held-out loss: 1M generated rows, exact width, 1.323e-6 on one
+# thread, 1.291e-6 / 1.264e-6 / 1.229e-6 on 2 / 4 / 16 shards, held-out log-loss within 0.0002).
+# Below, the one-thread path: every n_jobs picks n_jobs=1's l1. On two cores the shards gained
+# nothing (the default fit of 1M rows, medians of 7 alternated runs: 2.849 / 2.812 s exact,
+# 3.044 / 3.077 s at 2^22; the copies in and out and the mixes take what the second thread
+# gives), nor on fewer path rows (72k: 0.330 s against 0.316 on one thread, 108k 0.535 / 0.521).
+# From four threads the path's one-thread epochs become most of its time: its schedule on K
+# threads (tasks timed one by one, ``bench_threads.py``) gave 0.86 -> 0.60 s at 4 and 0.76 ->
+# 0.37 s at 16 on 1M rows.
+PATH_SHARD_MIN_JOBS = 4
 PATH_SHARD_MIN_ROWS = 150_000
 # polish passes per point (at most the estimator's): with fewer, the points sit short of their
 # optimum, overfit less than the final fit will, and the path picks too small an l1 (2 passes
@@ -179,11 +186,11 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
         first = not fold_points  # later folds run the first one's points, no more
         walker = _copy(est, rate)
         # A point is one epoch on at most PATH_ROWS rows. On threads the rows are dealt to the
-        # shards once for the whole path (one trainer continued in place keeps their plan), so
-        # from PATH_SHARD_MIN_ROWS rows on the points' epochs run on the shards; below, on one
-        # thread (see there). The polish and the scoring keep the threads either way, with the
+        # shards once for the whole path (one trainer continued in place keeps their plan): on
+        # enough threads and rows the points' epochs run on the shards, else on one thread (see
+        # PATH_SHARD_MIN_JOBS). The polish and the scoring keep the threads either way, with the
         # same bits as on one.
-        walker._epochs_on_threads = Xt.shape[0] >= PATH_SHARD_MIN_ROWS
+        walker._epochs_on_threads = est._jobs() >= PATH_SHARD_MIN_JOBS and Xt.shape[0] >= PATH_SHARD_MIN_ROWS
         points = fit_path(walker, grid, Xt, yt, X[held], y[held], sample_weight=st,
                           held_weight=_take(sw, held), stop=_patience if first else None, epochs=PATH_EPOCHS,
                           on_fit=_printer(verbose), figures=False)
