@@ -416,11 +416,11 @@ def test_held_out_rows_score_each_point_as_its_model_does(kind):
             margin, nnz, model = scorer.score(est, n_jobs)
             want = est.model_.decision_function(Xh)
             assert margin.tobytes() == want.tobytes() and nnz == est.model_.nnz
-            assert (model is None) == (i > 0 and kind != "multiclass")  # the first point through the model
+            assert (model is None) == (kind != "multiclass")  # K classes: the model's scores
         assert nnz > 20
 
 
-def test_held_out_rows_check_the_rows_at_the_first_point():
+def test_held_out_rows_are_checked_as_the_model_checks_them():
     from widecross.estimators.path import HeldOutRows
 
     X, y = sparse_problem(4, n=400)
@@ -428,5 +428,11 @@ def test_held_out_rows_check_the_rows_at_the_first_point():
     est._path_fitter(X, y)()
     bad = X[:50].copy()
     bad.indices[7] = X.shape[1] + 3  # a column beyond the width
-    with pytest.raises(ValueError, match="column index"):
+    with pytest.raises(ValueError, match="row 2: column index 83 is outside"):
         HeldOutRows(bad).score(est, 1)
+    bad = X[:50].astype(np.float64)
+    bad.data[3] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        HeldOutRows(bad).score(est, 1)
+    with pytest.raises(ValueError, match="columns but the model has n_features=80"):
+        HeldOutRows(sp.csr_matrix((5, 81))).score(est, 1)

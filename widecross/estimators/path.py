@@ -74,16 +74,15 @@ def held_out_losses(model: Any, loss: Loss, X_held: Any, y_held: np.ndarray, n_j
 
 
 class HeldOutRows:
-    """The held-out rows of a path, scored at each point from the fitted trainer's slots.
+    """The held-out rows of a path (or of rate candidates), scored from the fitted trainer's slots.
 
     The model's ``decision_function`` finds each entry's weight by a binary search of the
     model's columns (13 ms a point for 100k held-out rows of the exact cross, most of the
-    path's scoring); here the rows' columns are looked up in the trainer's slot map once, and
-    each point reads its float32 weights by slot (:func:`..model.sparse.decision_by_slots`): the
-    same margins, bit for bit, and no model built (the sort of its columns, the inverse slot map:
-    another 7 ms a point). The first point, and any after the slots changed, scores through the
-    model, which checks the rows as ever (a malformed row raises there, before any look-up).
-    One output only (several: the model).
+    path's scoring); here the rows are checked once as the model checks them, their columns
+    looked up in the trainer's slot map once (again only where the slots changed), and each
+    fit reads its float32 weights by slot (:func:`..model.sparse.decision_by_slots`): the same
+    margins, bit for bit, and no model built (the sort of its columns, the inverse slot map:
+    another 7 ms a point). One output only (several: the model's own scores).
     """
 
     def __init__(self, X_held: Any) -> None:
@@ -96,17 +95,20 @@ class HeldOutRows:
         """The held-out margins of the fitted ``estimator``, its model's nonzero count, and its
         model where that scored them (None where the slots did: the model is not built)."""
         trainer = estimator._trainer
-        key = (trainer.slot_map, trainer.n_slots)
-        if (self.key is None or self.key[0] is not key[0] or self.key[1] != key[1] or trainer.columns != 1
-                or not sp.issparse(self.X)):
+        if trainer.columns != 1 or not sp.issparse(self.X):
             model = estimator.model_
-            margin = model.decision_function(self.X, n_jobs)  # checks the rows
-            if trainer.columns == 1 and sp.issparse(self.X):
-                self.csr = as_csr(self.X)
-                if self.csr.data.dtype not in (np.float32, np.float64):
-                    self.csr.data = self.csr.data.astype(np.float64)
-                self.slots, self.key = trainer.slot_map.lookup(self.csr.indices), key
-            return margin, int(model.nnz), model
+            return model.decision_function(self.X, n_jobs), int(model.nnz), model
+        if self.csr is None:
+            csr = as_csr(self.X)  # what scoring checks: the row pointer, the columns, finite values
+            width = estimator._model_width
+            if csr.shape[1] != width:
+                raise ValueError(f"X has {csr.shape[1]:,} columns but the model has n_features={width:,}")
+            if csr.data.dtype not in (np.float32, np.float64):
+                csr.data = csr.data.astype(np.float64)
+            self.csr = csr
+        key = (trainer.slot_map, trainer.n_slots)
+        if self.key is None or self.key[0] is not key[0] or self.key[1] != key[1]:
+            self.slots, self.key = trainer.slot_map.lookup(self.csr.indices), key
         values = trainer.slot_weights().astype(np.float32)  # the model's values, by slot (0: not stored)
         margin = decision_by_slots(self.csr, self.slots, values, float(trainer.intercept()), n_jobs)
         return margin, int(np.count_nonzero(values)), None

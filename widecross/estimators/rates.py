@@ -32,7 +32,7 @@ import numpy as np
 
 from .._parallel import run_tasks
 from ..losses import LOSSES
-from .path import TOLERANCE, held_out_losses, mean_and_se
+from .path import TOLERANCE, HeldOutRows, held_out_losses, mean_and_se
 
 FACTOR = 2.0  # between neighbouring candidates
 MAX_STEPS = 2  # the farthest candidate is the default times FACTOR ** +-MAX_STEPS
@@ -88,8 +88,9 @@ def choose_rate(make: Callable[[float], Any], default: float, X: Any, y: np.ndar
     def losses(k: int) -> np.ndarray:
         est = make(default * FACTOR ** k)
         try:
-            est.fit(X, y, sw)
-            return held_out_losses(est.model_, LOSSES[est.loss], X_held, y_held, est._jobs())[0]
+            est._path_fitter(X, y, sw)()  # a fit whose model is built only if read: scored by slot
+            margin, _, model = HeldOutRows(X_held).score(est, est._jobs())
+            return held_out_losses(model, LOSSES[est.loss], X_held, y_held, est._jobs(), margin)[0]
         except FloatingPointError:  # diverged at this rate: never the choice
             return np.full(len(y_held), np.inf)
 
