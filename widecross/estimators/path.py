@@ -189,6 +189,8 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
             on_fit(points[-1])
         if stop is not None and stop(points):
             break
+    if hasattr(estimator, "_trainer"):
+        estimator._trainer.release()  # the shards' plan of the rows served the points only
     return points
 
 
