@@ -183,10 +183,8 @@ class WideEstimator(ParamsMixin):
         place (no copy to roll back to) and on the rows as the first call mapped them (the
         input checked, encoded and mapped once). The same models, bit for bit, as calling
         ``fit`` each time, when only the l1 / l2, the rate, ``epochs`` and ``warm_start``
-        change between the calls; each model is built on the first read of ``model_`` (the
-        path scores its points from the trainer's slots), and the threads' shards keep the
-        plan of the rows from one call to the next. A call that fails leaves the estimator
-        unfitted.
+        change between the calls (models built when read; the shards keep the rows' plan). A
+        call that fails leaves the estimator unfitted.
 
         >>> fit = clf._path_fitter(X, y)  # doctest: +SKIP
         >>> for l1 in (1e-4, 1e-5): _ = clf.set_params(l1=l1, warm_start=True); fit()  # doctest: +SKIP
@@ -212,8 +210,7 @@ class WideEstimator(ParamsMixin):
 
     def _fit_source(self, source: Any, in_place: bool = False, publish_model: bool = True) -> Any:
         """``fit`` on a source; ``in_place``: a warm start continues the fitted trainer itself;
-        ``publish_model=False``: the model is built on the first read of ``model_`` (a path's
-        points are scored from the trainer's slots, and most of their models never read)."""
+        ``publish_model=False``: the model built on the first read of ``model_`` (path points)."""
         sample = source.sample(PATH_ROWS if is_auto(self.l1) else SIZE_ROWS)
         entries = self._row_entries(sample.X)
         selection = None
