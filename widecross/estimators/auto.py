@@ -6,8 +6,8 @@ warm-started from the previous one; it stops ``PATIENCE`` points after the lowes
 (or at ``l1_max * MIN_RATIO``). The held-out rows are ``validation_fraction`` of the rows, or
 each of ``cv`` folds in turn (then the path runs once per fold, on the same grid, and the mean
 loss per point decides), drawn from a generator derived from ``random_state``: the same seed
-(and, from ``PATH_SHARD_MIN_JOBS`` threads, ``n_jobs``) gives the same choice, and the final fit draws the same row orders as a fit with that l1 (and
-rate) given.
+(and, from ``PATH_SHARD_MIN_JOBS`` threads, ``n_jobs``) gives the same choice, and the final fit
+draws the same row orders as a fit with that l1 (and rate) given.
 
 Cost. The path trains on at most ``PATH_ROWS`` rows (a seeded subsample: the held-out rows are
 cheap, they are only scored; from a data set on disk, at most one chunk of rows is sampled), one

@@ -200,7 +200,7 @@ class WideEstimator(ParamsMixin):
                 in_place = calls > 0 and bool(self.warm_start) and hasattr(self, "_trainer")
                 calls += 1
                 try:
-                    return self._fit_source(source, in_place, publish_model=False)
+                    return self._fit_source(source, in_place, path_call=True)
                 except BaseException:
                     if in_place:  # the trainer was changed in place: no state to fall back to
                         self.__dict__.pop("_trainer", None)
@@ -208,9 +208,9 @@ class WideEstimator(ParamsMixin):
 
         return fit
 
-    def _fit_source(self, source: Any, in_place: bool = False, publish_model: bool = True) -> Any:
+    def _fit_source(self, source: Any, in_place: bool = False, path_call: bool = False) -> Any:
         """``fit`` on a source; ``in_place``: a warm start continues the fitted trainer itself;
-        ``publish_model=False``: the model built on the first read of ``model_`` (path points)."""
+        ``path_call``: a ``_path_fitter`` call (model built when read, the shards' buffers kept)."""
         sample = source.sample(PATH_ROWS if is_auto(self.l1) else SIZE_ROWS)
         entries = self._row_entries(sample.X)
         selection = None
@@ -228,7 +228,7 @@ class WideEstimator(ParamsMixin):
                              source.name)
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
-        if publish_model:  # a path's points pass the same rows again: their shards' plan stays
+        if not path_call:  # a path's next point passes the same rows again: their shards' plan stays
             trainer.release()  # the epochs' thread buffers: not needed by the polish
         solver = params.make_solver(source.measures_objective and self._measures_objective, source.n_rows)
         try:
@@ -239,7 +239,7 @@ class WideEstimator(ParamsMixin):
             raise runner.diverged("the polish of fit")
         model = None
         try:
-            if publish_model:
+            if not path_call:
                 model = self._make_model(trainer, params, source.width, source.labels, len(losses), solution.passes)
             else:  # what building it checks first
                 trainer.slot_weights()
