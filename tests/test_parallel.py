@@ -20,6 +20,7 @@ from widecross._parallel import BLOCK_ROWS, check_jobs, row_blocks, run_blocks, 
 from widecross.losses import LOSSES
 from widecross.model.sparse import PREDICT_CHUNK_ROWS
 from widecross.train import Penalty, Polish, Rows
+from widecross.train.solver import RowsPlan
 from widecross.train import _polish, blocksums
 from widecross.features._plan import _close_gaps
 from widecross.train.blocksums import PassSums, loss_sums
@@ -307,6 +308,48 @@ def test_the_polish_and_its_objective_are_the_same_for_any_n_jobs(values, blocks
                      mean_loss(lambda: (rows,), w, 0.3, LOSSES["logistic"], n)))
     assert len(results) == 1
     assert np.count_nonzero(w) < w.size  # the l1 zeroed weights: the prox's exact zeros were compared too
+
+
+def test_a_kept_plan_serves_the_next_polish_of_the_same_rows_with_the_same_bits():
+    # an l1 path's points polish one set of rows again and again: the split by slot range is kept
+    # in the plan and reused, and each polish is still the fresh one-thread polish bit for bit
+    _, rows, w0 = polish_rows(6, values=True, weighted=True)
+    plan = RowsPlan()
+    splits = []
+    for l1, start in [(1e-4, w0), (3e-5, 0.5 * w0), (1e-5, w0[::-1].copy())]:
+        alone, kept = start.copy(), start.copy()
+        fresh = Polish(4, n_jobs=1).solve(lambda: (rows,), alone, 0.1, Penalty(l1, 0.0), LOSSES["logistic"])
+        again = Polish(4, n_jobs=2).solve(lambda: (rows,), kept, 0.1, Penalty(l1, 0.0), LOSSES["logistic"], plan)
+        assert kept.tobytes() == alone.tobytes() and again.intercept == fresh.intercept
+        splits.append(plan.polish_sums)
+    assert splits[0] is splits[1] is splits[2] and splits[0].rows is rows
+    other = Rows(*(a.copy() for a in rows))  # other rows (the same values): a split of their own
+    Polish(2, n_jobs=2).solve(lambda: (other,), w0.copy(), 0.1, Penalty(1e-4, 0.0), LOSSES["logistic"], plan)
+    assert plan.polish_sums is not splits[0] and plan.polish_sums.rows is other
+    Polish(2, n_jobs=3).solve(lambda: (other,), w0.copy(), 0.1, Penalty(1e-4, 0.0), LOSSES["logistic"], plan)
+    assert plan.polish_sums.n_jobs == 3  # another thread count: another split
+
+
+def test_a_fit_keeps_no_plan_of_its_rows_and_a_path_drops_its_plan_at_its_end(monkeypatch):
+    from widecross.estimators.path import fit_path
+    from widecross.train import params
+
+    monkeypatch.setattr(params, "POLISH_THREADS_MIN_ROWS", 1000)  # the polish of these rows on threads
+    X, rows, _ = polish_rows(7)
+    y = rows.y
+    clf = wc.WideClassifier(None, l1=1e-4, n_jobs=2).fit(X, y)
+    assert clf._trainer._plan.polish_sums is None and clf._trainer._sharded is None
+    est = wc.WideClassifier(None, l1=1e-4, n_jobs=2)
+    fit = est._path_fitter(X, y)
+    fit()
+    split = est._trainer._plan.polish_sums
+    assert split is not None  # kept for the next point ...
+    est.set_params(l1=3e-5, warm_start=True)
+    fit()
+    assert est._trainer._plan.polish_sums is split  # ... which polished the same rows with it
+    walker = wc.WideClassifier(None, l1=1e-4, n_jobs=2)
+    assert len(fit_path(walker, [1e-4, 3e-5], X[:60_000], y[:60_000], X[60_000:], y[60_000:])) == 2
+    assert walker._trainer._plan.polish_sums is None
 
 
 def test_the_polish_of_few_rows_runs_on_one_thread():

@@ -228,11 +228,11 @@ class WideEstimator(ParamsMixin):
                              source.name)
         source.attach(trainer, rng, params, runner)
         losses = runner.run(params.epochs, source.epoch, source.stop)
-        if not path_call:  # a path's next point passes the same rows again: their shards' plan stays
+        if not path_call:  # a path's next point passes the same rows again: their plans stay
             trainer.release()  # the epochs' thread buffers: not needed by the polish
         solver = params.make_solver(source.measures_objective and self._measures_objective, source.n_rows)
         try:
-            solution = trainer.solve(solver, lambda: source.solver_blocks(len(losses), losses[-1]))
+            solution = trainer.solve(solver, lambda: source.solver_blocks(len(losses), losses[-1]), path_call)
         except NonFiniteError:  # weights beyond float32 read at the start of the polish
             raise runner.diverged("the polish of fit") from None
         if solution.objective is not None and not math.isfinite(solution.objective):

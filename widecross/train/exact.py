@@ -59,7 +59,7 @@ from ..losses import LOGISTIC, LOSSES as ALL_LOSSES, SQUARED, Loss
 from . import _cd, _layout, _newton, _rowpass, _values
 from .penalty import Penalty
 from .rows import Rows
-from .solver import Blocks, ExactSolution, Solution, Solver, opened
+from .solver import Blocks, ExactSolution, RowsPlan, Solution, Solver, opened
 
 LOSSES = {"logistic": LOGISTIC, "squared": SQUARED}
 
@@ -471,7 +471,8 @@ class Exact(Solver):
     def applies(self, loss: Loss) -> bool:
         return loss.name in LOSSES
 
-    def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss) -> Solution:
+    def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss,
+              plan: RowsPlan | None = None) -> Solution:
         if not self.applies(loss):
             return Solution(intercept, 0)
         with opened(blocks()) as each:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -73,14 +73,25 @@ class ExactSolution:
         return self.gap / self.objective if self.objective > 0 else self.gap
 
 
+class RowsPlan:
+    """What a solver works out about its rows once and may keep for its next call on the same
+    rows (an object is the same rows): its owner, a trainer, holds it and drops it with them.
+    The threaded polish keeps its split of the rows by slot range here."""
+
+    def __init__(self) -> None:
+        self.polish_sums: Any = None  # a ``blocksums.PassSums``
+
+
 class Solver(ABC):
     def applies(self, loss: Loss) -> bool:
         """False when the solver would leave any weights as they are (then it is not run)."""
         return True
 
     @abstractmethod
-    def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss) -> Solution:
-        """Improve ``weights`` (per slot, in place) and ``intercept`` on the rows of ``blocks``."""
+    def solve(self, blocks: Blocks, weights: np.ndarray, intercept: float, penalty: Penalty, loss: Loss,
+              plan: RowsPlan | None = None) -> Solution:
+        """Improve ``weights`` (per slot, in place) and ``intercept`` on the rows of ``blocks``;
+        ``plan``: where to keep what a later call on the same rows can reuse (None: nowhere)."""
 
 
 class opened:  # noqa: N801 (used as a function: ``with opened(items) as each``)

@@ -29,7 +29,7 @@ from .polish import mean_loss
 from .rows import Rows, Shuffle, buffers, gather_rows, visits
 from .shards import ShardedEpochs
 from .slots import DenseMap, SlotMap
-from .solver import Blocks, Solution, Solver
+from .solver import Blocks, RowsPlan, Solution, Solver
 
 # the fewest slots a thread reads the weights of
 SLOT_BLOCK = 65_536
@@ -95,6 +95,7 @@ class Trainer:
         self.optimizer = optimizer
         self.n_jobs = n_jobs
         self._sharded: ShardedEpochs | None = None  # the threads' buffers, made on first use
+        self._plan = RowsPlan()  # what the solver keeps of the rows between its calls
         if layout == "sparse":
             self.slot_map: SlotMap | DenseMap = SlotMap()
         elif layout == "dense":
@@ -205,16 +206,19 @@ class Trainer:
         self.records[touched] = records
         self.scalars[:] = scalars
 
-    def solve(self, solver: Solver, blocks: Blocks) -> Solution:
+    def solve(self, solver: Solver, blocks: Blocks, keep_plan: bool = False) -> Solution:
         """Run a batch ``solver`` on the current weights over the rows of ``blocks``, keep its result.
 
         With K columns the solver gets them all (one-vs-rest: K independent binary problems whose
-        labels read "class k or not"; softmax: coupled columns).
+        labels read "class k or not"; softmax: coupled columns). ``keep_plan``: the solver keeps
+        what it worked out about the rows for the next solve on the same rows (a path's next
+        point) until ``release``; else nothing of them stays.
         """
         if not solver.applies(self.optimizer.loss):
             return Solution(self.intercept(), 0)
         weights = self.slot_weights()
-        solution = solver.solve(blocks, weights, self.intercept(), self.optimizer.penalty, self.optimizer.loss)
+        plan = self._plan if keep_plan else None
+        solution = solver.solve(blocks, weights, self.intercept(), self.optimizer.penalty, self.optimizer.loss, plan)
         if solution.passes:
             self.set_weights(weights, solution.intercept)
         return solution
@@ -241,8 +245,10 @@ class Trainer:
             self.published = published
 
     def release(self) -> None:
-        """Drop the threads' buffers (tens of MB per thread); the next threaded pass makes new ones."""
+        """Drop the threads' buffers (tens of MB per thread) and what the solver kept of the rows;
+        the next threaded pass and the next solve make them again."""
         self._drop_sharded()
+        self._plan = RowsPlan()
 
     def _drop_sharded(self) -> None:
         if self._sharded is not None:
@@ -276,12 +282,14 @@ class Trainer:
         self._records_to_read()  # written back: the copy gets the state as it is
         state = self.__dict__.copy()
         state["_sharded"] = None  # buffers, not state: never copied or pickled
+        state["_plan"] = RowsPlan()
         return state
 
     def __setstate__(self, state: dict) -> None:
         if "records" in state:  # pickled before the records became a property
             state["_records"] = state.pop("records")
         self.__dict__.update(state)
+        self.__dict__.setdefault("_plan", RowsPlan())
 
     # -- reading -----------------------------------------------------------------------------
     @property
