@@ -701,6 +701,34 @@ def calibration(repeats: int) -> dict[str, Any]:
     return _speed_row({"rows": 0, "width": "-"}, "calibration: compute-only loop, 2 calls", runs, True)
 
 
+def first_touch_calibration(repeats: int, mb: int = 80) -> dict[str, Any]:
+    """What a second thread gives to writing *new* memory: a fresh ``mb`` MB array (the size of
+    the transform's output of 2M geo rows) filled in two halves, in one thread and on two. A
+    fresh array's first touch is the kernel's work (page faults, zeroed pages, huge pages where
+    NumPy asks for them); where this speed-up is far below the compute-only loop's, the machine
+    serializes concurrent page faults, and that bounds every threaded step writing new memory
+    (the transform's output above all), whatever the code does."""
+    from widecross import _parallel
+    from widecross._jit import jit
+
+    @jit
+    def fill(values, start, stop):  # noqa: ANN001
+        for i in range(start, stop):
+            values[i] = i
+
+    n = mb * 2**20 // 4
+    fill(np.empty(8, dtype=np.int32), 0, 8)
+    halves = [(0, n // 2), (n // 2, n)]
+
+    def run(n_jobs: int) -> bool:
+        values = np.empty(n, dtype=np.int32)
+        _parallel.run_tasks([lambda start=start, stop=stop: fill(values, start, stop) for start, stop in halves], n_jobs)
+        return True
+
+    runs = side_by_side({1: lambda: run(1), 2: lambda: run(2)}, repeats)
+    return _speed_row({"rows": 0, "width": "-"}, f"calibration: first touch of a new {mb} MB array, 2 halves", runs, True)
+
+
 def copy_bandwidth_gbs(mb: int = 256) -> float:
     """This machine's memory copy rate (read + write bytes per second), best of 3."""
     a = np.ones(mb * 2**20 // 8)
@@ -844,7 +872,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     quality_rows: list[dict[str, Any]] = []
     test = generate_housing(args.test_rows, seed=1)
-    rows.append(calibration(args.repeats))
+    rows += [calibration(args.repeats), first_touch_calibration(args.repeats, 8 if quick else 80)]
     print(format_table(rows), flush=True)
     for n in args.rows:
         train = generate_housing(n, seed=0)
