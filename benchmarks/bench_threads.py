@@ -729,6 +729,33 @@ def first_touch_calibration(repeats: int, mb: int = 80) -> dict[str, Any]:
     return _speed_row({"rows": 0, "width": "-"}, f"calibration: first touch of a new {mb} MB array, 2 halves", runs, True)
 
 
+def cache_calibration(repeats: int, mb: int = 16) -> dict[str, Any]:
+    """What a second thread gives to random reads within a table of ``mb`` MB each (a fit's
+    records: 0.3-1M slots of 24 bytes, read at the rows' slots), two calls in one thread and on
+    two: each thread's table fits the last-level cache alone, both together fill it. Where this
+    falls below the compute-only loop's ~2.0, the shared cache (and any other tenant's use of
+    it) bounds the epochs' and the polish's speed-up on this machine."""
+    from widecross import _parallel
+    from widecross._jit import jit
+
+    @jit
+    def gather(table, at, reps):  # noqa: ANN001
+        total = 0.0
+        for _ in range(reps):
+            for i in range(at.shape[0]):
+                total += table[at[i]]
+        return total
+
+    rng = np.random.default_rng(0)
+    size = mb * 2**20 // 8
+    tables = [rng.random(size) for _ in range(2)]
+    positions = [rng.integers(0, size, 1_000_000) for _ in range(2)]
+    gather(tables[0], positions[0][:8], 1)
+    calls = [lambda k=k: gather(tables[k], positions[k], 10) for k in range(2)]
+    runs = side_by_side({1: lambda: [call() for call in calls], 2: lambda: _parallel.run_tasks(calls, 2)}, repeats)
+    return _speed_row({"rows": 0, "width": "-"}, f"calibration: random reads in a {mb} MB table each, 2 calls", runs, True)
+
+
 def copy_bandwidth_gbs(mb: int = 256) -> float:
     """This machine's memory copy rate (read + write bytes per second), best of 3."""
     a = np.ones(mb * 2**20 // 8)
@@ -872,7 +899,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     quality_rows: list[dict[str, Any]] = []
     test = generate_housing(args.test_rows, seed=1)
-    rows += [calibration(args.repeats), first_touch_calibration(args.repeats, 8 if quick else 80)]
+    rows += [calibration(args.repeats), first_touch_calibration(args.repeats, 8 if quick else 80),
+             cache_calibration(args.repeats, 1 if quick else 16)]
     print(format_table(rows), flush=True)
     for n in args.rows:
         train = generate_housing(n, seed=0)

@@ -16,7 +16,7 @@ def test_bench_threads_quick(tmp_path):
     assert "loadavg_before" in result["params"] and "not a measurement" in result["params"]["model_note"]
     parts = {row["part"]: row for row in result["rows"]}
     assert set(parts) == {"calibration: compute-only loop, 2 calls", "calibration: first touch of a new 8 MB array, 2 halves",
-                          "transform", "fit (default, 5 epochs + polish)",
+                          "calibration: random reads in a 1 MB table each, 2 calls", "transform", "fit (default, 5 epochs + polish)",
                           "polish (6 passes + objective)", "predict_proba (raw columns)",
                           "l1 auto fit (the default: path, rate, refit)"}
     assert all(row["identical"] for row in parts.values())  # same bytes for both n_jobs, same model on repeat
