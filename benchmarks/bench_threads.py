@@ -32,8 +32,11 @@ their phases (building the plan: deal, own rows, shared slots, localize, counts;
 mixes; finish; write back): per phase, wall, the tasks' CPU and the slowest tasks' CPU (its share
 of the critical path), summed over the fit's passes.
 
-The load average is recorded before and after, with a compute-only calibration loop's 2-thread
-speed-up: on a shared machine, wall-time speed-ups are depressed by the other processes. Beyond two
+The load average is recorded before and after, with three calibration rows' 2-thread speed-ups:
+a compute-only loop (on a shared machine, wall-time speed-ups are depressed by the other
+processes), the first touch of a new array (page faults: the transform's output) and random
+reads in a cache-sized table per thread (the epochs' and the polish's records): what a second
+thread can give to each kind of work on this machine that day, whatever the code does. Beyond two
 threads nothing here is measured on K cores: the ``model`` curve is fitted to the 2-thread run
 (``model_curve``: T(K) = S + P / K), and the *schedule* (``quality_at``, in the quality table and
 the plot) runs the K-shard fit itself with its tasks timed one by one and dealt to K threads,
