@@ -688,7 +688,6 @@ def calibration(repeats: int) -> dict[str, Any]:
     """How much a second thread can give on this machine right now: a compute-only compiled loop
     (no memory traffic, the GIL released) called twice, in one thread and on two. On a calm
     2-core machine the speed-up is ~2.0; less means the cores are shared with other work."""
-    from widecross import _parallel
     from widecross._jit import jit
 
     @jit
@@ -700,8 +699,16 @@ def calibration(repeats: int) -> dict[str, Any]:
 
     spin(10)
     n = 10**8
-    runs = side_by_side({1: lambda: [spin(n), spin(n)], 2: lambda: _parallel.run_tasks([lambda: spin(n)] * 2, 2)}, repeats)
-    return _speed_row({"rows": 0, "width": "-"}, "calibration: compute-only loop, 2 calls", runs, True)
+    return _two_calls_row("compute-only loop, 2 calls", lambda: [lambda: spin(n)] * 2, repeats)
+
+
+def _two_calls_row(part: str, make_calls: Callable[[], list[Callable[[], Any]]], repeats: int) -> dict[str, Any]:
+    """A calibration row: the two calls ``make_calls()`` returns (made anew for each run), one
+    after the other on the calling thread and at once on two threads."""
+    from widecross import _parallel
+
+    runs = side_by_side({k: (lambda k=k: _parallel.run_tasks(make_calls(), k)) for k in (1, 2)}, repeats)
+    return _speed_row({"rows": 0, "width": "-"}, f"calibration: {part}", runs, True)
 
 
 def first_touch_calibration(repeats: int, mb: int = 80) -> dict[str, Any]:
@@ -711,7 +718,6 @@ def first_touch_calibration(repeats: int, mb: int = 80) -> dict[str, Any]:
     NumPy asks for them); where this speed-up is far below the compute-only loop's, the machine
     serializes concurrent page faults, and that bounds every threaded step writing new memory
     (the transform's output above all), whatever the code does."""
-    from widecross import _parallel
     from widecross._jit import jit
 
     @jit
@@ -721,15 +727,12 @@ def first_touch_calibration(repeats: int, mb: int = 80) -> dict[str, Any]:
 
     n = mb * 2**20 // 4
     fill(np.empty(8, dtype=np.int32), 0, 8)
-    halves = [(0, n // 2), (n // 2, n)]
 
-    def run(n_jobs: int) -> bool:
+    def halves() -> list[Callable[[], Any]]:  # each run fills an array of its own
         values = np.empty(n, dtype=np.int32)
-        _parallel.run_tasks([lambda start=start, stop=stop: fill(values, start, stop) for start, stop in halves], n_jobs)
-        return True
+        return [lambda start=start, stop=stop: fill(values, start, stop) for start, stop in ((0, n // 2), (n // 2, n))]
 
-    runs = side_by_side({1: lambda: run(1), 2: lambda: run(2)}, repeats)
-    return _speed_row({"rows": 0, "width": "-"}, f"calibration: first touch of a new {mb} MB array, 2 halves", runs, True)
+    return _two_calls_row(f"first touch of a new {mb} MB array, 2 halves", halves, repeats)
 
 
 def cache_calibration(repeats: int, mb: int = 16) -> dict[str, Any]:
@@ -740,7 +743,6 @@ def cache_calibration(repeats: int, mb: int = 16) -> dict[str, Any]:
     tenant) costs random access on this machine that day. The epochs' rounds read compact
     shard-local records and did better (1.85-1.9x over the same tasks run one after another,
     1M rows, against 1.31-1.44x here); the polish's per-slot sweeps read the whole records."""
-    from widecross import _parallel
     from widecross._jit import jit
 
     @jit
@@ -757,8 +759,7 @@ def cache_calibration(repeats: int, mb: int = 16) -> dict[str, Any]:
     positions = [rng.integers(0, size, 1_000_000) for _ in range(2)]
     gather(tables[0], positions[0][:8], 1)
     calls = [lambda k=k: gather(tables[k], positions[k], 10) for k in range(2)]
-    runs = side_by_side({1: lambda: [call() for call in calls], 2: lambda: _parallel.run_tasks(calls, 2)}, repeats)
-    return _speed_row({"rows": 0, "width": "-"}, f"calibration: random reads in a {mb} MB table each, 2 calls", runs, True)
+    return _two_calls_row(f"random reads in a {mb} MB table each, 2 calls", lambda: calls, repeats)
 
 
 def copy_bandwidth_gbs(mb: int = 256) -> float:

@@ -29,8 +29,7 @@ import scipy.sparse as sp
 from .._parallel import run_blocks
 from ..losses import LOSSES, Loss
 from ..metrics import report
-from ..model.inputs import as_csr
-from ..model.sparse import decision_by_slots
+from ..model.sparse import decision_by_slots, scored_csr
 
 # a model whose held-out loss is within this factor of the best one counts as just as good
 TOLERANCE = 1.002
@@ -99,10 +98,7 @@ class HeldOutRows:
             model = estimator.model_
             return model.decision_function(self.X, n_jobs), int(model.nnz), model
         if self.csr is None:
-            csr = as_csr(self.X)  # what scoring checks: the row pointer, the columns, finite values
-            width = estimator._model_width
-            if csr.shape[1] != width:
-                raise ValueError(f"X has {csr.shape[1]:,} columns but the model has n_features={width:,}")
+            csr = scored_csr(self.X, estimator._model_width)  # what the model's scoring checks
             if csr.data.dtype not in (np.float32, np.float64):
                 csr.data = csr.data.astype(np.float64)
             self.csr = csr

@@ -207,11 +207,7 @@ class SparseModel:
             for start, csr in zip(starts, self.spec.transform_chunks(chunks)):
                 self._score_csr(csr, out[start : start + csr.shape[0]], row_offset=start)
             return out
-        csr = as_csr(X)
-        if csr.shape[1] != self.n_features:
-            raise ValueError(
-                f"X has {csr.shape[1]:,} columns but the model has n_features={self.n_features:,}"
-            )
+        csr = scored_csr(X, self.n_features)
         out = self._new_scores(csr.shape[0])
         if n_jobs > 1 and out.shape[0] > BLOCK_ROWS:  # as_csr checked the row pointer: blocks can be cut
             run_blocks(lambda s, e: self._score_rows(_RowBlock(csr, s, e), out[s:e], s), out.shape[0], n_jobs)
@@ -346,6 +342,15 @@ class SparseModel:
             "spec": spec_json,
             "metadata": self.metadata,
         }
+
+
+def scored_csr(X: Any, n_features: int) -> scipy.sparse.csr_matrix:
+    """``X`` as the CSR matrix a model of ``n_features`` columns scores: checked by ``as_csr``
+    (the row pointer, the columns, finite values) and of that width."""
+    csr = as_csr(X)
+    if csr.shape[1] != n_features:
+        raise ValueError(f"X has {csr.shape[1]:,} columns but the model has n_features={n_features:,}")
+    return csr
 
 
 def decision_by_slots(csr: Any, slots: np.ndarray, slot_values: np.ndarray, intercept: float,
