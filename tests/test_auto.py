@@ -166,6 +166,92 @@ def test_a_path_of_many_rows_trains_its_points_on_the_shards(problem, fitted, mo
     assert abs(wc_log_loss(yt, a.predict_proba(Xt)[:, 1]) - wc_log_loss(yt, fitted.predict_proba(Xt)[:, 1])) < 0.005
 
 
+def test_two_chains_walk_the_path_each_point_its_own_chains(problem):
+    """``fit_path``'s twin: the even points are one walk's of the even grid points, the odd ones
+    another's of the odd points, bit for bit (whatever the threads' timing); ``stop`` ends the
+    path where it would end one walk of those points, and nothing past it is reported."""
+    from widecross.estimators.path import fit_path
+
+    X, y, _, _ = problem
+    Xt, yt, Xh, yh = X[:2400], y[:2400], X[2400:], y[2400:]
+    grid = 3e-2 * 10 ** (-np.arange(9) / 3)
+
+    def walker():
+        return WideClassifier(None, epochs=1, random_state=0, n_jobs=1)
+
+    keys = ("l1", "nnz", "loss", "loss_se", "gain")
+    even = fit_path(walker(), grid[0::2], Xt, yt, Xh, yh, figures=False)
+    odd = fit_path(walker(), grid[1::2], Xt, yt, Xh, yh, figures=False)
+    alone = [None] * len(grid)
+    alone[0::2], alone[1::2] = even, odd
+    reported = []
+    twins = fit_path(walker(), grid, Xt, yt, Xh, yh, figures=False, twin=walker(), on_fit=reported.append)
+    assert [[p[k] for k in keys] for p in twins] == [[p[k] for k in keys] for p in alone]
+    assert reported == twins  # reported in grid order
+
+    def patience(points):  # l1="auto"'s rule: two points after the lowest loss
+        return len(points) - 1 - int(np.argmin([p["loss"] for p in points])) >= 2
+
+    stopped = fit_path(walker(), grid, Xt, yt, Xh, yh, figures=False, twin=walker(), stop=patience)
+    length = next(n for n in range(1, len(grid) + 1) if patience(alone[:n]))
+    assert length < len(grid) and [p["loss"] for p in stopped] == [p["loss"] for p in alone[:length]]
+
+
+def test_a_failing_chain_stops_the_other_and_raises(problem, monkeypatch):
+    from widecross.estimators import path as path_module
+
+    X, y, _, _ = problem
+    point = path_module._Walk.point
+    started = []
+
+    def failing(self, l1):
+        started.append(l1)
+        if len(started) == 3:
+            raise FloatingPointError("diverged")
+        return point(self, l1)
+
+    monkeypatch.setattr(path_module._Walk, "point", failing)
+    grid = 3e-2 * 10 ** (-np.arange(12) / 3)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        path_module.fit_path(WideClassifier(None, n_jobs=1), grid, X[:2400], y[:2400], X[2400:], y[2400:],
+                             twin=WideClassifier(None, n_jobs=1))
+    assert len(started) <= 4  # the other chain ended at its next point, not at the grid's end
+
+
+@pytest.mark.parametrize("n_jobs", [2, 3])
+def test_auto_on_two_or_three_threads_walks_two_chains(problem, fitted, monkeypatch, n_jobs):
+    """From PATH_TWIN_MIN_ROWS path rows, two and three threads walk the path in two one-thread
+    chains of one more polish pass per point: reproducible, an l1 near one thread's, the same
+    held-out quality; one thread, and K classes, walk one chain."""
+    import widecross.estimators.auto as auto
+    from widecross.estimators import path as path_module
+    from widecross.metrics import log_loss as wc_log_loss
+
+    X, y, Xt, yt = problem
+    monkeypatch.setattr(auto, "PATH_TWIN_MIN_ROWS", 2000)  # the problem's path: 2,700 rows
+    walks = []
+    walk = path_module._Walk.__init__
+
+    def counted(self, estimator, *args, **kwargs):
+        walks.append((estimator.n_jobs, estimator.polish))
+        walk(self, estimator, *args, **kwargs)
+
+    monkeypatch.setattr(path_module._Walk, "__init__", counted)
+    a, b = (WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, y) for _ in range(2))
+    assert walks[:2] == [(1, auto.PATH_POLISH + 1)] * 2 and len(walks) == 4
+    assert a.l1_path_["held_out_loss"].tobytes() != fitted.l1_path_["held_out_loss"].tobytes()
+    assert a.l1_path_["held_out_loss"].tobytes() == b.l1_path_["held_out_loss"].tobytes()
+    assert a.l1_ == b.l1_ and model_bytes(a) == model_bytes(b)
+    assert a.l1_ == pytest.approx(fitted.l1_, rel=0.3)
+    assert abs(wc_log_loss(yt, a.predict_proba(Xt)[:, 1]) - wc_log_loss(yt, fitted.predict_proba(Xt)[:, 1])) < 0.005
+    walks.clear()
+    WideClassifier(random_state=0, n_jobs=1).fit(X, y)
+    assert walks == [(1, auto.PATH_POLISH)]
+    walks.clear()  # K classes: one chain (the two chains' l1 was measured off by 12-17 % there)
+    WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, np.asarray(y, dtype=int) + (np.arange(len(y)) % 3 == 0))
+    assert walks == [(n_jobs, auto.PATH_POLISH)]
+
+
 def test_auto_is_reproducible_and_refits_as_a_fixed_l1_would(problem, fitted):
     X, y, _, _ = problem
     again = WideClassifier(random_state=0).fit(X, y)

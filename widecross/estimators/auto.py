@@ -6,7 +6,7 @@ warm-started from the previous one; it stops ``PATIENCE`` points after the lowes
 (or at ``l1_max * MIN_RATIO``). The held-out rows are ``validation_fraction`` of the rows, or
 each of ``cv`` folds in turn (then the path runs once per fold, on the same grid, and the mean
 loss per point decides), drawn from a generator derived from ``random_state``: the same seed
-(and, from ``PATH_SHARD_MIN_JOBS`` threads, ``n_jobs``) gives the same choice, and the final fit
+(and, from two threads on ``PATH_TWIN_MIN_ROWS`` path rows, ``n_jobs``) gives the same choice, and the final fit
 draws the same row orders as a fit with that l1 (and rate) given.
 
 Cost. The path trains on at most ``PATH_ROWS`` rows (a seeded subsample: the held-out rows are
@@ -59,7 +59,7 @@ PATH_EPOCHS = 1  # per point, warm-started (the first point too: at l1_max it is
 # the shards (then the path, and the l1 it picks, are those of that n_jobs: deterministic, a few
 # % off one thread's l1, the same held-out loss: 1M generated rows, exact width, 1.323e-6 on one
 # thread, 1.291e-6 / 1.264e-6 / 1.229e-6 on 2 / 4 / 16 shards, held-out log-loss within 0.0002).
-# Below, the one-thread path: every n_jobs picks n_jobs=1's l1. On two cores the shards gained
+# Below, two chains or one thread (PATH_TWIN_JOBS). On two cores the shards gained
 # nothing (the default fit of 1M rows, medians of 7 alternated runs: 2.849 / 2.812 s exact,
 # 3.044 / 3.077 s at 2^22; the copies in and out and the mixes take what the second thread
 # gives), nor on fewer path rows (72k: 0.330 s against 0.316 on one thread, 108k 0.535 / 0.521).
@@ -68,6 +68,18 @@ PATH_EPOCHS = 1  # per point, warm-started (the first point too: at l1_max it is
 # 0.37 s at 16 on 1M rows.
 PATH_SHARD_MIN_JOBS = 4
 PATH_SHARD_MIN_ROWS = 150_000
+# From two threads (below PATH_SHARD_MIN_JOBS) and PATH_TWIN_MIN_ROWS path rows, two chains walk
+# the path side by side, each point warm-started from its own chain's last, two grid steps back
+# (``path.fit_path``'s ``twin``); each such point polishes PATH_TWIN_POLISH_EXTRA more passes, which
+# brings it as near its optimum as one chain's: the vertex (the l1 chosen) on generated rows (exact
+# width) moved -0.7 / +0.2 / +0.4 % at 200k / 1M / 2M rows (6 passes: -10 / -9 / -9 %; 8: +8 %),
+# and the path took 0.54 / 0.90 / 0.99 s against one thread's 0.87 / 1.35 / 1.31 s. Below 100k
+# path rows (20k: -11 % with the extra pass) the path costs under 0.3 s: one chain. Not for K
+# classes (3 one-vs-rest columns of 120k / 500k rows: l1 -17 / -12 %), the exact optimizer (no
+# epochs to make up for) nor losses the polish leaves (hinge, Poisson): one chain, as measured.
+PATH_TWIN_JOBS = (2, PATH_SHARD_MIN_JOBS)
+PATH_TWIN_MIN_ROWS = 100_000
+PATH_TWIN_POLISH_EXTRA = 1
 # polish passes per point (at most the estimator's): with fewer, the points sit short of their
 # optimum, overfit less than the final fit will, and the path picks too small an l1 (2 passes
 # chose l1 2-3x below the best of a grid on 20k-200k geo rows, +1.7-2.6 % held-out loss; 6: none)
@@ -184,16 +196,10 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
             count = int(math.floor(math.log(MIN_RATIO) / math.log(STEP))) + 1
             grid = top * STEP ** np.arange(count)
         first = not fold_points  # later folds run the first one's points, no more
-        walker = _copy(est, rate)
-        # A point is one epoch on at most PATH_ROWS rows. On threads the rows are dealt to the
-        # shards once for the whole path (one trainer continued in place keeps their plan): on
-        # enough threads and rows the points' epochs run on the shards, else on one thread (see
-        # PATH_SHARD_MIN_JOBS). The polish and the scoring keep the threads either way, with the
-        # same bits as on one.
-        walker._epochs_on_threads = est._jobs() >= PATH_SHARD_MIN_JOBS and Xt.shape[0] >= PATH_SHARD_MIN_ROWS
-        points = fit_path(walker, grid, Xt, yt, X[held], y[held], sample_weight=st,
-                          held_weight=_take(sw, held), stop=_patience if first else None, epochs=PATH_EPOCHS,
-                          on_fit=_printer(verbose), figures=False)
+        walker, twin = _walkers(est, rate, Xt.shape[0], len(classes) <= 2)
+        points = fit_path(walker, grid, Xt, yt, X[held], y[held],
+                          sample_weight=st, held_weight=_take(sw, held), stop=_patience if first else None,
+                          epochs=PATH_EPOCHS, on_fit=_printer(verbose), figures=False, twin=twin)
         grid = grid[: len(points)]
         fold_points.append(points)
     points = _average(fold_points)
@@ -297,14 +303,14 @@ def _rate_record(default: float, steps: RateChoice | None) -> dict[str, Any]:
 
 
 def _copy(est: Any, rate: float, l1: float = 1.0, epochs: int = PATH_EPOCHS, polish: int = PATH_POLISH,
-          n_jobs: int | None = None) -> Any:
+          n_jobs: int | None = None, cap: bool = True) -> Any:
     """A copy of ``est``'s parameters for the path (its defaults) or for a rate candidate: no
     spec (it reads the featurized rows), the rate given (the path takes the full fit's: its
     one-epoch warm starts would otherwise take one pass's); ``n_jobs``: the copy's threads, if
-    not the estimator's."""
+    not the estimator's; ``cap``: ``polish`` at most the estimator's."""
     params = {k: v for k, v in est.get_params().items() if k != "spec"}
     seed = params["random_state"]
-    params.update(l1=l1, epochs=epochs, polish=min(polish, params["polish"]), verbose=0,
+    params.update(l1=l1, epochs=epochs, polish=min(polish, params["polish"]) if cap else polish, verbose=0,
                   early_stopping=False, warm_start=False, cv=None,
                   random_state=seed if isinstance(seed, (int, np.integer)) else 0)
     if n_jobs is not None:
@@ -313,6 +319,24 @@ def _copy(est: Any, rate: float, l1: float = 1.0, epochs: int = PATH_EPOCHS, pol
     copy = type(est)(None, **params)
     copy._measures_objective = False  # scored on held-out rows: its objective would be one more pass, unread
     return copy
+
+
+def _walkers(est: Any, rate: float, n_rows: int, one_output: bool) -> tuple[Any, Any]:
+    """The path's estimator, and its twin where two chains walk it (else None); ``one_output``:
+    not K classes."""
+    # A point is one epoch on at most PATH_ROWS rows. On threads the rows are dealt to the shards
+    # once for the whole path (one trainer continued in place keeps their plan): on enough threads
+    # and rows the points' epochs run on the shards (PATH_SHARD_MIN_JOBS); on two or three, two
+    # one-thread chains walk the path (PATH_TWIN_JOBS); else one chain on one thread. The polish and
+    # the scoring keep the threads, with the same bits as on one.
+    jobs, polish = est._jobs(), min(PATH_POLISH, est.polish)
+    if (PATH_TWIN_JOBS[0] <= jobs < PATH_TWIN_JOBS[1] and n_rows >= PATH_TWIN_MIN_ROWS and polish > 0
+            and one_output and est.optimizer != EXACT and get_loss(est.loss).curvature_bound > 0.0):
+        polish += PATH_TWIN_POLISH_EXTRA
+        return _copy(est, rate, polish=polish, n_jobs=1, cap=False), _copy(est, rate, polish=polish, n_jobs=1, cap=False)
+    walker = _copy(est, rate)
+    walker._epochs_on_threads = jobs >= PATH_SHARD_MIN_JOBS and n_rows >= PATH_SHARD_MIN_ROWS
+    return walker, None
 
 
 def _patience(points: list[dict[str, Any]]) -> bool:
