@@ -73,7 +73,10 @@ PATH_SHARD_MIN_ROWS = 150_000
 # (``path.fit_path``'s ``twin``); each such point polishes PATH_TWIN_POLISH_EXTRA more passes, which
 # brings it as near its optimum as one chain's: the vertex (the l1 chosen) on generated rows (exact
 # width) moved -0.7 / +0.2 / +0.4 % at 200k / 1M / 2M rows (6 passes: -10 / -9 / -9 %; 8: +8 %),
-# and the path took 0.54 / 0.90 / 0.99 s against one thread's 0.87 / 1.35 / 1.31 s. Below 100k
+# and the path took 0.54 / 0.90 / 0.99 s against one thread's 0.87 / 1.35 / 1.31 s. Slower
+# converging rows need more: 1M ad-click rows of 20 entries (``benchmarks.workloads.ad_clicks``)
+# chose l1 -23 % (+0.0006 held-out log-loss; 2 more passes: -5 %, +0.0004; one thread's own l1
+# there is below that workload's best), where 2 more passes put the geo rows' l1 +8 %. Below 100k
 # path rows (20k: -11 % with the extra pass) the path costs under 0.3 s: one chain. Not for K
 # classes (3 one-vs-rest columns of 120k / 500k rows: l1 -17 / -12 %), the exact optimizer (no
 # epochs to make up for) nor losses the polish leaves (hinge, Poisson): one chain, as measured.
