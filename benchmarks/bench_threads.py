@@ -320,11 +320,13 @@ def fit_auto_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs
 
 def auto_split(clf: Any) -> dict[str, float]:
     """Wall seconds of a default fit's path and rate candidates (from ``l1_path_``; none from a
-    revision that did not record them, under ``--against``)."""
+    revision that did not record them, under ``--against``; a revision before the path's own
+    wall clock: the sum of its points' fits)."""
     path = clf.l1_path_
     if "wall_seconds" not in path:
         return {}
-    return {"path_wall": float(np.sum(path["wall_seconds"])), "rate_wall": float(path["rate_wall_seconds"])}
+    wall = path.get("path_wall_seconds", np.sum(path["wall_seconds"]))
+    return {"path_wall": float(wall), "rate_wall": float(path["rate_wall_seconds"])}
 
 
 def fit_once(spec: Any, train: dict[str, np.ndarray], y: np.ndarray, n_jobs: int) -> dict[str, Any]:

@@ -11,8 +11,8 @@ named), alternated round by round, ``--repeats`` times, medians:
   an estimate) against the machine's copy bandwidth, held-out log-loss and objective, and
   whether the repeats gave the same model;
 - the default fit (``l1="auto"``: path, rate candidates, refit): wall, speed-up, the chosen l1
-  (the same on every K by design), held-out log-loss, and where the wall went (the path, the
-  rate candidates, the rest);
+  (each K's own: two chains on 2-3 threads, shards from 4), held-out log-loss, and where the
+  wall went (the path, the rate candidates, the rest);
 - peak RSS of the process at the end.
 
     nice -n 10 python benchmarks/bench_threads_scaling.py                 # 1M and 2M rows, exact width, K = 1 2 4 8 16

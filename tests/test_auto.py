@@ -55,6 +55,7 @@ def test_the_path_record(fitted):
     assert path["held_out_loss"][one_se] <= path["held_out_loss"][path["best"]] + path["held_out_loss_se"][path["best"]]
     assert path["nnz"][one_se] <= path["nnz"][path["best"]]
     assert path["folds"] == 1 and path["held_out_rows"] == 300 and path["path_rows"] == 2700
+    assert path["path_wall_seconds"] >= path["wall_seconds"].sum() > 0  # one chain: its fits and their scoring
     # the chosen point (refined between its neighbours: the vertex of the parabola through the
     # three held-out losses in log l1), rescaled from the path's 2,700 rows to all 3,000
     i = path["chosen"]
@@ -119,10 +120,11 @@ def test_held_out_losses_on_threads_are_the_one_thread_bits(loss):
 
 @pytest.mark.parametrize("n_jobs", [2, 3])
 def test_auto_on_threads_walks_the_one_thread_path(problem, fitted, n_jobs):
-    """Below PATH_SHARD_MIN_JOBS (or PATH_SHARD_MIN_ROWS) the path's one-epoch points train on
-    one thread (polish and scoring on the threads give the same bits): every n_jobs walks the
-    one-thread path and picks its l1; the rate candidates train on one thread each, side by
-    side, and pick its rate; the refit trains on the threads, reproducibly."""
+    """Below PATH_TWIN_MIN_ROWS path rows (the problem's 2,700) two and three threads train the
+    path's one-epoch points on one thread (polish and scoring on the threads give the same
+    bits): every n_jobs walks the one-thread path and picks its l1; the rate candidates train on
+    one thread each, side by side, and pick its rate; the refit trains on the threads,
+    reproducibly."""
     X, y, Xt, yt = problem
     a, b = (WideClassifier(random_state=0, n_jobs=n_jobs).fit(X, y) for _ in range(2))
     one = fitted.l1_path_

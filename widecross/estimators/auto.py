@@ -179,7 +179,7 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
     folds = _folds(n, est.validation_fraction, est.cv, rng)
     if est._kind == "classifier" and any(np.unique(y[train]).size < 2 for train, _ in folds):
         return Selection(STREAM_L1, _empty_path(rate), time.process_time() - start, {"reason": "one class"})
-    fold_points, n_path = [], 0
+    fold_points, n_path, path_start = [], 0, time.perf_counter()
     grid, first_fold = None, None
     for train, held in folds:
         if train.size > PATH_ROWS:
@@ -205,6 +205,7 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
                           epochs=PATH_EPOCHS, on_fit=_printer(verbose), figures=False, twin=twin)
         grid = grid[: len(points)]
         fold_points.append(points)
+    path_wall = time.perf_counter() - path_start
     points = _average(fold_points)
     choice = choose(points, "loss")
     l1s, losses = np.array([p["l1"] for p in points]), np.array([p["loss"] for p in points])
@@ -217,6 +218,7 @@ def select_l1(est: Any, X: sp.csr_matrix, y: np.ndarray, sw: np.ndarray, rate: f
     if constant:
         chosen_l1, scale = NO_SIGNAL_L1 * float(l1s[0]), 1.0
     path = _path_record(points, choice, chosen_l1, constant, scale, n_path, folds)
+    path["path_wall_seconds"] = path_wall
     steps = _tune_rate(est, rate, chosen_l1, first_fold) if tune_rate and not constant else None
     path.update(_rate_record(rate, steps))
     return Selection(chosen_l1 * scale, path, time.process_time() - start,
@@ -378,7 +380,7 @@ def _empty_path(rate: float) -> dict[str, Any]:
     return {"l1": np.zeros(0), "held_out_loss": np.zeros(0), "held_out_loss_se": np.zeros(0),
             "held_out_gain": np.zeros(0), "held_out_gain_se": np.zeros(0),
             "nnz": np.zeros(0, dtype=np.int64), "seconds": np.zeros(0), "wall_seconds": np.zeros(0),
-            "best": -1, "one_se": -1, "chosen": -1, "chosen_l1": 0.0,
+            "path_wall_seconds": 0.0, "best": -1, "one_se": -1, "chosen": -1, "chosen_l1": 0.0,
             "rule": "best held-out loss", "rows_scale": 1.0, "path_rows": 0, "held_out_rows": 0, "folds": 0,
             **_rate_record(rate, None)}
 

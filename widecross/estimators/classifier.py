@@ -141,7 +141,8 @@ class WideClassifier(WideEstimator):
     l1_ : float (the l1 in use: chosen by ``l1="auto"``, or the one given)
     l1_path_ : dict (``l1="auto"`` only: the path's ``l1``, ``held_out_loss``, ``held_out_loss_se``,
         ``held_out_gain`` over the best constant and its ``held_out_gain_se``, ``nnz``,
-        ``seconds`` (CPU) and ``wall_seconds`` per point; ``chosen``, ``best``, ``one_se``
+        ``seconds`` (CPU) and ``wall_seconds`` per point, ``path_wall_seconds`` for all of it (its
+        chains side by side on two or three threads); ``chosen``, ``best``, ``one_se``
         indices; ``rule``; ``chosen_l1`` (refined between the points), ``rows_scale``, ``path_rows``,
         ``held_out_rows``, ``folds``; ``rate`` chosen, ``rate_default``, ``rate_candidates``,
         ``rate_held_out_loss``, ``rate_seconds`` (CPU) and ``rate_wall_seconds``)

@@ -198,10 +198,12 @@ class _Walk:
             estimator.set_params(l1=l1, warm_start=True, epochs=self.epochs, **rate)
         else:
             estimator.set_params(l1=l1)
-        start, cpu = time.perf_counter(), time.process_time()
+        # one thread: its own CPU (a twin chain beside it would count in the process's)
+        clock = time.thread_time if estimator._jobs() == 1 else time.process_time
+        start, cpu = time.perf_counter(), clock()
         self.fit()
         self.fitted = True
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        seconds, cpu = time.perf_counter() - start, clock() - cpu
         margin, nnz, model = self.held_out.score(estimator, estimator._jobs())
         rows, margin = held_out_losses(model, loss, self.X_held, self.y_held, estimator._jobs(), margin)
         mean, se = mean_and_se(rows, self.held_weight)
