@@ -6,8 +6,8 @@ warm-started from the previous one; it stops ``PATIENCE`` points after the lowes
 (or at ``l1_max * MIN_RATIO``). The held-out rows are ``validation_fraction`` of the rows, or
 each of ``cv`` folds in turn (then the path runs once per fold, on the same grid, and the mean
 loss per point decides), drawn from a generator derived from ``random_state``: the same seed
-(and, from two threads on ``PATH_TWIN_MIN_ROWS`` path rows, ``n_jobs``) gives the same choice, and the final fit
-draws the same row orders as a fit with that l1 (and rate) given.
+(and, from two threads and ``PATH_TWIN_MIN_ROWS`` path rows, ``n_jobs``) gives the same choice,
+and the final fit draws the same row orders as a fit with that l1 (and rate) given.
 
 Cost. The path trains on at most ``PATH_ROWS`` rows (a seeded subsample: the held-out rows are
 cheap, they are only scored; from a data set on disk, at most one chunk of rows is sampled), one
@@ -332,13 +332,14 @@ def _walkers(est: Any, rate: float, n_rows: int, one_output: bool) -> tuple[Any,
     # A point is one epoch on at most PATH_ROWS rows. On threads the rows are dealt to the shards
     # once for the whole path (one trainer continued in place keeps their plan): on enough threads
     # and rows the points' epochs run on the shards (PATH_SHARD_MIN_JOBS); on two or three, two
-    # one-thread chains walk the path (PATH_TWIN_JOBS); else one chain on one thread. The polish and
-    # the scoring keep the threads, with the same bits as on one.
+    # one-thread chains walk the path (PATH_TWIN_JOBS); else one chain, its epochs on one thread.
+    # One chain's polish and scoring keep the threads, with the same bits as on one.
     jobs, polish = est._jobs(), min(PATH_POLISH, est.polish)
     if (PATH_TWIN_JOBS[0] <= jobs < PATH_TWIN_JOBS[1] and n_rows >= PATH_TWIN_MIN_ROWS and polish > 0
             and one_output and est.optimizer != EXACT and get_loss(est.loss).curvature_bound > 0.0):
         polish += PATH_TWIN_POLISH_EXTRA
-        return _copy(est, rate, polish=polish, n_jobs=1, cap=False), _copy(est, rate, polish=polish, n_jobs=1, cap=False)
+        walker, twin = (_copy(est, rate, polish=polish, n_jobs=1, cap=False) for _ in range(2))
+        return walker, twin
     walker = _copy(est, rate)
     walker._epochs_on_threads = jobs >= PATH_SHARD_MIN_JOBS and n_rows >= PATH_SHARD_MIN_ROWS
     return walker, None
