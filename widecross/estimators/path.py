@@ -157,23 +157,13 @@ def fit_path(estimator: Any, grid: Sequence[float], X: Any, y: np.ndarray, X_hel
 
     ``twin``: an unfitted estimator of the same parameters (one thread each) that walks the
     grid's odd points on a second thread while ``estimator`` walks the even ones, each point
-    warm-started from its own walk's last (see :func:`_walk_twins`): the points, ``on_fit`` and
+    warm-started from its own walk's last (see :func:`_walk_chains`): the points, ``on_fit`` and
     ``stop`` in grid order as one walk, each point its own chain's; each estimator is left
     fitted at its own chain's last l1.
     """
-    if twin is not None and len(grid) > 1:
-        return _walk_twins([estimator, twin], grid, X, y, X_held, y_held, on_fit, stop,
-                           dict(sample_weight=sample_weight, held_weight=held_weight, epochs=epochs, figures=figures))
-    walk = _Walk(estimator, X, y, X_held, y_held, sample_weight, held_weight, epochs, figures)
-    points: list[dict[str, Any]] = []
-    for l1 in grid:
-        points.append(walk.point(float(l1)))
-        if on_fit is not None:
-            on_fit(points[-1])
-        if stop is not None and stop(points):
-            break
-    walk.release()
-    return points
+    estimators = [estimator] if twin is None else [estimator, twin]
+    return _walk_chains(estimators, grid, X, y, X_held, y_held, on_fit, stop,
+                        dict(sample_weight=sample_weight, held_weight=held_weight, epochs=epochs, figures=figures))
 
 
 class _Walk:
@@ -222,23 +212,25 @@ class _Walk:
             self.estimator._trainer.release()  # the shards' plan of the rows served the points only
 
 
-def _walk_twins(estimators: list[Any], grid: Sequence[float], X: Any, y: np.ndarray, X_held: Any,
-                y_held: np.ndarray, on_fit: Callable[[dict[str, Any]], None] | None,
-                stop: Callable[[list[dict[str, Any]]], bool] | None, options: dict[str, Any]) -> list[dict[str, Any]]:
-    """The grid's points in two chains, on two threads: chain ``c`` fits points ``c, c + 2, ...``.
+def _walk_chains(estimators: list[Any], grid: Sequence[float], X: Any, y: np.ndarray, X_held: Any,
+                 y_held: np.ndarray, on_fit: Callable[[dict[str, Any]], None] | None,
+                 stop: Callable[[list[dict[str, Any]]], bool] | None, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """The grid's points in one chain per estimator (one or two), each on its thread: chain ``c``
+    of ``K`` fits points ``c, c + K, ...``, each warm-started from its own last.
 
     A path is a chain of warm starts, each point a short fit from the last: no point can start
     before the one it starts from ends, and a point's fit (one epoch on one thread; a polish whose
     per-slot sweeps gain little from a second thread) is too small to split well (1.2x on two
     threads). Two chains of whole fits, side by side, gain what two independent programs gain.
-    Each point starts two grid steps from its own chain's last: it sits a little further from its
-    optimum than on one chain (the caller may polish it more). The chains step together, a pair
-    of neighbouring points at a time (free-running chains ended the path of 1M generated rows
-    0.03 s sooner, within its run-to-run spread, at the cost of a lock and a wait); the points
-    are reported, and ``stop`` asked, in grid order, and a point past the stop is dropped. Each
-    point is its own chain's, whatever the threads' timing.
+    Each point then starts two grid steps from its own chain's last: it sits a little further from
+    its optimum than on one chain (the caller may polish it more). The chains step together, K
+    neighbouring points at a time (free-running chains ended the path of 1M generated rows 0.03 s
+    sooner, within its run-to-run spread, at the cost of a lock and a wait); the points are
+    reported, and ``stop`` asked, in grid order, and a point past the stop is dropped. Each point
+    is its own chain's, whatever the threads' timing.
     """
-    walks: list[_Walk | None] = [None, None]
+    chains = len(estimators)
+    walks: list[_Walk | None] = [None] * chains
 
     def fitted(c: int, i: int) -> dict[str, Any]:
         walk = walks[c]
@@ -248,9 +240,9 @@ def _walk_twins(estimators: list[Any], grid: Sequence[float], X: Any, y: np.ndar
 
     points: list[dict[str, Any]] = []
     try:
-        for first in range(0, len(grid), 2):
-            pair = range(first, min(first + 2, len(grid)))
-            for point in run_tasks([partial(fitted, i % 2, i) for i in pair], 2):
+        for first in range(0, len(grid), chains):
+            step = range(first, min(first + chains, len(grid)))
+            for point in run_tasks([partial(fitted, i % chains, i) for i in step], chains):
                 points.append(point)
                 if on_fit is not None:
                     on_fit(point)
